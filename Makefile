@@ -1,0 +1,43 @@
+# Redress — the two commands a fresh machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+export GOTOOLCHAIN := auto
+export PATH := $(CURDIR)/.bin:$(PATH)
+GOBIN := $(CURDIR)/.bin
+
+BUF_VERSION              := v1.75.0
+PROTOC_GEN_GO_VERSION    := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+
+.PHONY: run test proto proto-check tools build vet fuzz clean
+
+## run: start PostgreSQL, embedded Temporal (+ Web UI), intake, worker; load demo cases; print addresses
+run:
+	@bash deploy/dev/run.sh
+
+## test: start a throwaway PostgreSQL and run vet, every test and brief fuzzing
+test:
+	@bash deploy/dev/test.sh
+
+## build: the redress binary into .bin/
+build:
+	cd services && go build -o $(GOBIN)/redress ./cmd/redress
+
+## proto: regenerate the Go code of proto/ with pinned local plugins
+proto: tools
+	cd proto && buf lint && buf generate
+
+## proto-check: fail when the committed generated code differs from a fresh generation
+proto-check: proto
+	@git diff --exit-code -- proto/ || { echo "generated code in proto/ is stale: run 'make proto' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- proto/)" || { git status --porcelain -- proto/; echo "untracked generated files in proto/"; exit 1; }
+
+tools:
+	@mkdir -p $(GOBIN)
+	@test -x $(GOBIN)/buf || GOBIN=$(GOBIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	@test -x $(GOBIN)/protoc-gen-go || GOBIN=$(GOBIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	@test -x $(GOBIN)/protoc-gen-go-grpc || GOBIN=$(GOBIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+
+clean:
+	-bash deploy/dev/pg.sh stop .data/pg
+	-bash deploy/dev/pg.sh stop .data/pgtest
+	rm -rf .bin

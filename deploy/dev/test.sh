@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make test`: vet, every test of every module against a real PostgreSQL
+# started here (throwaway cluster, fsync off), then brief fuzzing of the
+# parsers of outside input. Needs nothing started by hand.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export GOTOOLCHAIN=auto
+
+pgdir="$root/.data/pgtest"
+REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_TEST_PG_PORT:-55433}" --fast)
+export REDRESS_TEST_DATABASE_URL
+trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
+
+modules=(proto workflows services)
+echo "== vet"
+for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
+
+echo "== test"
+for m in "${modules[@]}"; do (cd "$m" && go test -count=1 -timeout 20m ./...); done
+
+echo "== fuzz (brief)"
+fuzz() { (cd "$1" && go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$3"); }
+fuzz services FuzzValidateSubmit ./internal/intake/
+fuzz workflows FuzzAdd ./calendar/
+fuzz services FuzzOpen ./internal/crypto/
+echo "== all tests passed"

@@ -1,0 +1,75 @@
+// Command redress runs Redress: `redress dev` (the whole stack on one
+// machine), `redress serve intake|worker`, `redress migrate` and
+// `redress audit verify`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/redress/redress/services/internal/config"
+)
+
+const usage = `usage: redress <command>
+
+commands:
+  dev              run the whole stack on this machine (embedded Temporal, intake, worker, demo data)
+  serve intake     run the intake gRPC service
+  serve worker     run the Temporal worker
+  serve all        run the intake service and the worker in one process
+  migrate          apply database migrations
+  audit verify     recompute the audit chain and name the first broken entry
+
+configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS,
+REDRESS_MASTER_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.Load()
+	if err != nil {
+		fatal(err)
+	}
+	log := newLogger(cfg.LogLevel)
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "dev":
+		err = runDev(ctx, cfg, log)
+	case "serve":
+		err = runServe(ctx, cfg, log, args)
+	case "migrate":
+		err = runMigrate(ctx, cfg)
+	case "audit":
+		os.Exit(runAudit(ctx, cfg, args))
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "redress:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/redress/redress/services/internal/config"
+	"github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/worker"
+)
+
+func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("serve: name one of intake, worker, all")
+	}
+	st, err := openStack(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	g, ctx := errgroup.WithContext(ctx)
+	what := args[0]
+	if what == "intake" || what == "all" {
+		srv, starter := st.intakeServer()
+		g.Go(func() error { return st.runIntake(ctx, srv, starter) })
+		log.Info("intake serving", "grpc", cfg.IntakeAddr, "metrics", cfg.MetricsAddr)
+	}
+	if what == "worker" || what == "all" {
+		g.Go(func() error { return worker.Run(ctx, st.temporal, st.activities()) })
+		log.Info("worker polling", "temporal", cfg.TemporalAddress)
+	}
+	if what != "intake" && what != "worker" && what != "all" {
+		return fmt.Errorf("serve: unknown service %q (intake, worker, all)", what)
+	}
+	return g.Wait()
+}
+
+func runMigrate(ctx context.Context, cfg config.Config) error {
+	if cfg.DatabaseURL == "" {
+		return fmt.Errorf("DATABASE_URL is not set")
+	}
+	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	sqlDB, _ := gdb.DB()
+	defer sqlDB.Close()
+	if err := db.Migrate(ctx, sqlDB); err != nil {
+		return err
+	}
+	v, err := db.Version(ctx, sqlDB)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("database at schema version %d\n", v)
+	return nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
+
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/config"
+	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/internal/grpcserver"
+	"github.com/redress/redress/services/internal/intake"
+	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/temporalclient"
+	"github.com/redress/redress/services/worker"
+	"github.com/redress/redress/workflows/calendar"
+	"github.com/redress/redress/workflows/policy"
+)
+
+// stack holds what the services share: the record, the keys, the policy
+// engine and a Temporal client.
+type stack struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *gorm.DB
+	keys     *crypto.Keyring
+	policy   *policy.Engine
+	temporal client.Client
+}
+
+func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set")
+	}
+	if cfg.TemporalAddress == "" {
+		return nil, errors.New("TEMPORAL_ADDRESS is not set")
+	}
+	if cfg.MasterKey == "" {
+		return nil, errors.New("REDRESS_MASTER_KEY is not set (base64 of 32 random bytes)")
+	}
+	master, err := crypto.ParseMasterKey(cfg.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_MASTER_KEY: %w", err)
+	}
+	keys, err := crypto.NewKeyring(master)
+	if err != nil {
+		return nil, err
+	}
+	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	cals, err := calendar.LoadEmbedded()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals), temporal: tc}, nil
+}
+
+func (s *stack) close() {
+	s.temporal.Close()
+	if sqlDB, err := s.db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+func (s *stack) sender() notify.Sender {
+	var email, sms notify.Sender
+	if s.cfg.SMTPAddr != "" {
+		email = &notify.SMTPSender{Addr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser, Password: s.cfg.SMTPPassword, Timeout: 20 * time.Second}
+	}
+	if s.cfg.SMSEndpoint != "" {
+		sms = &notify.SMSGatewaySender{Endpoint: s.cfg.SMSEndpoint, Token: s.cfg.SMSToken, Timeout: 10 * time.Second}
+	}
+	if email == nil && sms == nil {
+		return &notify.LogSender{Log: s.log}
+	}
+	return &notify.Router{Email: email, SMS: sms}
+}
+
+func (s *stack) activities() *worker.Activities {
+	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log}
+}
+
+// runIntake serves IntakeService and the metrics/probe endpoints, and runs
+// the workflow starter with its recovery loop.
+func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *intake.Starter) error {
+	lis, err := net.Listen("tcp", s.cfg.IntakeAddr)
+	if err != nil {
+		return fmt.Errorf("intake listen: %w", err)
+	}
+	mlis, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("metrics listen: %w", err)
+	}
+	gs := grpcserver.New(s.log, grpcserver.NewMetrics())
+	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	ready := func(ctx context.Context) error {
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			return err
+		}
+		return sqlDB.PingContext(ctx)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return gs.Serve(ctx, lis) })
+	g.Go(func() error { return grpcserver.ServeHTTP(ctx, mlis, grpcserver.HTTPHandler(gs.Metrics, ready)) })
+	g.Go(func() error { starter.Run(ctx); return nil })
+	return g.Wait()
+}
+
+func (s *stack) intakeServer() (*intake.Server, *intake.Starter) {
+	starter := intake.NewStarter(s.temporal, s.db, s.log)
+	return intake.New(intake.Config{
+		DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal, Starter: starter, Log: s.log,
+	}), starter
+}

@@ -1,0 +1,180 @@
+// Package e2e drives Redress end to end: a real PostgreSQL database, a real
+// Temporal server (the embedded one `make run` uses), the intake service over
+// a real gRPC socket, the real worker, and a real SMTP server for notices.
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"gorm.io/gorm"
+
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/grpcserver"
+	"github.com/redress/redress/services/internal/intake"
+	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/notify/smtptest"
+	"github.com/redress/redress/services/internal/pgtest"
+	"github.com/redress/redress/services/internal/temporaldev"
+	"github.com/redress/redress/services/internal/temporalclient"
+	"github.com/redress/redress/services/worker"
+	"github.com/redress/redress/workflows/calendar"
+	"github.com/redress/redress/workflows/policy"
+)
+
+type harness struct {
+	t        *testing.T
+	ctx      context.Context
+	db       *gorm.DB
+	keys     *crypto.Keyring
+	policy   *policy.Engine
+	log      *slog.Logger
+	tfile    string
+	tport    int
+	temporal *temporaldev.Server
+	tc       client.Client
+	starter  *intake.Starter
+	api      intakev1.IntakeServiceClient
+	smtp     *smtptest.Server
+	stopWork context.CancelFunc
+	workDone chan struct{}
+}
+
+type options struct {
+	noTemporal bool // start with the workflow engine down
+	noWorker   bool
+	now        func() time.Time
+}
+
+func newHarness(t *testing.T, o options) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h := &harness{t: t, ctx: ctx, db: pgtest.Open(t), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var err error
+	if h.keys, err = crypto.NewKeyring(mustMaster(t)); err != nil {
+		t.Fatal(err)
+	}
+	cals, err := calendar.LoadEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.policy = policy.New(cals)
+	h.tfile = filepath.Join(t.TempDir(), "temporal.db")
+	h.tport = freePort(t)
+	if !o.noTemporal {
+		h.startTemporal()
+	}
+	h.tc, err = temporalclient.Dial(net.JoinHostPort("127.0.0.1", strconv.Itoa(h.tport)), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.tc.Close)
+
+	h.smtp = smtptest.Start(t)
+	h.starter = intake.NewStarter(h.tc, h.db, h.log)
+	h.starter.Grace, h.starter.Every, h.starter.StartTimeout = 0, 200*time.Millisecond, 2*time.Second
+	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Log: h.log, Now: o.now})
+	gs := grpcserver.New(h.log, grpcserver.NewMetrics())
+	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(ctx, lis)
+	go h.starter.Run(ctx)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	h.api = intakev1.NewIntakeServiceClient(conn)
+	if !o.noWorker {
+		h.startWorker()
+	}
+	return h
+}
+
+func (h *harness) startTemporal() {
+	h.t.Helper()
+	ts, err := temporaldev.Start(h.ctx, temporaldev.Options{DatabaseFile: h.tfile, FrontendPort: h.tport})
+	if err != nil {
+		h.t.Fatalf("start Temporal: %v", err)
+	}
+	h.temporal = ts
+	h.t.Cleanup(func() { _ = ts.Stop() })
+}
+
+func (h *harness) stopTemporal() {
+	h.t.Helper()
+	if err := h.temporal.Stop(); err != nil {
+		h.t.Fatalf("stop Temporal: %v", err)
+	}
+}
+
+func (h *harness) startWorker() {
+	ctx, cancel := context.WithCancel(h.ctx)
+	h.stopWork, h.workDone = cancel, make(chan struct{})
+	acts := &worker.Activities{DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log,
+		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}}
+	go func() {
+		defer close(h.workDone)
+		if err := worker.Run(ctx, h.tc, acts); err != nil {
+			h.t.Errorf("worker: %v", err)
+		}
+	}()
+	h.t.Cleanup(h.stopWorker)
+}
+
+func (h *harness) stopWorker() {
+	if h.stopWork != nil {
+		h.stopWork()
+		<-h.workDone
+		h.stopWork = nil
+	}
+}
+
+// as returns a context whose calls come from the named principal.
+func (h *harness) as(actor string) context.Context {
+	return metadata.AppendToOutgoingContext(h.ctx, "x-redress-actor", actor)
+}
+
+// eventually polls cond until it holds or the time is up.
+func (h *harness) eventually(what string, limit time.Duration, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func mustMaster(t *testing.T) []byte {
+	k, err := crypto.ParseMasterKey(crypto.GenerateMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

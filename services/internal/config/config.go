@@ -1,0 +1,40 @@
+// Package config reads the process configuration from the environment.
+package config
+
+import (
+	"fmt"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is the configuration of every Redress process.
+type Config struct {
+	DatabaseURL     string `env:"DATABASE_URL"`
+	TemporalAddress string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
+	Namespace       string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	MasterKey       string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
+	IntakeAddr      string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
+	MetricsAddr     string `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
+	LogLevel        string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
+
+	SMTPAddr     string `env:"REDRESS_SMTP_ADDR"` // host:port; empty = notices are logged (redacted), not sent
+	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`
+	SMTPUser     string `env:"REDRESS_SMTP_USER"`
+	SMTPPassword string `env:"REDRESS_SMTP_PASSWORD"`
+	SMSEndpoint  string `env:"REDRESS_SMS_ENDPOINT"` // HTTP gateway URL
+	SMSToken     string `env:"REDRESS_SMS_TOKEN"`
+
+	// Dev stack only.
+	DataDir      string `env:"REDRESS_DATA_DIR" envDefault:".data"`
+	TemporalPort int    `env:"REDRESS_TEMPORAL_PORT" envDefault:"7233"`
+	TemporalUI   int    `env:"REDRESS_TEMPORAL_UI_PORT" envDefault:"8233"`
+}
+
+// Load reads the environment.
+func Load() (Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}

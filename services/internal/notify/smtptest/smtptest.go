@@ -1,0 +1,198 @@
+// Package smtptest runs a real SMTP server (emersion/go-smtp) on loopback for
+// tests, keeping every message it receives, decoded for assertions.
+package smtptest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one received message with its subject and text decoded.
+type Message struct {
+	From    string
+	To      []string
+	Header  mail.Header
+	Subject string
+	Body    string // decoded text of the (first text) part
+	Raw     []byte
+}
+
+// Server is a running SMTP server.
+type Server struct {
+	srv  *smtp.Server
+	lis  net.Listener
+	mu   sync.Mutex
+	msgs []Message
+	// FailNext makes the next n transactions fail with a temporary error.
+	failNext int
+}
+
+// Start runs a server on 127.0.0.1 until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{}
+	s.srv = smtp.NewServer(&backend{s: s})
+	s.srv.Domain = "localhost"
+	s.srv.AllowInsecureAuth = true
+	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("smtptest: %v", err)
+	}
+	s.lis = lis
+	go func() { _ = s.srv.Serve(lis) }()
+	t.Cleanup(func() { _ = s.srv.Close() })
+	return s
+}
+
+// Addr is the host:port to send to.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// FailNext makes the next n messages be refused with a temporary (4xx) error.
+func (s *Server) FailNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = n
+}
+
+// Messages returns what was received so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// WaitFor waits for a message matching match and returns it.
+func (s *Server) WaitFor(t testing.TB, limit time.Duration, match func(Message) bool) Message {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		for _, m := range s.Messages() {
+			if match(m) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("smtptest: no matching message within %v (%d received)", limit, len(s.Messages()))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// WaitCount waits until exactly n messages were received, and fails on more.
+func (s *Server) WaitCount(t testing.TB, n int, limit time.Duration) []Message {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		msgs := s.Messages()
+		if len(msgs) > n {
+			t.Fatalf("smtptest: %d messages received, want %d", len(msgs), n)
+		}
+		if len(msgs) == n {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("smtptest: %d messages within %v, want %d", len(msgs), limit, n)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+type backend struct{ s *Server }
+
+func (b *backend) NewSession(_ *smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+
+type session struct {
+	s    *Server
+	from string
+	to   []string
+}
+
+func (x *session) Mail(from string, _ *smtp.MailOptions) error { x.from = from; return nil }
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error   { x.to = append(x.to, to); return nil }
+func (x *session) Reset()                                      { x.from, x.to = "", nil }
+func (x *session) Logout() error                               { return nil }
+
+func (x *session) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	if x.s.failNext > 0 {
+		x.s.failNext--
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
+	m := Message{From: x.from, To: append([]string(nil), x.to...), Raw: raw}
+	if parsed, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+		m.Header = parsed.Header
+		dec := new(mime.WordDecoder)
+		if subj, err := dec.DecodeHeader(parsed.Header.Get("Subject")); err == nil {
+			m.Subject = subj
+		}
+		m.Body = decodeBody(parsed.Header.Get("Content-Type"), parsed.Header.Get("Content-Transfer-Encoding"), parsed.Body)
+	}
+	x.s.msgs = append(x.s.msgs, m)
+	return nil
+}
+
+// decodeBody returns the text of a message: the body itself, or the first
+// text part of a multipart message, with its transfer encoding undone.
+func decodeBody(contentType, encoding string, r io.Reader) string {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err == nil && strings.HasPrefix(mediaType, "multipart/") {
+		mr := multipart.NewReader(r, params["boundary"])
+		for {
+			p, err := mr.NextRawPart()
+			if err != nil {
+				return ""
+			}
+			if strings.HasPrefix(p.Header.Get("Content-Type"), "text/") {
+				return decodeBody(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
+			}
+		}
+	}
+	var body []byte
+	switch strings.ToLower(encoding) {
+	case "quoted-printable":
+		body, err = io.ReadAll(quotedprintable.NewReader(r))
+	case "base64":
+		body, err = io.ReadAll(base64.NewDecoder(base64.StdEncoding, newlineStripper{r}))
+	default:
+		body, err = io.ReadAll(r)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return string(body)
+	}
+	return string(body)
+}
+
+// newlineStripper drops CR and LF so base64 lines decode as one stream.
+type newlineStripper struct{ r io.Reader }
+
+func (n newlineStripper) Read(p []byte) (int, error) {
+	buf := make([]byte, len(p))
+	k, err := n.r.Read(buf)
+	j := 0
+	for _, b := range buf[:k] {
+		if b != '\r' && b != '\n' {
+			p[j] = b
+			j++
+		}
+	}
+	return j, err
+}

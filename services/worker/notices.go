@@ -1,0 +1,115 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/records"
+	"github.com/redress/redress/workflows/complaint"
+)
+
+// SendNotice sends one notice to the complainant, at most once per dedupe
+// key: the notifications row is looked up first and marked sent, with its
+// audit entry, in the transaction that follows a successful send. A
+// permanent refusal (bad address) is recorded and not retried.
+func (a *Activities) SendNotice(ctx context.Context, in complaint.NoticeInput) error {
+	dbc := a.DB.WithContext(ctx)
+	row := records.Notification{
+		ID: uuid.NewString(), CaseID: in.CaseID, Kind: in.Kind, DedupeKey: in.DedupeKey,
+		Status: "pending", CreatedAt: time.Now().UTC(),
+	}
+	if err := dbc.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return err
+	}
+	if err := dbc.Take(&row, "dedupe_key = ?", in.DedupeKey).Error; err != nil {
+		return err
+	}
+	if row.Status != "pending" {
+		return nil // sent (or refused for good) by an earlier attempt
+	}
+	to, notice, err := a.composeNotice(dbc, in)
+	if errors.Is(err, errSubjectErased) {
+		return a.finishNotice(dbc, row, "failed", "", "subject erased")
+	}
+	if err != nil {
+		return err
+	}
+	sendErr := a.Sender.Send(ctx, to, notice)
+	switch {
+	case sendErr == nil:
+		return a.finishNotice(dbc, row, "sent", to.Channel(), "")
+	case errors.Is(sendErr, notify.ErrPermanent):
+		return a.finishNotice(dbc, row, "failed", to.Channel(), "refused by the carrier")
+	default:
+		dbc.Model(&records.Notification{}).Where("id = ?", row.ID).
+			Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_error": "send failed; retrying"})
+		return temporal.NewApplicationError("notice not sent yet", "NoticeRetry")
+	}
+}
+
+func (a *Activities) finishNotice(dbc *gorm.DB, row records.Notification, status, channel, reason string) error {
+	return dbc.Transaction(func(tx *gorm.DB) error {
+		now := time.Now().UTC()
+		res := tx.Model(&records.Notification{}).Where("id = ? AND status = 'pending'", row.ID).Updates(map[string]any{
+			"status": status, "channel": channel, "sent_at": now, "attempts": gorm.Expr("attempts + 1"), "last_error": reason,
+		})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		_, err := audit.Append(tx, audit.Entry{
+			Actor: systemActor, Action: "case.notice_" + status, ObjectType: "case", ObjectID: row.CaseID,
+			Details: map[string]any{"notice": row.Kind, "channel": channel, "dedupe_key": row.DedupeKey},
+		})
+		return err
+	})
+}
+
+var errSubjectErased = errors.New("subject erased")
+
+// composeNotice decrypts the recipient and the message for one notice.
+func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (notify.Recipient, notify.Notice, error) {
+	var c records.Case
+	if err := dbc.Take(&c, "id = ?", in.CaseID).Error; err != nil {
+		return notify.Recipient{}, notify.Notice{}, err
+	}
+	var comp records.Complainant
+	if err := dbc.Take(&comp, "id = ?", c.ComplainantID).Error; err != nil {
+		return notify.Recipient{}, notify.Notice{}, err
+	}
+	sk, err := a.Keys.SubjectKey(dbc, comp.SubjectKeyID)
+	if err != nil {
+		return notify.Recipient{}, notify.Notice{}, errSubjectErased
+	}
+	open := func(field string, v []byte) string {
+		b, _ := sk.Open(field, v)
+		return string(b)
+	}
+	to := notify.Recipient{Email: open("email", comp.EmailEnc), Phone: open("phone", comp.PhoneEnc), Preferred: comp.PreferredContact}
+	n := notify.Notice{
+		Kind: in.Kind, Language: "zh", CaseNumber: c.CaseNumber, AckDueAt: c.AckDueAt,
+		ResolutionDueAt: c.ResolutionDueAt, ReasonCode: c.RejectionReason, DedupeKey: in.DedupeKey,
+	}
+	if in.Kind == complaint.NoticeAcknowledgement {
+		n.LookupCode = open("lookup_code", c.LookupCodeEnc)
+		var d records.Deadline
+		if dbc.Take(&d, "case_id = ? AND kind = ?", c.ID, complaint.DeadlineResolution).Error == nil {
+			n.Citation = d.Citation
+		}
+	}
+	if in.MessageID != "" {
+		var m records.CaseMessage
+		if err := dbc.Take(&m, "id = ? AND case_id = ?", in.MessageID, c.ID).Error; err != nil {
+			return notify.Recipient{}, notify.Notice{}, err
+		}
+		n.Body = open("message", m.BodyEnc)
+	}
+	return to, n, nil
+}
