@@ -152,4 +152,3 @@ func seedDemo(ctx context.Context, srv *intake.Server) (int, error) {
 	}
 	return len(resp.Cases), nil
 }
-

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"errors"
+	"regexp"
 	"time"
 
 	"github.com/google/uuid"

@@ -24,16 +24,16 @@ func enumValue(values map[string]int32, prefix, name string) (int32, bool) {
 	return v, ok && v != 0
 }
 
-func kindName(k intakev1.CaseKind) string { return enumName(k.String(), "CASE_KIND_") }
+func kindName(k intakev1.CaseKind) string     { return enumName(k.String(), "CASE_KIND_") }
 func categoryName(c intakev1.Category) string { return enumName(c.String(), "CATEGORY_") }
-func channelName(c intakev1.Channel) string { return enumName(c.String(), "CHANNEL_") }
+func channelName(c intakev1.Channel) string   { return enumName(c.String(), "CHANNEL_") }
 func bodyName(b intakev1.ReferringBody) string {
 	if b == intakev1.ReferringBody_REFERRING_BODY_UNSPECIFIED {
 		return ""
 	}
 	return enumName(b.String(), "REFERRING_BODY_")
 }
-func stateName(s intakev1.CaseState) string { return enumName(s.String(), "CASE_STATE_") }
+func stateName(s intakev1.CaseState) string        { return enumName(s.String(), "CASE_STATE_") }
 func reasonName(r intakev1.RejectionReason) string { return enumName(r.String(), "REJECTION_REASON_") }
 func subjectTypeName(t intakev1.SubjectType) string {
 	if t == intakev1.SubjectType_SUBJECT_TYPE_UNSPECIFIED {
