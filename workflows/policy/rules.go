@@ -1,0 +1,159 @@
+package policy
+
+import (
+	"slices"
+
+	"github.com/redress/redress/workflows/calendar"
+)
+
+// Unit is how a rule's Amount is counted.
+type Unit string
+
+const (
+	Hours          Unit = "hours"           // exact elapsed time from receipt
+	CalendarDays   Unit = "calendar_days"   // 日: end of receipt day + n, then the rest-day rule
+	WorkingDays    Unit = "working_days"    // 工作日: end of the n-th working day after the receipt day
+	CalendarMonths Unit = "calendar_months" // same day-of-month n months later (clamped), then the rest-day rule
+	GivenInstant   Unit = "given_instant"   // the instant named in the facts (a regulator's due date)
+)
+
+// Deadline kinds.
+const (
+	KindAcknowledgement = "acknowledgement"
+	KindResolution      = "resolution"
+)
+
+// Citation is the provision a rule rests on, valid for cases received on or
+// after From (a date in the pack's zone; zero = always).
+type Citation struct {
+	From calendar.Date
+	Text string
+}
+
+// Match says which cases a rule applies to. Each non-empty list must contain
+// the case's value; empty lists match everything.
+type Match struct {
+	Kinds           []string
+	Categories      []string
+	Channels        []string
+	ReferringBodies []string
+	RegulatorDueAt  bool // only when the facts carry a regulator's due date
+}
+
+// Rule is one row of a policy pack.
+type Rule struct {
+	ID         string // "cn/A1"
+	Pack       string
+	Deadline   string     // KindAcknowledgement | KindResolution
+	Citations  []Citation // ascending From; the last one in force at receipt applies
+	Unit       Unit
+	Amount     int
+	Pausable   bool // the clock may pause while awaiting the complainant
+	Enabled    bool
+	Confidence string // "text" | "secondary" | "unverified" (OBLIGATIONS.md)
+	Match      Match
+	Note       string
+}
+
+// CitationOn is the citation in force for a case received on date d.
+func (r Rule) CitationOn(d calendar.Date) string {
+	text := ""
+	for _, c := range r.Citations {
+		if c.From == (calendar.Date{}) || !d.Before(c.From) {
+			text = c.Text
+		}
+	}
+	return text
+}
+
+func (r Rule) matches(f Facts) bool {
+	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
+	return in(r.Match.Kinds, f.Kind) && in(r.Match.Categories, f.Category) && in(r.Match.Channels, f.Channel) &&
+		in(r.Match.ReferringBodies, f.ReferringBody) && (!r.Match.RegulatorDueAt || f.RegulatorDueAt != nil)
+}
+
+func (r Rule) clone() Rule {
+	r.Citations = slices.Clone(r.Citations)
+	r.Match.Kinds = slices.Clone(r.Match.Kinds)
+	r.Match.Categories = slices.Clone(r.Match.Categories)
+	r.Match.Channels = slices.Clone(r.Match.Channels)
+	r.Match.ReferringBodies = slices.Clone(r.Match.ReferringBodies)
+	return r
+}
+
+// cslRenumbered is the day the amended Cybersecurity Law (2025-10-28) took
+// effect with new article numbers; every CSL citation switches on it.
+var cslRenumbered = calendar.Date{Year: 2026, Month: 1, Day: 1}
+
+func csl(old, renumbered string) []Citation {
+	return []Citation{{Text: "CSL 2016 " + old}, {From: cslRenumbered, Text: "CSL 2026 " + renumbered}}
+}
+
+func cite(text string) []Citation { return []Citation{{Text: text}} }
+
+// piCategories are the personal-information complaint categories (A1).
+var piCategories = []string{
+	"personal_information_leak", "identity_misuse", "account_security", "spam_sms", "harassing_call", "junk_email",
+}
+
+// cnRules is the cn pack. Order matters: on equal deadlines the rule listed
+// first wins and is recorded.
+var cnRules = []Rule{
+	{
+		ID: "cn/C1", Deadline: KindAcknowledgement, Citations: csl("Art. 49", "Art. 51"),
+		Unit: Hours, Amount: 24, Enabled: true, Confidence: "text",
+		Note: `"promptly" (及时); 24 h is the product default, never later than the resolution deadline`,
+	},
+	{
+		ID: "cn/A1", Deadline: KindResolution, Citations: cite("App PI Violation Identification Method (2019) §6"),
+		Unit: WorkingDays, Amount: 15, Pausable: true, Enabled: true, Confidence: "text",
+		Match: Match{Categories: piCategories},
+	},
+	{
+		// Disabled: the wording of Order 24 Art. 12/14 ("reply within 15 days")
+		// is unverified (recalled, not read). OBLIGATIONS.md resolves an app PI
+		// complaint under A1, T3 and G1 to 15 working days (A1), which holds with
+		// T3 off; enabled as 15 calendar days it would often be stricter than A1
+		// and change that outcome on unverified grounds.
+		ID: "cn/T3", Deadline: KindResolution, Citations: cite("MIIT Order 24 (2013) Art. 12, 14"),
+		Unit: CalendarDays, Amount: 15, Pausable: true, Enabled: false, Confidence: "unverified",
+		Match: Match{Categories: piCategories},
+	},
+	{
+		ID: "cn/T1", Deadline: KindResolution, Citations: cite("MIIT Telecom User Complaint Handling Measures (Order 35) Art. 10, 11, 14"),
+		Unit: CalendarDays, Amount: 15, Pausable: true, Enabled: true, Confidence: "text",
+		Match: Match{Categories: []string{"service_quality"}},
+	},
+	{
+		ID: "cn/T4", Deadline: KindResolution, Citations: cite("MIIT SMS Service Rules (Order 31, 2015)"),
+		Unit: WorkingDays, Amount: 15, Enabled: true, Confidence: "secondary",
+		Match: Match{Channels: []string{"regulator_referral"}, ReferringBodies: []string{"12321"}},
+	},
+	{
+		ID: "cn/T5", Deadline: KindResolution, Citations: cite("ISC complaint platform rule"),
+		Unit: WorkingDays, Amount: 10, Enabled: true, Confidence: "secondary",
+		Match: Match{Channels: []string{"regulator_referral"}, ReferringBodies: []string{"isc"}},
+	},
+	{
+		ID: "cn/C2", Deadline: KindResolution, Citations: csl("Art. 47", "Art. 49"),
+		Unit: Hours, Amount: 2, Enabled: true, Confidence: "text",
+		Match: Match{Categories: []string{"prohibited_information"}},
+		Note:  "immediately (立即); 2 h is the product default for takedown",
+	},
+	{
+		ID: "cn/C3", Deadline: KindResolution, Citations: csl("Art. 48 ¶2", "Art. 50"),
+		Unit: Hours, Amount: 2, Enabled: true, Confidence: "text",
+		Match: Match{Categories: []string{"malicious_program"}},
+		Note:  "immediately (立即); 2 h is the product default",
+	},
+	{
+		ID: "cn/P6", Deadline: KindResolution, Citations: cite("PIPL Art. 65 (regulator referral due date)"),
+		Unit: GivenInstant, Enabled: true, Confidence: "text",
+		Match: Match{RegulatorDueAt: true},
+	},
+	{
+		ID: "cn/G1", Deadline: KindResolution, Citations: cite("GB/T 35273-2020 §8.7"),
+		Unit: CalendarDays, Amount: 30, Pausable: true, Enabled: true, Confidence: "unverified",
+		Note: "fallback for everything (voluntary standard)",
+	},
+}
