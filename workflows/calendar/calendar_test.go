@@ -26,8 +26,8 @@ func TestEmbeddedFilesMatchNotices(t *testing.T) {
 		daysOff  int
 		makeups  int
 	}{
-		2025: {"State Council notice of 2024-11-12", 6, 1 + 8 + 3 + 5 + 3 + 8, 5},
-		2026: {"State Council notice of 2025-11-04", 7, 3 + 9 + 3 + 5 + 3 + 3 + 7, 6},
+		2025: {"State Council notice of 2024-11-12 (国务院办公厅关于2025年部分节假日安排的通知)", 6, 1 + 8 + 3 + 5 + 3 + 8, 5},
+		2026: {"State Council notice of 2025-11-04 (国务院办公厅关于2026年部分节假日安排的通知)", 7, 3 + 9 + 3 + 5 + 3 + 3 + 7, 6},
 	}
 	for y, w := range want {
 		b, err := embedded.ReadFile("data/cn/" + time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") + ".json")

@@ -145,6 +145,11 @@ func (e *Engine) validate(f *Facts) (*pack, error) {
 	if !slices.Contains(p.bodies, f.ReferringBody) {
 		return nil, fmt.Errorf("referring_body: unknown referring body %q", f.ReferringBody)
 	}
+	if f.ReferringBody != "" && f.Channel != "regulator_referral" {
+		// T4/T5 bind only through a referral; a body on another channel would
+		// silently apply no referral rule.
+		return nil, fmt.Errorf("referring_body: %q given but channel is %q, not regulator_referral", f.ReferringBody, f.Channel)
+	}
 	if f.ReceivedAt.IsZero() {
 		return nil, errors.New("received_at: required")
 	}

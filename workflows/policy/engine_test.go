@@ -109,6 +109,11 @@ func TestDecideResolution(t *testing.T) {
 			due:  sh(2026, 3, 2, 11, 30).UTC(), rule: "cn/C2", citation: "CSL 2026 Art. 49",
 		},
 		{
+			name: "2 h prohibited information, before the renumbering",
+			f:    Facts{Kind: "report", Category: "prohibited_information", Channel: "internal", ReceivedAt: sh(2025, 12, 31, 23, 59)},
+			due:  sh(2026, 1, 1, 1, 59).UTC(), rule: "cn/C2", citation: "CSL 2016 Art. 47",
+		},
+		{
 			name: "2 h malicious program, before the renumbering",
 			f:    Facts{Kind: "report", Category: "malicious_program", Channel: "web_form", ReceivedAt: sh(2025, 12, 31, 23, 30)},
 			due:  sh(2026, 1, 1, 1, 30).UTC(), rule: "cn/C3", citation: "CSL 2016 Art. 48 ¶2",
@@ -147,6 +152,13 @@ func TestDecideResolution(t *testing.T) {
 			f: Facts{Category: "spam_sms", Channel: "regulator_referral", ReferringBody: "12321", ReceivedAt: sh(2026, 3, 2, 10, 0),
 				RegulatorDueAt: ptr(sh(2026, 3, 10, 18, 0))},
 			due: sh(2026, 3, 10, 18, 0).UTC(), rule: "cn/P6", citation: "PIPL Art. 65 (regulator referral due date)",
+		},
+		{
+			// T4 and P6 tie exactly, both not pausable: the rule listed first (T4) is recorded.
+			name: "regulator due date equal to 15 working days: T4 listed before P6 wins the tie",
+			f: Facts{Category: "spam_sms", Channel: "regulator_referral", ReferringBody: "12321", ReceivedAt: sh(2026, 3, 2, 10, 0),
+				RegulatorDueAt: ptr(endOf(2026, 3, 23))},
+			due: endOf(2026, 3, 23), rule: "cn/T4", citation: "MIIT SMS Service Rules (Order 31, 2015)", pausable: false,
 		},
 		{
 			name: "regulator due date later than 15 working days: T4 (tied with A1, not pausable) stays",
@@ -338,6 +350,7 @@ func TestDecideErrors(t *testing.T) {
 		{"category", func(f *Facts) { f.Category = "" }},
 		{"channel", func(f *Facts) { f.Channel = "fax" }},
 		{"referring_body", func(f *Facts) { f.ReferringBody = "cac" }},
+		{"referring_body", func(f *Facts) { f.ReferringBody = "12321" }}, // channel web_form
 		{"received_at", func(f *Facts) { f.ReceivedAt = time.Time{} }},
 		{"regulator_due_at", func(f *Facts) { f.RegulatorDueAt = &time.Time{} }},
 	}
