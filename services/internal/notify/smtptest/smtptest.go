@@ -4,9 +4,16 @@ package smtptest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"io"
+	"math/big"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -17,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -28,6 +36,22 @@ type Message struct {
 	Subject string
 	Body    string // decoded text of the (first text) part
 	Raw     []byte
+	// TLS is true when the message came over a TLS (STARTTLS) connection.
+	TLS bool
+	// AuthUser is the user the client authenticated as, "" if none.
+	AuthUser string
+}
+
+// Options configure a server started with StartWith.
+type Options struct {
+	// TLS, when set, makes the server offer STARTTLS (see SelfSignedTLS).
+	TLS *tls.Config
+	// Users, when set, makes the server offer AUTH PLAIN and refuse mail
+	// from clients that did not authenticate. Keyed by user name.
+	Users map[string]string
+	// RejectRcpt, when set, refuses a recipient for which it returns true
+	// with a permanent 550 5.1.1.
+	RejectRcpt func(addr string) bool
 }
 
 // Server is a running SMTP server.
@@ -38,15 +62,23 @@ type Server struct {
 	msgs []Message
 	// FailNext makes the next n transactions fail with a temporary error.
 	failNext int
+	opts     Options
 }
 
 // Start runs a server on 127.0.0.1 until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{}
+	return StartWith(t, Options{})
+}
+
+// StartWith runs a server on 127.0.0.1 with options until the test ends.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := &Server{opts: opts}
 	s.srv = smtp.NewServer(&backend{s: s})
 	s.srv.Domain = "localhost"
-	s.srv.AllowInsecureAuth = true
+	s.srv.AllowInsecureAuth = opts.TLS == nil
+	s.srv.TLSConfig = opts.TLS
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -113,18 +145,57 @@ func (s *Server) WaitCount(t testing.TB, n int, limit time.Duration) []Message {
 
 type backend struct{ s *Server }
 
-func (b *backend) NewSession(_ *smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	_, isTLS := c.TLSConnectionState()
+	return &session{s: b.s, tls: isTLS}, nil
+}
 
 type session struct {
 	s    *Server
+	tls  bool
+	user string
 	from string
 	to   []string
 }
 
-func (x *session) Mail(from string, _ *smtp.MailOptions) error { x.from = from; return nil }
-func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error   { x.to = append(x.to, to); return nil }
-func (x *session) Reset()                                      { x.from, x.to = "", nil }
-func (x *session) Logout() error                               { return nil }
+// AuthMechanisms offers PLAIN only when the server has users.
+func (x *session) AuthMechanisms() []string {
+	if len(x.s.opts.Users) == 0 {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (x *session) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain || len(x.s.opts.Users) == 0 {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if want, ok := x.s.opts.Users[user]; !ok || want != pass {
+			return smtp.ErrAuthFailed
+		}
+		x.user = user
+		return nil
+	}), nil
+}
+
+func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if len(x.s.opts.Users) > 0 && x.user == "" {
+		return smtp.ErrAuthRequired
+	}
+	x.from = from
+	return nil
+}
+
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if x.s.opts.RejectRcpt != nil && x.s.opts.RejectRcpt(to) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here: " + to}
+	}
+	x.to = append(x.to, to)
+	return nil
+}
+func (x *session) Reset()        { x.from, x.to = "", nil }
+func (x *session) Logout() error { return nil }
 
 func (x *session) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
@@ -137,7 +208,7 @@ func (x *session) Data(r io.Reader) error {
 		x.s.failNext--
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}
-	m := Message{From: x.from, To: append([]string(nil), x.to...), Raw: raw}
+	m := Message{From: x.from, To: append([]string(nil), x.to...), Raw: raw, TLS: x.tls, AuthUser: x.user}
 	if parsed, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		m.Header = parsed.Header
 		dec := new(mime.WordDecoder)
@@ -195,4 +266,37 @@ func (n newlineStripper) Read(p []byte) (int, error) {
 		}
 	}
 	return j, err
+}
+
+// SelfSignedTLS is a server TLS configuration with a fresh self-signed
+// certificate for 127.0.0.1 and localhost; clients must skip verification
+// (or trust the returned pool).
+func SelfSignedTLS(t testing.TB) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("smtptest: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "smtptest"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("smtptest: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("smtptest: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}, MinVersion: tls.VersionTLS12}, pool
 }

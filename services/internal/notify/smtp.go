@@ -1,0 +1,213 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// DefaultSMTPTimeout bounds a whole SMTP delivery when SMTPSender.Timeout is 0.
+const DefaultSMTPTimeout = 30 * time.Second
+
+// SMTPSender sends notices as email through one SMTP server (a submission
+// server or a relay). Each Send is one connection: EHLO, STARTTLS when the
+// server offers it, AUTH PLAIN when credentials are set and the server offers
+// it, one message, QUIT.
+type SMTPSender struct {
+	// Addr is the server's host:port.
+	Addr string
+	// From is the sender address, optionally with a display name
+	// ("Complaints <complaints@operator.example>").
+	From string
+	// Username and Password, when set, authenticate with PLAIN if the server
+	// offers it. net/smtp refuses to send them over an unencrypted connection
+	// to anything but a loopback host.
+	Username, Password string
+	// RequireTLS fails the send (temporarily) when the server does not offer
+	// STARTTLS, instead of sending in the clear.
+	RequireTLS bool
+	// InsecureSkipVerify accepts any server certificate. Development only.
+	InsecureSkipVerify bool
+	// LocalName is the name given in EHLO; "localhost" when empty.
+	LocalName string
+	// Timeout bounds the whole delivery; DefaultSMTPTimeout when 0.
+	Timeout time.Duration
+
+	now func() time.Time // tests
+}
+
+// Send delivers the notice to to.Email. Refusals of the recipient or of the
+// message (5xx to RCPT or to the data) and an unusable address are
+// permanent; everything else, including refusals of the sender or of the
+// credentials (configuration to fix), is temporary.
+func (s *SMTPSender) Send(ctx context.Context, to Recipient, n Notice) error {
+	if strings.TrimSpace(to.Email) == "" {
+		return permanentf("email: recipient has no email address")
+	}
+	rcpt, err := mail.ParseAddress(to.Email)
+	if err != nil || strings.ContainsAny(rcpt.Address, "\r\n") {
+		return permanentf("email: recipient address is not valid")
+	}
+	from, err := mail.ParseAddress(s.From)
+	if err != nil {
+		return temporaryf("email: From %q is not a valid address", s.From)
+	}
+	r, err := render(n)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if s.now != nil {
+		now = s.now
+	}
+	msg := buildMessage(from, rcpt, r, n.DedupeKey, now())
+	return s.deliver(ctx, from.Address, rcpt.Address, msg)
+}
+
+func (s *SMTPSender) deliver(ctx context.Context, from, to string, msg []byte) error {
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultSMTPTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	host, _, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return temporaryf("email: server address %q is not host:port", s.Addr)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return ioError(ctx, err, "email: connect")
+	}
+	defer conn.Close()
+	// One deadline for the whole conversation; cancelling ctx ends it at once.
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return s.stepError(ctx, err, "greeting", false)
+	}
+	defer c.Close()
+	local := s.LocalName
+	if local == "" {
+		local = "localhost"
+	}
+	if err := c.Hello(local); err != nil {
+		return s.stepError(ctx, err, "EHLO", false)
+	}
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		cfg := &tls.Config{ServerName: host, InsecureSkipVerify: s.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // dev option, off by default
+		if err := c.StartTLS(cfg); err != nil {
+			return s.stepError(ctx, err, "STARTTLS", false)
+		}
+	} else if s.RequireTLS {
+		return temporaryf("email: server does not offer STARTTLS and TLS is required")
+	}
+	if s.Username != "" {
+		if ok, mechs := c.Extension("AUTH"); ok {
+			if !hasWord(mechs, "PLAIN") {
+				return temporaryf("email: server offers no PLAIN authentication")
+			}
+			if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
+				return s.stepError(ctx, err, "AUTH", false)
+			}
+		}
+	}
+	if err := c.Mail(from); err != nil {
+		return s.stepError(ctx, err, "MAIL FROM", false)
+	}
+	if err := c.Rcpt(to); err != nil {
+		return s.stepError(ctx, err, "RCPT TO", true)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return s.stepError(ctx, err, "DATA", false)
+	}
+	if _, err := w.Write(msg); err != nil {
+		return s.stepError(ctx, err, "message", true)
+	}
+	if err := w.Close(); err != nil {
+		return s.stepError(ctx, err, "message", true)
+	}
+	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
+	return nil
+}
+
+// stepError turns a failure at one step into an error without the server's
+// text (which may quote the address). A 5xx reply is permanent where
+// recipientStep says the step is about this recipient or message.
+func (s *SMTPSender) stepError(ctx context.Context, err error, step string, recipientStep bool) error {
+	if ctx.Err() != nil {
+		return ioError(ctx, err, "email: "+step)
+	}
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		msg := "email: " + step + " refused with " + replyCode(tp)
+		if tp.Code >= 500 && recipientStep {
+			return permanentf("%s", msg)
+		}
+		return temporaryf("%s", msg)
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "smtp: ") || safeSMTPErrors[msg] {
+		// net/smtp's own fixed messages ("smtp: server doesn't support
+		// AUTH", PlainAuth's "unencrypted connection"): safe to show.
+		return temporaryf("email: %s: %s", step, msg)
+	}
+	return ioError(ctx, err, "email: "+step)
+}
+
+// safeSMTPErrors are net/smtp's fixed messages without the "smtp: " prefix.
+var safeSMTPErrors = map[string]bool{
+	"unencrypted connection":      true,
+	"wrong host name":             true,
+	"unexpected server challenge": true,
+}
+
+// replyCode is the reply code and, when the text starts with one, the
+// enhanced status code ("550 5.1.1"), without the rest of the text.
+func replyCode(tp *textproto.Error) string {
+	code := itoa(tp.Code)
+	if f := strings.Fields(tp.Msg); len(f) > 0 && isEnhancedCode(f[0]) {
+		code += " " + f[0]
+	}
+	return code
+}
+
+func isEnhancedCode(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func itoa(n int) string {
+	if n < 0 || n > 999 {
+		return "???"
+	}
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+func hasWord(list, word string) bool {
+	for _, w := range strings.Fields(list) {
+		if strings.EqualFold(w, word) {
+			return true
+		}
+	}
+	return false
+}
