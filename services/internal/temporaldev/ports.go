@@ -1,0 +1,84 @@
+package temporaldev
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// handedOut remembers every port this process picked, so two servers started
+// by the same process (in a row or side by side) never get the same internal
+// port from freePort, even if the kernel would hand it out again.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[int]bool{}
+)
+
+// freePort asks the kernel for an unused TCP port on host. The port is then
+// put in TIME_WAIT by a connection closed from the listening side, which keeps
+// the kernel from giving it to another bind(":0") for a while, while an
+// explicit bind (SO_REUSEADDR, Go's default on Unix) still succeeds. This is
+// the technique of go.temporal.io/server/common/testing/freeport.
+func freePort(host string) (int, error) {
+	for range 50 {
+		p, err := ephemeralPort(host)
+		if err != nil {
+			return 0, err
+		}
+		handedOutMu.Lock()
+		dup := handedOut[p]
+		handedOut[p] = true
+		handedOutMu.Unlock()
+		if !dup {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("temporaldev: no free port on %s", host)
+}
+
+func ephemeralPort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("temporaldev: pick a free port on %s: %w", host, err)
+	}
+	defer l.Close()
+	addr := l.Addr().(*net.TCPAddr)
+	c, err := net.DialTCP("tcp", nil, addr)
+	if err != nil {
+		return addr.Port, nil // the port is free anyway; only the TIME_WAIT guard is lost
+	}
+	defer c.Close()
+	if s, err := l.Accept(); err == nil {
+		_ = s.Close() // server side closes first: TIME_WAIT lands on this port
+	}
+	return addr.Port, nil
+}
+
+// checkBindable fails when host:port cannot be listened on right now. Temporal
+// and the UI server treat a failed listen as fatal (a nil listener, or
+// os.Exit in echo), so Start checks every port first and returns an error.
+func checkBindable(host string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("temporaldev: port %d on %s is not available: %w", port, host, err)
+	}
+	return l.Close()
+}
+
+// waitBindable polls until host:port can be listened on, or ctx ends.
+func waitBindable(ctx context.Context, host string, port int) error {
+	for {
+		err := checkBindable(host, port)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
