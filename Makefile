@@ -8,7 +8,7 @@ BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: run test proto proto-check tools build vet fuzz clean
+.PHONY: run test bench proto proto-check tools build vet fuzz clean
 
 ## run: start PostgreSQL, embedded Temporal (+ Web UI), intake, worker; load demo cases; print addresses
 run:
@@ -17,6 +17,10 @@ run:
 ## test: start a throwaway PostgreSQL and run vet, every test and brief fuzzing
 test:
 	@bash deploy/dev/test.sh
+
+## bench: intake throughput and latency (sequential and concurrent) beside a plain SQL insert baseline
+bench:
+	@bash deploy/dev/bench.sh
 
 ## build: the redress binary into .bin/
 build:

@@ -46,7 +46,7 @@ func (a *Activities) LoadCase(ctx context.Context, caseID string) (complaint.Cas
 	}
 	snap, err := a.snapshot(dbc, caseID)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return snap, temporal.NewNonRetryableApplicationError("case not on record", "CaseNotFound", err)
+		return snap, temporal.NewNonRetryableApplicationError("case not on record", complaint.ErrTypeCaseNotFound, err)
 	}
 	return snap, err
 }
@@ -115,7 +115,7 @@ func (a *Activities) ApplyTransition(ctx context.Context, in complaint.Transitio
 		}
 		if before.State != in.FromState {
 			return temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("case is %s, not %s", before.State, in.FromState), "IllegalTransition", nil)
+				fmt.Sprintf("case is %s, not %s", before.State, in.FromState), complaint.ErrTypeIllegalTransition, nil)
 		}
 		after := before
 		after.State, after.Version, after.UpdatedAt = in.ToState, before.Version+1, in.At
@@ -146,7 +146,7 @@ func (a *Activities) ApplyTransition(ctx context.Context, in complaint.Transitio
 				return res.Error
 			}
 			if res.RowsAffected == 0 {
-				return temporal.NewNonRetryableApplicationError("message not on record for this case", "MessageNotFound", nil)
+				return temporal.NewNonRetryableApplicationError("message not on record for this case", complaint.ErrTypeInvalidInput, nil)
 			}
 		}
 		details := map[string]any{"from": in.FromState, "to": in.ToState, "action_id": in.ActionID}
@@ -207,7 +207,7 @@ func (a *Activities) ExtendDeadline(ctx context.Context, in complaint.ExtendInpu
 		Pausable: d.Pausable, Reminders: d.Reminders,
 	}, in.PausedFrom, in.PausedUntil)
 	if err != nil {
-		return complaint.DeadlineInfo{}, temporal.NewNonRetryableApplicationError(err.Error(), "PolicyRefused", err)
+		return complaint.DeadlineInfo{}, temporal.NewNonRetryableApplicationError(err.Error(), complaint.ErrTypeInvalidInput, err)
 	}
 	return complaint.DeadlineInfo{
 		Kind: d.Kind, DueAt: ext.DueAt, RuleID: ext.RuleID, Provisional: ext.Provisional,

@@ -23,6 +23,7 @@ commands:
   serve all        run the intake service and the worker in one process
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry
+  bench            measure intake against a running stack beside a plain SQL insert baseline
 
 configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS,
 REDRESS_MASTER_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
@@ -48,6 +49,8 @@ func main() {
 		err = runServe(ctx, cfg, log, args)
 	case "migrate":
 		err = runMigrate(ctx, cfg)
+	case "bench":
+		err = runBench(ctx, cfg, args)
 	case "audit":
 		os.Exit(runAudit(ctx, cfg, args))
 	case "help", "-h", "--help":

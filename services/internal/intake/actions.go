@@ -283,6 +283,8 @@ func (s *Server) updateError(caseID, update string, err error) error {
 	var appErr *temporal.ApplicationError
 	var notFound *serviceerror.NotFound
 	switch {
+	case errors.As(err, &appErr) && appErr.Type() == complaint.ErrTypeCaseBusy:
+		return status.Error(codes.Aborted, "another action on this case is in progress; retry")
 	case errors.As(err, &appErr):
 		return status.Errorf(codes.FailedPrecondition, "%s refused: %s", update, appErr.Message())
 	case errors.As(err, &notFound):
