@@ -108,7 +108,7 @@ func newHarness(t *testing.T, o options) *harness {
 
 func (h *harness) startTemporal() {
 	h.t.Helper()
-	ts, err := temporaldev.Start(h.ctx, temporaldev.Options{DatabaseFile: h.tfile, FrontendPort: h.tport})
+	ts, err := temporaldev.Start(h.ctx, temporaldev.Options{DatabaseFile: h.tfile, FrontendPort: h.tport, LogLevel: "error", LogOutput: io.Discard})
 	if err != nil {
 		h.t.Fatalf("start Temporal: %v", err)
 	}
