@@ -8,7 +8,12 @@ cd "$root"
 export GOTOOLCHAIN=auto
 
 pgdir="$root/.data/pgtest"
-REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_TEST_PG_PORT:-55433}" --fast)
+# A port another cluster (a second checkout, a test run by hand) holds is skipped.
+port=${REDRESS_TEST_PG_PORT:-55433}
+while [ ! -f "$pgdir/postmaster.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+  port=$((port + 1))
+done
+REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$port" --fast)
 export REDRESS_TEST_DATABASE_URL
 trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
 
