@@ -144,7 +144,7 @@ func TestMasks(t *testing.T) {
 	}
 }
 
-// Open never panics on arbitrary input and never accepts an altered ciphertext.
+// Open never panics on arbitrary input and opens nothing but what Seal made.
 func FuzzOpen(f *testing.F) {
 	k, _ := newSubjectKey("fuzz", bytes.Repeat([]byte{7}, keySize))
 	good, _ := k.Seal("phone", []byte("13800138000"))
@@ -152,9 +152,11 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, ct []byte) {
-		_, err := k.Open("phone", ct)
-		if err == nil && len(ct) > 0 && !bytes.Equal(ct, good) {
-			t.Fatalf("altered ciphertext %x accepted", ct)
+		// The key is fixed, so the only ciphertexts that open are ones Seal
+		// made of this plaintext (in any fuzz worker, each with its own nonce).
+		pt, err := k.Open("phone", ct)
+		if err == nil && len(ct) > 0 && string(pt) != "13800138000" {
+			t.Fatalf("forged ciphertext %x opened to %q", ct, pt)
 		}
 	})
 }
