@@ -24,6 +24,7 @@ commands:
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry
   bench            measure intake against a running stack beside a plain SQL insert baseline
+  export <report>  download a register, the SLA statistics or an inspection package
 
 configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS,
 REDRESS_MASTER_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
@@ -51,6 +52,8 @@ func main() {
 		err = runMigrate(ctx, cfg)
 	case "bench":
 		err = runBench(ctx, cfg, args)
+	case "export":
+		err = runExport(ctx, cfg, args)
 	case "audit":
 		os.Exit(runAudit(ctx, cfg, args))
 	case "help", "-h", "--help":

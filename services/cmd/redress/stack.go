@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
@@ -108,6 +109,13 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 	}
 	gs := grpcserver.New(s.log, grpcserver.NewMetrics())
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	reporting, err := s.reportingServer()
+	if err != nil {
+		lis.Close()
+		mlis.Close()
+		return err
+	}
+	reportingv1.RegisterReportingServiceServer(gs.GRPC, reporting)
 	ready := func(ctx context.Context) error {
 		sqlDB, err := s.db.DB()
 		if err != nil {

@@ -31,6 +31,9 @@ const (
 	CaseAssign Permission = "case.assign" // assign, reassign
 	CaseHandle Permission = "case.handle" // request information, record answers, resolve
 	CaseClose  Permission = "case.close"  // close, reopen
+
+	ReportExport     Permission = "report.export"     // registers, statistics, audit extract
+	ReportInspection Permission = "report.inspection" // inspection packages
 )
 
 const intake = "/redress.intake.v1.IntakeService/"
@@ -51,6 +54,9 @@ var Table = map[string]Permission{
 	intake + "ResolveCase":               CaseHandle,
 	intake + "CloseCase":                 CaseClose,
 	intake + "ReopenCase":                CaseClose,
+
+	"/redress.reporting.v1.ReportingService/Export":            ReportExport,
+	"/redress.reporting.v1.ReportingService/InspectionPackage": ReportInspection,
 
 	"/grpc.health.v1.Health/Check":                                   Public,
 	"/grpc.health.v1.Health/Watch":                                   Public,

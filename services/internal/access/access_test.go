@@ -12,12 +12,14 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 )
 
 // Every RPC of every service must declare its permission: a new RPC without
 // an entry fails here before it can ship.
 func TestEveryRPCDeclaresAPermission(t *testing.T) {
-	files := []protoreflect.FileDescriptor{intakev1.File_redress_intake_v1_intake_proto}
+	files := []protoreflect.FileDescriptor{intakev1.File_redress_intake_v1_intake_proto,
+		reportingv1.File_redress_reporting_v1_reporting_proto}
 	n := 0
 	for _, f := range files {
 		for i := 0; i < f.Services().Len(); i++ {
