@@ -65,42 +65,64 @@ func (head) TableName() string { return "audit_head" }
 // with the change it records. The lock on the head row orders concurrent
 // appenders: chain order is seq order is commit order.
 func Append(tx *gorm.DB, e Entry) (Record, error) {
-	if e.Actor == "" || e.Action == "" || e.ObjectType == "" || e.ObjectID == "" {
-		return Record{}, errors.New("audit: actor, action, object type and object id are required")
+	recs, err := AppendAll(tx, []Entry{e})
+	if err != nil {
+		return Record{}, err
 	}
-	details := []byte("{}")
-	if len(e.Details) > 0 {
-		var err error
-		if details, err = json.Marshal(e.Details); err != nil { // map keys come out sorted
-			return Record{}, fmt.Errorf("audit: details: %w", err)
+	return recs[0], nil
+}
+
+// AppendAll adds entries to the chain, in order, inside tx: one head lock,
+// one insert and one head move for all of them, so a transaction recording
+// many changes (a group commit of submissions) holds the head briefly.
+func AppendAll(tx *gorm.DB, entries []Entry) ([]Record, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	details := make([][]byte, len(entries))
+	for i, e := range entries {
+		if e.Actor == "" || e.Action == "" || e.ObjectType == "" || e.ObjectID == "" {
+			return nil, errors.New("audit: actor, action, object type and object id are required")
+		}
+		details[i] = []byte("{}")
+		if len(e.Details) > 0 {
+			var err error
+			if details[i], err = json.Marshal(e.Details); err != nil { // map keys come out sorted
+				return nil, fmt.Errorf("audit: details: %w", err)
+			}
 		}
 	}
 	var h head
 	if err := tx.Raw("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").Scan(&h).Error; err != nil {
-		return Record{}, fmt.Errorf("audit: lock head: %w", err)
+		return nil, fmt.Errorf("audit: lock head: %w", err)
 	}
 	if len(h.Hash) == 0 {
-		return Record{}, errors.New("audit: audit_head is missing; run the migrations")
+		return nil, errors.New("audit: audit_head is missing; run the migrations")
 	}
-	at := e.At
-	if at.IsZero() {
-		at = time.Now()
+	recs := make([]Record, len(entries))
+	rows := make([]row, len(entries))
+	for i, e := range entries {
+		if e.At.IsZero() {
+			e.At = time.Now()
+		}
+		e.At = e.At.UTC().Truncate(time.Microsecond) // what PostgreSQL keeps
+		rec := Record{Entry: e, Seq: h.Seq + 1, PrevHash: h.Hash, DetailsJSON: string(details[i])}
+		rec.Hash = chainHash(rec.PrevHash, Canonical(rec))
+		recs[i] = rec
+		rows[i] = row{
+			Seq: rec.Seq, At: e.At, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
+			BeforeDigest: e.BeforeDigest, AfterDigest: e.AfterDigest, Details: rec.DetailsJSON,
+			PrevHash: rec.PrevHash, Hash: rec.Hash,
+		}
+		h = head{Seq: rec.Seq, Hash: rec.Hash}
 	}
-	e.At = at.UTC().Truncate(time.Microsecond) // what PostgreSQL keeps
-	rec := Record{Entry: e, Seq: h.Seq + 1, PrevHash: h.Hash, DetailsJSON: string(details)}
-	rec.Hash = chainHash(rec.PrevHash, Canonical(rec))
-	r := row{
-		Seq: rec.Seq, At: e.At, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
-		BeforeDigest: e.BeforeDigest, AfterDigest: e.AfterDigest, Details: rec.DetailsJSON,
-		PrevHash: rec.PrevHash, Hash: rec.Hash,
+	if err := tx.CreateInBatches(&rows, 1000).Error; err != nil {
+		return nil, fmt.Errorf("audit: append: %w", err)
 	}
-	if err := tx.Create(&r).Error; err != nil {
-		return Record{}, fmt.Errorf("audit: append: %w", err)
+	if err := tx.Exec("UPDATE audit_head SET seq = ?, hash = ? WHERE singleton", h.Seq, h.Hash).Error; err != nil {
+		return nil, fmt.Errorf("audit: move head: %w", err)
 	}
-	if err := tx.Exec("UPDATE audit_head SET seq = ?, hash = ? WHERE singleton", rec.Seq, rec.Hash).Error; err != nil {
-		return Record{}, fmt.Errorf("audit: move head: %w", err)
-	}
-	return rec, nil
+	return recs, nil
 }
 
 // Canonical is the exact byte form an entry's hash covers. Field order is

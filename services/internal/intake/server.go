@@ -6,8 +6,8 @@ package intake
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -17,7 +17,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
@@ -39,6 +38,7 @@ type Server struct {
 	policy   *policy.Engine
 	temporal client.Client
 	starter  *Starter
+	commits  *committer
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -60,14 +60,20 @@ func New(c Config) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, log: c.Log, now: now}
+	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter,
+		commits: newCommitter(c.DB, c.Keys), log: c.Log, now: now}
 }
+
+// Close stops the group committer; call it after the gRPC server drained.
+func (s *Server) Close() { s.commits.close() }
 
 var errKeyRace = errors.New("idempotency key taken by a concurrent submission")
 
 // SubmitComplaint commits the case, its complainant (encrypted), deadlines,
-// attachments, idempotency key and audit entry in one transaction, answers,
-// and hands the case to the starter; the recovery loop covers a failed start.
+// attachments, idempotency key and audit entry in one transaction (shared
+// with the submissions arriving at the same moment: see committer), answers
+// once that committed, and hands the case to the starter; the recovery loop
+// covers a failed start.
 func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitComplaintRequest) (*intakev1.SubmitComplaintResponse, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	if err := validateSubmit(req, now, Packs); err != nil {
@@ -86,33 +92,20 @@ func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitCompla
 		return nil, status.Errorf(codes.InvalidArgument, "invalid request: %v", err)
 	}
 
-	caseID := uuid.NewString()
-	lookupCode := crypto.NewLookupCode()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.insertCase(tx, req, facts, decision, caseID, lookupCode, now)
-		if err != nil {
-			return err
-		}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&records.IntakeIdempotency{
-			Key: key, RequestHash: fingerprint, CaseID: caseID, CreatedAt: now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errKeyRace
-		}
-		_, err = audit.Append(tx, audit.Entry{
-			Actor: actor, Action: "case.submitted", ObjectType: "case", ObjectID: caseID,
-			AfterDigest: audit.Digest(c.AuditView()), At: now,
-			Details: map[string]any{
-				"case_number": c.CaseNumber, "kind": c.Kind, "category": c.Category, "channel": c.Channel,
-				"ack_rule": decision.Acknowledgement.RuleID, "resolution_rule": decision.Resolution.RuleID,
-				"attachments": len(req.GetAttachments()),
-			},
-		})
-		return err
-	})
+	sub, err := s.prepare(req, facts, decision, key, fingerprint, actor, now)
+	if err != nil {
+		s.log.Error("submit: prepare case", "err", err)
+		return nil, status.Error(codes.Internal, "the complaint could not be prepared")
+	}
+	if !s.commits.offer(sub) {
+		return nil, status.Error(codes.ResourceExhausted, "intake is at capacity; retry with the same idempotency key after a short wait")
+	}
+	select {
+	case err = <-sub.done:
+	case <-ctx.Done():
+		// The group may still commit it: a retry with the same key converges.
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	if errors.Is(err, errKeyRace) {
 		if resp, err := s.replay(ctx, key, fingerprint); resp != nil || err != nil {
 			return resp, err
@@ -122,13 +115,26 @@ func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitCompla
 		s.log.Error("submit: record case", "err", err)
 		return nil, status.Error(codes.Unavailable, "the complaint could not be recorded; retry with the same idempotency key")
 	}
-	s.starter.Enqueue(caseID)
+	s.starter.Enqueue(sub.c.ID)
+	return &intakev1.SubmitComplaintResponse{Case: s.submittedCase(sub, req), LookupCode: sub.lookupCode}, nil
+}
 
-	got, err := s.loadCase(ctx, caseID)
-	if err != nil {
-		return nil, err
+// submittedCase is the answer to a committed submission, built from the
+// rows just written (the same view GetCase gives, without reading it back).
+func (s *Server) submittedCase(sub *submission, req *intakev1.SubmitComplaintRequest) *intakev1.Case {
+	out := caseProto(sub.c, sub.deadlines)
+	p := req.GetComplainant()
+	out.Complainant = &intakev1.Complainant{
+		PreferredContact: sub.comp.PreferredContact, Name: crypto.MaskName(p.GetName()),
+		Phone: crypto.MaskPhone(p.GetPhone()), Email: crypto.MaskEmail(p.GetEmail()), IdNumber: crypto.MaskIDNumber(p.GetIdNumber()),
 	}
-	return &intakev1.SubmitComplaintResponse{Case: got, LookupCode: lookupCode}, nil
+	for _, a := range sub.atts {
+		out.Attachments = append(out.Attachments, &intakev1.Attachment{
+			Id: a.ID, FileName: a.FileName, ContentType: a.ContentType, SizeBytes: a.SizeBytes,
+			Sha256: hex.EncodeToString(a.SHA256), CreatedAt: ts(a.CreatedAt),
+		})
+	}
+	return out
 }
 
 // replay answers an idempotency key seen before: the same request gets the
@@ -181,21 +187,25 @@ func factsOf(req *intakev1.SubmitComplaintRequest, now time.Time) policy.Facts {
 	return f
 }
 
-func (s *Server) insertCase(tx *gorm.DB, req *intakev1.SubmitComplaintRequest, facts policy.Facts,
-	d policy.Decision, caseID, lookupCode string, now time.Time) (records.Case, error) {
-	sk, err := s.keys.NewSubjectKey(tx)
+// prepare builds a submission's rows and seals its personal data under a
+// new subject key, outside any transaction; the committer stores them.
+func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Facts, d policy.Decision,
+	key string, fingerprint []byte, actor string, now time.Time) (*submission, error) {
+	sk, err := s.keys.PrepareSubjectKey()
 	if err != nil {
-		return records.Case{}, err
+		return nil, err
 	}
+	caseID := uuid.NewString()
+	sub := &submission{key: sk, lookupCode: crypto.NewLookupCode(), done: make(chan error, 1)}
 	p := req.GetComplainant()
-	comp := records.Complainant{
+	sub.comp = records.Complainant{
 		ID: uuid.NewString(), SubjectKeyID: sk.ID, PreferredContact: p.GetPreferredContact(),
 		PhoneIndex: s.keys.PhoneIndex(p.GetPhone()), EmailIndex: s.keys.EmailIndex(p.GetEmail()), CreatedAt: now,
 	}
-	if comp.PreferredContact == "" {
-		comp.PreferredContact = "email"
+	if sub.comp.PreferredContact == "" {
+		sub.comp.PreferredContact = "email"
 		if p.GetEmail() == "" {
-			comp.PreferredContact = "sms"
+			sub.comp.PreferredContact = "sms"
 		}
 	}
 	for _, f := range []struct {
@@ -203,38 +213,25 @@ func (s *Server) insertCase(tx *gorm.DB, req *intakev1.SubmitComplaintRequest, f
 		field string
 		value string
 	}{
-		{&comp.NameEnc, "name", p.GetName()}, {&comp.PhoneEnc, "phone", p.GetPhone()},
-		{&comp.EmailEnc, "email", p.GetEmail()}, {&comp.IDNumberEnc, "id_number", p.GetIdNumber()},
+		{&sub.comp.NameEnc, "name", p.GetName()}, {&sub.comp.PhoneEnc, "phone", p.GetPhone()},
+		{&sub.comp.EmailEnc, "email", p.GetEmail()}, {&sub.comp.IDNumberEnc, "id_number", p.GetIdNumber()},
 	} {
 		if *f.dst, err = sk.Seal(f.field, []byte(f.value)); err != nil {
-			return records.Case{}, err
+			return nil, err
 		}
 	}
-	if err := tx.Create(&comp).Error; err != nil {
-		return records.Case{}, err
-	}
-
-	var seq int64
-	if err := tx.Raw("SELECT nextval('case_number_seq')").Scan(&seq).Error; err != nil {
-		return records.Case{}, err
-	}
-	codeEnc, err := sk.Seal("lookup_code", []byte(lookupCode))
+	codeEnc, err := sk.Seal("lookup_code", []byte(sub.lookupCode))
 	if err != nil {
-		return records.Case{}, err
+		return nil, err
 	}
-	caseNumber := fmt.Sprintf("C-%d-%06d", now.In(policy.Shanghai()).Year(), seq)
-	c := records.Case{
-		ID: caseID, CaseNumber: caseNumber, Kind: facts.Kind, Category: facts.Category, Channel: facts.Channel,
-		ReferringBody: facts.ReferringBody, State: complaint.StateReceived, ComplainantID: comp.ID,
+	sub.c = records.Case{
+		ID: caseID, Kind: facts.Kind, Category: facts.Category, Channel: facts.Channel,
+		ReferringBody: facts.ReferringBody, State: complaint.StateReceived, ComplainantID: sub.comp.ID,
 		SubjectType: subjectTypeName(req.GetSubject().GetType()), SubjectValue: req.GetSubject().GetValue(),
 		LeakedDataType: req.GetSubject().GetLeakedDataType(), LeakSource: req.GetSubject().GetLeakSource(),
 		Description: req.GetDescription(), PolicyPack: facts.Pack,
 		AckDueAt: d.Acknowledgement.DueAt, ResolutionDueAt: d.Resolution.DueAt, RegulatorDueAt: facts.RegulatorDueAt,
-		LookupCodeHash: s.keys.LookupCodeHash(caseNumber, lookupCode), LookupCodeEnc: codeEnc,
-		ReceivedAt: now, UpdatedAt: now,
-	}
-	if err := tx.Create(&c).Error; err != nil {
-		return records.Case{}, err
+		LookupCodeEnc: codeEnc, ReceivedAt: now, UpdatedAt: now,
 	}
 	for _, dl := range []policy.Deadline{d.Acknowledgement, d.Resolution} {
 		row := records.Deadline{
@@ -244,24 +241,29 @@ func (s *Server) insertCase(tx *gorm.DB, req *intakev1.SubmitComplaintRequest, f
 		if row.Reminders == nil {
 			row.Reminders = []time.Time{}
 		}
-		if err := tx.Create(&row).Error; err != nil {
-			return records.Case{}, err
-		}
+		sub.deadlines = append(sub.deadlines, row)
 	}
 	for _, a := range req.GetAttachments() {
 		sum := sha256.Sum256(a.GetContent())
 		enc, err := sk.Seal("attachment", a.GetContent())
 		if err != nil {
-			return records.Case{}, err
+			return nil, err
 		}
-		if err := tx.Create(&records.Attachment{
+		sub.atts = append(sub.atts, records.Attachment{
 			ID: uuid.NewString(), CaseID: caseID, FileName: a.GetFileName(), ContentType: a.GetContentType(),
 			SizeBytes: int64(len(a.GetContent())), SHA256: sum[:], ContentEnc: enc, CreatedAt: now,
-		}).Error; err != nil {
-			return records.Case{}, err
-		}
+		})
 	}
-	return c, nil
+	sub.idem = records.IntakeIdempotency{Key: key, RequestHash: fingerprint, CaseID: caseID, CreatedAt: now}
+	sub.entry = audit.Entry{
+		Actor: actor, Action: "case.submitted", ObjectType: "case", ObjectID: caseID, At: now,
+		Details: map[string]any{ // the committer adds case_number
+			"kind": sub.c.Kind, "category": sub.c.Category, "channel": sub.c.Channel,
+			"ack_rule": d.Acknowledgement.RuleID, "resolution_rule": d.Resolution.RuleID,
+			"attachments": len(req.GetAttachments()),
+		},
+	}
+	return sub, nil
 }
 
 func (s *Server) lookupCode(ctx context.Context, caseID string) (string, error) {

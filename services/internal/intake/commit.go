@@ -1,0 +1,178 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/records"
+	"github.com/redress/redress/workflows/policy"
+)
+
+// A submission is one complaint's rows, prepared (and its personal data
+// sealed) by the request's own goroutine, waiting for a group commit. The
+// case number and what depends on it are filled in at commit.
+type submission struct {
+	key        crypto.PreparedKey
+	comp       records.Complainant
+	c          records.Case
+	lookupCode string
+	deadlines  []records.Deadline
+	atts       []records.Attachment
+	idem       records.IntakeIdempotency
+	entry      audit.Entry
+	done       chan error // buffered: the committer never waits for the caller
+}
+
+// committer commits submissions in groups: every submission waiting when a
+// transaction begins goes into it, so a burst costs one transaction, one
+// audit-head lock and one WAL flush instead of one each. Each caller is
+// answered only after its group's COMMIT returned. A group that fails is
+// retried one submission per transaction, so one bad submission (say an
+// idempotency key taken meanwhile) cannot fail its neighbours. The queue is
+// bounded: when it is full the caller is refused at once (RESOURCE_EXHAUSTED)
+// rather than held in memory.
+type committer struct {
+	db       *gorm.DB
+	keys     *crypto.Keyring
+	queue    chan *submission
+	stop     chan struct{}
+	stopOnce sync.Once
+	maxBatch int
+}
+
+// Commit tuning: two committers let one batch's inserts overlap the other's
+// commit; the audit head orders their tails.
+const (
+	commitQueueDepth = 2048
+	commitMaxBatch   = 256
+	commitWorkers    = 2
+	commitTimeout    = 30 * time.Second
+)
+
+func newCommitter(db *gorm.DB, keys *crypto.Keyring) *committer {
+	c := &committer{db: db, keys: keys, queue: make(chan *submission, commitQueueDepth),
+		stop: make(chan struct{}), maxBatch: commitMaxBatch}
+	for range commitWorkers {
+		go c.run()
+	}
+	return c
+}
+
+// offer queues s; false when the queue is full or the committer stopped.
+func (c *committer) offer(s *submission) bool {
+	select {
+	case <-c.stop:
+		return false
+	default:
+	}
+	select {
+	case c.queue <- s:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *committer) close() { c.stopOnce.Do(func() { close(c.stop) }) }
+
+func (c *committer) run() {
+	for {
+		var first *submission
+		select {
+		case <-c.stop:
+			return
+		case first = <-c.queue:
+		}
+		batch := []*submission{first}
+	fill:
+		for len(batch) < c.maxBatch {
+			select {
+			case s := <-c.queue:
+				batch = append(batch, s)
+			default:
+				break fill
+			}
+		}
+		err := c.commit(batch)
+		if err != nil && len(batch) > 1 {
+			for _, s := range batch {
+				s.done <- c.commit([]*submission{s})
+			}
+			continue
+		}
+		for _, s := range batch {
+			s.done <- err
+		}
+	}
+}
+
+// commit writes the batch in one transaction.
+func (c *committer) commit(batch []*submission) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	n := len(batch)
+	return c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		keys := make([]crypto.PreparedKey, n)
+		comps := make([]records.Complainant, n)
+		for i, s := range batch {
+			keys[i], comps[i] = s.key, s.comp
+		}
+		if err := crypto.StorePreparedKeys(tx, keys); err != nil {
+			return err
+		}
+		if err := tx.Create(&comps).Error; err != nil {
+			return err
+		}
+		var seqs []int64
+		if err := tx.Raw("SELECT nextval('case_number_seq') FROM generate_series(1, ?)", n).Scan(&seqs).Error; err != nil {
+			return err
+		}
+		if len(seqs) != n {
+			return fmt.Errorf("intake: %d case numbers for %d cases", len(seqs), n)
+		}
+		cases := make([]records.Case, n)
+		var deadlines []records.Deadline
+		var atts []records.Attachment
+		idems := make([]records.IntakeIdempotency, n)
+		entries := make([]audit.Entry, n)
+		for i, s := range batch {
+			s.c.CaseNumber = fmt.Sprintf("C-%d-%06d", s.c.ReceivedAt.In(policy.Shanghai()).Year(), seqs[i])
+			s.c.LookupCodeHash = c.keys.LookupCodeHash(s.c.CaseNumber, s.lookupCode)
+			cases[i] = s.c
+			deadlines = append(deadlines, s.deadlines...)
+			atts = append(atts, s.atts...)
+			idems[i] = s.idem
+			e := s.entry
+			e.AfterDigest = audit.Digest(s.c.AuditView())
+			e.Details["case_number"] = s.c.CaseNumber
+			entries[i] = e
+		}
+		if err := tx.Create(&cases).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&deadlines).Error; err != nil {
+			return err
+		}
+		if len(atts) > 0 {
+			if err := tx.CreateInBatches(&atts, 16).Error; err != nil {
+				return err
+			}
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&idems)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != int64(n) {
+			return errKeyRace
+		}
+		_, err := audit.AppendAll(tx, entries)
+		return err
+	})
+}
