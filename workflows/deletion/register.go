@@ -1,0 +1,20 @@
+package deletion
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Register registers the workflow and the activities on w.
+func Register(w worker.Registry, a Activities) {
+	w.RegisterWorkflowWithOptions(DeletionWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	for name, fn := range map[string]any{
+		actLoad: a.Load, actSetStatus: a.SetStatus, actRecordIdentity: a.RecordIdentity,
+		actRecordApproval: a.RecordApproval, actConnectors: a.EnabledConnectors, actLocate: a.Locate,
+		actBuildPlan: a.BuildPlan, actApply: a.Apply, actVerify: a.Verify, actFinish: a.Finish,
+		actBreach: a.RecordBreach, actEscalate: a.Escalate, actNotify: a.Notify, actRemind: a.Remind,
+	} {
+		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}

@@ -1,0 +1,301 @@
+package deletion
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Activity names (registered by Register).
+const (
+	actLoad           = "DeletionLoad"
+	actSetStatus      = "DeletionSetStatus"
+	actRecordIdentity = "DeletionRecordIdentity"
+	actRecordApproval = "DeletionRecordApproval"
+	actConnectors     = "DeletionEnabledConnectors"
+	actLocate         = "DeletionLocate"
+	actBuildPlan      = "DeletionBuildPlan"
+	actApply          = "DeletionApply"
+	actVerify         = "DeletionVerify"
+	actFinish         = "DeletionFinish"
+	actBreach         = "DeletionRecordBreach"
+	actEscalate       = "DeletionEscalate"
+	actNotify         = "DeletionNotify"
+	actRemind         = "DeletionRemind"
+)
+
+// ErrDataRemaining is the error type a Verify activity returns while a
+// connector still holds matching data; it is retried, then escalated.
+const ErrDataRemaining = "DataRemaining"
+
+// ReminderEvery is how often a reviewer is reminded of a plan awaiting approval.
+const ReminderEvery = 24 * time.Hour
+
+func activityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: []string{"InvalidInput"},
+		},
+	}
+}
+
+// verifyOptions bound the re-query: a connector that still holds data after
+// these attempts is escalated to a person.
+func verifyOptions() workflow.ActivityOptions {
+	o := activityOptions()
+	o.RetryPolicy = &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute, MaximumAttempts: 8,
+	}
+	return o
+}
+
+type wf struct {
+	id       string
+	snap     Snapshot
+	plan     Plan
+	approved bool
+	stopped  bool // rejected or cancelled
+	done     bool // the request was answered (completed, restricted, failed)
+}
+
+func terminal(status string) bool {
+	return slices.Contains([]string{StatusCompleted, StatusRejected, StatusCancelled, StatusFailed}, status)
+}
+
+// DeletionWorkflow runs one request from identity to certificate.
+func DeletionWorkflow(ctx workflow.Context, in Input) error {
+	ctx = workflow.WithActivityOptions(ctx, activityOptions())
+	w := &wf{id: in.DeletionID}
+	if err := workflow.ExecuteActivity(ctx, actLoad, in.DeletionID).Get(ctx, &w.snap); err != nil {
+		return err
+	}
+	if terminal(w.snap.Status) {
+		return nil
+	}
+	if err := w.handleUpdates(ctx); err != nil {
+		return err
+	}
+	workflow.Go(ctx, w.watchDeadline)
+
+	if err := workflow.Await(ctx, func() bool { return w.snap.IdentityVerified || w.stopped }); err != nil || w.stopped {
+		return err
+	}
+	if err := w.locateAndPlan(ctx); err != nil || w.stopped {
+		return err
+	}
+	for !w.approved && !w.stopped {
+		ok, err := workflow.AwaitWithTimeout(ctx, ReminderEvery, func() bool { return w.approved || w.stopped })
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := workflow.ExecuteActivity(ctx, actRemind, w.id).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if w.stopped {
+		return nil
+	}
+	// From here the request runs to its end: no more cancellation.
+	if err := w.executePhase(ctx, "execute", w.plan.Items); err != nil {
+		return err
+	}
+	if w.plan.RestrictUntil == nil {
+		return nil
+	}
+	// Retention floor: a durable timer until the duty ends, then deletion.
+	if d := w.plan.RestrictUntil.Sub(workflow.Now(ctx)); d > 0 {
+		if err := workflow.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	var deferred []PlanItem
+	for _, it := range w.plan.Items {
+		if it.Action == ActionRestrict {
+			deferred = append(deferred, it)
+		}
+	}
+	return w.executePhase(ctx, "deferred", deferred)
+}
+
+func (w *wf) handleUpdates(ctx workflow.Context) error {
+	busy := false // one human step at a time
+	guard := func(ctx workflow.Context, fn func() error) error {
+		if err := workflow.Await(ctx, func() bool { return !busy }); err != nil {
+			return err
+		}
+		busy = true
+		defer func() { busy = false }()
+		return fn()
+	}
+	reg := func(name string, validate func(Action) error, fn func(ctx workflow.Context, a Action) error) error {
+		return workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, a Action) (Snapshot, error) {
+				err := guard(ctx, func() error {
+					if err := validate(a); err != nil { // state may have moved while waiting
+						return err
+					}
+					return fn(ctx, a)
+				})
+				return w.snap, err
+			},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Action) error {
+				if a.Actor == "" {
+					return errors.New("actor is required")
+				}
+				return validate(a)
+			}})
+	}
+	if err := reg(UpdateIdentityVerified,
+		func(a Action) error {
+			if w.snap.Status != StatusAwaitingIdentity || w.stopped {
+				return errors.New("the request is not awaiting identity verification")
+			}
+			return nil
+		},
+		func(ctx workflow.Context, a Action) error {
+			return workflow.ExecuteActivity(ctx, actRecordIdentity, w.id, a).Get(ctx, &w.snap)
+		}); err != nil {
+		return err
+	}
+	if err := reg(UpdateApprove,
+		func(a Action) error {
+			if w.snap.Status != StatusAwaitingApproval || w.approved || w.stopped {
+				return errors.New("the request has no plan awaiting approval")
+			}
+			if a.PlanDigest != w.plan.Digest {
+				return errors.New("the plan changed since it was reviewed: read the plan again and approve its current digest")
+			}
+			return nil
+		},
+		func(ctx workflow.Context, a Action) error {
+			if err := workflow.ExecuteActivity(ctx, actRecordApproval, w.id, a).Get(ctx, &w.snap); err != nil {
+				return err
+			}
+			w.approved = true
+			return nil
+		}); err != nil {
+		return err
+	}
+	stop := func(status string) func(workflow.Context, Action) error {
+		return func(ctx workflow.Context, a Action) error {
+			err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{
+				DeletionID: w.id, Status: status, Actor: a.Actor, ReasonCode: a.ReasonCode, ReasonText: a.ReasonText,
+			}).Get(ctx, &w.snap)
+			if err != nil {
+				return err
+			}
+			w.stopped = true
+			if status == StatusRejected {
+				return workflow.ExecuteActivity(ctx, actNotify, NoticeInput{DeletionID: w.id, Kind: "rejected"}).Get(ctx, nil)
+			}
+			return nil
+		}
+	}
+	stoppable := func(a Action) error {
+		if w.stopped || w.approved || !slices.Contains([]string{StatusAwaitingIdentity, StatusLocating, StatusAwaitingApproval}, w.snap.Status) {
+			return errors.New("the request can no longer be rejected or cancelled")
+		}
+		return nil
+	}
+	if err := reg(UpdateReject, func(a Action) error {
+		if a.ReasonCode == "" {
+			return errors.New("a reason code is required")
+		}
+		return stoppable(a)
+	}, stop(StatusRejected)); err != nil {
+		return err
+	}
+	return reg(UpdateCancel, stoppable, stop(StatusCancelled))
+}
+
+// watchDeadline records a breach when the request is not answered by its due date.
+func (w *wf) watchDeadline(ctx workflow.Context) {
+	if d := w.snap.DueAt.Sub(workflow.Now(ctx)); d > 0 {
+		ok, _ := workflow.AwaitWithTimeout(ctx, d, func() bool { return w.done || w.stopped })
+		if ok {
+			return
+		}
+	}
+	if w.done || w.stopped {
+		return
+	}
+	_ = workflow.ExecuteActivity(ctx, actBreach, BreachInput{DeletionID: w.id, DueAt: w.snap.DueAt}).Get(ctx, nil)
+}
+
+func (w *wf) locateAndPlan(ctx workflow.Context) error {
+	if err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusLocating, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
+		return err
+	}
+	var names []string
+	if err := workflow.ExecuteActivity(ctx, actConnectors).Get(ctx, &names); err != nil {
+		return err
+	}
+	futures := make([]workflow.Future, len(names))
+	for i, n := range names {
+		futures[i] = workflow.ExecuteActivity(ctx, actLocate, w.id, n)
+	}
+	found := make([]Located, len(names))
+	for i, f := range futures {
+		if err := f.Get(ctx, &found[i]); err != nil {
+			return err
+		}
+	}
+	if err := workflow.ExecuteActivity(ctx, actBuildPlan, w.id, found).Get(ctx, &w.plan); err != nil {
+		return err
+	}
+	w.approved = w.plan.AutoApproved
+	return workflow.ExecuteActivity(ctx, actLoad, w.id).Get(ctx, &w.snap)
+}
+
+// executePhase applies the items per connector in parallel, re-queries every
+// connector, escalates what is left, and records evidence and the certificate.
+func (w *wf) executePhase(ctx workflow.Context, step string, items []PlanItem) error {
+	var connectors []string
+	for _, it := range items {
+		if !slices.Contains(connectors, it.Connector) {
+			connectors = append(connectors, it.Connector)
+		}
+	}
+	if err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusExecuting, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
+		return err
+	}
+	applies := make([]workflow.Future, len(connectors))
+	for i, c := range connectors {
+		applies[i] = workflow.ExecuteActivity(ctx, actApply, ApplyInput{DeletionID: w.id, Connector: c, PlanDigest: w.plan.Digest, Step: step})
+	}
+	receipts := make([]Receipt, len(connectors))
+	for i, f := range applies {
+		if err := f.Get(ctx, &receipts[i]); err != nil {
+			return err
+		}
+	}
+	if err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusVerifying, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
+		return err
+	}
+	vctx := workflow.WithActivityOptions(ctx, verifyOptions())
+	verifies := make([]workflow.Future, len(connectors))
+	for i, c := range connectors {
+		verifies[i] = workflow.ExecuteActivity(vctx, actVerify, VerifyInput{DeletionID: w.id, Connector: c, Step: step})
+	}
+	for i, f := range verifies {
+		var remaining int64
+		if err := f.Get(ctx, &remaining); err != nil {
+			if err := workflow.ExecuteActivity(ctx, actEscalate, EscalateInput{DeletionID: w.id, Connector: connectors[i], Reason: "data_remaining"}).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := workflow.ExecuteActivity(ctx, actFinish, FinishInput{DeletionID: w.id, Step: step, Receipts: receipts}).Get(ctx, &w.snap); err != nil {
+		return err
+	}
+	w.done = true
+	return workflow.ExecuteActivity(ctx, actNotify, NoticeInput{DeletionID: w.id, Kind: w.snap.Status}).Get(ctx, nil)
+}
