@@ -23,8 +23,10 @@ commands:
   serve all        run the intake service and the worker in one process
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry
+  user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   bench            measure intake against a running stack beside a plain SQL insert baseline
   export <report>  download a register, the SLA statistics or an inspection package
+  bench-export     measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
 
 configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS,
 REDRESS_MASTER_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
@@ -54,8 +56,12 @@ func main() {
 		err = runBench(ctx, cfg, args)
 	case "export":
 		err = runExport(ctx, cfg, args)
+	case "bench-export":
+		err = runBenchExport(ctx, cfg, args)
 	case "audit":
 		os.Exit(runAudit(ctx, cfg, args))
+	case "user":
+		err = runUser(ctx, cfg, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -95,11 +95,11 @@ func (e *Exporter) stream(ctx context.Context, sink Sink, header []string, query
 	if err := sink.Row(header); err != nil {
 		return err
 	}
-	rows, err := e.DB.QueryContext(ctx, query, req.From, req.To)
+	rows, done, err := e.query(ctx, query, req.From, req.To)
 	if err != nil {
 		return fmt.Errorf("%s: %w", req.Report, err)
 	}
-	defer rows.Close()
+	defer done()
 	cells := make([]string, len(header))
 	tf := newTimeFormatter(e.zone())
 	for n := 0; rows.Next(); n++ {

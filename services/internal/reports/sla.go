@@ -138,11 +138,11 @@ func (e *Exporter) slaStatistics(ctx context.Context, req Request, sink Sink) er
 	wd := newWorkdays(e.Calendars)
 	groups := map[string]*slaGroup{}
 	total := &slaGroup{}
-	rows, err := e.DB.QueryContext(ctx, slaQuery, req.From, req.To)
+	rows, done, err := e.query(ctx, slaQuery, req.From, req.To)
 	if err != nil {
 		return fmt.Errorf("sla statistics: %w", err)
 	}
-	defer rows.Close()
+	defer done()
 	var (
 		category, channel, pack, state, ackStatus, resStatus, rule string
 		received                                                   time.Time
