@@ -23,7 +23,6 @@ commands:
   serve all        run the intake service and the worker in one process
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry
-  user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   bench            measure intake against a running stack beside a plain SQL insert baseline
   export <report>  download a register, the SLA statistics or an inspection package
   bench-export     measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
@@ -60,8 +59,6 @@ func main() {
 		err = runBenchExport(ctx, cfg, args)
 	case "audit":
 		os.Exit(runAudit(ctx, cfg, args))
-	case "user":
-		err = runUser(ctx, cfg, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
