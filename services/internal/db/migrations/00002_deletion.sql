@@ -20,6 +20,7 @@ CREATE TABLE deletion_requests (
     phone_verified_at   timestamptz,
     email_verified_at   timestamptz,
     identity_method     text NOT NULL DEFAULT '',
+    attestation_reason  text NOT NULL DEFAULT '',
     language            text NOT NULL DEFAULT 'zh',
     due_at              timestamptz NOT NULL,
     due_rule            text NOT NULL DEFAULT '',
