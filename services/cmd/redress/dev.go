@@ -63,6 +63,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return st.runIntake(gctx, srv, starter) })
 	g.Go(func() error { return worker.Run(gctx, st.temporal, st.activities()) })
+	g.Go(func() error { return st.runEscalationWorker(gctx) })
 	n, err := seedDemo(gctx, srv)
 	if err != nil {
 		log.Warn("demo cases not loaded", "err", err)

@@ -36,6 +36,16 @@ const (
 	ReportInspection Permission = "report.inspection" // inspection packages
 )
 
+// Escalation permissions (EscalationService).
+const (
+	EscalationRead   Permission = "escalation.read"
+	EscalationCreate Permission = "escalation.create" // escalate by hand, open an incident
+	EscalationFile   Permission = "escalation.file"   // filing reference, acknowledgement, follow-ups, steps, close
+	IncidentManage   Permission = "incident.manage"   // link cases, grade, notification decision
+)
+
+const escalation = "/redress.escalation.v1.EscalationService/"
+
 const intake = "/redress.intake.v1.IntakeService/"
 
 // Table maps full RPC method names to the permission they need.
@@ -57,6 +67,21 @@ var Table = map[string]Permission{
 
 	"/redress.reporting.v1.ReportingService/Export":            ReportExport,
 	"/redress.reporting.v1.ReportingService/InspectionPackage": ReportInspection,
+
+	escalation + "EscalateManually":           EscalationCreate,
+	escalation + "OpenIncident":               EscalationCreate,
+	escalation + "GetEscalation":              EscalationRead,
+	escalation + "ListEscalations":            EscalationRead,
+	escalation + "GetFilingPackage":           EscalationRead,
+	escalation + "RecordFiling":               EscalationFile,
+	escalation + "RecordAcknowledgement":      EscalationFile,
+	escalation + "AddFollowUp":                EscalationFile,
+	escalation + "AnswerFollowUp":             EscalationFile,
+	escalation + "RecordStep":                 EscalationFile,
+	escalation + "CloseEscalation":            EscalationFile,
+	escalation + "LinkCases":                  IncidentManage,
+	escalation + "GradeIncident":              IncidentManage,
+	escalation + "RecordNotificationDecision": IncidentManage,
 
 	"/grpc.health.v1.Health/Check":                                   Public,
 	"/grpc.health.v1.Health/Watch":                                   Public,

@@ -3,6 +3,7 @@ package config
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -23,6 +24,15 @@ type Config struct {
 	SMTPPassword string `env:"REDRESS_SMTP_PASSWORD"`
 	SMSEndpoint  string `env:"REDRESS_SMS_ENDPOINT"` // HTTP gateway URL
 	SMSToken     string `env:"REDRESS_SMS_TOKEN"`
+
+	// Escalations: regulator bodies and their adapters (a JSON file, see
+	// internal/regulator; none = manual filing), the operator's class for
+	// incident deadlines, the contact told to individuals in incident notices,
+	// and how long to wait for a regulator's acknowledgement.
+	RegulatorsFile    string        `env:"REDRESS_REGULATORS_FILE"`
+	OperatorClass     string        `env:"REDRESS_OPERATOR_CLASS" envDefault:"other"`
+	OperatorContact   string        `env:"REDRESS_OPERATOR_CONTACT"`
+	EscalationAckWait time.Duration `env:"REDRESS_ESCALATION_ACK_WAIT" envDefault:"24h"`
 
 	// Dev stack only.
 	DataDir      string `env:"REDRESS_DATA_DIR" envDefault:".data"`

@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/audit"
+	esc "github.com/redress/redress/services/internal/escalation"
+	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/regulator"
+	escworker "github.com/redress/redress/services/worker/escalation"
+	wf "github.com/redress/redress/workflows/escalation"
+)
+
+type escalationEnv struct {
+	api escalationv1.EscalationServiceClient
+}
+
+type escOptions struct {
+	dir     *regulator.Directory
+	timing  wf.Timing
+	cluster wf.ClusterPolicy
+	class   string
+}
+
+// startEscalation serves EscalationService over a real gRPC socket and runs
+// the escalation worker (with its starter and triggers) beside the harness.
+func startEscalation(h *harness, o escOptions) *escalationEnv {
+	h.t.Helper()
+	if o.dir == nil {
+		o.dir = &regulator.Directory{}
+	}
+	starter := &esc.Starter{Temporal: h.tc, DB: h.db, Log: h.log, Timing: o.timing, Every: 100 * time.Millisecond}
+	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Log: h.log, OperatorClass: o.class})
+	// A plain gRPC server that takes the caller from x-redress-actor: the
+	// access guard has its own tests; this one is about escalations.
+	gs := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("x-redress-actor")) > 0 {
+			ctx = access.WithActor(ctx, md.Get("x-redress-actor")[0])
+		}
+		return next(ctx, req)
+	}))
+	escalationv1.RegisterEscalationServiceServer(gs, srv)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	go gs.Serve(lis)
+	h.t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	acts := &escworker.Activities{DB: h.db, Keys: h.keys, Regulators: o.dir, Log: h.log, Contact: "privacy@operator.example",
+		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}}
+	trig := &esc.Triggers{DB: h.db, Policy: h.policy, Cluster: o.cluster, OperatorClass: o.class}
+	go func() {
+		defer close(done)
+		if err := escworker.Run(ctx, h.tc, escworker.Deps{Activities: acts, Triggers: trig, Timing: o.timing, Every: 100 * time.Millisecond}); err != nil {
+			h.t.Errorf("escalation worker: %v", err)
+		}
+	}()
+	h.t.Cleanup(func() { cancel(); <-done })
+	return &escalationEnv{api: escalationv1.NewEscalationServiceClient(conn)}
+}
+
+func (e *escalationEnv) get(h *harness, id string) *escalationv1.Escalation {
+	h.t.Helper()
+	r, err := e.api.GetEscalation(h.ctx, &escalationv1.GetEscalationRequest{EscalationId: id})
+	if err != nil {
+		h.t.Fatalf("get escalation: %v", err)
+	}
+	return r.GetEscalation()
+}
+
+func (e *escalationEnv) waitFor(h *harness, id, what string, cond func(*escalationv1.Escalation) bool) *escalationv1.Escalation {
+	h.t.Helper()
+	var got *escalationv1.Escalation
+	h.eventually(what, 60*time.Second, func() bool { got = e.get(h, id); return cond(got) })
+	return got
+}
+
+func wantCode(t *testing.T, what string, err error, want codes.Code, mention string) {
+	t.Helper()
+	if code(err) != want {
+		t.Fatalf("%s: got %v (%v), want %v", what, code(err), err, want)
+	}
+	if mention != "" && !strings.Contains(err.Error(), mention) {
+		t.Fatalf("%s: error %q does not mention %q", what, err, mention)
+	}
+}
+
+func auditActions(t *testing.T, h *harness, id string) []string {
+	t.Helper()
+	recs, err := audit.ForObject(h.ctx, h.db, "escalation", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.Action)
+	}
+	return out
+}
+
+// A manual escalation through the manual adapter: packaged, filed by an
+// officer, follow-up asked and answered, acknowledged, closed — every step
+// audited, and the refusals on the way leave nothing behind.
+func TestEscalationManualLifecycle(t *testing.T) {
+	h := newHarness(t, options{})
+	e := startEscalation(h, escOptions{})
+	officer := h.as("officer.wang")
+	sub, err := h.api.SubmitComplaint(officer, submission("esc-manual-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseID := sub.GetCase().GetId()
+	r, err := e.api.EscalateManually(officer, &escalationv1.EscalateManuallyRequest{CaseId: caseID, Reason: "complainant threatens to go to the regulator"})
+	if err != nil {
+		t.Fatalf("escalate: %v", err)
+	}
+	id := r.GetEscalation().GetId()
+	if r.GetEscalation().GetKind() != wf.KindManual || r.GetEscalation().GetOpenedBy() != "officer.wang" {
+		t.Fatalf("escalation %+v", r.GetEscalation())
+	}
+	got := e.waitFor(h, id, "package ready for manual filing", func(x *escalationv1.Escalation) bool {
+		return len(x.GetFilings()) == 1 && x.GetPackageSha256() != ""
+	})
+	if f := got.GetFilings()[0]; f.GetOutcome() != wf.OutcomeReadyInManual || f.GetAdapter() != "manual" || got.GetStatus() != wf.StatusOpen {
+		t.Fatalf("filing %+v status %s", f, got.GetStatus())
+	}
+
+	// An acknowledgement or a follow-up before anything was filed is refused.
+	_, err = e.api.RecordAcknowledgement(officer, &escalationv1.RecordAcknowledgementRequest{EscalationId: id, Reference: "ACK-1"})
+	wantCode(t, "ack before filing", err, codes.FailedPrecondition, "never filed")
+	_, err = e.api.AddFollowUp(officer, &escalationv1.AddFollowUpRequest{EscalationId: id, Question: "Why late?", DueAt: timestamppb.New(time.Now().Add(48 * time.Hour))})
+	wantCode(t, "follow-up before filing", err, codes.FailedPrecondition, "never filed")
+
+	fr, err := e.api.RecordFiling(officer, &escalationv1.RecordFilingRequest{EscalationId: id, Reference: "MIIT-2026-0042"})
+	if err != nil {
+		t.Fatalf("record filing: %v", err)
+	}
+	if fr.GetEscalation().GetStatus() != wf.StatusFiled || fr.GetEscalation().GetFilingReference() != "MIIT-2026-0042" {
+		t.Fatalf("after filing: %+v", fr.GetEscalation())
+	}
+	fu, err := e.api.AddFollowUp(officer, &escalationv1.AddFollowUpRequest{EscalationId: id, Question: "Send the call records.",
+		DueAt: timestamppb.New(time.Now().Add(72 * time.Hour))})
+	if err != nil {
+		t.Fatalf("follow-up: %v", err)
+	}
+	// An oversize attachment is refused by name and leaves the question open, unanswered.
+	big := make([]byte, esc.MaxAttachment+1)
+	_, err = e.api.AnswerFollowUp(officer, &escalationv1.AnswerFollowUpRequest{EscalationId: id, FollowUpId: fu.GetFollowUpId(),
+		Answer: "attached", Attachment: big, AttachmentName: "records.pdf"})
+	wantCode(t, "oversize attachment", err, codes.InvalidArgument, "attachment")
+	if f := e.get(h, id).GetFollowUps(); len(f) != 1 || f[0].GetStatus() != store.FollowUpOpen || f[0].GetAnswer() != "" {
+		t.Fatalf("follow-ups after refused answer: %+v", f)
+	}
+	doc := []byte("%PDF-1.4 call records")
+	ar, err := e.api.AnswerFollowUp(officer, &escalationv1.AnswerFollowUpRequest{EscalationId: id, FollowUpId: fu.GetFollowUpId(),
+		Answer: "Call records attached.", Attachment: doc, AttachmentName: "records.pdf"})
+	if err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	if f := ar.GetEscalation().GetFollowUps(); len(f) != 1 || f[0].GetStatus() != store.FollowUpAnswered || f[0].GetAttachmentSha256() == "" {
+		t.Fatalf("answered follow-up: %+v", f)
+	}
+	// A step belongs to mandatory reports only.
+	_, err = e.api.RecordStep(officer, &escalationv1.RecordStepRequest{EscalationId: id, Step: "stop"})
+	wantCode(t, "step on a manual escalation", err, codes.FailedPrecondition, "mandatory")
+
+	ackAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	ak, err := e.api.RecordAcknowledgement(officer, &escalationv1.RecordAcknowledgementRequest{EscalationId: id, Reference: "ACK-77",
+		AcknowledgedAt: timestamppb.New(ackAt)})
+	if err != nil {
+		t.Fatalf("ack: %v", err)
+	}
+	if x := ak.GetEscalation(); x.GetStatus() != wf.StatusAcknowledged || x.GetAckReference() != "ACK-77" || !x.GetAcknowledgedAt().AsTime().Equal(ackAt) {
+		t.Fatalf("after ack: %+v", x)
+	}
+	cl, err := e.api.CloseEscalation(officer, &escalationv1.CloseEscalationRequest{EscalationId: id})
+	if err != nil || cl.GetEscalation().GetStatus() != wf.StatusClosed {
+		t.Fatalf("close: %v %+v", err, cl.GetEscalation())
+	}
+	_, err = e.api.RecordAcknowledgement(officer, &escalationv1.RecordAcknowledgementRequest{EscalationId: id, Reference: "ACK-78"})
+	wantCode(t, "ack after close", err, codes.FailedPrecondition, "closed")
+
+	want := []string{"escalation.opened", "escalation.packaged", "escalation.submitted", "escalation.record_filing",
+		"escalation.add_follow_up", "escalation.answer_follow_up", "escalation.acknowledge", "escalation.close"}
+	if got := auditActions(t, h, id); !slices.Equal(got, want) {
+		t.Fatalf("audit trail\n got %v\nwant %v", got, want)
+	}
+	// The case page data shows its escalations.
+	l, err := e.api.ListEscalations(officer, &escalationv1.ListEscalationsRequest{CaseId: caseID})
+	if err != nil || len(l.GetEscalations()) != 1 || l.GetEscalations()[0].GetId() != id {
+		t.Fatalf("list by case: %v %v", err, l)
+	}
+	if res, err := audit.Verify(h.ctx, h.db, audit.VerifyOptions{}); err != nil || !res.OK {
+		t.Fatalf("audit chain: %v %+v", err, res)
+	}
+}
+
+// Bad input answers clear errors and writes nothing.
+func TestEscalationBadInput(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{})
+	ctx := h.as("officer.wang")
+	sub, err := h.api.SubmitComplaint(ctx, submission("esc-bad-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int64 {
+		var n int64
+		h.db.Model(&store.Escalation{}).Count(&n)
+		return n
+	}
+	before := count()
+	cases := []struct {
+		name    string
+		req     *escalationv1.EscalateManuallyRequest
+		code    codes.Code
+		mention string
+	}{
+		{"no target", &escalationv1.EscalateManuallyRequest{Reason: "x"}, codes.InvalidArgument, "case_id"},
+		{"both targets", &escalationv1.EscalateManuallyRequest{CaseId: sub.GetCase().GetId(), DeletionRequestId: sub.GetCase().GetId(), Reason: "x"}, codes.InvalidArgument, "deletion_request_id"},
+		{"bad uuid", &escalationv1.EscalateManuallyRequest{CaseId: "C-2026-1", Reason: "x"}, codes.InvalidArgument, "case_id: must be a UUID"},
+		{"no reason", &escalationv1.EscalateManuallyRequest{CaseId: sub.GetCase().GetId()}, codes.InvalidArgument, "reason"},
+		{"bad regulator", &escalationv1.EscalateManuallyRequest{CaseId: sub.GetCase().GetId(), Reason: "x", Regulator: "CAC HQ"}, codes.InvalidArgument, "regulator"},
+		{"unknown case", &escalationv1.EscalateManuallyRequest{CaseId: "00000000-0000-4000-8000-000000000001", Reason: "x"}, codes.NotFound, "case_id"},
+	}
+	for _, c := range cases {
+		_, err := e.api.EscalateManually(ctx, c.req)
+		wantCode(t, c.name, err, c.code, c.mention)
+	}
+	// A closed case cannot be escalated.
+	if err := h.db.Exec("UPDATE cases SET state = 'closed' WHERE id = ?", sub.GetCase().GetId()).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.api.EscalateManually(ctx, &escalationv1.EscalateManuallyRequest{CaseId: sub.GetCase().GetId(), Reason: "late"})
+	wantCode(t, "closed case", err, codes.FailedPrecondition, "closed")
+	if after := count(); after != before {
+		t.Fatalf("refused requests wrote %d escalations", after-before)
+	}
+	// Unknown escalation, bad filters, bad page token, bad class.
+	_, err = e.api.GetEscalation(ctx, &escalationv1.GetEscalationRequest{EscalationId: "00000000-0000-4000-8000-000000000002"})
+	wantCode(t, "unknown escalation", err, codes.NotFound, "escalation_id")
+	_, err = e.api.RecordAcknowledgement(ctx, &escalationv1.RecordAcknowledgementRequest{EscalationId: "00000000-0000-4000-8000-000000000002", Reference: "A"})
+	wantCode(t, "ack of unknown escalation", err, codes.NotFound, "escalation_id")
+	_, err = e.api.ListEscalations(ctx, &escalationv1.ListEscalationsRequest{Kinds: []string{"breach"}, PageSize: 501, PageToken: "zz"})
+	wantCode(t, "bad list", err, codes.InvalidArgument, "kinds[0]")
+	for _, f := range []string{"page_size", "page_token"} {
+		if !strings.Contains(err.Error(), f) {
+			t.Fatalf("list error %q does not name %s", err, f)
+		}
+	}
+	_, err = e.api.OpenIncident(ctx, &escalationv1.OpenIncidentRequest{LeakedDataType: "phone", LeakSource: "app", Reason: "x", OperatorClass: "huge"})
+	wantCode(t, "bad class", err, codes.InvalidArgument, "operator_class")
+	_, err = e.api.RecordNotificationDecision(ctx, &escalationv1.RecordNotificationDecisionRequest{EscalationId: "00000000-0000-4000-8000-000000000002", Decision: "not_notify"})
+	wantCode(t, "not_notify without reason", err, codes.InvalidArgument, "reason")
+}
+
+// Paging walks every escalation once, newest first.
+func TestEscalationListPaging(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{})
+	ctx := h.as("officer.wang")
+	var ids []string
+	for i := range 5 {
+		sub, err := h.api.SubmitComplaint(ctx, submission(fmt.Sprintf("esc-page-%04d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.api.EscalateManually(ctx, &escalationv1.EscalateManuallyRequest{CaseId: sub.GetCase().GetId(), Reason: "paging"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append([]string{r.GetEscalation().GetId()}, ids...)
+	}
+	var seen []string
+	tok := ""
+	for {
+		l, err := e.api.ListEscalations(ctx, &escalationv1.ListEscalationsRequest{Kinds: []string{wf.KindManual}, PageSize: 2, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range l.GetEscalations() {
+			seen = append(seen, x.GetId())
+		}
+		if tok = l.GetNextPageToken(); tok == "" {
+			break
+		}
+	}
+	if !slices.Equal(seen, ids) {
+		t.Fatalf("paged %v\nwant  %v", seen, ids)
+	}
+}
+

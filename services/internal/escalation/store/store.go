@@ -1,0 +1,377 @@
+// Package store holds the escalation record: GORM models of the escalation
+// tables, creation of escalations (by the service, the triggers and the
+// incident detector) and the writes of the escalation workflow's actions,
+// each with its audit entry in the same transaction and idempotent by action id.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/redress/redress/services/internal/audit"
+	wf "github.com/redress/redress/workflows/escalation"
+)
+
+// Escalation is a row of escalations.
+type Escalation struct {
+	ID                  string  `gorm:"primaryKey;type:uuid"`
+	CaseID              *string `gorm:"type:uuid"`
+	DeletionRequestID   *string `gorm:"type:uuid"`
+	Kind                string
+	DeadlineKind        string
+	Status              string
+	Reason              string
+	DedupeKey           string
+	Regulator           string
+	Adapter             string
+	DueAt               *time.Time
+	DueRule             string
+	DueCitation         string
+	FiledAt             *time.Time
+	FilingReference     string
+	AcknowledgedAt      *time.Time
+	AckReference        string
+	SupervisorAlertedAt *time.Time
+	ClosedAt            *time.Time
+	OpenedBy            string
+	OperatorClass       string
+	LeakedDataType      string
+	LeakSource          string
+	NotifyDecision      string
+	NotifyReason        string
+	Version             int64
+	WorkflowStartedAt   *time.Time
+	CreatedAt           time.Time  `gorm:"autoCreateTime:false"`
+	UpdatedAt           *time.Time `gorm:"autoUpdateTime:false"`
+}
+
+// AuditView is what audit digests cover.
+func (e Escalation) AuditView() map[string]any {
+	return map[string]any{
+		"id": e.ID, "kind": e.Kind, "status": e.Status, "case_id": e.CaseID, "regulator": e.Regulator,
+		"adapter": e.Adapter, "due_at": e.DueAt, "filing_reference": e.FilingReference,
+		"ack_reference": e.AckReference, "acknowledged_at": e.AcknowledgedAt, "closed_at": e.ClosedAt,
+		"operator_class": e.OperatorClass, "notify_decision": e.NotifyDecision, "version": e.Version,
+	}
+}
+
+// Filing is one submission attempt.
+type Filing struct {
+	ID             string `gorm:"primaryKey;type:uuid"`
+	EscalationID   string `gorm:"type:uuid"`
+	Attempt        int
+	Adapter        string
+	IdempotencyKey string
+	Outcome        string
+	Reference      string
+	PackageSHA256  string `gorm:"column:package_sha256"`
+	At             time.Time
+}
+
+func (Filing) TableName() string { return "escalation_filings" }
+
+// Package is the stored filing package.
+type Package struct {
+	EscalationID string `gorm:"primaryKey;type:uuid"`
+	Zip          []byte
+	SHA256       string `gorm:"column:sha256"`
+	AuditFrom    int64
+	AuditTo      int64
+	CreatedAt    time.Time
+}
+
+func (Package) TableName() string { return "escalation_packages" }
+
+// FollowUp statuses: a row is a draft until the workflow's action commits it.
+const (
+	FollowUpDraft     = "draft"
+	FollowUpOpen      = "open"
+	FollowUpAnswered  = "answered"
+	FollowUpDiscarded = "discarded"
+)
+
+// FollowUp is a regulator's question with its due date and answer.
+type FollowUp struct {
+	ID               string `gorm:"primaryKey;type:uuid"`
+	EscalationID     string `gorm:"type:uuid"`
+	Question         string
+	DueAt            time.Time
+	Answer           string
+	AnsweredAt       *time.Time
+	AttachmentName   string
+	AttachmentSHA256 string `gorm:"column:attachment_sha256"`
+	Attachment       []byte
+	Status           string
+	CreatedBy        string
+	CreatedAt        time.Time
+}
+
+func (FollowUp) TableName() string { return "escalation_followups" }
+
+// Step is a done step of a mandatory report.
+type Step struct {
+	EscalationID string `gorm:"primaryKey;type:uuid"`
+	Step         string `gorm:"primaryKey"`
+	DoneAt       time.Time
+	Actor        string
+}
+
+func (Step) TableName() string { return "escalation_steps" }
+
+// IncidentCase links a case to its incident.
+type IncidentCase struct {
+	CaseID       string `gorm:"primaryKey;type:uuid"`
+	EscalationID string `gorm:"type:uuid"`
+	LinkedAt     time.Time
+	LinkedBy     string
+}
+
+func (IncidentCase) TableName() string { return "incident_cases" }
+
+// ActionRecord is an applied workflow action.
+type ActionRecord struct {
+	ActionID     string `gorm:"primaryKey"`
+	EscalationID string `gorm:"type:uuid"`
+	Action       string
+	AppliedAt    time.Time
+}
+
+func (ActionRecord) TableName() string { return "escalation_actions" }
+
+// SystemActor writes what no person did.
+const SystemActor = "system:workflow"
+
+// Create inserts an escalation once per DedupeKey, with its audit entry.
+// It answers the stored escalation and whether this call created it.
+func Create(tx *gorm.DB, e Escalation, actor string, caseIDs []string) (Escalation, bool, error) {
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	if e.Status == "" {
+		e.Status = wf.StatusOpen
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = time.Now().UTC()
+	}
+	e.OpenedBy = actor
+	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&e)
+	if res.Error != nil {
+		return e, false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		var got Escalation
+		err := tx.Take(&got, "dedupe_key = ?", e.DedupeKey).Error
+		return got, false, err
+	}
+	for _, id := range caseIDs {
+		if err := tx.Create(&IncidentCase{CaseID: id, EscalationID: e.ID, LinkedAt: e.CreatedAt, LinkedBy: actor}).Error; err != nil {
+			return e, false, err
+		}
+	}
+	details := map[string]any{"kind": e.Kind, "dedupe_key": e.DedupeKey}
+	if e.DueAt != nil {
+		details["due_at"] = e.DueAt.UTC().Format(time.RFC3339)
+		details["due_rule"] = e.DueRule
+	}
+	if len(caseIDs) > 0 {
+		details["cases"] = len(caseIDs)
+	}
+	_, err := audit.Append(tx, audit.Entry{
+		Actor: actor, Action: "escalation.opened", ObjectType: "escalation", ObjectID: e.ID,
+		AfterDigest: audit.Digest(e.AuditView()), Details: details, At: e.CreatedAt,
+	})
+	if err != nil {
+		return e, false, err
+	}
+	if e.CaseID != nil {
+		_, err = audit.Append(tx, audit.Entry{
+			Actor: actor, Action: "case.escalated", ObjectType: "case", ObjectID: *e.CaseID,
+			Details: map[string]any{"escalation_id": e.ID, "kind": e.Kind}, At: e.CreatedAt,
+		})
+	}
+	return e, true, err
+}
+
+// Snapshot reads the workflow's view of an escalation.
+func Snapshot(tx *gorm.DB, id string) (wf.Snapshot, error) {
+	var e Escalation
+	if err := tx.Take(&e, "id = ?", id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return wf.Snapshot{}, temporal.NewNonRetryableApplicationError("escalation not on record", wf.ErrTypeNotFound, err)
+		}
+		return wf.Snapshot{}, err
+	}
+	var attempts int64
+	if err := tx.Model(&Filing{}).Where("escalation_id = ?", id).Count(&attempts).Error; err != nil {
+		return wf.Snapshot{}, err
+	}
+	return wf.Snapshot{
+		ID: e.ID, Kind: e.Kind, Status: e.Status, Adapter: e.Adapter, Version: e.Version, FiledAt: e.FiledAt,
+		NotifyDecision: e.NotifyDecision, Attempts: int(attempts), Alerted: e.SupervisorAlertedAt != nil,
+	}, nil
+}
+
+func illegal(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), wf.ErrTypeIllegalAction, nil)
+}
+
+// Apply writes one action of the escalation's workflow and its audit entry.
+// The action id is recorded first: a retry finds it and writes nothing.
+func Apply(db *gorm.DB, id string, a wf.Action) (wf.Snapshot, error) {
+	var snap wf.Snapshot
+	err := db.Transaction(func(tx *gorm.DB) error {
+		at := a.At.UTC()
+		if a.At.IsZero() {
+			at = time.Now().UTC()
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ActionRecord{
+			ActionID: a.ID, EscalationID: id, Action: a.Type, AppliedAt: at,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			var err error
+			snap, err = Snapshot(tx, id)
+			return err
+		}
+		var before Escalation
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&before, "id = ?", id).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return temporal.NewNonRetryableApplicationError("escalation not on record", wf.ErrTypeNotFound, err)
+			}
+			return err
+		}
+		if before.Status == wf.StatusClosed {
+			return illegal("escalation is closed")
+		}
+		after := before
+		details := map[string]any{"action_id": a.ID}
+		if err := applyChange(tx, &after, a, at, details); err != nil {
+			return err
+		}
+		after.Version, after.UpdatedAt = before.Version+1, &at
+		if err := tx.Select("*").Omit("created_at", "dedupe_key").Save(&after).Error; err != nil {
+			return err
+		}
+		actor := a.Actor
+		if actor == "" {
+			actor = SystemActor
+		}
+		if _, err := audit.Append(tx, audit.Entry{
+			Actor: actor, Action: "escalation." + a.Type, ObjectType: "escalation", ObjectID: id,
+			BeforeDigest: audit.Digest(before.AuditView()), AfterDigest: audit.Digest(after.AuditView()),
+			Details: details, At: at,
+		}); err != nil {
+			return err
+		}
+		var err error
+		snap, err = Snapshot(tx, id)
+		return err
+	})
+	return snap, err
+}
+
+func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details map[string]any) error {
+	switch a.Type {
+	case wf.ActRecordFiling:
+		if e.Status != wf.StatusOpen {
+			return illegal("escalation is %s: no filing pending", e.Status)
+		}
+		e.Status, e.FilingReference, e.FiledAt = wf.StatusFiled, a.Reference, &at
+		details["reference"] = a.Reference
+	case wf.ActAcknowledge:
+		if e.Status != wf.StatusFiled {
+			return illegal("escalation is %s: only a filed escalation is acknowledged", e.Status)
+		}
+		e.Status, e.AckReference, e.AcknowledgedAt = wf.StatusAcknowledged, a.Reference, &at
+		details["reference"] = a.Reference
+	case wf.ActAddFollowUp, wf.ActAnswerFollowUp:
+		return commitFollowUp(tx, e, a, at, details)
+	case wf.ActRecordStep:
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Step{EscalationID: e.ID, Step: a.Step, DoneAt: at, Actor: a.Actor})
+		if res.Error != nil {
+			return res.Error
+		}
+		details["step"] = a.Step
+	case wf.ActClose:
+		e.Status, e.ClosedAt = wf.StatusClosed, &at
+	case wf.ActLinkCases:
+		for _, c := range a.CaseIDs {
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&IncidentCase{CaseID: c, EscalationID: e.ID, LinkedAt: at, LinkedBy: a.Actor})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				var other IncidentCase
+				if err := tx.Take(&other, "case_id = ?", c).Error; err != nil {
+					return err
+				}
+				if other.EscalationID != e.ID {
+					return illegal("case %s already belongs to incident %s", c, other.EscalationID)
+				}
+			}
+		}
+		details["cases"] = a.CaseIDs
+	case wf.ActGrade:
+		due, err := wf.IncidentDeadline(a.OperatorClass, e.CreatedAt)
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError(err.Error(), wf.ErrTypeInvalidInput, err)
+		}
+		e.OperatorClass, e.DueAt, e.DueRule, e.DueCitation = a.OperatorClass, &due, wf.IncidentRuleID, wf.IncidentCitation
+		details["operator_class"], details["due_at"] = a.OperatorClass, due.Format(time.RFC3339)
+	case wf.ActNotifyDecision:
+		e.NotifyDecision, e.NotifyReason = a.Decision, a.Reference
+		details["decision"] = a.Decision
+	case wf.ActSupervisorAlert:
+		e.SupervisorAlertedAt = &at
+	case wf.ActAckReminder:
+		details["attempt"] = a.Reference
+	default:
+		return temporal.NewNonRetryableApplicationError("unknown action "+a.Type, wf.ErrTypeInvalidInput, nil)
+	}
+	return nil
+}
+
+// commitFollowUp turns the service's draft into the record: a question
+// becomes open; an answer (drafted on its question row) becomes answered.
+func commitFollowUp(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details map[string]any) error {
+	if e.Status != wf.StatusFiled && e.Status != wf.StatusAcknowledged {
+		return illegal("escalation is %s: follow-ups need a filed escalation", e.Status)
+	}
+	q := tx.Model(&FollowUp{}).Where("id = ? AND escalation_id = ?", a.FollowUpID, e.ID)
+	var res *gorm.DB
+	if a.Type == wf.ActAddFollowUp {
+		res = q.Where("status = ?", FollowUpDraft).Update("status", FollowUpOpen)
+	} else {
+		res = q.Where("status = ? AND answer <> ''", FollowUpOpen).Updates(map[string]any{"status": FollowUpAnswered, "answered_at": at})
+	}
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return illegal("follow-up %s is not pending on this escalation", a.FollowUpID)
+	}
+	details["follow_up_id"] = a.FollowUpID
+	return nil
+}
+
+// LinkCase adds a detected case to an open incident, with its audit entry
+// (the incident detector's link; officers link through the workflow).
+func LinkCase(tx *gorm.DB, escalationID, caseID, actor string, at time.Time) error {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&IncidentCase{CaseID: caseID, EscalationID: escalationID, LinkedAt: at, LinkedBy: actor})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error
+	}
+	_, err := audit.Append(tx, audit.Entry{
+		Actor: actor, Action: "escalation.case_linked", ObjectType: "escalation", ObjectID: escalationID,
+		Details: map[string]any{"case_id": caseID}, At: at,
+	})
+	return err
+}

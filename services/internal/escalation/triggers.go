@@ -1,0 +1,238 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/records"
+	wf "github.com/redress/redress/workflows/escalation"
+	"github.com/redress/redress/workflows/policy"
+)
+
+// Triggers create escalations nobody has to ask for: a mandatory report for
+// every case about prohibited information or a malicious program, a
+// regulator inquiry for every regulator referral with a due date, and an
+// incident when enough complaints about the same leak arrive within the
+// policy's window. Each is created once (dedupe key); the Starter then starts
+// its workflow. (SLA breaches are recorded by the complaint workflow itself.)
+type Triggers struct {
+	DB            *gorm.DB
+	Policy        *policy.Engine
+	Cluster       wf.ClusterPolicy
+	OperatorClass string
+	Now           func() time.Time
+}
+
+// mandatoryCategories need a mandatory report (CSL 2016 Art. 47/48).
+var mandatoryCategories = []string{"prohibited_information", "malicious_program"}
+
+// Pass runs every trigger once and answers how many escalations it opened.
+func (t *Triggers) Pass(ctx context.Context) (int, error) {
+	n, err := t.MandatoryReports(ctx)
+	if err != nil {
+		return n, err
+	}
+	m, err := t.RegulatorInquiries(ctx)
+	if err != nil {
+		return n + m, err
+	}
+	k, err := t.DetectIncidents(ctx)
+	return n + m + k, err
+}
+
+func (t *Triggers) now() time.Time {
+	if t.Now != nil {
+		return t.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (t *Triggers) pending(ctx context.Context, prefix string, where string, args ...any) ([]records.Case, error) {
+	var cs []records.Case
+	err := t.DB.WithContext(ctx).Omit("lookup_code_hash", "lookup_code_enc", "description").
+		Where(where, args...).
+		Where("NOT EXISTS (SELECT 1 FROM escalations e WHERE e.dedupe_key = ? || cases.id::text)", prefix).
+		Where("state <> 'merged'").Order("received_at").Limit(200).Find(&cs).Error
+	return cs, err
+}
+
+// MandatoryReports opens a mandatory report for each case that needs one,
+// due when the policy says the case must be dealt with (cn/C2, cn/C3: 2 h).
+func (t *Triggers) MandatoryReports(ctx context.Context) (int, error) {
+	prefix := wf.KindMandatoryReport + "/"
+	cs, err := t.pending(ctx, prefix, "category IN ?", mandatoryCategories)
+	if err != nil {
+		return 0, err
+	}
+	opened := 0
+	for _, c := range cs {
+		d, err := t.Policy.Decide(policy.Facts{Pack: c.PolicyPack, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
+			ReferringBody: c.ReferringBody, ReceivedAt: c.ReceivedAt, RegulatorDueAt: c.RegulatorDueAt})
+		if err != nil {
+			return opened, fmt.Errorf("mandatory report of case %s: %w", c.ID, err)
+		}
+		caseID, due := c.ID, d.Resolution.DueAt
+		e := store.Escalation{
+			CaseID: &caseID, Kind: wf.KindMandatoryReport, DedupeKey: prefix + c.ID, DueAt: &due,
+			DueRule: d.Resolution.RuleID, DueCitation: d.Resolution.Citation, Regulator: "cac",
+			Reason: "case in category " + c.Category + ": stop, eliminate, keep records, report", CreatedAt: t.now(),
+		}
+		if _, created, err := store.Create(t.DB.WithContext(ctx), e, store.SystemActor, nil); err != nil {
+			return opened, err
+		} else if created {
+			opened++
+		}
+	}
+	return opened, nil
+}
+
+// RegulatorInquiries opens a regulator inquiry for each referral with a due date.
+func (t *Triggers) RegulatorInquiries(ctx context.Context) (int, error) {
+	prefix := wf.KindRegulatorInquiry + "/"
+	cs, err := t.pending(ctx, prefix, "channel = 'regulator_referral' AND regulator_due_at IS NOT NULL")
+	if err != nil {
+		return 0, err
+	}
+	opened := 0
+	for _, c := range cs {
+		caseID := c.ID
+		e := store.Escalation{
+			CaseID: &caseID, Kind: wf.KindRegulatorInquiry, DedupeKey: prefix + c.ID, DueAt: c.RegulatorDueAt,
+			DueRule: "cn/P6", DueCitation: "PIPL Art. 65 (regulator referral due date)", Regulator: c.ReferringBody,
+			Reason: "referral from " + c.ReferringBody + " with a due date", CreatedAt: t.now(),
+		}
+		if _, created, err := store.Create(t.DB.WithContext(ctx), e, store.SystemActor, nil); err != nil {
+			return opened, err
+		} else if created {
+			opened++
+		}
+	}
+	return opened, nil
+}
+
+type leakCase struct {
+	ID             string
+	LeakedDataType string
+	LeakSource     string
+	ReceivedAt     time.Time
+}
+
+func leakKey(dataType, source string) string {
+	return strings.ToLower(strings.TrimSpace(dataType)) + "\x00" + strings.ToLower(strings.TrimSpace(source))
+}
+
+// DetectIncidents clusters complaints about the same leak (same leaked data
+// type and source). Cases within the window of an open incident of that leak
+// join it; otherwise, once Threshold unclustered cases fall within one window,
+// an incident opens with them and its reporting clock starts. One detector at
+// a time (advisory lock), so concurrent workers never open two incidents.
+func (t *Triggers) DetectIncidents(ctx context.Context) (int, error) {
+	cl := t.Cluster
+	if cl.Threshold <= 0 || cl.Window <= 0 {
+		cl = wf.DefaultClusterPolicy
+	}
+	class := t.OperatorClass
+	if !wf.ValidOperatorClass(class) {
+		class = wf.ClassOther
+	}
+	opened := 0
+	err := t.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext('redress.incident_detector'))").Error; err != nil {
+			return err
+		}
+		var cs []leakCase
+		if err := tx.Raw(`SELECT id, leaked_data_type, leak_source, received_at FROM cases c
+			WHERE leaked_data_type <> '' AND leak_source <> '' AND state <> 'merged'
+			  AND NOT EXISTS (SELECT 1 FROM incident_cases ic WHERE ic.case_id = c.id)
+			ORDER BY received_at, id LIMIT 10000`).Scan(&cs).Error; err != nil {
+			return err
+		}
+		groups := map[string][]leakCase{}
+		var keys []string
+		for _, c := range cs {
+			k := leakKey(c.LeakedDataType, c.LeakSource)
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			groups[k] = append(groups[k], c)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			n, err := t.cluster(tx, groups[k], cl, class)
+			if err != nil {
+				return err
+			}
+			opened += n
+		}
+		return nil
+	})
+	return opened, err
+}
+
+func (t *Triggers) cluster(tx *gorm.DB, cs []leakCase, cl wf.ClusterPolicy, class string) (int, error) {
+	first := cs[0]
+	// Join open incidents of the same leak whose window covers the case.
+	var open []store.Escalation
+	if err := tx.Where("kind = ? AND status <> ? AND lower(leaked_data_type) = lower(?) AND lower(leak_source) = lower(?)",
+		wf.KindIncident, wf.StatusClosed, strings.TrimSpace(first.LeakedDataType), strings.TrimSpace(first.LeakSource)).
+		Order("created_at").Find(&open).Error; err != nil {
+		return 0, err
+	}
+	var rest []leakCase
+	for _, c := range cs {
+		joined := false
+		for _, inc := range open {
+			var start time.Time
+			if err := tx.Raw("SELECT min(c.received_at) FROM incident_cases ic JOIN cases c ON c.id = ic.case_id WHERE ic.escalation_id = ?",
+				inc.ID).Scan(&start).Error; err != nil {
+				return 0, err
+			}
+			if !c.ReceivedAt.Before(start) && c.ReceivedAt.Sub(start) <= cl.Window {
+				if err := store.LinkCase(tx, inc.ID, c.ID, store.SystemActor, t.now()); err != nil {
+					return 0, err
+				}
+				joined = true
+				break
+			}
+		}
+		if !joined {
+			rest = append(rest, c)
+		}
+	}
+	// Sliding window over the rest: the first window holding Threshold cases opens an incident.
+	for i := 0; i+cl.Threshold <= len(rest); i++ {
+		j := i
+		for j < len(rest) && rest[j].ReceivedAt.Sub(rest[i].ReceivedAt) <= cl.Window {
+			j++
+		}
+		if j-i < cl.Threshold {
+			continue
+		}
+		now := t.now()
+		due, err := wf.IncidentDeadline(class, now)
+		if err != nil {
+			return 0, err
+		}
+		ids := make([]string, 0, j-i)
+		for _, c := range rest[i:j] {
+			ids = append(ids, c.ID)
+		}
+		e := store.Escalation{
+			Kind: wf.KindIncident, DedupeKey: "incident/" + rest[i].ID, OperatorClass: class, DueAt: &due,
+			DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac",
+			LeakedDataType: strings.TrimSpace(rest[i].LeakedDataType), LeakSource: strings.TrimSpace(rest[i].LeakSource),
+			Reason: fmt.Sprintf("%d complaints about the same leak within %s", len(ids), cl.Window), CreatedAt: now,
+		}
+		if _, _, err := store.Create(tx, e, store.SystemActor, ids); err != nil {
+			return 0, err
+		}
+		return 1, nil // later cases join it on the next pass
+	}
+	return 0, nil
+}

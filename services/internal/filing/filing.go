@@ -1,0 +1,367 @@
+// Package filing assembles an escalation's filing package: a ZIP with a JSON
+// manifest, the case facts (no personal data), the timeline from the audit
+// chain, the evidence hashes, an audit-chain proof of every included entry,
+// the policy citation, and a human-readable PDF summary. VerifyPackage checks
+// a package's proof against the database (`redress audit verify -package`).
+package filing
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/records"
+)
+
+// Format names the package layout.
+const Format = "redress-filing/1"
+
+// File names inside the ZIP.
+const (
+	ManifestFile = "manifest.json"
+	SummaryFile  = "summary.pdf"
+	CasesFile    = "cases.json"
+	TimelineFile = "timeline.json"
+	EvidenceFile = "evidence.json"
+	ProofFile    = "audit-proof.json"
+)
+
+// Manifest describes the package.
+type Manifest struct {
+	Format      string       `json:"format"`
+	GeneratedAt time.Time    `json:"generated_at"`
+	Escalation  Escalation   `json:"escalation"`
+	Files       []FileEntry  `json:"files"`
+	Proof       ProofSummary `json:"audit_proof"`
+}
+
+// Escalation is the escalation as filed.
+type Escalation struct {
+	ID             string     `json:"id"`
+	Kind           string     `json:"kind"`
+	Reason         string     `json:"reason"`
+	Regulator      string     `json:"regulator"`
+	CaseIDs        []string   `json:"case_ids"`
+	DueAt          *time.Time `json:"due_at,omitempty"`
+	DueRule        string     `json:"due_rule,omitempty"`
+	Citation       string     `json:"citation,omitempty"`
+	OperatorClass  string     `json:"operator_class,omitempty"`
+	LeakedDataType string     `json:"leaked_data_type,omitempty"`
+	LeakSource     string     `json:"leak_source,omitempty"`
+	OpenedAt       time.Time  `json:"opened_at"`
+}
+
+// FileEntry is one file with its hash.
+type FileEntry struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Size   int    `json:"size"`
+}
+
+// ProofSummary says which chain segment the proof covers and how to check it.
+type ProofSummary struct {
+	FromSeq       int64  `json:"from_seq"`
+	ToSeq         int64  `json:"to_seq"`
+	Entries       int    `json:"entries"`
+	HashAtTo      string `json:"hash_at_to"`
+	VerifyCommand string `json:"verify_command"`
+}
+
+// CaseFacts are the facts of a case, without personal data.
+type CaseFacts struct {
+	ID             string     `json:"id"`
+	CaseNumber     string     `json:"case_number"`
+	Kind           string     `json:"kind"`
+	Category       string     `json:"category"`
+	Channel        string     `json:"channel"`
+	ReferringBody  string     `json:"referring_body,omitempty"`
+	State          string     `json:"state"`
+	SubjectType    string     `json:"subject_type,omitempty"`
+	LeakedDataType string     `json:"leaked_data_type,omitempty"`
+	LeakSource     string     `json:"leak_source,omitempty"`
+	PolicyPack     string     `json:"policy_pack"`
+	ReceivedAt     time.Time  `json:"received_at"`
+	Deadlines      []Deadline `json:"deadlines"`
+	Overdue        bool       `json:"overdue"`
+}
+
+// Deadline with the rule and citation that set it.
+type Deadline struct {
+	Kind     string     `json:"kind"`
+	DueAt    time.Time  `json:"due_at"`
+	RuleID   string     `json:"rule_id"`
+	Citation string     `json:"citation"`
+	Status   string     `json:"status"`
+	Breached *time.Time `json:"breached_at,omitempty"`
+}
+
+// Evidence is an attachment's hash (content stays with the operator).
+type Evidence struct {
+	CaseID       string `json:"case_id"`
+	AttachmentID string `json:"attachment_id"`
+	ContentType  string `json:"content_type"`
+	Size         int64  `json:"size_bytes"`
+	SHA256       string `json:"sha256"`
+}
+
+// ProofEntry is an audit entry exactly as chained: anyone can recompute
+// hash = SHA-256(prev_hash || canonical) and compare it with the database.
+type ProofEntry struct {
+	Seq          int64  `json:"seq"`
+	At           string `json:"at"`
+	Actor        string `json:"actor"`
+	Action       string `json:"action"`
+	ObjectType   string `json:"object_type"`
+	ObjectID     string `json:"object_id"`
+	BeforeDigest string `json:"before_digest"`
+	AfterDigest  string `json:"after_digest"`
+	Details      string `json:"details"`
+	PrevHash     string `json:"prev_hash"`
+	Hash         string `json:"hash"`
+}
+
+// Built is an assembled package.
+type Built struct {
+	Zip      []byte
+	SHA256   string
+	Manifest []byte
+	FromSeq  int64
+	ToSeq    int64
+}
+
+// Build assembles the package of an escalation from the record.
+func Build(ctx context.Context, db *gorm.DB, escalationID string, now time.Time) (Built, error) {
+	db = db.WithContext(ctx)
+	var e store.Escalation
+	if err := db.Take(&e, "id = ?", escalationID).Error; err != nil {
+		return Built{}, fmt.Errorf("filing: escalation: %w", err)
+	}
+	var caseIDs []string
+	if e.CaseID != nil {
+		caseIDs = append(caseIDs, *e.CaseID)
+	}
+	var linked []string
+	if err := db.Model(&store.IncidentCase{}).Where("escalation_id = ?", e.ID).Order("case_id").Pluck("case_id", &linked).Error; err != nil {
+		return Built{}, err
+	}
+	for _, id := range linked {
+		if !slices.Contains(caseIDs, id) {
+			caseIDs = append(caseIDs, id)
+		}
+	}
+	facts, evidence, err := caseFacts(db, caseIDs)
+	if err != nil {
+		return Built{}, err
+	}
+	var entries []audit.Record
+	for _, c := range caseIDs {
+		recs, err := audit.ForObject(ctx, db, "case", c)
+		if err != nil {
+			return Built{}, err
+		}
+		entries = append(entries, recs...)
+	}
+	recs, err := audit.ForObject(ctx, db, "escalation", e.ID)
+	if err != nil {
+		return Built{}, err
+	}
+	entries = append(entries, recs...)
+	slices.SortFunc(entries, func(a, b audit.Record) int { return int(a.Seq - b.Seq) })
+	proof := make([]ProofEntry, len(entries))
+	for i, r := range entries {
+		proof[i] = ProofEntry{Seq: r.Seq, At: r.At.UTC().Format("2006-01-02T15:04:05.000000Z"), Actor: r.Actor, Action: r.Action,
+			ObjectType: r.ObjectType, ObjectID: r.ObjectID, BeforeDigest: r.BeforeDigest, AfterDigest: r.AfterDigest,
+			Details: r.DetailsJSON, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
+	}
+	if len(proof) == 0 {
+		return Built{}, errors.New("filing: no audit entries to prove")
+	}
+	m := Manifest{Format: Format, GeneratedAt: now.UTC(), Escalation: Escalation{
+		ID: e.ID, Kind: e.Kind, Reason: e.Reason, Regulator: e.Regulator, CaseIDs: caseIDs, DueAt: e.DueAt,
+		DueRule: e.DueRule, Citation: e.DueCitation, OperatorClass: e.OperatorClass, LeakedDataType: e.LeakedDataType,
+		LeakSource: e.LeakSource, OpenedAt: e.CreatedAt,
+	}}
+	first, last := proof[0], proof[len(proof)-1]
+	m.Proof = ProofSummary{FromSeq: first.Seq, ToSeq: last.Seq, Entries: len(proof), HashAtTo: last.Hash,
+		VerifyCommand: "redress audit verify -package <this file>"}
+
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{CasesFile, mustJSON(facts)},
+		{TimelineFile, mustJSON(timeline(proof))},
+		{EvidenceFile, mustJSON(evidence)},
+		{ProofFile, mustJSON(proof)},
+	}
+	files = append(files, struct {
+		name string
+		data []byte
+	}{SummaryFile, textPDF("Filing "+e.ID, summary(m, facts, proof))})
+	for _, f := range files {
+		sum := sha256.Sum256(f.data)
+		m.Files = append(m.Files, FileEntry{Name: f.name, SHA256: hex.EncodeToString(sum[:]), Size: len(f.data)})
+	}
+	manifest := mustJSON(m)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	write := func(name string, data []byte) error {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now.UTC()})
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	if err := write(ManifestFile, manifest); err != nil {
+		return Built{}, err
+	}
+	for _, f := range files {
+		if err := write(f.name, f.data); err != nil {
+			return Built{}, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return Built{}, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return Built{Zip: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Manifest: manifest, FromSeq: first.Seq, ToSeq: last.Seq}, nil
+}
+
+func caseFacts(db *gorm.DB, ids []string) ([]CaseFacts, []Evidence, error) {
+	facts, evidence := []CaseFacts{}, []Evidence{}
+	if len(ids) == 0 {
+		return facts, evidence, nil
+	}
+	var cs []records.Case
+	if err := db.Omit("lookup_code_hash", "lookup_code_enc", "description", "subject_value").
+		Where("id IN ?", ids).Order("received_at, id").Find(&cs).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cs {
+		var ds []records.Deadline
+		if err := db.Where("case_id = ?", c.ID).Order("kind").Find(&ds).Error; err != nil {
+			return nil, nil, err
+		}
+		f := CaseFacts{ID: c.ID, CaseNumber: c.CaseNumber, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
+			ReferringBody: c.ReferringBody, State: c.State, SubjectType: c.SubjectType, LeakedDataType: c.LeakedDataType,
+			LeakSource: c.LeakSource, PolicyPack: c.PolicyPack, ReceivedAt: c.ReceivedAt, Overdue: c.Overdue}
+		for _, d := range ds {
+			f.Deadlines = append(f.Deadlines, Deadline{Kind: d.Kind, DueAt: d.DueAt, RuleID: d.RuleID, Citation: d.Citation,
+				Status: d.Status, Breached: d.BreachedAt})
+		}
+		facts = append(facts, f)
+		var atts []records.Attachment
+		if err := db.Omit("content_enc", "file_name").Where("case_id = ?", c.ID).Order("created_at, id").Find(&atts).Error; err != nil {
+			return nil, nil, err
+		}
+		for _, a := range atts {
+			evidence = append(evidence, Evidence{CaseID: c.ID, AttachmentID: a.ID, ContentType: a.ContentType, Size: a.SizeBytes,
+				SHA256: hex.EncodeToString(a.SHA256)})
+		}
+	}
+	return facts, evidence, nil
+}
+
+type timelineEntry struct {
+	Seq    int64  `json:"seq"`
+	At     string `json:"at"`
+	Object string `json:"object"`
+	Action string `json:"action"`
+	Actor  string `json:"actor"`
+}
+
+func timeline(p []ProofEntry) []timelineEntry {
+	out := make([]timelineEntry, len(p))
+	for i, e := range p {
+		out[i] = timelineEntry{Seq: e.Seq, At: e.At, Object: e.ObjectType + " " + e.ObjectID, Action: e.Action, Actor: e.Actor}
+	}
+	return out
+}
+
+func summary(m Manifest, facts []CaseFacts, proof []ProofEntry) []string {
+	e := m.Escalation
+	l := []string{
+		"Redress regulatory filing", "",
+		"Escalation: " + e.ID, "Kind: " + e.Kind, "Regulator: " + e.Regulator, "Reason: " + e.Reason,
+		"Opened: " + e.OpenedAt.UTC().Format(time.RFC3339),
+	}
+	if e.DueAt != nil {
+		l = append(l, "Due: "+e.DueAt.UTC().Format(time.RFC3339)+" ("+e.DueRule+", "+e.Citation+")")
+	}
+	if e.OperatorClass != "" {
+		l = append(l, "Operator class: "+e.OperatorClass, "Leak: "+e.LeakedDataType+" from "+e.LeakSource)
+	}
+	l = append(l, "", fmt.Sprintf("Cases (%d):", len(facts)))
+	for _, c := range facts {
+		l = append(l, fmt.Sprintf("  %s  %s %s via %s, %s, received %s", c.CaseNumber, c.Kind, c.Category, c.Channel, c.State,
+			c.ReceivedAt.UTC().Format(time.RFC3339)))
+		for _, d := range c.Deadlines {
+			l = append(l, fmt.Sprintf("    %s due %s [%s] %s (%s)", d.Kind, d.DueAt.UTC().Format(time.RFC3339), d.Status, d.RuleID, d.Citation))
+		}
+	}
+	l = append(l, "", "Timeline (from the audit chain):")
+	for _, p := range proof {
+		l = append(l, fmt.Sprintf("  #%d %s %s %s by %s", p.Seq, p.At, p.ObjectType, p.Action, p.Actor))
+	}
+	l = append(l, "", fmt.Sprintf("Audit proof: entries %d..%d, hash at %d: %s", m.Proof.FromSeq, m.Proof.ToSeq, m.Proof.ToSeq, m.Proof.HashAtTo),
+		"Verify: "+m.Proof.VerifyCommand)
+	return l
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err) // only our own types go here
+	}
+	return b
+}
+
+// Read opens a package and answers its manifest and proof, checking every
+// file against the manifest's hashes.
+func Read(zipBytes []byte) (Manifest, []ProofEntry, error) {
+	zr, err := zip.NewReader(bytes.NewReader(zipBytes), int64(len(zipBytes)))
+	if err != nil {
+		return Manifest{}, nil, fmt.Errorf("filing: not a ZIP: %w", err)
+	}
+	contents := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			return Manifest{}, nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, 256<<20))
+		rc.Close()
+		if err != nil {
+			return Manifest{}, nil, err
+		}
+		contents[f.Name] = b
+	}
+	var m Manifest
+	if err := json.Unmarshal(contents[ManifestFile], &m); err != nil || m.Format != Format {
+		return m, nil, errors.New("filing: manifest.json missing or not " + Format)
+	}
+	for _, fe := range m.Files {
+		sum := sha256.Sum256(contents[fe.Name])
+		if hex.EncodeToString(sum[:]) != fe.SHA256 {
+			return m, nil, fmt.Errorf("filing: %s does not match its hash in the manifest", fe.Name)
+		}
+	}
+	var proof []ProofEntry
+	if err := json.Unmarshal(contents[ProofFile], &proof); err != nil {
+		return m, nil, fmt.Errorf("filing: %s: %w", ProofFile, err)
+	}
+	return m, proof, nil
+}

@@ -1,0 +1,258 @@
+// Package escalation implements the escalation workflow's activities against
+// the record and the regulator adapters, and runs the escalation worker with
+// its starter and triggers.
+package escalation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/filing"
+	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/records"
+	"github.com/redress/redress/services/internal/regulator"
+	wf "github.com/redress/redress/workflows/escalation"
+)
+
+// Activities implements wf.Activities.
+type Activities struct {
+	DB         *gorm.DB
+	Keys       *crypto.Keyring
+	Regulators *regulator.Directory
+	Sender     notify.Sender // incident notices to individuals
+	Log        *slog.Logger
+	// Contact is the operator's contact point told to individuals in an
+	// incident notice.
+	Contact string
+}
+
+var _ wf.Activities = (*Activities)(nil)
+
+// LoadEscalation answers the workflow's snapshot.
+func (a *Activities) LoadEscalation(ctx context.Context, id string) (wf.Snapshot, error) {
+	return store.Snapshot(a.DB.WithContext(ctx), id)
+}
+
+// BuildPackage assembles the filing package once and stores it with its audit entry.
+func (a *Activities) BuildPackage(ctx context.Context, id string) (string, error) {
+	db := a.DB.WithContext(ctx)
+	var p store.Package
+	if err := db.Select("sha256").Where("escalation_id = ?", id).Limit(1).Find(&p).Error; err != nil {
+		return "", err
+	}
+	if p.SHA256 != "" {
+		return p.SHA256, nil
+	}
+	now := time.Now().UTC()
+	b, err := filing.Build(ctx, a.DB, id, now)
+	if err != nil {
+		return "", err
+	}
+	err = db.Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&store.Package{
+			EscalationID: id, Zip: b.Zip, SHA256: b.SHA256, AuditFrom: b.FromSeq, AuditTo: b.ToSeq, CreatedAt: now})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		_, err := audit.Append(tx, audit.Entry{Actor: store.SystemActor, Action: "escalation.packaged", ObjectType: "escalation",
+			ObjectID: id, AfterDigest: "sha256:" + b.SHA256,
+			Details: map[string]any{"audit_from": b.FromSeq, "audit_to": b.ToSeq, "bytes": len(b.Zip)}, At: now})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := db.Select("sha256").Where("escalation_id = ?", id).Take(&p).Error; err != nil {
+		return "", err
+	}
+	return p.SHA256, nil
+}
+
+// Submit files the package through the regulator's adapter with the
+// escalation id as idempotency key, and records the attempt once.
+func (a *Activities) Submit(ctx context.Context, in wf.SubmitInput) (wf.SubmitResult, error) {
+	db := a.DB.WithContext(ctx)
+	var done store.Filing
+	if err := db.Where("escalation_id = ? AND attempt = ?", in.EscalationID, in.Attempt).Limit(1).Find(&done).Error; err != nil {
+		return wf.SubmitResult{}, err
+	}
+	if done.ID != "" { // recorded by an earlier try of this activity
+		snap, err := store.Snapshot(db, in.EscalationID)
+		return wf.SubmitResult{Outcome: done.Outcome, Reference: done.Reference, Snapshot: snap}, err
+	}
+	var e store.Escalation
+	if err := db.Take(&e, "id = ?", in.EscalationID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return wf.SubmitResult{}, temporal.NewNonRetryableApplicationError("escalation not on record", wf.ErrTypeNotFound, err)
+		}
+		return wf.SubmitResult{}, err
+	}
+	var p store.Package
+	if err := db.Take(&p, "escalation_id = ?", e.ID).Error; err != nil {
+		return wf.SubmitResult{}, fmt.Errorf("package of %s: %w", e.ID, err)
+	}
+	m, _, err := filing.Read(p.Zip)
+	if err != nil {
+		return wf.SubmitResult{}, temporal.NewNonRetryableApplicationError(err.Error(), wf.ErrTypeInvalidInput, err)
+	}
+	manifest, _ := json.Marshal(m)
+	ad := a.Regulators.For(e.Regulator)
+	rc, err := ad.Submit(ctx, regulator.Filing{EscalationID: e.ID, Kind: e.Kind, IdempotencyKey: e.ID,
+		Package: p.Zip, PackageSHA256: p.SHA256, Manifest: manifest})
+	if err != nil {
+		a.Log.Warn("regulator submission failed", "escalation_id", e.ID, "adapter", ad.Name(), "attempt", in.Attempt, "err", err)
+		if errors.Is(err, regulator.ErrRejected) {
+			return wf.SubmitResult{}, temporal.NewNonRetryableApplicationError(err.Error(), wf.ErrTypeRejected, err)
+		}
+		return wf.SubmitResult{}, err
+	}
+	var snap wf.Snapshot
+	err = db.Transaction(func(tx *gorm.DB) error {
+		now := time.Now().UTC()
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&store.Filing{ID: uuid.NewString(), EscalationID: e.ID,
+			Attempt: in.Attempt, Adapter: ad.Name(), IdempotencyKey: e.ID, Outcome: rc.Outcome, Reference: rc.Reference,
+			PackageSHA256: p.SHA256, At: now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected > 0 {
+			var before store.Escalation
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&before, "id = ?", e.ID).Error; err != nil {
+				return err
+			}
+			after := before
+			after.Adapter, after.Version, after.UpdatedAt = ad.Name(), before.Version+1, &now
+			if before.Status == wf.StatusOpen || before.Status == wf.StatusFiled {
+				switch rc.Outcome {
+				case regulator.Acknowledged:
+					after.Status, after.AckReference, after.AcknowledgedAt = wf.StatusAcknowledged, rc.Reference, &now
+					if after.FiledAt == nil {
+						after.FiledAt, after.FilingReference = &now, rc.Reference
+					}
+				case regulator.Accepted:
+					after.Status = wf.StatusFiled
+					if after.FiledAt == nil {
+						after.FiledAt, after.FilingReference = &now, rc.Reference
+					}
+				}
+			}
+			if err := tx.Select("*").Omit("created_at", "dedupe_key").Save(&after).Error; err != nil {
+				return err
+			}
+			if _, err := audit.Append(tx, audit.Entry{Actor: store.SystemActor, Action: "escalation.submitted", ObjectType: "escalation",
+				ObjectID: e.ID, BeforeDigest: audit.Digest(before.AuditView()), AfterDigest: audit.Digest(after.AuditView()),
+				Details: map[string]any{"attempt": in.Attempt, "adapter": ad.Name(), "outcome": rc.Outcome, "reference": rc.Reference,
+					"package_sha256": p.SHA256}, At: now}); err != nil {
+				return err
+			}
+		}
+		var err error
+		snap, err = store.Snapshot(tx, e.ID)
+		return err
+	})
+	return wf.SubmitResult{Outcome: rc.Outcome, Reference: rc.Reference, Snapshot: snap}, err
+}
+
+// ApplyAction writes an action of the workflow.
+func (a *Activities) ApplyAction(ctx context.Context, in wf.ActionInput) (wf.Snapshot, error) {
+	snap, err := store.Apply(a.DB.WithContext(ctx), in.EscalationID, in.Action)
+	if err == nil && in.Action.Type == wf.ActSupervisorAlert {
+		a.Log.Warn("escalation needs a supervisor: no acknowledgement from the regulator", "escalation_id", in.EscalationID)
+	}
+	return snap, err
+}
+
+// NotifyIndividuals sends the incident notice (PIPL Art. 57: what happened,
+// the data types, the harm, the remedies, what they can do, the contact) to
+// the complainant of every case of the incident, once per case.
+func (a *Activities) NotifyIndividuals(ctx context.Context, id string) (int, error) {
+	db := a.DB.WithContext(ctx)
+	var e store.Escalation
+	if err := db.Take(&e, "id = ?", id).Error; err != nil {
+		return 0, err
+	}
+	var cases []records.Case
+	if err := db.Omit("lookup_code_hash", "lookup_code_enc", "description").
+		Where("id IN (SELECT case_id FROM incident_cases WHERE escalation_id = ?)", id).Order("id").Find(&cases).Error; err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, c := range cases {
+		key := "incident/" + id + "/" + c.ID
+		var n records.Notification
+		res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&records.Notification{ID: uuid.NewString(), CaseID: c.ID,
+			Kind: "incident", DedupeKey: key, Status: "pending", CreatedAt: time.Now().UTC()})
+		if res.Error != nil {
+			return sent, res.Error
+		}
+		if err := db.Take(&n, "dedupe_key = ?", key).Error; err != nil {
+			return sent, err
+		}
+		if n.Status == "sent" {
+			continue
+		}
+		to, err := a.recipient(ctx, c.ComplainantID)
+		if err != nil {
+			return sent, err
+		}
+		notice := notify.Notice{Kind: "reply", CaseNumber: c.CaseNumber, DedupeKey: key, Citation: wf.IncidentNoticeCitation,
+			Body: incidentText(e, a.Contact)}
+		if err := a.Sender.Send(ctx, to, notice); err != nil && !errors.Is(err, notify.ErrPermanent) {
+			return sent, err
+		}
+		now := time.Now().UTC()
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Model(&records.Notification{}).Where("id = ?", n.ID).
+				Updates(map[string]any{"status": "sent", "sent_at": now, "channel": to.Channel(), "attempts": gorm.Expr("attempts + 1")}).Error; err != nil {
+				return err
+			}
+			_, err := audit.Append(tx, audit.Entry{Actor: store.SystemActor, Action: "case.incident_notice_sent", ObjectType: "case",
+				ObjectID: c.ID, Details: map[string]any{"escalation_id": id, "channel": to.Channel()}, At: now})
+			return err
+		}); err != nil {
+			return sent, err
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+func (a *Activities) recipient(ctx context.Context, complainantID string) (notify.Recipient, error) {
+	db := a.DB.WithContext(ctx)
+	var c records.Complainant
+	if err := db.Take(&c, "id = ?", complainantID).Error; err != nil {
+		return notify.Recipient{}, err
+	}
+	key, err := a.Keys.SubjectKey(db, c.SubjectKeyID)
+	if err != nil { // shredded: nobody left to notify
+		return notify.Recipient{}, nil
+	}
+	open := func(field string, v []byte) string {
+		b, _ := key.Open(field, v)
+		return string(b)
+	}
+	return notify.Recipient{Email: open("email", c.EmailEnc), Phone: open("phone", c.PhoneEnc), Preferred: c.PreferredContact}, nil
+}
+
+func incidentText(e store.Escalation, contact string) string {
+	if contact == "" {
+		contact = "the operator's complaint channels"
+	}
+	return fmt.Sprintf("What happened: personal information of the type %q from %q may have been exposed (incident %s).\n"+
+		"Possible harm: unwanted messages and calls, fraud attempts, misuse of your identity.\n"+
+		"What we do: we stopped the exposure, are removing the data and have reported the incident to the regulator.\n"+
+		"What you can do: be wary of calls and messages that use your data, change affected passwords, watch your accounts.\n"+
+		"Contact: %s.", e.LeakedDataType, e.LeakSource, e.ID, contact)
+}

@@ -1,0 +1,178 @@
+// Package escalation holds EscalationWorkflow: one per escalation, the single
+// writer of its state. It packages the filing, submits it through the
+// regulator adapter, waits for the acknowledgement under a deadline (reminder,
+// re-submission, then a supervisor alert) and records the officers' actions
+// (filing reference, acknowledgement, follow-ups, steps, close) as Updates.
+// It carries ids and codes only; free text is stored by the service first.
+package escalation
+
+import (
+	"context"
+	"time"
+)
+
+// TaskQueue is the task queue the escalation workers poll.
+const TaskQueue = "redress-escalations"
+
+// WorkflowName is the registered name of EscalationWorkflow.
+const WorkflowName = "EscalationWorkflow"
+
+// WorkflowID derives the workflow id from the escalation id: a second start
+// is refused by Temporal.
+func WorkflowID(escalationID string) string { return "escalation/" + escalationID }
+
+// Escalation kinds (SPEC §2.4).
+const (
+	KindSLABreach        = "sla_breach"
+	KindMandatoryReport  = "mandatory_report"
+	KindIncident         = "incident"
+	KindRegulatorInquiry = "regulator_inquiry"
+	KindManual           = "manual"
+)
+
+// Statuses, as stored in escalations.status.
+const (
+	StatusOpen         = "open"         // not filed yet (or ready for a manual filing)
+	StatusFiled        = "filed"        // submitted, awaiting the regulator's acknowledgement
+	StatusAcknowledged = "acknowledged" // the regulator acknowledged; follow-ups until closed
+	StatusClosed       = "closed"
+)
+
+// Adapters.
+const (
+	AdapterHTTPS  = "https"
+	AdapterEmail  = "email"
+	AdapterManual = "manual"
+)
+
+// Filing outcomes.
+const (
+	OutcomeAcknowledged  = "acknowledged"            // the answer carried the acknowledgement id
+	OutcomeAccepted      = "accepted"                // received; acknowledgement comes later
+	OutcomeReadyInManual = "ready_for_manual_filing" // an officer files it and records the reference
+)
+
+// Mandatory-report steps (CSL 2016 Art. 47/48: stop, eliminate, keep records, report).
+var MandatorySteps = []string{"stop", "eliminate", "keep_records", "report"}
+
+// UpdateAct is the one Update every officer action travels through.
+const UpdateAct = "act"
+
+// QueryState answers the workflow's snapshot.
+const QueryState = "state"
+
+// Action types.
+const (
+	ActRecordFiling     = "record_filing"
+	ActAcknowledge      = "acknowledge"
+	ActAddFollowUp      = "add_follow_up"
+	ActAnswerFollowUp   = "answer_follow_up"
+	ActRecordStep       = "record_step"
+	ActClose            = "close"
+	ActLinkCases        = "link_cases"
+	ActGrade            = "grade"
+	ActNotifyDecision   = "notify_decision"
+	ActSupervisorAlert  = "supervisor_alert"
+	ActAckReminder      = "ack_reminder"
+	ActNotifyIndividual = "notify_individuals"
+)
+
+// Action is an officer's action. ID is the update id: the activity records
+// it, so a retried write changes nothing twice. No personal data: texts are
+// stored by the service before the update (follow-up rows) and named by id.
+type Action struct {
+	ID            string
+	Type          string
+	Actor         string
+	At            time.Time
+	Reference     string
+	FollowUpID    string
+	Step          string
+	CaseIDs       []string
+	OperatorClass string
+	Decision      string
+}
+
+// Input starts the workflow.
+type Input struct {
+	EscalationID string
+	Timing       Timing
+}
+
+// Timing of the acknowledgement wait. Zero values take the defaults.
+type Timing struct {
+	AckWait       time.Duration // from each submission to its acknowledgement deadline
+	Resubmissions int           // re-submissions before the supervisor is alerted
+}
+
+// Default timing: the regulator acknowledges within a day; two re-submissions.
+const (
+	DefaultAckWait       = 24 * time.Hour
+	DefaultResubmissions = 2
+)
+
+func (t Timing) withDefaults() Timing {
+	if t.AckWait <= 0 {
+		t.AckWait = DefaultAckWait
+	}
+	if t.Resubmissions < 0 {
+		t.Resubmissions = 0
+	} else if t.Resubmissions == 0 {
+		t.Resubmissions = DefaultResubmissions
+	}
+	return t
+}
+
+// Snapshot is the workflow's view of its escalation.
+type Snapshot struct {
+	ID             string
+	Kind           string
+	Status         string
+	Adapter        string
+	Version        int64
+	FiledAt        *time.Time
+	NotifyDecision string
+	Attempts       int
+	Alerted        bool
+}
+
+// SubmitInput asks for one submission attempt.
+type SubmitInput struct {
+	EscalationID string
+	Attempt      int
+}
+
+// SubmitResult is the outcome of a submission.
+type SubmitResult struct {
+	Outcome   string
+	Reference string
+	Snapshot  Snapshot
+}
+
+// ActionInput applies an action.
+type ActionInput struct {
+	EscalationID string
+	Action       Action
+}
+
+// Activities are implemented by the worker against the record.
+type Activities interface {
+	LoadEscalation(ctx context.Context, escalationID string) (Snapshot, error)
+	// BuildPackage assembles and stores the filing package once; answers its SHA-256.
+	BuildPackage(ctx context.Context, escalationID string) (string, error)
+	// Submit files the package through the regulator's adapter with the
+	// escalation's idempotency key and records the attempt once.
+	Submit(ctx context.Context, in SubmitInput) (SubmitResult, error)
+	ApplyAction(ctx context.Context, in ActionInput) (Snapshot, error)
+	// NotifyIndividuals sends the incident notice to the complainants of the
+	// incident's cases, once each.
+	NotifyIndividuals(ctx context.Context, escalationID string) (int, error)
+}
+
+// Application error types (non-retryable).
+const (
+	ErrTypeNotFound      = "EscalationNotFound"
+	ErrTypeIllegalAction = "IllegalAction"
+	ErrTypeInvalidInput  = "InvalidInput"
+	ErrTypeRejected      = "RegulatorRejected" // the regulator refused the filing (4xx)
+)

@@ -1,0 +1,230 @@
+package escalation
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Activity names.
+const (
+	ActivityLoadEscalation    = "LoadEscalation"
+	ActivityBuildPackage      = "BuildPackage"
+	ActivitySubmit            = "Submit"
+	ActivityApplyAction       = "EscalationApplyAction"
+	ActivityNotifyIndividuals = "NotifyIndividuals"
+)
+
+// Register registers EscalationWorkflow and impl's activities on w.
+func Register(w worker.Registry, impl Activities) {
+	w.RegisterWorkflowWithOptions(EscalationWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	w.RegisterActivityWithOptions(impl.LoadEscalation, activity.RegisterOptions{Name: ActivityLoadEscalation})
+	w.RegisterActivityWithOptions(impl.BuildPackage, activity.RegisterOptions{Name: ActivityBuildPackage})
+	w.RegisterActivityWithOptions(impl.Submit, activity.RegisterOptions{Name: ActivitySubmit})
+	w.RegisterActivityWithOptions(impl.ApplyAction, activity.RegisterOptions{Name: ActivityApplyAction})
+	w.RegisterActivityWithOptions(impl.NotifyIndividuals, activity.RegisterOptions{Name: ActivityNotifyIndividuals})
+}
+
+// activityOptions: each attempt has a minute (a regulator endpoint may be
+// slow), retries back off from 1 s to 1 min and never give up, except on the
+// non-retryable types. A timed-out or failed submission is re-sent with the
+// same idempotency key, so the regulator files it once.
+func activityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{ErrTypeNotFound, ErrTypeIllegalAction, ErrTypeInvalidInput, ErrTypeRejected},
+		},
+	}
+}
+
+type run struct {
+	snap   Snapshot
+	timing Timing
+	seq    int // numbers the workflow's own actions (deterministic)
+}
+
+func (r *run) set(s Snapshot) {
+	if s.Version >= r.snap.Version {
+		r.snap = s
+	}
+}
+
+// EscalationWorkflow runs one escalation from packaging to close.
+func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
+	ctx = workflow.WithActivityOptions(ctx, activityOptions())
+	r := &run{timing: in.Timing.withDefaults()}
+	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
+		return r.snap, err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return r.snap, nil }); err != nil {
+		return r.snap, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAct,
+		func(ctx workflow.Context, a Action) (Snapshot, error) {
+			ctx = workflow.WithActivityOptions(ctx, activityOptions())
+			var s Snapshot
+			err := workflow.ExecuteActivity(ctx, ActivityApplyAction, ActionInput{EscalationID: in.EscalationID, Action: a}).Get(ctx, &s)
+			if err == nil {
+				r.set(s)
+			}
+			return r.snap, err
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Action) error { return r.legal(a) }},
+	); err != nil {
+		return r.snap, err
+	}
+
+	if r.snap.Status == StatusOpen && r.snap.Attempts == 0 {
+		if err := workflow.ExecuteActivity(ctx, ActivityBuildPackage, in.EscalationID).Get(ctx, nil); err != nil {
+			return r.snap, err
+		}
+		if err := r.submit(ctx, in.EscalationID); err != nil {
+			return r.snap, err
+		}
+	}
+	notified := false
+	for r.snap.Status != StatusClosed {
+		if r.snap.Kind == KindIncident && r.snap.NotifyDecision == "notify" && !notified {
+			if err := workflow.ExecuteActivity(ctx, ActivityNotifyIndividuals, in.EscalationID).Get(ctx, nil); err != nil {
+				return r.snap, err
+			}
+			notified = true
+		}
+		if r.snap.Status != StatusFiled || r.snap.Alerted {
+			status, decision := r.snap.Status, r.snap.NotifyDecision
+			if err := workflow.Await(ctx, func() bool {
+				return r.snap.Status != status || r.snap.NotifyDecision != decision
+			}); err != nil {
+				return r.snap, err
+			}
+			continue
+		}
+		if err := r.awaitAck(ctx, in.EscalationID); err != nil {
+			return r.snap, err
+		}
+	}
+	// Let an update that closed the escalation answer before the run ends.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return r.snap, nil
+}
+
+func (r *run) submit(ctx workflow.Context, id string) error {
+	var res SubmitResult
+	err := workflow.ExecuteActivity(ctx, ActivitySubmit, SubmitInput{EscalationID: id, Attempt: r.snap.Attempts + 1}).Get(ctx, &res)
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == ErrTypeRejected {
+			// The regulator refused the filing: a person must look at it.
+			return r.alert(ctx, id)
+		}
+		return err
+	}
+	r.set(res.Snapshot)
+	return nil
+}
+
+// awaitAck waits for the acknowledgement of the last submission: a reminder
+// at half the wait, at the deadline a re-submission (same idempotency key),
+// and after the last re-submission a supervisor alert.
+func (r *run) awaitAck(ctx workflow.Context, id string) error {
+	for r.snap.Status == StatusFiled && !r.snap.Alerted {
+		attempt := r.snap.Attempts
+		start := workflow.Now(ctx)
+		for half := range 2 {
+			acked, err := workflow.AwaitWithTimeout(ctx, r.timing.AckWait/2, func() bool {
+				return r.snap.Status != StatusFiled || r.snap.Attempts != attempt
+			})
+			if err != nil {
+				return err
+			}
+			if acked {
+				return nil
+			}
+			if half == 0 {
+				if err := r.act(ctx, id, Action{Type: ActAckReminder, Reference: fmt.Sprintf("%d", attempt), At: start}); err != nil {
+					return err
+				}
+			}
+		}
+		if r.snap.Adapter != AdapterManual && attempt <= r.timing.Resubmissions {
+			if err := r.submit(ctx, id); err != nil {
+				return err
+			}
+			continue
+		}
+		return r.alert(ctx, id)
+	}
+	return nil
+}
+
+func (r *run) alert(ctx workflow.Context, id string) error {
+	return r.act(ctx, id, Action{Type: ActSupervisorAlert})
+}
+
+// act applies a workflow-originated action under a deterministic id.
+func (r *run) act(ctx workflow.Context, id string, a Action) error {
+	info := workflow.GetInfo(ctx)
+	r.seq++
+	a.ID = fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.RunID, a.Type, r.seq)
+	a.Actor = "system:workflow"
+	if a.At.IsZero() {
+		a.At = workflow.Now(ctx)
+	}
+	var s Snapshot
+	if err := workflow.ExecuteActivity(ctx, ActivityApplyAction, ActionInput{EscalationID: id, Action: a}).Get(ctx, &s); err != nil {
+		return err
+	}
+	r.set(s)
+	return nil
+}
+
+// legal refuses actions that the escalation's state does not allow, before
+// anything is written.
+func (r *run) legal(a Action) error {
+	s := r.snap
+	illegal := func(format string, args ...any) error {
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrTypeIllegalAction)
+	}
+	if s.Status == StatusClosed {
+		return illegal("escalation is closed")
+	}
+	switch a.Type {
+	case ActRecordFiling:
+		if s.Status != StatusOpen || s.Adapter != AdapterManual || s.Attempts == 0 {
+			return illegal("no manual filing is pending (status %s, adapter %s)", s.Status, s.Adapter)
+		}
+	case ActAcknowledge:
+		if s.Status != StatusFiled {
+			return illegal("escalation was never filed or is already acknowledged (status %s)", s.Status)
+		}
+	case ActAddFollowUp, ActAnswerFollowUp:
+		if s.Status != StatusFiled && s.Status != StatusAcknowledged {
+			return illegal("follow-ups need a filed escalation (status %s)", s.Status)
+		}
+	case ActRecordStep:
+		if s.Kind != KindMandatoryReport {
+			return illegal("steps belong to mandatory reports, not %s", s.Kind)
+		}
+		if !slices.Contains(MandatorySteps, a.Step) {
+			return temporal.NewApplicationError("unknown step", ErrTypeInvalidInput)
+		}
+	case ActLinkCases, ActGrade, ActNotifyDecision:
+		if s.Kind != KindIncident {
+			return illegal("only incidents take %s", a.Type)
+		}
+	case ActClose:
+	default:
+		return temporal.NewApplicationError("unknown action "+a.Type, ErrTypeInvalidInput)
+	}
+	return nil
+}
