@@ -14,14 +14,18 @@ import (
 // runAudit answers the exit code: 0 intact, 1 broken, 2 could not check.
 func runAudit(ctx context.Context, cfg config.Config, args []string) int {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(os.Stderr, "usage: redress audit verify [-from N] [-to N]")
+		fmt.Fprintln(os.Stderr, "usage: redress audit verify [-from N] [-to N] | --package FILE.zip|DIR")
 		return 2
 	}
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	from := fs.Int64("from", 0, "first entry to check (0 = the beginning)")
 	to := fs.Int64("to", 0, "last entry to check (0 = the end)")
+	pkg := fs.String("package", "", "verify an inspection package (zip or folder) offline instead of the database")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	if *pkg != "" {
+		return verifyPackage(*pkg)
 	}
 	if cfg.DatabaseURL == "" {
 		fmt.Fprintln(os.Stderr, "redress: DATABASE_URL is not set")

@@ -51,6 +51,11 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	defer sqlDB.Close()
 	sqlDB.SetMaxOpenConns(64)
 
+	token, err := benchCredential(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var rows []benchRow
 	fmt.Printf("%-26s %6s %5s %10s %9s %9s %9s %7s\n", "measure", "n", "conc", "per sec", "p50 ms", "p95 ms", "p99 ms", "errors")
@@ -72,7 +77,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 		}
 		intake, err := measure("intake: SubmitComplaint", *n, c, func(i int) error {
 			req := benchRequest(fmt.Sprintf("bench-%s-%d-%d", run, c, i))
-			_, err := api.SubmitComplaint(metadata.AppendToOutgoingContext(ctx, "x-redress-actor", "bench"), req)
+			_, err := api.SubmitComplaint(authed, req)
 			return err
 		}, nil)
 		if err != nil {

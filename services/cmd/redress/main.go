@@ -20,9 +20,11 @@ commands:
   dev              run the whole stack on this machine (embedded Temporal, intake, worker, demo data)
   serve intake     run the intake gRPC service
   serve worker     run the Temporal worker
-  serve all        run the intake service and the worker in one process
+  serve console    run the web console (reaches intake at REDRESS_INTAKE_ADDR)
+  serve all        run the intake service, the worker and the console in one process
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry
+  user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   bench            measure intake against a running stack beside a plain SQL insert baseline
   export <report>  download a register, the SLA statistics or an inspection package
   bench-export     measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
@@ -59,6 +61,8 @@ func main() {
 		err = runBenchExport(ctx, cfg, args)
 	case "audit":
 		os.Exit(runAudit(ctx, cfg, args))
+	case "user":
+		err = runUser(ctx, cfg, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
+	"github.com/redress/redress/services/internal/inspection"
 	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/workflows/calendar"
 )
@@ -16,5 +20,21 @@ func (s *stack) reportingServer() (*reports.Server, error) {
 		return nil, err
 	}
 	exp := &reports.Exporter{DB: sqlDB, Calendars: cals}
-	return &reports.Server{Exporter: exp, DB: s.db, Log: s.log}, nil
+	packages := &inspection.Builder{Exporter: exp, DB: s.db, Calendars: cals, Policy: s.policy}
+	return &reports.Server{Exporter: exp, DB: s.db, Packages: packages, Log: s.log}, nil
+}
+
+// verifyPackage answers the exit code of `redress audit verify --package`:
+// 0 intact, 1 rejected, 2 could not read it.
+func verifyPackage(p string) int {
+	res, err := inspection.VerifyPath(p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redress: audit verify --package:", err)
+		return 2
+	}
+	fmt.Println(res.Describe(p))
+	if !res.OK {
+		return 1
+	}
+	return 0
 }

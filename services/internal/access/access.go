@@ -1,20 +1,15 @@
 // Package access declares, in one table, the permission every RPC needs,
 // and enforces it: an RPC missing from the table is refused (deny by default).
 //
-// Authentication proper (accounts, bearer credentials, roles) arrives with
-// the identity work; until then the caller names itself in the
-// "x-redress-actor" metadata and holds every permission. The table and the
-// refusal of undeclared RPCs are already binding.
+// Callers authenticate with a bearer credential (an API token or a console
+// session, see the identity package); Guard (guard.go) checks the
+// permission Table names against the grants of the caller's role (roles.go).
 package access
 
 import (
 	"context"
-	"regexp"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
 // Permission is what a caller must hold to call an RPC.
@@ -103,46 +98,6 @@ func Actor(ctx context.Context) string {
 // WithActor returns a context carrying the principal (for in-process callers).
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
-}
-
-var actorPattern = regexp.MustCompile(`^[A-Za-z0-9._@:-]{1,64}$`)
-
-func authorize(ctx context.Context, method string) (context.Context, error) {
-	perm, ok := Table[method]
-	if !ok {
-		return nil, status.Errorf(codes.PermissionDenied, "%s declares no permission: refused", method)
-	}
-	if perm == Public {
-		return ctx, nil
-	}
-	actor := "api"
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("x-redress-actor"); len(v) > 0 {
-			if !actorPattern.MatchString(v[0]) {
-				return nil, status.Error(codes.Unauthenticated, "x-redress-actor: not a valid principal id")
-			}
-			actor = v[0]
-		}
-	}
-	return WithActor(ctx, actor), nil
-}
-
-// UnaryInterceptor enforces the table on unary RPCs.
-func UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, err := authorize(ctx, info.FullMethod)
-	if err != nil {
-		return nil, err
-	}
-	return handler(ctx, req)
-}
-
-// StreamInterceptor enforces the table on streaming RPCs.
-func StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx, err := authorize(ss.Context(), info.FullMethod)
-	if err != nil {
-		return err
-	}
-	return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 }
 
 type wrappedStream struct {

@@ -75,15 +75,16 @@ type Server struct {
 	log     *slog.Logger
 }
 
-// New builds the server. Register services on s.GRPC, then Serve.
-func New(log *slog.Logger, metrics *Metrics, extra ...grpc.ServerOption) *Server {
+// New builds the server; guard authenticates and authorizes every RPC.
+// Register services on s.GRPC, then Serve.
+func New(log *slog.Logger, metrics *Metrics, guard access.Guard, extra ...grpc.ServerOption) *Server {
 	onPanic := recovery.WithRecoveryHandler(func(p any) error {
 		log.Error("rpc panic", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
 	})
 	opts := append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), metrics.unary(log), access.UnaryInterceptor),
-		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), access.StreamInterceptor),
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), metrics.unary(log), guard.Unary),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), guard.Stream),
 		grpc.MaxRecvMsgSize(16 << 20),
 	}, extra...)
 	s := &Server{GRPC: grpc.NewServer(opts...), Health: health.NewServer(), Metrics: metrics, log: log}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -27,7 +28,7 @@ const maxRange = 10 * 366 * 24 * time.Hour
 
 // PackageBuilder writes an inspection package for [from, to) to w.
 type PackageBuilder interface {
-	Build(ctx context.Context, from, to time.Time, w interface{ Write([]byte) (int, error) }) error
+	Build(ctx context.Context, from, to time.Time, w io.Writer) error
 }
 
 // Server implements ReportingService.

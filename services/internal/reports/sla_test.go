@@ -19,7 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
-	"github.com/redress/redress/services/internal/grpcserver"
+	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/workflows/calendar"
 )
@@ -76,20 +76,35 @@ func reportingClient(t *testing.T, db *gorm.DB, asOf time.Time) reportingv1.Repo
 	cals, err := calendar.LoadEmbedded()
 	must(t, err)
 	log := slog.New(slog.DiscardHandler)
-	gs := grpcserver.New(log, grpcserver.NewMetrics())
-	reportingv1.RegisterReportingServiceServer(gs.GRPC, &Server{
+	// The caller names itself in metadata here; credentials and the
+	// permission table are the access package's tests.
+	gs := grpc.NewServer(grpc.StreamInterceptor(actorFromMetadata))
+	reportingv1.RegisterReportingServiceServer(gs, &Server{
 		Exporter: &Exporter{DB: sqlDB, Calendars: cals, Now: func() time.Time { return asOf }},
 		DB:       db, Log: log,
 	})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { gs.Serve(ctx, lis); close(done) }()
+	go gs.Serve(lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	must(t, err)
-	t.Cleanup(func() { conn.Close(); cancel(); <-done })
+	t.Cleanup(func() { conn.Close(); gs.Stop() })
 	return reportingv1.NewReportingServiceClient(conn)
+}
+
+type actorStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s actorStream) Context() context.Context { return s.ctx }
+
+func actorFromMetadata(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx := ss.Context()
+	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("x-redress-actor")) > 0 {
+		ctx = access.WithActor(ctx, md.Get("x-redress-actor")[0])
+	}
+	return handler(srv, actorStream{ss, ctx})
 }
 
 func export(t *testing.T, c reportingv1.ReportingServiceClient, in *reportingv1.ExportRequest) (string, [][]string) {

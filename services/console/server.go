@@ -1,0 +1,231 @@
+// Package console is the agents' web console: server-rendered HTML
+// (html/template, which escapes everything it prints) with a little
+// JavaScript served from embedded files, no build step. It signs people in
+// against the identity store and talks to the services over gRPC with the
+// session's credential, so every action passes the same access table as any
+// other client.
+package console
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"gorm.io/gorm"
+
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/identity"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Config holds the console's dependencies.
+type Config struct {
+	Identity *identity.Store
+	Intake   intakev1.IntakeServiceClient
+	// DB and Keys serve what no RPC offers yet: the audit timeline and the
+	// audited reveal of a complainant's personal data.
+	DB   *gorm.DB
+	Keys *crypto.Keyring
+	Log  *slog.Logger
+	// SecureCookies marks cookies Secure; set it whenever the console is
+	// reached over TLS (a proxy in front of it counts).
+	SecureCookies bool
+	Now           func() time.Time
+}
+
+// Server is the console's HTTP handler.
+type Server struct {
+	c     Config
+	pages map[string]*template.Template
+}
+
+const (
+	sessionCookie = "redress_session"
+	preCSRFCookie = "redress_signin_csrf" // double-submit token of the sign-in form
+)
+
+// New parses the templates.
+func New(c Config) (*Server, error) {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	s := &Server{c: c, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"enum": enumLabel,
+		"T":    translate,
+	}
+	for _, p := range []string{"signin", "queue", "case", "message", "password"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
+		if err != nil {
+			return nil, err
+		}
+		s.pages[p] = t
+	}
+	return s, nil
+}
+
+// Handler routes the console.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServer(http.FS(static))))
+	mux.HandleFunc("GET /signin", s.signinPage)
+	mux.HandleFunc("POST /signin", s.signin)
+	mux.HandleFunc("GET /lang/{lang}", s.setLanguage)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("POST /signout", s.authed(s.signout))
+	mux.Handle("GET /{$}", s.authed(func(w http.ResponseWriter, r *http.Request, v *view) {
+		http.Redirect(w, r, "/queue", http.StatusSeeOther)
+	}))
+	mux.Handle("GET /queue", s.authed(s.queue))
+	mux.Handle("GET /cases/{id}", s.authed(s.casePage))
+	mux.Handle("POST /cases/{id}/reveal", s.authed(s.reveal))
+	mux.Handle("POST /cases/{id}/{action}", s.authed(s.caseAction))
+	mux.Handle("GET /account/password", s.authed(s.passwordPage))
+	mux.Handle("POST /account/password", s.authed(s.changePassword))
+	return securityHeaders(mux)
+}
+
+// securityHeaders: no framing, no inline script, no caching of pages that
+// may hold personal data, no referrer leaking case ids.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// view is what every page template gets.
+type view struct {
+	Lang    string
+	Title   string
+	User    *identity.User
+	CSRF    string
+	Flash   string
+	Error   string
+	Data    any
+	session identity.Session
+}
+
+func (v *view) Can(p string) bool {
+	return v.User != nil && access.Role(v.User.Role).Holds(access.Permission(p))
+}
+
+// rpc returns a context carrying the session's credential for the services.
+func (v *view) rpc(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+v.session.Token)
+}
+
+type authedHandler func(http.ResponseWriter, *http.Request, *view)
+
+// authed loads the session (or sends the browser to sign in) and checks the
+// CSRF token of every state-changing request.
+func (s *Server) authed(h authedHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil {
+			s.toSignin(w, r)
+			return
+		}
+		sess, err := s.c.Identity.SessionFor(r.Context(), c.Value)
+		if errors.Is(err, access.ErrUnauthenticated) {
+			s.toSignin(w, r)
+			return
+		}
+		if err != nil {
+			s.fail(w, r, &view{Lang: language(r)}, err)
+			return
+		}
+		v := &view{Lang: language(r), User: &sess.User, CSRF: sess.CSRF, session: sess}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
+				s.render(w, http.StatusForbidden, "message", v, "csrf")
+				return
+			}
+		}
+		h(w, r, v)
+	})
+}
+
+func (s *Server) toSignin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		http.Error(w, "sign in first", http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+func (s *Server) render(w http.ResponseWriter, code int, page string, v *view, errKey string) {
+	if errKey != "" {
+		v.Error = translate(v.Lang, errKey)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	if err := s.pages[page].Execute(w, v); err != nil {
+		s.c.Log.Error("console render", "page", page, "err", err)
+	}
+}
+
+// fail answers an error from a service or the store as a page. Service
+// messages name fields, never personal data; anything unexpected is logged
+// by its code only.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.PermissionDenied:
+		s.render(w, http.StatusForbidden, "message", v, "forbidden")
+	case codes.NotFound:
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.Aborted, codes.AlreadyExists:
+		v.Error = translate(v.Lang, "bad_request") + ": " + st.Message()
+		s.render(w, http.StatusBadRequest, "message", v, "")
+	case codes.Unauthenticated:
+		s.toSignin(w, r)
+	default:
+		s.c.Log.Error("console request failed", "path", r.URL.Path, "code", st.Code().String())
+		s.render(w, http.StatusInternalServerError, "message", v, "error")
+	}
+}
+
+func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
+	lang := r.PathValue("lang")
+	for _, l := range languages {
+		if l == lang {
+			http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, Secure: s.c.SecureCookies, SameSite: http.SameSiteLaxMode})
+		}
+	}
+	back := "/queue"
+	if ref := r.URL.Query().Get("back"); strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "//") && !strings.Contains(ref, "\\") {
+		back = ref
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
