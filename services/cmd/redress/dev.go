@@ -53,6 +53,9 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		cfg.TemporalAddress = ts.FrontendAddress()
 		uiAddr = "http://" + ts.UIAddress()
 	}
+	if os.Getenv("REDRESS_CONSOLE_TLS") == "" {
+		cfg.ConsoleTLS = false // plain HTTP on loopback
+	}
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -64,13 +67,19 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g.Go(func() error { return st.runIntake(gctx, srv, starter) })
 	g.Go(func() error { return worker.Run(gctx, st.temporal, st.activities()) })
 	g.Go(func() error { return st.runEscalationWorker(gctx) })
+	g.Go(func() error { return st.runConsole(gctx) })
 	n, err := seedDemo(gctx, srv)
 	if err != nil {
 		log.Warn("demo cases not loaded", "err", err)
 	}
+	apiToken, err := seedDemoUsers(gctx, st.identity())
+	if err != nil {
+		return fmt.Errorf("demo users: %w", err)
+	}
 	fmt.Printf(`
 Redress is running (Ctrl-C stops everything; the next 'make run' resumes with the same data).
 
+  Console            http://%s
   Intake gRPC        %s        grpcurl -plaintext %s list
   Metrics / probes   http://%s/metrics   /healthz   /readyz
   Temporal frontend  %s
@@ -79,11 +88,9 @@ Redress is running (Ctrl-C stops everything; the next 'make run' resumes with th
   Demo cases         %d on record (submitted as principal "demo")
 
 Try:
-  grpcurl -plaintext -H 'x-redress-actor: agent.li' -d '{"idempotency_key":"try-0001","kind":"CASE_KIND_COMPLAINT","category":"CATEGORY_SPAM_SMS","channel":"CHANNEL_WEB_FORM","complainant":{"name":"Zhang San","phone":"+8613800138000","email":"zhang.san@example.com"},"description":"Spam SMS every day since my data leaked"}' %s redress.intake.v1.IntakeService/SubmitComplaint
+  grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"idempotency_key":"try-0001","kind":"CASE_KIND_COMPLAINT","category":"CATEGORY_SPAM_SMS","channel":"CHANNEL_WEB_FORM","complainant":{"name":"Zhang San","phone":"+8613800138000","email":"zhang.san@example.com"},"description":"Spam SMS every day since my data leaked"}' %s redress.intake.v1.IntakeService/SubmitComplaint
 
-Sign-ins: the console and its demo accounts arrive with the identity work; until then the
-API takes the caller's principal from the x-redress-actor header.
-`, cfg.IntakeAddr, cfg.IntakeAddr, cfg.MetricsAddr, cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), n, cfg.IntakeAddr)
+%s`, cfg.ConsoleAddr, cfg.IntakeAddr, cfg.IntakeAddr, cfg.MetricsAddr, cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), n, apiToken, cfg.IntakeAddr, demoSignIns())
 	return g.Wait()
 }
 

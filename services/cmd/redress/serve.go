@@ -14,7 +14,7 @@ import (
 
 func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("serve: name one of intake, worker, all")
+		return fmt.Errorf("serve: name one of intake, worker, console, all")
 	}
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
@@ -33,8 +33,12 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		g.Go(func() error { return st.runEscalationWorker(ctx) })
 		log.Info("worker polling", "temporal", cfg.TemporalAddress)
 	}
-	if what != "intake" && what != "worker" && what != "all" {
-		return fmt.Errorf("serve: unknown service %q (intake, worker, all)", what)
+	if what == "console" || what == "all" {
+		g.Go(func() error { return st.runConsole(ctx) })
+		log.Info("console serving", "http", cfg.ConsoleAddr)
+	}
+	if what != "intake" && what != "worker" && what != "console" && what != "all" {
+		return fmt.Errorf("serve: unknown service %q (intake, worker, console, all)", what)
 	}
 	return g.Wait()
 }

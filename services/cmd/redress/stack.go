@@ -108,7 +108,7 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 		lis.Close()
 		return fmt.Errorf("metrics listen: %w", err)
 	}
-	gs := grpcserver.New(s.log, grpcserver.NewMetrics())
+	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard())
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
 	reporting, err := s.reportingServer()
 	if err != nil {

@@ -17,6 +17,11 @@ type Config struct {
 	IntakeAddr      string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
 	MetricsAddr     string `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
 	LogLevel        string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
+	ConsoleAddr     string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
+	// ConsoleTLS says the console is reached over HTTPS (directly or behind a
+	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
+	// on loopback and turns it off unless set.
+	ConsoleTLS bool `env:"REDRESS_CONSOLE_TLS" envDefault:"true"`
 
 	SMTPAddr     string `env:"REDRESS_SMTP_ADDR"` // host:port; empty = notices are logged (redacted), not sent
 	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`
