@@ -2,10 +2,22 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"io"
+	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/audit"
 	esc "github.com/redress/redress/services/internal/escalation"
@@ -312,3 +325,196 @@ func TestEscalationListPaging(t *testing.T) {
 	}
 }
 
+// testPKI is a CA with a server and a client certificate, for a regulator
+// endpoint that requires mutual TLS.
+type testPKI struct {
+	pool   *x509.CertPool
+	server tls.Certificate
+	client tls.Certificate
+}
+
+func newTestPKI(t *testing.T) testPKI {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test Regulator CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) tls.Certificate {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return testPKI{pool: pool, server: leaf(2, "regulator.test", x509.ExtKeyUsageServerAuth),
+		client: leaf(3, "operator.example", x509.ExtKeyUsageClientAuth)}
+}
+
+// fakeRegulator behaves like a regulator's filing endpoint: it requires a
+// client certificate and a valid signature, files once per idempotency key,
+// and misbehaves on cue: the first request is received and filed but answered
+// too late, the second fails with 500, later ones acknowledge.
+type fakeRegulator struct {
+	mu       sync.Mutex
+	requests []string          // idempotency keys, in order
+	filings  map[string]string // idempotency key -> acknowledgement id
+	badSig   int
+	release  chan struct{}
+}
+
+func (f *fakeRegulator) ServeHTTP(w http.ResponseWriter, r *http.Request, pub ed25519.PublicKey) {
+	body, _ := io.ReadAll(r.Body)
+	key := r.Header.Get(regulator.HeaderIdempotencyKey)
+	f.mu.Lock()
+	n := len(f.requests)
+	f.requests = append(f.requests, key)
+	if !regulator.VerifySignature(pub, body, r.Header.Get(regulator.HeaderSignature)) {
+		f.badSig++
+		f.mu.Unlock()
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if n == 1 {
+		f.mu.Unlock()
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	ack, ok := f.filings[key]
+	if !ok {
+		ack = fmt.Sprintf("MIIT-ACK-%d", len(f.filings)+1)
+		f.filings[key] = ack
+	}
+	f.mu.Unlock()
+	if n == 0 {
+		<-f.release // answer after the client gave up
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"acknowledgement_id":%q}`, ack)
+}
+
+// The done-when path: a complaint overdue from the start breaches its
+// acknowledgement deadline; the complaint workflow records the sla_breach
+// escalation; its workflow packages it and files it over HTTPS with mutual
+// TLS and a signature to a regulator that first times out, then answers 500,
+// then acknowledges. One filing exists at the regulator and the
+// acknowledgement reference lands on the escalation.
+func TestSLABreachFiledOverHTTPSDespiteTimeoutAnd500(t *testing.T) {
+	pki := newTestPKI(t)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	reg := &fakeRegulator{filings: map[string]string{}, release: make(chan struct{})}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reg.ServeHTTP(w, r, pub) }))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool}
+	srv.StartTLS()
+	t.Cleanup(func() { close(reg.release); srv.Close() })
+
+	// Without a client certificate the endpoint refuses the connection.
+	anon := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
+	if resp, err := anon.Post(srv.URL, "application/json", strings.NewReader("{}")); err == nil {
+		resp.Body.Close()
+		t.Fatal("the regulator endpoint accepted a client without a certificate")
+	}
+	reg.requests = nil
+
+	adapter := &regulator.HTTPS{URL: srv.URL, SigningKey: priv, KeyID: "operator-2026",
+		Client: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client}}}}}
+	received := time.Now().Add(-72 * time.Hour)
+	h := newHarness(t, options{now: func() time.Time { return received }})
+	e := startEscalation(h, escOptions{dir: &regulator.Directory{Default: adapter}})
+	sub, err := h.api.SubmitComplaint(h.as("agent.li"), submission("esc-breach-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseID := sub.GetCase().GetId()
+	var id string
+	h.eventually("sla_breach escalation", 60*time.Second, func() bool {
+		l, err := e.api.ListEscalations(h.ctx, &escalationv1.ListEscalationsRequest{CaseId: caseID, Kinds: []string{wf.KindSLABreach}})
+		if err != nil || len(l.GetEscalations()) == 0 {
+			return false
+		}
+		id = l.GetEscalations()[0].GetId()
+		return true
+	})
+	got := e.waitFor(h, id, "acknowledgement", func(x *escalationv1.Escalation) bool { return x.GetStatus() == wf.StatusAcknowledged })
+
+	reg.mu.Lock()
+	requests, filings, badSig := slices.Clone(reg.requests), len(reg.filings), reg.badSig
+	reg.mu.Unlock()
+	if filings != 1 || badSig != 0 {
+		t.Fatalf("regulator holds %d filings (bad signatures %d), want exactly 1", filings, badSig)
+	}
+	if len(requests) != 3 || requests[0] != id || requests[1] != id || requests[2] != id {
+		t.Fatalf("requests %v: want three attempts, each with idempotency key %s", requests, id)
+	}
+	if got.GetAckReference() != "MIIT-ACK-1" || got.GetDeadlineKind() != "acknowledgement" || got.GetAdapter() != wf.AdapterHTTPS {
+		t.Fatalf("escalation %+v", got)
+	}
+	if len(got.GetFilings()) != 1 || got.GetFilings()[0].GetOutcome() != wf.OutcomeAcknowledged || got.GetFilings()[0].GetPackageSha256() != got.GetPackageSha256() {
+		t.Fatalf("filings on record %+v", got.GetFilings())
+	}
+	if acts := auditActions(t, h, id); !slices.Equal(acts, []string{"escalation.packaged", "escalation.submitted"}) {
+		t.Fatalf("escalation audit %v", acts)
+	}
+}
+
+// A report of a malicious program opens a mandatory report without anyone
+// acting, due when the policy says (cn/C3: 2 hours, CSL 2026 Art. 50); its
+// steps are recorded on it.
+func TestMaliciousProgramOpensMandatoryReport(t *testing.T) {
+	h := newHarness(t, options{})
+	e := startEscalation(h, escOptions{})
+	req := submission("esc-malware-0001")
+	req.Kind = intakev1.CaseKind_CASE_KIND_REPORT
+	req.Category = intakev1.Category_CATEGORY_MALICIOUS_PROGRAM
+	req.Subject = &intakev1.Subject{Type: intakev1.SubjectType_SUBJECT_TYPE_URL, Value: "https://bad.example/app.apk"}
+	sub, err := h.api.SubmitComplaint(h.as("agent.li"), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sub.GetCase()
+	var m *escalationv1.Escalation
+	h.eventually("mandatory report", 30*time.Second, func() bool {
+		l, err := e.api.ListEscalations(h.ctx, &escalationv1.ListEscalationsRequest{CaseId: c.GetId(), Kinds: []string{wf.KindMandatoryReport}})
+		if err != nil || len(l.GetEscalations()) != 1 {
+			return false
+		}
+		m = l.GetEscalations()[0]
+		return true
+	})
+	if want := c.GetReceivedAt().AsTime().Add(2 * time.Hour); !m.GetDueAt().AsTime().Equal(want) ||
+		m.GetDueRule() != "cn/C3" || m.GetDueCitation() != "CSL 2026 Art. 50" || m.GetOpenedBy() != store.SystemActor {
+		t.Fatalf("mandatory report due %v (%s, %s) by %s; want %v", m.GetDueAt().AsTime(), m.GetDueRule(), m.GetDueCitation(), m.GetOpenedBy(), want)
+	}
+	m = e.waitFor(h, m.GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+	for _, step := range []string{"stop", "eliminate", "keep_records"} {
+		if _, err := e.api.RecordStep(h.as("agent.li"), &escalationv1.RecordStepRequest{EscalationId: m.GetId(), Step: step}); err != nil {
+			t.Fatalf("step %s: %v", step, err)
+		}
+	}
+	_, err = e.api.RecordStep(h.as("agent.li"), &escalationv1.RecordStepRequest{EscalationId: m.GetId(), Step: "forget"})
+	wantCode(t, "unknown step", err, codes.InvalidArgument, "step")
+	got := e.get(h, m.GetId())
+	var steps []string
+	for _, s := range got.GetSteps() {
+		steps = append(steps, s.GetStep())
+	}
+	if !slices.Equal(steps, []string{"stop", "eliminate", "keep_records"}) || got.GetSteps()[0].GetActor() != "agent.li" {
+		t.Fatalf("steps %v", got.GetSteps())
+	}
+	// Created once: another trigger pass opens nothing more.
+	trig := &esc.Triggers{DB: h.db, Policy: h.policy}
+	if n, err := trig.MandatoryReports(h.ctx); err != nil || n != 0 {
+		t.Fatalf("second pass opened %d (%v)", n, err)
+	}
+}
