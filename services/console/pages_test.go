@@ -1,0 +1,168 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/redress/redress/services/internal/audit"
+)
+
+func TestSignIn(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	if code, _ := c.get("/queue"); code != http.StatusOK {
+		t.Fatalf("queue before sign-in: %d (want the sign-in page after a redirect)", code)
+	}
+	// A sign-in POST without the form's CSRF token is refused.
+	if code, _ := c.post("/signin", url.Values{"username": {"agent.li"}, "password": {testPassword}}); code != http.StatusForbidden {
+		t.Fatalf("sign-in without CSRF: %d", code)
+	}
+	if code, body := c.signIn("agent.li", "wrong password!"); code != http.StatusUnauthorized || !strings.Contains(body, "wrong password") {
+		t.Fatalf("wrong password: %d", code)
+	}
+	code, body := c.signIn("agent.li", testPassword)
+	if code != http.StatusOK || !strings.Contains(body, `id="who"`) || !strings.Contains(body, "agent.li") {
+		t.Fatalf("sign in: %d\n%s", code, body)
+	}
+	u, _ := url.Parse(e.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == sessionCookie && !strings.HasPrefix(ck.Value, "rds_") {
+			t.Fatalf("session cookie %q", ck.Value)
+		}
+	}
+	// Sign-out is a CSRF-protected POST that ends the session for good.
+	_, page := c.get("/queue")
+	if code, _ := c.post("/signout", url.Values{"csrf": {csrfOf(t, page)}}); code != http.StatusOK {
+		t.Fatalf("sign out: %d", code)
+	}
+	if _, body := c.get("/queue"); !strings.Contains(body, `id="signin-form"`) {
+		t.Fatal("still signed in after sign-out")
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	_, page := c.get("/signin")
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"/signin", strings.NewReader(url.Values{"csrf": {csrfOf(t, page)}, "username": {"agent.li"}, "password": {testPassword}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var found bool
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			found = true
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+				t.Fatalf("session cookie flags: %+v", ck)
+			}
+		}
+	}
+	if !found || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("no session cookie (status %d)", resp.StatusCode)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Fatalf("CSP %q", csp)
+	}
+}
+
+func TestQueueCaseRevealAndPrivacy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cs := e.Submit(t, "console-test-0001", "Loan spam every morning <script>alert('x')</script>")
+	agent := e.client(t)
+	agent.signIn("agent.li", testPassword)
+
+	code, queue := agent.get("/queue")
+	if code != http.StatusOK || !strings.Contains(queue, cs.GetCaseNumber()) {
+		t.Fatalf("queue lacks the case: %d", code)
+	}
+	code, page := agent.get("/cases/" + cs.GetId())
+	if code != http.StatusOK || !strings.Contains(page, `id="reveal"`) {
+		t.Fatalf("agent case page: %d, reveal button missing", code)
+	}
+	// The description is text, never markup.
+	if strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") {
+		t.Fatal("description not escaped")
+	}
+	for _, pi := range seeded {
+		if strings.Contains(page, pi) {
+			t.Fatalf("unmasked %q on the case page before reveal", pi)
+		}
+	}
+	// Reveal without a reason is refused; with one it shows the data and audits it.
+	if code, _ := agent.post("/cases/"+cs.GetId()+"/reveal", url.Values{"csrf": {csrfOf(t, page)}}); code != http.StatusBadRequest {
+		t.Fatalf("reveal without reason: %d", code)
+	}
+	code, shown := agent.post("/cases/"+cs.GetId()+"/reveal", url.Values{"csrf": {csrfOf(t, page)}, "reason": {"contact"}})
+	if code != http.StatusOK || !strings.Contains(shown, "13800138000") || !strings.Contains(shown, "zhang.san@example.com") {
+		t.Fatalf("reveal: %d\n%s", code, shown)
+	}
+	recs, err := audit.ForObject(ctx, e.DB, "case", cs.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := recs[len(recs)-1]
+	if last.Action != "complainant.revealed" || last.Actor != "agent.li" || last.Details["reason"] != "contact" {
+		t.Fatalf("audit entry: %+v", last)
+	}
+	if _, again := agent.get("/cases/" + cs.GetId()); !strings.Contains(again, "complainant.revealed") {
+		t.Fatal("timeline lacks the reveal")
+	}
+
+	// CSRF-less POSTs are refused and change nothing.
+	if code, _ := agent.post("/cases/"+cs.GetId()+"/note", url.Values{"body": {"sneaky"}}); code != http.StatusForbidden {
+		t.Fatalf("note without CSRF: %d", code)
+	}
+	if code, _ := agent.post("/cases/"+cs.GetId()+"/reveal", url.Values{"reason": {"contact"}, "csrf": {"forged"}}); code != http.StatusForbidden {
+		t.Fatalf("reveal with a forged CSRF token: %d", code)
+	}
+	if after, _ := audit.ForObject(ctx, e.DB, "case", cs.GetId()); len(after) != len(recs) {
+		t.Fatalf("refused POSTs wrote %d audit entries", len(after)-len(recs))
+	}
+
+	// An administrator reads cases but never personal data: no button, 403
+	// on the forced URL, and nothing unmasked anywhere it can reach.
+	admin := e.client(t)
+	admin.signIn("admin", testPassword)
+	_, apage := admin.get("/cases/" + cs.GetId())
+	if strings.Contains(apage, `id="reveal"`) || strings.Contains(apage, `id="action-note"`) {
+		t.Fatal("admin sees the reveal button or a case action")
+	}
+	if code, _ := admin.post("/cases/"+cs.GetId()+"/reveal", url.Values{"csrf": {csrfOf(t, apage)}, "reason": {"contact"}}); code != http.StatusForbidden {
+		t.Fatalf("admin forced reveal: %d", code)
+	}
+	if code, _ := admin.post("/cases/"+cs.GetId()+"/note", url.Values{"csrf": {csrfOf(t, apage)}, "body": {"x"}}); code != http.StatusForbidden {
+		t.Fatalf("admin forced note (service refuses): %d", code)
+	}
+	admin.get("/queue")
+	admin.get("/queue?view=at_risk")
+	admin.get("/lang/zh")
+	admin.get("/cases/" + cs.GetId())
+	for _, pi := range seeded {
+		if strings.Contains(admin.seen.String(), pi) {
+			t.Errorf("personal data %q reached an administrator", pi)
+		}
+		if strings.Contains(e.Logs.String(), pi) {
+			t.Errorf("personal data %q in the logs", pi)
+		}
+	}
+}
+
+func TestLanguageSwitch(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.signIn("agent.li", testPassword)
+	if _, body := c.get("/lang/zh"); !strings.Contains(body, "工单队列") {
+		t.Fatal("no Chinese after switching")
+	}
+	if _, body := c.get("/lang/en?back=//evil.example"); !strings.Contains(body, "Queue") {
+		t.Fatal("no English after switching back")
+	}
+}
