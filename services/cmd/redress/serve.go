@@ -31,6 +31,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if what == "worker" || what == "all" {
 		g.Go(func() error { return worker.Run(ctx, st.temporal, st.activities()) })
 		g.Go(func() error { return st.runEscalationWorker(ctx) })
+		g.Go(func() error { return st.runDeletionWorker(ctx) })
 		log.Info("worker polling", "temporal", cfg.TemporalAddress)
 	}
 	if what == "console" || what == "all" {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
@@ -118,6 +119,7 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 	}
 	reportingv1.RegisterReportingServiceServer(gs.GRPC, reporting)
 	escalationv1.RegisterEscalationServiceServer(gs.GRPC, s.escalationServer())
+	deletionv1.RegisterDeletionServiceServer(gs.GRPC, s.deletionServer(ctx))
 	ready := func(ctx context.Context) error {
 		sqlDB, err := s.db.DB()
 		if err != nil {

@@ -1,0 +1,298 @@
+package deletionworker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/connectors"
+	"github.com/redress/redress/services/internal/deletion"
+	"github.com/redress/redress/services/internal/notify"
+	wf "github.com/redress/redress/workflows/deletion"
+)
+
+// certificate is the deletion certificate given to the requester and the
+// regulator: what each system held, what was done, what is left, who approved.
+type certificate struct {
+	DeletionID      string            `json:"deletion_id"`
+	Reference       string            `json:"reference"`
+	Type            string            `json:"type"`
+	Status          string            `json:"status"`
+	Step            string            `json:"step"`
+	SubmittedAt     time.Time         `json:"submitted_at"`
+	IdentityMethod  string            `json:"identity_method"`
+	PlanDigest      string            `json:"plan_digest"`
+	ApprovedBy      string            `json:"approved_by"`
+	ApprovedAt      *time.Time        `json:"approved_at"`
+	RestrictedUntil *time.Time        `json:"restricted_until,omitempty"`
+	Systems         []certificateItem `json:"systems"`
+	IssuedAt        time.Time         `json:"issued_at"`
+}
+
+type certificateItem struct {
+	Connector    string `json:"connector"`
+	Found        int64  `json:"found"`
+	Action       string `json:"action"`
+	Affected     int64  `json:"affected"`
+	Remaining    int64  `json:"remaining"`
+	BeforeDigest string `json:"before_digest"`
+	AfterDigest  string `json:"after_digest"`
+	Receipt      string `json:"receipt"`
+}
+
+// Finish re-reads every connector of the step, completes the evidence and
+// issues the certificate; the request becomes completed, restricted (items
+// kept under a retention floor) or failed (data left after retries).
+func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot, error) {
+	r, err := a.request(a.DB.WithContext(ctx), in.DeletionID)
+	if err != nil {
+		return wf.Snapshot{}, err
+	}
+	var prior deletion.Certificate
+	if err := a.DB.WithContext(ctx).Take(&prior, "deletion_id = ?", r.ID).Error; err == nil {
+		var c certificate
+		if json.Unmarshal([]byte(prior.Body), &c) == nil && c.Step == in.Step {
+			return snapshot(r), nil // already finished this step
+		}
+	}
+	var stored deletion.Plan
+	if err := a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", r.ID).Error; err != nil {
+		return wf.Snapshot{}, err
+	}
+	plan, err := planOf(stored)
+	if err != nil {
+		return wf.Snapshot{}, err
+	}
+	inStep := map[string]bool{}
+	for _, it := range plan.Items {
+		if in.Step == connectors.StepExecute || it.Action == wf.ActionRestrict {
+			inStep[it.Connector] = true
+		}
+	}
+	receipts := map[string]wf.Receipt{}
+	for _, rc := range in.Receipts {
+		receipts[rc.Connector] = rc
+	}
+	var ev []deletion.Evidence
+	if err := a.DB.WithContext(ctx).Where("deletion_id = ?", r.ID).Order("connector").Find(&ev).Error; err != nil {
+		return wf.Snapshot{}, err
+	}
+	s, err := a.subject(ctx, r.ID)
+	if err != nil {
+		return wf.Snapshot{}, err
+	}
+	failed := false
+	for i := range ev {
+		e := &ev[i]
+		if !inStep[e.Connector] {
+			if e.AfterDigest == "" {
+				e.AfterDigest = e.BeforeDigest
+			}
+			continue
+		}
+		c, err := a.reg.get(ctx, e.Connector)
+		if err != nil {
+			return wf.Snapshot{}, err
+		}
+		left, err := c.Remaining(ctx, s, in.Step)
+		if errors.Is(err, connectors.ErrAwaitingCallback) {
+			left, err = 1, nil
+		}
+		if err != nil {
+			return wf.Snapshot{}, err
+		}
+		after, err := c.Locate(ctx, s)
+		if err != nil {
+			return wf.Snapshot{}, err
+		}
+		rc := receipts[e.Connector]
+		if in.Step == connectors.StepExecute {
+			e.Affected = rc.Affected
+		} else {
+			e.Affected += rc.Affected
+		}
+		e.Remaining, e.AfterDigest = left, after.Digest
+		if rc.Reference != "" {
+			e.Receipt = rc.Reference
+		}
+		failed = failed || left > 0
+	}
+	status := wf.StatusCompleted
+	switch {
+	case failed:
+		status = wf.StatusFailed
+	case in.Step == connectors.StepExecute && plan.RestrictUntil != nil:
+		status = wf.StatusRestricted
+	}
+	now := time.Now().UTC()
+	cert := certificate{DeletionID: r.ID, Reference: "DR-" + r.ID[:8], Type: r.Type, Status: status, Step: in.Step, SubmittedAt: r.CreatedAt,
+		IdentityMethod: r.IdentityMethod, PlanDigest: r.PlanDigest, ApprovedBy: r.ApprovedBy, ApprovedAt: r.ApprovedAt,
+		RestrictedUntil: plan.RestrictUntil, IssuedAt: now}
+	for _, e := range ev {
+		cert.Systems = append(cert.Systems, certificateItem{Connector: e.Connector, Found: e.Found, Action: e.Action, Affected: e.Affected,
+			Remaining: e.Remaining, BeforeDigest: e.BeforeDigest, AfterDigest: e.AfterDigest, Receipt: e.Receipt})
+	}
+	body, _ := json.Marshal(cert)
+	sum := sha256.Sum256(body)
+	digest := hex.EncodeToString(sum[:])
+	var out deletion.Request
+	err = a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, e := range ev {
+			if err := tx.Save(&e).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&deletion.Certificate{DeletionID: r.ID, Body: string(body), Digest: digest, IssuedAt: now}).Error; err != nil {
+			return err
+		}
+		var sup []deletion.Suppression
+		if s.PhoneIndex != nil {
+			sup = append(sup, deletion.Suppression{Kind: "phone", Hash: s.PhoneIndex, DeletionID: r.ID, CreatedAt: now})
+		}
+		if s.EmailIndex != nil {
+			sup = append(sup, deletion.Suppression{Kind: "email", Hash: s.EmailIndex, DeletionID: r.ID, CreatedAt: now})
+		}
+		if len(sup) > 0 && status != wf.StatusFailed {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error; err != nil {
+				return err
+			}
+		}
+		locked, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), r.ID)
+		if err != nil {
+			return err
+		}
+		before := audit.Digest(locked.AuditView())
+		locked.Status, locked.UpdatedAt = status, now
+		if err := tx.Save(&locked).Error; err != nil {
+			return err
+		}
+		out = locked
+		details := map[string]any{"step": in.Step, "certificate_digest": digest, "status": status}
+		for _, e := range ev {
+			details[e.Connector] = map[string]any{"found": e.Found, "affected": e.Affected, "remaining": e.Remaining}
+		}
+		_, err = audit.AppendAll(tx, []audit.Entry{
+			{Actor: system, Action: "deletion.evidence_recorded", ObjectType: "deletion_request", ObjectID: r.ID, Details: details},
+			{Actor: system, Action: "deletion.certificate_issued", ObjectType: "deletion_request", ObjectID: r.ID,
+				BeforeDigest: before, AfterDigest: audit.Digest(locked.AuditView()), Details: map[string]any{"certificate_digest": digest, "status": status}},
+		})
+		return err
+	})
+	return snapshot(out), err
+}
+
+// RecordBreach opens the sla_breach escalation (once).
+func (a *Activities) RecordBreach(ctx context.Context, in wf.BreachInput) error {
+	return a.escalate(ctx, in.DeletionID, "sla_breach", "deletion/"+in.DeletionID+"/sla_breach",
+		"deletion request not answered by "+in.DueAt.UTC().Format(time.RFC3339), map[string]any{"due_at": in.DueAt})
+}
+
+// Escalate opens a manual escalation for a connector that still holds data.
+func (a *Activities) Escalate(ctx context.Context, in wf.EscalateInput) error {
+	return a.escalate(ctx, in.DeletionID, "manual", "deletion/"+in.DeletionID+"/"+in.Connector+"/"+in.Reason,
+		fmt.Sprintf("connector %s: %s after retries", in.Connector, in.Reason), map[string]any{"connector": in.Connector})
+}
+
+func (a *Activities) escalate(ctx context.Context, id, kind, dedupe, reason string, details map[string]any) error {
+	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		r, err := a.request(tx, id)
+		if err != nil {
+			return err
+		}
+		row := map[string]any{"id": uuid.NewString(), "case_id": r.CaseID, "kind": kind, "deadline_kind": "deletion",
+			"status": "open", "reason": reason, "dedupe_key": dedupe, "created_at": time.Now().UTC()}
+		res := tx.Table("escalations").Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		details["escalation_id"], details["kind"] = row["id"], kind
+		_, err = audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.escalated", ObjectType: "deletion_request", ObjectID: id, Details: details})
+		return err
+	})
+}
+
+// Remind records a reminder that a plan awaits a reviewer.
+func (a *Activities) Remind(ctx context.Context, id string) error {
+	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, err := audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.approval_reminder", ObjectType: "deletion_request", ObjectID: id})
+		return err
+	})
+}
+
+// Notify tells the requester the outcome, once per kind (the receipt table
+// keeps the notice's key).
+func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
+	var seen int64
+	a.DB.WithContext(ctx).Model(&deletion.Receipt{}).Where("deletion_id = ? AND connector = 'notice' AND step = ?", in.DeletionID, in.Kind).Count(&seen)
+	if seen > 0 {
+		return nil
+	}
+	r, err := a.request(a.DB.WithContext(ctx), in.DeletionID)
+	if err != nil {
+		return err
+	}
+	key, err := a.Keys.SubjectKey(a.DB.WithContext(ctx), r.SubjectKeyID)
+	if err != nil {
+		return nonRetryable("the requester's address is no longer readable")
+	}
+	to := notify.Recipient{Preferred: notify.ChannelEmail}
+	if p, err := key.Open("deletion.phone", r.PhoneEnc); err == nil && r.PhoneEnc != nil {
+		to.Phone = string(p)
+	}
+	if e, err := key.Open("deletion.email", r.EmailEnc); err == nil && r.EmailEnc != nil {
+		to.Email = string(e)
+	}
+	n := notify.Notice{Kind: notify.KindResult, Language: r.Language, CaseNumber: "DR-" + r.ID[:8], DedupeKey: "deletion/" + r.ID + "/" + in.Kind,
+		Body: outcomeText(r, in.Kind)}
+	if in.Kind == wf.StatusRejected {
+		n.Kind, n.ReasonCode = notify.KindRejection, r.ReasonCode
+	}
+	if to.Channel() != "" {
+		if err := a.Sender.Send(ctx, to, n); err != nil {
+			if errors.Is(err, notify.ErrPermanent) {
+				return nonRetryable(err.Error())
+			}
+			return err
+		}
+	}
+	return a.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&deletion.Receipt{DeletionID: r.ID, Connector: "notice",
+		Step: in.Kind, Receipt: `{"channel":"` + to.Channel() + `"}`, CreatedAt: time.Now().UTC()}).Error
+}
+
+func outcomeText(r deletion.Request, kind string) string {
+	en := r.Language == notify.LangEN
+	switch kind {
+	case wf.StatusCompleted:
+		if en {
+			return "Your personal information has been deleted from every system that held it. Your deletion certificate reference is DR-" + r.ID[:8] + "."
+		}
+		return "您的个人信息已从所有存有该信息的系统中删除。删除证明编号：DR-" + r.ID[:8] + "。"
+	case wf.StatusRestricted:
+		until := ""
+		if r.RestrictedUntil != nil {
+			until = r.RestrictedUntil.Format("2006-01-02")
+		}
+		if en {
+			return "Your personal information has been deleted, except network logs the law requires us to keep (CSL Art. 21): they are restricted to storage and security and will be deleted on " + until + "."
+		}
+		return "您的个人信息已删除；法律要求留存的网络日志（《网络安全法》第二十一条）仅作存储和安全用途，将于 " + until + " 删除。"
+	case wf.StatusFailed:
+		if en {
+			return "We could not yet confirm the deletion in every system; a person is following up and we will write again."
+		}
+		return "部分系统的删除尚未确认，已转人工跟进，我们将再次通知您。"
+	}
+	if en {
+		return "Your request was refused: " + r.ReasonText + " You may complain to the authorities or bring a lawsuit (PIPL Art. 50)."
+	}
+	return "您的申请未被受理：" + r.ReasonText + " 您可以向有关部门投诉或依法向人民法院提起诉讼（《个人信息保护法》第五十条）。"
+}

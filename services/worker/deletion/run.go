@@ -1,0 +1,39 @@
+package deletionworker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	wf "github.com/redress/redress/workflows/deletion"
+)
+
+// Run polls the deletion task queue until ctx ends, retrying start-up while
+// the workflow engine is unreachable.
+func Run(ctx context.Context, c client.Client, acts *Activities) error {
+	log := acts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	wait := 200 * time.Millisecond
+	for {
+		w := sdkworker.New(c, wf.TaskQueue, sdkworker.Options{MaxConcurrentActivityExecutionSize: 64})
+		wf.Register(w, acts)
+		if err := w.Start(); err == nil {
+			<-ctx.Done()
+			w.Stop()
+			return nil
+		} else {
+			log.Warn("deletion worker could not start; retrying", "error", err, "retry_in", wait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
