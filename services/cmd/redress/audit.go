@@ -21,6 +21,7 @@ func runAudit(ctx context.Context, cfg config.Config, args []string) int {
 	from := fs.Int64("from", 0, "first entry to check (0 = the beginning)")
 	to := fs.Int64("to", 0, "last entry to check (0 = the end)")
 	pkg := fs.String("package", "", "verify an inspection package (zip or folder) offline instead of the database")
+	filingPkg := fs.String("filing", "", "verify an escalation filing package's audit proof against the database")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -35,6 +36,9 @@ func runAudit(ctx context.Context, cfg config.Config, args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redress:", err)
 		return 2
+	}
+	if *filingPkg != "" {
+		return verifyFiling(ctx, gdb, *filingPkg)
 	}
 	res, err := audit.Verify(ctx, gdb, audit.VerifyOptions{FromSeq: *from, ToSeq: *to})
 	if err != nil {

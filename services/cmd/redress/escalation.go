@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
+	"gorm.io/gorm"
+
 	esc "github.com/redress/redress/services/internal/escalation"
+	"github.com/redress/redress/services/internal/filing"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/regulator"
 	escworker "github.com/redress/redress/services/worker/escalation"
@@ -38,4 +43,26 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 		Contact: s.cfg.OperatorContact}
 	trig := &esc.Triggers{DB: s.db, Policy: s.policy, OperatorClass: s.cfg.OperatorClass}
 	return escworker.Run(ctx, s.temporal, escworker.Deps{Activities: acts, Triggers: trig, Timing: s.escalationTiming()})
+}
+
+// verifyFiling checks an escalation filing package's audit proof against the
+// database (`redress audit verify -filing FILE.zip`): 0 intact, 1 broken, 2
+// could not check.
+func verifyFiling(ctx context.Context, gdb *gorm.DB, path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redress:", err)
+		return 2
+	}
+	v, err := filing.VerifyPackage(ctx, gdb, b)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redress: audit verify -filing:", err)
+		return 2
+	}
+	if !v.OK {
+		fmt.Printf("filing package proof BROKEN at entry %d: %s\n", v.BrokenSeq, v.Reason)
+		return 1
+	}
+	fmt.Printf("filing package proof intact: %d included entries match the database; chain %d..%d verified\n", v.Entries, v.FromSeq, v.ToSeq)
+	return 0
 }

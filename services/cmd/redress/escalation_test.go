@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/config"
+	"github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/filing"
+	"github.com/redress/redress/services/internal/pgtest"
+	wf "github.com/redress/redress/workflows/escalation"
+)
+
+// `redress audit verify -filing` accepts a filing package whose included
+// entries match the database, and exits 1 naming the entry once one included
+// entry was altered behind the append-only trigger.
+func TestAuditVerifyFilingPackage(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	gdb, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := func(i int) { // entries of other objects interleave with the escalation's
+		if err := gdb.Transaction(func(tx *gorm.DB) error {
+			_, err := audit.Append(tx, audit.Entry{Actor: "agent.li", Action: "case.note_added", ObjectType: "case",
+				ObjectID: uuid.NewString(), Details: map[string]any{"n": i}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other(1)
+	dr := uuid.NewString()
+	e, _, err := store.Create(gdb, store.Escalation{Kind: wf.KindManual, DeletionRequestID: &dr, DedupeKey: "manual/" + dr,
+		Reason: "erasure refused by a data system"}, "officer.wang", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other(2)
+	if _, err := store.Apply(gdb, e.ID, wf.Action{ID: "a-1", Type: wf.ActAckReminder, Actor: "system:workflow", Reference: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	other(3)
+	b, err := filing.Build(ctx, gdb, e.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.FromSeq != 2 || b.ToSeq != 4 {
+		t.Fatalf("proof covers %d..%d, want 2..4", b.FromSeq, b.ToSeq)
+	}
+	path := filepath.Join(t.TempDir(), "filing.zip")
+	if err := os.WriteFile(path, b.Zip, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"verify", "-filing", path}
+	cfg := config.Config{DatabaseURL: url}
+	if code := runAudit(ctx, cfg, args); code != 0 {
+		t.Fatalf("untouched: exit %d", code)
+	}
+	// An entry outside the package changes nothing for it.
+	other(4)
+	if code := runAudit(ctx, cfg, args); code != 0 {
+		t.Fatalf("after a later entry: exit %d", code)
+	}
+	for _, stmt := range []string{
+		"ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_no_update_delete",
+		"UPDATE audit_entries SET details = '{\"kind\":\"manual\",\"dedupe_key\":\"forged\"}' WHERE seq = 2",
+		"ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_no_update_delete",
+	} {
+		if err := gdb.Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := runAudit(ctx, cfg, args); code != 1 {
+		t.Fatalf("altered included entry: exit %d, want 1", code)
+	}
+	v, err := filing.VerifyPackage(ctx, gdb, b.Zip)
+	if err != nil || v.OK || v.BrokenSeq != 2 {
+		t.Fatalf("verification after tampering: %+v %v; want entry 2 named", v, err)
+	}
+}
