@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -33,6 +35,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/filing"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/regulator"
 	escworker "github.com/redress/redress/services/worker/escalation"
@@ -516,5 +519,131 @@ func TestMaliciousProgramOpensMandatoryReport(t *testing.T) {
 	trig := &esc.Triggers{DB: h.db, Policy: h.policy}
 	if n, err := trig.MandatoryReports(h.ctx); err != nil || n != 0 {
 		t.Fatalf("second pass opened %d (%v)", n, err)
+	}
+}
+
+// 25 complaints about the same leak within the window open one incident (not
+// 25) with every case in it; its deadline follows the operator class (central
+// body: 2 h; re-graded critical infrastructure: 1 h). 19 complaints about
+// another leak stay below the threshold. Deciding to notify sends the
+// PIPL Art. 57 notice to each complainant once; the filing package carries no
+// complainant's personal data.
+func TestLeakClusterOpensOneIncident(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{class: wf.ClassCentralBody})
+	agent := h.as("agent.li")
+	leak := func(key, source string, i int) *intakev1.SubmitComplaintRequest {
+		req := submission(fmt.Sprintf("%s-%04d", key, i))
+		req.Category = intakev1.Category_CATEGORY_PERSONAL_INFORMATION_LEAK
+		req.Complainant.Email = fmt.Sprintf("victim%02d@example.com", i)
+		req.Complainant.Phone = fmt.Sprintf("+86138001%05d", i)
+		req.Subject = &intakev1.Subject{Type: intakev1.SubjectType_SUBJECT_TYPE_APP, Value: source, LeakedDataType: "phone", LeakSource: source}
+		return req
+	}
+	var ids []string
+	for i := range 25 {
+		// The source is spelled differently by different people.
+		src := "ShopFast App"
+		if i%2 == 1 {
+			src = " shopfast app "
+		}
+		sub, err := h.api.SubmitComplaint(agent, leak("leak-a", src, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sub.GetCase().GetId())
+	}
+	for i := range 19 {
+		if _, err := h.api.SubmitComplaint(agent, leak("leak-b", "QuickLoan", 100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var inc *escalationv1.Escalation
+	h.eventually("one incident with all 25 cases", 60*time.Second, func() bool {
+		l, err := e.api.ListEscalations(h.ctx, &escalationv1.ListEscalationsRequest{Kinds: []string{wf.KindIncident}})
+		if err != nil || len(l.GetEscalations()) == 0 {
+			return false
+		}
+		if len(l.GetEscalations()) > 1 {
+			t.Fatalf("%d incidents opened for one leak", len(l.GetEscalations()))
+		}
+		inc = l.GetEscalations()[0]
+		return len(inc.GetCaseIds()) == 25
+	})
+	slices.Sort(ids)
+	if got := slices.Sorted(slices.Values(inc.GetCaseIds())); !slices.Equal(got, ids) {
+		t.Fatalf("incident cases %v\nwant %v", got, ids)
+	}
+	if inc.GetOperatorClass() != wf.ClassCentralBody || inc.GetDueRule() != wf.IncidentRuleID ||
+		!inc.GetDueAt().AsTime().Equal(inc.GetCreatedAt().AsTime().Add(2*time.Hour)) {
+		t.Fatalf("incident class %s due %v rule %s, opened %v", inc.GetOperatorClass(), inc.GetDueAt().AsTime(), inc.GetDueRule(), inc.GetCreatedAt().AsTime())
+	}
+	trig := &esc.Triggers{DB: h.db, Policy: h.policy, OperatorClass: wf.ClassCentralBody}
+	if n, err := trig.DetectIncidents(h.ctx); err != nil || n != 0 {
+		t.Fatalf("a later pass opened %d incidents (%v): 19 complaints are below the threshold", n, err)
+	}
+	// The case page data of any clustered case shows the incident.
+	l, err := e.api.ListEscalations(h.ctx, &escalationv1.ListEscalationsRequest{CaseId: ids[7]})
+	if err != nil || len(l.GetEscalations()) != 1 || l.GetEscalations()[0].GetId() != inc.GetId() {
+		t.Fatalf("escalations of a clustered case: %v %v", err, l)
+	}
+
+	inc = e.waitFor(h, inc.GetId(), "incident filed for manual filing", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+	g, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), OperatorClass: wf.ClassCriticalInfrastructure})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.GetEscalation().GetDueAt().AsTime().Equal(inc.GetCreatedAt().AsTime().Add(time.Hour)) {
+		t.Fatalf("re-graded due %v", g.GetEscalation().GetDueAt().AsTime())
+	}
+	if _, err := e.api.RecordNotificationDecision(h.as("officer.wang"), &escalationv1.RecordNotificationDecisionRequest{
+		EscalationId: inc.GetId(), Decision: "notify"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := h.smtp.WaitCount(t, 25, 60*time.Second)
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		for _, want := range []string{"What happened", "phone", "Possible harm", "What you can do", "privacy@operator.example"} {
+			if !strings.Contains(m.Body, want) {
+				t.Fatalf("incident notice lacks %q:\n%s", want, m.Body)
+			}
+		}
+		seen[strings.Join(m.To, ",")] = true
+	}
+	if len(seen) != 25 {
+		t.Fatalf("notices reached %d distinct complainants, want 25", len(seen))
+	}
+	_, err = e.api.RecordNotificationDecision(h.as("officer.wang"), &escalationv1.RecordNotificationDecisionRequest{
+		EscalationId: inc.GetId(), Decision: "not_notify", Reason: "changed mind"})
+	wantCode(t, "second decision", err, codes.FailedPrecondition, "already")
+
+	pkg, err := e.api.GetFilingPackage(h.ctx, &escalationv1.GetFilingPackageRequest{EscalationId: inc.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(pkg.GetZip()), int64(len(pkg.GetZip())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		for _, pi := range []string{"victim07@example.com", "+8613800100007", "Zhang San"} {
+			if bytes.Contains(b, []byte(pi)) {
+				t.Fatalf("%s in the filing package holds personal data %q", f.Name, pi)
+			}
+		}
+		if f.Name == filing.SummaryFile && !bytes.HasPrefix(b, []byte("%PDF-1.4")) {
+			t.Fatalf("summary is not a PDF")
+		}
+	}
+	if want := []string{filing.ManifestFile, filing.CasesFile, filing.TimelineFile, filing.EvidenceFile, filing.ProofFile, filing.SummaryFile}; !slices.Equal(names, want) {
+		t.Fatalf("package files %v, want %v", names, want)
+	}
+	if v, err := filing.VerifyPackage(h.ctx, h.db, pkg.GetZip()); err != nil || !v.OK || v.Entries < 26 {
+		t.Fatalf("package proof: %+v %v", v, err)
 	}
 }
