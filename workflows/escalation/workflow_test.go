@@ -1,0 +1,167 @@
+package escalation
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+)
+
+// record is an in-memory escalation record behind the activities, so the
+// workflow's logic (timers, re-submission, alert, update validation) is
+// tested with time skipping; the database-backed activities have their own
+// end-to-end tests.
+type record struct {
+	mu       sync.Mutex
+	snap     Snapshot
+	submits  int
+	outcome  string // what each submission answers
+	actions  []string
+	notified int
+}
+
+func (r *record) LoadEscalation(ctx context.Context, id string) (Snapshot, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.snap, nil
+}
+
+func (r *record) BuildPackage(ctx context.Context, id string) (string, error) { return "sha", nil }
+
+func (r *record) Submit(ctx context.Context, in SubmitInput) (SubmitResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.submits++
+	r.snap.Attempts = in.Attempt
+	r.snap.Version++
+	switch r.outcome {
+	case OutcomeAccepted:
+		r.snap.Status = StatusFiled
+	case OutcomeAcknowledged:
+		r.snap.Status = StatusAcknowledged
+	}
+	return SubmitResult{Outcome: r.outcome, Snapshot: r.snap}, nil
+}
+
+func (r *record) ApplyAction(ctx context.Context, in ActionInput) (Snapshot, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.actions = append(r.actions, in.Action.Type)
+	switch in.Action.Type {
+	case ActAcknowledge:
+		r.snap.Status = StatusAcknowledged
+	case ActRecordFiling:
+		r.snap.Status = StatusFiled
+	case ActClose:
+		r.snap.Status = StatusClosed
+	case ActSupervisorAlert:
+		r.snap.Alerted = true
+	case ActNotifyDecision:
+		r.snap.NotifyDecision = in.Action.Decision
+	}
+	r.snap.Version++
+	return r.snap, nil
+}
+
+func (r *record) NotifyIndividuals(ctx context.Context, id string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notified++
+	return 1, nil
+}
+
+func newEnv(t *testing.T, r *record) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	Register(env, r)
+	return env
+}
+
+func update(env *testsuite.TestWorkflowEnvironment, after time.Duration, a Action, wantErr bool, t *testing.T) {
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateAct, a.ID, &testsuite.TestUpdateCallback{
+			OnAccept: func() {
+				if wantErr {
+					t.Errorf("%s accepted, want refused", a.Type)
+				}
+			},
+			OnReject: func(err error) {
+				if !wantErr {
+					t.Errorf("%s refused: %v", a.Type, err)
+				}
+			},
+			OnComplete: func(any, error) {},
+		}, a)
+	}, after)
+}
+
+// No acknowledgement ever comes: a reminder at half of each wait, two
+// re-submissions with the same escalation, then one supervisor alert; the
+// escalation stays open for people until it is closed.
+func TestNoAcknowledgementResubmitsThenAlertsSupervisor(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "e1", Kind: KindSLABreach, Status: StatusOpen}, outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	wait := 10 * time.Hour
+	// Refused before anything is written: a filing reference for an HTTPS filing, a step on a breach.
+	update(env, time.Hour, Action{ID: "u1", Type: ActRecordFiling, Reference: "X"}, true, t)
+	update(env, time.Hour, Action{ID: "u2", Type: ActRecordStep, Step: "stop"}, true, t)
+	update(env, 100*time.Hour, Action{ID: "u3", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e1", Timing: Timing{AckWait: wait, Resubmissions: 2}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ActAckReminder, ActAckReminder, ActAckReminder, ActSupervisorAlert, ActClose}
+	if r.submits != 3 || !equal(r.actions, want) {
+		t.Fatalf("submits %d actions %v; want 3 and %v", r.submits, r.actions, want)
+	}
+}
+
+// An acknowledgement recorded during the wait stops the clock: no
+// re-submission, no alert.
+func TestAcknowledgementDuringWaitStopsResubmission(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "e2", Kind: KindManual, Status: StatusOpen}, outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	update(env, 2*time.Hour, Action{ID: "a1", Type: ActAcknowledge, Reference: "ACK"}, false, t)
+	update(env, 3*time.Hour, Action{ID: "a2", Type: ActAcknowledge, Reference: "ACK"}, true, t) // already acknowledged
+	update(env, 48*time.Hour, Action{ID: "a3", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e2", Timing: Timing{AckWait: 24 * time.Hour}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 1 || !equal(r.actions, []string{ActAcknowledge, ActClose}) {
+		t.Fatalf("submits %d actions %v", r.submits, r.actions)
+	}
+}
+
+// A manual filing waits for the officer's reference; an incident whose
+// decision is to notify sends the notices once.
+func TestManualFilingAndIncidentNotice(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "e3", Kind: KindIncident, Status: StatusOpen, Adapter: AdapterManual}, outcome: OutcomeReadyInManual}
+	env := newEnv(t, r)
+	update(env, time.Minute, Action{ID: "m0", Type: ActAcknowledge, Reference: "early"}, true, t) // never filed
+	update(env, 2*time.Minute, Action{ID: "m1", Type: ActRecordFiling, Reference: "CAC-1"}, false, t)
+	update(env, 3*time.Minute, Action{ID: "m2", Type: ActNotifyDecision, Decision: "notify"}, false, t)
+	update(env, 4*time.Minute, Action{ID: "m3", Type: ActAcknowledge, Reference: "CAC-ACK"}, false, t)
+	update(env, 5*time.Minute, Action{ID: "m4", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e3"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 1 || r.notified != 1 || !equal(r.actions, []string{ActRecordFiling, ActNotifyDecision, ActAcknowledge, ActClose}) {
+		t.Fatalf("submits %d notified %d actions %v", r.submits, r.notified, r.actions)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
