@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # `make bench`: start a private stack (its own PostgreSQL cluster, durable
 # settings as in `make run`, embedded Temporal, intake and worker on their
-# own ports), measure intake beside a plain SQL baseline, stop everything.
+# own ports), measure intake at offered rates and at saturation beside a raw
+# SQL baseline of the same rows, and workflow start-up beside empty
+# workflows; stop everything. BENCH_* variables shorten or lengthen runs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export GOTOOLCHAIN=auto
 mkdir -p .data .bin
-pgdir="$root/.data/pgbench"
+pgdir="${REDRESS_BENCH_PG_DIR:-$root/.data/pgbench}"
 DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
 export DATABASE_URL
 (cd services && go build -o "$root/.bin/redress" ./cmd/redress)
 export REDRESS_DATA_DIR="$root/.data/bench" REDRESS_INTAKE_ADDR=127.0.0.1:19090 REDRESS_METRICS_ADDR=127.0.0.1:19091 \
-  REDRESS_TEMPORAL_PORT=17233 REDRESS_TEMPORAL_UI_PORT=0 REDRESS_LOG_LEVEL=warn
+  REDRESS_TEMPORAL_PORT=17233 REDRESS_TEMPORAL_UI_PORT=0 REDRESS_LOG_LEVEL=warn \
+  REDRESS_PPROF_ADDR=127.0.0.1:19097
 "$root/.bin/redress" dev >"$root/.data/bench.log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; bash deploy/dev/pg.sh stop "$pgdir"' EXIT
@@ -22,5 +25,11 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(go version | cut -d' ' -f3)"
-"$root/.bin/redress" bench -addr 127.0.0.1:19090 -n "${BENCH_N:-2000}" -c "${BENCH_C:-1,16}" -json "$root/.data/bench-intake.json"
-echo "figures also in .data/bench-intake.json"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$root/.bin/redress" bench -addr 127.0.0.1:19090 -temporal 127.0.0.1:17233 \
+  -rates "${BENCH_RATES:-250,500,1000}" -duration "${BENCH_DURATION:-10s}" -sat-c "${BENCH_SAT_C:-64}" \
+  -startup-n "${BENCH_STARTUP_N:-10000}" -startup-c "${BENCH_STARTUP_C:-64}" \
+  -pprof http://127.0.0.1:19097/debug/pprof -profile-out "$root/.data/bench-intake.cpu.pprof" \
+  -server-pid "$pid" -pg-pid "$(head -1 "$pgdir/postmaster.pid")" -json "$root/.data/bench.json"
+echo "figures also in .data/bench.json; CPU profile of the stack at saturation: .data/bench-intake.cpu.pprof"
+echo "(go tool pprof -top .bin/redress .data/bench-intake.cpu.pprof)"

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -14,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -23,22 +28,44 @@ import (
 	"github.com/redress/redress/services/internal/config"
 )
 
-// runBench measures intake against a running stack: N submissions at each
-// concurrency, beside a baseline of N plain durable single-row INSERT
-// transactions at the same concurrency on the same database, and the ratio.
+// runBench measures a running stack on this machine, in one run:
+//
+//   - intake: SubmitComplaint over gRPC at fixed offered rates (open loop:
+//     requests leave on a schedule whatever the answers do, and latency counts
+//     from the scheduled time, so a stalled server cannot hide its queue) and
+//     at saturation (closed loop, -sat-c callers), each beside a raw baseline:
+//     the same durable rows (subject key, complainant, case, two deadlines,
+//     idempotency key, audit entry and chain head) inserted by plain SQL
+//     transactions, one per complaint, into
+//     copies of the same tables, with the same indexes, on the same database;
+//   - workflow start-up: the time for -startup-n accepted complaints to all
+//     have a running workflow with its deadlines armed, beside the time for
+//     the same Temporal server to run as many empty workflows (benchstartup.go).
+//
+// The table goes to stdout and, with -json, to a file runs can be compared by.
 func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	addr := fs.String("addr", cfg.IntakeAddr, "intake gRPC address")
-	n := fs.Int("n", 2000, "submissions per run")
-	conc := fs.String("c", "1,16", "comma-separated concurrencies")
+	o := benchOptions{}
+	fs.StringVar(&o.addr, "addr", cfg.IntakeAddr, "intake gRPC address")
+	fs.StringVar(&o.rates, "rates", "250,500,1000", "comma-separated offered rates (complaints/s) for the open-loop runs")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each open-loop and saturation run")
+	fs.IntVar(&o.satC, "sat-c", 32, "concurrent callers for the saturation run")
+	fs.IntVar(&o.startupN, "startup-n", 2000, "complaints (and empty workflows) for the start-up measure; 0 skips it")
+	fs.IntVar(&o.startupC, "startup-c", 32, "concurrent callers for the start-up measure")
+	fs.DurationVar(&o.startupLimit, "startup-limit", 30*time.Minute, "give up on the start-up measure after this long")
+	fs.StringVar(&o.temporal, "temporal", cfg.TemporalAddress, "Temporal frontend address (start-up measure)")
+	fs.StringVar(&o.pprofURL, "pprof", "", "base URL of the intake's /debug/pprof: take a CPU profile during the saturation run")
+	fs.StringVar(&o.profileOut, "profile-out", "intake.cpu.pprof", "where the CPU profile goes")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the Redress process, to report its CPU time per complaint")
+	fs.IntVar(&o.pgPID, "pg-pid", 0, "pid of the PostgreSQL postmaster, to report its CPU time per complaint")
 	out := fs.String("json", "", "also write the figures to this JSON file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if cfg.DatabaseURL == "" {
-		return fmt.Errorf("DATABASE_URL is not set (the baseline runs on the same database)")
+		return errors.New("DATABASE_URL is not set (the baseline runs on the same database)")
 	}
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}
@@ -50,6 +77,12 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	defer sqlDB.Close()
 	sqlDB.SetMaxOpenConns(64)
+	sqlDB.SetMaxIdleConns(64)
+	raw, err := newRawBaseline(ctx, sqlDB)
+	if err != nil {
+		return err
+	}
+	defer raw.drop(context.Background())
 
 	token, err := benchCredential(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -57,92 +90,399 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	var rows []benchRow
-	fmt.Printf("%-26s %6s %5s %10s %9s %9s %9s %7s\n", "measure", "n", "conc", "per sec", "p50 ms", "p95 ms", "p99 ms", "errors")
-	for _, cs := range strings.Split(*conc, ",") {
-		c, err := strconv.Atoi(strings.TrimSpace(cs))
-		if err != nil || c < 1 {
-			return fmt.Errorf("bad concurrency %q", cs)
+	submit := func(key string) error {
+		_, err := api.SubmitComplaint(authed, benchRequest(key))
+		return err
+	}
+	rep := benchReport{Machine: machineFacts(), Started: time.Now().UTC()}
+	// Start-up first, on an idle stack: the load runs below leave thousands
+	// of workflows for the worker to catch up with.
+	if o.startupN > 0 {
+		if o.temporal == "" {
+			return errors.New("bench: -temporal (or TEMPORAL_ADDRESS) is needed for the start-up measure; -startup-n 0 skips it")
 		}
-		base, err := measure("baseline: SQL insert", *n, c, func(i int) error {
-			_, err := sqlDB.ExecContext(ctx, `INSERT INTO bench_baseline (id, payload, created_at) VALUES (gen_random_uuid(), $1, now())`,
-				strings.Repeat("x", 600))
-			return err
-		}, func() error {
-			_, err := sqlDB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS bench_baseline (id uuid PRIMARY KEY, payload text, created_at timestamptz)`)
-			return err
+		st, err := measureStartup(ctx, startupOptions{
+			temporal: o.temporal, namespace: cfg.Namespace, db: sqlDB, n: o.startupN, c: o.startupC,
+			limit: o.startupLimit, run: run, submit: submit,
 		})
 		if err != nil {
 			return err
 		}
-		intake, err := measure("intake: SubmitComplaint", *n, c, func(i int) error {
-			req := benchRequest(fmt.Sprintf("bench-%s-%d-%d", run, c, i))
-			_, err := api.SubmitComplaint(authed, req)
-			return err
-		}, nil)
-		if err != nil {
-			return err
-		}
-		for _, r := range []benchRow{base, intake} {
-			fmt.Printf("%-26s %6d %5d %10.0f %9.2f %9.2f %9.2f %7d\n", r.Measure, r.N, r.Concurrency, r.PerSecond, r.P50ms, r.P95ms, r.P99ms, r.Errors)
-		}
-		fmt.Printf("%-26s %6s %5d %9.0f%%\n", "ratio intake/baseline", "", c, 100*intake.PerSecond/base.PerSecond)
-		rows = append(rows, base, intake)
+		rep.Startup = &st
+		st.print()
+		fmt.Println()
 	}
-	_, _ = sqlDB.ExecContext(ctx, `DROP TABLE IF EXISTS bench_baseline`)
+	printHeader()
+	// Warm both paths (connections, caches, JIT of plans) before measuring.
+	if _, err := closedLoop(ctx, "warm-up", 200, 8, 0, func(i int) error { return submit(fmt.Sprintf("warm-%s-%d", run, i)) }); err != nil {
+		return err
+	}
+	if _, err := closedLoop(ctx, "warm-up", 200, 8, 0, raw.insert); err != nil {
+		return err
+	}
+
+	var seq atomic.Int64
+	for _, rs := range strings.Split(o.rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(rs))
+		if err != nil || rate < 1 {
+			return fmt.Errorf("bad rate %q", rs)
+		}
+		n := int(float64(rate) * o.duration.Seconds())
+		base := openLoop(ctx, "raw SQL baseline", n, rate, raw.insert)
+		in := openLoop(ctx, "intake SubmitComplaint", n, rate, func(int) error {
+			return submit(fmt.Sprintf("rate-%s-%d", run, seq.Add(1)))
+		})
+		rep.addPair(base, in)
+	}
+
+	// Saturation: as fast as -sat-c callers go, for -duration each.
+	base, err := closedLoop(ctx, "raw SQL baseline", 0, o.satC, o.duration, raw.insert)
+	if err != nil {
+		return err
+	}
+	cpu := startCPU(o.serverPID, o.pgPID)
+	profDone := make(chan error, 1)
+	if o.pprofURL != "" {
+		go func() { profDone <- fetchProfile(ctx, o.pprofURL, o.duration*8/10, o.profileOut) }()
+	} else {
+		profDone <- nil
+	}
+	in, err := closedLoop(ctx, "intake SubmitComplaint", 0, o.satC, o.duration, func(int) error {
+		return submit(fmt.Sprintf("sat-%s-%d", run, seq.Add(1)))
+	})
+	if err != nil {
+		return err
+	}
+	in.CPU = cpu.per(in.Accepted)
+	if err := <-profDone; err != nil {
+		fmt.Fprintln(os.Stderr, "bench: CPU profile:", err)
+	} else if o.pprofURL != "" {
+		rep.Profile = o.profileOut
+	}
+	rep.addPair(base, in)
+
+	rep.printTargets()
 	if *out != "" {
-		b, _ := json.MarshalIndent(rows, "", "  ")
-		return os.WriteFile(*out, b, 0o644)
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		return os.WriteFile(*out, append(b, '\n'), 0o644)
 	}
 	return nil
 }
 
-type benchRow struct {
-	Measure     string  `json:"measure"`
-	N           int     `json:"n"`
-	Concurrency int     `json:"concurrency"`
-	PerSecond   float64 `json:"per_second"`
-	P50ms       float64 `json:"p50_ms"`
-	P95ms       float64 `json:"p95_ms"`
-	P99ms       float64 `json:"p99_ms"`
-	Errors      int64   `json:"errors"`
+type benchOptions struct {
+	addr, rates, temporal, pprofURL, profileOut string
+	duration, startupLimit                      time.Duration
+	satC, startupN, startupC, serverPID, pgPID  int
 }
 
-// measure runs op n times over c workers and summarises the latencies.
-func measure(name string, n, c int, op func(i int) error, setup func() error) (benchRow, error) {
-	if setup != nil {
-		if err := setup(); err != nil {
-			return benchRow{}, err
+// loadRow is one measured run.
+type loadRow struct {
+	Measure     string   `json:"measure"`
+	Mode        string   `json:"mode"`                   // "open" (offered rate) or "closed" (saturation)
+	OfferedRate int      `json:"offered_rate,omitempty"` // open loop
+	Concurrency int      `json:"concurrency,omitempty"`  // closed loop
+	Sent        int      `json:"sent"`
+	Accepted    int      `json:"accepted"`
+	Errors      int      `json:"errors"`
+	Shed        int      `json:"shed,omitempty"` // open loop: not sent, too many in flight
+	Seconds     float64  `json:"seconds"`
+	PerSecond   float64  `json:"accepted_per_second"`
+	P50ms       float64  `json:"p50_ms"`
+	P95ms       float64  `json:"p95_ms"`
+	P99ms       float64  `json:"p99_ms"`
+	MaxMs       float64  `json:"max_ms"`
+	CPU         *cpuCost `json:"cpu,omitempty"`
+}
+
+type loadPair struct {
+	Baseline loadRow `json:"baseline"`
+	Intake   loadRow `json:"intake"`
+	// Ratio is intake's accepted/s over the baseline's.
+	Ratio float64 `json:"ratio"`
+}
+
+type benchReport struct {
+	Machine map[string]string `json:"machine"`
+	Started time.Time         `json:"started"`
+	Intake  []loadPair        `json:"intake"`
+	Startup *startupResult    `json:"startup,omitempty"`
+	Profile string            `json:"cpu_profile,omitempty"`
+}
+
+func printHeader() {
+	fmt.Printf("%-24s %-9s %7s %7s %6s %9s %8s %8s %8s %8s\n",
+		"measure", "load", "sent", "ok", "err", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
+}
+
+func (r loadRow) print() {
+	load := fmt.Sprintf("%d/s", r.OfferedRate)
+	if r.Mode == "closed" {
+		load = fmt.Sprintf("sat c=%d", r.Concurrency)
+	}
+	errs := strconv.Itoa(r.Errors)
+	if r.Shed > 0 {
+		errs += fmt.Sprintf("+%dshed", r.Shed)
+	}
+	fmt.Printf("%-24s %-9s %7d %7d %6s %9.0f %8.1f %8.1f %8.1f %8.1f\n",
+		r.Measure, load, r.Sent, r.Accepted, errs, r.PerSecond, r.P50ms, r.P95ms, r.P99ms, r.MaxMs)
+}
+
+func (rep *benchReport) addPair(base, in loadRow) {
+	p := loadPair{Baseline: base, Intake: in}
+	if base.PerSecond > 0 {
+		p.Ratio = in.PerSecond / base.PerSecond
+	}
+	rep.Intake = append(rep.Intake, p)
+	base.print()
+	in.print()
+	fmt.Printf("%-24s %-9s %38.0f%%   p99 %.1f× baseline\n", "  ratio intake/baseline", "", 100*p.Ratio, safeDiv(in.P99ms, base.P99ms))
+	if in.CPU != nil {
+		fmt.Printf("  CPU per accepted complaint: redress %.2f ms, postgres %.2f ms (%.0f%% of %d cores busy)\n",
+			in.CPU.ServerMsPerOp, in.CPU.PostgresMsPerOp, in.CPU.BusyPercent, in.CPU.Cores)
+	}
+}
+
+func (rep *benchReport) printTargets() {
+	fmt.Println("\ntargets:")
+	for _, p := range rep.Intake {
+		if p.Intake.Mode == "closed" {
+			fmt.Printf("  intake ≥ 50%% of raw baseline at saturation: %.0f%% (%s)\n", 100*p.Ratio, verdict(p.Ratio >= 0.5))
+		}
+		if p.Intake.OfferedRate == 1000 {
+			ok := p.Intake.P99ms <= 50 && p.Intake.Accepted >= p.Intake.Sent*99/100
+			fmt.Printf("  p99 ≤ 50 ms at 1,000/s: %.1f ms, %d of %d accepted (%s)\n", p.Intake.P99ms, p.Intake.Accepted, p.Intake.Sent, verdict(ok))
 		}
 	}
-	lat := make([]time.Duration, n)
-	var next, errs atomic.Int64
+	if rep.Startup != nil {
+		fmt.Printf("  start-up ≤ 1.5× empty-workflow baseline: %.2f× (%s)\n", rep.Startup.Ratio, verdict(rep.Startup.Ratio <= 1.5))
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func safeDiv(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// openLoop sends n operations at rate per second on a fixed schedule, each in
+// its own goroutine; latency counts from the scheduled send time. More than
+// maxInFlight outstanding operations are shed (counted, not sent), so an
+// overwhelmed server shows up as shed load and latency, not as a slower
+// generator.
+func openLoop(ctx context.Context, name string, n, rate int, op func(i int) error) loadRow {
+	const maxInFlight = 4096
+	lat := make([]time.Duration, 0, n)
+	var mu sync.Mutex
+	var inflight atomic.Int64
+	var errs, shed atomic.Int64
 	var wg sync.WaitGroup
+	interval := time.Second / time.Duration(rate)
 	start := time.Now()
-	for range c {
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		if d := time.Until(at); d > 0 {
+			time.Sleep(d)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if inflight.Load() >= maxInFlight {
+			shed.Add(1)
+			continue
+		}
+		inflight.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			defer inflight.Add(-1)
+			if err := op(i); err != nil {
+				errs.Add(1)
+				return
+			}
+			d := time.Since(at)
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r := summarise(name, lat, elapsed)
+	r.Mode, r.OfferedRate, r.Sent = "open", rate, n-int(shed.Load())
+	r.Errors, r.Shed = int(errs.Load()), int(shed.Load())
+	return r
+}
+
+// closedLoop runs op over c callers, n times in all, or for d when n is 0.
+func closedLoop(ctx context.Context, name string, n, c int, d time.Duration, op func(i int) error) (loadRow, error) {
+	var next, errs atomic.Int64
+	lats := make([][]time.Duration, c)
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	stop := start.Add(d)
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
-				if i >= n {
+				if (n > 0 && i >= n) || (n == 0 && time.Now().After(stop)) {
 					return
 				}
 				t0 := time.Now()
-				if op(i) != nil {
+				if err := op(i); err != nil {
 					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
 				}
-				lat[i] = time.Since(t0)
+				lats[w] = append(lats[w], time.Since(t0))
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(n-1))].Microseconds()) / 1000 }
-	return benchRow{Measure: name, N: n, Concurrency: c, PerSecond: float64(n) / elapsed.Seconds(),
-		P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99), Errors: errs.Load()}, nil
+	r := summarise(name, slices.Concat(lats...), elapsed)
+	r.Mode, r.Concurrency, r.Errors = "closed", c, int(errs.Load())
+	r.Sent = r.Accepted + r.Errors
+	if r.Accepted == 0 {
+		return r, fmt.Errorf("%s: nothing succeeded: %v", name, firstErr.Load())
+	}
+	return r, nil
 }
+
+func summarise(name string, lat []time.Duration, elapsed time.Duration) loadRow {
+	slices.Sort(lat)
+	r := loadRow{Measure: name, Accepted: len(lat), Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+		r.P50ms, r.P95ms, r.P99ms, r.MaxMs = pct(0.50), pct(0.95), pct(0.99), pct(1)
+	}
+	return r
+}
+
+// rawBaseline inserts, in one durable transaction per complaint, the rows an
+// accepted complaint writes, into copies of the real tables (same columns,
+// constraints, indexes and foreign keys) in a schema of their own, so the
+// recovery loop and the record never see them. Values have the sizes of the
+// real ones (encrypted fields, keyed hashes, wrapped key).
+type rawBaseline struct {
+	db *sql.DB
+}
+
+func newRawBaseline(ctx context.Context, db *sql.DB) (*rawBaseline, error) {
+	stmts := []string{
+		`DROP SCHEMA IF EXISTS bench_raw CASCADE`,
+		`CREATE SCHEMA bench_raw`,
+		`CREATE TABLE bench_raw.subject_keys (LIKE public.subject_keys INCLUDING ALL)`,
+		`CREATE TABLE bench_raw.complainants (LIKE public.complainants INCLUDING ALL,
+			FOREIGN KEY (subject_key_id) REFERENCES bench_raw.subject_keys (id))`,
+		`CREATE TABLE bench_raw.cases (LIKE public.cases INCLUDING ALL,
+			FOREIGN KEY (complainant_id) REFERENCES bench_raw.complainants (id),
+			FOREIGN KEY (merged_into) REFERENCES bench_raw.cases (id))`,
+		`CREATE TABLE bench_raw.deadlines (LIKE public.deadlines INCLUDING ALL,
+			FOREIGN KEY (case_id) REFERENCES bench_raw.cases (id))`,
+		`CREATE TABLE bench_raw.intake_idempotency (LIKE public.intake_idempotency INCLUDING ALL,
+			FOREIGN KEY (case_id) REFERENCES bench_raw.cases (id))`,
+		`CREATE TABLE bench_raw.audit_entries (LIKE public.audit_entries INCLUDING ALL)`,
+		`CREATE TABLE bench_raw.audit_head (LIKE public.audit_head INCLUDING ALL)`,
+		`INSERT INTO bench_raw.audit_head SELECT * FROM public.audit_head`,
+		`CREATE SEQUENCE bench_raw.case_number_seq`,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return nil, fmt.Errorf("bench: prepare raw baseline tables: %w", err)
+		}
+	}
+	return &rawBaseline{db: db}, nil
+}
+
+func (b *rawBaseline) drop(ctx context.Context) {
+	_, _ = b.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS bench_raw CASCADE`)
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// insert is one raw complaint: the same statements, one round trip each, in
+// one transaction, committed durably (the server's synchronous_commit).
+func (b *rawBaseline) insert(i int) error {
+	ctx := context.Background()
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := time.Now().UTC()
+	sk, comp, caseID := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw.subject_keys (id, wrapped_key, created_at) VALUES ($1, $2, $3)`,
+		sk, randBytes(60), now); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw.complainants (id, subject_key_id, name_enc, phone_enc, email_enc,
+		id_number_enc, phone_index, email_index, preferred_contact, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'email',$9)`,
+		comp, sk, randBytes(41), randBytes(43), randBytes(46), randBytes(29), randBytes(32), randBytes(32), now); err != nil {
+		return err
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT nextval('bench_raw.case_number_seq')`).Scan(&seq); err != nil {
+		return err
+	}
+	ack, res := now.Add(48*time.Hour), now.Add(15*24*time.Hour)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw.cases (id, case_number, kind, category, channel, referring_body, state,
+		assignee, complainant_id, subject_type, subject_value, leaked_data_type, leak_source, description, policy_pack,
+		ack_due_at, resolution_due_at, overdue, rejection_reason, lookup_code_hash, lookup_code_enc, version,
+		received_at, updated_at)
+		VALUES ($1,$2,'complaint','spam_sms','api','','received','',$3,'phone_number','+8610690000001','','',$4,'cn',
+		$5,$6,false,'',$7,$8,0,$9,$9)`,
+		caseID, fmt.Sprintf("C-%d-%06d", now.Year(), seq), comp, benchDescription, ack, res, randBytes(32), randBytes(40), now); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		kind string
+		due  time.Time
+	}{{"acknowledgement", ack}, {"resolution", res}} {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw.deadlines (case_id, kind, due_at, rule_id, citation, provisional,
+			pausable, reminders, status) VALUES ($1,$2,$3,'cn.ack.2d','Telecommunications Regulations art. 12',false,true,$4,'open')`,
+			caseID, d.kind, d.due, `["2026-01-01T00:00:00Z"]`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw.intake_idempotency (key, request_hash, case_id, created_at) VALUES ($1,$2,$3,$4)`,
+		"bench/raw-"+caseID, randBytes(32), caseID, now); err != nil {
+		return err
+	}
+	// The chain: lock the head, append, move the head, as audit.Append does.
+	var seq64 int64
+	var prev []byte
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM bench_raw.audit_head WHERE singleton FOR UPDATE`).Scan(&seq64, &prev); err != nil {
+		return err
+	}
+	hash := randBytes(32)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw.audit_entries (seq, at, actor, action, object_type, object_id,
+		after_digest, details, prev_hash, hash) VALUES ($1,$2,'bench','case.submitted','case',$3,$4,$5,$6,$7)`,
+		seq64+1, now, caseID, "sha256:"+strings.Repeat("ab", 32), `{"ack_rule":"cn.ack.2d","attachments":0,"case_number":"C-2026-000001","category":"spam_sms","channel":"api","kind":"complaint","resolution_rule":"cn.res.15d"}`,
+		prev, hash); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE bench_raw.audit_head SET seq = $1, hash = $2 WHERE singleton`, seq64+1, hash); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+const benchDescription = "Benchmark complaint: spam SMS after a data leak, sent every day for two weeks."
 
 func benchRequest(key string) *intakev1.SubmitComplaintRequest {
 	return &intakev1.SubmitComplaintRequest{
@@ -150,6 +490,32 @@ func benchRequest(key string) *intakev1.SubmitComplaintRequest {
 		Category: intakev1.Category_CATEGORY_SPAM_SMS, Channel: intakev1.Channel_CHANNEL_API,
 		Complainant: &intakev1.Complainant{Name: "Bench Person", Phone: "+8613800138000", Email: "bench@example.com"},
 		Subject:     &intakev1.Subject{Type: intakev1.SubjectType_SUBJECT_TYPE_PHONE_NUMBER, Value: "+8610690000001"},
-		Description: "Benchmark complaint: spam SMS after a data leak, sent every day for two weeks.",
+		Description: benchDescription,
 	}
+}
+
+// fetchProfile takes a CPU profile of the intake process over d.
+func fetchProfile(ctx context.Context, base string, d time.Duration, out string) error {
+	secs := max(1, int(d.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/profile?seconds=%d", strings.TrimSuffix(base, "/"), secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", req.URL, resp.Status)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

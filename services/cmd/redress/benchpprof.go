@@ -1,0 +1,27 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"os"
+)
+
+// REDRESS_PPROF_ADDR serves the Go profiler on its own address (never the
+// public one), so `make bench` can profile the stack under load.
+func init() {
+	addr := os.Getenv("REDRESS_PPROF_ADDR")
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			slog.Warn("pprof listener stopped", "err", err)
+		}
+	}()
+}
