@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/redress/redress/services/internal/intake"
+	"github.com/redress/redress/services/public"
+)
+
+// publicSite serves the public pages over a real HTTP socket, submitting
+// through the intake service's own code path on the harness's stack.
+func publicSite(t *testing.T, h *harness) *httptest.Server {
+	t.Helper()
+	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Log: h.log})
+	site, err := public.New(public.Config{Intake: srv, DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log,
+		Contacts: public.Contacts{Operator: "Example Telecom", Phone: "10000", Email: "complaints@operator.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(site)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// noScriptBrowser is headless Chromium with JavaScript switched off.
+func noScriptBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exec := "/usr/bin/chromium"
+	if _, err := os.Stat(exec); err != nil {
+		t.Skip("chromium is not installed (apt-get install -y chromium)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exec), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("blink-settings", "scriptEnabled=false"))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+func TestPublicComplaintFormWithoutJavaScript(t *testing.T) {
+	h := newHarness(t, options{})
+	site := publicSite(t, h)
+	ctx := noScriptBrowser(t)
+
+	// Scripts are off in this browser: a page script could not change the title.
+	// The browser really runs no page scripts.
+	probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>scripts off</title><p id="p">x</p><script>document.title = "scripts on"</script>`)
+	}))
+	defer probe.Close()
+	mustNot(t, chromedp.Do(ctx, chromedp.Navigate(probe.URL), chromedp.WaitVisible("#p")))
+	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || title != "scripts off" {
+		t.Fatalf("JavaScript is not disabled in the test browser: title %q, %v", title, err)
+	}
+
+	mustNot(t, chromedp.Do(ctx, chromedp.Navigate(site.URL+"/"), chromedp.WaitVisible("#limits")))
+	scripts, err := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[int](`document.querySelectorAll('script').length`))
+	mustNot(t, err)
+	if scripts > 0 {
+		t.Fatal("the channels page carries a script")
+	}
+	limits := pageText(t, ctx, "#limits")
+	if !strings.Contains(limits, "15 working days") || !strings.Contains(limits, "Art.") {
+		t.Errorf("channels page lacks the policy's limits: %q", limits)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(site.URL+"/complaint"),
+		chromedp.WaitVisible("#submit"),
+		chromedp.SetValue("#category", "personal_information_leak"),
+		chromedp.SendKeys("#description", "My phone number and ID number leaked from an app; I now get loan calls daily."),
+		chromedp.SendKeys("#email", "wang.fang@example.com"),
+		chromedp.Click("#consent"),
+		chromedp.Click("#submit"),
+		chromedp.WaitVisible("#case-number"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseNumber, code, due := pageText(t, ctx, "#case-number"), pageText(t, ctx, "#lookup-code"), pageText(t, ctx, "#resolution-due")
+	if !strings.HasPrefix(caseNumber, "C-") || len(code) < 6 || !strings.Contains(due, "UTC+8") {
+		t.Fatalf("answer: case %q code %q due %q", caseNumber, code, due)
+	}
+	// Same path as the API: web_form channel, audited as the public site, workflow started.
+	var row struct {
+		Channel string
+		Started bool
+		Audited int64
+	}
+	h.eventually("workflow started", 30*time.Second, func() bool {
+		h.db.Raw(`SELECT channel, workflow_started_at IS NOT NULL AS started,
+			(SELECT count(*) FROM audit_entries a WHERE a.object_id = c.id::text AND a.actor = ?) AS audited
+			FROM cases c WHERE case_number = ?`, public.Actor, caseNumber).Scan(&row)
+		return row.Started
+	})
+	if row.Channel != "web_form" || row.Audited == 0 {
+		t.Errorf("case row %+v", row)
+	}
+
+	// Lookup with the code shows the state and deadlines.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(site.URL+"/status"),
+		chromedp.WaitVisible("#lookup"),
+		chromedp.SendKeys("#case_number", caseNumber),
+		chromedp.SendKeys("#code", code),
+		chromedp.Click("#lookup"),
+		chromedp.WaitVisible("#state"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, page := pageText(t, ctx, "#state"), pageText(t, ctx, "main")
+	if state == "" || !strings.Contains(page, "resolution") || strings.Contains(page, "wang.fang") || strings.Contains(page, "loan calls") {
+		t.Errorf("status page: state %q, page %q", state, page)
+	}
+
+	// A wrong code reveals nothing: the same answer as an unknown number.
+	var wrong, unknown string
+	for _, try := range []struct {
+		number, code string
+		out          *string
+	}{{caseNumber, "WRONGCODE", &wrong}, {"C-2099-999999", code, &unknown}} {
+		err = chromedp.Do(ctx,
+			chromedp.Navigate(site.URL+"/status"),
+			chromedp.WaitVisible("#lookup"),
+			chromedp.SendKeys("#case_number", try.number),
+			chromedp.SendKeys("#code", try.code),
+			chromedp.Click("#lookup"),
+			chromedp.WaitVisible("#message-title"),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*try.out = pageText(t, ctx, "main")
+	}
+	if wrong != unknown || strings.Contains(wrong, state) || !strings.Contains(wrong, "No case matches") {
+		t.Errorf("wrong code answered %q; unknown number answered %q", wrong, unknown)
+	}
+
+	// 29 more submissions from this address in the minute are accepted; the
+	// 31st is refused with a clear message.
+	for i := 2; i <= 30; i++ {
+		if code := postComplaint(t, site.URL, i); code != http.StatusOK {
+			t.Fatalf("submission %d: HTTP %d", i, code)
+		}
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(site.URL+"/complaint"),
+		chromedp.WaitVisible("#submit"),
+		chromedp.SetValue("#category", "spam_sms"),
+		chromedp.SendKeys("#description", "Spam SMS every morning from the same sender."),
+		chromedp.SendKeys("#email", "li.lei@example.com"),
+		chromedp.Click("#consent"),
+		chromedp.Click("#submit"),
+		chromedp.WaitVisible("#message-title"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := pageText(t, ctx, "#message-title")
+	if refused != "Too many submissions" {
+		t.Errorf("31st submission: %q", refused)
+	}
+	var n int64
+	h.db.Raw(`SELECT count(*) FROM cases WHERE channel = 'web_form'`).Scan(&n)
+	if n != 30 {
+		t.Errorf("%d cases recorded, want 30", n)
+	}
+}
+
+func pageText(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// postComplaint sends the form as a browser without scripts would.
+func postComplaint(t *testing.T, base string, i int) int {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range map[string]string{
+		"key": fmt.Sprintf("web-test-%04d-%d", i, time.Now().UnixNano()), "kind": "complaint", "category": "spam_sms",
+		"description": fmt.Sprintf("Spam message number %d from the same sender.", i),
+		"email":       fmt.Sprintf("user%d@example.com", i), "prefer": "email", "consent": "yes",
+	} {
+		mw.WriteField(k, v)
+	}
+	mw.Close()
+	resp, err := http.Post(base+"/complaint", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func mustNot(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
