@@ -647,3 +647,84 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 		t.Fatalf("package proof: %+v %v", v, err)
 	}
 }
+
+// A regulator referral with a due date opens a regulator inquiry due then,
+// addressed to the referring body.
+func TestRegulatorReferralOpensInquiry(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{})
+	due := time.Now().Add(5 * 24 * time.Hour).UTC().Truncate(time.Second)
+	req := submission("esc-inquiry-0001")
+	req.Channel = intakev1.Channel_CHANNEL_REGULATOR_REFERRAL
+	req.ReferringBody = intakev1.ReferringBody_REFERRING_BODY_12321
+	req.RegulatorDueAt = timestamppb.New(due)
+	sub, err := h.api.SubmitComplaint(h.as("automation.12321"), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q *escalationv1.Escalation
+	h.eventually("regulator inquiry", 30*time.Second, func() bool {
+		l, err := e.api.ListEscalations(h.ctx, &escalationv1.ListEscalationsRequest{CaseId: sub.GetCase().GetId()})
+		if err != nil || len(l.GetEscalations()) != 1 {
+			return false
+		}
+		q = l.GetEscalations()[0]
+		return true
+	})
+	if q.GetKind() != wf.KindRegulatorInquiry || !q.GetDueAt().AsTime().Equal(due) || q.GetRegulator() != "12321" || q.GetDueRule() != "cn/P6" {
+		t.Fatalf("inquiry %+v", q)
+	}
+}
+
+// An officer opens an incident by hand and links further cases; a case
+// already in an incident, an unknown case, or linking on a non-incident is
+// refused and changes nothing.
+func TestManualIncidentAndLinking(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{})
+	officer := h.as("officer.wang")
+	var ids []string
+	for i := range 3 {
+		sub, err := h.api.SubmitComplaint(officer, submission(fmt.Sprintf("esc-inc-%04d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sub.GetCase().GetId())
+	}
+	r, err := e.api.OpenIncident(officer, &escalationv1.OpenIncidentRequest{LeakedDataType: "id_number", LeakSource: "partner CRM export",
+		CaseIds: ids[:1], Reason: "partner reported a misdirected export"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := r.GetEscalation()
+	if inc.GetOperatorClass() != wf.ClassOther || !inc.GetDueAt().AsTime().Equal(inc.GetCreatedAt().AsTime().Add(4*time.Hour)) {
+		t.Fatalf("incident %+v", inc)
+	}
+	e.waitFor(h, inc.GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+	_, err = e.api.LinkCases(officer, &escalationv1.LinkCasesRequest{EscalationId: inc.GetId(), CaseIds: []string{ids[1], ids[0]}})
+	wantCode(t, "case already in the incident", err, codes.FailedPrecondition, ids[0])
+	_, err = e.api.LinkCases(officer, &escalationv1.LinkCasesRequest{EscalationId: inc.GetId(), CaseIds: []string{"00000000-0000-4000-8000-000000000009"}})
+	wantCode(t, "unknown case", err, codes.NotFound, "case_ids[0]")
+	if got := e.get(h, inc.GetId()).GetCaseIds(); len(got) != 1 {
+		t.Fatalf("refused links changed the incident: %v", got)
+	}
+	l, err := e.api.LinkCases(officer, &escalationv1.LinkCasesRequest{EscalationId: inc.GetId(), CaseIds: ids[1:]})
+	if err != nil || len(l.GetEscalation().GetCaseIds()) != 3 {
+		t.Fatalf("link: %v %v", err, l.GetEscalation().GetCaseIds())
+	}
+	m, err := e.api.EscalateManually(officer, &escalationv1.EscalateManuallyRequest{CaseId: ids[2], Reason: "VIP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(h, m.GetEscalation().GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+	_, err = e.api.GradeIncident(officer, &escalationv1.GradeIncidentRequest{EscalationId: m.GetEscalation().GetId(), OperatorClass: wf.ClassCentralBody})
+	wantCode(t, "grade a manual escalation", err, codes.FailedPrecondition, "incident")
+	_, err = e.api.RecordNotificationDecision(officer, &escalationv1.RecordNotificationDecisionRequest{EscalationId: inc.GetId(),
+		Decision: "not_notify", Reason: "the exported numbers were encrypted; no risk to the individuals"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := e.get(h, inc.GetId()); x.GetNotifyDecision() != "not_notify" || x.GetNotifyReason() == "" {
+		t.Fatalf("decision %q reason %q", x.GetNotifyDecision(), x.GetNotifyReason())
+	}
+}
