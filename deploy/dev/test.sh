@@ -7,6 +7,18 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export GOTOOLCHAIN=auto
 
+# The console's browser tests drive the system Chromium (chromedp).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && [ -z "${REDRESS_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing Chromium for the browser tests (apt-get install chromium)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    echo "test.sh: Chromium not found; install the 'chromium' package (or set REDRESS_CHROMIUM)" >&2
+    exit 1
+  fi
+fi
+
 pgdir="$root/.data/pgtest"
 # A port another cluster (a second checkout, a test run by hand) holds is skipped.
 port=${REDRESS_TEST_PG_PORT:-55433}

@@ -23,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/grpcserver"
+	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
@@ -50,6 +51,7 @@ type harness struct {
 	smtp     *smtptest.Server
 	stopWork context.CancelFunc
 	workDone chan struct{}
+	identity *identity.Store
 }
 
 type options struct {
@@ -87,9 +89,11 @@ func newHarness(t *testing.T, o options) *harness {
 	h.starter = intake.NewStarter(h.tc, h.db, h.log)
 	h.starter.Grace, h.starter.Every, h.starter.StartTimeout = 0, 200*time.Millisecond, 2*time.Second
 	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Log: h.log, Now: o.now})
-	// The services' behaviour is under test here, not authentication (see
-	// access and identity tests): the test-only guard trusts x-redress-actor.
-	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{TrustActorHeader: true})
+	// The services' behaviour is under test here: the test-only guard lets
+	// calls without a credential through as their x-redress-actor; calls with
+	// a bearer credential (the console's) are checked against their role.
+	h.identity = &identity.Store{DB: h.db}
+	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true})
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
