@@ -507,13 +507,31 @@ func TestMaliciousProgramOpensMandatoryReport(t *testing.T) {
 	}
 	_, err = e.api.RecordStep(h.as("agent.li"), &escalationv1.RecordStepRequest{EscalationId: m.GetId(), Step: "forget"})
 	wantCode(t, "unknown step", err, codes.InvalidArgument, "step")
+	// Filing the report by hand with the competent department is the last step.
+	if _, err := e.api.RecordFiling(h.as("agent.li"), &escalationv1.RecordFilingRequest{EscalationId: m.GetId(), Reference: "CAC-12377-0001"}); err != nil {
+		t.Fatal(err)
+	}
 	got := e.get(h, m.GetId())
 	var steps []string
 	for _, s := range got.GetSteps() {
 		steps = append(steps, s.GetStep())
 	}
-	if !slices.Equal(steps, []string{"stop", "eliminate", "keep_records"}) || got.GetSteps()[0].GetActor() != "agent.li" {
+	if !slices.Equal(steps, []string{"stop", "eliminate", "keep_records", "report"}) || got.GetSteps()[0].GetActor() != "agent.li" {
 		t.Fatalf("steps %v", got.GetSteps())
+	}
+	// The case's timeline shows each step.
+	recs, err := audit.ForObject(h.ctx, h.db, "case", c.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.Action == "case.mandatory_report_step" {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Fatalf("case timeline shows %d mandatory-report steps, want 4", n)
 	}
 	// Created once: another trigger pass opens nothing more.
 	trig := &esc.Triggers{DB: h.db, Policy: h.policy}

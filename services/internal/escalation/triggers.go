@@ -146,11 +146,14 @@ func (t *Triggers) DetectIncidents(ctx context.Context) (int, error) {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext('redress.incident_detector'))").Error; err != nil {
 			return err
 		}
+		// Cases older than two windows can no longer start or join a cluster
+		// that a running detector has not already seen; the margin covers an
+		// outage of the detector up to one window.
 		var cs []leakCase
 		if err := tx.Raw(`SELECT id, leaked_data_type, leak_source, received_at FROM cases c
-			WHERE leaked_data_type <> '' AND leak_source <> '' AND state <> 'merged'
+			WHERE leaked_data_type <> '' AND leak_source <> '' AND received_at > ? AND state <> 'merged'
 			  AND NOT EXISTS (SELECT 1 FROM incident_cases ic WHERE ic.case_id = c.id)
-			ORDER BY received_at, id LIMIT 10000`).Scan(&cs).Error; err != nil {
+			ORDER BY received_at, id LIMIT 10000`, t.now().Add(-2*cl.Window)).Scan(&cs).Error; err != nil {
 			return err
 		}
 		groups := map[string][]leakCase{}

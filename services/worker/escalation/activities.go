@@ -151,6 +151,12 @@ func (a *Activities) Submit(ctx context.Context, in wf.SubmitInput) (wf.SubmitRe
 			if err := tx.Select("*").Omit("created_at", "dedupe_key").Save(&after).Error; err != nil {
 				return err
 			}
+			if e.Kind == wf.KindMandatoryReport && rc.Outcome != regulator.ManualFiling {
+				// Filed with the competent department: the "report" step is done.
+				if err := store.RecordStep(tx, after, "report", store.SystemActor, now); err != nil {
+					return err
+				}
+			}
 			if _, err := audit.Append(tx, audit.Entry{Actor: store.SystemActor, Action: "escalation.submitted", ObjectType: "escalation",
 				ObjectID: e.ID, BeforeDigest: audit.Digest(before.AuditView()), AfterDigest: audit.Digest(after.AuditView()),
 				Details: map[string]any{"attempt": in.Attempt, "adapter": ad.Name(), "outcome": rc.Outcome, "reference": rc.Reference,

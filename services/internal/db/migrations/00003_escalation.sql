@@ -36,6 +36,12 @@ ALTER TABLE escalations ADD CONSTRAINT escalations_notify_decision_check
     CHECK (notify_decision IN ('', 'notify', 'not_notify'));
 CREATE INDEX escalations_list ON escalations (created_at DESC, id DESC);
 CREATE INDEX escalations_workflow_pending ON escalations (created_at) WHERE workflow_started_at IS NULL;
+-- What the triggers look at on every pass (internal/escalation/triggers.go).
+CREATE INDEX cases_mandatory_report ON cases (received_at)
+    WHERE category IN ('prohibited_information', 'malicious_program');
+CREATE INDEX cases_regulator_inquiry ON cases (received_at)
+    WHERE channel = 'regulator_referral' AND regulator_due_at IS NOT NULL;
+CREATE INDEX cases_leak ON cases (received_at) WHERE leaked_data_type <> '' AND leak_source <> '';
 
 -- One row per submission attempt to a regulator. The idempotency key is the
 -- same for every attempt of one escalation, so the regulator files it once.
@@ -110,7 +116,7 @@ CREATE TABLE escalation_actions (
 -- +goose Down
 DROP TABLE escalation_actions, incident_cases, escalation_steps, escalation_followups,
     escalation_packages, escalation_filings;
-DROP INDEX escalations_workflow_pending, escalations_list;
+DROP INDEX cases_leak, cases_regulator_inquiry, cases_mandatory_report, escalations_workflow_pending, escalations_list;
 ALTER TABLE escalations DROP CONSTRAINT escalations_notify_decision_check,
     DROP CONSTRAINT escalations_operator_class_check, DROP CONSTRAINT escalations_status_check;
 ALTER TABLE escalations

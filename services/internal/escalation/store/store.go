@@ -286,6 +286,11 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 		}
 		e.Status, e.FilingReference, e.FiledAt = wf.StatusFiled, a.Reference, &at
 		details["reference"] = a.Reference
+		if e.Kind == wf.KindMandatoryReport { // filed by hand with the competent department
+			if err := RecordStep(tx, *e, "report", a.Actor, at); err != nil {
+				return err
+			}
+		}
 	case wf.ActAcknowledge:
 		if e.Status != wf.StatusFiled {
 			return illegal("escalation is %s: only a filed escalation is acknowledged", e.Status)
@@ -295,9 +300,8 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 	case wf.ActAddFollowUp, wf.ActAnswerFollowUp:
 		return commitFollowUp(tx, e, a, at, details)
 	case wf.ActRecordStep:
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Step{EscalationID: e.ID, Step: a.Step, DoneAt: at, Actor: a.Actor})
-		if res.Error != nil {
-			return res.Error
+		if err := RecordStep(tx, *e, a.Step, a.Actor, at); err != nil {
+			return err
 		}
 		details["step"] = a.Step
 	case wf.ActClose:
@@ -372,6 +376,20 @@ func LinkCase(tx *gorm.DB, escalationID, caseID, actor string, at time.Time) err
 	_, err := audit.Append(tx, audit.Entry{
 		Actor: actor, Action: "escalation.case_linked", ObjectType: "escalation", ObjectID: escalationID,
 		Details: map[string]any{"case_id": caseID}, At: at,
+	})
+	return err
+}
+
+// RecordStep records a mandatory-report step once; the case's timeline shows
+// it too (the case is where an agent looks).
+func RecordStep(tx *gorm.DB, e Escalation, step, actor string, at time.Time) error {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Step{EscalationID: e.ID, Step: step, DoneAt: at, Actor: actor})
+	if res.Error != nil || res.RowsAffected == 0 || e.CaseID == nil {
+		return res.Error
+	}
+	_, err := audit.Append(tx, audit.Entry{
+		Actor: actor, Action: "case.mandatory_report_step", ObjectType: "case", ObjectID: *e.CaseID,
+		Details: map[string]any{"escalation_id": e.ID, "step": step}, At: at,
 	})
 	return err
 }
