@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -34,6 +35,9 @@ func (r *record) Submit(ctx context.Context, in SubmitInput) (SubmitResult, erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.submits++
+	if r.outcome == "reject" {
+		return SubmitResult{}, temporal.NewNonRetryableApplicationError("422", ErrTypeRejected, nil)
+	}
 	r.snap.Attempts = in.Attempt
 	r.snap.Version++
 	switch r.outcome {
@@ -151,6 +155,21 @@ func TestManualFilingAndIncidentNotice(t *testing.T) {
 	}
 	if r.submits != 1 || r.notified != 1 || !equal(r.actions, []string{ActRecordFiling, ActNotifyDecision, ActAcknowledge, ActClose}) {
 		t.Fatalf("submits %d notified %d actions %v", r.submits, r.notified, r.actions)
+	}
+}
+
+// A regulator that refuses the filing outright gets no re-submission: a
+// supervisor is alerted at once and the escalation waits for people.
+func TestRejectedFilingAlertsSupervisor(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "e4", Kind: KindSLABreach, Status: StatusOpen}, outcome: "reject"}
+	env := newEnv(t, r)
+	update(env, time.Hour, Action{ID: "r1", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e4"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 1 || !equal(r.actions, []string{ActSupervisorAlert, ActClose}) {
+		t.Fatalf("submits %d actions %v", r.submits, r.actions)
 	}
 }
 

@@ -148,7 +148,7 @@ func (a *Activities) Submit(ctx context.Context, in wf.SubmitInput) (wf.SubmitRe
 					}
 				}
 			}
-			if err := tx.Select("*").Omit("created_at", "dedupe_key").Save(&after).Error; err != nil {
+			if err := tx.Select("*").Omit("created_at", "dedupe_key", "workflow_started_at").Save(&after).Error; err != nil {
 				return err
 			}
 			if e.Kind == wf.KindMandatoryReport && rc.Outcome != regulator.ManualFiling {

@@ -257,7 +257,7 @@ func Apply(db *gorm.DB, id string, a wf.Action) (wf.Snapshot, error) {
 			return err
 		}
 		after.Version, after.UpdatedAt = before.Version+1, &at
-		if err := tx.Select("*").Omit("created_at", "dedupe_key").Save(&after).Error; err != nil {
+		if err := tx.Select("*").Omit("created_at", "dedupe_key", "workflow_started_at").Save(&after).Error; err != nil {
 			return err
 		}
 		actor := a.Actor
