@@ -8,7 +8,7 @@ BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: run test bench bench-export proto proto-check tools build vet fuzz clean
+.PHONY: run test bench test-faults bench-export proto proto-check tools build vet fuzz clean
 
 ## run: start PostgreSQL, embedded Temporal (+ Web UI), intake, worker; load demo cases; print addresses
 run:
@@ -26,6 +26,10 @@ bench:
 ## bench-export: CSV export of 1,000,000 cases (rows/s, peak RSS) beside COPY ... TO STDOUT of the same rows
 bench-export:
 	@bash deploy/dev/bench-export.sh
+
+## test-faults: kill -9 intake, worker, Temporal and crash-restart PostgreSQL under load; print lost/duplicated/double-notified counts
+test-faults:
+	@bash deploy/dev/faults.sh
 
 ## build: the redress binary into .bin/
 build:

@@ -32,13 +32,20 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		g.Go(func() error { return worker.Run(ctx, st.temporal, st.activities()) })
 		g.Go(func() error { return st.runEscalationWorker(ctx) })
 		g.Go(func() error { return st.runDeletionWorker(ctx) })
+		if what == "worker" { // "all" serves the probes with intake
+			g.Go(func() error { return st.runWorkerProbes(ctx) })
+		}
 		log.Info("worker polling", "temporal", cfg.TemporalAddress)
 	}
 	if what == "console" || what == "all" {
 		g.Go(func() error { return st.runConsole(ctx) })
 		log.Info("console serving", "http", cfg.ConsoleAddr)
 	}
-	if what != "intake" && what != "worker" && what != "console" && what != "all" {
+	if what == "public" || what == "all" {
+		g.Go(func() error { return st.runPublic(ctx, nil) })
+		log.Info("public pages serving", "http", cfg.PublicAddr)
+	}
+	if what != "intake" && what != "worker" && what != "console" && what != "public" && what != "all" {
 		return fmt.Errorf("serve: unknown service %q (intake, worker, console, all)", what)
 	}
 	return g.Wait()

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make test-faults`: on a durable PostgreSQL cluster of its own (fsync on: a
+# crash must not lose a commit), run TestFaults, which kills -9 the intake
+# service, the worker and the Temporal server and crash-restarts PostgreSQL
+# under a steady load of submissions, then prints lost / duplicated /
+# double-notified counts (all must be zero).
+#   faults.sh                         run the test
+#   faults.sh pg-crash-restart DIR    stop the cluster in DIR as a crash would, start it again
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export GOTOOLCHAIN=auto
+
+if [ "${1:-}" = pg-crash-restart ]; then
+  dir=$2
+  port=$(sed -n 4p "$dir/postmaster.pid")
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$bindir" ] || bindir=$(dirname "$(command -v pg_ctl)")
+  if [ "$(id -u)" = 0 ]; then run=(runuser -u postgres --); else run=(); fi
+  "${run[@]}" "$bindir/pg_ctl" -D "$dir" -m immediate -w stop >/dev/null
+  sleep 1
+  bash deploy/dev/pg.sh start "$dir" "$port" >/dev/null
+  exit 0
+fi
+
+pgdir="${REDRESS_FAULTS_PG_DIR:-$root/.data/pg-faults}"
+port="${REDRESS_FAULTS_PG_PORT:-55447}"
+url=$(bash deploy/dev/pg.sh start "$pgdir" "$port")
+trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
+psql "${url/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS faults WITH (FORCE)' -c 'CREATE DATABASE faults'
+export REDRESS_FAULTS_DATABASE_URL="${url/\/redress\?/\/faults?}" REDRESS_FAULTS_PG_DIR="$pgdir"
+cd services
+go test -count=1 -v -timeout 30m -run '^TestFaults$' ./e2e/ 2>&1 | grep -v '^=== RUN\|^=== PAUSE\|^=== CONT'

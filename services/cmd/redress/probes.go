@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/redress/redress/services/internal/grpcserver"
+)
+
+// runWorkerProbes serves /healthz (alive), /readyz (the database and the
+// workflow engine answer) and /metrics for a process that only runs
+// workers, so an orchestrator can probe and restart it like the services.
+func (s *stack) runWorkerProbes(ctx context.Context) error {
+	lis, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("worker probes listen: %w", err)
+	}
+	ready := func(ctx context.Context) error {
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			return err
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return err
+		}
+		_, err = s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}
+	return grpcserver.ServeHTTP(ctx, lis, grpcserver.HTTPHandler(grpcserver.NewMetrics(), ready))
+}
