@@ -26,7 +26,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request, code int, er
 	tok := randomToken()
 	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: tok, Path: "/signin", MaxAge: 3600,
 		HttpOnly: true, Secure: s.c.SecureCookies, SameSite: http.SameSiteStrictMode})
-	s.render(w, code, "signin", &view{Lang: language(r), CSRF: tok}, errKey)
+	s.render(w, code, "signin", &view{Lang: language(r), CSRF: tok, SSO: s.c.OIDC != nil}, errKey)
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {

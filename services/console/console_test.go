@@ -69,7 +69,7 @@ const testPassword = "test-password-123"
 // "+" (&#43;) are caught too.
 var seeded = []string{"13800138000", "zhang.san@example.com", "Zhang San", "110101199003071234"}
 
-func newEnv(t *testing.T) *Env {
+func newEnv(t testing.TB, configure ...func(c *Config, consoleURL string)) *Env {
 	t.Helper()
 	ctx := context.Background()
 	e := &Env{DB: pgtest.Open(t), Logs: &logBuffer{}}
@@ -100,13 +100,24 @@ func newEnv(t *testing.T) *Env {
 	}
 	t.Cleanup(func() { conn.Close() })
 	e.API = intakev1.NewIntakeServiceClient(conn)
-	srv, err := New(Config{Identity: e.Store, Intake: e.API, DB: e.DB, Keys: keys, Log: log})
+	hlis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	e.URL = "http://" + hlis.Addr().String()
+	cfg := Config{Identity: e.Store, Intake: e.API, DB: e.DB, Keys: keys, Log: log}
+	for _, f := range configure {
+		f(&cfg, e.URL)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Listener.Close()
+	hs.Listener = hlis
+	hs.Start()
 	t.Cleanup(hs.Close)
-	e.URL = hs.URL
 	for _, u := range []identity.NewUser{
 		{Username: "agent.li", Role: access.Agent, Password: testPassword},
 		{Username: "sup.wang", Role: access.Supervisor, Password: testPassword},
@@ -141,13 +152,13 @@ func (e *Env) Submit(t *testing.T, key, description string) *intakev1.Case {
 // client is a browser-like HTTP client: cookies, no redirects followed
 // automatically unless asked.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	http *http.Client
 	seen strings.Builder // every response body, to search for personal data
 }
 
-func (e *Env) client(t *testing.T) *client {
+func (e *Env) client(t testing.TB) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, base: e.URL, http: &http.Client{Jar: jar}}
 }
@@ -180,7 +191,7 @@ func (c *client) post(path string, form url.Values) (int, string) {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(page)
 	if m == nil {

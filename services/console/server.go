@@ -44,6 +44,8 @@ type Config struct {
 	DB   *gorm.DB
 	Keys *crypto.Keyring
 	Log  *slog.Logger
+	// OIDC, when set, offers single sign-on with the organisation's provider.
+	OIDC *identity.OIDC
 	// SecureCookies marks cookies Secure; set it whenever the console is
 	// reached over TLS (a proxy in front of it counts).
 	SecureCookies bool
@@ -91,6 +93,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServer(http.FS(static))))
 	mux.HandleFunc("GET /signin", s.signinPage)
 	mux.HandleFunc("POST /signin", s.signin)
+	mux.HandleFunc("GET /signin/oidc", s.oidcStart)
+	mux.HandleFunc("GET /signin/oidc/callback", s.oidcCallback)
 	mux.HandleFunc("GET /lang/{lang}", s.setLanguage)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("POST /signout", s.authed(s.signout))
@@ -131,6 +135,7 @@ type view struct {
 	Flash   string
 	Error   string
 	Data    any
+	SSO     bool // single sign-on is offered
 	session identity.Session
 }
 

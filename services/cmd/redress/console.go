@@ -94,8 +94,14 @@ func (s *stack) runConsole(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	srv, err := console.New(console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
-		DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS})
+	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
+		DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+	if s.cfg.OIDCIssuer != "" {
+		if cc.OIDC, err = identity.NewOIDC(ctx, cc.Identity, s.cfg.OIDCIssuer, s.cfg.OIDCClientID, s.cfg.OIDCClientSecret, s.cfg.OIDCRedirectURL); err != nil {
+			return err
+		}
+	}
+	srv, err := console.New(cc)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,12 @@ type Config struct {
 	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
 	// on loopback and turns it off unless set.
 	ConsoleTLS bool `env:"REDRESS_CONSOLE_TLS" envDefault:"true"`
+	// Single sign-on for the console (any OpenID Connect provider); off
+	// when the issuer is empty. The redirect URL is <console>/signin/oidc/callback.
+	OIDCIssuer       string `env:"REDRESS_OIDC_ISSUER"`
+	OIDCClientID     string `env:"REDRESS_OIDC_CLIENT_ID"`
+	OIDCClientSecret string `env:"REDRESS_OIDC_CLIENT_SECRET"`
+	OIDCRedirectURL  string `env:"REDRESS_OIDC_REDIRECT_URL"`
 
 	SMTPAddr     string `env:"REDRESS_SMTP_ADDR"` // host:port; empty = notices are logged (redacted), not sent
 	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`

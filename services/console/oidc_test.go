@@ -1,0 +1,46 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/identity/oidctest"
+)
+
+// Single sign-on through a real (test) OpenID provider over HTTP: the
+// browser goes there and back; the console checks state and nonce.
+func TestSingleSignOn(t *testing.T) {
+	is := oidctest.Start(t, "console", "secret")
+	e := newEnv(t, func(c *Config, consoleURL string) {
+		o, err := identity.NewOIDC(context.Background(), c.Identity, is.URL, "console", "secret", consoleURL+"/signin/oidc/callback")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.OIDC = o
+	})
+	if _, err := e.Store.AddUser(context.Background(), "test", identity.NewUser{Username: "wang.fang", Role: access.Supervisor}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(t)
+	if _, page := c.get("/signin"); !strings.Contains(page, `id="sso"`) {
+		t.Fatal("no single sign-on link")
+	}
+	is.SignInAs(oidctest.Identity{Subject: "idp-77", PreferredUsername: "wang.fang"})
+	if code, page := c.get("/signin/oidc"); code != http.StatusOK || !strings.Contains(page, "wang.fang") || !strings.Contains(page, `id="queue"`) && !strings.Contains(page, `id="empty"`) {
+		t.Fatalf("sign-on: %d\n%s", code, page)
+	}
+	// Someone the provider knows but Redress does not: refused.
+	other := e.client(t)
+	is.SignInAs(oidctest.Identity{Subject: "idp-99", PreferredUsername: "intruder"})
+	if code, _ := other.get("/signin/oidc"); code != http.StatusUnauthorized {
+		t.Fatalf("unknown identity: %d", code)
+	}
+	// A callback that did not start here (no state cookie) is refused.
+	if code, _ := e.client(t).get("/signin/oidc/callback?code=x&state=y"); code != http.StatusForbidden {
+		t.Fatalf("forged callback: %d", code)
+	}
+}
