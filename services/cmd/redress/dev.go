@@ -69,6 +69,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g.Go(func() error { return st.runEscalationWorker(gctx) })
 	g.Go(func() error { return st.runDeletionWorker(gctx) })
 	g.Go(func() error { return st.runConsole(gctx) })
+	g.Go(func() error { return st.runPublic(gctx, srv) })
 	n, err := seedDemo(gctx, srv)
 	if err != nil {
 		log.Warn("demo cases not loaded", "err", err)
@@ -81,6 +82,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 Redress is running (Ctrl-C stops everything; the next 'make run' resumes with the same data).
 
   Console            http://%s
+  Public pages       http://%s   (channels, complaint form, status lookup; no sign-in)
   Intake gRPC        %s        grpcurl -plaintext %s list
   Metrics / probes   http://%s/metrics   /healthz   /readyz
   Temporal frontend  %s
@@ -91,7 +93,7 @@ Redress is running (Ctrl-C stops everything; the next 'make run' resumes with th
 Try:
   grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"idempotency_key":"try-0001","kind":"CASE_KIND_COMPLAINT","category":"CATEGORY_SPAM_SMS","channel":"CHANNEL_WEB_FORM","complainant":{"name":"Zhang San","phone":"+8613800138000","email":"zhang.san@example.com"},"description":"Spam SMS every day since my data leaked"}' %s redress.intake.v1.IntakeService/SubmitComplaint
 
-%s`, cfg.ConsoleAddr, cfg.IntakeAddr, cfg.IntakeAddr, cfg.MetricsAddr, cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), n, apiToken, cfg.IntakeAddr, demoSignIns())
+%s`, cfg.ConsoleAddr, cfg.PublicAddr, cfg.IntakeAddr, cfg.IntakeAddr, cfg.MetricsAddr, cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), n, apiToken, cfg.IntakeAddr, demoSignIns())
 	return g.Wait()
 }
 

@@ -48,7 +48,7 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 	what := args[0]
 	fs := flag.NewFlagSet("export "+what, flag.ContinueOnError)
 	addr := fs.String("addr", cfg.IntakeAddr, "gRPC address of the Redress services")
-	actor := fs.String("actor", "cli", "principal recorded in the audit chain")
+	token := fs.String("token", os.Getenv("REDRESS_TOKEN"), "API credential (default $REDRESS_TOKEN); needs report.export")
 	from := fs.String("from", "", "first day (YYYY-MM-DD)")
 	to := fs.String("to", "", "last day, included (YYYY-MM-DD)")
 	format := fs.String("format", "csv", "csv or xlsx")
@@ -66,7 +66,10 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	ctx = metadata.AppendToOutgoingContext(ctx, "x-redress-actor", *actor)
+	if *token == "" {
+		return fmt.Errorf("export: no credential: set -token or REDRESS_TOKEN (redress user token ...)")
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+*token)
 	client := reportingv1.NewReportingServiceClient(conn)
 
 	// Write to a temporary file and rename, so a failed or cancelled export
@@ -115,6 +118,9 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	if *out == "-" {
 		return nil
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
 	}
 	if err := tmp.Close(); err != nil {
 		return err

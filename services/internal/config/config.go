@@ -29,6 +29,12 @@ type Config struct {
 	OIDCClientSecret string `env:"REDRESS_OIDC_CLIENT_SECRET"`
 	OIDCRedirectURL  string `env:"REDRESS_OIDC_REDIRECT_URL"`
 
+	// The public pages (channels, complaint form, status lookup), on their own port.
+	PublicAddr     string `env:"REDRESS_PUBLIC_ADDR" envDefault:"127.0.0.1:8081"`
+	PublicOperator string `env:"REDRESS_PUBLIC_OPERATOR" envDefault:"Redress demo operator"`
+	PublicPhone    string `env:"REDRESS_PUBLIC_PHONE"`
+	PublicEmail    string `env:"REDRESS_PUBLIC_EMAIL"`
+
 	SMTPAddr     string `env:"REDRESS_SMTP_ADDR"` // host:port; empty = notices are logged (redacted), not sent
 	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`
 	SMTPUser     string `env:"REDRESS_SMTP_USER"`

@@ -137,7 +137,7 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 	if err != nil {
 		return err
 	}
-	fw, err := zw.Create(ManifestFile)
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: ManifestFile, Method: zip.Deflate, Modified: m.CreatedAt})
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,14 @@ type Request struct {
 
 // FileName is the suggested name of the export's file.
 func (r Request) FileName() string {
-	return fmt.Sprintf("%s_%s_%s.%s", r.Report, r.From.UTC().Format("20060102"), r.To.UTC().Format("20060102"), r.Format)
+	return fmt.Sprintf("%s_%s.%s", r.Report, DaySpan(r.From, r.To), r.Format)
+}
+
+// DaySpan names [from, to) by its first and last day in Asia/Shanghai,
+// e.g. 20260201_20260228.
+func DaySpan(from, to time.Time) string {
+	sh := calendar.Shanghai()
+	return from.In(sh).Format("20060102") + "_" + to.Add(-time.Nanosecond).In(sh).Format("20060102")
 }
 
 // Exporter reads the record and writes reports.

@@ -9,10 +9,14 @@ import (
 	"time"
 )
 
-var escalationColumns = []string{"escalation_id", "case_number", "kind", "deadline_kind", "status", "reason", "created_at"}
+var escalationColumns = []string{"escalation_id", "case_number", "kind", "deadline_kind", "status", "regulator", "adapter",
+	"created_at", "due_at", "due_rule", "due_citation", "filed_at", "filing_reference", "acknowledged_at", "ack_reference",
+	"closed_at", "opened_by", "operator_class", "notify_decision", "reason"}
 
 const escalationQuery = `
-SELECT e.id::text, coalesce(c.case_number, ''), e.kind, e.deadline_kind, e.status, e.reason, e.created_at
+SELECT e.id::text, coalesce(c.case_number, ''), e.kind, e.deadline_kind, e.status, e.regulator, e.adapter,
+       e.created_at, e.due_at, e.due_rule, e.due_citation, e.filed_at, e.filing_reference, e.acknowledged_at, e.ack_reference,
+       e.closed_at, e.opened_by, e.operator_class, e.notify_decision, e.reason
 FROM escalations e LEFT JOIN cases c ON c.id = e.case_id
 WHERE e.created_at >= $1 AND e.created_at < $2
 ORDER BY e.created_at, e.id`
@@ -20,45 +24,43 @@ ORDER BY e.created_at, e.id`
 // escalationRegister writes one row per escalation raised in [from, to).
 func (e *Exporter) escalationRegister(ctx context.Context, req Request, sink Sink) error {
 	return e.stream(ctx, sink, escalationColumns, escalationQuery, req, func(rows *sql.Rows, cells []string, tf *timeFormatter) error {
-		var at time.Time
-		if err := rows.Scan(&cells[0], &cells[1], &cells[2], &cells[3], &cells[4], &cells[5], &at); err != nil {
-			return err
-		}
-		cells[6] = tf.format(at)
-		return nil
-	})
-}
-
-// deletionRegister: deletion requests are recorded by the deletion service;
-// until its table exists the register is the header alone.
-func (e *Exporter) deletionRegister(ctx context.Context, req Request, sink Sink) error {
-	var table sql.NullString
-	if err := e.DB.QueryRowContext(ctx, "SELECT to_regclass('deletion_requests')::text").Scan(&table); err != nil {
-		return fmt.Errorf("deletion register: %w", err)
-	}
-	if !table.Valid {
-		return sink.Row(deletionColumns)
-	}
-	return e.stream(ctx, sink, deletionColumns, deletionQuery, req, func(rows *sql.Rows, cells []string, tf *timeFormatter) error {
 		var created time.Time
-		if err := rows.Scan(&cells[0], &cells[1], &cells[2], &created); err != nil {
+		var due, filed, acked, closed sql.NullTime
+		if err := rows.Scan(&cells[0], &cells[1], &cells[2], &cells[3], &cells[4], &cells[5], &cells[6],
+			&created, &due, &cells[9], &cells[10], &filed, &cells[12], &acked, &cells[14],
+			&closed, &cells[16], &cells[17], &cells[18], &cells[19]); err != nil {
 			return err
 		}
-		cells[3] = tf.format(created)
+		cells[7], cells[8], cells[11], cells[13], cells[15] = tf.format(created), tf.null(due), tf.null(filed), tf.null(acked), tf.null(closed)
 		return nil
 	})
 }
 
-var deletionColumns = []string{"request_id", "type", "status", "created_at"}
+// deletionColumns: no personal information (the identifiers searched for
+// stay encrypted in the deletion service's tables).
+var deletionColumns = []string{"request_id", "type", "source", "case_number", "status", "identity_method",
+	"received_at", "due_at", "due_rule", "approved_by", "approved_at", "reason_code", "restricted_until", "updated_at"}
 
-// Only columns every deletion schema has; row_to_json keeps this query
-// independent of the deletion service's other columns.
 const deletionQuery = `
-SELECT d.id::text, coalesce(row_to_json(d)->>'type', row_to_json(d)->>'kind', ''),
-       coalesce(row_to_json(d)->>'status', row_to_json(d)->>'state', ''), d.created_at
-FROM deletion_requests d
+SELECT d.id::text, d.type, d.source, coalesce(c.case_number, ''), d.status, d.identity_method,
+       d.created_at, d.due_at, d.due_rule, d.approved_by, d.approved_at, d.reason_code, d.restricted_until, d.updated_at
+FROM deletion_requests d LEFT JOIN cases c ON c.id = d.case_id
 WHERE d.created_at >= $1 AND d.created_at < $2
 ORDER BY d.created_at, d.id`
+
+// deletionRegister writes one row per deletion request received in [from, to).
+func (e *Exporter) deletionRegister(ctx context.Context, req Request, sink Sink) error {
+	return e.stream(ctx, sink, deletionColumns, deletionQuery, req, func(rows *sql.Rows, cells []string, tf *timeFormatter) error {
+		var created, due, updated time.Time
+		var approved, restricted sql.NullTime
+		if err := rows.Scan(&cells[0], &cells[1], &cells[2], &cells[3], &cells[4], &cells[5],
+			&created, &due, &cells[8], &cells[9], &approved, &cells[11], &restricted, &updated); err != nil {
+			return err
+		}
+		cells[6], cells[7], cells[10], cells[12], cells[13] = tf.format(created), tf.format(due), tf.null(approved), tf.null(restricted), tf.format(updated)
+		return nil
+	})
+}
 
 // AuditColumns of the audit extract: everything needed to recompute each
 // entry's hash (see audit.Canonical) and link it to the one before.

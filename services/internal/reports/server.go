@@ -3,7 +3,6 @@ package reports
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -139,7 +138,7 @@ func (s *Server) InspectionPackage(in *reportingv1.InspectionPackageRequest, str
 	}); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("inspection_%s_%s.zip", from.UTC().Format("20060102"), to.UTC().Format("20060102"))
+	name := "inspection_" + DaySpan(from, to) + ".zip"
 	w := &chunkWriter{first: &reportingv1.Chunk{ContentType: "application/zip", FileName: name},
 		send: func(c *reportingv1.Chunk) error { return stream.Send(&reportingv1.InspectionPackageResponse{Chunk: c}) }}
 	if err := s.Packages.Build(ctx, from, to, w); err != nil {

@@ -151,7 +151,7 @@ func TestSLAStatisticsAcrossSpringFestival(t *testing.T) {
 		}},
 	} {
 		name, rows := export(t, c, february(t, reportingv1.Report_REPORT_SLA_STATISTICS, tc.by))
-		if name != "sla_20260131_20260228.csv" {
+		if name != "sla_20260201_20260228.csv" {
 			t.Errorf("file name %q", name)
 		}
 		got := make([]string, len(rows))
