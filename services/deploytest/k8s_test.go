@@ -1,0 +1,174 @@
+// Package deploytest validates the Kubernetes manifests in deploy/k8s
+// offline: every document is decoded strictly into the official API types
+// (unknown or duplicated fields, wrong types and unknown kinds fail), then
+// checked for what Redress needs of them: probes, resources, pinned images,
+// and references (Services, autoscalers, disruption budgets, config and
+// secrets) that resolve to objects defined alongside.
+package deploytest
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+)
+
+func decodeAll(t *testing.T) []runtime.Object {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
+		autoscalingv2.AddToScheme, policyv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dec := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+	files, err := filepath.Glob("../../deploy/k8s/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests found in deploy/k8s (%v)", err)
+	}
+	var objs []runtime.Object
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range bytes.Split(b, []byte("\n---\n")) {
+			if len(bytes.TrimSpace(doc)) == 0 {
+				continue
+			}
+			obj, _, err := dec.Decode(doc, nil, nil)
+			if err != nil {
+				t.Errorf("%s document %d: %v", filepath.Base(f), i+1, err)
+				continue
+			}
+			objs = append(objs, obj)
+		}
+	}
+	return objs
+}
+
+func TestManifests(t *testing.T) {
+	objs := decodeAll(t)
+	deployments := map[string]*appsv1.Deployment{}
+	configMaps, secrets := map[string]bool{}, map[string]bool{}
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			deployments[o.Name] = o
+		case *corev1.ConfigMap:
+			configMaps[o.Name] = true
+		case *corev1.Secret:
+			secrets[o.Name] = true
+		}
+	}
+	if len(deployments) < 4 {
+		t.Errorf("want Deployments for intake, worker, console and public, got %d", len(deployments))
+	}
+	checkPod := func(what string, spec corev1.PodSpec, long bool) {
+		for _, c := range spec.Containers {
+			if c.Image == "" || strings.HasSuffix(c.Image, ":latest") || !strings.Contains(c.Image, ":") {
+				t.Errorf("%s/%s: image %q must be pinned to a version", what, c.Name, c.Image)
+			}
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				if _, ok := c.Resources.Requests[r]; !ok {
+					t.Errorf("%s/%s: no %s request", what, c.Name, r)
+				}
+				if _, ok := c.Resources.Limits[r]; !ok {
+					t.Errorf("%s/%s: no %s limit", what, c.Name, r)
+				}
+			}
+			if long && (c.LivenessProbe == nil || c.ReadinessProbe == nil) {
+				t.Errorf("%s/%s: needs liveness and readiness probes", what, c.Name)
+			}
+			for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+				if p != nil && p.HTTPGet != nil && !slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool {
+					return cp.ContainerPort == p.HTTPGet.Port.IntVal || cp.Name == p.HTTPGet.Port.StrVal
+				}) {
+					t.Errorf("%s/%s: probe port %s is not a container port", what, c.Name, p.HTTPGet.Port.String())
+				}
+			}
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil && !configMaps[ef.ConfigMapRef.Name] {
+					t.Errorf("%s/%s: ConfigMap %s is not defined", what, c.Name, ef.ConfigMapRef.Name)
+				}
+				if ef.SecretRef != nil && !secrets[ef.SecretRef.Name] {
+					t.Errorf("%s/%s: Secret %s is not defined", what, c.Name, ef.SecretRef.Name)
+				}
+			}
+		}
+	}
+	selects := func(sel map[string]string) *appsv1.Deployment {
+		for _, d := range deployments {
+			if len(sel) > 0 && labels.SelectorFromSet(sel).Matches(labels.Set(d.Spec.Template.Labels)) {
+				return d
+			}
+		}
+		return nil
+	}
+	autoscaled := map[string]bool{}
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			checkPod("Deployment "+o.Name, o.Spec.Template.Spec, true)
+			if sel := o.Spec.Selector; sel == nil || !labels.SelectorFromSet(sel.MatchLabels).Matches(labels.Set(o.Spec.Template.Labels)) {
+				t.Errorf("Deployment %s: selector does not match its pods", o.Name)
+			}
+		case *batchv1.Job:
+			checkPod("Job "+o.Name, o.Spec.Template.Spec, false)
+		case *corev1.Service:
+			d := selects(o.Spec.Selector)
+			if d == nil {
+				t.Errorf("Service %s selects no Deployment", o.Name)
+				continue
+			}
+			for _, sp := range o.Spec.Ports {
+				found := slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(cp corev1.ContainerPort) bool {
+					return cp.Name == sp.TargetPort.StrVal || cp.ContainerPort == sp.TargetPort.IntVal
+				})
+				if !found {
+					t.Errorf("Service %s: target port %s is not a port of %s", o.Name, sp.TargetPort.String(), d.Name)
+				}
+			}
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			if o.Spec.ScaleTargetRef.Kind != "Deployment" || deployments[o.Spec.ScaleTargetRef.Name] == nil {
+				t.Errorf("HPA %s scales %s %s, which is not defined", o.Name, o.Spec.ScaleTargetRef.Kind, o.Spec.ScaleTargetRef.Name)
+			}
+			if o.Spec.MinReplicas == nil || *o.Spec.MinReplicas < 2 || o.Spec.MaxReplicas <= *o.Spec.MinReplicas {
+				t.Errorf("HPA %s: want at least 2 replicas and room to grow", o.Name)
+			}
+			autoscaled[o.Spec.ScaleTargetRef.Name] = true
+		case *policyv1.PodDisruptionBudget:
+			if o.Spec.Selector == nil || selects(o.Spec.Selector.MatchLabels) == nil {
+				t.Errorf("PodDisruptionBudget %s selects no Deployment", o.Name)
+			}
+		}
+	}
+	for name := range deployments {
+		if !autoscaled[name] {
+			t.Errorf("Deployment %s has no HorizontalPodAutoscaler", name)
+		}
+	}
+}
+
+// The validator must refuse what the API server would: a misspelt field.
+func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
+	scheme := runtime.NewScheme()
+	_ = appsv1.AddToScheme(scheme)
+	dec := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+	_, _, err := dec.Decode([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replica: 2}\n"), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "replica") {
+		t.Fatalf("a misspelt field was accepted: %v", err)
+	}
+}
