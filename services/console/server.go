@@ -76,7 +76,7 @@ func New(c Config) (*Server, error) {
 		"enum": enumLabel,
 		"T":    translate,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -105,6 +105,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /cases/{id}", s.authed(s.casePage))
 	mux.Handle("POST /cases/{id}/reveal", s.authed(s.reveal))
 	mux.Handle("POST /cases/{id}/{action}", s.authed(s.caseAction))
+	mux.Handle("GET /admin/users", s.authed(s.adminOnly(s.adminUsers)))
+	mux.Handle("POST /admin/users", s.authed(s.adminOnly(s.adminAddUser)))
+	mux.Handle("POST /admin/users/{name}/{action}", s.authed(s.adminOnly(s.adminUserAction)))
+	mux.Handle("POST /admin/tokens/{id}/revoke", s.authed(s.adminOnly(s.adminRevoke)))
 	mux.Handle("GET /account/password", s.authed(s.passwordPage))
 	mux.Handle("POST /account/password", s.authed(s.changePassword))
 	return securityHeaders(mux)

@@ -1,0 +1,137 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/identity"
+)
+
+// Administration of people and API credentials. There is no identity RPC:
+// the console calls the identity store in-process, behind the user.admin
+// permission, and every change lands in the audit chain with the
+// administrator's name.
+
+type adminUser struct {
+	identity.User
+	Tokens []identity.Token
+}
+
+type adminData struct {
+	Users  []adminUser
+	Roles  []access.Role
+	Secret string // a credential just issued, shown once
+	For    string
+	Now    time.Time
+}
+
+func (s *Server) adminOnly(h authedHandler) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, v *view) {
+		if !v.Can(string(access.UserAdmin)) {
+			s.render(w, http.StatusForbidden, "message", v, "forbidden")
+			return
+		}
+		h(w, r, v)
+	}
+}
+
+func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, v *view, d adminData) {
+	users, err := s.c.Identity.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	for _, u := range users {
+		ts, err := s.c.Identity.Tokens(r.Context(), u.Username)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		d.Users = append(d.Users, adminUser{User: u, Tokens: ts})
+	}
+	d.Roles, d.Now = access.Roles, s.c.Now()
+	v.Title, v.Data = translate(v.Lang, "admin.users"), d
+	s.render(w, http.StatusOK, "admin", v, "")
+}
+
+func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Flash = flash(r, v.Lang)
+	s.adminPage(w, r, v, adminData{})
+}
+
+func (s *Server) adminAddUser(w http.ResponseWriter, r *http.Request, v *view) {
+	f := r.PostFormValue
+	_, err := s.c.Identity.AddUser(r.Context(), v.User.Username, identity.NewUser{
+		Username: strings.TrimSpace(f("username")), DisplayName: f("name"), Role: access.Role(f("role")), Password: f("password")})
+	s.adminDone(w, r, v, err)
+}
+
+func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request, v *view) {
+	name, ctx, actor := r.PathValue("name"), r.Context(), v.User.Username
+	var err error
+	switch r.PathValue("action") {
+	case "role":
+		err = s.c.Identity.SetRole(ctx, actor, name, access.Role(r.PostFormValue("role")))
+	case "disable":
+		if name == actor {
+			err = errors.New("you cannot disable your own account")
+		} else {
+			err = s.c.Identity.SetDisabled(ctx, actor, name, true)
+		}
+	case "enable":
+		err = s.c.Identity.SetDisabled(ctx, actor, name, false)
+	case "token":
+		ttl, perr := time.ParseDuration(r.PostFormValue("ttl"))
+		if perr != nil {
+			ttl = 30 * 24 * time.Hour
+		}
+		var scopes []access.Permission
+		for _, sc := range r.PostForm["scope"] {
+			scopes = append(scopes, access.Permission(sc))
+		}
+		secret, _, ierr := s.c.Identity.IssueToken(ctx, actor, name, r.PostFormValue("label"), scopes, ttl)
+		if ierr == nil {
+			s.adminPage(w, r, v, adminData{Secret: secret, For: name})
+			return
+		}
+		err = ierr
+	default:
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return
+	}
+	s.adminDone(w, r, v, err)
+}
+
+func (s *Server) adminRevoke(w http.ResponseWriter, r *http.Request, v *view) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err == nil {
+		err = s.c.Identity.RevokeToken(r.Context(), v.User.Username, id)
+	}
+	s.adminDone(w, r, v, err)
+}
+
+// adminDone answers a change: back to the list, or the store's message
+// (about usernames, roles, passwords, scopes: never personal data).
+func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/admin/users?done=1", http.StatusSeeOther)
+	case errors.Is(err, identity.ErrNotFound):
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+	default:
+		v.Error = translate(v.Lang, "bad_request") + ": " + err.Error()
+		w.WriteHeader(http.StatusBadRequest)
+		s.adminPage(statusWritten{w}, r, v, adminData{})
+	}
+}
+
+// statusWritten ignores a second WriteHeader (the page renders with the
+// status already sent).
+type statusWritten struct{ http.ResponseWriter }
+
+func (statusWritten) WriteHeader(int) {}
