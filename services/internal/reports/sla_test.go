@@ -216,3 +216,20 @@ func TestExportRefusesBadRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestMonthlySummaryPDF(t *testing.T) {
+	db := pgtest.Open(t)
+	seedFixtures(t, db, springFestival)
+	sqlDB, err := db.DB()
+	must(t, err)
+	cals, err := calendar.LoadEmbedded()
+	must(t, err)
+	e := &Exporter{DB: sqlDB, Calendars: cals, Now: func() time.Time { return sh(t, "2026-03-01 00:05") }}
+	var buf bytes.Buffer
+	must(t, e.MonthlySummary(context.Background(), sh(t, "2026-02-15 00:00"), "Example Telecom", &buf))
+	b := buf.Bytes()
+	if !bytes.HasPrefix(b, []byte("%PDF-")) || !bytes.Contains(b, []byte("Monthly compliance summary 2026-02")) ||
+		bytes.Count(b, []byte("/Type /Page\n")) < 1 {
+		t.Fatalf("not the expected PDF (%d bytes): %q", len(b), b[:min(len(b), 200)])
+	}
+}
