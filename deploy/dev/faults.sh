@@ -26,7 +26,7 @@ fi
 pgdir="${REDRESS_FAULTS_PG_DIR:-$root/.data/pg-faults}"
 port="${REDRESS_FAULTS_PG_PORT:-55447}"
 url=$(bash deploy/dev/pg.sh start "$pgdir" "$port")
-trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
+trap 'bash "$root/deploy/dev/pg.sh" stop "$pgdir"' EXIT
 psql "${url/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS faults WITH (FORCE)' -c 'CREATE DATABASE faults'
 export REDRESS_FAULTS_DATABASE_URL="${url/\/redress\?/\/faults?}" REDRESS_FAULTS_PG_DIR="$pgdir"
 cd services
