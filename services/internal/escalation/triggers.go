@@ -187,25 +187,31 @@ func (t *Triggers) cluster(tx *gorm.DB, cs []leakCase, cl wf.ClusterPolicy, clas
 		Order("created_at").Find(&open).Error; err != nil {
 		return 0, err
 	}
+	starts := make([]time.Time, len(open)) // each incident's window starts at its first case
+	for i, inc := range open {
+		if err := tx.Raw("SELECT min(c.received_at) FROM incident_cases ic JOIN cases c ON c.id = ic.case_id WHERE ic.escalation_id = ?",
+			inc.ID).Scan(&starts[i]).Error; err != nil {
+			return 0, err
+		}
+	}
 	var rest []leakCase
+	joins := make([][]string, len(open))
 	for _, c := range cs {
 		joined := false
-		for _, inc := range open {
-			var start time.Time
-			if err := tx.Raw("SELECT min(c.received_at) FROM incident_cases ic JOIN cases c ON c.id = ic.case_id WHERE ic.escalation_id = ?",
-				inc.ID).Scan(&start).Error; err != nil {
-				return 0, err
-			}
-			if !c.ReceivedAt.Before(start) && c.ReceivedAt.Sub(start) <= cl.Window {
-				if err := store.LinkCase(tx, inc.ID, c.ID, store.SystemActor, t.now()); err != nil {
-					return 0, err
-				}
+		for i := range open {
+			if start := starts[i]; !c.ReceivedAt.Before(start) && c.ReceivedAt.Sub(start) <= cl.Window {
+				joins[i] = append(joins[i], c.ID)
 				joined = true
 				break
 			}
 		}
 		if !joined {
 			rest = append(rest, c)
+		}
+	}
+	for i, inc := range open {
+		if err := store.LinkCases(tx, inc.ID, joins[i], store.SystemActor, t.now()); err != nil {
+			return 0, err
 		}
 	}
 	// Sliding window over the rest: the first window holding Threshold cases opens an incident.

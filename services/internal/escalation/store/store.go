@@ -7,6 +7,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -366,17 +367,26 @@ func commitFollowUp(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, detai
 	return nil
 }
 
-// LinkCase adds a detected case to an open incident, with its audit entry
-// (the incident detector's link; officers link through the workflow).
-func LinkCase(tx *gorm.DB, escalationID, caseID, actor string, at time.Time) error {
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&IncidentCase{CaseID: caseID, EscalationID: escalationID, LinkedAt: at, LinkedBy: actor})
-	if res.Error != nil || res.RowsAffected == 0 {
-		return res.Error
+// LinkCases adds detected cases to an open incident, each with its audit
+// entry, in one statement and one chain append (the incident detector's
+// links; officers link through the workflow).
+func LinkCases(tx *gorm.DB, escalationID string, caseIDs []string, actor string, at time.Time) error {
+	if len(caseIDs) == 0 {
+		return nil
 	}
-	_, err := audit.Append(tx, audit.Entry{
-		Actor: actor, Action: "escalation.case_linked", ObjectType: "escalation", ObjectID: escalationID,
-		Details: map[string]any{"case_id": caseID}, At: at,
-	})
+	var linked []string
+	if err := tx.Raw(`INSERT INTO incident_cases (case_id, escalation_id, linked_at, linked_by)
+		SELECT unnest(?::uuid[]), ?, ?, ? ON CONFLICT DO NOTHING RETURNING case_id`,
+		"{"+strings.Join(caseIDs, ",")+"}", escalationID, at, actor).Scan(&linked).Error; err != nil { // ids come from the record: uuids
+
+		return err
+	}
+	entries := make([]audit.Entry, len(linked))
+	for i, c := range linked {
+		entries[i] = audit.Entry{Actor: actor, Action: "escalation.case_linked", ObjectType: "escalation", ObjectID: escalationID,
+			Details: map[string]any{"case_id": c}, At: at}
+	}
+	_, err := audit.AppendAll(tx, entries)
 	return err
 }
 
