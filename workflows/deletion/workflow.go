@@ -62,6 +62,7 @@ type wf struct {
 	approved bool
 	stopped  bool // rejected or cancelled
 	done     bool // the request was answered (completed, restricted, failed)
+	loaded   bool
 }
 
 func terminal(status string) bool {
@@ -72,14 +73,17 @@ func terminal(status string) bool {
 func DeletionWorkflow(ctx workflow.Context, in Input) error {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions())
 	w := &wf{id: in.DeletionID}
+	// Handlers first, so an update arriving with the start is not lost; they
+	// wait for the snapshot before judging it.
+	if err := w.handleUpdates(ctx); err != nil {
+		return err
+	}
 	if err := workflow.ExecuteActivity(ctx, actLoad, in.DeletionID).Get(ctx, &w.snap); err != nil {
 		return err
 	}
+	w.loaded = true
 	if terminal(w.snap.Status) {
 		return nil
-	}
-	if err := w.handleUpdates(ctx); err != nil {
-		return err
 	}
 	workflow.Go(ctx, w.watchDeadline)
 
@@ -128,7 +132,7 @@ func DeletionWorkflow(ctx workflow.Context, in Input) error {
 func (w *wf) handleUpdates(ctx workflow.Context) error {
 	busy := false // one human step at a time
 	guard := func(ctx workflow.Context, fn func() error) error {
-		if err := workflow.Await(ctx, func() bool { return !busy }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return w.loaded && !busy }); err != nil {
 			return err
 		}
 		busy = true
@@ -149,6 +153,9 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Action) error {
 				if a.Actor == "" {
 					return errors.New("actor is required")
+				}
+				if !w.loaded {
+					return nil // judged by the handler once loaded
 				}
 				return validate(a)
 			}})
