@@ -356,8 +356,8 @@ func decodeCursor(tok string) (*cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := uuid.Parse(id); err != nil {
-		return nil, err
+	if u, err := uuid.Parse(id); err != nil || u.String() != id { // canonical form only: it goes to SQL
+		return nil, errors.New("malformed id")
 	}
 	return &cursor{At: t, ID: id}, nil
 }
