@@ -13,9 +13,13 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"go.temporal.io/sdk/client"
 
 	"github.com/redress/redress/services/internal/intake"
+	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/services/public"
+	"github.com/redress/redress/workflows/calendar"
+	wfreports "github.com/redress/redress/workflows/reports"
 )
 
 // publicSite serves the public pages over a real HTTP socket, submitting
@@ -219,5 +223,40 @@ func mustNot(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The reports worker puts the monthly and yearly schedules in place on the
+// real workflow engine; triggering the monthly one stores last month's PDF.
+func TestMonthlyReportSchedule(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	sqlDB, err := h.db.DB()
+	mustNot(t, err)
+	cals, err := calendar.LoadEmbedded()
+	mustNot(t, err)
+	docs := &reports.Documents{Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: h.db, Operator: "Example Telecom", Log: h.log}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- reports.Run(ctx, h.tc, docs) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	handle := h.tc.ScheduleClient().GetHandle(h.ctx, wfreports.MonthlyScheduleID)
+	var desc *client.ScheduleDescription
+	h.eventually("monthly schedule created", 30*time.Second, func() bool {
+		desc, err = handle.Describe(h.ctx)
+		return err == nil
+	})
+	spec := desc.Schedule.Spec
+	if len(spec.CronExpressions) != 1 && len(spec.Calendars) == 0 || spec.TimeZoneName != "Asia/Shanghai" {
+		t.Errorf("schedule spec %+v", spec)
+	}
+	mustNot(t, handle.Trigger(h.ctx, client.ScheduleTriggerOptions{}))
+	var name string
+	h.eventually("monthly summary stored", 60*time.Second, func() bool {
+		h.db.Raw(`SELECT file_name FROM report_documents WHERE kind = 'monthly_summary'`).Scan(&name)
+		return name != ""
+	})
+	if !strings.HasPrefix(name, "monthly_summary_") || !strings.HasSuffix(name, ".pdf") {
+		t.Errorf("stored %q", name)
 	}
 }

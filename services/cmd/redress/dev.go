@@ -68,6 +68,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g.Go(func() error { return worker.Run(gctx, st.temporal, st.activities()) })
 	g.Go(func() error { return st.runEscalationWorker(gctx) })
 	g.Go(func() error { return st.runDeletionWorker(gctx) })
+	g.Go(func() error { return st.runReportsWorker(gctx) })
 	g.Go(func() error { return st.runConsole(gctx) })
 	g.Go(func() error { return st.runPublic(gctx, srv) })
 	n, err := seedDemo(gctx, srv)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -37,4 +38,15 @@ func verifyPackage(p string) int {
 		return 1
 	}
 	return 0
+}
+
+// runReportsWorker runs the monthly and yearly report workflows and keeps
+// their Temporal Schedules in place.
+func (s *stack) runReportsWorker(ctx context.Context) error {
+	srv, err := s.reportingServer()
+	if err != nil {
+		return err
+	}
+	return reports.Run(ctx, s.temporal, &reports.Documents{Exporter: srv.Exporter, DB: s.db, Operator: s.cfg.PublicOperator,
+		SMTPAddr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, To: s.cfg.ComplianceEmails, Log: s.log})
 }

@@ -32,6 +32,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		g.Go(func() error { return worker.Run(ctx, st.temporal, st.activities()) })
 		g.Go(func() error { return st.runEscalationWorker(ctx) })
 		g.Go(func() error { return st.runDeletionWorker(ctx) })
+		g.Go(func() error { return st.runReportsWorker(ctx) })
 		if what == "worker" { // "all" serves the probes with intake
 			g.Go(func() error { return st.runWorkerProbes(ctx) })
 		}

@@ -34,6 +34,8 @@ type Config struct {
 	PublicOperator string `env:"REDRESS_PUBLIC_OPERATOR" envDefault:"Redress demo operator"`
 	PublicPhone    string `env:"REDRESS_PUBLIC_PHONE"`
 	PublicEmail    string `env:"REDRESS_PUBLIC_EMAIL"`
+	// Compliance officers' addresses for the monthly and yearly reports (comma-separated).
+	ComplianceEmails []string `env:"REDRESS_COMPLIANCE_EMAILS" envSeparator:","`
 
 	SMTPAddr     string `env:"REDRESS_SMTP_ADDR"` // host:port; empty = notices are logged (redacted), not sent
 	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`
@@ -50,6 +52,8 @@ type Config struct {
 	OperatorClass     string        `env:"REDRESS_OPERATOR_CLASS" envDefault:"other"`
 	OperatorContact   string        `env:"REDRESS_OPERATOR_CONTACT"`
 	EscalationAckWait time.Duration `env:"REDRESS_ESCALATION_ACK_WAIT" envDefault:"24h"`
+	// Where regulators post late acknowledgements (HTTP; put TLS in front). Empty: off.
+	RegulatorCallbackAddr string `env:"REDRESS_REGULATOR_CALLBACK_ADDR"`
 
 	// Dev stack only.
 	DataDir      string `env:"REDRESS_DATA_DIR" envDefault:".data"`
