@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/big"
@@ -44,6 +45,7 @@ import (
 
 type escalationEnv struct {
 	api escalationv1.EscalationServiceClient
+	srv *esc.Server
 }
 
 type escOptions struct {
@@ -94,7 +96,7 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 		}
 	}()
 	h.t.Cleanup(func() { cancel(); <-done })
-	return &escalationEnv{api: escalationv1.NewEscalationServiceClient(conn)}
+	return &escalationEnv{api: escalationv1.NewEscalationServiceClient(conn), srv: srv}
 }
 
 func (e *escalationEnv) get(h *harness, id string) *escalationv1.Escalation {
@@ -744,5 +746,86 @@ func TestManualIncidentAndLinking(t *testing.T) {
 	}
 	if x := e.get(h, inc.GetId()); x.GetNotifyDecision() != "not_notify" || x.GetNotifyReason() == "" {
 		t.Fatalf("decision %q reason %q", x.GetNotifyDecision(), x.GetNotifyReason())
+	}
+}
+
+// A regulator that answers 202 acknowledges later through the signed
+// callback: only the body the escalation was filed with, with a valid
+// signature, and only once.
+func TestLateAcknowledgementByCallback(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader) // the operator's signing key
+	regPub, regPriv, _ := ed25519.GenerateKey(rand.Reader)
+	filer := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if !regulator.VerifySignature(pub, b, r.Header.Get(regulator.HeaderSignature)) {
+			http.Error(w, "unsigned", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"receipt_id":"RCPT-5"}`)
+	}))
+	t.Cleanup(filer.Close)
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{dir: &regulator.Directory{Default: &regulator.HTTPS{URL: filer.URL, Client: filer.Client(), SigningKey: priv}}})
+	cb := httptest.NewServer(&regulator.Callback{Keys: map[string]ed25519.PublicKey{esc.DefaultBody: regPub, "cac": regPub},
+		Acknowledge: e.srv.AcknowledgeFromRegulator})
+	t.Cleanup(cb.Close)
+	sub, err := h.api.SubmitComplaint(h.as("agent.li"), submission("esc-callback-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.api.EscalateManually(h.as("officer.wang"), &escalationv1.EscalateManuallyRequest{CaseId: sub.GetCase().GetId(), Reason: "late ack"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.GetEscalation().GetId()
+	got := e.waitFor(h, id, "filed", func(x *escalationv1.Escalation) bool { return x.GetStatus() == wf.StatusFiled })
+	if got.GetFilingReference() != "RCPT-5" {
+		t.Fatalf("filing reference %q", got.GetFilingReference())
+	}
+	post := func(body string, key ed25519.PrivateKey, payload string) int {
+		req, _ := http.NewRequest(http.MethodPost, cb.URL, strings.NewReader(payload))
+		req.Header.Set(regulator.HeaderBody, body)
+		req.Header.Set(regulator.HeaderRegulatorSignature, base64.StdEncoding.EncodeToString(ed25519.Sign(key, []byte(payload))))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	payload := fmt.Sprintf(`{"escalation_id":%q,"acknowledgement_id":"CAC-ACK-31"}`, id)
+	_, forged, _ := ed25519.GenerateKey(rand.Reader)
+	for _, c := range []struct {
+		name, body string
+		key        ed25519.PrivateKey
+		payload    string
+		want       int
+	}{
+		{"forged signature", esc.DefaultBody, forged, payload, http.StatusUnauthorized},
+		{"unknown body", "12321", regPriv, payload, http.StatusUnauthorized},
+		{"another body's filing", "cac", regPriv, payload, http.StatusNotFound},
+		{"unknown escalation", esc.DefaultBody, regPriv, `{"escalation_id":"00000000-0000-4000-8000-000000000003","acknowledgement_id":"X"}`, http.StatusNotFound},
+		{"no id", esc.DefaultBody, regPriv, `{"escalation_id":"` + id + `"}`, http.StatusBadRequest},
+	} {
+		if code := post(c.body, c.key, c.payload); code != c.want {
+			t.Fatalf("%s: %d, want %d", c.name, code, c.want)
+		}
+	}
+	if x := e.get(h, id); x.GetStatus() != wf.StatusFiled {
+		t.Fatalf("refused callbacks changed the escalation: %s", x.GetStatus())
+	}
+	if code := post(esc.DefaultBody, regPriv, payload); code != http.StatusNoContent {
+		t.Fatalf("callback: %d", code)
+	}
+	if x := e.get(h, id); x.GetStatus() != wf.StatusAcknowledged || x.GetAckReference() != "CAC-ACK-31" {
+		t.Fatalf("after callback: %s %q", x.GetStatus(), x.GetAckReference())
+	}
+	if code := post(esc.DefaultBody, regPriv, payload); code != http.StatusConflict {
+		t.Fatalf("second callback: %d, want 409", code)
+	}
+	recs, _ := audit.ForObject(h.ctx, h.db, "escalation", id)
+	if last := recs[len(recs)-1]; last.Action != "escalation.acknowledge" || last.Actor != "regulator:default" {
+		t.Fatalf("last audit entry %s by %s", last.Action, last.Actor)
 	}
 }

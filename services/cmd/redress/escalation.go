@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -42,6 +45,21 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 	acts := &escworker.Activities{DB: s.db, Keys: s.keys, Regulators: dir, Sender: s.sender(), Log: s.log,
 		Contact: s.cfg.OperatorContact}
 	trig := &esc.Triggers{DB: s.db, Policy: s.policy, OperatorClass: s.cfg.OperatorClass}
+	if s.cfg.RegulatorCallbackAddr != "" {
+		lis, err := net.Listen("tcp", s.cfg.RegulatorCallbackAddr)
+		if err != nil {
+			return fmt.Errorf("regulator callback listen: %w", err)
+		}
+		cb := &regulator.Callback{Keys: dir.CallbackKeys, Acknowledge: s.escalationServer().AcknowledgeFromRegulator}
+		hs := &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
+		go func() { <-ctx.Done(); hs.Close() }()
+		go func() {
+			if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("regulator callback server stopped", "err", err)
+			}
+		}()
+		s.log.Info("regulator callbacks", "http", s.cfg.RegulatorCallbackAddr)
+	}
 	return escworker.Run(ctx, s.temporal, escworker.Deps{Activities: acts, Triggers: trig, Timing: s.escalationTiming()})
 }
 

@@ -7,6 +7,8 @@ package regulator
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +63,8 @@ func (Manual) Submit(context.Context, Filing) (Receipt, error) {
 type Directory struct {
 	Bodies  map[string]Adapter
 	Default Adapter
+	// CallbackKeys are the bodies' public keys for late acknowledgements.
+	CallbackKeys map[string]ed25519.PublicKey
 }
 
 // For answers the adapter of a body.
@@ -89,6 +93,9 @@ type BodyConfig struct {
 	TimeoutSec int    `json:"timeout_seconds,omitempty"`
 	// Email
 	To string `json:"to,omitempty"`
+	// CallbackPublicKey (base64 Ed25519) lets the body post late
+	// acknowledgements to the callback endpoint.
+	CallbackPublicKey string `json:"callback_public_key,omitempty"`
 }
 
 // LoadDirectory reads a JSON file {"default": {...}, "bodies": {"cac": {...}}}.
@@ -114,9 +121,17 @@ func LoadDirectory(path string, mail MailSender) (*Directory, error) {
 			return nil, fmt.Errorf("regulators file: default: %w", err)
 		}
 	}
+	d.CallbackKeys = map[string]ed25519.PublicKey{}
 	for body, c := range raw.Bodies {
 		if d.Bodies[body], err = build(c, mail); err != nil {
 			return nil, fmt.Errorf("regulators file: %s: %w", body, err)
+		}
+		if c.CallbackPublicKey != "" {
+			k, err := base64.StdEncoding.DecodeString(c.CallbackPublicKey)
+			if err != nil || len(k) != ed25519.PublicKeySize {
+				return nil, fmt.Errorf("regulators file: %s: callback_public_key must be a base64 Ed25519 public key", body)
+			}
+			d.CallbackKeys[body] = ed25519.PublicKey(k)
 		}
 	}
 	return d, nil
