@@ -22,6 +22,7 @@ const exportUsage = `usage: redress export <report> -from YYYY-MM-DD -to YYYY-MM
 
 reports: cases, sla, deletions, escalations, audit, package (inspection package, a zip)
 dates are days in Asia/Shanghai, both included.
+stored reports: redress export documents (list); redress export document -id ID (download)
 `
 
 var exportReports = map[string]reportingv1.Report{
@@ -54,12 +55,16 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 	format := fs.String("format", "csv", "csv or xlsx")
 	groupBy := fs.String("group-by", "category", "sla only: category, channel, rule or month")
 	out := fs.String("o", "", "output file (default: the suggested name; - for stdout)")
+	docID := fs.String("id", "", "document: the stored report to download (see redress export documents)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	fromT, toT, err := dayRange(*from, *to)
-	if err != nil {
-		return err
+	var fromT, toT *timestamppb.Timestamp
+	if what != "documents" && what != "document" {
+		var err error
+		if fromT, toT, err = dayRange(*from, *to); err != nil {
+			return err
+		}
 	}
 	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -84,7 +89,25 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 		w = os.Stdout
 	}
 	var name string
-	if what == "package" {
+	if what == "documents" {
+		list, err := client.ListDocuments(ctx, &reportingv1.ListDocumentsRequest{})
+		if err != nil {
+			return err
+		}
+		for _, d := range list.GetDocuments() {
+			fmt.Printf("%s  %-18s %s  %8d bytes  sha256 %s\n", d.GetId(), d.GetKind(), d.GetFileName(), d.GetSizeBytes(), d.GetSha256())
+		}
+		return nil
+	}
+	if what == "document" {
+		stream, err := client.DownloadDocument(ctx, &reportingv1.DownloadDocumentRequest{Id: *docID})
+		if err != nil {
+			return err
+		}
+		if name, err = reports.Receive(stream, w); err != nil {
+			return err
+		}
+	} else if what == "package" {
 		stream, err := client.InspectionPackage(ctx, &reportingv1.InspectionPackageRequest{From: fromT, To: toT})
 		if err != nil {
 			return err

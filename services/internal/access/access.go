@@ -62,6 +62,8 @@ var Table = map[string]Permission{
 
 	"/redress.reporting.v1.ReportingService/Export":            ReportExport,
 	"/redress.reporting.v1.ReportingService/InspectionPackage": ReportInspection,
+	"/redress.reporting.v1.ReportingService/ListDocuments":     ReportExport,
+	"/redress.reporting.v1.ReportingService/DownloadDocument":  ReportExport,
 
 	escalation + "EscalateManually":           EscalationCreate,
 	escalation + "OpenIncident":               EscalationCreate,

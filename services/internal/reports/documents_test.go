@@ -1,11 +1,19 @@
 package reports
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/workflows/calendar"
@@ -79,5 +87,35 @@ func TestYearlyStatisticsDocument(t *testing.T) {
 		if !strings.Contains(csv, want) {
 			t.Errorf("yearly statistics lack %q:\n%s", want, csv)
 		}
+	}
+}
+
+func TestStoredDocumentsAreListedAndDownloaded(t *testing.T) {
+	db := pgtest.Open(t)
+	sqlDB, err := db.DB()
+	must(t, err)
+	cals, err := calendar.LoadEmbedded()
+	must(t, err)
+	d := &Documents{Exporter: &Exporter{DB: sqlDB, Calendars: cals}, DB: db}
+	id, err := d.Generate(context.Background(), wf.MonthlyPeriod(time.Date(2026, 3, 1, 1, 0, 0, 0, calendar.Shanghai()), time.Time{}))
+	must(t, err)
+	c := reportingClient(t, db, time.Now())
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-redress-actor", "officer-1")
+	list, err := c.ListDocuments(ctx, &reportingv1.ListDocumentsRequest{})
+	must(t, err)
+	if len(list.GetDocuments()) != 1 || list.GetDocuments()[0].GetId() != id || list.GetDocuments()[0].GetSizeBytes() == 0 {
+		t.Fatalf("list %v", list)
+	}
+	stream, err := c.DownloadDocument(ctx, &reportingv1.DownloadDocumentRequest{Id: id})
+	must(t, err)
+	var buf bytes.Buffer
+	name, err := Receive(stream, &buf)
+	must(t, err)
+	sum := sha256.Sum256(buf.Bytes())
+	if name != "monthly_summary_20260201_20260228.pdf" || hex.EncodeToString(sum[:]) != list.GetDocuments()[0].GetSha256() {
+		t.Errorf("download %q, %d bytes", name, buf.Len())
+	}
+	if _, err := c.ListDocuments(ctx, &reportingv1.ListDocumentsRequest{Kind: "weekly"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("bad kind: %v", err)
 	}
 }

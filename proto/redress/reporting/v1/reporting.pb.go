@@ -463,6 +463,308 @@ func (x *InspectionPackageRequest) GetTo() *timestamppb.Timestamp {
 	return nil
 }
 
+type ListDocumentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "monthly_summary" or "yearly_statistics"; empty = both.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// At most this many (default 24, at most 200).
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentsRequest) Reset() {
+	*x = ListDocumentsRequest{}
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentsRequest) ProtoMessage() {}
+
+func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
+func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
+	return file_redress_reporting_v1_reporting_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListDocumentsRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ListDocumentsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type Document struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	PeriodStart   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeriodEnd     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
+	FileName      string                 `protobuf:"bytes,5,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	ContentType   string                 `protobuf:"bytes,6,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,7,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	Sha256        string                 `protobuf:"bytes,8,opt,name=sha256,proto3" json:"sha256,omitempty"` // hex
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	EmailedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=emailed_at,json=emailedAt,proto3" json:"emailed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Document) Reset() {
+	*x = Document{}
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Document) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Document) ProtoMessage() {}
+
+func (x *Document) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Document.ProtoReflect.Descriptor instead.
+func (*Document) Descriptor() ([]byte, []int) {
+	return file_redress_reporting_v1_reporting_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Document) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Document) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Document) GetPeriodStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return nil
+}
+
+func (x *Document) GetPeriodEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodEnd
+	}
+	return nil
+}
+
+func (x *Document) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *Document) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Document) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Document) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Document) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Document) GetEmailedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EmailedAt
+	}
+	return nil
+}
+
+type ListDocumentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Documents     []*Document            `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentsResponse) Reset() {
+	*x = ListDocumentsResponse{}
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentsResponse) ProtoMessage() {}
+
+func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
+func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
+	return file_redress_reporting_v1_reporting_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListDocumentsResponse) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
+type DownloadDocumentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadDocumentRequest) Reset() {
+	*x = DownloadDocumentRequest{}
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadDocumentRequest) ProtoMessage() {}
+
+func (x *DownloadDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadDocumentRequest.ProtoReflect.Descriptor instead.
+func (*DownloadDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_redress_reporting_v1_reporting_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DownloadDocumentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type DownloadDocumentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Chunk         *Chunk                 `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadDocumentResponse) Reset() {
+	*x = DownloadDocumentResponse{}
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadDocumentResponse) ProtoMessage() {}
+
+func (x *DownloadDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadDocumentResponse.ProtoReflect.Descriptor instead.
+func (*DownloadDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_redress_reporting_v1_reporting_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DownloadDocumentResponse) GetChunk() *Chunk {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
 var File_redress_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_redress_reporting_v1_reporting_proto_rawDesc = "" +
@@ -484,7 +786,32 @@ const file_redress_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"v\n" +
 	"\x18InspectionPackageRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
-	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to*\xad\x01\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"@\n" +
+	"\x14ListDocumentsRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"\x95\x03\n" +
+	"\bDocument\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12=\n" +
+	"\fperiod_start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vperiodStart\x129\n" +
+	"\n" +
+	"period_end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tperiodEnd\x12\x1b\n" +
+	"\tfile_name\x18\x05 \x01(\tR\bfileName\x12!\n" +
+	"\fcontent_type\x18\x06 \x01(\tR\vcontentType\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\a \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06sha256\x18\b \x01(\tR\x06sha256\x129\n" +
+	"\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"emailed_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\temailedAt\"U\n" +
+	"\x15ListDocumentsResponse\x12<\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x1e.redress.reporting.v1.DocumentR\tdocuments\")\n" +
+	"\x17DownloadDocumentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"M\n" +
+	"\x18DownloadDocumentResponse\x121\n" +
+	"\x05chunk\x18\x01 \x01(\v2\x1b.redress.reporting.v1.ChunkR\x05chunk*\xad\x01\n" +
 	"\x06Report\x12\x16\n" +
 	"\x12REPORT_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14REPORT_CASE_REGISTER\x10\x01\x12\x19\n" +
@@ -502,10 +829,12 @@ const file_redress_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x11GROUP_BY_CATEGORY\x10\x01\x12\x14\n" +
 	"\x10GROUP_BY_CHANNEL\x10\x02\x12\x11\n" +
 	"\rGROUP_BY_RULE\x10\x03\x12\x12\n" +
-	"\x0eGROUP_BY_MONTH\x10\x042\xe1\x01\n" +
+	"\x0eGROUP_BY_MONTH\x10\x042\xc0\x03\n" +
 	"\x10ReportingService\x12U\n" +
 	"\x06Export\x12#.redress.reporting.v1.ExportRequest\x1a$.redress.reporting.v1.ExportResponse0\x01\x12v\n" +
-	"\x11InspectionPackage\x12..redress.reporting.v1.InspectionPackageRequest\x1a/.redress.reporting.v1.InspectionPackageResponse0\x01BCZAgithub.com/redress/redress/proto/redress/reporting/v1;reportingv1b\x06proto3"
+	"\x11InspectionPackage\x12..redress.reporting.v1.InspectionPackageRequest\x1a/.redress.reporting.v1.InspectionPackageResponse0\x01\x12h\n" +
+	"\rListDocuments\x12*.redress.reporting.v1.ListDocumentsRequest\x1a+.redress.reporting.v1.ListDocumentsResponse\x12s\n" +
+	"\x10DownloadDocument\x12-.redress.reporting.v1.DownloadDocumentRequest\x1a..redress.reporting.v1.DownloadDocumentResponse0\x01BCZAgithub.com/redress/redress/proto/redress/reporting/v1;reportingv1b\x06proto3"
 
 var (
 	file_redress_reporting_v1_reporting_proto_rawDescOnce sync.Once
@@ -520,7 +849,7 @@ func file_redress_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_redress_reporting_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_redress_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_redress_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_redress_reporting_v1_reporting_proto_goTypes = []any{
 	(Report)(0),                       // 0: redress.reporting.v1.Report
 	(Format)(0),                       // 1: redress.reporting.v1.Format
@@ -530,27 +859,42 @@ var file_redress_reporting_v1_reporting_proto_goTypes = []any{
 	(*InspectionPackageResponse)(nil), // 5: redress.reporting.v1.InspectionPackageResponse
 	(*Chunk)(nil),                     // 6: redress.reporting.v1.Chunk
 	(*InspectionPackageRequest)(nil),  // 7: redress.reporting.v1.InspectionPackageRequest
-	(*timestamppb.Timestamp)(nil),     // 8: google.protobuf.Timestamp
+	(*ListDocumentsRequest)(nil),      // 8: redress.reporting.v1.ListDocumentsRequest
+	(*Document)(nil),                  // 9: redress.reporting.v1.Document
+	(*ListDocumentsResponse)(nil),     // 10: redress.reporting.v1.ListDocumentsResponse
+	(*DownloadDocumentRequest)(nil),   // 11: redress.reporting.v1.DownloadDocumentRequest
+	(*DownloadDocumentResponse)(nil),  // 12: redress.reporting.v1.DownloadDocumentResponse
+	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
 }
 var file_redress_reporting_v1_reporting_proto_depIdxs = []int32{
 	0,  // 0: redress.reporting.v1.ExportRequest.report:type_name -> redress.reporting.v1.Report
 	1,  // 1: redress.reporting.v1.ExportRequest.format:type_name -> redress.reporting.v1.Format
-	8,  // 2: redress.reporting.v1.ExportRequest.from:type_name -> google.protobuf.Timestamp
-	8,  // 3: redress.reporting.v1.ExportRequest.to:type_name -> google.protobuf.Timestamp
+	13, // 2: redress.reporting.v1.ExportRequest.from:type_name -> google.protobuf.Timestamp
+	13, // 3: redress.reporting.v1.ExportRequest.to:type_name -> google.protobuf.Timestamp
 	2,  // 4: redress.reporting.v1.ExportRequest.group_by:type_name -> redress.reporting.v1.GroupBy
 	6,  // 5: redress.reporting.v1.ExportResponse.chunk:type_name -> redress.reporting.v1.Chunk
 	6,  // 6: redress.reporting.v1.InspectionPackageResponse.chunk:type_name -> redress.reporting.v1.Chunk
-	8,  // 7: redress.reporting.v1.InspectionPackageRequest.from:type_name -> google.protobuf.Timestamp
-	8,  // 8: redress.reporting.v1.InspectionPackageRequest.to:type_name -> google.protobuf.Timestamp
-	3,  // 9: redress.reporting.v1.ReportingService.Export:input_type -> redress.reporting.v1.ExportRequest
-	7,  // 10: redress.reporting.v1.ReportingService.InspectionPackage:input_type -> redress.reporting.v1.InspectionPackageRequest
-	4,  // 11: redress.reporting.v1.ReportingService.Export:output_type -> redress.reporting.v1.ExportResponse
-	5,  // 12: redress.reporting.v1.ReportingService.InspectionPackage:output_type -> redress.reporting.v1.InspectionPackageResponse
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	13, // 7: redress.reporting.v1.InspectionPackageRequest.from:type_name -> google.protobuf.Timestamp
+	13, // 8: redress.reporting.v1.InspectionPackageRequest.to:type_name -> google.protobuf.Timestamp
+	13, // 9: redress.reporting.v1.Document.period_start:type_name -> google.protobuf.Timestamp
+	13, // 10: redress.reporting.v1.Document.period_end:type_name -> google.protobuf.Timestamp
+	13, // 11: redress.reporting.v1.Document.created_at:type_name -> google.protobuf.Timestamp
+	13, // 12: redress.reporting.v1.Document.emailed_at:type_name -> google.protobuf.Timestamp
+	9,  // 13: redress.reporting.v1.ListDocumentsResponse.documents:type_name -> redress.reporting.v1.Document
+	6,  // 14: redress.reporting.v1.DownloadDocumentResponse.chunk:type_name -> redress.reporting.v1.Chunk
+	3,  // 15: redress.reporting.v1.ReportingService.Export:input_type -> redress.reporting.v1.ExportRequest
+	7,  // 16: redress.reporting.v1.ReportingService.InspectionPackage:input_type -> redress.reporting.v1.InspectionPackageRequest
+	8,  // 17: redress.reporting.v1.ReportingService.ListDocuments:input_type -> redress.reporting.v1.ListDocumentsRequest
+	11, // 18: redress.reporting.v1.ReportingService.DownloadDocument:input_type -> redress.reporting.v1.DownloadDocumentRequest
+	4,  // 19: redress.reporting.v1.ReportingService.Export:output_type -> redress.reporting.v1.ExportResponse
+	5,  // 20: redress.reporting.v1.ReportingService.InspectionPackage:output_type -> redress.reporting.v1.InspectionPackageResponse
+	10, // 21: redress.reporting.v1.ReportingService.ListDocuments:output_type -> redress.reporting.v1.ListDocumentsResponse
+	12, // 22: redress.reporting.v1.ReportingService.DownloadDocument:output_type -> redress.reporting.v1.DownloadDocumentResponse
+	19, // [19:23] is the sub-list for method output_type
+	15, // [15:19] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_redress_reporting_v1_reporting_proto_init() }
@@ -564,7 +908,7 @@ func file_redress_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_reporting_v1_reporting_proto_rawDesc), len(file_redress_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   5,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

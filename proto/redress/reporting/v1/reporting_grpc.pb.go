@@ -21,6 +21,8 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ReportingService_Export_FullMethodName            = "/redress.reporting.v1.ReportingService/Export"
 	ReportingService_InspectionPackage_FullMethodName = "/redress.reporting.v1.ReportingService/InspectionPackage"
+	ReportingService_ListDocuments_FullMethodName     = "/redress.reporting.v1.ReportingService/ListDocuments"
+	ReportingService_DownloadDocument_FullMethodName  = "/redress.reporting.v1.ReportingService/DownloadDocument"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -35,6 +37,9 @@ type ReportingServiceClient interface {
 	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportResponse], error)
 	// Build an inspection package (a zip archive) for a date range.
 	InspectionPackage(ctx context.Context, in *InspectionPackageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[InspectionPackageResponse], error)
+	// Stored reports (monthly summaries, yearly statistics), newest first.
+	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
+	DownloadDocument(ctx context.Context, in *DownloadDocumentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadDocumentResponse], error)
 }
 
 type reportingServiceClient struct {
@@ -83,6 +88,35 @@ func (c *reportingServiceClient) InspectionPackage(ctx context.Context, in *Insp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReportingService_InspectionPackageClient = grpc.ServerStreamingClient[InspectionPackageResponse]
 
+func (c *reportingServiceClient) ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDocumentsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_ListDocuments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) DownloadDocument(ctx context.Context, in *DownloadDocumentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadDocumentResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ReportingService_ServiceDesc.Streams[2], ReportingService_DownloadDocument_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[DownloadDocumentRequest, DownloadDocumentResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ReportingService_DownloadDocumentClient = grpc.ServerStreamingClient[DownloadDocumentResponse]
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -95,6 +129,9 @@ type ReportingServiceServer interface {
 	Export(*ExportRequest, grpc.ServerStreamingServer[ExportResponse]) error
 	// Build an inspection package (a zip archive) for a date range.
 	InspectionPackage(*InspectionPackageRequest, grpc.ServerStreamingServer[InspectionPackageResponse]) error
+	// Stored reports (monthly summaries, yearly statistics), newest first.
+	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
+	DownloadDocument(*DownloadDocumentRequest, grpc.ServerStreamingServer[DownloadDocumentResponse]) error
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -110,6 +147,12 @@ func (UnimplementedReportingServiceServer) Export(*ExportRequest, grpc.ServerStr
 }
 func (UnimplementedReportingServiceServer) InspectionPackage(*InspectionPackageRequest, grpc.ServerStreamingServer[InspectionPackageResponse]) error {
 	return status.Error(codes.Unimplemented, "method InspectionPackage not implemented")
+}
+func (UnimplementedReportingServiceServer) ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDocuments not implemented")
+}
+func (UnimplementedReportingServiceServer) DownloadDocument(*DownloadDocumentRequest, grpc.ServerStreamingServer[DownloadDocumentResponse]) error {
+	return status.Error(codes.Unimplemented, "method DownloadDocument not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -154,13 +197,47 @@ func _ReportingService_InspectionPackage_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReportingService_InspectionPackageServer = grpc.ServerStreamingServer[InspectionPackageResponse]
 
+func _ReportingService_ListDocuments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDocumentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).ListDocuments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_ListDocuments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).ListDocuments(ctx, req.(*ListDocumentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_DownloadDocument_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(DownloadDocumentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ReportingServiceServer).DownloadDocument(m, &grpc.GenericServerStream[DownloadDocumentRequest, DownloadDocumentResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ReportingService_DownloadDocumentServer = grpc.ServerStreamingServer[DownloadDocumentResponse]
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ReportingService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "redress.reporting.v1.ReportingService",
 	HandlerType: (*ReportingServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListDocuments",
+			Handler:    _ReportingService_ListDocuments_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Export",
@@ -170,6 +247,11 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "InspectionPackage",
 			Handler:       _ReportingService_InspectionPackage_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "DownloadDocument",
+			Handler:       _ReportingService_DownloadDocument_Handler,
 			ServerStreams: true,
 		},
 	},
