@@ -38,6 +38,7 @@ import (
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/filing"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/regulator"
 	escworker "github.com/redress/redress/services/worker/escalation"
 	wf "github.com/redress/redress/workflows/escalation"
@@ -49,6 +50,7 @@ type escalationEnv struct {
 }
 
 type escOptions struct {
+	alertTo []string
 	dir     *regulator.Directory
 	timing  wf.Timing
 	cluster wf.ClusterPolicy
@@ -87,7 +89,8 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan struct{})
 	acts := &escworker.Activities{DB: h.db, Keys: h.keys, Regulators: o.dir, Log: h.log, Contact: "privacy@operator.example",
-		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}}
+		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second},
+		Alert:  &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}, AlertTo: o.alertTo}
 	trig := &esc.Triggers{DB: h.db, Policy: h.policy, Cluster: o.cluster, OperatorClass: o.class}
 	go func() {
 		defer close(done)
@@ -827,5 +830,45 @@ func TestLateAcknowledgementByCallback(t *testing.T) {
 	recs, _ := audit.ForObject(h.ctx, h.db, "escalation", id)
 	if last := recs[len(recs)-1]; last.Action != "escalation.acknowledge" || last.Actor != "regulator:default" {
 		t.Fatalf("last audit entry %s by %s", last.Action, last.Actor)
+	}
+}
+
+// A regulator that takes the filing but never acknowledges it: after the
+// wait (reminder at half) and no re-submission left, the supervisors get
+// one alert by mail and the escalation shows it.
+func TestUnacknowledgedFilingAlertsSupervisor(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	filer := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if !regulator.VerifySignature(pub, b, r.Header.Get(regulator.HeaderSignature)) {
+			http.Error(w, "unsigned", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(filer.Close)
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{alertTo: []string{"duty.supervisor@operator.example"}, timing: wf.Timing{AckWait: 2 * time.Second, Resubmissions: -1},
+		dir: &regulator.Directory{Default: &regulator.HTTPS{URL: filer.URL, Client: filer.Client(), SigningKey: priv}}})
+	sub, err := h.api.SubmitComplaint(h.as("agent.li"), submission("esc-alert-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.api.EscalateManually(h.as("officer.wang"), &escalationv1.EscalateManuallyRequest{CaseId: sub.GetCase().GetId(), Reason: "no answer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.GetEscalation().GetId()
+	m := h.smtp.WaitFor(t, 60*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Subject, id) })
+	if m.To[0] != "duty.supervisor@operator.example" || !strings.Contains(m.Body, sub.GetCase().GetCaseNumber()) || strings.Contains(m.Body, "Zhang San") {
+		t.Fatalf("alert to %v:\n%s", m.To, m.Body)
+	}
+	got := e.waitFor(h, id, "alert recorded", func(x *escalationv1.Escalation) bool { return x.GetSupervisorAlertedAt() != nil })
+	if got.GetStatus() != wf.StatusFiled || len(got.GetFilings()) != 1 {
+		t.Fatalf("status %s filings %d", got.GetStatus(), len(got.GetFilings()))
+	}
+	want := []string{"escalation.opened", "escalation.packaged", "escalation.submitted", "escalation.ack_reminder", "escalation.supervisor_alert"}
+	if acts := auditActions(t, h, id); !slices.Equal(acts, want) {
+		t.Fatalf("audit %v\nwant  %v", acts, want)
 	}
 }

@@ -36,6 +36,9 @@ type Activities struct {
 	// Contact is the operator's contact point told to individuals in an
 	// incident notice.
 	Contact string
+	// Alert mails AlertTo when a filing needs a supervisor (optional).
+	Alert   regulator.MailSender
+	AlertTo []string
 }
 
 var _ wf.Activities = (*Activities)(nil)
@@ -176,6 +179,7 @@ func (a *Activities) ApplyAction(ctx context.Context, in wf.ActionInput) (wf.Sna
 	snap, err := store.Apply(a.DB.WithContext(ctx), in.EscalationID, in.Action)
 	if err == nil && in.Action.Type == wf.ActSupervisorAlert {
 		a.Log.Warn("escalation needs a supervisor: no acknowledgement from the regulator", "escalation_id", in.EscalationID)
+		err = a.alertSupervisors(ctx, in.EscalationID) // a failed send retries the activity; the write above is done once
 	}
 	return snap, err
 }

@@ -1,0 +1,52 @@
+package escalation
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/records"
+)
+
+// alertSupervisors mails the people who watch escalations (REDRESS_COMPLIANCE_EMAILS)
+// that a filing needs them: no acknowledgement after every re-submission, or
+// a refusal. Ids and codes only. The Message-ID is stable per escalation, so
+// a resend after a failed activity attempt is recognisably the same alert.
+func (a *Activities) alertSupervisors(ctx context.Context, id string) error {
+	if a.Alert == nil || len(a.AlertTo) == 0 {
+		return nil
+	}
+	var e store.Escalation
+	if err := a.DB.WithContext(ctx).Take(&e, "id = ?", id).Error; err != nil {
+		return err
+	}
+	caseNumber := "-"
+	if e.CaseID != nil {
+		var c records.Case
+		if err := a.DB.WithContext(ctx).Select("case_number").Take(&c, "id = ?", *e.CaseID).Error; err == nil {
+			caseNumber = c.CaseNumber
+		}
+	}
+	var filings int64
+	a.DB.WithContext(ctx).Model(&store.Filing{}).Where("escalation_id = ?", id).Count(&filings)
+	due := "-"
+	if e.DueAt != nil {
+		due = e.DueAt.UTC().Format(time.RFC3339)
+	}
+	for _, to := range a.AlertTo {
+		var msg bytes.Buffer
+		fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: Escalation %s needs a supervisor\r\n", a.Alert.FromAddress(), to, id)
+		fmt.Fprintf(&msg, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+			time.Now().UTC().Format(time.RFC1123Z), notify.MessageID("escalation-alert/"+id+"/"+to))
+		fmt.Fprintf(&msg, "The regulator has not acknowledged escalation %s (%s, case %s, regulator %q) after %d submission(s), or refused it.\r\n"+
+			"Status: %s. Due: %s.\r\nPlease contact the regulator and record the acknowledgement or close the escalation.\r\n",
+			id, e.Kind, caseNumber, e.Regulator, filings, e.Status, due)
+		if err := a.Alert.SendMessage(ctx, to, msg.Bytes()); err != nil {
+			return fmt.Errorf("supervisor alert: %w", err)
+		}
+	}
+	return nil
+}
