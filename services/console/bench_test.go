@@ -2,12 +2,19 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
+	"github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/services/internal/reports"
 )
 
@@ -17,7 +24,7 @@ import (
 //
 //	go test -run '^$' -bench QueueMillion -benchtime 200x ./console/
 func BenchmarkQueueMillion(b *testing.B) {
-	e := newEnv(b)
+	e := newEnvOn(b, benchDB(b))
 	sqlDB, err := e.DB.DB()
 	if err != nil {
 		b.Fatal(err)
@@ -51,7 +58,7 @@ func BenchmarkQueueMillion(b *testing.B) {
 		t0 := time.Now()
 		code, body := c.get(p.path)
 		times[p.name] = append(times[p.name], time.Since(t0))
-		if code != http.StatusOK || !strings.Contains(body, "case-link") {
+		if code != http.StatusOK || !strings.Contains(body, "case-link") && !strings.Contains(body, `id="empty"`) {
 			b.Fatalf("%s: %d", p.name, code)
 		}
 	}
@@ -68,6 +75,44 @@ func BenchmarkQueueMillion(b *testing.B) {
 	b.ReportMetric(ms(pct(all, 50)), "p50-ms")
 	b.ReportMetric(ms(pct(all, 95)), "p95-ms")
 	c.seen.Reset()
+}
+
+// benchDB is a database kept between benchmark runs (seeding a million
+// cases takes minutes): redress_console_bench beside the test databases,
+// made from the migrated template once.
+func benchDB(b *testing.B) *gorm.DB {
+	pgtest.URL(b) // makes sure the template exists and is current
+	u, err := url.Parse(os.Getenv("REDRESS_TEST_DATABASE_URL"))
+	if err != nil || u.Host == "" {
+		b.Skip("REDRESS_TEST_DATABASE_URL is not set")
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	adb, err := sql.Open("pgx", admin.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer adb.Close()
+	var exists bool
+	if err := adb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'redress_console_bench')`).Scan(&exists); err != nil {
+		b.Fatal(err)
+	}
+	if !exists {
+		if _, err := adb.Exec(`CREATE DATABASE redress_console_bench TEMPLATE redress_template`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u.Path = "/redress_console_bench"
+	gdb, err := db.Open(context.Background(), u.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if s, err := gdb.DB(); err == nil {
+			s.Close()
+		}
+	})
+	return gdb
 }
 
 func pct(ts []time.Duration, p int) time.Duration {

@@ -10,6 +10,8 @@ import (
 
 	"gorm.io/gorm"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/audit"
@@ -26,15 +28,17 @@ type timelineRow struct {
 type revealed struct{ Name, Phone, Email, IDNumber string }
 
 type caseData struct {
-	Case       *intakev1.Case
-	Due, Ack   string
-	DueISO     string
-	Risk, Left string
-	Timeline   []timelineRow
-	Revealed   *revealed
-	Reasons    []string
-	Rejections []string
-	State      string
+	Case        *intakev1.Case
+	Due, Ack    string
+	DueISO      string
+	Risk, Left  string
+	Timeline    []timelineRow
+	Revealed    *revealed
+	Deletions   []*deletionv1.Deletion
+	Escalations []*escalationv1.Escalation
+	Reasons     []string
+	Rejections  []string
+	State       string
 	// Which lifecycle forms the case's state allows (the role is checked
 	// separately, in the template, through view.Can).
 	Allows map[string]bool
@@ -61,6 +65,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 	if dl := c.GetAcknowledgement(); dl.GetDueAt() != nil {
 		d.Ack = dl.GetDueAt().AsTime().Format("2006-01-02 15:04 MST") + " (" + dl.GetStatus() + ")"
 	}
+	d.Deletions, d.Escalations = s.linked(r, v, c.GetId())
 	recs, err := audit.ForObject(r.Context(), s.c.DB, "case", c.GetId())
 	if err != nil {
 		s.fail(w, r, v, err)

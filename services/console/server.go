@@ -23,6 +23,8 @@ import (
 	"google.golang.org/grpc/status"
 	"gorm.io/gorm"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
@@ -39,6 +41,9 @@ var staticFS embed.FS
 type Config struct {
 	Identity *identity.Store
 	Intake   intakev1.IntakeServiceClient
+	// Deletion and Escalation, when set, add their pages (same gRPC server).
+	Deletion   deletionv1.DeletionServiceClient
+	Escalation escalationv1.EscalationServiceClient
 	// DB and Keys serve what no RPC offers yet: the audit timeline and the
 	// audited reveal of a complainant's personal data.
 	DB   *gorm.DB
@@ -73,10 +78,11 @@ func New(c Config) (*Server, error) {
 	}
 	s := &Server{c: c, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"enum": enumLabel,
-		"T":    translate,
+		"enum":    enumLabel,
+		"T":       translate,
+		"fmtTime": fmtTime,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -109,6 +115,17 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /admin/users", s.authed(s.adminOnly(s.adminAddUser)))
 	mux.Handle("POST /admin/users/{name}/{action}", s.authed(s.adminOnly(s.adminUserAction)))
 	mux.Handle("POST /admin/tokens/{id}/revoke", s.authed(s.adminOnly(s.adminRevoke)))
+	if s.c.Deletion != nil {
+		mux.Handle("GET /deletions", s.authed(s.deletions))
+		mux.Handle("GET /deletions/{id}", s.authed(s.deletionPage))
+		mux.Handle("POST /deletions/{id}/approve", s.authed(s.approvePlan))
+	}
+	if s.c.Escalation != nil {
+		mux.Handle("GET /escalations", s.authed(s.escalations))
+		mux.Handle("GET /escalations/{id}", s.authed(s.escalationPage))
+		mux.Handle("GET /escalations/{id}/package", s.authed(s.filingPackage))
+		mux.Handle("POST /escalations/{id}/ack", s.authed(s.recordAck))
+	}
 	mux.Handle("GET /account/password", s.authed(s.passwordPage))
 	mux.Handle("POST /account/password", s.authed(s.changePassword))
 	return securityHeaders(mux)
@@ -132,15 +149,17 @@ func securityHeaders(h http.Handler) http.Handler {
 
 // view is what every page template gets.
 type view struct {
-	Lang    string
-	Title   string
-	User    *identity.User
-	CSRF    string
-	Flash   string
-	Error   string
-	Data    any
-	SSO     bool // single sign-on is offered
-	session identity.Session
+	Lang  string
+	Title string
+	User  *identity.User
+	CSRF  string
+	Flash string
+	Error string
+	Data  any
+	SSO   bool // single sign-on is offered
+	// Which optional pages exist (their services are configured).
+	HasDeletions, HasEscalations bool
+	session                      identity.Session
 }
 
 func (v *view) Can(p string) bool {
@@ -172,7 +191,8 @@ func (s *Server) authed(h authedHandler) http.Handler {
 			s.fail(w, r, &view{Lang: language(r)}, err)
 			return
 		}
-		v := &view{Lang: language(r), User: &sess.User, CSRF: sess.CSRF, session: sess}
+		v := &view{Lang: language(r), User: &sess.User, CSRF: sess.CSRF, session: sess,
+			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {

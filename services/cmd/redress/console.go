@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/console"
 	"github.com/redress/redress/services/internal/access"
@@ -95,6 +97,7 @@ func (s *stack) runConsole(ctx context.Context) error {
 	}
 	defer conn.Close()
 	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
+		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
 		DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if s.cfg.OIDCIssuer != "" {
 		if cc.OIDC, err = identity.NewOIDC(ctx, cc.Identity, s.cfg.OIDCIssuer, s.cfg.OIDCClientID, s.cfg.OIDCClientSecret, s.cfg.OIDCRedirectURL); err != nil {

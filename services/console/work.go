@@ -1,0 +1,149 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+)
+
+// Deletion requests and escalations: lists, a detail page each, and the
+// actions the services offer (plan approval; filing package download and
+// acknowledgement). Each call carries the session's credential, so the
+// services' access table decides.
+
+type listData struct {
+	Status string
+	Next   string
+	Items  any
+}
+
+func (s *Server) deletions(w http.ResponseWriter, r *http.Request, v *view) {
+	q := r.URL.Query()
+	resp, err := s.c.Deletion.ListDeletions(v.rpc(r.Context()), &deletionv1.ListDeletionsRequest{
+		Status: q.Get("status"), CaseId: q.Get("case"), PageSize: 50, PageToken: q.Get("page")})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d := listData{Status: q.Get("status"), Items: resp.GetDeletions()}
+	if tok := resp.GetNextPageToken(); tok != "" {
+		d.Next = "/deletions?" + url.Values{"status": {d.Status}, "page": {tok}}.Encode()
+	}
+	v.Title, v.Data = translate(v.Lang, "deletions"), d
+	s.render(w, http.StatusOK, "deletions", v, "")
+}
+
+type deletionData struct {
+	D    *deletionv1.Deletion
+	Plan *deletionv1.GetPlanResponse
+}
+
+func (s *Server) deletionPage(w http.ResponseWriter, r *http.Request, v *view) {
+	ctx, id := v.rpc(r.Context()), r.PathValue("id")
+	resp, err := s.c.Deletion.GetDeletion(ctx, &deletionv1.GetDeletionRequest{DeletionId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d := deletionData{D: resp.GetDeletion()}
+	if plan, err := s.c.Deletion.GetPlan(ctx, &deletionv1.GetPlanRequest{DeletionId: id}); err == nil {
+		d.Plan = plan
+	}
+	v.Title, v.Data, v.Flash = translate(v.Lang, "deletion"), d, flash(r, v.Lang)
+	s.render(w, http.StatusOK, "deletion", v, "")
+}
+
+// approvePlan approves exactly the plan the supervisor saw (its digest).
+func (s *Server) approvePlan(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	_, err := s.c.Deletion.ApprovePlan(v.rpc(r.Context()), &deletionv1.ApprovePlanRequest{DeletionId: id, PlanDigest: r.PostFormValue("digest")})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/deletions/"+id+"?done=1", http.StatusSeeOther)
+}
+
+func (s *Server) escalations(w http.ResponseWriter, r *http.Request, v *view) {
+	q := r.URL.Query()
+	req := &escalationv1.ListEscalationsRequest{CaseId: q.Get("case"), PageSize: 50, PageToken: q.Get("page")}
+	if st := q.Get("status"); st != "" {
+		req.Statuses = []string{st}
+	}
+	resp, err := s.c.Escalation.ListEscalations(v.rpc(r.Context()), req)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d := listData{Status: q.Get("status"), Items: resp.GetEscalations()}
+	if tok := resp.GetNextPageToken(); tok != "" {
+		d.Next = "/escalations?" + url.Values{"status": {d.Status}, "page": {tok}}.Encode()
+	}
+	v.Title, v.Data = translate(v.Lang, "escalations"), d
+	s.render(w, http.StatusOK, "escalations", v, "")
+}
+
+func (s *Server) escalationPage(w http.ResponseWriter, r *http.Request, v *view) {
+	resp, err := s.c.Escalation.GetEscalation(v.rpc(r.Context()), &escalationv1.GetEscalationRequest{EscalationId: r.PathValue("id")})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Title, v.Data, v.Flash = translate(v.Lang, "escalation"), resp.GetEscalation(), flash(r, v.Lang)
+	s.render(w, http.StatusOK, "escalation", v, "")
+}
+
+// filingPackage downloads the package filed with the regulator.
+func (s *Server) filingPackage(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	resp, err := s.c.Escalation.GetFilingPackage(v.rpc(r.Context()), &escalationv1.GetFilingPackageRequest{EscalationId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="filing-`+url.PathEscape(id)+`.zip"`)
+	w.Header().Set("X-Content-SHA256", resp.GetSha256())
+	_, _ = w.Write(resp.GetZip())
+}
+
+func (s *Server) recordAck(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	_, err := s.c.Escalation.RecordAcknowledgement(v.rpc(r.Context()), &escalationv1.RecordAcknowledgementRequest{EscalationId: id, Reference: r.PostFormValue("reference")})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/escalations/"+id+"?done=1", http.StatusSeeOther)
+}
+
+// linked lists a case's deletion requests and escalations for its page;
+// a role that may not read them simply sees none.
+func (s *Server) linked(r *http.Request, v *view, caseID string) (dels []*deletionv1.Deletion, escs []*escalationv1.Escalation) {
+	ctx := v.rpc(r.Context())
+	if s.c.Deletion != nil && v.Can("deletion.read") {
+		if resp, err := s.c.Deletion.ListDeletions(ctx, &deletionv1.ListDeletionsRequest{CaseId: caseID, PageSize: 20}); err == nil {
+			dels = resp.GetDeletions()
+		}
+	}
+	if s.c.Escalation != nil && v.Can("escalation.read") {
+		if resp, err := s.c.Escalation.ListEscalations(ctx, &escalationv1.ListEscalationsRequest{CaseId: caseID, PageSize: 20}); err == nil {
+			escs = resp.GetEscalations()
+		}
+	}
+	return dels, escs
+}
+
+func fmtTime(t interface{ AsTime() time.Time }) string {
+	if t == nil {
+		return ""
+	}
+	tt := t.AsTime()
+	if tt.IsZero() || tt.Unix() == 0 {
+		return ""
+	}
+	return tt.Format("2006-01-02 15:04 MST")
+}
