@@ -333,13 +333,16 @@ func (s *Store) SessionFor(ctx context.Context, token string) (Session, error) {
 	}
 	now := s.now()
 	idle := now.Add(-orDefault(s.SessionIdle, time.Hour))
+	db := s.DB.WithContext(ctx)
 	var row struct {
-		UserID    uuid.UUID
-		CSRFToken string
-		ExpiresAt time.Time
+		UserID     uuid.UUID
+		CSRFToken  string
+		ExpiresAt  time.Time
+		LastSeenAt time.Time
 	}
-	res := s.DB.WithContext(ctx).Raw(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND expires_at > ? AND last_seen_at > ?
-		RETURNING user_id, csrf_token, expires_at`, now, hashSecret(token), now, idle).Scan(&row)
+	hash := hashSecret(token)
+	res := db.Raw(`SELECT user_id, csrf_token, expires_at, last_seen_at FROM sessions WHERE token_hash = ? AND expires_at > ? AND last_seen_at > ?`,
+		hash, now, idle).Scan(&row)
 	if res.Error != nil {
 		return Session{}, res.Error
 	}
@@ -347,14 +350,24 @@ func (s *Store) SessionFor(ctx context.Context, token string) (Session, error) {
 		return Session{}, access.ErrUnauthenticated
 	}
 	var u User
-	if err := s.DB.WithContext(ctx).Where("id = ?", row.UserID).Take(&u).Error; err != nil {
+	if err := db.Where("id = ?", row.UserID).Take(&u).Error; err != nil {
 		return Session{}, err
 	}
 	if u.Disabled {
 		return Session{}, access.ErrUnauthenticated
 	}
+	// The idle timer moves at most once a minute: reads stay reads.
+	if now.Sub(row.LastSeenAt) > touchEvery {
+		if err := db.Exec(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, now, hash).Error; err != nil {
+			return Session{}, err
+		}
+	}
 	return Session{Token: token, CSRF: row.CSRFToken, User: u, ExpiresAt: row.ExpiresAt}, nil
 }
+
+// touchEvery is how stale last_seen_at / last_used_at may get before a
+// request writes them again.
+const touchEvery = time.Minute
 
 // EndSession signs a session out.
 func (s *Store) EndSession(ctx context.Context, token string) error {
@@ -442,19 +455,26 @@ func (s *Store) Authenticate(ctx context.Context, bearer string) (access.Princip
 		return access.Principal{ID: sess.User.Username, Role: access.Role(sess.User.Role)}, nil
 	case strings.HasPrefix(bearer, tokenPrefix):
 		now := s.now()
+		db := s.DB.WithContext(ctx)
 		var row struct {
-			Username string
-			Role     string
-			Scopes   pq.StringArray `gorm:"type:text[]"`
+			ID         uuid.UUID
+			Username   string
+			Role       string
+			Scopes     pq.StringArray `gorm:"type:text[]"`
+			LastUsedAt *time.Time
 		}
-		res := s.DB.WithContext(ctx).Raw(`UPDATE api_tokens t SET last_used_at = ? FROM users u
-			WHERE t.token_hash = ? AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ? AND NOT u.disabled
-			RETURNING u.username, u.role, t.scopes`, now, hashSecret(bearer), now).Scan(&row)
+		res := db.Raw(`SELECT t.id, u.username, u.role, t.scopes, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+			WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND NOT u.disabled`, hashSecret(bearer), now).Scan(&row)
 		if res.Error != nil {
 			return access.Principal{}, res.Error
 		}
 		if res.RowsAffected == 0 {
 			return access.Principal{}, access.ErrUnauthenticated
+		}
+		if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > touchEvery {
+			if err := db.Exec(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, row.ID).Error; err != nil {
+				return access.Principal{}, err
+			}
 		}
 		p := access.Principal{ID: row.Username, Role: access.Role(row.Role)}
 		if len(row.Scopes) > 0 {
