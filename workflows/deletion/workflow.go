@@ -142,6 +142,7 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 	reg := func(name string, validate func(Action) error, fn func(ctx workflow.Context, a Action) error) error {
 		return workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, a Action) (Snapshot, error) {
+				ctx = workflow.WithActivityOptions(ctx, activityOptions())
 				err := guard(ctx, func() error {
 					if err := validate(a); err != nil { // state may have moved while waiting
 						return err

@@ -226,7 +226,7 @@ func (a *Activities) Locate(ctx context.Context, id, name string) (wf.Located, e
 	if err != nil {
 		return wf.Located{}, err
 	}
-	c, err := a.reg.get(ctx, name)
+	c, err := a.reg.get(ctx, a, name)
 	if err != nil {
 		return wf.Located{}, err
 	}
@@ -390,7 +390,7 @@ func (a *Activities) Apply(ctx context.Context, in wf.ApplyInput) (wf.Receipt, e
 	if err != nil {
 		return wf.Receipt{}, err
 	}
-	c, err := a.reg.get(ctx, in.Connector)
+	c, err := a.reg.get(ctx, a, in.Connector)
 	if err != nil {
 		return wf.Receipt{}, err
 	}
@@ -451,7 +451,7 @@ func (a *Activities) Verify(ctx context.Context, in wf.VerifyInput) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	c, err := a.reg.get(ctx, in.Connector)
+	c, err := a.reg.get(ctx, a, in.Connector)
 	if err != nil {
 		return 0, err
 	}

@@ -99,7 +99,7 @@ func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot
 			}
 			continue
 		}
-		c, err := a.reg.get(ctx, e.Connector)
+		c, err := a.reg.get(ctx, a, e.Connector)
 		if err != nil {
 			return wf.Snapshot{}, err
 		}

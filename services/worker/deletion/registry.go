@@ -56,9 +56,10 @@ type registry struct {
 	built map[string]*limited
 }
 
-func (r *registry) get(ctx context.Context, name string) (*limited, error) {
+func (r *registry) get(ctx context.Context, a *Activities, name string) (*limited, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.a = a
 	if c, ok := r.built[name]; ok {
 		return c, nil
 	}
