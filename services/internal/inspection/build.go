@@ -81,6 +81,15 @@ func (b *Builder) now() time.Time {
 // then appended to the audit chain, so the operator's chain vouches for the
 // manifest as the manifest vouches for every file.
 func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) error {
+	// The audit extract and its proof stop at the head as it is now, so that
+	// entries appended while the package is built cannot make them disagree.
+	var head struct {
+		Seq  int64
+		Hash []byte
+	}
+	if err := b.DB.WithContext(ctx).Raw(`SELECT seq, hash FROM audit_head WHERE singleton`).Scan(&head).Error; err != nil {
+		return err
+	}
 	zw := zip.NewWriter(w)
 	m := Manifest{Format: "redress-inspection/1", From: from.UTC(), To: to.UTC(), CreatedAt: b.now().UTC().Truncate(time.Second)}
 	add := func(path string, write func(io.Writer) error) error {
@@ -97,7 +106,7 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 	}
 	export := func(r reports.Report, by string) func(io.Writer) error {
 		return func(w io.Writer) error {
-			return b.Exporter.Export(ctx, reports.Request{Report: r, Format: reports.CSV, From: from, To: to, GroupBy: by}, w)
+			return b.Exporter.Export(ctx, reports.Request{Report: r, Format: reports.CSV, From: from, To: to, GroupBy: by, MaxSeq: head.Seq}, w)
 		}
 	}
 	files := []struct {
@@ -111,7 +120,7 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 		{"statistics/sla_by_channel.csv", export(reports.SLAStatistics, reports.ByChannel)},
 		{"statistics/sla_by_month.csv", export(reports.SLAStatistics, reports.ByMonth)},
 		{ExtractFile, export(reports.AuditExtract, "")},
-		{ProofFile, func(w io.Writer) error { return b.proof(ctx, from, to, w) }},
+		{ProofFile, func(w io.Writer) error { return b.proof(ctx, from, to, head.Seq, head.Hash, w) }},
 		{"policy/cn.json", func(w io.Writer) error { return writeJSON(w, b.Policy.Rules("cn")) }},
 	}
 	for _, y := range b.Calendars.Years("cn") {
@@ -156,33 +165,25 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 	return zw.Close()
 }
 
-func (b *Builder) proof(ctx context.Context, from, to time.Time, w io.Writer) error {
-	var p Proof
-	p.HashRule = "hash = SHA-256(prev_hash || canonical JSON of seq, at, actor, action, object_type, object_id, before_digest, after_digest, details)"
+func (b *Builder) proof(ctx context.Context, from, to time.Time, headSeq int64, headHash []byte, w io.Writer) error {
+	p := Proof{HeadSeq: headSeq, HeadHash: hex.EncodeToString(headHash),
+		HashRule: "hash = SHA-256(prev_hash || canonical JSON of seq, at, actor, action, object_type, object_id, before_digest, after_digest, details)"}
 	var r struct {
 		First, Last, N int64
 	}
 	if err := b.DB.WithContext(ctx).Raw(`SELECT coalesce(min(seq), 0) AS first, coalesce(max(seq), 0) AS last, count(*) AS n
-		FROM audit_entries WHERE at >= ? AND at < ?`, from, to).Scan(&r).Error; err != nil {
+		FROM audit_entries WHERE at >= ? AND at < ? AND seq <= ?`, from, to, headSeq).Scan(&r).Error; err != nil {
 		return err
 	}
 	p.FirstSeq, p.LastSeq, p.Entries = r.First, r.Last, r.N
-	var hashes struct{ Prev, Hash []byte }
 	if r.N > 0 {
+		var hashes struct{ Prev, Hash []byte }
 		if err := b.DB.WithContext(ctx).Raw(`SELECT (SELECT prev_hash FROM audit_entries WHERE seq = ?) AS prev,
 			(SELECT hash FROM audit_entries WHERE seq = ?) AS hash`, r.First, r.Last).Scan(&hashes).Error; err != nil {
 			return err
 		}
 		p.AnchorPrevHash, p.LastHash = hex.EncodeToString(hashes.Prev), hex.EncodeToString(hashes.Hash)
 	}
-	var head struct {
-		Seq  int64
-		Hash []byte
-	}
-	if err := b.DB.WithContext(ctx).Raw(`SELECT seq, hash FROM audit_head WHERE singleton`).Scan(&head).Error; err != nil {
-		return err
-	}
-	p.HeadSeq, p.HeadHash = head.Seq, hex.EncodeToString(head.Hash)
 	return writeJSON(w, p)
 }
 

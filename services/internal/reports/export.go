@@ -39,6 +39,16 @@ type Request struct {
 	From    time.Time
 	To      time.Time
 	GroupBy string // SLA statistics only; empty = category
+	// MaxSeq bounds the audit extract to entries up to this sequence number
+	// (0 = all), so that it matches a chain proof taken at one moment.
+	MaxSeq int64
+
+	args []any // further query arguments of one report
+}
+
+func (r Request) withArgs(args ...any) Request {
+	r.args = args
+	return r
 }
 
 // FileName is the suggested name of the export's file.

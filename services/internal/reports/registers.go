@@ -69,12 +69,12 @@ var AuditColumns = []string{"seq", "at", "actor", "action", "object_type", "obje
 
 const auditQuery = `
 SELECT seq, at, actor, action, object_type, object_id, before_digest, after_digest, details, prev_hash, hash
-FROM audit_entries WHERE at >= $1 AND at < $2 ORDER BY seq`
+FROM audit_entries WHERE at >= $1 AND at < $2 AND ($3::bigint = 0 OR seq <= $3) ORDER BY seq`
 
 // auditExtract writes the audit entries of [from, to) in chain order with
 // their hashes; times are UTC with microseconds, exactly as hashed.
 func (e *Exporter) auditExtract(ctx context.Context, req Request, sink Sink) error {
-	return e.stream(ctx, sink, AuditColumns, auditQuery, req, func(rows *sql.Rows, cells []string, _ *timeFormatter) error {
+	return e.stream(ctx, sink, AuditColumns, auditQuery, req.withArgs(req.MaxSeq), func(rows *sql.Rows, cells []string, _ *timeFormatter) error {
 		var (
 			seq        int64
 			at         time.Time
@@ -97,7 +97,7 @@ func (e *Exporter) stream(ctx context.Context, sink Sink, header []string, query
 	if err := sink.Row(header); err != nil {
 		return err
 	}
-	rows, done, err := e.query(ctx, query, req.From, req.To)
+	rows, done, err := e.query(ctx, query, append([]any{req.From, req.To}, req.args...)...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", req.Report, err)
 	}
