@@ -872,3 +872,37 @@ func TestUnacknowledgedFilingAlertsSupervisor(t *testing.T) {
 		t.Fatalf("audit %v\nwant  %v", acts, want)
 	}
 }
+
+// A retried escalation with the same idempotency key answers the first one;
+// the key reused for another case is refused.
+func TestEscalateManuallyIdempotent(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{})
+	ctx := h.as("officer.wang")
+	var cases []string
+	for i := range 2 {
+		sub, err := h.api.SubmitComplaint(ctx, submission(fmt.Sprintf("esc-idem-%04d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, sub.GetCase().GetId())
+	}
+	req := &escalationv1.EscalateManuallyRequest{CaseId: cases[0], Reason: "retry me", IdempotencyKey: "console-7f3a9c21"}
+	a, err := e.api.EscalateManually(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.api.EscalateManually(ctx, req)
+	if err != nil || b.GetEscalation().GetId() != a.GetEscalation().GetId() {
+		t.Fatalf("retry: %v, %s vs %s", err, b.GetEscalation().GetId(), a.GetEscalation().GetId())
+	}
+	_, err = e.api.EscalateManually(ctx, &escalationv1.EscalateManuallyRequest{CaseId: cases[1], Reason: "x", IdempotencyKey: "console-7f3a9c21"})
+	wantCode(t, "key reused", err, codes.AlreadyExists, "idempotency_key")
+	_, err = e.api.EscalateManually(ctx, &escalationv1.EscalateManuallyRequest{CaseId: cases[1], Reason: "x", IdempotencyKey: "short"})
+	wantCode(t, "bad key", err, codes.InvalidArgument, "idempotency_key")
+	var n int64
+	h.db.Model(&store.Escalation{}).Where("kind = 'manual'").Count(&n)
+	if n != 1 {
+		t.Fatalf("%d manual escalations on record, want 1", n)
+	}
+}

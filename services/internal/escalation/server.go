@@ -90,12 +90,21 @@ func (s *Server) EscalateManually(ctx context.Context, req *escalationv1.Escalat
 	if req.Regulator != "" && !regulatorPattern(req.Regulator) {
 		v.Add("regulator", "must be 1 to 64 characters of lower-case letters, digits, '_' or '-'")
 	}
+	if req.IdempotencyKey != "" {
+		v.IdempotencyKey("idempotency_key", req.IdempotencyKey)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	e := store.Escalation{ID: uuid.NewString(), Kind: wf.KindManual, Reason: req.Reason, Regulator: req.Regulator, CreatedAt: s.at()}
-	e.DedupeKey = "manual/" + e.ID
+	e.DedupeKey = dedupeKey(ctx, "manual", e.ID, req.IdempotencyKey)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if replay, err := s.replayed(tx, e.DedupeKey, wf.KindManual, req.CaseId, req.DeletionRequestId); err != nil || replay != nil {
+			if replay != nil {
+				e = *replay
+			}
+			return err
+		}
 		if req.CaseId != "" {
 			var c records.Case
 			err := tx.Select("id", "state").Take(&c, "id = ?", req.CaseId).Error
@@ -136,6 +145,29 @@ func (s *Server) EscalateManually(ctx context.Context, req *escalationv1.Escalat
 	return &escalationv1.EscalateManuallyResponse{Escalation: out}, nil
 }
 
+// dedupeKey scopes a client's idempotency key to the caller; without one,
+// every call opens its own escalation.
+func dedupeKey(ctx context.Context, prefix, id, clientKey string) string {
+	if clientKey == "" {
+		return prefix + "/" + id
+	}
+	return prefix + "/" + access.Actor(ctx) + "/" + clientKey
+}
+
+// replayed answers the escalation an earlier call with the same key opened,
+// or ALREADY_EXISTS when that call was about something else.
+func (s *Server) replayed(tx *gorm.DB, key, kind, caseID, deletionID string) (*store.Escalation, error) {
+	var e store.Escalation
+	err := tx.Where("dedupe_key = ?", key).Limit(1).Find(&e).Error
+	if err != nil || e.ID == "" {
+		return nil, err
+	}
+	if e.Kind != kind || deref(e.CaseID) != caseID || deref(e.DeletionRequestID) != deletionID {
+		return nil, status.Errorf(codes.AlreadyExists, "idempotency_key: already used for escalation %s of another request", e.ID)
+	}
+	return &e, nil
+}
+
 func regulatorPattern(r string) bool {
 	if len(r) == 0 || len(r) > 64 {
 		return false
@@ -172,6 +204,9 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 		v.Add("operator_class", "must be critical_infrastructure, central_body or other")
 	}
 	s.caseIDs(&v, req.CaseIds, false)
+	if req.IdempotencyKey != "" {
+		v.IdempotencyKey("idempotency_key", req.IdempotencyKey)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -180,8 +215,14 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 	e := store.Escalation{ID: uuid.NewString(), Kind: wf.KindIncident, Reason: req.Reason, OperatorClass: class,
 		DueAt: &due, DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac",
 		LeakedDataType: strings.TrimSpace(req.LeakedDataType), LeakSource: strings.TrimSpace(req.LeakSource), CreatedAt: now}
-	e.DedupeKey = "incident/manual/" + e.ID
+	e.DedupeKey = dedupeKey(ctx, "incident/manual", e.ID, req.IdempotencyKey)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if replay, err := s.replayed(tx, e.DedupeKey, wf.KindIncident, "", ""); err != nil || replay != nil {
+			if replay != nil {
+				e = *replay
+			}
+			return err
+		}
 		if err := s.checkCases(tx, req.CaseIds); err != nil {
 			return err
 		}

@@ -545,8 +545,11 @@ type EscalateManuallyRequest struct {
 	DeletionRequestId string `protobuf:"bytes,2,opt,name=deletion_request_id,json=deletionRequestId,proto3" json:"deletion_request_id,omitempty"`
 	Reason            string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	Regulator         string `protobuf:"bytes,4,opt,name=regulator,proto3" json:"regulator,omitempty"` // optional regulator body; default from configuration
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Optional client key (8–128 chars of [A-Za-z0-9._:-]): a retry with the same
+	// key answers the escalation the first call opened instead of a second one.
+	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EscalateManuallyRequest) Reset() {
@@ -603,6 +606,13 @@ func (x *EscalateManuallyRequest) GetReason() string {
 func (x *EscalateManuallyRequest) GetRegulator() string {
 	if x != nil {
 		return x.Regulator
+	}
+	return ""
+}
+
+func (x *EscalateManuallyRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
 	}
 	return ""
 }
@@ -1587,6 +1597,8 @@ type OpenIncidentRequest struct {
 	OperatorClass  string                 `protobuf:"bytes,3,opt,name=operator_class,json=operatorClass,proto3" json:"operator_class,omitempty"` // default from configuration
 	CaseIds        []string               `protobuf:"bytes,4,rep,name=case_ids,json=caseIds,proto3" json:"case_ids,omitempty"`
 	Reason         string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Optional client key, as in EscalateManuallyRequest.
+	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1652,6 +1664,13 @@ func (x *OpenIncidentRequest) GetCaseIds() []string {
 func (x *OpenIncidentRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *OpenIncidentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
 	}
 	return ""
 }
@@ -2056,12 +2075,13 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\x0fnotify_decision\x18\x1b \x01(\tR\x0enotifyDecision\x12#\n" +
 	"\rnotify_reason\x18\x1c \x01(\tR\fnotifyReason\x12%\n" +
 	"\x0epackage_sha256\x18\x1d \x01(\tR\rpackageSha256\x12#\n" +
-	"\rdeadline_kind\x18\x1e \x01(\tR\fdeadlineKind\"\x98\x01\n" +
+	"\rdeadline_kind\x18\x1e \x01(\tR\fdeadlineKind\"\xc1\x01\n" +
 	"\x17EscalateManuallyRequest\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12.\n" +
 	"\x13deletion_request_id\x18\x02 \x01(\tR\x11deletionRequestId\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1c\n" +
-	"\tregulator\x18\x04 \x01(\tR\tregulator\"]\n" +
+	"\tregulator\x18\x04 \x01(\tR\tregulator\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"]\n" +
 	"\x18EscalateManuallyResponse\x12A\n" +
 	"\n" +
 	"escalation\x18\x01 \x01(\v2!.redress.escalation.v1.EscalationR\n" +
@@ -2137,14 +2157,15 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\rescalation_id\x18\x01 \x01(\tR\fescalationId\"D\n" +
 	"\x18GetFilingPackageResponse\x12\x10\n" +
 	"\x03zip\x18\x01 \x01(\fR\x03zip\x12\x16\n" +
-	"\x06sha256\x18\x02 \x01(\tR\x06sha256\"\xba\x01\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\"\xe3\x01\n" +
 	"\x13OpenIncidentRequest\x12(\n" +
 	"\x10leaked_data_type\x18\x01 \x01(\tR\x0eleakedDataType\x12\x1f\n" +
 	"\vleak_source\x18\x02 \x01(\tR\n" +
 	"leakSource\x12%\n" +
 	"\x0eoperator_class\x18\x03 \x01(\tR\roperatorClass\x12\x19\n" +
 	"\bcase_ids\x18\x04 \x03(\tR\acaseIds\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"Y\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12'\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\"Y\n" +
 	"\x14OpenIncidentResponse\x12A\n" +
 	"\n" +
 	"escalation\x18\x01 \x01(\v2!.redress.escalation.v1.EscalationR\n" +
