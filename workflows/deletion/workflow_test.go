@@ -3,6 +3,9 @@ package deletion
 import (
 	"context"
 	"testing"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
@@ -10,10 +13,12 @@ import (
 
 // fakeActs is an in-memory request for workflow unit tests.
 type fakeActs struct {
-	snap     Snapshot
-	applied  map[string]int
-	breaches int
-	notices  []string
+	snap       Snapshot
+	restrict   *time.Time // BuildPlan adds a restrict item until then
+	applied    map[string]int
+	breaches   int
+	notices    []string
+	finishedAt []time.Time
 }
 
 func (f *fakeActs) Load(ctx context.Context, id string) (Snapshot, error) { return f.snap, nil }
@@ -41,7 +46,12 @@ func (f *fakeActs) BuildPlan(ctx context.Context, id string, found []Located) (P
 		items = append(items, l.Items...)
 	}
 	f.snap.Status, f.snap.PlanDigest = StatusAwaitingApproval, "digest-1"
-	return Plan{Items: items, Digest: "digest-1"}, nil
+	p := Plan{Items: items, Digest: "digest-1", AutoApproved: f.snap.Source == "pipeline"}
+	if f.restrict != nil {
+		p.Items = append(p.Items, PlanItem{Connector: "db", Target: "logs", Action: ActionRestrict, Count: 1, RestrictUntil: f.restrict})
+		p.RestrictUntil = f.restrict
+	}
+	return p, nil
 }
 func (f *fakeActs) Apply(ctx context.Context, in ApplyInput) (Receipt, error) {
 	f.applied[in.Connector+"/"+in.Step]++
@@ -50,6 +60,9 @@ func (f *fakeActs) Apply(ctx context.Context, in ApplyInput) (Receipt, error) {
 func (f *fakeActs) Verify(ctx context.Context, in VerifyInput) (int64, error) { return 0, nil }
 func (f *fakeActs) Finish(ctx context.Context, in FinishInput) (Snapshot, error) {
 	f.snap.Status = StatusCompleted
+	if f.restrict != nil && in.Step == "execute" {
+		f.snap.Status = StatusRestricted
+	}
 	return f.snap, nil
 }
 func (f *fakeActs) RecordBreach(ctx context.Context, in BreachInput) error { f.breaches++; return nil }
@@ -122,5 +135,37 @@ func TestWorkflowBreachRecordsEscalation(t *testing.T) {
 	}
 	if f.snap.Status != StatusCancelled {
 		t.Errorf("status %s", f.snap.Status)
+	}
+}
+
+// A retention floor: the plan runs at once except the restricted item, which
+// is deleted by a durable timer on the day the duty ends.
+func TestWorkflowRestrictUntilThenDelete(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	until := env.Now().Add(150 * 24 * time.Hour)
+	f := &fakeActs{snap: Snapshot{Status: StatusAwaitingIdentity, Source: "pipeline", DueAt: env.Now().Add(30 * 24 * time.Hour)},
+		applied: map[string]int{}, restrict: &until}
+	Register(env, f)
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == actFinish {
+			f.finishedAt = append(f.finishedAt, env.Now())
+		}
+	})
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateIdentityVerified, "1", updateCB{t: t, want: true, name: "identity"}, Action{Actor: "pipeline", Method: "attestation"})
+	}, time.Minute)
+	env.ExecuteWorkflow(DeletionWorkflow, Input{DeletionID: "x"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if f.applied["db/execute"] != 1 || f.applied["db/deferred"] != 1 || f.applied["redress/deferred"] != 0 {
+		t.Errorf("applied %v", f.applied)
+	}
+	if len(f.finishedAt) != 2 || f.finishedAt[1].Before(until) {
+		t.Errorf("deferred step finished at %v, before the floor ends %v", f.finishedAt, until)
+	}
+	if len(f.notices) != 2 || f.notices[0] != StatusRestricted || f.notices[1] != StatusCompleted {
+		t.Errorf("notices %v", f.notices)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
@@ -19,6 +18,7 @@ import (
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/mtls"
 )
 
 // identity is the account store every service authenticates against.
@@ -91,7 +91,11 @@ func demoSignIns() string {
 // runConsole serves the web console; it reaches IntakeService over gRPC like
 // any other client, with each signed-in person's session as the credential.
 func (s *stack) runConsole(ctx context.Context) error {
-	conn, err := grpc.NewClient(s.cfg.IntakeAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(s.cfg.IntakeAddr, transport)
 	if err != nil {
 		return err
 	}
@@ -113,4 +117,9 @@ func (s *stack) runConsole(ctx context.Context) error {
 		return fmt.Errorf("console listen: %w", err)
 	}
 	return grpcserver.ServeHTTP(ctx, lis, srv.Handler())
+}
+
+// tlsFiles are this process's mutual-TLS files (none: plaintext).
+func (s *stack) tlsFiles() mtls.Files {
+	return mtls.Files{Cert: s.cfg.TLSCert, Key: s.cfg.TLSKey, CA: s.cfg.TLSCA}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/intake"
+	"github.com/redress/redress/services/internal/mtls"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/temporalclient"
 	"github.com/redress/redress/services/worker"
@@ -100,6 +101,10 @@ func (s *stack) activities() *worker.Activities {
 // runIntake serves IntakeService and the metrics/probe endpoints, and runs
 // the workflow starter with its recovery loop.
 func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *intake.Starter) error {
+	tlsOpts, err := mtls.ServerOptions(s.tlsFiles())
+	if err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", s.cfg.IntakeAddr)
 	if err != nil {
 		return fmt.Errorf("intake listen: %w", err)
@@ -109,7 +114,7 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 		lis.Close()
 		return fmt.Errorf("metrics listen: %w", err)
 	}
-	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard())
+	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
 	reporting, err := s.reportingServer()
 	if err != nil {

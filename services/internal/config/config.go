@@ -28,6 +28,13 @@ type Config struct {
 	OIDCClientID     string `env:"REDRESS_OIDC_CLIENT_ID"`
 	OIDCClientSecret string `env:"REDRESS_OIDC_CLIENT_SECRET"`
 	OIDCRedirectURL  string `env:"REDRESS_OIDC_REDIRECT_URL"`
+	// Optional mutual TLS between the services (PEM files; all three or none):
+	// this process's certificate and key, and the CA that signs its peers.
+	// TLSServerName is the name in the gRPC server's certificate.
+	TLSCert       string `env:"REDRESS_TLS_CERT"`
+	TLSKey        string `env:"REDRESS_TLS_KEY"`
+	TLSCA         string `env:"REDRESS_TLS_CA"`
+	TLSServerName string `env:"REDRESS_TLS_SERVER_NAME"`
 
 	// The public pages (channels, complaint form, status lookup), on their own port.
 	PublicAddr     string `env:"REDRESS_PUBLIC_ADDR" envDefault:"127.0.0.1:8081"`
