@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"os"
 	"strings"
 	"testing"
@@ -258,5 +260,61 @@ func TestMonthlyReportSchedule(t *testing.T) {
 	})
 	if !strings.HasPrefix(name, "monthly_summary_") || !strings.HasSuffix(name, ".pdf") {
 		t.Errorf("stored %q", name)
+	}
+}
+
+// Abusive or broken input is refused with a message that says what to fix.
+func TestPublicFormRefusesBadInput(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	site := publicSite(t, h)
+	post := func(fields map[string]string, fileName, fileType string, content []byte) (int, string) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		if fileName != "" {
+			hdr := make(textproto.MIMEHeader)
+			hdr.Set("Content-Disposition", fmt.Sprintf(`form-data; name="evidence"; filename=%q`, fileName))
+			hdr.Set("Content-Type", fileType)
+			part, _ := mw.CreatePart(hdr)
+			part.Write(content)
+		}
+		mw.Close()
+		resp, err := http.Post(site.URL+"/complaint", mw.FormDataContentType(), &body)
+		mustNot(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	good := func() map[string]string {
+		return map[string]string{"key": fmt.Sprintf("web-bad-%d", time.Now().UnixNano()), "kind": "complaint",
+			"category": "spam_sms", "description": "Spam every day.", "email": "a@example.com", "consent": "yes"}
+	}
+	// An executable declared as a picture.
+	code, page := post(good(), "photo.png", "image/png", append([]byte("MZ\x90\x00"), bytes.Repeat([]byte{0}, 200)...))
+	if code != http.StatusBadRequest || !strings.Contains(page, "Evidence file") {
+		t.Errorf("disguised executable: %d %s", code, page)
+	}
+	// Far too large.
+	code, page = post(good(), "scan.pdf", "application/pdf", append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 10<<20)...))
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, "at most 9 MB") {
+		t.Errorf("oversized upload: %d", code)
+	}
+	// No consent, no contact.
+	f := good()
+	delete(f, "consent")
+	if code, page = post(f, "", "", nil); code != http.StatusBadRequest || !strings.Contains(page, "Please agree") {
+		t.Errorf("no consent: %d", code)
+	}
+	f = good()
+	delete(f, "email")
+	if code, page = post(f, "", "", nil); code != http.StatusBadRequest || !strings.Contains(page, "Contact") {
+		t.Errorf("no contact: %d %s", code, page)
+	}
+	var n int64
+	h.db.Raw(`SELECT count(*) FROM cases`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d cases recorded from refused submissions", n)
 	}
 }
