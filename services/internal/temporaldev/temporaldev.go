@@ -336,7 +336,11 @@ func prepareSQLite(o Options, logger *slog.Logger) (*config.SQL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("temporaldev: database file: %w", err)
 		}
-		conf.ConnectAttributes = map[string]string{"mode": "rwc"}
+		// WAL: one sync per commit instead of the rollback journal's several,
+		// and readers that do not wait for the writer; FULL keeps every
+		// commit durable.
+		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "full"}
+		conf.MaxConns, conf.MaxIdleConns = 4, 4
 		conf.DatabaseName = path
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			if _, err := os.Stat(filepath.Dir(path)); err != nil {
