@@ -505,7 +505,7 @@ func TestMaliciousProgramOpensMandatoryReport(t *testing.T) {
 		t.Fatalf("mandatory report due %v (%s, %s) by %s; want %v", m.GetDueAt().AsTime(), m.GetDueRule(), m.GetDueCitation(), m.GetOpenedBy(), want)
 	}
 	m = e.waitFor(h, m.GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
-	for _, step := range []string{"stop", "eliminate", "keep_records"} {
+	for _, step := range []string{"stop", "eliminate", "keep_records", "suspend_account"} {
 		if _, err := e.api.RecordStep(h.as("agent.li"), &escalationv1.RecordStepRequest{EscalationId: m.GetId(), Step: step}); err != nil {
 			t.Fatalf("step %s: %v", step, err)
 		}
@@ -521,7 +521,7 @@ func TestMaliciousProgramOpensMandatoryReport(t *testing.T) {
 	for _, s := range got.GetSteps() {
 		steps = append(steps, s.GetStep())
 	}
-	if !slices.Equal(steps, []string{"stop", "eliminate", "keep_records", "report"}) || got.GetSteps()[0].GetActor() != "agent.li" {
+	if !slices.Equal(steps, []string{"stop", "eliminate", "keep_records", "suspend_account", "report"}) || got.GetSteps()[0].GetActor() != "agent.li" {
 		t.Fatalf("steps %v", got.GetSteps())
 	}
 	// The case's timeline shows each step.
@@ -535,8 +535,8 @@ func TestMaliciousProgramOpensMandatoryReport(t *testing.T) {
 			n++
 		}
 	}
-	if n != 4 {
-		t.Fatalf("case timeline shows %d mandatory-report steps, want 4", n)
+	if n != 5 {
+		t.Fatalf("case timeline shows %d mandatory-report steps, want 5", n)
 	}
 	// Created once: another trigger pass opens nothing more.
 	trig := &esc.Triggers{DB: h.db, Policy: h.policy}

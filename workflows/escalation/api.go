@@ -52,8 +52,10 @@ const (
 	OutcomeReadyInManual = "ready_for_manual_filing" // an officer files it and records the reference
 )
 
-// Mandatory-report steps (CSL 2016 Art. 47/48: stop, eliminate, keep records, report).
-var MandatorySteps = []string{"stop", "eliminate", "keep_records", "report"}
+// Mandatory-report steps (CSL 2016 Art. 47/48: stop, eliminate, keep records,
+// report; Art. 48 ¶2 adds stopping the service to the user who spreads
+// malware or prohibited content: suspend_account).
+var MandatorySteps = []string{"stop", "eliminate", "keep_records", "report", "suspend_account"}
 
 // UpdateAct is the one Update every officer action travels through.
 const UpdateAct = "act"

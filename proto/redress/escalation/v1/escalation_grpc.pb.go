@@ -57,7 +57,8 @@ type EscalationServiceClient interface {
 	// A question from the regulator with its own due date.
 	AddFollowUp(ctx context.Context, in *AddFollowUpRequest, opts ...grpc.CallOption) (*AddFollowUpResponse, error)
 	AnswerFollowUp(ctx context.Context, in *AnswerFollowUpRequest, opts ...grpc.CallOption) (*AnswerFollowUpResponse, error)
-	// A step of a mandatory report: stop, eliminate, keep_records, report.
+	// A step of a mandatory report: stop, eliminate, keep_records, report,
+	// suspend_account.
 	RecordStep(ctx context.Context, in *RecordStepRequest, opts ...grpc.CallOption) (*RecordStepResponse, error)
 	CloseEscalation(ctx context.Context, in *CloseEscalationRequest, opts ...grpc.CallOption) (*CloseEscalationResponse, error)
 	// The filing package: a ZIP with manifest.json, summary.pdf and the audit proof.
@@ -239,7 +240,8 @@ type EscalationServiceServer interface {
 	// A question from the regulator with its own due date.
 	AddFollowUp(context.Context, *AddFollowUpRequest) (*AddFollowUpResponse, error)
 	AnswerFollowUp(context.Context, *AnswerFollowUpRequest) (*AnswerFollowUpResponse, error)
-	// A step of a mandatory report: stop, eliminate, keep_records, report.
+	// A step of a mandatory report: stop, eliminate, keep_records, report,
+	// suspend_account.
 	RecordStep(context.Context, *RecordStepRequest) (*RecordStepResponse, error)
 	CloseEscalation(context.Context, *CloseEscalationRequest) (*CloseEscalationResponse, error)
 	// The filing package: a ZIP with manifest.json, summary.pdf and the audit proof.

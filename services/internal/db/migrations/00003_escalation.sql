@@ -87,10 +87,11 @@ CREATE TABLE escalation_followups (
 CREATE INDEX escalation_followups_escalation ON escalation_followups (escalation_id, created_at);
 
 -- Mandatory report (CSL 2016 Art. 47/48): stop, eliminate, keep records,
--- report; the case shows each step and who did it.
+-- report, and for malware and message senders (Art. 48 ¶2) suspend the
+-- account; the case shows each step and who did it.
 CREATE TABLE escalation_steps (
     escalation_id uuid NOT NULL REFERENCES escalations(id),
-    step          text NOT NULL CHECK (step IN ('stop', 'eliminate', 'keep_records', 'report')),
+    step          text NOT NULL CHECK (step IN ('stop', 'eliminate', 'keep_records', 'report', 'suspend_account')),
     done_at       timestamptz NOT NULL,
     actor         text NOT NULL,
     PRIMARY KEY (escalation_id, step)
