@@ -29,7 +29,12 @@ import (
 func publicSite(t *testing.T, h *harness) *httptest.Server {
 	t.Helper()
 	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Log: h.log})
+	sqlDB, err := h.db.DB()
+	mustNot(t, err)
+	cals, err := calendar.LoadEmbedded()
+	mustNot(t, err)
 	site, err := public.New(public.Config{Intake: srv, DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log,
+		Stats:    &reports.Exporter{DB: sqlDB, Calendars: cals},
 		Contacts: public.Contacts{Operator: "Example Telecom", Phone: "10000", Email: "complaints@operator.example"}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +88,9 @@ func TestPublicComplaintFormWithoutJavaScript(t *testing.T) {
 		t.Fatal("the channels page carries a script")
 	}
 	limits := pageText(t, ctx, "#limits")
+	if stats := pageText(t, ctx, "#stats"); !strings.Contains(stats, "acknowledged on time") {
+		t.Errorf("published statistics: %q", stats)
+	}
 	if !strings.Contains(limits, "15 working days") || !strings.Contains(limits, "Art.") {
 		t.Errorf("channels page lacks the policy's limits: %q", limits)
 	}

@@ -18,6 +18,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -28,6 +29,7 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
 )
@@ -61,7 +63,10 @@ type Config struct {
 	Keys     *crypto.Keyring
 	Policy   *policy.Engine
 	Contacts Contacts
-	Log      *slog.Logger
+	// Stats, when set, publishes last month's aggregate figures on the
+	// channels page (optional).
+	Stats *reports.Exporter
+	Log   *slog.Logger
 	// Per client address and minute, for submissions and for lookups each.
 	SubmitLimit *Limiter
 	LookupLimit *Limiter
@@ -73,6 +78,9 @@ type Server struct {
 	cfg  Config
 	tmpl map[string]*template.Template
 	mux  *http.ServeMux
+
+	statsMu sync.Mutex
+	stats   *reports.Totals // last month's, recomputed when the month changes
 }
 
 // New builds the site; nil limiters default to 30 per minute.
@@ -157,7 +165,30 @@ func (s *Server) channels(w http.ResponseWriter, r *http.Request) {
 			Limit:    fmt.Sprintf("%d %s", rule.Amount, strings.ReplaceAll(string(rule.Unit), "_", " ")),
 			Citation: rule.CitationOn(today)})
 	}
-	s.render(w, http.StatusOK, "channels", map[string]any{"Contacts": s.cfg.Contacts, "Rules": rows, "Categories": categories})
+	s.render(w, http.StatusOK, "channels", map[string]any{"Contacts": s.cfg.Contacts, "Rules": rows, "Categories": categories,
+		"Stats": s.lastMonth(r.Context())})
+}
+
+// lastMonth is the previous month's published figures (nil when not
+// configured or not computable); a closed month's figures are computed once.
+func (s *Server) lastMonth(ctx context.Context) *reports.Totals {
+	if s.cfg.Stats == nil {
+		return nil
+	}
+	to := reports.MonthStart(s.now())
+	from := reports.MonthStart(to.Add(-time.Hour))
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.stats != nil && s.stats.From.Equal(from) {
+		return s.stats
+	}
+	t, err := s.cfg.Stats.PeriodTotals(ctx, from, to)
+	if err != nil {
+		s.cfg.Log.Warn("published statistics unavailable", "err", err)
+		return nil
+	}
+	s.stats = &t
+	return s.stats
 }
 
 func applies(m policy.Match) string {

@@ -22,7 +22,11 @@ func (s *stack) runPublic(ctx context.Context, srv *intake.Server) error {
 		srv, starter = s.intakeServer()
 		g.Go(func() error { starter.Run(ctx); return nil })
 	}
-	site, err := public.New(public.Config{Intake: srv, DB: s.db, Keys: s.keys, Policy: s.policy, Log: s.log,
+	rs, err := s.reportingServer()
+	if err != nil {
+		return err
+	}
+	site, err := public.New(public.Config{Intake: srv, DB: s.db, Keys: s.keys, Policy: s.policy, Log: s.log, Stats: rs.Exporter,
 		Contacts: public.Contacts{Operator: s.cfg.PublicOperator, Phone: s.cfg.PublicPhone, Email: s.cfg.PublicEmail}})
 	if err != nil {
 		return err
