@@ -27,6 +27,15 @@ type timelineRow struct {
 
 type revealed struct{ Name, Phone, Email, IDNumber string }
 
+// message is a note, reply or answer on the case. Bodies may carry the
+// complainant's personal data: only roles that may reveal read them.
+type message struct {
+	At           time.Time
+	Kind, Author string
+	Body         string
+	Hidden       bool
+}
+
 type caseData struct {
 	Case        *intakev1.Case
 	Due, Ack    string
@@ -34,6 +43,7 @@ type caseData struct {
 	Risk, Left  string
 	Timeline    []timelineRow
 	Revealed    *revealed
+	Messages    []message
 	Deletions   []*deletionv1.Deletion
 	Escalations []*escalationv1.Escalation
 	Reasons     []string
@@ -66,6 +76,11 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 		d.Ack = dl.GetDueAt().AsTime().Format("2006-01-02 15:04 MST") + " (" + dl.GetStatus() + ")"
 	}
 	d.Deletions, d.Escalations = s.linked(r, v, c.GetId())
+	var err2 error
+	if d.Messages, err2 = s.messages(r.Context(), c.GetId(), v.Can(string(access.CaseReveal))); err2 != nil {
+		s.fail(w, r, v, err2)
+		return nil, false
+	}
 	recs, err := audit.ForObject(r.Context(), s.c.DB, "case", c.GetId())
 	if err != nil {
 		s.fail(w, r, v, err)
@@ -152,6 +167,44 @@ func (s *Server) reveal(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 var errErased = errors.New("complainant's data erased")
+
+// messages lists the case's messages, oldest first, decrypting bodies for
+// roles that may see personal data.
+func (s *Server) messages(ctx context.Context, caseID string, bodies bool) ([]message, error) {
+	db := s.c.DB.WithContext(ctx)
+	var rows []records.CaseMessage
+	if err := db.Where("case_id = ? AND status <> ?", caseID, records.MessageDiscarded).Order("created_at, id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var open func(ct []byte) string
+	if bodies {
+		var comp records.Complainant
+		if err := db.Where("id = (SELECT complainant_id FROM cases WHERE id = ?)", caseID).Take(&comp).Error; err != nil {
+			return nil, err
+		}
+		if sk, err := s.c.Keys.SubjectKey(db, comp.SubjectKeyID); err == nil {
+			open = func(ct []byte) string {
+				b, err := sk.Open("message", ct)
+				if err != nil {
+					return "[unreadable]"
+				}
+				return string(b)
+			}
+		}
+	}
+	out := make([]message, 0, len(rows))
+	for _, m := range rows {
+		msg := message{At: m.CreatedAt, Kind: m.Kind, Author: m.Author, Hidden: open == nil}
+		if open != nil {
+			msg.Body = open(m.BodyEnc)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
 
 func (s *Server) openComplainant(ctx context.Context, caseID, actor, reason string) (*revealed, error) {
 	out := &revealed{}

@@ -127,6 +127,15 @@ func TestQueueCaseRevealAndPrivacy(t *testing.T) {
 		t.Fatalf("refused POSTs wrote %d audit entries", len(after)-len(recs))
 	}
 
+	// Notes show to the agent; their text may hold personal data (this one
+	// names the complainant), so the administrator below must not see it.
+	if code, _ := agent.post("/cases/"+cs.GetId()+"/note", url.Values{"csrf": {csrfOf(t, page)}, "body": {"Called back; Zhang San confirmed the sender."}}); code != http.StatusOK {
+		t.Fatalf("note: %d", code)
+	}
+	if _, withNote := agent.get("/cases/" + cs.GetId()); !strings.Contains(withNote, "Called back; Zhang San confirmed the sender.") {
+		t.Fatal("the agent does not see the note")
+	}
+
 	// An administrator reads cases but never personal data: no button, 403
 	// on the forced URL, and nothing unmasked anywhere it can reach.
 	admin := e.client(t)
@@ -144,7 +153,9 @@ func TestQueueCaseRevealAndPrivacy(t *testing.T) {
 	admin.get("/queue")
 	admin.get("/queue?view=at_risk")
 	admin.get("/lang/zh")
-	admin.get("/cases/" + cs.GetId())
+	if _, body := admin.get("/cases/" + cs.GetId()); !strings.Contains(body, `id="messages"`) || strings.Contains(body, "Called back") {
+		t.Fatal("administrator: note listed with its text, or not listed")
+	}
 	for _, pi := range seeded {
 		if strings.Contains(admin.seen.String(), pi) {
 			t.Errorf("personal data %q reached an administrator", pi)
