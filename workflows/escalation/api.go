@@ -77,6 +77,7 @@ const (
 	ActSupervisorAlert  = "supervisor_alert"
 	ActAckReminder      = "ack_reminder"
 	ActNotifyIndividual = "notify_individuals"
+	ActFollowUpOverdue  = "follow_up_overdue" // the workflow's own: an answer is late
 )
 
 // Action is an officer's action. ID is the update id: the activity records
@@ -89,6 +90,7 @@ type Action struct {
 	At            time.Time
 	Reference     string
 	FollowUpID    string
+	DueAt         time.Time // a follow-up's due date (add_follow_up)
 	Step          string
 	CaseIDs       []string
 	OperatorClass string

@@ -48,9 +48,10 @@ func activityOptions() workflow.ActivityOptions {
 }
 
 type run struct {
-	snap   Snapshot
-	timing Timing
-	seq    int // numbers the workflow's own actions (deterministic)
+	snap    Snapshot
+	timing  Timing
+	seq     int                  // numbers the workflow's own actions (deterministic)
+	pending map[string]time.Time // open follow-ups: id → due
 }
 
 func (r *run) set(s Snapshot) {
@@ -62,7 +63,7 @@ func (r *run) set(s Snapshot) {
 // EscalationWorkflow runs one escalation from packaging to close.
 func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions())
-	r := &run{timing: in.Timing.withDefaults()}
+	r := &run{timing: in.Timing.withDefaults(), pending: map[string]time.Time{}}
 	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
 		return r.snap, err
 	}
@@ -76,6 +77,12 @@ func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
 			err := workflow.ExecuteActivity(ctx, ActivityApplyAction, ActionInput{EscalationID: in.EscalationID, Action: a}).Get(ctx, &s)
 			if err == nil {
 				r.set(s)
+				switch a.Type {
+				case ActAddFollowUp:
+					r.pending[a.FollowUpID] = a.DueAt
+				case ActAnswerFollowUp:
+					delete(r.pending, a.FollowUpID)
+				}
 			}
 			return r.snap, err
 		},
@@ -83,6 +90,8 @@ func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
 	); err != nil {
 		return r.snap, err
 	}
+
+	workflow.Go(ctx, func(ctx workflow.Context) { r.watchFollowUps(ctx, in.EscalationID) })
 
 	if r.snap.Status == StatusOpen && r.snap.Attempts == 0 {
 		if err := workflow.ExecuteActivity(ctx, ActivityBuildPackage, in.EscalationID).Get(ctx, nil); err != nil {
@@ -165,6 +174,40 @@ func (r *run) awaitAck(ctx workflow.Context, id string) error {
 		return r.alert(ctx, id)
 	}
 	return nil
+}
+
+// watchFollowUps records each follow-up whose answer is not in by its due
+// date (audit; the supervisors are told), once.
+func (r *run) watchFollowUps(ctx workflow.Context, id string) {
+	for r.snap.Status != StatusClosed {
+		if len(r.pending) == 0 {
+			if workflow.Await(ctx, func() bool { return len(r.pending) > 0 || r.snap.Status == StatusClosed }) != nil {
+				return
+			}
+			continue
+		}
+		next, due := "", time.Time{}
+		for fid, d := range r.pending { // earliest due, ties by id: deterministic
+			if next == "" || d.Before(due) || d.Equal(due) && fid < next {
+				next, due = fid, d
+			}
+		}
+		count := len(r.pending)
+		changed, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), time.Millisecond), func() bool {
+			_, still := r.pending[next]
+			return !still || len(r.pending) != count || r.snap.Status == StatusClosed
+		})
+		if err != nil {
+			return
+		}
+		if changed {
+			continue
+		}
+		delete(r.pending, next)
+		if err := r.act(ctx, id, Action{Type: ActFollowUpOverdue, FollowUpID: next}); err != nil {
+			workflow.GetLogger(ctx).Warn("follow-up overdue not recorded", "error", err)
+		}
+	}
 }
 
 func (r *run) alert(ctx workflow.Context, id string) error {

@@ -15,12 +15,13 @@ import (
 // tested with time skipping; the database-backed activities have their own
 // end-to-end tests.
 type record struct {
-	mu       sync.Mutex
-	snap     Snapshot
-	submits  int
-	outcome  string // what each submission answers
-	actions  []string
-	notified int
+	mu        sync.Mutex
+	snap      Snapshot
+	submits   int
+	outcome   string // what each submission answers
+	actions   []string
+	notified  int
+	overdueAt time.Time
 }
 
 func (r *record) LoadEscalation(ctx context.Context, id string) (Snapshot, error) {
@@ -64,6 +65,8 @@ func (r *record) ApplyAction(ctx context.Context, in ActionInput) (Snapshot, err
 		r.snap.Alerted = true
 	case ActNotifyDecision:
 		r.snap.NotifyDecision = in.Action.Decision
+	case ActFollowUpOverdue:
+		r.overdueAt = in.Action.At
 	}
 	r.snap.Version++
 	return r.snap, nil
@@ -170,6 +173,30 @@ func TestRejectedFilingAlertsSupervisor(t *testing.T) {
 	}
 	if r.submits != 1 || !equal(r.actions, []string{ActSupervisorAlert, ActClose}) {
 		t.Fatalf("submits %d actions %v", r.submits, r.actions)
+	}
+}
+
+// A regulator's question not answered by its due date is recorded as
+// overdue (once); one answered in time is not.
+func TestFollowUpOverdue(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "e5", Kind: KindRegulatorInquiry, Status: StatusOpen}, outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	t0 := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	env.SetStartTime(t0)
+	update(env, time.Hour, Action{ID: "f1", Type: ActAddFollowUp, FollowUpID: "q1", DueAt: t0.Add(11 * time.Hour)}, false, t)
+	update(env, 2*time.Hour, Action{ID: "f2", Type: ActAddFollowUp, FollowUpID: "q2", DueAt: t0.Add(5 * time.Hour)}, false, t)
+	update(env, 3*time.Hour, Action{ID: "f3", Type: ActAnswerFollowUp, FollowUpID: "q2"}, false, t)
+	update(env, 20*time.Hour, Action{ID: "f4", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e5", Timing: Timing{AckWait: 100 * time.Hour}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ActAddFollowUp, ActAddFollowUp, ActAnswerFollowUp, ActFollowUpOverdue, ActClose}
+	if !equal(r.actions, want) {
+		t.Fatalf("actions %v, want %v", r.actions, want)
+	}
+	if r.overdueAt != t0.Add(11*time.Hour) {
+		t.Fatalf("overdue recorded at %v, want %v", r.overdueAt, t0.Add(11*time.Hour))
 	}
 }
 

@@ -478,7 +478,7 @@ func (s *Server) AddFollowUp(ctx context.Context, req *escalationv1.AddFollowUpR
 	if err := s.db.WithContext(ctx).Create(&f).Error; err != nil {
 		return nil, s.dbError(err)
 	}
-	out, err := s.act(ctx, e.ID, wf.Action{Type: wf.ActAddFollowUp, FollowUpID: f.ID})
+	out, err := s.act(ctx, e.ID, wf.Action{Type: wf.ActAddFollowUp, FollowUpID: f.ID, DueAt: f.DueAt})
 	if err != nil {
 		s.db.WithContext(ctx).Model(&f).Where("status = ?", store.FollowUpDraft).Update("status", store.FollowUpDiscarded)
 		return nil, err

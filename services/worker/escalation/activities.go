@@ -177,9 +177,16 @@ func (a *Activities) Submit(ctx context.Context, in wf.SubmitInput) (wf.SubmitRe
 // ApplyAction writes an action of the workflow.
 func (a *Activities) ApplyAction(ctx context.Context, in wf.ActionInput) (wf.Snapshot, error) {
 	snap, err := store.Apply(a.DB.WithContext(ctx), in.EscalationID, in.Action)
-	if err == nil && in.Action.Type == wf.ActSupervisorAlert {
+	if err != nil {
+		return snap, err
+	}
+	switch in.Action.Type { // a failed send retries the activity; the write above is done once
+	case wf.ActSupervisorAlert:
 		a.Log.Warn("escalation needs a supervisor: no acknowledgement from the regulator", "escalation_id", in.EscalationID)
-		err = a.alertSupervisors(ctx, in.EscalationID) // a failed send retries the activity; the write above is done once
+		err = a.alertSupervisors(ctx, in.EscalationID, "ack", "The regulator has not acknowledged the filing after every submission, or refused it.")
+	case wf.ActFollowUpOverdue:
+		a.Log.Warn("regulator follow-up not answered by its due date", "escalation_id", in.EscalationID, "follow_up_id", in.Action.FollowUpID)
+		err = a.alertSupervisors(ctx, in.EscalationID, "follow-up/"+in.Action.FollowUpID, "A question from the regulator ("+in.Action.FollowUpID+") was not answered by its due date.")
 	}
 	return snap, err
 }

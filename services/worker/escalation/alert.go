@@ -15,7 +15,7 @@ import (
 // that a filing needs them: no acknowledgement after every re-submission, or
 // a refusal. Ids and codes only. The Message-ID is stable per escalation, so
 // a resend after a failed activity attempt is recognisably the same alert.
-func (a *Activities) alertSupervisors(ctx context.Context, id string) error {
+func (a *Activities) alertSupervisors(ctx context.Context, id, key, what string) error {
 	if a.Alert == nil || len(a.AlertTo) == 0 {
 		return nil
 	}
@@ -40,10 +40,10 @@ func (a *Activities) alertSupervisors(ctx context.Context, id string) error {
 		var msg bytes.Buffer
 		fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: Escalation %s needs a supervisor\r\n", a.Alert.FromAddress(), to, id)
 		fmt.Fprintf(&msg, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
-			time.Now().UTC().Format(time.RFC1123Z), notify.MessageID("escalation-alert/"+id+"/"+to))
-		fmt.Fprintf(&msg, "The regulator has not acknowledged escalation %s (%s, case %s, regulator %q) after %d submission(s), or refused it.\r\n"+
-			"Status: %s. Due: %s.\r\nPlease contact the regulator and record the acknowledgement or close the escalation.\r\n",
-			id, e.Kind, caseNumber, e.Regulator, filings, e.Status, due)
+			time.Now().UTC().Format(time.RFC1123Z), notify.MessageID("escalation-alert/"+id+"/"+key+"/"+to))
+		fmt.Fprintf(&msg, "Escalation %s (%s, case %s, regulator %q, %d submission(s)): %s\r\n"+
+			"Status: %s. Due: %s.\r\nPlease contact the regulator and record what happened in Redress.\r\n",
+			id, e.Kind, caseNumber, e.Regulator, filings, what, e.Status, due)
 		if err := a.Alert.SendMessage(ctx, to, msg.Bytes()); err != nil {
 			return fmt.Errorf("supervisor alert: %w", err)
 		}

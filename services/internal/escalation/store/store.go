@@ -338,6 +338,16 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 		e.SupervisorAlertedAt = &at
 	case wf.ActAckReminder:
 		details["attempt"] = a.Reference
+	case wf.ActFollowUpOverdue:
+		var n int64
+		if err := tx.Model(&FollowUp{}).Where("id = ? AND escalation_id = ? AND status = ?", a.FollowUpID, e.ID, FollowUpOpen).
+			Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return illegal("follow-up %s is not open", a.FollowUpID)
+		}
+		details["follow_up_id"] = a.FollowUpID
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown action "+a.Type, wf.ErrTypeInvalidInput, nil)
 	}
