@@ -12,6 +12,12 @@ var languages = []string{"en", "zh"}
 // A key missing from a language falls back to English, then to the key.
 var messages = map[string]map[string]string{
 	"en": {
+		"progress":                 "Progress per system",
+		"certificate":              "Download the deletion certificate (JSON)",
+		"connectors":               "Data systems",
+		"enabled":                  "enabled",
+		"switch_off":               "Switch off",
+		"switch_on":                "Switch on",
 		"messages":                 "Notes and correspondence",
 		"msg.note":                 "Internal note",
 		"msg.reply":                "Reply",
@@ -142,6 +148,12 @@ var messages = map[string]map[string]string{
 		"none":                     "—",
 	},
 	"zh": {
+		"progress":                 "各系统进度",
+		"certificate":              "下载删除证明（JSON）",
+		"connectors":               "数据系统",
+		"enabled":                  "已启用",
+		"switch_off":               "停用",
+		"switch_on":                "启用",
 		"messages":                 "备注与往来",
 		"msg.note":                 "内部备注",
 		"msg.reply":                "答复",

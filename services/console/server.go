@@ -82,7 +82,7 @@ func New(c Config) (*Server, error) {
 		"T":       translate,
 		"fmtTime": fmtTime,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -119,6 +119,9 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /deletions", s.authed(s.deletions))
 		mux.Handle("GET /deletions/{id}", s.authed(s.deletionPage))
 		mux.Handle("POST /deletions/{id}/approve", s.authed(s.approvePlan))
+		mux.Handle("GET /deletions/{id}/certificate", s.authed(s.certificate))
+		mux.Handle("GET /connectors", s.authed(s.connectors))
+		mux.Handle("POST /connectors/{name}", s.authed(s.setConnector))
 	}
 	if s.c.Escalation != nil {
 		mux.Handle("GET /escalations", s.authed(s.escalations))

@@ -37,8 +37,9 @@ func (s *Server) deletions(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 type deletionData struct {
-	D    *deletionv1.Deletion
-	Plan *deletionv1.GetPlanResponse
+	D        *deletionv1.Deletion
+	Plan     *deletionv1.GetPlanResponse
+	Evidence *deletionv1.GetEvidenceResponse // per-system progress
 }
 
 func (s *Server) deletionPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -51,6 +52,9 @@ func (s *Server) deletionPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d := deletionData{D: resp.GetDeletion()}
 	if plan, err := s.c.Deletion.GetPlan(ctx, &deletionv1.GetPlanRequest{DeletionId: id}); err == nil {
 		d.Plan = plan
+	}
+	if ev, err := s.c.Deletion.GetEvidence(ctx, &deletionv1.GetEvidenceRequest{DeletionId: id}); err == nil {
+		d.Evidence = ev
 	}
 	v.Title, v.Data, v.Flash = translate(v.Lang, "deletion"), d, flash(r, v.Lang)
 	s.render(w, http.StatusOK, "deletion", v, "")
@@ -146,4 +150,45 @@ func fmtTime(t interface{ AsTime() time.Time }) string {
 		return ""
 	}
 	return tt.Format("2006-01-02 15:04 MST")
+}
+
+// certificate downloads the deletion certificate (JSON) once the request
+// completed; its SHA-256 travels in a header.
+func (s *Server) certificate(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	ev, err := s.c.Deletion.GetEvidence(v.rpc(r.Context()), &deletionv1.GetEvidenceRequest{DeletionId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if ev.GetCertificate() == "" {
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="deletion-certificate-`+url.PathEscape(id)+`.json"`)
+	w.Header().Set("X-Content-SHA256", ev.GetCertificateDigest())
+	_, _ = w.Write([]byte(ev.GetCertificate()))
+}
+
+// connectors lists the data systems deletions reach; connector.admin may
+// switch them on and off.
+func (s *Server) connectors(w http.ResponseWriter, r *http.Request, v *view) {
+	resp, err := s.c.Deletion.ListConnectors(v.rpc(r.Context()), &deletionv1.ListConnectorsRequest{})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Title, v.Data, v.Flash = translate(v.Lang, "connectors"), resp.GetConnectors(), flash(r, v.Lang)
+	s.render(w, http.StatusOK, "connectors", v, "")
+}
+
+func (s *Server) setConnector(w http.ResponseWriter, r *http.Request, v *view) {
+	_, err := s.c.Deletion.SetConnectorEnabled(v.rpc(r.Context()), &deletionv1.SetConnectorEnabledRequest{
+		Name: r.PathValue("name"), Enabled: r.PostFormValue("enabled") == "true"})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/connectors?done=1", http.StatusSeeOther)
 }
