@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	"github.com/redress/redress/services/internal/connectors/customertest"
+	"github.com/redress/redress/services/internal/deletion"
+	wf "github.com/redress/redress/workflows/deletion"
+)
+
+// TestDeletionBulkThroughput measures, when REDRESS_DELETION_BENCH=N is set
+// (documented in the issue note; `make bench` does not run it):
+//   - bulk acceptance: N pipeline requests submitted in batches of 1,000,
+//     each durably recorded before its batch answers;
+//   - end-to-end completion: M of them (REDRESS_DELETION_BENCH_RUN, default
+//     200) attested, located, auto-approved, executed against the PostgreSQL
+//     connector, verified and certified;
+//   - a raw baseline: the same rows of M other people deleted, restricted and
+//     masked by hand-written SQL, with the same concurrency as the connector.
+//
+// It reports figures and asserts only correctness, never timing.
+func TestDeletionBulkThroughput(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("REDRESS_DELETION_BENCH"))
+	if n <= 0 {
+		t.Skip("set REDRESS_DELETION_BENCH=10000 to measure bulk deletion throughput")
+	}
+	m := 200
+	if v, err := strconv.Atoi(os.Getenv("REDRESS_DELETION_BENCH_RUN")); err == nil && v > 0 {
+		m = v
+	}
+	m = min(m, n/2)
+	r := newDeletionRig(t, n)
+	pipeline := r.as("pipeline.crm")
+	heldFrom := time.Now().AddDate(-3, 0, 0)
+	item := func(i int) *deletionv1.SubmitDeletionRequest {
+		return &deletionv1.SubmitDeletionRequest{IdempotencyKey: fmt.Sprintf("bulk-%08d", i), Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE,
+			Source: deletionv1.Source_SOURCE_PIPELINE, Email: customertest.Email(i),
+			Phone: &deletionv1.PhoneIdentifier{Number: "+86" + customertest.Phone(i), HeldFrom: timestamppb.New(heldFrom)}}
+	}
+
+	// 1. Bulk acceptance of n requests.
+	ids := make([]string, n)
+	start := time.Now()
+	for lo := 0; lo < n; lo += deletion.MaxBatch {
+		hi := min(lo+deletion.MaxBatch, n)
+		batch := &deletionv1.SubmitDeletionBatchRequest{}
+		for i := lo; i < hi; i++ {
+			batch.Items = append(batch.Items, item(i))
+		}
+		resp, err := r.api.SubmitDeletionBatch(pipeline, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range resp.GetResults() {
+			if res.GetErrorCode() != "" {
+				t.Fatalf("item %d refused: %s %s", lo+int(res.GetIndex()), res.GetErrorCode(), res.GetErrorMessage())
+			}
+			ids[lo+int(res.GetIndex())] = res.GetDeletionId()
+		}
+	}
+	accept := time.Since(start)
+	var recorded int64
+	r.db.Model(&deletion.Request{}).Count(&recorded)
+	if recorded != int64(n) {
+		t.Fatalf("%d requests on record, want %d", recorded, n)
+	}
+
+	// 2. End to end for the first m: attest (agents, 16 at a time), then the workflows run.
+	start = time.Now()
+	agent := r.as("agent.bench")
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range m {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := r.api.AttestIdentity(agent, &deletionv1.AttestIdentityRequest{DeletionId: ids[i], Reason: "bulk pipeline: identity checked by the CRM login"}); err != nil {
+				t.Errorf("attest %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		var done int64
+		r.db.Model(&deletion.Request{}).Where("id IN ? AND status IN ?", ids[:m], []string{wf.StatusRestricted, wf.StatusCompleted, wf.StatusFailed}).Count(&done)
+		if done == int64(m) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d requests finished", done, m)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	e2e := time.Since(start)
+	var failed int64
+	r.db.Model(&deletion.Request{}).Where("id IN ? AND status = ?", ids[:m], wf.StatusFailed).Count(&failed)
+	if failed > 0 {
+		t.Fatalf("%d requests failed", failed)
+	}
+	if left := r.count(`SELECT count(*) FROM accounts WHERE id < $1`, m); left != 0 {
+		t.Fatalf("%d accounts of processed people remain", left)
+	}
+
+	// 3. Raw baseline: the same statements by hand for people m..2m-1, 4 at a time.
+	start = time.Now()
+	sem = make(chan struct{}, 4)
+	for i := m; i < 2*m; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			tx, err := r.customer.Begin()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer tx.Rollback()
+			phone, email := customertest.Phone(i), customertest.Email(i)
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{
+				{`DELETE FROM orders WHERE account_id IN (SELECT id FROM accounts WHERE phone = $1 OR lower(email) = $2)`, []any{phone, email}},
+				{`DELETE FROM accounts WHERE phone = $1 OR lower(email) = $2`, []any{phone, email}},
+				{`DELETE FROM call_logs WHERE caller = $1 AND started_at <= now() - interval '6 months'`, []any{phone}},
+				{`UPDATE call_logs SET restricted_until = started_at + interval '6 months' WHERE caller = $1 AND started_at > now() - interval '6 months'`, []any{phone}},
+				{`UPDATE marketing_list SET name = '***', email = NULL, phone = 'h:' || encode(sha256(convert_to('salt' || phone, 'UTF8')), 'hex') WHERE phone = $1 OR lower(email) = $2`, []any{phone, email}},
+			} {
+				if _, err := tx.Exec(q.sql, q.args...); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	raw := time.Since(start)
+	if left := r.count(`SELECT count(*) FROM accounts WHERE id >= $1 AND id < $2`, m, 2*m); left != 0 {
+		t.Fatalf("baseline left %d accounts", left)
+	}
+
+	acceptRate := float64(n) / accept.Seconds()
+	e2eRate := float64(m) / e2e.Seconds()
+	rawRate := float64(m) / raw.Seconds()
+	t.Logf("bulk acceptance: %d requests in %v = %.0f requests/s (durable, batches of %d)", n, accept.Round(time.Millisecond), acceptRate, deletion.MaxBatch)
+	t.Logf("end to end: %d requests attested→located→auto-approved→executed→verified→certified in %v = %.1f requests/s", m, e2e.Round(time.Millisecond), e2eRate)
+	t.Logf("raw SQL baseline: same rows of %d people in %v = %.1f people/s; ratio raw/end-to-end = %.1fx", m, raw.Round(time.Millisecond), rawRate, rawRate/e2eRate)
+}
