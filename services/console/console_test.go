@@ -113,7 +113,7 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(c *Config, consoleUR
 		t.Fatal(err)
 	}
 	e.URL = "http://" + hlis.Addr().String()
-	cfg := Config{Identity: e.Store, Intake: e.API, DB: e.DB, Keys: keys, Log: log}
+	cfg := Config{Identity: e.Store, Intake: e.API, DB: e.DB, Keys: keys, Log: log, Policy: policy.New(cals), Calendars: cals}
 	for _, f := range configure {
 		f(&cfg, e.URL)
 	}

@@ -12,6 +12,16 @@ var languages = []string{"en", "zh"}
 // A key missing from a language falls back to English, then to the key.
 var messages = map[string]map[string]string{
 	"en": {
+		"policies":                 "Policies and calendars",
+		"rules":                    "Deadline rules",
+		"limit":                    "Limit",
+		"citation":                 "Legal basis",
+		"calendars":                "Official holiday calendars",
+		"holiday":                  "Holiday",
+		"from":                     "From",
+		"to":                       "To",
+		"days_off":                 "Days off",
+		"makeup":                   "Make-up working days",
 		"progress":                 "Progress per system",
 		"certificate":              "Download the deletion certificate (JSON)",
 		"connectors":               "Data systems",
@@ -148,6 +158,16 @@ var messages = map[string]map[string]string{
 		"none":                     "—",
 	},
 	"zh": {
+		"policies":                 "规则与日历",
+		"rules":                    "时限规则",
+		"limit":                    "时限",
+		"citation":                 "法律依据",
+		"calendars":                "法定节假日日历",
+		"holiday":                  "节日",
+		"from":                     "起",
+		"to":                       "止",
+		"days_off":                 "放假天数",
+		"makeup":                   "调休上班日",
 		"progress":                 "各系统进度",
 		"certificate":              "下载删除证明（JSON）",
 		"connectors":               "数据系统",

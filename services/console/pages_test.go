@@ -177,3 +177,17 @@ func TestLanguageSwitch(t *testing.T) {
 		t.Fatal("no English after switching back")
 	}
 }
+
+func TestPoliciesAndCalendars(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.signIn("agent.li", testPassword)
+	code, page := c.get("/policies?year=2026")
+	if code != http.StatusOK || !strings.Contains(page, "cn/A1") || !strings.Contains(page, `id="holidays"`) || !strings.Contains(page, "2026-02-") {
+		t.Fatalf("policies page: %d\n%s", code, page)
+	}
+	c.get("/lang/zh")
+	if _, zh := c.get("/policies?year=2026"); !strings.Contains(zh, "春节") {
+		t.Fatal("no Chinese holiday names")
+	}
+}

@@ -29,6 +29,8 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/workflows/calendar"
+	"github.com/redress/redress/workflows/policy"
 )
 
 //go:embed templates/*.html
@@ -51,6 +53,9 @@ type Config struct {
 	Log  *slog.Logger
 	// OIDC, when set, offers single sign-on with the organisation's provider.
 	OIDC *identity.OIDC
+	// Policy and Calendars, when set, add the read-only policies page.
+	Policy    *policy.Engine
+	Calendars *calendar.Set
 	// SecureCookies marks cookies Secure; set it whenever the console is
 	// reached over TLS (a proxy in front of it counts).
 	SecureCookies bool
@@ -82,7 +87,7 @@ func New(c Config) (*Server, error) {
 		"T":       translate,
 		"fmtTime": fmtTime,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -129,6 +134,9 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /escalations/{id}/package", s.authed(s.filingPackage))
 		mux.Handle("POST /escalations/{id}/ack", s.authed(s.recordAck))
 	}
+	if s.c.Policy != nil {
+		mux.Handle("GET /policies", s.authed(s.policies))
+	}
 	mux.Handle("GET /account/password", s.authed(s.passwordPage))
 	mux.Handle("POST /account/password", s.authed(s.changePassword))
 	return securityHeaders(mux)
@@ -161,8 +169,8 @@ type view struct {
 	Data  any
 	SSO   bool // single sign-on is offered
 	// Which optional pages exist (their services are configured).
-	HasDeletions, HasEscalations bool
-	session                      identity.Session
+	HasDeletions, HasEscalations, HasPolicies bool
+	session                                   identity.Session
 }
 
 func (v *view) Can(p string) bool {
@@ -195,7 +203,7 @@ func (s *Server) authed(h authedHandler) http.Handler {
 			return
 		}
 		v := &view{Lang: language(r), User: &sess.User, CSRF: sess.CSRF, session: sess,
-			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil}
+			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {

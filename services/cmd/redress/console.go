@@ -19,6 +19,7 @@ import (
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/mtls"
+	"github.com/redress/redress/workflows/calendar"
 )
 
 // identity is the account store every service authenticates against.
@@ -103,6 +104,10 @@ func (s *stack) runConsole(ctx context.Context) error {
 	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
 		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
 		DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+	if cc.Calendars, err = calendar.LoadEmbedded(); err != nil {
+		return err
+	}
+	cc.Policy = s.policy
 	if s.cfg.OIDCIssuer != "" {
 		if cc.OIDC, err = identity.NewOIDC(ctx, cc.Identity, s.cfg.OIDCIssuer, s.cfg.OIDCClientID, s.cfg.OIDCClientSecret, s.cfg.OIDCRedirectURL); err != nil {
 			return err
