@@ -63,6 +63,7 @@ type wf struct {
 	stopped  bool // rejected or cancelled
 	done     bool // the request was answered (completed, restricted, failed)
 	loaded   bool
+	planning bool // between locating and the plan's result: steps wait for it
 }
 
 func terminal(status string) bool {
@@ -132,7 +133,7 @@ func DeletionWorkflow(ctx workflow.Context, in Input) error {
 func (w *wf) handleUpdates(ctx workflow.Context) error {
 	busy := false // one human step at a time
 	guard := func(ctx workflow.Context, fn func() error) error {
-		if err := workflow.Await(ctx, func() bool { return w.loaded && !busy }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return w.loaded && !w.planning && !busy }); err != nil {
 			return err
 		}
 		busy = true
@@ -155,8 +156,8 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 				if a.Actor == "" {
 					return errors.New("actor is required")
 				}
-				if !w.loaded {
-					return nil // judged by the handler once loaded
+				if !w.loaded || w.planning {
+					return nil // judged by the handler once loaded and planned
 				}
 				return validate(a)
 			}})
@@ -239,6 +240,8 @@ func (w *wf) watchDeadline(ctx workflow.Context) {
 }
 
 func (w *wf) locateAndPlan(ctx workflow.Context) error {
+	w.planning = true
+	defer func() { w.planning = false }()
 	if err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusLocating, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
 		return err
 	}
