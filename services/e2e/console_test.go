@@ -183,12 +183,13 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The agent finds the case in the queue and opens it.
 	consoleSignIn(t, ctx, base, "agent.li")
-	crun(t, ctx, "queue to case",
-		chromedp.Navigate(base+"/queue"),
-		chromedp.WaitVisible(chromedp.ID("queue")),
-		chromedp.Click(chromedp.Search(`//a[@class="case-link" and text()="`+c.GetCaseNumber()+`"]`)),
-		chromedp.WaitVisible(chromedp.ID("case-number")),
-	)
+	crun(t, ctx, "queue", chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.ID("queue")))
+	// Keyboard: "j" focuses the first case of the queue, Enter opens it.
+	crun(t, ctx, "keyboard", chromedp.KeyEvent("j"))
+	if focused := cget(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.textContent`)); focused != c.GetCaseNumber() {
+		t.Fatalf("j focused %q, want %s", focused, c.GetCaseNumber())
+	}
+	crun(t, ctx, "open with Enter", chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.ID("case-number")))
 	desc := cget(t, ctx, "description", chromedp.Text(chromedp.ID("description")))
 	title := cget(t, ctx, "title", chromedp.Title())
 	if strings.TrimSpace(desc) != xss || title == "pwned" {

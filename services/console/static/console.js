@@ -20,3 +20,29 @@
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 30000); });
 })();
+
+// Keyboard: "/" jumps to the filter, "j"/"k" move through the queue's cases
+// (Enter opens one), "g" then "q" goes back to the queue.
+(function () {
+  var lastG = 0;
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT"))) return;
+    if (e.key === "/") {
+      var f = document.querySelector(".filters input[name=text]");
+      if (f) { e.preventDefault(); f.focus(); }
+      return;
+    }
+    if (e.key === "j" || e.key === "k") {
+      var links = Array.prototype.slice.call(document.querySelectorAll("a.case-link"));
+      if (!links.length) return;
+      var i = links.indexOf(document.activeElement);
+      i = e.key === "j" ? Math.min(i + 1, links.length - 1) : Math.max(i - 1, 0);
+      links[i].focus();
+      e.preventDefault();
+      return;
+    }
+    if (e.key === "g") { lastG = Date.now(); return; }
+    if (e.key === "q" && Date.now() - lastG < 1000) { window.location.href = "/queue"; }
+  });
+})();
