@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm/clause"
 
+	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 )
@@ -20,7 +21,8 @@ func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
 	go starter.Run(ctx)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,
-		Starter: starter, Sender: s.sender(), Log: s.log})
+		Starter: starter, Sender: s.sender(), Log: s.log,
+		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err }})
 }
 
 // runDeletionWorker runs the deletion workflows and their connectors. Redress's

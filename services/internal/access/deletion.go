@@ -34,6 +34,7 @@ func init() {
 		"CancelDeletion":      DeletionCancel,
 		"CompleteManualTask":  DeletionTask,
 		"ListConnectors":      ConnectorAdmin,
+		"AddConnector":        ConnectorAdmin,
 		"SetConnectorEnabled": ConnectorAdmin,
 	} {
 		Table[deletionSvc+m] = p

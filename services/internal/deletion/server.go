@@ -38,6 +38,8 @@ type Server struct {
 	sender   notify.Sender
 	log      *slog.Logger
 	now      func() time.Time
+
+	checkMapping func([]byte) error
 }
 
 // Config holds the server's dependencies.
@@ -50,6 +52,8 @@ type Config struct {
 	Sender   notify.Sender // one-time codes
 	Log      *slog.Logger
 	Now      func() time.Time
+	// CheckMapping checks a PostgreSQL connector's mapping (connectors.ParseMapping).
+	CheckMapping func([]byte) error
 }
 
 // New builds the server.
@@ -61,7 +65,7 @@ func New(c Config) *Server {
 		c.Log = slog.Default()
 	}
 	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter,
-		sender: c.Sender, log: c.Log, now: c.Now}
+		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping}
 }
 
 // MaxBatch bounds one SubmitDeletionBatch call.

@@ -73,10 +73,12 @@ func TestSubmitValidatesAndReplays(t *testing.T) {
 		t.Fatalf("key reuse: %v", err)
 	}
 	for field, mut := range map[string]func(*deletionv1.SubmitDeletionRequest){
-		"type":            func(r *deletionv1.SubmitDeletionRequest) { r.Type = 0 },
-		"source":          func(r *deletionv1.SubmitDeletionRequest) { r.Source = 0 },
-		"phone.number":    func(r *deletionv1.SubmitDeletionRequest) { r.Phone.Number = "12345" },
-		"phone.held_from": func(r *deletionv1.SubmitDeletionRequest) { r.Phone.HeldFrom = timestamppb.New(time.Now().Add(time.Hour)) },
+		"type":         func(r *deletionv1.SubmitDeletionRequest) { r.Type = 0 },
+		"source":       func(r *deletionv1.SubmitDeletionRequest) { r.Source = 0 },
+		"phone.number": func(r *deletionv1.SubmitDeletionRequest) { r.Phone.Number = "12345" },
+		"phone.held_from": func(r *deletionv1.SubmitDeletionRequest) {
+			r.Phone.HeldFrom = timestamppb.New(time.Now().Add(time.Hour))
+		},
 		"email":           func(r *deletionv1.SubmitDeletionRequest) { r.Email = "not an address" },
 		"case_id":         func(r *deletionv1.SubmitDeletionRequest) { r.Source = deletionv1.Source_SOURCE_CASE },
 		"idempotency_key": func(r *deletionv1.SubmitDeletionRequest) { r.IdempotencyKey = "x" },
@@ -117,5 +119,36 @@ func TestBatchAnswersEachItem(t *testing.T) {
 	}
 	if _, err := srv.ListDeletions(ctx, &deletionv1.ListDeletionsRequest{Status: "nonsense"}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("bad filter: %v", err)
+	}
+}
+
+func TestAddConnectorChecksConfig(t *testing.T) {
+	srv, ctx := newServer(t)
+	for field, req := range map[string]*deletionv1.AddConnectorRequest{
+		"name":                   {Name: "Bad Name", Kind: "manual"},
+		"kind":                   {Name: "crm", Kind: "ftp"},
+		"config_json.url":        {Name: "crm", Kind: "webhook", ConfigJson: `{"url":"http://crm.example","secret_env":"CRM_SECRET"}`},
+		"config_json.secret_env": {Name: "crm", Kind: "webhook", ConfigJson: `{"url":"https://crm.example","secret":"inline"}`},
+		"config_json.dsn_env":    {Name: "shop", Kind: "postgres", ConfigJson: `{"mapping":{"tables":[]}}`},
+		"max_concurrency":        {Name: "desk", Kind: "manual", MaxConcurrency: 1000},
+	} {
+		if _, err := srv.AddConnector(ctx, req); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	got, err := srv.AddConnector(ctx, &deletionv1.AddConnectorRequest{Name: "crm", Kind: "webhook", ConfigJson: `{"url":"https://crm.example/erase","secret_env":"CRM_SECRET"}`})
+	if err != nil || !got.GetConnector().GetEnabled() || got.GetConnector().GetMaxConcurrency() != 4 {
+		t.Fatalf("add: %v %v", got, err)
+	}
+	if _, err := srv.AddConnector(ctx, &deletionv1.AddConnectorRequest{Name: "crm", Kind: "manual"}); status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("duplicate: %v", err)
+	}
+	off, err := srv.SetConnectorEnabled(ctx, &deletionv1.SetConnectorEnabledRequest{Name: "crm"})
+	if err != nil || off.GetConnector().GetEnabled() {
+		t.Fatalf("disable: %v %v", off, err)
+	}
+	list, err := srv.ListConnectors(ctx, &deletionv1.ListConnectorsRequest{})
+	if err != nil || len(list.GetConnectors()) != 1 || list.GetConnectors()[0].GetEnabled() {
+		t.Fatalf("list: %v %v", list, err)
 	}
 }

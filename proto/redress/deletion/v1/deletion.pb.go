@@ -2145,6 +2145,118 @@ func (x *ListConnectorsResponse) GetConnectors() []*Connector {
 	return nil
 }
 
+type AddConnectorRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Kind           string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // postgres, webhook, manual
+	ConfigJson     string                 `protobuf:"bytes,3,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
+	MaxConcurrency int32                  `protobuf:"varint,4,opt,name=max_concurrency,json=maxConcurrency,proto3" json:"max_concurrency,omitempty"` // 1..64, default 4
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AddConnectorRequest) Reset() {
+	*x = AddConnectorRequest{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddConnectorRequest) ProtoMessage() {}
+
+func (x *AddConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddConnectorRequest.ProtoReflect.Descriptor instead.
+func (*AddConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AddConnectorRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AddConnectorRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AddConnectorRequest) GetConfigJson() string {
+	if x != nil {
+		return x.ConfigJson
+	}
+	return ""
+}
+
+func (x *AddConnectorRequest) GetMaxConcurrency() int32 {
+	if x != nil {
+		return x.MaxConcurrency
+	}
+	return 0
+}
+
+type AddConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddConnectorResponse) Reset() {
+	*x = AddConnectorResponse{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddConnectorResponse) ProtoMessage() {}
+
+func (x *AddConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddConnectorResponse.ProtoReflect.Descriptor instead.
+func (*AddConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AddConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
 type SetConnectorEnabledRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2155,7 +2267,7 @@ type SetConnectorEnabledRequest struct {
 
 func (x *SetConnectorEnabledRequest) Reset() {
 	*x = SetConnectorEnabledRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2167,7 +2279,7 @@ func (x *SetConnectorEnabledRequest) String() string {
 func (*SetConnectorEnabledRequest) ProtoMessage() {}
 
 func (x *SetConnectorEnabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2180,7 +2292,7 @@ func (x *SetConnectorEnabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConnectorEnabledRequest.ProtoReflect.Descriptor instead.
 func (*SetConnectorEnabledRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{32}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetConnectorEnabledRequest) GetName() string {
@@ -2206,7 +2318,7 @@ type SetConnectorEnabledResponse struct {
 
 func (x *SetConnectorEnabledResponse) Reset() {
 	*x = SetConnectorEnabledResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2218,7 +2330,7 @@ func (x *SetConnectorEnabledResponse) String() string {
 func (*SetConnectorEnabledResponse) ProtoMessage() {}
 
 func (x *SetConnectorEnabledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2231,7 +2343,7 @@ func (x *SetConnectorEnabledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConnectorEnabledResponse.ProtoReflect.Descriptor instead.
 func (*SetConnectorEnabledResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{33}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetConnectorEnabledResponse) GetConnector() *Connector {
@@ -2252,7 +2364,7 @@ type CompleteManualTaskRequest struct {
 
 func (x *CompleteManualTaskRequest) Reset() {
 	*x = CompleteManualTaskRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2376,7 @@ func (x *CompleteManualTaskRequest) String() string {
 func (*CompleteManualTaskRequest) ProtoMessage() {}
 
 func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2389,7 @@ func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskRequest.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{34}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CompleteManualTaskRequest) GetDeletionId() string {
@@ -2309,7 +2421,7 @@ type CompleteManualTaskResponse struct {
 
 func (x *CompleteManualTaskResponse) Reset() {
 	*x = CompleteManualTaskResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2433,7 @@ func (x *CompleteManualTaskResponse) String() string {
 func (*CompleteManualTaskResponse) ProtoMessage() {}
 
 func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2446,7 @@ func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskResponse.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{35}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{37}
 }
 
 var File_redress_deletion_v1_deletion_proto protoreflect.FileDescriptor
@@ -2498,7 +2610,15 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\x16ListConnectorsResponse\x12>\n" +
 	"\n" +
 	"connectors\x18\x01 \x03(\v2\x1e.redress.deletion.v1.ConnectorR\n" +
-	"connectors\"J\n" +
+	"connectors\"\x87\x01\n" +
+	"\x13AddConnectorRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1f\n" +
+	"\vconfig_json\x18\x03 \x01(\tR\n" +
+	"configJson\x12'\n" +
+	"\x0fmax_concurrency\x18\x04 \x01(\x05R\x0emaxConcurrency\"T\n" +
+	"\x14AddConnectorResponse\x12<\n" +
+	"\tconnector\x18\x01 \x01(\v2\x1e.redress.deletion.v1.ConnectorR\tconnector\"J\n" +
 	"\x1aSetConnectorEnabledRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aenabled\x18\x02 \x01(\bR\aenabled\"[\n" +
@@ -2532,7 +2652,7 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_SMS\x10\x01\x12\x11\n" +
-	"\rCHANNEL_EMAIL\x10\x022\xc1\f\n" +
+	"\rCHANNEL_EMAIL\x10\x022\xa6\r\n" +
 	"\x0fDeletionService\x12i\n" +
 	"\x0eSubmitDeletion\x12*.redress.deletion.v1.SubmitDeletionRequest\x1a+.redress.deletion.v1.SubmitDeletionResponse\x12x\n" +
 	"\x13SubmitDeletionBatch\x12/.redress.deletion.v1.SubmitDeletionBatchRequest\x1a0.redress.deletion.v1.SubmitDeletionBatchResponse\x12f\n" +
@@ -2547,7 +2667,8 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"RejectPlan\x12&.redress.deletion.v1.RejectPlanRequest\x1a'.redress.deletion.v1.RejectPlanResponse\x12i\n" +
 	"\x0eCancelDeletion\x12*.redress.deletion.v1.CancelDeletionRequest\x1a+.redress.deletion.v1.CancelDeletionResponse\x12`\n" +
 	"\vGetEvidence\x12'.redress.deletion.v1.GetEvidenceRequest\x1a(.redress.deletion.v1.GetEvidenceResponse\x12i\n" +
-	"\x0eListConnectors\x12*.redress.deletion.v1.ListConnectorsRequest\x1a+.redress.deletion.v1.ListConnectorsResponse\x12x\n" +
+	"\x0eListConnectors\x12*.redress.deletion.v1.ListConnectorsRequest\x1a+.redress.deletion.v1.ListConnectorsResponse\x12c\n" +
+	"\fAddConnector\x12(.redress.deletion.v1.AddConnectorRequest\x1a).redress.deletion.v1.AddConnectorResponse\x12x\n" +
 	"\x13SetConnectorEnabled\x12/.redress.deletion.v1.SetConnectorEnabledRequest\x1a0.redress.deletion.v1.SetConnectorEnabledResponse\x12u\n" +
 	"\x12CompleteManualTask\x12..redress.deletion.v1.CompleteManualTaskRequest\x1a/.redress.deletion.v1.CompleteManualTaskResponseBAZ?github.com/redress/redress/proto/redress/deletion/v1;deletionv1b\x06proto3"
 
@@ -2564,7 +2685,7 @@ func file_redress_deletion_v1_deletion_proto_rawDescGZIP() []byte {
 }
 
 var file_redress_deletion_v1_deletion_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_redress_deletion_v1_deletion_proto_goTypes = []any{
 	(RequestType)(0),                    // 0: redress.deletion.v1.RequestType
 	(Source)(0),                         // 1: redress.deletion.v1.Source
@@ -2602,15 +2723,17 @@ var file_redress_deletion_v1_deletion_proto_goTypes = []any{
 	(*Connector)(nil),                   // 33: redress.deletion.v1.Connector
 	(*ListConnectorsRequest)(nil),       // 34: redress.deletion.v1.ListConnectorsRequest
 	(*ListConnectorsResponse)(nil),      // 35: redress.deletion.v1.ListConnectorsResponse
-	(*SetConnectorEnabledRequest)(nil),  // 36: redress.deletion.v1.SetConnectorEnabledRequest
-	(*SetConnectorEnabledResponse)(nil), // 37: redress.deletion.v1.SetConnectorEnabledResponse
-	(*CompleteManualTaskRequest)(nil),   // 38: redress.deletion.v1.CompleteManualTaskRequest
-	(*CompleteManualTaskResponse)(nil),  // 39: redress.deletion.v1.CompleteManualTaskResponse
-	(*timestamppb.Timestamp)(nil),       // 40: google.protobuf.Timestamp
+	(*AddConnectorRequest)(nil),         // 36: redress.deletion.v1.AddConnectorRequest
+	(*AddConnectorResponse)(nil),        // 37: redress.deletion.v1.AddConnectorResponse
+	(*SetConnectorEnabledRequest)(nil),  // 38: redress.deletion.v1.SetConnectorEnabledRequest
+	(*SetConnectorEnabledResponse)(nil), // 39: redress.deletion.v1.SetConnectorEnabledResponse
+	(*CompleteManualTaskRequest)(nil),   // 40: redress.deletion.v1.CompleteManualTaskRequest
+	(*CompleteManualTaskResponse)(nil),  // 41: redress.deletion.v1.CompleteManualTaskResponse
+	(*timestamppb.Timestamp)(nil),       // 42: google.protobuf.Timestamp
 }
 var file_redress_deletion_v1_deletion_proto_depIdxs = []int32{
-	40, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
-	40, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
+	42, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
+	42, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
 	0,  // 2: redress.deletion.v1.SubmitDeletionRequest.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 3: redress.deletion.v1.SubmitDeletionRequest.source:type_name -> redress.deletion.v1.Source
 	4,  // 4: redress.deletion.v1.SubmitDeletionRequest.phone:type_name -> redress.deletion.v1.PhoneIdentifier
@@ -2618,64 +2741,67 @@ var file_redress_deletion_v1_deletion_proto_depIdxs = []int32{
 	5,  // 6: redress.deletion.v1.SubmitDeletionBatchRequest.items:type_name -> redress.deletion.v1.SubmitDeletionRequest
 	8,  // 7: redress.deletion.v1.SubmitDeletionBatchResponse.results:type_name -> redress.deletion.v1.BatchItemResult
 	3,  // 8: redress.deletion.v1.SendChallengeRequest.channel:type_name -> redress.deletion.v1.Channel
-	40, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	42, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
 	16, // 10: redress.deletion.v1.VerifyChallengeResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	16, // 11: redress.deletion.v1.AttestIdentityResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	0,  // 12: redress.deletion.v1.Deletion.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 13: redress.deletion.v1.Deletion.source:type_name -> redress.deletion.v1.Source
-	40, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
+	42, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
 	2,  // 15: redress.deletion.v1.Deletion.reason_code:type_name -> redress.deletion.v1.ReasonCode
-	40, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
-	40, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
-	40, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
+	42, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
+	42, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
+	42, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
 	16, // 19: redress.deletion.v1.GetDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	1,  // 20: redress.deletion.v1.ListDeletionsRequest.source:type_name -> redress.deletion.v1.Source
 	16, // 21: redress.deletion.v1.ListDeletionsResponse.deletions:type_name -> redress.deletion.v1.Deletion
-	40, // 22: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
+	42, // 22: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
 	21, // 23: redress.deletion.v1.GetPlanResponse.items:type_name -> redress.deletion.v1.PlanItem
 	16, // 24: redress.deletion.v1.ApprovePlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	2,  // 25: redress.deletion.v1.RejectPlanRequest.reason_code:type_name -> redress.deletion.v1.ReasonCode
 	16, // 26: redress.deletion.v1.RejectPlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	16, // 27: redress.deletion.v1.CancelDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	30, // 28: redress.deletion.v1.GetEvidenceResponse.connectors:type_name -> redress.deletion.v1.ConnectorEvidence
-	40, // 29: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
+	42, // 29: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
 	33, // 30: redress.deletion.v1.ListConnectorsResponse.connectors:type_name -> redress.deletion.v1.Connector
-	33, // 31: redress.deletion.v1.SetConnectorEnabledResponse.connector:type_name -> redress.deletion.v1.Connector
-	5,  // 32: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
-	7,  // 33: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
-	10, // 34: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
-	12, // 35: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
-	14, // 36: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
-	17, // 37: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
-	19, // 38: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
-	22, // 39: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
-	24, // 40: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
-	26, // 41: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
-	28, // 42: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
-	31, // 43: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
-	34, // 44: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
-	36, // 45: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
-	38, // 46: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
-	6,  // 47: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
-	9,  // 48: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
-	11, // 49: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
-	13, // 50: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
-	15, // 51: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
-	18, // 52: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
-	20, // 53: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
-	23, // 54: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
-	25, // 55: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
-	27, // 56: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
-	29, // 57: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
-	32, // 58: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
-	35, // 59: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
-	37, // 60: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
-	39, // 61: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
-	47, // [47:62] is the sub-list for method output_type
-	32, // [32:47] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	33, // 31: redress.deletion.v1.AddConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
+	33, // 32: redress.deletion.v1.SetConnectorEnabledResponse.connector:type_name -> redress.deletion.v1.Connector
+	5,  // 33: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
+	7,  // 34: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
+	10, // 35: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
+	12, // 36: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
+	14, // 37: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
+	17, // 38: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
+	19, // 39: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
+	22, // 40: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
+	24, // 41: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
+	26, // 42: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
+	28, // 43: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
+	31, // 44: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
+	34, // 45: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
+	36, // 46: redress.deletion.v1.DeletionService.AddConnector:input_type -> redress.deletion.v1.AddConnectorRequest
+	38, // 47: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
+	40, // 48: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
+	6,  // 49: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
+	9,  // 50: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
+	11, // 51: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
+	13, // 52: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
+	15, // 53: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
+	18, // 54: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
+	20, // 55: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
+	23, // 56: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
+	25, // 57: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
+	27, // 58: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
+	29, // 59: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
+	32, // 60: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
+	35, // 61: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
+	37, // 62: redress.deletion.v1.DeletionService.AddConnector:output_type -> redress.deletion.v1.AddConnectorResponse
+	39, // 63: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
+	41, // 64: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
+	49, // [49:65] is the sub-list for method output_type
+	33, // [33:49] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_redress_deletion_v1_deletion_proto_init() }
@@ -2689,7 +2815,7 @@ func file_redress_deletion_v1_deletion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_deletion_v1_deletion_proto_rawDesc), len(file_redress_deletion_v1_deletion_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

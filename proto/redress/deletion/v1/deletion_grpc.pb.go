@@ -32,6 +32,7 @@ const (
 	DeletionService_CancelDeletion_FullMethodName      = "/redress.deletion.v1.DeletionService/CancelDeletion"
 	DeletionService_GetEvidence_FullMethodName         = "/redress.deletion.v1.DeletionService/GetEvidence"
 	DeletionService_ListConnectors_FullMethodName      = "/redress.deletion.v1.DeletionService/ListConnectors"
+	DeletionService_AddConnector_FullMethodName        = "/redress.deletion.v1.DeletionService/AddConnector"
 	DeletionService_SetConnectorEnabled_FullMethodName = "/redress.deletion.v1.DeletionService/SetConnectorEnabled"
 	DeletionService_CompleteManualTask_FullMethodName  = "/redress.deletion.v1.DeletionService/CompleteManualTask"
 )
@@ -66,6 +67,9 @@ type DeletionServiceClient interface {
 	GetEvidence(ctx context.Context, in *GetEvidenceRequest, opts ...grpc.CallOption) (*GetEvidenceResponse, error)
 	// Connector registry.
 	ListConnectors(ctx context.Context, in *ListConnectorsRequest, opts ...grpc.CallOption) (*ListConnectorsResponse, error)
+	// Register a connector (postgres mapping, webhook, manual); its config is
+	// checked before it is stored. Secrets are named by environment variable.
+	AddConnector(ctx context.Context, in *AddConnectorRequest, opts ...grpc.CallOption) (*AddConnectorResponse, error)
 	SetConnectorEnabled(ctx context.Context, in *SetConnectorEnabledRequest, opts ...grpc.CallOption) (*SetConnectorEnabledResponse, error)
 	// Complete a manual-task connector's task with a note.
 	CompleteManualTask(ctx context.Context, in *CompleteManualTaskRequest, opts ...grpc.CallOption) (*CompleteManualTaskResponse, error)
@@ -209,6 +213,16 @@ func (c *deletionServiceClient) ListConnectors(ctx context.Context, in *ListConn
 	return out, nil
 }
 
+func (c *deletionServiceClient) AddConnector(ctx context.Context, in *AddConnectorRequest, opts ...grpc.CallOption) (*AddConnectorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddConnectorResponse)
+	err := c.cc.Invoke(ctx, DeletionService_AddConnector_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *deletionServiceClient) SetConnectorEnabled(ctx context.Context, in *SetConnectorEnabledRequest, opts ...grpc.CallOption) (*SetConnectorEnabledResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetConnectorEnabledResponse)
@@ -259,6 +273,9 @@ type DeletionServiceServer interface {
 	GetEvidence(context.Context, *GetEvidenceRequest) (*GetEvidenceResponse, error)
 	// Connector registry.
 	ListConnectors(context.Context, *ListConnectorsRequest) (*ListConnectorsResponse, error)
+	// Register a connector (postgres mapping, webhook, manual); its config is
+	// checked before it is stored. Secrets are named by environment variable.
+	AddConnector(context.Context, *AddConnectorRequest) (*AddConnectorResponse, error)
 	SetConnectorEnabled(context.Context, *SetConnectorEnabledRequest) (*SetConnectorEnabledResponse, error)
 	// Complete a manual-task connector's task with a note.
 	CompleteManualTask(context.Context, *CompleteManualTaskRequest) (*CompleteManualTaskResponse, error)
@@ -310,6 +327,9 @@ func (UnimplementedDeletionServiceServer) GetEvidence(context.Context, *GetEvide
 }
 func (UnimplementedDeletionServiceServer) ListConnectors(context.Context, *ListConnectorsRequest) (*ListConnectorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListConnectors not implemented")
+}
+func (UnimplementedDeletionServiceServer) AddConnector(context.Context, *AddConnectorRequest) (*AddConnectorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddConnector not implemented")
 }
 func (UnimplementedDeletionServiceServer) SetConnectorEnabled(context.Context, *SetConnectorEnabledRequest) (*SetConnectorEnabledResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetConnectorEnabled not implemented")
@@ -572,6 +592,24 @@ func _DeletionService_ListConnectors_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeletionService_AddConnector_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddConnectorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeletionServiceServer).AddConnector(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeletionService_AddConnector_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeletionServiceServer).AddConnector(ctx, req.(*AddConnectorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DeletionService_SetConnectorEnabled_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetConnectorEnabledRequest)
 	if err := dec(in); err != nil {
@@ -666,6 +704,10 @@ var DeletionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListConnectors",
 			Handler:    _DeletionService_ListConnectors_Handler,
+		},
+		{
+			MethodName: "AddConnector",
+			Handler:    _DeletionService_AddConnector_Handler,
 		},
 		{
 			MethodName: "SetConnectorEnabled",
