@@ -208,7 +208,7 @@ func (a *Activities) escalate(ctx context.Context, id, kind, dedupe, reason stri
 		if err != nil {
 			return err
 		}
-		row := map[string]any{"id": uuid.NewString(), "case_id": r.CaseID, "kind": kind, "deadline_kind": "deletion",
+		row := map[string]any{"id": uuid.NewString(), "case_id": r.CaseID, "deletion_request_id": r.ID, "kind": kind, "deadline_kind": "deletion",
 			"status": "open", "reason": reason, "dedupe_key": dedupe, "created_at": time.Now().UTC()}
 		res := tx.Table("escalations").Clauses(clause.OnConflict{DoNothing: true}).Create(row)
 		if res.Error != nil || res.RowsAffected == 0 {
