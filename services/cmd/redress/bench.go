@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/config"
@@ -177,21 +178,22 @@ type benchOptions struct {
 
 // loadRow is one measured run.
 type loadRow struct {
-	Measure     string   `json:"measure"`
-	Mode        string   `json:"mode"`                   // "open" (offered rate) or "closed" (saturation)
-	OfferedRate int      `json:"offered_rate,omitempty"` // open loop
-	Concurrency int      `json:"concurrency,omitempty"`  // closed loop
-	Sent        int      `json:"sent"`
-	Accepted    int      `json:"accepted"`
-	Errors      int      `json:"errors"`
-	Shed        int      `json:"shed,omitempty"` // open loop: not sent, too many in flight
-	Seconds     float64  `json:"seconds"`
-	PerSecond   float64  `json:"accepted_per_second"`
-	P50ms       float64  `json:"p50_ms"`
-	P95ms       float64  `json:"p95_ms"`
-	P99ms       float64  `json:"p99_ms"`
-	MaxMs       float64  `json:"max_ms"`
-	CPU         *cpuCost `json:"cpu,omitempty"`
+	Measure     string         `json:"measure"`
+	Mode        string         `json:"mode"`                   // "open" (offered rate) or "closed" (saturation)
+	OfferedRate int            `json:"offered_rate,omitempty"` // open loop
+	Concurrency int            `json:"concurrency,omitempty"`  // closed loop
+	Sent        int            `json:"sent"`
+	Accepted    int            `json:"accepted"`
+	Errors      int            `json:"errors"`
+	ByCode      map[string]int `json:"errors_by_code,omitempty"`
+	Shed        int            `json:"shed,omitempty"` // open loop: not sent, too many in flight
+	Seconds     float64        `json:"seconds"`
+	PerSecond   float64        `json:"accepted_per_second"`
+	P50ms       float64        `json:"p50_ms"`
+	P95ms       float64        `json:"p95_ms"`
+	P99ms       float64        `json:"p99_ms"`
+	MaxMs       float64        `json:"max_ms"`
+	CPU         *cpuCost       `json:"cpu,omitempty"`
 }
 
 type loadPair struct {
@@ -223,6 +225,11 @@ func (r loadRow) print() {
 	if r.Shed > 0 {
 		errs += fmt.Sprintf("+%dshed", r.Shed)
 	}
+	defer func() {
+		if len(r.ByCode) > 0 {
+			fmt.Printf("%-24s errors by code: %v\n", "", r.ByCode)
+		}
+	}()
 	fmt.Printf("%-24s %-9s %7d %7d %6s %9.0f %8.1f %8.1f %8.1f %8.1f\n",
 		r.Measure, load, r.Sent, r.Accepted, errs, r.PerSecond, r.P50ms, r.P95ms, r.P99ms, r.MaxMs)
 }
@@ -284,6 +291,7 @@ func openLoop(ctx context.Context, name string, n, rate int, op func(i int) erro
 	var mu sync.Mutex
 	var inflight atomic.Int64
 	var errs, shed atomic.Int64
+	var codes sync.Map
 	var wg sync.WaitGroup
 	interval := time.Second / time.Duration(rate)
 	start := time.Now()
@@ -306,6 +314,7 @@ func openLoop(ctx context.Context, name string, n, rate int, op func(i int) erro
 			defer inflight.Add(-1)
 			if err := op(i); err != nil {
 				errs.Add(1)
+				countCode(&codes, err)
 				return
 			}
 			d := time.Since(at)
@@ -319,12 +328,14 @@ func openLoop(ctx context.Context, name string, n, rate int, op func(i int) erro
 	r := summarise(name, lat, elapsed)
 	r.Mode, r.OfferedRate, r.Sent = "open", rate, n-int(shed.Load())
 	r.Errors, r.Shed = int(errs.Load()), int(shed.Load())
+	r.ByCode = codeCounts(&codes)
 	return r
 }
 
 // closedLoop runs op over c callers, n times in all, or for d when n is 0.
 func closedLoop(ctx context.Context, name string, n, c int, d time.Duration, op func(i int) error) (loadRow, error) {
 	var next, errs atomic.Int64
+	var codes sync.Map
 	lats := make([][]time.Duration, c)
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -342,6 +353,7 @@ func closedLoop(ctx context.Context, name string, n, c int, d time.Duration, op 
 				t0 := time.Now()
 				if err := op(i); err != nil {
 					errs.Add(1)
+					countCode(&codes, err)
 					firstErr.CompareAndSwap(nil, err)
 					continue
 				}
@@ -353,6 +365,7 @@ func closedLoop(ctx context.Context, name string, n, c int, d time.Duration, op 
 	elapsed := time.Since(start)
 	r := summarise(name, slices.Concat(lats...), elapsed)
 	r.Mode, r.Concurrency, r.Errors = "closed", c, int(errs.Load())
+	r.ByCode = codeCounts(&codes)
 	r.Sent = r.Accepted + r.Errors
 	if r.Accepted == 0 {
 		return r, fmt.Errorf("%s: nothing succeeded: %v", name, firstErr.Load())
@@ -519,4 +532,20 @@ func fetchProfile(ctx context.Context, base string, d time.Duration, out string)
 		return err
 	}
 	return f.Close()
+}
+
+// countCode tallies a failed call by its gRPC code (RESOURCE_EXHAUSTED is the
+// bounded queue refusing, not a failure to record).
+func countCode(m *sync.Map, err error) {
+	v, _ := m.LoadOrStore(status.Code(err).String(), new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+func codeCounts(m *sync.Map) map[string]int {
+	out := map[string]int{}
+	m.Range(func(k, v any) bool { out[k.(string)] = int(v.(*atomic.Int64).Load()); return true })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
