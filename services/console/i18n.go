@@ -12,6 +12,10 @@ var languages = []string{"en", "zh"}
 // A key missing from a language falls back to English, then to the key.
 var messages = map[string]map[string]string{
 	"en": {
+		"reject_plan":              "Reject the plan",
+		"manual_tasks":             "Manual tasks",
+		"task_done":                "Mark done",
+		"cancel_deletion":          "Cancel the request",
 		"policies":                 "Policies and calendars",
 		"rules":                    "Deadline rules",
 		"limit":                    "Limit",
@@ -158,6 +162,10 @@ var messages = map[string]map[string]string{
 		"none":                     "—",
 	},
 	"zh": {
+		"reject_plan":              "驳回计划",
+		"manual_tasks":             "人工任务",
+		"task_done":                "标记完成",
+		"cancel_deletion":          "撤销请求",
 		"policies":                 "规则与日历",
 		"rules":                    "时限规则",
 		"limit":                    "时限",

@@ -83,9 +83,11 @@ func New(c Config) (*Server, error) {
 	}
 	s := &Server{c: c, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"enum":    enumLabel,
-		"T":       translate,
-		"fmtTime": fmtTime,
+		"enum":            enumLabel,
+		"T":               translate,
+		"fmtTime":         fmtTime,
+		"deletionReasons": deletionReasons,
+		"deletionOpen":    deletionOpen,
 	}
 	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
@@ -125,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /deletions/{id}", s.authed(s.deletionPage))
 		mux.Handle("POST /deletions/{id}/approve", s.authed(s.approvePlan))
 		mux.Handle("GET /deletions/{id}/certificate", s.authed(s.certificate))
+		mux.Handle("POST /deletions/{id}/{action}", s.authed(s.deletionAction))
 		mux.Handle("GET /connectors", s.authed(s.connectors))
 		mux.Handle("POST /connectors/{name}", s.authed(s.setConnector))
 	}

@@ -192,3 +192,48 @@ func (s *Server) setConnector(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	http.Redirect(w, r, "/connectors?done=1", http.StatusSeeOther)
 }
+
+// deletionAction runs the plan rejection (with its reason code: PIPL Art.
+// 50 asks for the reason of a refusal), cancellation and manual-task forms.
+func (s *Server) deletionAction(w http.ResponseWriter, r *http.Request, v *view) {
+	id, f, ctx := r.PathValue("id"), r.PostFormValue, v.rpc(r.Context())
+	var err error
+	switch r.PathValue("action") {
+	case "reject":
+		_, err = s.c.Deletion.RejectPlan(ctx, &deletionv1.RejectPlanRequest{DeletionId: id,
+			ReasonCode: deletionv1.ReasonCode(deletionv1.ReasonCode_value[f("reason")]), ReasonText: f("text")})
+	case "cancel":
+		_, err = s.c.Deletion.CancelDeletion(ctx, &deletionv1.CancelDeletionRequest{DeletionId: id, ReasonText: f("text")})
+	case "task":
+		_, err = s.c.Deletion.CompleteManualTask(ctx, &deletionv1.CompleteManualTaskRequest{DeletionId: id, Connector: f("connector"), Note: f("text")})
+	default:
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/deletions/"+id+"?done=1", http.StatusSeeOther)
+}
+
+// deletionReasons are the reason codes a rejection may give.
+func deletionReasons() []string {
+	var out []string
+	for i := int32(1); ; i++ {
+		name, ok := deletionv1.ReasonCode_name[i]
+		if !ok {
+			return out
+		}
+		out = append(out, name)
+	}
+}
+
+// deletionOpen reports whether a deletion request can still be cancelled.
+func deletionOpen(status string) bool {
+	switch status {
+	case "completed", "rejected", "cancelled", "failed":
+		return false
+	}
+	return true
+}

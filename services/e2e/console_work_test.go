@@ -9,12 +9,18 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	"github.com/redress/redress/services/console"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/grpcserver"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/redress/redress/services/internal/identity"
+	delwf "github.com/redress/redress/workflows/deletion"
 )
 
 // The console's escalation pages against the real EscalationService and its
@@ -81,5 +87,87 @@ func TestConsoleEscalationPages(t *testing.T) {
 	code, zip, hdr := get("/escalations/" + id + "/package")
 	if code != http.StatusOK || hdr.Get("Content-Type") != "application/zip" || !strings.HasPrefix(zip, "PK") {
 		t.Fatalf("filing package: %d %s", code, hdr.Get("Content-Type"))
+	}
+}
+
+// The console's deletion pages against the real DeletionService, workflow
+// and PostgreSQL connector: the plan shows per system and a supervisor
+// approves exactly that plan from the page.
+func TestConsoleDeletionApproval(t *testing.T) {
+	r := newDeletionRig(t, 10)
+	const who = 3
+	agent := r.as("agent.li")
+	resp, err := r.api.SubmitDeletion(agent, &deletionv1.SubmitDeletionRequest{IdempotencyKey: "console-del-0003", Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE,
+		Source: deletionv1.Source_SOURCE_AGENT, Email: customertest.Email(who), Language: "en",
+		Phone: &deletionv1.PhoneIdentifier{Number: "+86" + customertest.Phone(who), HeldFrom: timestamppb.New(time.Now().AddDate(-1, 0, 0))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.GetDeletion().GetId()
+	if _, err := r.api.AttestIdentity(agent, &deletionv1.AttestIdentityRequest{DeletionId: id, Reason: "Requester came to the shop with ID card; account checked"}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitStatus(id, delwf.StatusAwaitingApproval)
+
+	srv, err := console.New(console.Config{Identity: r.identity, Intake: r.harness.api, Deletion: r.api, DB: r.db, Keys: r.keys, Log: r.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go grpcserver.ServeHTTP(r.ctx, lis, srv.Handler())
+	base := "http://" + lis.Addr().String()
+	if _, err := r.identity.AddUser(r.ctx, "test", identity.NewUser{Username: "sup.wang", Role: access.Supervisor, Password: browserPassword}); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, page := get("/signin")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	if resp, err := c.PostForm(base+"/signin", url.Values{"csrf": {csrf}, "username": {"sup.wang"}, "password": {browserPassword}}); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	if code, list := get("/deletions"); code != http.StatusOK || !strings.Contains(list, "/deletions/"+id) {
+		t.Fatalf("deletions list: %d", code)
+	}
+	code, detail := get("/deletions/" + id)
+	if code != http.StatusOK || !strings.Contains(detail, `id="plan"`) || !strings.Contains(detail, "customer-db") || !strings.Contains(detail, `id="approve-plan"`) {
+		t.Fatalf("deletion page: %d\n%s", code, detail)
+	}
+	if strings.Contains(detail, customertest.Email(who)) {
+		t.Fatal("the requester's email unmasked on the deletion page")
+	}
+	digest := regexp.MustCompile(`name="digest" value="([0-9a-f]+)"`).FindStringSubmatch(detail)
+	sessionCSRF := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(detail)[1]
+	resp2, err := c.PostForm(base+"/deletions/"+id+"/approve", url.Values{"csrf": {sessionCSRF}, "digest": {digest[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusOK {
+		t.Fatalf("approve: %d", resp2.StatusCode)
+	}
+	// Approved: the workflow goes on to apply the plan (restricting what a
+	// retention duty still holds, deleting the rest).
+	r.eventually("plan applied", 60*time.Second, func() bool {
+		st := r.status(id)
+		return st == delwf.StatusRestricted || st == delwf.StatusCompleted
+	})
+	if _, detail := get("/deletions/" + id); !strings.Contains(detail, `id="evidence"`) || strings.Contains(detail, `id="approve-plan"`) {
+		t.Fatalf("after approval: no evidence, or still an approve button:\n%s", detail)
 	}
 }
