@@ -23,8 +23,12 @@ func equal(a, b []byte) bool { return hmac.Equal(a, b) }
 
 // update carries a human step to the request's workflow and waits for it.
 func (s *Server) update(ctx context.Context, id, name string, a wf.Action) error {
-	if err := s.starter.Start(ctx, id); err != nil { // a no-op when running
-		return status.Error(codes.Unavailable, "the request's workflow could not be reached; retry")
+	var started int64
+	s.db.WithContext(ctx).Model(&Request{}).Where("id = ? AND workflow_started_at IS NOT NULL", id).Count(&started)
+	if started == 0 { // not started yet (or not known to be): start it now
+		if err := s.starter.Start(ctx, id); err != nil {
+			return status.Error(codes.Unavailable, "the request's workflow could not be reached; retry")
+		}
 	}
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: wf.WorkflowID(id), UpdateName: name, Args: []any{a}, WaitForStage: client.WorkflowUpdateStageCompleted,
