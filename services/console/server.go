@@ -88,6 +88,7 @@ func New(c Config) (*Server, error) {
 		"fmtTime":         fmtTime,
 		"deletionReasons": deletionReasons,
 		"deletionOpen":    deletionOpen,
+		"escalationSteps": escalationSteps,
 	}
 	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
@@ -136,6 +137,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /escalations/{id}", s.authed(s.escalationPage))
 		mux.Handle("GET /escalations/{id}/package", s.authed(s.filingPackage))
 		mux.Handle("POST /escalations/{id}/ack", s.authed(s.recordAck))
+		mux.Handle("POST /escalations/{id}/{action}", s.authed(s.escalationAction))
 	}
 	if s.c.Policy != nil {
 		mux.Handle("GET /policies", s.authed(s.policies))

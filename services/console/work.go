@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 )
@@ -236,4 +238,42 @@ func deletionOpen(status string) bool {
 		return false
 	}
 	return true
+}
+
+// escalationAction runs the officer's forms: filing reference (manual
+// filing), follow-up question and answer, a step taken, closing.
+func (s *Server) escalationAction(w http.ResponseWriter, r *http.Request, v *view) {
+	id, f, ctx := r.PathValue("id"), r.PostFormValue, v.rpc(r.Context())
+	api := s.c.Escalation
+	var err error
+	switch r.PathValue("action") {
+	case "filing":
+		_, err = api.RecordFiling(ctx, &escalationv1.RecordFilingRequest{EscalationId: id, Reference: f("reference")})
+	case "followup":
+		req := &escalationv1.AddFollowUpRequest{EscalationId: id, Question: f("question")}
+		if due, perr := time.Parse("2006-01-02", f("due")); perr == nil {
+			req.DueAt = timestamppb.New(due.Add(24*time.Hour - time.Second))
+		}
+		_, err = api.AddFollowUp(ctx, req)
+	case "answer":
+		_, err = api.AnswerFollowUp(ctx, &escalationv1.AnswerFollowUpRequest{EscalationId: id, FollowUpId: f("follow_up"), Answer: f("answer")})
+	case "step":
+		_, err = api.RecordStep(ctx, &escalationv1.RecordStepRequest{EscalationId: id, Step: f("step")})
+	case "close":
+		_, err = api.CloseEscalation(ctx, &escalationv1.CloseEscalationRequest{EscalationId: id})
+	default:
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/escalations/"+id+"?done=1", http.StatusSeeOther)
+}
+
+// escalationSteps are the measures the law lists (CSL: stop, eliminate,
+// keep records, report) plus suspending an account.
+func escalationSteps() []string {
+	return []string{"stop", "eliminate", "keep_records", "report", "suspend_account"}
 }

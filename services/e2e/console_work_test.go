@@ -88,6 +88,32 @@ func TestConsoleEscalationPages(t *testing.T) {
 	if code != http.StatusOK || hdr.Get("Content-Type") != "application/zip" || !strings.HasPrefix(zip, "PK") {
 		t.Fatalf("filing package: %d %s", code, hdr.Get("Content-Type"))
 	}
+
+	// The officer's forms: filed by hand, acknowledged, closed.
+	_, detail, _ := get("/escalations/" + id)
+	csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(detail)[1]
+	post := func(action string, form url.Values) {
+		t.Helper()
+		form.Set("csrf", csrf)
+		resp, err := c.PostForm(base+"/escalations/"+id+"/"+action, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `id="flash"`) {
+			t.Fatalf("%s: %d\n%s", action, resp.StatusCode, b)
+		}
+	}
+	post("filing", url.Values{"reference": {"MIIT-2026-0042"}})
+	post("ack", url.Values{"reference": {"ACK-0042"}})
+	if strings.Contains(detail, `action="/escalations/`+id+`/step"`) {
+		t.Fatal("a manual escalation offers the mandatory-report steps")
+	}
+	post("close", url.Values{})
+	if got := e.get(h, id); got.GetStatus() != "closed" || got.GetFilingReference() != "MIIT-2026-0042" || got.GetAckReference() != "ACK-0042" {
+		t.Fatalf("after the forms: %s / %q / %q", got.GetStatus(), got.GetFilingReference(), got.GetAckReference())
+	}
 }
 
 // The console's deletion pages against the real DeletionService, workflow
