@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/config"
+	"github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/pgtest"
+)
+
+// withStdin runs f with s as standard input (the CLI reads passwords there).
+func withStdin(t *testing.T, s string, f func() error) error {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = old; r.Close() }()
+	go func() { w.WriteString(s); w.Close() }()
+	return f()
+}
+
+func TestUserCommand(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Config{DatabaseURL: pgtest.URL(t)}
+	run := func(args ...string) error { return runUser(ctx, cfg, args) }
+	if err := withStdin(t, "first admin password\n", func() error { return run("add", "root.admin", "-role", "admin", "-name", "First Admin") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := withStdin(t, "x\n", func() error { return run("add", "Bad Name", "-role", "agent") }); err == nil {
+		t.Fatal("bad username accepted")
+	}
+	if err := run("role", "root.admin", "root"); err == nil {
+		t.Fatal("unknown role accepted")
+	}
+	if err := run("role", "root.admin", "supervisor"); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("token", "root.admin", "-scopes", "user.admin"); err == nil || !strings.Contains(err.Error(), "does not hold") {
+		t.Fatalf("scope beyond the role: %v", err)
+	}
+	if err := run("disable", "root.admin"); err != nil {
+		t.Fatal(err)
+	}
+	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &identity.Store{DB: gdb}
+	u, err := st.User(ctx, "root.admin")
+	if err != nil || u.Role != "supervisor" || !u.Disabled || u.DisplayName != "First Admin" {
+		t.Fatalf("user after the commands: %+v %v", u, err)
+	}
+	if _, err := st.SignIn(ctx, "root.admin", "first admin password"); err == nil {
+		t.Fatal("a disabled account signed in")
+	}
+	recs, err := audit.ForObject(ctx, gdb, "user", "root.admin")
+	if err != nil || len(recs) != 3 || !strings.HasPrefix(recs[0].Actor, "cli:") {
+		t.Fatalf("audit: %+v %v", recs, err)
+	}
+}
