@@ -13,7 +13,8 @@ pgdir="${REDRESS_BENCH_PG_DIR:-$root/.data/pgbench}"
 DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
 export DATABASE_URL
 # Each run starts empty (record and workflow history), so runs compare.
-psql "${DATABASE_URL/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS redress WITH (FORCE)' -c 'CREATE DATABASE redress'
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+"${pgbin:+$pgbin/}psql" "${DATABASE_URL/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS redress WITH (FORCE)' -c 'CREATE DATABASE redress'
 rm -rf "$root/.data/bench"
 (cd services && go build -o "$root/.bin/redress" ./cmd/redress)
 export REDRESS_DATA_DIR="$root/.data/bench" REDRESS_INTAKE_ADDR=127.0.0.1:19090 REDRESS_METRICS_ADDR=127.0.0.1:19091 \

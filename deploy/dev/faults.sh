@@ -27,7 +27,8 @@ pgdir="${REDRESS_FAULTS_PG_DIR:-$root/.data/pg-faults}"
 port="${REDRESS_FAULTS_PG_PORT:-55447}"
 url=$(bash deploy/dev/pg.sh start "$pgdir" "$port")
 trap 'bash "$root/deploy/dev/pg.sh" stop "$pgdir"' EXIT
-psql "${url/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS faults WITH (FORCE)' -c 'CREATE DATABASE faults'
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+"${pgbin:+$pgbin/}psql" "${url/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS faults WITH (FORCE)' -c 'CREATE DATABASE faults'
 export REDRESS_FAULTS_DATABASE_URL="${url/\/redress\?/\/faults?}" REDRESS_FAULTS_PG_DIR="$pgdir"
 cd services
 go test -count=1 -v -timeout 30m -run '^TestFaults$' ./e2e/ 2>&1 | grep -v '^=== RUN\|^=== PAUSE\|^=== CONT'
