@@ -18,7 +18,7 @@ run:
 test:
 	@bash deploy/dev/test.sh
 
-## bench: intake throughput and latency (sequential and concurrent) beside a plain SQL insert baseline
+## bench: intake at offered rates and saturation beside a raw SQL baseline of the same rows; workflow start-up beside empty workflows; then bench-export
 bench:
 	@bash deploy/dev/bench.sh
 	@$(MAKE) --no-print-directory bench-export

@@ -19,7 +19,7 @@ rm -rf "$root/.data/bench"
 (cd services && go build -o "$root/.bin/redress" ./cmd/redress)
 export REDRESS_DATA_DIR="$root/.data/bench" REDRESS_INTAKE_ADDR=127.0.0.1:19090 REDRESS_METRICS_ADDR=127.0.0.1:19091 \
   REDRESS_TEMPORAL_PORT=17233 REDRESS_TEMPORAL_UI_PORT=0 REDRESS_LOG_LEVEL=warn \
-  REDRESS_PPROF_ADDR=127.0.0.1:19097
+  REDRESS_PPROF_ADDR=127.0.0.1:19097 REDRESS_CONSOLE_ADDR=127.0.0.1:19080 REDRESS_PUBLIC_ADDR=127.0.0.1:19081
 "$root/.bin/redress" dev >"$root/.data/bench.log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; bash deploy/dev/pg.sh stop "$pgdir"' EXIT
