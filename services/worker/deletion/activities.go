@@ -226,11 +226,7 @@ func (a *Activities) Locate(ctx context.Context, id, name string) (wf.Located, e
 	if err != nil {
 		return wf.Located{}, err
 	}
-	c, err := a.reg.get(ctx, a, name)
-	if err != nil {
-		return wf.Located{}, err
-	}
-	release, err := c.acquire(ctx)
+	c, release, err := a.slot(ctx, name)
 	if err != nil {
 		return wf.Located{}, err
 	}
@@ -390,18 +386,12 @@ func (a *Activities) Apply(ctx context.Context, in wf.ApplyInput) (wf.Receipt, e
 	if err != nil {
 		return wf.Receipt{}, err
 	}
-	c, err := a.reg.get(ctx, a, in.Connector)
-	if err != nil {
-		return wf.Receipt{}, err
-	}
-	release, err := c.acquire(ctx)
+	c, release, err := a.slot(ctx, in.Connector)
 	if err != nil {
 		return wf.Receipt{}, err
 	}
 	defer release()
-	stop := heartbeat(ctx)
 	res, err := c.Apply(ctx, s, in.Step, items)
-	stop()
 	if err != nil {
 		return wf.Receipt{}, err
 	}
@@ -424,6 +414,24 @@ func (a *Activities) Apply(ctx context.Context, in wf.ApplyInput) (wf.Receipt, e
 	return rc, err
 }
 
+// slot answers a connector once one of its concurrency slots is free. The
+// activity heartbeats from the start, so waiting for a slot during a bulk run
+// is not mistaken for a dead worker; release frees the slot and stops it.
+func (a *Activities) slot(ctx context.Context, name string) (connectors.Connector, func(), error) {
+	stop := heartbeat(ctx)
+	c, err := a.reg.get(ctx, a, name)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	free, err := c.acquire(ctx)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return c.Connector, func() { free(); stop() }, nil
+}
+
 // heartbeat reports progress while a long connector action runs.
 func heartbeat(ctx context.Context) func() {
 	if !activity.IsActivity(ctx) {
@@ -431,7 +439,7 @@ func heartbeat(ctx context.Context) func() {
 	}
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(5 * time.Second)
+		t := time.NewTicker(2 * time.Second)
 		defer t.Stop()
 		for {
 			select {
@@ -451,11 +459,7 @@ func (a *Activities) Verify(ctx context.Context, in wf.VerifyInput) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	c, err := a.reg.get(ctx, a, in.Connector)
-	if err != nil {
-		return 0, err
-	}
-	release, err := c.acquire(ctx)
+	c, release, err := a.slot(ctx, in.Connector)
 	if err != nil {
 		return 0, err
 	}

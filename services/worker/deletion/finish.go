@@ -90,6 +90,7 @@ func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot
 	if err != nil {
 		return wf.Snapshot{}, err
 	}
+	defer heartbeat(ctx)()
 	failed := false
 	for i := range ev {
 		e := &ev[i]
