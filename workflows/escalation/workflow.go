@@ -52,6 +52,10 @@ type run struct {
 	timing  Timing
 	seq     int                  // numbers the workflow's own actions (deterministic)
 	pending map[string]time.Time // open follow-ups: id → due
+	// submitting is true while a submission's activity runs: its row is
+	// already visible to officers before the workflow sees the result, so
+	// their actions wait for it instead of being judged on the older state.
+	submitting bool
 }
 
 func (r *run) set(s Snapshot) {
@@ -73,6 +77,14 @@ func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAct,
 		func(ctx workflow.Context, a Action) (Snapshot, error) {
 			ctx = workflow.WithActivityOptions(ctx, activityOptions())
+			if r.submitting {
+				if err := workflow.Await(ctx, func() bool { return !r.submitting }); err != nil {
+					return r.snap, err
+				}
+				if err := r.legal(a); err != nil {
+					return r.snap, err
+				}
+			}
 			var s Snapshot
 			err := workflow.ExecuteActivity(ctx, ActivityApplyAction, ActionInput{EscalationID: in.EscalationID, Action: a}).Get(ctx, &s)
 			if err == nil {
@@ -86,7 +98,12 @@ func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
 			}
 			return r.snap, err
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Action) error { return r.legal(a) }},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Action) error {
+			if r.submitting {
+				return nil // judged once the submission's result is in
+			}
+			return r.legal(a)
+		}},
 	); err != nil {
 		return r.snap, err
 	}
@@ -129,6 +146,8 @@ func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
 
 func (r *run) submit(ctx workflow.Context, id string) error {
 	var res SubmitResult
+	r.submitting = true
+	defer func() { r.submitting = false }()
 	err := workflow.ExecuteActivity(ctx, ActivitySubmit, SubmitInput{EscalationID: id, Attempt: r.snap.Attempts + 1}).Get(ctx, &res)
 	if err != nil {
 		var appErr *temporal.ApplicationError

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
@@ -210,4 +211,22 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// An officer who sees the package ready (the submission's row is committed)
+// and records the filing before the workflow has the submission's result is
+// not refused: the action waits for the result and is judged on it.
+func TestRecordFilingDuringSubmissionWaitsForItsResult(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "e6", Kind: KindManual, Status: StatusOpen, Adapter: AdapterManual}, outcome: OutcomeReadyInManual}
+	env := newEnv(t, r)
+	env.OnActivity(ActivitySubmit, mock.Anything, mock.Anything).After(10 * time.Minute).Return(r.Submit)
+	update(env, 5*time.Minute, Action{ID: "f1", Type: ActRecordFiling, Reference: "MIIT-1"}, false, t)
+	update(env, time.Hour, Action{ID: "f3", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e6", Timing: Timing{AckWait: 24 * time.Hour}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 1 || !equal(r.actions, []string{ActRecordFiling, ActClose}) {
+		t.Fatalf("submits %d actions %v", r.submits, r.actions)
+	}
 }
