@@ -1,0 +1,146 @@
+// Package workflowstart starts one workflow per record from the record itself:
+// right after the record's commit through a bounded queue (without holding the
+// caller's answer), and by a recovery loop for any record whose workflow has
+// not started (engine down, queue full, crash after commit). Workflow ids are
+// derived from record ids, so a second start is refused by Temporal and counts
+// as done; the record's workflow_started_at notes that it runs.
+package workflowstart
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+)
+
+// Kind describes one kind of record and its workflow.
+type Kind struct {
+	Name          string // for logs: "case", "deletion request"
+	Table         string // the records' table; it has id and workflow_started_at columns
+	CreatedColumn string // when the record was committed (recovery takes the oldest first)
+	WorkflowID    func(id string) string
+	TaskQueue     string
+	Workflow      string
+	Input         func(id string) any
+}
+
+// Starter starts the workflows of one kind of record.
+type Starter struct {
+	temporal client.Client
+	db       *gorm.DB
+	log      *slog.Logger
+	kind     Kind
+	queue    chan string
+	workers  int
+	// Grace is how old an unstarted record must be before recovery takes it
+	// (younger ones are still in the queue).
+	Grace time.Duration
+	// Every is the recovery loop's period.
+	Every time.Duration
+	// StartTimeout bounds one start attempt.
+	StartTimeout time.Duration
+}
+
+// New builds a starter with a queue of queueSize and that many start workers.
+func New(tc client.Client, db *gorm.DB, log *slog.Logger, kind Kind, queueSize, workers int) *Starter {
+	return &Starter{
+		temporal: tc, db: db, log: log, kind: kind, queue: make(chan string, queueSize), workers: workers,
+		Grace: 10 * time.Second, Every: 5 * time.Second, StartTimeout: 5 * time.Second,
+	}
+}
+
+// Enqueue asks for a start without waiting. A full queue drops the request:
+// the record is durable and the recovery loop will start it.
+func (s *Starter) Enqueue(id string) {
+	select {
+	case s.queue <- id:
+	default:
+	}
+}
+
+// Run starts queued records and runs the recovery loop until ctx ends.
+func (s *Starter) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-s.queue:
+					if err := s.Start(ctx, id); err != nil && ctx.Err() == nil {
+						s.log.Warn("workflow start failed; recovery will retry", "kind", s.kind.Name, "id", id, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	t := time.NewTicker(s.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+			n, err := s.Recover(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("workflow recovery pass failed", "kind", s.kind.Name, "err", err, "started", n)
+			} else if n > 0 {
+				s.log.Info("workflow recovery started records", "kind", s.kind.Name, "count", n)
+			}
+		}
+	}
+}
+
+// Recover starts the workflow of every record that has none yet and is older
+// than Grace. It answers how many it started.
+func (s *Starter) Recover(ctx context.Context) (int, error) {
+	const page = 200
+	started := 0
+	for {
+		var ids []string
+		err := s.db.WithContext(ctx).Table(s.kind.Table).
+			Where("workflow_started_at IS NULL AND "+s.kind.CreatedColumn+" < ?", time.Now().Add(-s.Grace)).
+			Order(s.kind.CreatedColumn).Limit(page).Pluck("id", &ids).Error
+		if err != nil {
+			return started, err
+		}
+		for _, id := range ids {
+			if err := s.Start(ctx, id); err != nil {
+				return started, err
+			}
+			started++
+		}
+		if len(ids) < page {
+			return started, nil
+		}
+	}
+}
+
+// Start starts the record's workflow (already started counts as success) and
+// notes on the record that it runs.
+func (s *Starter) Start(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.StartTimeout)
+	defer cancel()
+	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    s.kind.WorkflowID(id),
+		TaskQueue:             s.kind.TaskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, s.kind.Workflow, s.kind.Input(id))
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return err
+	}
+	return s.db.WithContext(ctx).Table(s.kind.Table).
+		Where("id = ? AND workflow_started_at IS NULL", id).
+		Update("workflow_started_at", time.Now().UTC()).Error
+}
