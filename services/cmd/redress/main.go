@@ -17,20 +17,24 @@ import (
 const usage = `usage: redress <command>
 
 commands:
-  dev              run the whole stack on this machine (embedded Temporal, intake, worker, demo data)
-  serve intake     run the intake gRPC service
-  serve worker     run the Temporal worker
-  serve console    run the web console (reaches intake at REDRESS_INTAKE_ADDR)
-  serve all        run the intake service, the worker and the console in one process
+  dev              run the whole stack on this machine (embedded Temporal, every service, the workers,
+                   the console and the public pages, demo data and demo sign-ins)
+  serve intake     run the gRPC services (intake, deletion, escalation, reporting)
+  serve worker     run the Temporal workers (complaints, deletions, escalations, reports)
+  serve console    run the web console (reaches the services at REDRESS_INTAKE_ADDR)
+  serve public     run the public channels page, complaint form and status lookup
+  serve all        all of the above in one process
   migrate          apply database migrations
-  audit verify     recompute the audit chain and name the first broken entry
+  audit verify     recompute the audit chain and name the first broken entry;
+                   --package FILE verifies an inspection package, -filing FILE a filing package's proof
   user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
-  bench            measure intake against a running stack beside a plain SQL insert baseline
-  export <report>  download a register, the SLA statistics or an inspection package
+  export <report>  download a register, the SLA statistics, a stored report or an inspection package
+  bench            measure intake and workflow start-up against a running stack beside raw baselines
   bench-export     measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
 
 configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS,
 REDRESS_MASTER_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
+(see services/internal/config/config.go)
 `
 
 func main() {

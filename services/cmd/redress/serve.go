@@ -47,7 +47,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		log.Info("public pages serving", "http", cfg.PublicAddr)
 	}
 	if what != "intake" && what != "worker" && what != "console" && what != "public" && what != "all" {
-		return fmt.Errorf("serve: unknown service %q (intake, worker, console, all)", what)
+		return fmt.Errorf("serve: unknown service %q (intake, worker, console, public, all)", what)
 	}
 	return g.Wait()
 }
