@@ -338,9 +338,11 @@ func prepareSQLite(o Options, logger *slog.Logger) (*config.SQL, error) {
 		}
 		// WAL: one sync per commit instead of the rollback journal's several,
 		// and readers that do not wait for the writer; FULL keeps every
-		// commit durable.
+		// commit durable. One connection: with several, the server's
+		// concurrent writers fail with SQLITE_BUSY every minute (task-queue
+		// leases, history appends) even with a busy timeout.
 		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "full"}
-		conf.MaxConns, conf.MaxIdleConns = 4, 4
+		conf.MaxConns, conf.MaxIdleConns = 1, 1
 		conf.DatabaseName = path
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			if _, err := os.Stat(filepath.Dir(path)); err != nil {
