@@ -27,7 +27,9 @@ func (s *stack) identity() *identity.Store { return &identity.Store{DB: s.db} }
 
 // guard authenticates RPCs with bearer credentials (API tokens and console
 // sessions) and checks access.Table against the caller's role.
-func (s *stack) guard() access.Guard { return access.Guard{Auth: s.identity()} }
+func (s *stack) guard() access.Guard {
+	return access.Guard{Auth: s.identity(), Refused: access.AuditRefusals(s.db, s.log)}
+}
 
 // demoUser is a sign-in `make run` creates and prints.
 type demoUser struct {

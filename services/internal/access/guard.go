@@ -50,7 +50,15 @@ type Guard struct {
 	// permission. For tests of the services' behaviour only: no
 	// configuration of the binary turns it on.
 	TrustActorHeader bool
+	// Refused, when set, is told of every call an authenticated principal
+	// made without the permission it needs (see AuditRefusals). Calls
+	// without a valid credential are not recorded: anyone can make those.
+	Refused RefusalFunc
 }
+
+// RefusalFunc records a refused call; req is the request message (nil for
+// streams).
+type RefusalFunc func(ctx context.Context, p Principal, method string, perm Permission, req any)
 
 type principalKey struct{}
 
@@ -69,6 +77,10 @@ var actorPattern = regexp.MustCompile(`^[A-Za-z0-9._@:-]{1,64}$`)
 
 // Authorize authenticates the call and checks its permission for method.
 func (g Guard) Authorize(ctx context.Context, method string) (context.Context, error) {
+	return g.authorize(ctx, method, nil)
+}
+
+func (g Guard) authorize(ctx context.Context, method string, req any) (context.Context, error) {
 	perm, ok := Table[method]
 	if !ok {
 		return nil, status.Errorf(codes.PermissionDenied, "%s declares no permission: refused", method)
@@ -104,6 +116,9 @@ func (g Guard) Authorize(ctx context.Context, method string) (context.Context, e
 		return nil, status.Error(codes.Unauthenticated, "no credential: send authorization: Bearer <token>")
 	}
 	if !p.Can(perm) {
+		if g.Refused != nil {
+			g.Refused(ctx, p, method, perm, req)
+		}
 		return nil, status.Errorf(codes.PermissionDenied, "%s needs %s", method, perm)
 	}
 	return WithActor(WithPrincipal(ctx, p), p.ID), nil
@@ -111,7 +126,7 @@ func (g Guard) Authorize(ctx context.Context, method string) (context.Context, e
 
 // Unary enforces the guard on unary RPCs.
 func (g Guard) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, err := g.Authorize(ctx, info.FullMethod)
+	ctx, err := g.authorize(ctx, info.FullMethod, req)
 	if err != nil {
 		return nil, err
 	}
