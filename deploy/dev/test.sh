@@ -41,4 +41,6 @@ fuzz() { (cd "$1" && go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}"
 fuzz services FuzzValidateSubmit ./internal/intake/
 fuzz workflows FuzzAdd ./calendar/
 fuzz services FuzzOpen ./internal/crypto/
+fuzz services FuzzReadPackage ./internal/filing/
+fuzz services FuzzDecodeCursor ./internal/escalation/
 echo "== all tests passed"
