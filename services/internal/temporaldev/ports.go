@@ -3,8 +3,11 @@ package temporaldev
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,28 +20,67 @@ var (
 	handedOut   = map[int]bool{}
 )
 
-// freePort asks the kernel for an unused TCP port on host. The port is then
-// put in TIME_WAIT by a connection closed from the listening side, which keeps
-// the kernel from giving it to another bind(":0") for a while, while an
-// explicit bind (SO_REUSEADDR, Go's default on Unix) still succeeds. This is
-// the technique of go.temporal.io/server/common/testing/freeport.
+// freePort picks an unused TCP port on host for the server to bind a moment
+// later. It takes one below the kernel's ephemeral range when it can: ports
+// there are never handed to an outgoing connection or a bind(":0") of another
+// test server in that moment, which would make Temporal's own listen fail
+// (fatal inside the server: a nil listener and a panic). Otherwise it asks
+// the kernel (see ephemeralPort).
 func freePort(host string) (int, error) {
+	if lo, hi, ok := belowEphemeral(); ok {
+		for range 100 {
+			p := lo + rand.IntN(hi-lo)
+			if claim(p) && checkBindable(host, p) == nil {
+				return p, nil
+			}
+		}
+	}
 	for range 50 {
 		p, err := ephemeralPort(host)
 		if err != nil {
 			return 0, err
 		}
-		handedOutMu.Lock()
-		dup := handedOut[p]
-		handedOut[p] = true
-		handedOutMu.Unlock()
-		if !dup {
+		if claim(p) {
 			return p, nil
 		}
 	}
 	return 0, fmt.Errorf("temporaldev: no free port on %s", host)
 }
 
+// claim records p as handed out; false if it already was.
+func claim(p int) bool {
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	if handedOut[p] {
+		return false
+	}
+	handedOut[p] = true
+	return true
+}
+
+// belowEphemeral answers a range of ports just below the kernel's ephemeral
+// range (Linux: /proc/sys/net/ipv4/ip_local_port_range).
+func belowEphemeral() (lo, hi int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	start, err := strconv.Atoi(f[0])
+	if err != nil || start < 12000 {
+		return 0, 0, false
+	}
+	return start - 10000, start, true
+}
+
+// ephemeralPort asks the kernel for an unused TCP port on host. The port is
+// then put in TIME_WAIT by a connection closed from the listening side, which
+// keeps the kernel from giving it to another bind(":0") for a while, while an
+// explicit bind (SO_REUSEADDR, Go's default on Unix) still succeeds. This is
+// the technique of go.temporal.io/server/common/testing/freeport.
 func ephemeralPort(host string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {

@@ -1,0 +1,27 @@
+package temporaldev
+
+import "testing"
+
+// Picked ports lie below the kernel's ephemeral range (where no outgoing
+// connection can take them before the server binds), are bindable, and are
+// never handed out twice.
+func TestFreePortBelowEphemeralRange(t *testing.T) {
+	lo, hi, ok := belowEphemeral()
+	if !ok {
+		t.Skip("no Linux ephemeral port range to stay below")
+	}
+	seen := map[int]bool{}
+	for range 20 {
+		p, err := freePort("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < lo || p >= hi || seen[p] {
+			t.Fatalf("port %d: want a new one in [%d, %d)", p, lo, hi)
+		}
+		seen[p] = true
+		if err := checkBindable("127.0.0.1", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
