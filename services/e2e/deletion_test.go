@@ -221,6 +221,11 @@ func TestDeletionEndToEnd(t *testing.T) {
 	if _, err := r.api.GetPlan(agent, &deletionv1.GetPlanRequest{DeletionId: d.GetId()}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("plan before identity: %v", err)
 	}
+	// Approving before every identifier is verified is refused, and audited.
+	early := &deletionv1.ApprovePlanRequest{DeletionId: d.GetId(), PlanDigest: strings.Repeat("0", 64)}
+	if _, err := r.api.ApprovePlan(r.as("supervisor.wang"), early); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "not all verified") {
+		t.Fatalf("approval before identity: %v", err)
+	}
 	// The agent vouches for the requester (in person, with ID) for the phone.
 	if _, err := r.api.AttestIdentity(agent, &deletionv1.AttestIdentityRequest{DeletionId: d.GetId(), Reason: "short"}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("short reason: %v", err)
@@ -257,7 +262,7 @@ func TestDeletionEndToEnd(t *testing.T) {
 	if _, err := r.api.ApprovePlan(reviewer, &deletionv1.ApprovePlanRequest{DeletionId: d.GetId(), PlanDigest: stale}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("stale digest: %v", err)
 	}
-	if r.audited(d.GetId(), "deletion.approve_refused") != 2 {
+	if r.audited(d.GetId(), "deletion.approve_refused") != 3 {
 		t.Fatal("refused approvals not audited")
 	}
 	if _, err := r.api.ApprovePlan(reviewer, &deletionv1.ApprovePlanRequest{DeletionId: d.GetId(), PlanDigest: plan.GetPlanDigest()}); err != nil {

@@ -74,6 +74,10 @@ func (s *Server) ApprovePlan(ctx context.Context, req *deletionv1.ApprovePlanReq
 		return nil, s.refuse(ctx, r.ID, "deletion.approve_refused", "submitter_cannot_approve",
 			status.Error(codes.PermissionDenied, "a reviewer may not approve a request they submitted"))
 	}
+	if !r.IdentityVerified() {
+		return nil, s.refuse(ctx, r.ID, "deletion.approve_refused", "identity_not_verified",
+			status.Error(codes.FailedPrecondition, "the requester's identifiers are not all verified: nothing is located or approved before they are"))
+	}
 	var p Plan
 	if err := s.db.WithContext(ctx).Take(&p, "deletion_id = ?", r.ID).Error; err != nil || r.Status != wf.StatusAwaitingApproval {
 		return nil, s.refuse(ctx, r.ID, "deletion.approve_refused", "no_plan_awaiting_approval",
