@@ -336,3 +336,50 @@ func TestDeletionEndToEnd(t *testing.T) {
 	// The requester was told.
 	r.smtp.WaitFor(t, 10*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, "restricted to storage") })
 }
+
+// A rejection's reason text reaches the record and the requester's notice,
+// but never the workflow's history: the workflow carries only its id.
+func TestDeletionRejectReasonTextStaysOutOfWorkflowHistory(t *testing.T) {
+	r := newDeletionRig(t, 5)
+	const who = 3
+	agent := r.as("agent.li")
+	resp, err := r.api.SubmitDeletion(agent, &deletionv1.SubmitDeletionRequest{IdempotencyKey: "reject-reason-0003",
+		Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE, Source: deletionv1.Source_SOURCE_AGENT,
+		Email: customertest.Email(who), Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.GetDeletion().GetId()
+	if _, err := r.api.AttestIdentity(agent, &deletionv1.AttestIdentityRequest{DeletionId: id, Reason: "Requester came to the shop with ID card; account checked"}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitStatus(id, wf.StatusAwaitingApproval)
+
+	const reason = "Caller Wang Xiaoming could not show the contract for this account."
+	if _, err := r.api.RejectPlan(r.as("supervisor.wang"), &deletionv1.RejectPlanRequest{DeletionId: id,
+		ReasonCode: deletionv1.ReasonCode_REASON_CODE_IDENTITY_NOT_VERIFIED, ReasonText: reason}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitStatus(id, wf.StatusRejected)
+	got, err := r.api.GetDeletion(agent, &deletionv1.GetDeletionRequest{DeletionId: id})
+	if err != nil || got.GetDeletion().GetReasonText() != reason {
+		t.Fatalf("record: %q, %v", got.GetDeletion().GetReasonText(), err)
+	}
+	r.smtp.WaitFor(t, 10*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, "Wang Xiaoming") })
+
+	it := r.tc.GetWorkflowHistory(r.ctx, wf.WorkflowID(id), "", false, 0)
+	events := 0
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events++
+		if strings.Contains(e.String(), "Wang Xiaoming") {
+			t.Fatalf("reason text in workflow history (event %d, %s)", e.GetEventId(), e.GetEventType())
+		}
+	}
+	if events == 0 {
+		t.Fatal("no workflow history read")
+	}
+}

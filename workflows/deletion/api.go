@@ -63,7 +63,9 @@ type Action struct {
 	Channel    string // identity by otp: "sms" or "email"
 	PlanDigest string // approve: the digest of the plan approved
 	ReasonCode string // reject, cancel
-	ReasonText string // reject, cancel, attestation: stored by the activity, not in history beyond this update
+	// ReasonTextID names the reject or cancel reason text the service stored
+	// (deletion_reason_texts): free text never enters workflow history.
+	ReasonTextID string
 }
 
 // Snapshot is the workflow's view of the request.
@@ -127,11 +129,11 @@ type VerifyInput struct {
 
 // StatusInput moves the request to a status.
 type StatusInput struct {
-	DeletionID string
-	Status     string
-	Actor      string
-	ReasonCode string
-	ReasonText string
+	DeletionID   string
+	Status       string
+	Actor        string
+	ReasonCode   string
+	ReasonTextID string
 }
 
 // FinishInput closes a phase with evidence and a certificate.

@@ -79,6 +79,18 @@ func DeletionWorkflow(ctx workflow.Context, in Input) error {
 	if err := w.handleUpdates(ctx); err != nil {
 		return err
 	}
+	err := w.run(ctx, in)
+	// A reject or cancel handler may still be sending its notice when the
+	// run sees the request stopped: the workflow completes after it, or the
+	// caller's update would fail with the workflow gone.
+	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// run takes the request from its record to the end.
+func (w *wf) run(ctx workflow.Context, in Input) error {
 	if err := workflow.ExecuteActivity(ctx, actLoad, in.DeletionID).Get(ctx, &w.snap); err != nil {
 		return err
 	}
@@ -196,7 +208,7 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 	stop := func(status string) func(workflow.Context, Action) error {
 		return func(ctx workflow.Context, a Action) error {
 			err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{
-				DeletionID: w.id, Status: status, Actor: a.Actor, ReasonCode: a.ReasonCode, ReasonText: a.ReasonText,
+				DeletionID: w.id, Status: status, Actor: a.Actor, ReasonCode: a.ReasonCode, ReasonTextID: a.ReasonTextID,
 			}).Get(ctx, &w.snap)
 			if err != nil {
 				return err

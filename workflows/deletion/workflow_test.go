@@ -127,7 +127,7 @@ func TestWorkflowBreachRecordsEscalation(t *testing.T) {
 		if f.breaches != 1 {
 			t.Errorf("breaches %d after the due date", f.breaches)
 		}
-		env.UpdateWorkflow(UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent", ReasonText: "withdrawn"})
+		env.UpdateWorkflow(UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent", ReasonTextID: "8c5b7b1e-3a51-4f7e-9a57-1b2f0d0c9e11"})
 	}, 72*time.Hour)
 	env.ExecuteWorkflow(DeletionWorkflow, Input{DeletionID: "x"})
 	if err := env.GetWorkflowError(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 
+	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -111,7 +112,11 @@ func (s *Server) RejectPlan(ctx context.Context, req *deletionv1.RejectPlanReque
 	if _, err := s.find(ctx, req.GetDeletionId()); err != nil {
 		return nil, err
 	}
-	a := wf.Action{Actor: access.Actor(ctx), ReasonCode: enumName(req.GetReasonCode().String(), "REASON_CODE_"), ReasonText: req.GetReasonText()}
+	textID, err := s.storeReasonText(ctx, req.GetDeletionId(), req.GetReasonText())
+	if err != nil {
+		return nil, err
+	}
+	a := wf.Action{Actor: access.Actor(ctx), ReasonCode: enumName(req.GetReasonCode().String(), "REASON_CODE_"), ReasonTextID: textID}
 	if err := s.update(ctx, req.GetDeletionId(), wf.UpdateReject, a); err != nil {
 		return nil, err
 	}
@@ -133,7 +138,11 @@ func (s *Server) CancelDeletion(ctx context.Context, req *deletionv1.CancelDelet
 	if _, err := s.find(ctx, req.GetDeletionId()); err != nil {
 		return nil, err
 	}
-	a := wf.Action{Actor: access.Actor(ctx), ReasonCode: "withdrawn", ReasonText: req.GetReasonText()}
+	textID, err := s.storeReasonText(ctx, req.GetDeletionId(), req.GetReasonText())
+	if err != nil {
+		return nil, err
+	}
+	a := wf.Action{Actor: access.Actor(ctx), ReasonCode: "withdrawn", ReasonTextID: textID}
 	if err := s.update(ctx, req.GetDeletionId(), wf.UpdateCancel, a); err != nil {
 		return nil, err
 	}
@@ -199,4 +208,20 @@ func (s *Server) CompleteManualTask(ctx context.Context, req *deletionv1.Complet
 		return nil, status.Error(codes.Unavailable, "retry")
 	}
 	return &deletionv1.CompleteManualTaskResponse{}, nil
+}
+
+// storeReasonText records a reject or cancel reason text before the workflow
+// is asked to act, and answers its id ("" for no text): the workflow carries
+// the id, never the text. A text whose action is then refused stays unused.
+func (s *Server) storeReasonText(ctx context.Context, deletionID, text string) (string, error) {
+	if text == "" {
+		return "", nil
+	}
+	id := uuid.NewString()
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO deletion_reason_texts (id, deletion_id, text, created_by) VALUES (?, ?, ?, ?)`,
+		id, deletionID, text, access.Actor(ctx)).Error
+	if err != nil {
+		return "", status.Error(codes.Unavailable, "the reason could not be recorded; retry")
+	}
+	return id, nil
 }

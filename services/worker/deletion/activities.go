@@ -135,7 +135,18 @@ func (a *Activities) SetStatus(ctx context.Context, in wf.StatusInput) (wf.Snaps
 			}
 			r.Status = in.Status
 			if in.ReasonCode != "" {
-				r.ReasonCode, r.ReasonText = in.ReasonCode, in.ReasonText
+				r.ReasonCode, r.ReasonText = in.ReasonCode, ""
+			}
+			if in.ReasonTextID != "" {
+				var texts []string
+				if err := tx.Table("deletion_reason_texts").Where("id = ? AND deletion_id = ?", in.ReasonTextID, r.ID).
+					Pluck("text", &texts).Error; err != nil {
+					return false, err
+				}
+				if len(texts) != 1 {
+					return false, fmt.Errorf("reason text %s of request %s is not on record", in.ReasonTextID, r.ID)
+				}
+				r.ReasonText = texts[0]
 			}
 			return true, nil
 		})
