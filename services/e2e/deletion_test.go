@@ -41,7 +41,7 @@ type deletionRig struct {
 	acts     *deletionworker.Activities
 }
 
-func newDeletionRig(t *testing.T, people int) *deletionRig {
+func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *deletionRig {
 	h := newHarness(t, options{noWorker: true})
 	r := &deletionRig{harness: h}
 	var err error
@@ -66,7 +66,11 @@ func newDeletionRig(t *testing.T, people int) *deletionRig {
 	sender := &notify.SMTPSender{Addr: h.smtp.Addr(), From: "privacy@operator.example", Timeout: 5 * time.Second}
 	starter := deletion.NewStarter(h.tc, h.db, h.log)
 	starter.Grace, starter.Every = 0, 200*time.Millisecond
-	srv := deletion.New(deletion.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Sender: sender, Log: h.log})
+	conf := deletion.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Sender: sender, Log: h.log}
+	for _, o := range opts {
+		o(&conf)
+	}
+	srv := deletion.New(conf)
 	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{TrustActorHeader: true})
 	deletionv1.RegisterDeletionServiceServer(gs.GRPC, srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -22,7 +22,8 @@ func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
 	go starter.Run(ctx)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,
 		Starter: starter, Sender: s.sender(), Log: s.log,
-		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err }})
+		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err },
+		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys}).TestConnector})
 }
 
 // runDeletionWorker runs the deletion workflows and their connectors. Redress's

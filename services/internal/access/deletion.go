@@ -36,6 +36,7 @@ func init() {
 		"ListConnectors":      ConnectorAdmin,
 		"AddConnector":        ConnectorAdmin,
 		"SetConnectorEnabled": ConnectorAdmin,
+		"TestConnector":       ConnectorAdmin,
 	} {
 		Table[deletionSvc+m] = p
 	}

@@ -89,12 +89,12 @@ func (m Mapping) check() error {
 			return bad("table %q: not a plain lower-case name, or listed twice", t.Name)
 		}
 		names[t.Name] = true
-		cols := []string{t.Match.Phone, t.Match.Email, t.Window}
+		cols := t.columns()
 		if t.Via != nil {
 			if !names[t.Via.Parent] {
 				return bad("table %s: via parent %q must be listed before it", t.Name, t.Via.Parent)
 			}
-			cols = append(cols, t.Via.Column, t.Via.ParentKey)
+			cols = append(cols, t.Via.ParentKey)
 			if t.Via.Column == "" || t.Via.ParentKey == "" {
 				return bad("table %s: via needs column and parent_key", t.Name)
 			}
@@ -111,7 +111,6 @@ func (m Mapping) check() error {
 				if !slices.Contains([]string{"null", "mask", "hash"}, how) {
 					return bad("table %s column %s: action %q (null, mask, hash)", t.Name, c, how)
 				}
-				cols = append(cols, c)
 			}
 		default:
 			return bad("table %s: action %q (delete, mask)", t.Name, t.Action)
@@ -120,7 +119,6 @@ func (m Mapping) check() error {
 			if t.Action != deletion.ActionDelete || r.Months <= 0 || r.Column == "" || r.RestrictColumn == "" {
 				return bad("table %s: retention needs action delete, months > 0, column and restrict_column", t.Name)
 			}
-			cols = append(cols, r.Column, r.RestrictColumn)
 		}
 		for _, c := range cols {
 			if c != "" && !ident.MatchString(c) {

@@ -155,7 +155,7 @@ func (w *Webhook) once(ctx context.Context, client *http.Client, timeout time.Du
 	req.Header.Set(HeaderSignature, Sign(w.Secret, ts, body))
 	resp, err := client.Do(req)
 	if err != nil {
-		return webhookAnswer{}, fmt.Errorf("webhook %s: transport failure", w.Name)
+		return webhookAnswer{}, fmt.Errorf("webhook %s: %s", w.Name, transportReason(err, timeout))
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

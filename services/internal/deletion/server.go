@@ -40,6 +40,7 @@ type Server struct {
 	now      func() time.Time
 
 	checkMapping func([]byte) error
+	tester       func(context.Context, Connector) error
 }
 
 // Config holds the server's dependencies.
@@ -54,6 +55,9 @@ type Config struct {
 	Now      func() time.Time
 	// CheckMapping checks a PostgreSQL connector's mapping (connectors.ParseMapping).
 	CheckMapping func([]byte) error
+	// Tester runs a registered connector's health check (the worker's
+	// connector registry builds it); its error is the reason shown.
+	Tester func(ctx context.Context, c Connector) error
 }
 
 // New builds the server.
@@ -65,7 +69,7 @@ func New(c Config) *Server {
 		c.Log = slog.Default()
 	}
 	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter,
-		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping}
+		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester}
 }
 
 // MaxBatch bounds one SubmitDeletionBatch call.

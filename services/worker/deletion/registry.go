@@ -148,3 +148,21 @@ func (a *Activities) Secrets(name string) ([]byte, bool) {
 func (a *Activities) CallbackHandler() http.Handler {
 	return http.StripPrefix("/deletion/callback", &connectors.CallbackHandler{DB: a.DB, Secrets: a.Secrets})
 }
+
+// TestConnector builds a registered connector afresh — from its current
+// configuration and environment, not the worker's cached instance — and runs
+// its health check (connectors.Tester).
+func (a *Activities) TestConnector(ctx context.Context, row deletion.Connector) error {
+	c, err := (&registry{a: a}).build(row)
+	if err != nil {
+		return err
+	}
+	if p, ok := c.(*connectors.Postgres); ok {
+		defer p.DB.Close()
+	}
+	t, ok := c.(connectors.Tester)
+	if !ok {
+		return fmt.Errorf("connectors of kind %s have no health check", row.Kind)
+	}
+	return t.Test(ctx)
+}

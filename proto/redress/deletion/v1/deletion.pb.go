@@ -2353,6 +2353,126 @@ func (x *SetConnectorEnabledResponse) GetConnector() *Connector {
 	return nil
 }
 
+type TestConnectorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestConnectorRequest) Reset() {
+	*x = TestConnectorRequest{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestConnectorRequest) ProtoMessage() {}
+
+func (x *TestConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestConnectorRequest.ProtoReflect.Descriptor instead.
+func (*TestConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *TestConnectorRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type TestConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	Ok            bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"` // why the check failed; empty when ok
+	LatencyMs     int64                  `protobuf:"varint,4,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	CheckedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestConnectorResponse) Reset() {
+	*x = TestConnectorResponse{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestConnectorResponse) ProtoMessage() {}
+
+func (x *TestConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestConnectorResponse.ProtoReflect.Descriptor instead.
+func (*TestConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *TestConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
+func (x *TestConnectorResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *TestConnectorResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TestConnectorResponse) GetLatencyMs() int64 {
+	if x != nil {
+		return x.LatencyMs
+	}
+	return 0
+}
+
+func (x *TestConnectorResponse) GetCheckedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CheckedAt
+	}
+	return nil
+}
+
 type CompleteManualTaskRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DeletionId    string                 `protobuf:"bytes,1,opt,name=deletion_id,json=deletionId,proto3" json:"deletion_id,omitempty"`
@@ -2364,7 +2484,7 @@ type CompleteManualTaskRequest struct {
 
 func (x *CompleteManualTaskRequest) Reset() {
 	*x = CompleteManualTaskRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2496,7 @@ func (x *CompleteManualTaskRequest) String() string {
 func (*CompleteManualTaskRequest) ProtoMessage() {}
 
 func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2509,7 @@ func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskRequest.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{36}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CompleteManualTaskRequest) GetDeletionId() string {
@@ -2421,7 +2541,7 @@ type CompleteManualTaskResponse struct {
 
 func (x *CompleteManualTaskResponse) Reset() {
 	*x = CompleteManualTaskResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2433,7 +2553,7 @@ func (x *CompleteManualTaskResponse) String() string {
 func (*CompleteManualTaskResponse) ProtoMessage() {}
 
 func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2446,7 +2566,7 @@ func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskResponse.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{37}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{39}
 }
 
 var File_redress_deletion_v1_deletion_proto protoreflect.FileDescriptor
@@ -2623,7 +2743,17 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aenabled\x18\x02 \x01(\bR\aenabled\"[\n" +
 	"\x1bSetConnectorEnabledResponse\x12<\n" +
-	"\tconnector\x18\x01 \x01(\v2\x1e.redress.deletion.v1.ConnectorR\tconnector\"n\n" +
+	"\tconnector\x18\x01 \x01(\v2\x1e.redress.deletion.v1.ConnectorR\tconnector\"*\n" +
+	"\x14TestConnectorRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xd7\x01\n" +
+	"\x15TestConnectorResponse\x12<\n" +
+	"\tconnector\x18\x01 \x01(\v2\x1e.redress.deletion.v1.ConnectorR\tconnector\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"latency_ms\x18\x04 \x01(\x03R\tlatencyMs\x129\n" +
+	"\n" +
+	"checked_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\"n\n" +
 	"\x19CompleteManualTaskRequest\x12\x1f\n" +
 	"\vdeletion_id\x18\x01 \x01(\tR\n" +
 	"deletionId\x12\x1c\n" +
@@ -2652,7 +2782,7 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_SMS\x10\x01\x12\x11\n" +
-	"\rCHANNEL_EMAIL\x10\x022\xa6\r\n" +
+	"\rCHANNEL_EMAIL\x10\x022\x8e\x0e\n" +
 	"\x0fDeletionService\x12i\n" +
 	"\x0eSubmitDeletion\x12*.redress.deletion.v1.SubmitDeletionRequest\x1a+.redress.deletion.v1.SubmitDeletionResponse\x12x\n" +
 	"\x13SubmitDeletionBatch\x12/.redress.deletion.v1.SubmitDeletionBatchRequest\x1a0.redress.deletion.v1.SubmitDeletionBatchResponse\x12f\n" +
@@ -2669,7 +2799,8 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\vGetEvidence\x12'.redress.deletion.v1.GetEvidenceRequest\x1a(.redress.deletion.v1.GetEvidenceResponse\x12i\n" +
 	"\x0eListConnectors\x12*.redress.deletion.v1.ListConnectorsRequest\x1a+.redress.deletion.v1.ListConnectorsResponse\x12c\n" +
 	"\fAddConnector\x12(.redress.deletion.v1.AddConnectorRequest\x1a).redress.deletion.v1.AddConnectorResponse\x12x\n" +
-	"\x13SetConnectorEnabled\x12/.redress.deletion.v1.SetConnectorEnabledRequest\x1a0.redress.deletion.v1.SetConnectorEnabledResponse\x12u\n" +
+	"\x13SetConnectorEnabled\x12/.redress.deletion.v1.SetConnectorEnabledRequest\x1a0.redress.deletion.v1.SetConnectorEnabledResponse\x12f\n" +
+	"\rTestConnector\x12).redress.deletion.v1.TestConnectorRequest\x1a*.redress.deletion.v1.TestConnectorResponse\x12u\n" +
 	"\x12CompleteManualTask\x12..redress.deletion.v1.CompleteManualTaskRequest\x1a/.redress.deletion.v1.CompleteManualTaskResponseBAZ?github.com/redress/redress/proto/redress/deletion/v1;deletionv1b\x06proto3"
 
 var (
@@ -2685,7 +2816,7 @@ func file_redress_deletion_v1_deletion_proto_rawDescGZIP() []byte {
 }
 
 var file_redress_deletion_v1_deletion_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_redress_deletion_v1_deletion_proto_goTypes = []any{
 	(RequestType)(0),                    // 0: redress.deletion.v1.RequestType
 	(Source)(0),                         // 1: redress.deletion.v1.Source
@@ -2727,13 +2858,15 @@ var file_redress_deletion_v1_deletion_proto_goTypes = []any{
 	(*AddConnectorResponse)(nil),        // 37: redress.deletion.v1.AddConnectorResponse
 	(*SetConnectorEnabledRequest)(nil),  // 38: redress.deletion.v1.SetConnectorEnabledRequest
 	(*SetConnectorEnabledResponse)(nil), // 39: redress.deletion.v1.SetConnectorEnabledResponse
-	(*CompleteManualTaskRequest)(nil),   // 40: redress.deletion.v1.CompleteManualTaskRequest
-	(*CompleteManualTaskResponse)(nil),  // 41: redress.deletion.v1.CompleteManualTaskResponse
-	(*timestamppb.Timestamp)(nil),       // 42: google.protobuf.Timestamp
+	(*TestConnectorRequest)(nil),        // 40: redress.deletion.v1.TestConnectorRequest
+	(*TestConnectorResponse)(nil),       // 41: redress.deletion.v1.TestConnectorResponse
+	(*CompleteManualTaskRequest)(nil),   // 42: redress.deletion.v1.CompleteManualTaskRequest
+	(*CompleteManualTaskResponse)(nil),  // 43: redress.deletion.v1.CompleteManualTaskResponse
+	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
 }
 var file_redress_deletion_v1_deletion_proto_depIdxs = []int32{
-	42, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
-	42, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
+	44, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
+	44, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
 	0,  // 2: redress.deletion.v1.SubmitDeletionRequest.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 3: redress.deletion.v1.SubmitDeletionRequest.source:type_name -> redress.deletion.v1.Source
 	4,  // 4: redress.deletion.v1.SubmitDeletionRequest.phone:type_name -> redress.deletion.v1.PhoneIdentifier
@@ -2741,67 +2874,71 @@ var file_redress_deletion_v1_deletion_proto_depIdxs = []int32{
 	5,  // 6: redress.deletion.v1.SubmitDeletionBatchRequest.items:type_name -> redress.deletion.v1.SubmitDeletionRequest
 	8,  // 7: redress.deletion.v1.SubmitDeletionBatchResponse.results:type_name -> redress.deletion.v1.BatchItemResult
 	3,  // 8: redress.deletion.v1.SendChallengeRequest.channel:type_name -> redress.deletion.v1.Channel
-	42, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	44, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
 	16, // 10: redress.deletion.v1.VerifyChallengeResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	16, // 11: redress.deletion.v1.AttestIdentityResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	0,  // 12: redress.deletion.v1.Deletion.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 13: redress.deletion.v1.Deletion.source:type_name -> redress.deletion.v1.Source
-	42, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
+	44, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
 	2,  // 15: redress.deletion.v1.Deletion.reason_code:type_name -> redress.deletion.v1.ReasonCode
-	42, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
-	42, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
-	42, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
+	44, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
+	44, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
+	44, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
 	16, // 19: redress.deletion.v1.GetDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	1,  // 20: redress.deletion.v1.ListDeletionsRequest.source:type_name -> redress.deletion.v1.Source
 	16, // 21: redress.deletion.v1.ListDeletionsResponse.deletions:type_name -> redress.deletion.v1.Deletion
-	42, // 22: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
+	44, // 22: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
 	21, // 23: redress.deletion.v1.GetPlanResponse.items:type_name -> redress.deletion.v1.PlanItem
 	16, // 24: redress.deletion.v1.ApprovePlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	2,  // 25: redress.deletion.v1.RejectPlanRequest.reason_code:type_name -> redress.deletion.v1.ReasonCode
 	16, // 26: redress.deletion.v1.RejectPlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	16, // 27: redress.deletion.v1.CancelDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	30, // 28: redress.deletion.v1.GetEvidenceResponse.connectors:type_name -> redress.deletion.v1.ConnectorEvidence
-	42, // 29: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
+	44, // 29: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
 	33, // 30: redress.deletion.v1.ListConnectorsResponse.connectors:type_name -> redress.deletion.v1.Connector
 	33, // 31: redress.deletion.v1.AddConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
 	33, // 32: redress.deletion.v1.SetConnectorEnabledResponse.connector:type_name -> redress.deletion.v1.Connector
-	5,  // 33: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
-	7,  // 34: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
-	10, // 35: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
-	12, // 36: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
-	14, // 37: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
-	17, // 38: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
-	19, // 39: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
-	22, // 40: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
-	24, // 41: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
-	26, // 42: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
-	28, // 43: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
-	31, // 44: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
-	34, // 45: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
-	36, // 46: redress.deletion.v1.DeletionService.AddConnector:input_type -> redress.deletion.v1.AddConnectorRequest
-	38, // 47: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
-	40, // 48: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
-	6,  // 49: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
-	9,  // 50: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
-	11, // 51: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
-	13, // 52: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
-	15, // 53: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
-	18, // 54: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
-	20, // 55: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
-	23, // 56: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
-	25, // 57: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
-	27, // 58: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
-	29, // 59: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
-	32, // 60: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
-	35, // 61: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
-	37, // 62: redress.deletion.v1.DeletionService.AddConnector:output_type -> redress.deletion.v1.AddConnectorResponse
-	39, // 63: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
-	41, // 64: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
-	49, // [49:65] is the sub-list for method output_type
-	33, // [33:49] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	33, // 33: redress.deletion.v1.TestConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
+	44, // 34: redress.deletion.v1.TestConnectorResponse.checked_at:type_name -> google.protobuf.Timestamp
+	5,  // 35: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
+	7,  // 36: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
+	10, // 37: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
+	12, // 38: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
+	14, // 39: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
+	17, // 40: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
+	19, // 41: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
+	22, // 42: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
+	24, // 43: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
+	26, // 44: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
+	28, // 45: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
+	31, // 46: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
+	34, // 47: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
+	36, // 48: redress.deletion.v1.DeletionService.AddConnector:input_type -> redress.deletion.v1.AddConnectorRequest
+	38, // 49: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
+	40, // 50: redress.deletion.v1.DeletionService.TestConnector:input_type -> redress.deletion.v1.TestConnectorRequest
+	42, // 51: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
+	6,  // 52: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
+	9,  // 53: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
+	11, // 54: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
+	13, // 55: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
+	15, // 56: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
+	18, // 57: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
+	20, // 58: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
+	23, // 59: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
+	25, // 60: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
+	27, // 61: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
+	29, // 62: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
+	32, // 63: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
+	35, // 64: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
+	37, // 65: redress.deletion.v1.DeletionService.AddConnector:output_type -> redress.deletion.v1.AddConnectorResponse
+	39, // 66: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
+	41, // 67: redress.deletion.v1.DeletionService.TestConnector:output_type -> redress.deletion.v1.TestConnectorResponse
+	43, // 68: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
+	52, // [52:69] is the sub-list for method output_type
+	35, // [35:52] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_redress_deletion_v1_deletion_proto_init() }
@@ -2815,7 +2952,7 @@ func file_redress_deletion_v1_deletion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_deletion_v1_deletion_proto_rawDesc), len(file_redress_deletion_v1_deletion_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   38,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

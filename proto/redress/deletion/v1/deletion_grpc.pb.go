@@ -34,6 +34,7 @@ const (
 	DeletionService_ListConnectors_FullMethodName      = "/redress.deletion.v1.DeletionService/ListConnectors"
 	DeletionService_AddConnector_FullMethodName        = "/redress.deletion.v1.DeletionService/AddConnector"
 	DeletionService_SetConnectorEnabled_FullMethodName = "/redress.deletion.v1.DeletionService/SetConnectorEnabled"
+	DeletionService_TestConnector_FullMethodName       = "/redress.deletion.v1.DeletionService/TestConnector"
 	DeletionService_CompleteManualTask_FullMethodName  = "/redress.deletion.v1.DeletionService/CompleteManualTask"
 )
 
@@ -71,6 +72,11 @@ type DeletionServiceClient interface {
 	// checked before it is stored. Secrets are named by environment variable.
 	AddConnector(ctx context.Context, in *AddConnectorRequest, opts ...grpc.CallOption) (*AddConnectorResponse, error)
 	SetConnectorEnabled(ctx context.Context, in *SetConnectorEnabledRequest, opts ...grpc.CallOption) (*SetConnectorEnabledResponse, error)
+	// Check that a registered connector is reachable and configured as its
+	// registration says (PostgreSQL: every mapped table and column exists,
+	// read-only; webhook: a signed test request answered 2xx; manual: nothing to
+	// reach; redress: the database answers). No requester's data is touched.
+	TestConnector(ctx context.Context, in *TestConnectorRequest, opts ...grpc.CallOption) (*TestConnectorResponse, error)
 	// Complete a manual-task connector's task with a note.
 	CompleteManualTask(ctx context.Context, in *CompleteManualTaskRequest, opts ...grpc.CallOption) (*CompleteManualTaskResponse, error)
 }
@@ -233,6 +239,16 @@ func (c *deletionServiceClient) SetConnectorEnabled(ctx context.Context, in *Set
 	return out, nil
 }
 
+func (c *deletionServiceClient) TestConnector(ctx context.Context, in *TestConnectorRequest, opts ...grpc.CallOption) (*TestConnectorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestConnectorResponse)
+	err := c.cc.Invoke(ctx, DeletionService_TestConnector_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *deletionServiceClient) CompleteManualTask(ctx context.Context, in *CompleteManualTaskRequest, opts ...grpc.CallOption) (*CompleteManualTaskResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CompleteManualTaskResponse)
@@ -277,6 +293,11 @@ type DeletionServiceServer interface {
 	// checked before it is stored. Secrets are named by environment variable.
 	AddConnector(context.Context, *AddConnectorRequest) (*AddConnectorResponse, error)
 	SetConnectorEnabled(context.Context, *SetConnectorEnabledRequest) (*SetConnectorEnabledResponse, error)
+	// Check that a registered connector is reachable and configured as its
+	// registration says (PostgreSQL: every mapped table and column exists,
+	// read-only; webhook: a signed test request answered 2xx; manual: nothing to
+	// reach; redress: the database answers). No requester's data is touched.
+	TestConnector(context.Context, *TestConnectorRequest) (*TestConnectorResponse, error)
 	// Complete a manual-task connector's task with a note.
 	CompleteManualTask(context.Context, *CompleteManualTaskRequest) (*CompleteManualTaskResponse, error)
 	mustEmbedUnimplementedDeletionServiceServer()
@@ -333,6 +354,9 @@ func (UnimplementedDeletionServiceServer) AddConnector(context.Context, *AddConn
 }
 func (UnimplementedDeletionServiceServer) SetConnectorEnabled(context.Context, *SetConnectorEnabledRequest) (*SetConnectorEnabledResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetConnectorEnabled not implemented")
+}
+func (UnimplementedDeletionServiceServer) TestConnector(context.Context, *TestConnectorRequest) (*TestConnectorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TestConnector not implemented")
 }
 func (UnimplementedDeletionServiceServer) CompleteManualTask(context.Context, *CompleteManualTaskRequest) (*CompleteManualTaskResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CompleteManualTask not implemented")
@@ -628,6 +652,24 @@ func _DeletionService_SetConnectorEnabled_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeletionService_TestConnector_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TestConnectorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeletionServiceServer).TestConnector(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeletionService_TestConnector_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeletionServiceServer).TestConnector(ctx, req.(*TestConnectorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DeletionService_CompleteManualTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CompleteManualTaskRequest)
 	if err := dec(in); err != nil {
@@ -712,6 +754,10 @@ var DeletionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetConnectorEnabled",
 			Handler:    _DeletionService_SetConnectorEnabled_Handler,
+		},
+		{
+			MethodName: "TestConnector",
+			Handler:    _DeletionService_TestConnector_Handler,
 		},
 		{
 			MethodName: "CompleteManualTask",
