@@ -26,6 +26,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/identity"
@@ -46,6 +47,8 @@ type Config struct {
 	// Deletion and Escalation, when set, add their pages (same gRPC server).
 	Deletion   deletionv1.DeletionServiceClient
 	Escalation escalationv1.EscalationServiceClient
+	// Reporting, when set, adds the reports page.
+	Reporting reportingv1.ReportingServiceClient
 	// DB and Keys serve what no RPC offers yet: the audit timeline and the
 	// audited reveal of a complainant's personal data.
 	DB   *gorm.DB
@@ -90,7 +93,7 @@ func New(c Config) (*Server, error) {
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -142,6 +145,12 @@ func (s *Server) Handler() http.Handler {
 	if s.c.Policy != nil {
 		mux.Handle("GET /policies", s.authed(s.policies))
 	}
+	if s.c.Reporting != nil {
+		mux.Handle("GET /reports", s.authed(s.requires(access.ReportExport, s.reportsPage)))
+		mux.Handle("GET /reports/documents/{id}", s.authed(s.requires(access.ReportExport, s.document)))
+		mux.Handle("POST /reports/export", s.authed(s.requires(access.ReportExport, s.export)))
+		mux.Handle("POST /reports/inspection", s.authed(s.requires(access.ReportInspection, s.inspection)))
+	}
 	mux.Handle("GET /account/password", s.authed(s.passwordPage))
 	mux.Handle("POST /account/password", s.authed(s.changePassword))
 	return securityHeaders(mux)
@@ -175,6 +184,7 @@ type view struct {
 	SSO   bool // single sign-on is offered
 	// Which optional pages exist (their services are configured).
 	HasDeletions, HasEscalations, HasPolicies bool
+	HasReports                                bool
 	session                                   identity.Session
 }
 
@@ -208,7 +218,7 @@ func (s *Server) authed(h authedHandler) http.Handler {
 			return
 		}
 		v := &view{Lang: language(r), User: &sess.User, CSRF: sess.CSRF, session: sess,
-			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil}
+			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil, HasReports: s.c.Reporting != nil}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {

@@ -13,6 +13,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/console"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/db"
@@ -105,7 +106,7 @@ func (s *stack) runConsole(ctx context.Context) error {
 	defer conn.Close()
 	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
 		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
-		DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+		Reporting: reportingv1.NewReportingServiceClient(conn), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if cc.Calendars, err = calendar.LoadEmbedded(); err != nil {
 		return err
 	}
