@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -186,6 +187,10 @@ func (s *Server) connectors(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (s *Server) setConnector(w http.ResponseWriter, r *http.Request, v *view) {
+	if r.PostFormValue("test") != "" {
+		s.testConnector(w, r, v)
+		return
+	}
 	_, err := s.c.Deletion.SetConnectorEnabled(v.rpc(r.Context()), &deletionv1.SetConnectorEnabledRequest{
 		Name: r.PathValue("name"), Enabled: r.PostFormValue("enabled") == "true"})
 	if err != nil {
@@ -193,6 +198,28 @@ func (s *Server) setConnector(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	http.Redirect(w, r, "/connectors?done=1", http.StatusSeeOther)
+}
+
+// testConnector runs a connector's health check and shows its answer above
+// the list (the check is audited by the service).
+func (s *Server) testConnector(w http.ResponseWriter, r *http.Request, v *view) {
+	name := r.PathValue("name")
+	res, err := s.c.Deletion.TestConnector(v.rpc(r.Context()), &deletionv1.TestConnectorRequest{Name: name})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	list, err := s.c.Deletion.ListConnectors(v.rpc(r.Context()), &deletionv1.ListConnectorsRequest{})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	msg := fmt.Sprintf(translate(v.Lang, "connector_test.ok"), name, res.GetLatencyMs())
+	if !res.GetOk() {
+		msg = fmt.Sprintf(translate(v.Lang, "connector_test.failed"), name, res.GetReason(), res.GetLatencyMs())
+	}
+	v.Title, v.Data, v.Flash = translate(v.Lang, "connectors"), list.GetConnectors(), msg
+	s.render(w, http.StatusOK, "connectors", v, "")
 }
 
 // deletionAction runs the plan rejection (with its reason code: PIPL Art.
