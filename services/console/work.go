@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -43,6 +44,26 @@ type deletionData struct {
 	D        *deletionv1.Deletion
 	Plan     *deletionv1.GetPlanResponse
 	Evidence *deletionv1.GetEvidenceResponse // per-system progress
+}
+
+const extensionPrefix = "EXTENSION_REASON_"
+
+// ExtensionReasons are the codes a deadline extension may give, lower case
+// (the form's values; i18n keys "ext.<code>").
+func (deletionData) ExtensionReasons() []string {
+	var out []string
+	for i := int32(1); ; i++ {
+		name, ok := deletionv1.ExtensionReason_name[i]
+		if !ok {
+			return out
+		}
+		out = append(out, strings.ToLower(strings.TrimPrefix(name, extensionPrefix)))
+	}
+}
+
+// ExtensionReason is the request's extension code, lower case.
+func (d deletionData) ExtensionReason() string {
+	return strings.ToLower(strings.TrimPrefix(d.D.GetExtensionReason().String(), extensionPrefix))
 }
 
 func (s *Server) deletionPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -223,7 +244,8 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request, v *view) 
 }
 
 // deletionAction runs the plan rejection (with its reason code: PIPL Art.
-// 50 asks for the reason of a refusal), cancellation and manual-task forms.
+// 50 asks for the reason of a refusal), cancellation, deadline extension
+// and manual-task forms.
 func (s *Server) deletionAction(w http.ResponseWriter, r *http.Request, v *view) {
 	id, f, ctx := r.PathValue("id"), r.PostFormValue, v.rpc(r.Context())
 	var err error
@@ -233,6 +255,9 @@ func (s *Server) deletionAction(w http.ResponseWriter, r *http.Request, v *view)
 			ReasonCode: deletionv1.ReasonCode(deletionv1.ReasonCode_value[f("reason")]), ReasonText: f("text")})
 	case "cancel":
 		_, err = s.c.Deletion.CancelDeletion(ctx, &deletionv1.CancelDeletionRequest{DeletionId: id, ReasonText: f("text")})
+	case "extend":
+		_, err = s.c.Deletion.ExtendDeadline(ctx, &deletionv1.ExtendDeadlineRequest{DeletionId: id,
+			ReasonCode: deletionv1.ExtensionReason(deletionv1.ExtensionReason_value[extensionPrefix+strings.ToUpper(f("reason"))]), ReasonText: f("text")})
 	case "task":
 		_, err = s.c.Deletion.CompleteManualTask(ctx, &deletionv1.CompleteManualTaskRequest{DeletionId: id, Connector: f("connector"), Note: f("text")})
 	default:

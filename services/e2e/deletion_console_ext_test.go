@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/console"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
@@ -93,5 +95,35 @@ func TestConsoleConnectorTestButton(t *testing.T) {
 	}
 	if r.audited("customer-db", "deletion.connector_tested") != 1 {
 		t.Fatal("the console's check is not in the audit chain")
+	}
+}
+
+// The deletion page's "Extend deadline" form (under a test policy that
+// allows an extension): the request shows the original due date and the
+// reason afterwards, and the form is gone (once only).
+func TestConsoleExtendDeadlineForm(t *testing.T) {
+	r := newDeletionRig(t, 2, testExtensionPolicy(t))
+	resp, err := r.api.SubmitDeletion(r.as("agent.li"), &deletionv1.SubmitDeletionRequest{IdempotencyKey: "console-extend-01", Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE,
+		Source: deletionv1.Source_SOURCE_AGENT, Email: customertest.Email(1), Language: "zh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.GetDeletion().GetId()
+	b := r.consoleAs("sup.wang", access.Supervisor)
+	code, page := b.get("/deletions/" + id)
+	if code != http.StatusOK || !strings.Contains(page, `id="extend-deadline"`) || !strings.Contains(page, `value="complexity"`) {
+		t.Fatalf("deletion page: %d, no extend form\n%s", code, page)
+	}
+	code, page = b.post("/deletions/"+id+"/extend", page, url.Values{"reason": {"number_of_requests"}, "text": {"Month-end backlog of 400 requests."}})
+	if code != http.StatusOK || !strings.Contains(page, `id="extended"`) || !strings.Contains(page, "Month-end backlog") ||
+		strings.Contains(page, `id="extend-deadline"`) {
+		t.Fatalf("after extending: %d\n%s", code, page)
+	}
+	got, err := r.api.GetDeletion(r.as("agent.li"), &deletionv1.GetDeletionRequest{DeletionId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetDeletion().GetExtensionReason() != deletionv1.ExtensionReason_EXTENSION_REASON_NUMBER_OF_REQUESTS || r.audited(id, "deletion.deadline_extended") != 1 {
+		t.Fatalf("after the form: %+v", got.GetDeletion())
 	}
 }

@@ -39,6 +39,7 @@ const (
 	UpdateApprove          = "approve"
 	UpdateReject           = "reject"
 	UpdateCancel           = "cancel"
+	UpdateExtendDeadline   = "extend_deadline"
 )
 
 // Plan actions.
@@ -63,9 +64,13 @@ type Action struct {
 	Channel    string // identity by otp: "sms" or "email"
 	PlanDigest string // approve: the digest of the plan approved
 	ReasonCode string // reject, cancel
-	// ReasonTextID names the reject or cancel reason text the service stored
-	// (deletion_reason_texts): free text never enters workflow history.
+	// ReasonTextID names the reject, cancel or extension reason text the
+	// service stored (deletion_reason_texts): free text never enters
+	// workflow history.
 	ReasonTextID string
+	// extend_deadline: the due date and rule the policy allows once extended.
+	NewDueAt   time.Time
+	NewDueRule string
 }
 
 // Snapshot is the workflow's view of the request.
@@ -76,6 +81,7 @@ type Snapshot struct {
 	PlanDigest       string
 	ApprovedBy       string
 	Source           string
+	Extended         bool // the deadline was extended (once is all there is)
 }
 
 // PlanItem is one step of a plan (no personal data: names and counts).
@@ -159,8 +165,11 @@ type EscalateInput struct {
 // NoticeInput sends the requester a notice.
 type NoticeInput struct {
 	DeletionID string
-	Kind       string // "completed", "rejected", "restricted"
+	Kind       string // "completed", "rejected", "restricted", "extended"
 }
+
+// NoticeExtended is the notice kind telling the requester the new due date.
+const NoticeExtended = "extended"
 
 // Activities is the contract the worker implements.
 type Activities interface {
@@ -168,6 +177,8 @@ type Activities interface {
 	SetStatus(ctx context.Context, in StatusInput) (Snapshot, error)
 	RecordIdentity(ctx context.Context, deletionID string, a Action) (Snapshot, error)
 	RecordApproval(ctx context.Context, deletionID string, a Action) (Snapshot, error)
+	// RecordExtension moves the due date to a.NewDueAt, once, with its audit entry.
+	RecordExtension(ctx context.Context, deletionID string, a Action) (Snapshot, error)
 	EnabledConnectors(ctx context.Context) ([]string, error)
 	Locate(ctx context.Context, deletionID, connector string) (Located, error)
 	BuildPlan(ctx context.Context, deletionID string, found []Located) (Plan, error)

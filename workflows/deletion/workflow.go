@@ -45,6 +45,14 @@ func activityOptions() workflow.ActivityOptions {
 	}
 }
 
+// localOptions are for the short steps that only read or write Redress's own
+// database: run inside the workflow task, they cost one marker event instead
+// of a task-queue round trip and several history writes each.
+func localOptions() workflow.LocalActivityOptions {
+	o := activityOptions()
+	return workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: o.RetryPolicy}
+}
+
 // verifyOptions bound the re-query: a connector that still holds data after
 // these attempts is escalated to a person.
 func verifyOptions() workflow.ActivityOptions {
@@ -72,7 +80,7 @@ func terminal(status string) bool {
 
 // DeletionWorkflow runs one request from identity to certificate.
 func DeletionWorkflow(ctx workflow.Context, in Input) error {
-	ctx = workflow.WithActivityOptions(ctx, activityOptions())
+	ctx = workflow.WithLocalActivityOptions(workflow.WithActivityOptions(ctx, activityOptions()), localOptions())
 	w := &wf{id: in.DeletionID}
 	// Handlers first, so an update arriving with the start is not lost; they
 	// wait for the snapshot before judging it.
@@ -91,7 +99,7 @@ func DeletionWorkflow(ctx workflow.Context, in Input) error {
 
 // run takes the request from its record to the end.
 func (w *wf) run(ctx workflow.Context, in Input) error {
-	if err := workflow.ExecuteActivity(ctx, actLoad, in.DeletionID).Get(ctx, &w.snap); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actLoad, in.DeletionID).Get(ctx, &w.snap); err != nil {
 		return err
 	}
 	w.loaded = true
@@ -155,7 +163,7 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 	reg := func(name string, validate func(Action) error, fn func(ctx workflow.Context, a Action) error) error {
 		return workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, a Action) (Snapshot, error) {
-				ctx = workflow.WithActivityOptions(ctx, activityOptions())
+				ctx = workflow.WithLocalActivityOptions(workflow.WithActivityOptions(ctx, activityOptions()), localOptions())
 				err := guard(ctx, func() error {
 					if err := validate(a); err != nil { // state may have moved while waiting
 						return err
@@ -182,7 +190,7 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 			return nil
 		},
 		func(ctx workflow.Context, a Action) error {
-			return workflow.ExecuteActivity(ctx, actRecordIdentity, w.id, a).Get(ctx, &w.snap)
+			return workflow.ExecuteLocalActivity(ctx, actRecordIdentity, w.id, a).Get(ctx, &w.snap)
 		}); err != nil {
 		return err
 	}
@@ -197,7 +205,7 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 			return nil
 		},
 		func(ctx workflow.Context, a Action) error {
-			if err := workflow.ExecuteActivity(ctx, actRecordApproval, w.id, a).Get(ctx, &w.snap); err != nil {
+			if err := workflow.ExecuteLocalActivity(ctx, actRecordApproval, w.id, a).Get(ctx, &w.snap); err != nil {
 				return err
 			}
 			w.approved = true
@@ -207,7 +215,7 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 	}
 	stop := func(status string) func(workflow.Context, Action) error {
 		return func(ctx workflow.Context, a Action) error {
-			err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{
+			err := workflow.ExecuteLocalActivity(ctx, actSetStatus, StatusInput{
 				DeletionID: w.id, Status: status, Actor: a.Actor, ReasonCode: a.ReasonCode, ReasonTextID: a.ReasonTextID,
 			}).Get(ctx, &w.snap)
 			if err != nil {
@@ -234,19 +242,28 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 	}, stop(StatusRejected)); err != nil {
 		return err
 	}
-	return reg(UpdateCancel, stoppable, stop(StatusCancelled))
+	if err := reg(UpdateCancel, stoppable, stop(StatusCancelled)); err != nil {
+		return err
+	}
+	return reg(UpdateExtendDeadline, w.extendable(ctx), w.extend)
 }
 
-// watchDeadline records a breach when the request is not answered by its due date.
+// watchDeadline records a breach when the request is not answered by its
+// due date; an extension moves the due date, and the watch re-arms on it.
 func (w *wf) watchDeadline(ctx workflow.Context) {
-	if d := w.snap.DueAt.Sub(workflow.Now(ctx)); d > 0 {
-		ok, _ := workflow.AwaitWithTimeout(ctx, d, func() bool { return w.done || w.stopped })
-		if ok {
+	for {
+		due := w.snap.DueAt
+		if d := due.Sub(workflow.Now(ctx)); d > 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return w.done || w.stopped || !w.snap.DueAt.Equal(due) }); err != nil {
+				return
+			}
+		}
+		if w.done || w.stopped {
 			return
 		}
-	}
-	if w.done || w.stopped {
-		return
+		if w.snap.DueAt.Equal(due) {
+			break
+		}
 	}
 	_ = workflow.ExecuteActivity(ctx, actBreach, BreachInput{DeletionID: w.id, DueAt: w.snap.DueAt}).Get(ctx, nil)
 }
@@ -254,11 +271,11 @@ func (w *wf) watchDeadline(ctx workflow.Context) {
 func (w *wf) locateAndPlan(ctx workflow.Context) error {
 	w.planning = true
 	defer func() { w.planning = false }()
-	if err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusLocating, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusLocating, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
 		return err
 	}
 	var names []string
-	if err := workflow.ExecuteActivity(ctx, actConnectors).Get(ctx, &names); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actConnectors).Get(ctx, &names); err != nil {
 		return err
 	}
 	futures := make([]workflow.Future, len(names))
@@ -271,11 +288,11 @@ func (w *wf) locateAndPlan(ctx workflow.Context) error {
 			return err
 		}
 	}
-	if err := workflow.ExecuteActivity(ctx, actBuildPlan, w.id, found).Get(ctx, &w.plan); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actBuildPlan, w.id, found).Get(ctx, &w.plan); err != nil {
 		return err
 	}
 	w.approved = w.plan.AutoApproved
-	return workflow.ExecuteActivity(ctx, actLoad, w.id).Get(ctx, &w.snap)
+	return workflow.ExecuteLocalActivity(ctx, actLoad, w.id).Get(ctx, &w.snap)
 }
 
 // executePhase applies the items per connector in parallel, re-queries every
@@ -287,7 +304,7 @@ func (w *wf) executePhase(ctx workflow.Context, step string, items []PlanItem) e
 			connectors = append(connectors, it.Connector)
 		}
 	}
-	if err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusExecuting, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusExecuting, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
 		return err
 	}
 	applies := make([]workflow.Future, len(connectors))
@@ -300,7 +317,7 @@ func (w *wf) executePhase(ctx workflow.Context, step string, items []PlanItem) e
 			return err
 		}
 	}
-	if err := workflow.ExecuteActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusVerifying, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actSetStatus, StatusInput{DeletionID: w.id, Status: StatusVerifying, Actor: "system:workflow"}).Get(ctx, &w.snap); err != nil {
 		return err
 	}
 	vctx := workflow.WithActivityOptions(ctx, verifyOptions())
@@ -316,7 +333,7 @@ func (w *wf) executePhase(ctx workflow.Context, step string, items []PlanItem) e
 			}
 		}
 	}
-	if err := workflow.ExecuteActivity(ctx, actFinish, FinishInput{DeletionID: w.id, Step: step, Receipts: receipts}).Get(ctx, &w.snap); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actFinish, FinishInput{DeletionID: w.id, Step: step, Receipts: receipts}).Get(ctx, &w.snap); err != nil {
 		return err
 	}
 	w.done = true

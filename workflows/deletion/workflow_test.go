@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
@@ -19,6 +17,7 @@ type fakeActs struct {
 	breaches   int
 	notices    []string
 	finishedAt []time.Time
+	now        func() time.Time // the test environment's clock
 }
 
 func (f *fakeActs) Load(ctx context.Context, id string) (Snapshot, error) { return f.snap, nil }
@@ -59,6 +58,9 @@ func (f *fakeActs) Apply(ctx context.Context, in ApplyInput) (Receipt, error) {
 }
 func (f *fakeActs) Verify(ctx context.Context, in VerifyInput) (int64, error) { return 0, nil }
 func (f *fakeActs) Finish(ctx context.Context, in FinishInput) (Snapshot, error) {
+	if f.now != nil {
+		f.finishedAt = append(f.finishedAt, f.now())
+	}
 	f.snap.Status = StatusCompleted
 	if f.restrict != nil && in.Step == "execute" {
 		f.snap.Status = StatusRestricted
@@ -145,13 +147,8 @@ func TestWorkflowRestrictUntilThenDelete(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	until := env.Now().Add(150 * 24 * time.Hour)
 	f := &fakeActs{snap: Snapshot{Status: StatusAwaitingIdentity, Source: "pipeline", DueAt: env.Now().Add(30 * 24 * time.Hour)},
-		applied: map[string]int{}, restrict: &until}
+		applied: map[string]int{}, restrict: &until, now: env.Now}
 	Register(env, f)
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		if info.ActivityType.Name == actFinish {
-			f.finishedAt = append(f.finishedAt, env.Now())
-		}
-	})
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateIdentityVerified, "1", updateCB{t: t, want: true, name: "identity"}, Action{Actor: "pipeline", Method: "attestation"})
 	}, time.Minute)

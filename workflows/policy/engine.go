@@ -22,6 +22,11 @@ type Facts struct {
 	ReferringBody  string // "12321", "12377", "isc", "miit_appeal_centre", "other", or ""
 	ReceivedAt     time.Time
 	RegulatorDueAt *time.Time // a due date given by a referring regulator, optional
+	// Extended asks for the deadlines as extended once where the rules
+	// allow: each rule's period is lengthened by its Extension (a rule
+	// without one keeps its period) and the strictest still wins, so a rule
+	// that allows no extension caps the result.
+	Extended bool
 }
 
 // Deadline is one computed deadline.
@@ -80,10 +85,33 @@ type Engine struct {
 	packs map[string]*pack
 }
 
+// Option changes an engine as it is built.
+type Option func(*Engine)
+
+// WithRules adds rules at the end of a pack (an operator's own stricter
+// commitments, or a test policy). Rules naming an unknown pack are ignored.
+func WithRules(packID string, rules ...Rule) Option {
+	return func(e *Engine) {
+		p, ok := e.packs[packID]
+		if !ok {
+			return
+		}
+		for _, r := range rules {
+			r = r.clone()
+			r.Pack = p.id
+			p.rules = append(p.rules, r)
+		}
+	}
+}
+
 // New returns an engine over the given calendars (nil: weekends-only, all provisional).
-func New(cal *calendar.Set) *Engine {
+func New(cal *calendar.Set, opts ...Option) *Engine {
 	cn := cnPack()
-	return &Engine{cal: cal, packs: map[string]*pack{cn.id: cn}}
+	e := &Engine{cal: cal, packs: map[string]*pack{cn.id: cn}}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
 }
 
 // Shanghai is Asia/Shanghai, the zone of CN deadlines.
@@ -179,6 +207,11 @@ func (e *Engine) Decide(f Facts) (Decision, error) {
 			continue
 		}
 		due, provisional, err := e.compute(p, r, f)
+		if err == nil && f.Extended && r.Extension.Amount > 0 {
+			var more bool
+			due, more, err = e.extend(p, r.Extension, due)
+			provisional = provisional || more
+		}
 		if err != nil {
 			return Decision{}, fmt.Errorf("rule %s: %w", r.ID, err)
 		}
@@ -245,6 +278,28 @@ func (e *Engine) compute(p *pack, r Rule, f Facts) (time.Time, bool, error) {
 		return last.End(p.loc), c.unknown, err
 	}
 	return time.Time{}, false, fmt.Errorf("unit %q not supported", r.Unit)
+}
+
+// extend lengthens a period ending at due by x, counted on from the period's
+// last day as its own unit counts (working days after it; calendar days or
+// months after it, then the rest-day rule; hours from the instant).
+func (e *Engine) extend(p *pack, x Extension, due time.Time) (time.Time, bool, error) {
+	c := counter{cal: e.cal, jurisdiction: p.jurisdiction}
+	lastDay := calendar.DateOf(due.Add(-time.Nanosecond), p.loc)
+	switch x.Unit {
+	case Hours:
+		return due.Add(time.Duration(x.Amount) * time.Hour), false, nil
+	case WorkingDays:
+		last, err := c.addWorkingDays(lastDay, x.Amount)
+		return last.End(p.loc), c.unknown, err
+	case CalendarDays:
+		last, err := c.firstWorkingFrom(lastDay.AddDays(x.Amount))
+		return last.End(p.loc), c.unknown, err
+	case CalendarMonths:
+		last, err := c.firstWorkingFrom(lastDay.AddMonths(x.Amount))
+		return last.End(p.loc), c.unknown, err
+	}
+	return time.Time{}, false, fmt.Errorf("extension unit %q not supported", x.Unit)
 }
 
 // ExtendForPause moves a pausable deadline by the time the clock was paused:

@@ -53,6 +53,17 @@ type Rule struct {
 	Confidence string // "text" | "secondary" | "unverified" (OBLIGATIONS.md)
 	Match      Match
 	Note       string
+	// Extension is how much longer the period may be made, once, with
+	// reason and notice to the requester (e.g. GDPR Art. 12(3): two further
+	// months). Zero Amount: the rule allows no extension.
+	Extension Extension
+}
+
+// Extension is a rule's extension allowance, counted on from the end of the
+// rule's period.
+type Extension struct {
+	Unit   Unit // Hours, CalendarDays, WorkingDays or CalendarMonths
+	Amount int
 }
 
 // CitationOn is the citation in force for a case received on date d.

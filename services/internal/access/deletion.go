@@ -32,6 +32,7 @@ func init() {
 		"ApprovePlan":         DeletionApprove,
 		"RejectPlan":          DeletionApprove,
 		"CancelDeletion":      DeletionCancel,
+		"ExtendDeadline":      DeletionApprove,
 		"CompleteManualTask":  DeletionTask,
 		"ListConnectors":      ConnectorAdmin,
 		"AddConnector":        ConnectorAdmin,

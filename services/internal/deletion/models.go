@@ -34,10 +34,16 @@ type Request struct {
 	ReasonCode        string
 	ReasonText        string
 	RestrictedUntil   *time.Time
-	SubmittedBy       string
-	WorkflowStartedAt *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
+	// Set once the deadline was extended (original_due_at is the due date before).
+	OriginalDueAt         *time.Time
+	ExtendedAt            *time.Time
+	ExtendedBy            string
+	ExtensionReasonCode   string
+	ExtensionReasonTextID *string `gorm:"type:uuid"`
+	SubmittedBy           string
+	WorkflowStartedAt     *time.Time
+	CreatedAt             time.Time
+	UpdatedAt             time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (Request) TableName() string { return "deletion_requests" }
@@ -62,6 +68,7 @@ func (r Request) AuditView() map[string]any {
 		"phone_verified": r.PhoneVerifiedAt != nil, "email_verified": r.EmailVerifiedAt != nil,
 		"identity_method": r.IdentityMethod, "due_at": r.DueAt, "plan_digest": r.PlanDigest,
 		"approved_by": r.ApprovedBy, "reason_code": r.ReasonCode, "restricted_until": r.RestrictedUntil,
+		"original_due_at": r.OriginalDueAt, "extension_reason_code": r.ExtensionReasonCode,
 	}
 }
 

@@ -75,6 +75,11 @@ func (s *Server) toProto(r Request) *deletionv1.Deletion {
 	if r.CaseID != nil {
 		d.CaseId = *r.CaseID
 	}
+	if r.OriginalDueAt != nil {
+		d.OriginalDueAt = tsPtr(r.OriginalDueAt)
+		d.ExtensionReason = deletionv1.ExtensionReason(deletionv1.ExtensionReason_value["EXTENSION_REASON_"+strings.ToUpper(r.ExtensionReasonCode)])
+		d.ExtensionReasonText = s.extensionText(r)
+	}
 	if key, err := s.keys.SubjectKey(s.db, r.SubjectKeyID); err == nil {
 		if p, err := key.Open("deletion.phone", r.PhoneEnc); err == nil && r.PhoneEnc != nil {
 			d.MaskedPhone = crypto.MaskPhone(string(p))

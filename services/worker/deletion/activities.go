@@ -91,7 +91,7 @@ func (a *Activities) request(tx *gorm.DB, id string) (deletion.Request, error) {
 
 func snapshot(r deletion.Request) wf.Snapshot {
 	return wf.Snapshot{Status: r.Status, IdentityVerified: r.IdentityVerified(), DueAt: r.DueAt,
-		PlanDigest: r.PlanDigest, ApprovedBy: r.ApprovedBy, Source: r.Source}
+		PlanDigest: r.PlanDigest, ApprovedBy: r.ApprovedBy, Source: r.Source, Extended: r.ExtendedAt != nil}
 }
 
 // change applies fn to the request inside a transaction with its audit entry.
@@ -186,6 +186,31 @@ func (a *Activities) RecordApproval(ctx context.Context, id string, act wf.Actio
 			}
 			now := time.Now().UTC()
 			r.ApprovedBy, r.ApprovedAt = act.Actor, &now
+			return true, nil
+		})
+}
+
+// RecordExtension moves the due date once, keeping the one before; a retry
+// after it was recorded changes nothing.
+func (a *Activities) RecordExtension(ctx context.Context, id string, act wf.Action) (wf.Snapshot, error) {
+	details := map[string]any{} // filled in by fn, written with the audit entry after it
+	return a.change(ctx, id, act.Actor, "deletion.deadline_extended", details,
+		func(tx *gorm.DB, r *deletion.Request) (bool, error) {
+			if r.ExtendedAt != nil {
+				return false, nil
+			}
+			if !act.NewDueAt.After(r.DueAt) || act.ReasonCode == "" {
+				return false, nonRetryable("an extension needs a reason code and a later due date")
+			}
+			now := time.Now().UTC()
+			old := r.DueAt
+			r.OriginalDueAt, r.ExtendedAt, r.ExtendedBy, r.ExtensionReasonCode = &old, &now, act.Actor, act.ReasonCode
+			r.DueAt, r.DueRule = act.NewDueAt.UTC(), act.NewDueRule
+			if act.ReasonTextID != "" {
+				t := act.ReasonTextID
+				r.ExtensionReasonTextID = &t
+			}
+			details["old_due_at"], details["new_due_at"], details["due_rule"], details["reason_code"] = old, r.DueAt, r.DueRule, act.ReasonCode
 			return true, nil
 		})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/workflows/calendar"
 	wf "github.com/redress/redress/workflows/deletion"
 )
 
@@ -252,10 +253,25 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 	if e, err := key.Open("deletion.email", r.EmailEnc); err == nil && r.EmailEnc != nil {
 		to.Email = string(e)
 	}
+	if in.Kind == wf.NoticeExtended {
+		r.ReasonText = ""
+		if r.ExtensionReasonTextID != nil {
+			var texts []string
+			if err := a.DB.WithContext(ctx).Table("deletion_reason_texts").Where("id = ?", *r.ExtensionReasonTextID).Pluck("text", &texts).Error; err != nil {
+				return err
+			}
+			if len(texts) == 1 {
+				r.ReasonText = texts[0]
+			}
+		}
+	}
 	n := notify.Notice{Kind: notify.KindResult, Language: r.Language, CaseNumber: "DR-" + r.ID[:8], DedupeKey: "deletion/" + r.ID + "/" + in.Kind,
 		Body: outcomeText(r, in.Kind)}
 	if in.Kind == wf.StatusRejected {
 		n.Kind, n.ReasonCode = notify.KindRejection, r.ReasonCode
+	}
+	if in.Kind == wf.NoticeExtended {
+		n.Kind = notify.KindReply
 	}
 	if to.Channel() != "" {
 		if err := a.Sender.Send(ctx, to, n); err != nil {
@@ -286,6 +302,14 @@ func outcomeText(r deletion.Request, kind string) string {
 			return "Your personal information has been deleted, except network logs the law requires us to keep (CSL Art. 21): they are restricted to storage and security and will be deleted on " + until + "."
 		}
 		return "您的个人信息已删除；法律要求留存的网络日志（《网络安全法》第二十一条）仅作存储和安全用途，将于 " + until + " 删除。"
+	case wf.NoticeExtended:
+		// The last minute of the period (a day's period ends at 24:00).
+		due := r.DueAt.Add(-time.Minute).In(calendar.Shanghai()).Format("2006-01-02 15:04")
+		if en {
+			return "We need more time to complete your deletion request. The new due date is " + due + " (China Standard Time). " +
+				extensionReasonEN[r.ExtensionReasonCode] + " " + r.ReasonText
+		}
+		return "您的删除申请需要更多处理时间，新的办理期限为 " + due + "（北京时间）。" + extensionReasonZH[r.ExtensionReasonCode] + r.ReasonText
 	case wf.StatusFailed:
 		if en {
 			return "We could not yet confirm the deletion in every system; a person is following up and we will write again."
@@ -297,3 +321,18 @@ func outcomeText(r deletion.Request, kind string) string {
 	}
 	return "您的申请未被受理：" + r.ReasonText + " 您可以向有关部门投诉或依法向人民法院提起诉讼（《个人信息保护法》第五十条）。"
 }
+
+// Reasons of an extension as the requester reads them, before the
+// operator's text.
+var (
+	extensionReasonEN = map[string]string{
+		"complexity":         "Reason: the request is complex.",
+		"number_of_requests": "Reason: we received many requests.",
+		"other":              "Reason:",
+	}
+	extensionReasonZH = map[string]string{
+		"complexity":         "原因：申请较为复杂。",
+		"number_of_requests": "原因：收到的申请数量较多。",
+		"other":              "原因：",
+	}
+)

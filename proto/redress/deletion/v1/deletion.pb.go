@@ -188,6 +188,60 @@ func (ReasonCode) EnumDescriptor() ([]byte, []int) {
 	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{2}
 }
 
+// Reasons for extending a request's deadline (where the policy allows it,
+// e.g. GDPR Art. 12(3): the complexity and number of the requests).
+type ExtensionReason int32
+
+const (
+	ExtensionReason_EXTENSION_REASON_UNSPECIFIED        ExtensionReason = 0
+	ExtensionReason_EXTENSION_REASON_COMPLEXITY         ExtensionReason = 1
+	ExtensionReason_EXTENSION_REASON_NUMBER_OF_REQUESTS ExtensionReason = 2
+	ExtensionReason_EXTENSION_REASON_OTHER              ExtensionReason = 3
+)
+
+// Enum value maps for ExtensionReason.
+var (
+	ExtensionReason_name = map[int32]string{
+		0: "EXTENSION_REASON_UNSPECIFIED",
+		1: "EXTENSION_REASON_COMPLEXITY",
+		2: "EXTENSION_REASON_NUMBER_OF_REQUESTS",
+		3: "EXTENSION_REASON_OTHER",
+	}
+	ExtensionReason_value = map[string]int32{
+		"EXTENSION_REASON_UNSPECIFIED":        0,
+		"EXTENSION_REASON_COMPLEXITY":         1,
+		"EXTENSION_REASON_NUMBER_OF_REQUESTS": 2,
+		"EXTENSION_REASON_OTHER":              3,
+	}
+)
+
+func (x ExtensionReason) Enum() *ExtensionReason {
+	p := new(ExtensionReason)
+	*p = x
+	return p
+}
+
+func (x ExtensionReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExtensionReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_redress_deletion_v1_deletion_proto_enumTypes[3].Descriptor()
+}
+
+func (ExtensionReason) Type() protoreflect.EnumType {
+	return &file_redress_deletion_v1_deletion_proto_enumTypes[3]
+}
+
+func (x ExtensionReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExtensionReason.Descriptor instead.
+func (ExtensionReason) EnumDescriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{3}
+}
+
 type Channel int32
 
 const (
@@ -221,11 +275,11 @@ func (x Channel) String() string {
 }
 
 func (Channel) Descriptor() protoreflect.EnumDescriptor {
-	return file_redress_deletion_v1_deletion_proto_enumTypes[3].Descriptor()
+	return file_redress_deletion_v1_deletion_proto_enumTypes[4].Descriptor()
 }
 
 func (Channel) Type() protoreflect.EnumType {
-	return &file_redress_deletion_v1_deletion_proto_enumTypes[3]
+	return &file_redress_deletion_v1_deletion_proto_enumTypes[4]
 }
 
 func (x Channel) Number() protoreflect.EnumNumber {
@@ -234,7 +288,7 @@ func (x Channel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Channel.Descriptor instead.
 func (Channel) EnumDescriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{3}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{4}
 }
 
 // A phone number, searched only for the period the requester held it.
@@ -916,8 +970,12 @@ type Deletion struct {
 	CreatedAt       *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt       *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	RestrictedUntil *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=restricted_until,json=restrictedUntil,proto3" json:"restricted_until,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Set once the deadline was extended: the due date before, and why.
+	OriginalDueAt       *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=original_due_at,json=originalDueAt,proto3" json:"original_due_at,omitempty"`
+	ExtensionReason     ExtensionReason        `protobuf:"varint,21,opt,name=extension_reason,json=extensionReason,proto3,enum=redress.deletion.v1.ExtensionReason" json:"extension_reason,omitempty"`
+	ExtensionReasonText string                 `protobuf:"bytes,22,opt,name=extension_reason_text,json=extensionReasonText,proto3" json:"extension_reason_text,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Deletion) Reset() {
@@ -1081,6 +1139,27 @@ func (x *Deletion) GetRestrictedUntil() *timestamppb.Timestamp {
 		return x.RestrictedUntil
 	}
 	return nil
+}
+
+func (x *Deletion) GetOriginalDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OriginalDueAt
+	}
+	return nil
+}
+
+func (x *Deletion) GetExtensionReason() ExtensionReason {
+	if x != nil {
+		return x.ExtensionReason
+	}
+	return ExtensionReason_EXTENSION_REASON_UNSPECIFIED
+}
+
+func (x *Deletion) GetExtensionReasonText() string {
+	if x != nil {
+		return x.ExtensionReasonText
+	}
+	return ""
 }
 
 type GetDeletionRequest struct {
@@ -1776,6 +1855,110 @@ func (x *CancelDeletionResponse) GetDeletion() *Deletion {
 	return nil
 }
 
+type ExtendDeadlineRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeletionId    string                 `protobuf:"bytes,1,opt,name=deletion_id,json=deletionId,proto3" json:"deletion_id,omitempty"`
+	ReasonCode    ExtensionReason        `protobuf:"varint,2,opt,name=reason_code,json=reasonCode,proto3,enum=redress.deletion.v1.ExtensionReason" json:"reason_code,omitempty"`
+	ReasonText    string                 `protobuf:"bytes,3,opt,name=reason_text,json=reasonText,proto3" json:"reason_text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendDeadlineRequest) Reset() {
+	*x = ExtendDeadlineRequest{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDeadlineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDeadlineRequest) ProtoMessage() {}
+
+func (x *ExtendDeadlineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDeadlineRequest.ProtoReflect.Descriptor instead.
+func (*ExtendDeadlineRequest) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ExtendDeadlineRequest) GetDeletionId() string {
+	if x != nil {
+		return x.DeletionId
+	}
+	return ""
+}
+
+func (x *ExtendDeadlineRequest) GetReasonCode() ExtensionReason {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ExtensionReason_EXTENSION_REASON_UNSPECIFIED
+}
+
+func (x *ExtendDeadlineRequest) GetReasonText() string {
+	if x != nil {
+		return x.ReasonText
+	}
+	return ""
+}
+
+type ExtendDeadlineResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deletion      *Deletion              `protobuf:"bytes,1,opt,name=deletion,proto3" json:"deletion,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendDeadlineResponse) Reset() {
+	*x = ExtendDeadlineResponse{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDeadlineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDeadlineResponse) ProtoMessage() {}
+
+func (x *ExtendDeadlineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDeadlineResponse.ProtoReflect.Descriptor instead.
+func (*ExtendDeadlineResponse) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ExtendDeadlineResponse) GetDeletion() *Deletion {
+	if x != nil {
+		return x.Deletion
+	}
+	return nil
+}
+
 type ConnectorEvidence struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Connector     string                 `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
@@ -1792,7 +1975,7 @@ type ConnectorEvidence struct {
 
 func (x *ConnectorEvidence) Reset() {
 	*x = ConnectorEvidence{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1987,7 @@ func (x *ConnectorEvidence) String() string {
 func (*ConnectorEvidence) ProtoMessage() {}
 
 func (x *ConnectorEvidence) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +2000,7 @@ func (x *ConnectorEvidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectorEvidence.ProtoReflect.Descriptor instead.
 func (*ConnectorEvidence) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{26}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ConnectorEvidence) GetConnector() string {
@@ -1885,7 +2068,7 @@ type GetEvidenceRequest struct {
 
 func (x *GetEvidenceRequest) Reset() {
 	*x = GetEvidenceRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +2080,7 @@ func (x *GetEvidenceRequest) String() string {
 func (*GetEvidenceRequest) ProtoMessage() {}
 
 func (x *GetEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +2093,7 @@ func (x *GetEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*GetEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{27}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetEvidenceRequest) GetDeletionId() string {
@@ -1934,7 +2117,7 @@ type GetEvidenceResponse struct {
 
 func (x *GetEvidenceResponse) Reset() {
 	*x = GetEvidenceResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2129,7 @@ func (x *GetEvidenceResponse) String() string {
 func (*GetEvidenceResponse) ProtoMessage() {}
 
 func (x *GetEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2142,7 @@ func (x *GetEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*GetEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{28}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetEvidenceResponse) GetConnectors() []*ConnectorEvidence {
@@ -2009,7 +2192,7 @@ type Connector struct {
 
 func (x *Connector) Reset() {
 	*x = Connector{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2204,7 @@ func (x *Connector) String() string {
 func (*Connector) ProtoMessage() {}
 
 func (x *Connector) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2217,7 @@ func (x *Connector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connector.ProtoReflect.Descriptor instead.
 func (*Connector) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{29}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Connector) GetName() string {
@@ -2073,7 +2256,7 @@ type ListConnectorsRequest struct {
 
 func (x *ListConnectorsRequest) Reset() {
 	*x = ListConnectorsRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2268,7 @@ func (x *ListConnectorsRequest) String() string {
 func (*ListConnectorsRequest) ProtoMessage() {}
 
 func (x *ListConnectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2281,7 @@ func (x *ListConnectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectorsRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{30}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{32}
 }
 
 type ListConnectorsResponse struct {
@@ -2110,7 +2293,7 @@ type ListConnectorsResponse struct {
 
 func (x *ListConnectorsResponse) Reset() {
 	*x = ListConnectorsResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2305,7 @@ func (x *ListConnectorsResponse) String() string {
 func (*ListConnectorsResponse) ProtoMessage() {}
 
 func (x *ListConnectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2318,7 @@ func (x *ListConnectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectorsResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{31}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListConnectorsResponse) GetConnectors() []*Connector {
@@ -2157,7 +2340,7 @@ type AddConnectorRequest struct {
 
 func (x *AddConnectorRequest) Reset() {
 	*x = AddConnectorRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2352,7 @@ func (x *AddConnectorRequest) String() string {
 func (*AddConnectorRequest) ProtoMessage() {}
 
 func (x *AddConnectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2365,7 @@ func (x *AddConnectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddConnectorRequest.ProtoReflect.Descriptor instead.
 func (*AddConnectorRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{32}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AddConnectorRequest) GetName() string {
@@ -2222,7 +2405,7 @@ type AddConnectorResponse struct {
 
 func (x *AddConnectorResponse) Reset() {
 	*x = AddConnectorResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2417,7 @@ func (x *AddConnectorResponse) String() string {
 func (*AddConnectorResponse) ProtoMessage() {}
 
 func (x *AddConnectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2430,7 @@ func (x *AddConnectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddConnectorResponse.ProtoReflect.Descriptor instead.
 func (*AddConnectorResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{33}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AddConnectorResponse) GetConnector() *Connector {
@@ -2267,7 +2450,7 @@ type SetConnectorEnabledRequest struct {
 
 func (x *SetConnectorEnabledRequest) Reset() {
 	*x = SetConnectorEnabledRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2462,7 @@ func (x *SetConnectorEnabledRequest) String() string {
 func (*SetConnectorEnabledRequest) ProtoMessage() {}
 
 func (x *SetConnectorEnabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2475,7 @@ func (x *SetConnectorEnabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConnectorEnabledRequest.ProtoReflect.Descriptor instead.
 func (*SetConnectorEnabledRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{34}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetConnectorEnabledRequest) GetName() string {
@@ -2318,7 +2501,7 @@ type SetConnectorEnabledResponse struct {
 
 func (x *SetConnectorEnabledResponse) Reset() {
 	*x = SetConnectorEnabledResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2330,7 +2513,7 @@ func (x *SetConnectorEnabledResponse) String() string {
 func (*SetConnectorEnabledResponse) ProtoMessage() {}
 
 func (x *SetConnectorEnabledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2526,7 @@ func (x *SetConnectorEnabledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConnectorEnabledResponse.ProtoReflect.Descriptor instead.
 func (*SetConnectorEnabledResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{35}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SetConnectorEnabledResponse) GetConnector() *Connector {
@@ -2362,7 +2545,7 @@ type TestConnectorRequest struct {
 
 func (x *TestConnectorRequest) Reset() {
 	*x = TestConnectorRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2374,7 +2557,7 @@ func (x *TestConnectorRequest) String() string {
 func (*TestConnectorRequest) ProtoMessage() {}
 
 func (x *TestConnectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2387,7 +2570,7 @@ func (x *TestConnectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectorRequest.ProtoReflect.Descriptor instead.
 func (*TestConnectorRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{36}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TestConnectorRequest) GetName() string {
@@ -2410,7 +2593,7 @@ type TestConnectorResponse struct {
 
 func (x *TestConnectorResponse) Reset() {
 	*x = TestConnectorResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2422,7 +2605,7 @@ func (x *TestConnectorResponse) String() string {
 func (*TestConnectorResponse) ProtoMessage() {}
 
 func (x *TestConnectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2435,7 +2618,7 @@ func (x *TestConnectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectorResponse.ProtoReflect.Descriptor instead.
 func (*TestConnectorResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{37}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *TestConnectorResponse) GetConnector() *Connector {
@@ -2484,7 +2667,7 @@ type CompleteManualTaskRequest struct {
 
 func (x *CompleteManualTaskRequest) Reset() {
 	*x = CompleteManualTaskRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2496,7 +2679,7 @@ func (x *CompleteManualTaskRequest) String() string {
 func (*CompleteManualTaskRequest) ProtoMessage() {}
 
 func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2509,7 +2692,7 @@ func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskRequest.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{38}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CompleteManualTaskRequest) GetDeletionId() string {
@@ -2541,7 +2724,7 @@ type CompleteManualTaskResponse struct {
 
 func (x *CompleteManualTaskResponse) Reset() {
 	*x = CompleteManualTaskResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2553,7 +2736,7 @@ func (x *CompleteManualTaskResponse) String() string {
 func (*CompleteManualTaskResponse) ProtoMessage() {}
 
 func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2566,7 +2749,7 @@ func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskResponse.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{39}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{41}
 }
 
 var File_redress_deletion_v1_deletion_proto protoreflect.FileDescriptor
@@ -2619,7 +2802,7 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"deletionId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"S\n" +
 	"\x16AttestIdentityResponse\x129\n" +
-	"\bdeletion\x18\x01 \x01(\v2\x1d.redress.deletion.v1.DeletionR\bdeletion\"\xa3\x06\n" +
+	"\bdeletion\x18\x01 \x01(\v2\x1d.redress.deletion.v1.DeletionR\bdeletion\"\xec\a\n" +
 	"\bDeletion\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\x04type\x18\x02 \x01(\x0e2 .redress.deletion.v1.RequestTypeR\x04type\x123\n" +
@@ -2646,7 +2829,10 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"created_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12E\n" +
-	"\x10restricted_until\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x0frestrictedUntil\"5\n" +
+	"\x10restricted_until\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x0frestrictedUntil\x12B\n" +
+	"\x0foriginal_due_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\roriginalDueAt\x12O\n" +
+	"\x10extension_reason\x18\x15 \x01(\x0e2$.redress.deletion.v1.ExtensionReasonR\x0fextensionReason\x122\n" +
+	"\x15extension_reason_text\x18\x16 \x01(\tR\x13extensionReasonText\"5\n" +
 	"\x12GetDeletionRequest\x12\x1f\n" +
 	"\vdeletion_id\x18\x01 \x01(\tR\n" +
 	"deletionId\"P\n" +
@@ -2698,6 +2884,15 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\vreason_text\x18\x02 \x01(\tR\n" +
 	"reasonText\"S\n" +
 	"\x16CancelDeletionResponse\x129\n" +
+	"\bdeletion\x18\x01 \x01(\v2\x1d.redress.deletion.v1.DeletionR\bdeletion\"\xa0\x01\n" +
+	"\x15ExtendDeadlineRequest\x12\x1f\n" +
+	"\vdeletion_id\x18\x01 \x01(\tR\n" +
+	"deletionId\x12E\n" +
+	"\vreason_code\x18\x02 \x01(\x0e2$.redress.deletion.v1.ExtensionReasonR\n" +
+	"reasonCode\x12\x1f\n" +
+	"\vreason_text\x18\x03 \x01(\tR\n" +
+	"reasonText\"S\n" +
+	"\x16ExtendDeadlineResponse\x129\n" +
 	"\bdeletion\x18\x01 \x01(\v2\x1d.redress.deletion.v1.DeletionR\bdeletion\"\xfb\x01\n" +
 	"\x11ConnectorEvidence\x12\x1c\n" +
 	"\tconnector\x18\x01 \x01(\tR\tconnector\x12\x14\n" +
@@ -2778,11 +2973,16 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\x16REASON_CODE_LEGAL_HOLD\x10\x04\x12$\n" +
 	" REASON_CODE_MANIFESTLY_UNFOUNDED\x10\x05\x12\x1e\n" +
 	"\x1aREASON_CODE_PLAN_INCORRECT\x10\x06\x12\x15\n" +
-	"\x11REASON_CODE_OTHER\x10\a*F\n" +
+	"\x11REASON_CODE_OTHER\x10\a*\x99\x01\n" +
+	"\x0fExtensionReason\x12 \n" +
+	"\x1cEXTENSION_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bEXTENSION_REASON_COMPLEXITY\x10\x01\x12'\n" +
+	"#EXTENSION_REASON_NUMBER_OF_REQUESTS\x10\x02\x12\x1a\n" +
+	"\x16EXTENSION_REASON_OTHER\x10\x03*F\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_SMS\x10\x01\x12\x11\n" +
-	"\rCHANNEL_EMAIL\x10\x022\x8e\x0e\n" +
+	"\rCHANNEL_EMAIL\x10\x022\xf9\x0e\n" +
 	"\x0fDeletionService\x12i\n" +
 	"\x0eSubmitDeletion\x12*.redress.deletion.v1.SubmitDeletionRequest\x1a+.redress.deletion.v1.SubmitDeletionResponse\x12x\n" +
 	"\x13SubmitDeletionBatch\x12/.redress.deletion.v1.SubmitDeletionBatchRequest\x1a0.redress.deletion.v1.SubmitDeletionBatchResponse\x12f\n" +
@@ -2795,7 +2995,8 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\vApprovePlan\x12'.redress.deletion.v1.ApprovePlanRequest\x1a(.redress.deletion.v1.ApprovePlanResponse\x12]\n" +
 	"\n" +
 	"RejectPlan\x12&.redress.deletion.v1.RejectPlanRequest\x1a'.redress.deletion.v1.RejectPlanResponse\x12i\n" +
-	"\x0eCancelDeletion\x12*.redress.deletion.v1.CancelDeletionRequest\x1a+.redress.deletion.v1.CancelDeletionResponse\x12`\n" +
+	"\x0eCancelDeletion\x12*.redress.deletion.v1.CancelDeletionRequest\x1a+.redress.deletion.v1.CancelDeletionResponse\x12i\n" +
+	"\x0eExtendDeadline\x12*.redress.deletion.v1.ExtendDeadlineRequest\x1a+.redress.deletion.v1.ExtendDeadlineResponse\x12`\n" +
 	"\vGetEvidence\x12'.redress.deletion.v1.GetEvidenceRequest\x1a(.redress.deletion.v1.GetEvidenceResponse\x12i\n" +
 	"\x0eListConnectors\x12*.redress.deletion.v1.ListConnectorsRequest\x1a+.redress.deletion.v1.ListConnectorsResponse\x12c\n" +
 	"\fAddConnector\x12(.redress.deletion.v1.AddConnectorRequest\x1a).redress.deletion.v1.AddConnectorResponse\x12x\n" +
@@ -2815,130 +3016,139 @@ func file_redress_deletion_v1_deletion_proto_rawDescGZIP() []byte {
 	return file_redress_deletion_v1_deletion_proto_rawDescData
 }
 
-var file_redress_deletion_v1_deletion_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_redress_deletion_v1_deletion_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_redress_deletion_v1_deletion_proto_goTypes = []any{
 	(RequestType)(0),                    // 0: redress.deletion.v1.RequestType
 	(Source)(0),                         // 1: redress.deletion.v1.Source
 	(ReasonCode)(0),                     // 2: redress.deletion.v1.ReasonCode
-	(Channel)(0),                        // 3: redress.deletion.v1.Channel
-	(*PhoneIdentifier)(nil),             // 4: redress.deletion.v1.PhoneIdentifier
-	(*SubmitDeletionRequest)(nil),       // 5: redress.deletion.v1.SubmitDeletionRequest
-	(*SubmitDeletionResponse)(nil),      // 6: redress.deletion.v1.SubmitDeletionResponse
-	(*SubmitDeletionBatchRequest)(nil),  // 7: redress.deletion.v1.SubmitDeletionBatchRequest
-	(*BatchItemResult)(nil),             // 8: redress.deletion.v1.BatchItemResult
-	(*SubmitDeletionBatchResponse)(nil), // 9: redress.deletion.v1.SubmitDeletionBatchResponse
-	(*SendChallengeRequest)(nil),        // 10: redress.deletion.v1.SendChallengeRequest
-	(*SendChallengeResponse)(nil),       // 11: redress.deletion.v1.SendChallengeResponse
-	(*VerifyChallengeRequest)(nil),      // 12: redress.deletion.v1.VerifyChallengeRequest
-	(*VerifyChallengeResponse)(nil),     // 13: redress.deletion.v1.VerifyChallengeResponse
-	(*AttestIdentityRequest)(nil),       // 14: redress.deletion.v1.AttestIdentityRequest
-	(*AttestIdentityResponse)(nil),      // 15: redress.deletion.v1.AttestIdentityResponse
-	(*Deletion)(nil),                    // 16: redress.deletion.v1.Deletion
-	(*GetDeletionRequest)(nil),          // 17: redress.deletion.v1.GetDeletionRequest
-	(*GetDeletionResponse)(nil),         // 18: redress.deletion.v1.GetDeletionResponse
-	(*ListDeletionsRequest)(nil),        // 19: redress.deletion.v1.ListDeletionsRequest
-	(*ListDeletionsResponse)(nil),       // 20: redress.deletion.v1.ListDeletionsResponse
-	(*PlanItem)(nil),                    // 21: redress.deletion.v1.PlanItem
-	(*GetPlanRequest)(nil),              // 22: redress.deletion.v1.GetPlanRequest
-	(*GetPlanResponse)(nil),             // 23: redress.deletion.v1.GetPlanResponse
-	(*ApprovePlanRequest)(nil),          // 24: redress.deletion.v1.ApprovePlanRequest
-	(*ApprovePlanResponse)(nil),         // 25: redress.deletion.v1.ApprovePlanResponse
-	(*RejectPlanRequest)(nil),           // 26: redress.deletion.v1.RejectPlanRequest
-	(*RejectPlanResponse)(nil),          // 27: redress.deletion.v1.RejectPlanResponse
-	(*CancelDeletionRequest)(nil),       // 28: redress.deletion.v1.CancelDeletionRequest
-	(*CancelDeletionResponse)(nil),      // 29: redress.deletion.v1.CancelDeletionResponse
-	(*ConnectorEvidence)(nil),           // 30: redress.deletion.v1.ConnectorEvidence
-	(*GetEvidenceRequest)(nil),          // 31: redress.deletion.v1.GetEvidenceRequest
-	(*GetEvidenceResponse)(nil),         // 32: redress.deletion.v1.GetEvidenceResponse
-	(*Connector)(nil),                   // 33: redress.deletion.v1.Connector
-	(*ListConnectorsRequest)(nil),       // 34: redress.deletion.v1.ListConnectorsRequest
-	(*ListConnectorsResponse)(nil),      // 35: redress.deletion.v1.ListConnectorsResponse
-	(*AddConnectorRequest)(nil),         // 36: redress.deletion.v1.AddConnectorRequest
-	(*AddConnectorResponse)(nil),        // 37: redress.deletion.v1.AddConnectorResponse
-	(*SetConnectorEnabledRequest)(nil),  // 38: redress.deletion.v1.SetConnectorEnabledRequest
-	(*SetConnectorEnabledResponse)(nil), // 39: redress.deletion.v1.SetConnectorEnabledResponse
-	(*TestConnectorRequest)(nil),        // 40: redress.deletion.v1.TestConnectorRequest
-	(*TestConnectorResponse)(nil),       // 41: redress.deletion.v1.TestConnectorResponse
-	(*CompleteManualTaskRequest)(nil),   // 42: redress.deletion.v1.CompleteManualTaskRequest
-	(*CompleteManualTaskResponse)(nil),  // 43: redress.deletion.v1.CompleteManualTaskResponse
-	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
+	(ExtensionReason)(0),                // 3: redress.deletion.v1.ExtensionReason
+	(Channel)(0),                        // 4: redress.deletion.v1.Channel
+	(*PhoneIdentifier)(nil),             // 5: redress.deletion.v1.PhoneIdentifier
+	(*SubmitDeletionRequest)(nil),       // 6: redress.deletion.v1.SubmitDeletionRequest
+	(*SubmitDeletionResponse)(nil),      // 7: redress.deletion.v1.SubmitDeletionResponse
+	(*SubmitDeletionBatchRequest)(nil),  // 8: redress.deletion.v1.SubmitDeletionBatchRequest
+	(*BatchItemResult)(nil),             // 9: redress.deletion.v1.BatchItemResult
+	(*SubmitDeletionBatchResponse)(nil), // 10: redress.deletion.v1.SubmitDeletionBatchResponse
+	(*SendChallengeRequest)(nil),        // 11: redress.deletion.v1.SendChallengeRequest
+	(*SendChallengeResponse)(nil),       // 12: redress.deletion.v1.SendChallengeResponse
+	(*VerifyChallengeRequest)(nil),      // 13: redress.deletion.v1.VerifyChallengeRequest
+	(*VerifyChallengeResponse)(nil),     // 14: redress.deletion.v1.VerifyChallengeResponse
+	(*AttestIdentityRequest)(nil),       // 15: redress.deletion.v1.AttestIdentityRequest
+	(*AttestIdentityResponse)(nil),      // 16: redress.deletion.v1.AttestIdentityResponse
+	(*Deletion)(nil),                    // 17: redress.deletion.v1.Deletion
+	(*GetDeletionRequest)(nil),          // 18: redress.deletion.v1.GetDeletionRequest
+	(*GetDeletionResponse)(nil),         // 19: redress.deletion.v1.GetDeletionResponse
+	(*ListDeletionsRequest)(nil),        // 20: redress.deletion.v1.ListDeletionsRequest
+	(*ListDeletionsResponse)(nil),       // 21: redress.deletion.v1.ListDeletionsResponse
+	(*PlanItem)(nil),                    // 22: redress.deletion.v1.PlanItem
+	(*GetPlanRequest)(nil),              // 23: redress.deletion.v1.GetPlanRequest
+	(*GetPlanResponse)(nil),             // 24: redress.deletion.v1.GetPlanResponse
+	(*ApprovePlanRequest)(nil),          // 25: redress.deletion.v1.ApprovePlanRequest
+	(*ApprovePlanResponse)(nil),         // 26: redress.deletion.v1.ApprovePlanResponse
+	(*RejectPlanRequest)(nil),           // 27: redress.deletion.v1.RejectPlanRequest
+	(*RejectPlanResponse)(nil),          // 28: redress.deletion.v1.RejectPlanResponse
+	(*CancelDeletionRequest)(nil),       // 29: redress.deletion.v1.CancelDeletionRequest
+	(*CancelDeletionResponse)(nil),      // 30: redress.deletion.v1.CancelDeletionResponse
+	(*ExtendDeadlineRequest)(nil),       // 31: redress.deletion.v1.ExtendDeadlineRequest
+	(*ExtendDeadlineResponse)(nil),      // 32: redress.deletion.v1.ExtendDeadlineResponse
+	(*ConnectorEvidence)(nil),           // 33: redress.deletion.v1.ConnectorEvidence
+	(*GetEvidenceRequest)(nil),          // 34: redress.deletion.v1.GetEvidenceRequest
+	(*GetEvidenceResponse)(nil),         // 35: redress.deletion.v1.GetEvidenceResponse
+	(*Connector)(nil),                   // 36: redress.deletion.v1.Connector
+	(*ListConnectorsRequest)(nil),       // 37: redress.deletion.v1.ListConnectorsRequest
+	(*ListConnectorsResponse)(nil),      // 38: redress.deletion.v1.ListConnectorsResponse
+	(*AddConnectorRequest)(nil),         // 39: redress.deletion.v1.AddConnectorRequest
+	(*AddConnectorResponse)(nil),        // 40: redress.deletion.v1.AddConnectorResponse
+	(*SetConnectorEnabledRequest)(nil),  // 41: redress.deletion.v1.SetConnectorEnabledRequest
+	(*SetConnectorEnabledResponse)(nil), // 42: redress.deletion.v1.SetConnectorEnabledResponse
+	(*TestConnectorRequest)(nil),        // 43: redress.deletion.v1.TestConnectorRequest
+	(*TestConnectorResponse)(nil),       // 44: redress.deletion.v1.TestConnectorResponse
+	(*CompleteManualTaskRequest)(nil),   // 45: redress.deletion.v1.CompleteManualTaskRequest
+	(*CompleteManualTaskResponse)(nil),  // 46: redress.deletion.v1.CompleteManualTaskResponse
+	(*timestamppb.Timestamp)(nil),       // 47: google.protobuf.Timestamp
 }
 var file_redress_deletion_v1_deletion_proto_depIdxs = []int32{
-	44, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
-	44, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
+	47, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
+	47, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
 	0,  // 2: redress.deletion.v1.SubmitDeletionRequest.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 3: redress.deletion.v1.SubmitDeletionRequest.source:type_name -> redress.deletion.v1.Source
-	4,  // 4: redress.deletion.v1.SubmitDeletionRequest.phone:type_name -> redress.deletion.v1.PhoneIdentifier
-	16, // 5: redress.deletion.v1.SubmitDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	5,  // 6: redress.deletion.v1.SubmitDeletionBatchRequest.items:type_name -> redress.deletion.v1.SubmitDeletionRequest
-	8,  // 7: redress.deletion.v1.SubmitDeletionBatchResponse.results:type_name -> redress.deletion.v1.BatchItemResult
-	3,  // 8: redress.deletion.v1.SendChallengeRequest.channel:type_name -> redress.deletion.v1.Channel
-	44, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
-	16, // 10: redress.deletion.v1.VerifyChallengeResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	16, // 11: redress.deletion.v1.AttestIdentityResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	5,  // 4: redress.deletion.v1.SubmitDeletionRequest.phone:type_name -> redress.deletion.v1.PhoneIdentifier
+	17, // 5: redress.deletion.v1.SubmitDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	6,  // 6: redress.deletion.v1.SubmitDeletionBatchRequest.items:type_name -> redress.deletion.v1.SubmitDeletionRequest
+	9,  // 7: redress.deletion.v1.SubmitDeletionBatchResponse.results:type_name -> redress.deletion.v1.BatchItemResult
+	4,  // 8: redress.deletion.v1.SendChallengeRequest.channel:type_name -> redress.deletion.v1.Channel
+	47, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 10: redress.deletion.v1.VerifyChallengeResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	17, // 11: redress.deletion.v1.AttestIdentityResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	0,  // 12: redress.deletion.v1.Deletion.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 13: redress.deletion.v1.Deletion.source:type_name -> redress.deletion.v1.Source
-	44, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
+	47, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
 	2,  // 15: redress.deletion.v1.Deletion.reason_code:type_name -> redress.deletion.v1.ReasonCode
-	44, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
-	44, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
-	44, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
-	16, // 19: redress.deletion.v1.GetDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	1,  // 20: redress.deletion.v1.ListDeletionsRequest.source:type_name -> redress.deletion.v1.Source
-	16, // 21: redress.deletion.v1.ListDeletionsResponse.deletions:type_name -> redress.deletion.v1.Deletion
-	44, // 22: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
-	21, // 23: redress.deletion.v1.GetPlanResponse.items:type_name -> redress.deletion.v1.PlanItem
-	16, // 24: redress.deletion.v1.ApprovePlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	2,  // 25: redress.deletion.v1.RejectPlanRequest.reason_code:type_name -> redress.deletion.v1.ReasonCode
-	16, // 26: redress.deletion.v1.RejectPlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	16, // 27: redress.deletion.v1.CancelDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	30, // 28: redress.deletion.v1.GetEvidenceResponse.connectors:type_name -> redress.deletion.v1.ConnectorEvidence
-	44, // 29: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
-	33, // 30: redress.deletion.v1.ListConnectorsResponse.connectors:type_name -> redress.deletion.v1.Connector
-	33, // 31: redress.deletion.v1.AddConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
-	33, // 32: redress.deletion.v1.SetConnectorEnabledResponse.connector:type_name -> redress.deletion.v1.Connector
-	33, // 33: redress.deletion.v1.TestConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
-	44, // 34: redress.deletion.v1.TestConnectorResponse.checked_at:type_name -> google.protobuf.Timestamp
-	5,  // 35: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
-	7,  // 36: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
-	10, // 37: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
-	12, // 38: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
-	14, // 39: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
-	17, // 40: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
-	19, // 41: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
-	22, // 42: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
-	24, // 43: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
-	26, // 44: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
-	28, // 45: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
-	31, // 46: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
-	34, // 47: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
-	36, // 48: redress.deletion.v1.DeletionService.AddConnector:input_type -> redress.deletion.v1.AddConnectorRequest
-	38, // 49: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
-	40, // 50: redress.deletion.v1.DeletionService.TestConnector:input_type -> redress.deletion.v1.TestConnectorRequest
-	42, // 51: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
-	6,  // 52: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
-	9,  // 53: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
-	11, // 54: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
-	13, // 55: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
-	15, // 56: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
-	18, // 57: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
-	20, // 58: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
-	23, // 59: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
-	25, // 60: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
-	27, // 61: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
-	29, // 62: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
-	32, // 63: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
-	35, // 64: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
-	37, // 65: redress.deletion.v1.DeletionService.AddConnector:output_type -> redress.deletion.v1.AddConnectorResponse
-	39, // 66: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
-	41, // 67: redress.deletion.v1.DeletionService.TestConnector:output_type -> redress.deletion.v1.TestConnectorResponse
-	43, // 68: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
-	52, // [52:69] is the sub-list for method output_type
-	35, // [35:52] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	47, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
+	47, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
+	47, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
+	47, // 19: redress.deletion.v1.Deletion.original_due_at:type_name -> google.protobuf.Timestamp
+	3,  // 20: redress.deletion.v1.Deletion.extension_reason:type_name -> redress.deletion.v1.ExtensionReason
+	17, // 21: redress.deletion.v1.GetDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	1,  // 22: redress.deletion.v1.ListDeletionsRequest.source:type_name -> redress.deletion.v1.Source
+	17, // 23: redress.deletion.v1.ListDeletionsResponse.deletions:type_name -> redress.deletion.v1.Deletion
+	47, // 24: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
+	22, // 25: redress.deletion.v1.GetPlanResponse.items:type_name -> redress.deletion.v1.PlanItem
+	17, // 26: redress.deletion.v1.ApprovePlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	2,  // 27: redress.deletion.v1.RejectPlanRequest.reason_code:type_name -> redress.deletion.v1.ReasonCode
+	17, // 28: redress.deletion.v1.RejectPlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	17, // 29: redress.deletion.v1.CancelDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	3,  // 30: redress.deletion.v1.ExtendDeadlineRequest.reason_code:type_name -> redress.deletion.v1.ExtensionReason
+	17, // 31: redress.deletion.v1.ExtendDeadlineResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	33, // 32: redress.deletion.v1.GetEvidenceResponse.connectors:type_name -> redress.deletion.v1.ConnectorEvidence
+	47, // 33: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
+	36, // 34: redress.deletion.v1.ListConnectorsResponse.connectors:type_name -> redress.deletion.v1.Connector
+	36, // 35: redress.deletion.v1.AddConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
+	36, // 36: redress.deletion.v1.SetConnectorEnabledResponse.connector:type_name -> redress.deletion.v1.Connector
+	36, // 37: redress.deletion.v1.TestConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
+	47, // 38: redress.deletion.v1.TestConnectorResponse.checked_at:type_name -> google.protobuf.Timestamp
+	6,  // 39: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
+	8,  // 40: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
+	11, // 41: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
+	13, // 42: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
+	15, // 43: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
+	18, // 44: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
+	20, // 45: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
+	23, // 46: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
+	25, // 47: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
+	27, // 48: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
+	29, // 49: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
+	31, // 50: redress.deletion.v1.DeletionService.ExtendDeadline:input_type -> redress.deletion.v1.ExtendDeadlineRequest
+	34, // 51: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
+	37, // 52: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
+	39, // 53: redress.deletion.v1.DeletionService.AddConnector:input_type -> redress.deletion.v1.AddConnectorRequest
+	41, // 54: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
+	43, // 55: redress.deletion.v1.DeletionService.TestConnector:input_type -> redress.deletion.v1.TestConnectorRequest
+	45, // 56: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
+	7,  // 57: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
+	10, // 58: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
+	12, // 59: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
+	14, // 60: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
+	16, // 61: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
+	19, // 62: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
+	21, // 63: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
+	24, // 64: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
+	26, // 65: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
+	28, // 66: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
+	30, // 67: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
+	32, // 68: redress.deletion.v1.DeletionService.ExtendDeadline:output_type -> redress.deletion.v1.ExtendDeadlineResponse
+	35, // 69: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
+	38, // 70: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
+	40, // 71: redress.deletion.v1.DeletionService.AddConnector:output_type -> redress.deletion.v1.AddConnectorResponse
+	42, // 72: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
+	44, // 73: redress.deletion.v1.DeletionService.TestConnector:output_type -> redress.deletion.v1.TestConnectorResponse
+	46, // 74: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
+	57, // [57:75] is the sub-list for method output_type
+	39, // [39:57] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_redress_deletion_v1_deletion_proto_init() }
@@ -2951,8 +3161,8 @@ func file_redress_deletion_v1_deletion_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_deletion_v1_deletion_proto_rawDesc), len(file_redress_deletion_v1_deletion_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   40,
+			NumEnums:      5,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

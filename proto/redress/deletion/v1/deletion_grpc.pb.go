@@ -30,6 +30,7 @@ const (
 	DeletionService_ApprovePlan_FullMethodName         = "/redress.deletion.v1.DeletionService/ApprovePlan"
 	DeletionService_RejectPlan_FullMethodName          = "/redress.deletion.v1.DeletionService/RejectPlan"
 	DeletionService_CancelDeletion_FullMethodName      = "/redress.deletion.v1.DeletionService/CancelDeletion"
+	DeletionService_ExtendDeadline_FullMethodName      = "/redress.deletion.v1.DeletionService/ExtendDeadline"
 	DeletionService_GetEvidence_FullMethodName         = "/redress.deletion.v1.DeletionService/GetEvidence"
 	DeletionService_ListConnectors_FullMethodName      = "/redress.deletion.v1.DeletionService/ListConnectors"
 	DeletionService_AddConnector_FullMethodName        = "/redress.deletion.v1.DeletionService/AddConnector"
@@ -65,6 +66,11 @@ type DeletionServiceClient interface {
 	ApprovePlan(ctx context.Context, in *ApprovePlanRequest, opts ...grpc.CallOption) (*ApprovePlanResponse, error)
 	RejectPlan(ctx context.Context, in *RejectPlanRequest, opts ...grpc.CallOption) (*RejectPlanResponse, error)
 	CancelDeletion(ctx context.Context, in *CancelDeletionRequest, opts ...grpc.CallOption) (*CancelDeletionResponse, error)
+	// Extend the request's deadline, once, before it passes, while the request
+	// is not answered, and only where the policy rule that set it allows (the
+	// cn rule allows none: FAILED_PRECONDITION naming it). Needs a reason code
+	// and text; the requester is told the new date.
+	ExtendDeadline(ctx context.Context, in *ExtendDeadlineRequest, opts ...grpc.CallOption) (*ExtendDeadlineResponse, error)
 	GetEvidence(ctx context.Context, in *GetEvidenceRequest, opts ...grpc.CallOption) (*GetEvidenceResponse, error)
 	// Connector registry.
 	ListConnectors(ctx context.Context, in *ListConnectorsRequest, opts ...grpc.CallOption) (*ListConnectorsResponse, error)
@@ -199,6 +205,16 @@ func (c *deletionServiceClient) CancelDeletion(ctx context.Context, in *CancelDe
 	return out, nil
 }
 
+func (c *deletionServiceClient) ExtendDeadline(ctx context.Context, in *ExtendDeadlineRequest, opts ...grpc.CallOption) (*ExtendDeadlineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExtendDeadlineResponse)
+	err := c.cc.Invoke(ctx, DeletionService_ExtendDeadline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *deletionServiceClient) GetEvidence(ctx context.Context, in *GetEvidenceRequest, opts ...grpc.CallOption) (*GetEvidenceResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetEvidenceResponse)
@@ -286,6 +302,11 @@ type DeletionServiceServer interface {
 	ApprovePlan(context.Context, *ApprovePlanRequest) (*ApprovePlanResponse, error)
 	RejectPlan(context.Context, *RejectPlanRequest) (*RejectPlanResponse, error)
 	CancelDeletion(context.Context, *CancelDeletionRequest) (*CancelDeletionResponse, error)
+	// Extend the request's deadline, once, before it passes, while the request
+	// is not answered, and only where the policy rule that set it allows (the
+	// cn rule allows none: FAILED_PRECONDITION naming it). Needs a reason code
+	// and text; the requester is told the new date.
+	ExtendDeadline(context.Context, *ExtendDeadlineRequest) (*ExtendDeadlineResponse, error)
 	GetEvidence(context.Context, *GetEvidenceRequest) (*GetEvidenceResponse, error)
 	// Connector registry.
 	ListConnectors(context.Context, *ListConnectorsRequest) (*ListConnectorsResponse, error)
@@ -342,6 +363,9 @@ func (UnimplementedDeletionServiceServer) RejectPlan(context.Context, *RejectPla
 }
 func (UnimplementedDeletionServiceServer) CancelDeletion(context.Context, *CancelDeletionRequest) (*CancelDeletionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelDeletion not implemented")
+}
+func (UnimplementedDeletionServiceServer) ExtendDeadline(context.Context, *ExtendDeadlineRequest) (*ExtendDeadlineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExtendDeadline not implemented")
 }
 func (UnimplementedDeletionServiceServer) GetEvidence(context.Context, *GetEvidenceRequest) (*GetEvidenceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEvidence not implemented")
@@ -580,6 +604,24 @@ func _DeletionService_CancelDeletion_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeletionService_ExtendDeadline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExtendDeadlineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeletionServiceServer).ExtendDeadline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeletionService_ExtendDeadline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeletionServiceServer).ExtendDeadline(ctx, req.(*ExtendDeadlineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DeletionService_GetEvidence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetEvidenceRequest)
 	if err := dec(in); err != nil {
@@ -738,6 +780,10 @@ var DeletionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelDeletion",
 			Handler:    _DeletionService_CancelDeletion_Handler,
+		},
+		{
+			MethodName: "ExtendDeadline",
+			Handler:    _DeletionService_ExtendDeadline_Handler,
 		},
 		{
 			MethodName: "GetEvidence",
