@@ -8,7 +8,7 @@ BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: run test bench test-faults bench-export proto proto-check tools build vet fuzz clean
+.PHONY: run test bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean
 
 ## run: start PostgreSQL, embedded Temporal (+ Web UI), intake, worker; load demo cases; print addresses
 run:
@@ -18,14 +18,19 @@ run:
 test:
 	@bash deploy/dev/test.sh
 
-## bench: intake at offered rates and saturation beside a raw SQL baseline of the same rows; workflow start-up beside empty workflows; then bench-export
+## bench: intake at offered rates and saturation beside a raw SQL baseline of the same rows; workflow start-up beside empty workflows; then bench-export and bench-deletion
 bench:
 	@bash deploy/dev/bench.sh
 	@$(MAKE) --no-print-directory bench-export
+	@$(MAKE) --no-print-directory bench-deletion
 
 ## bench-export: CSV export of 1,000,000 cases (rows/s, peak RSS) beside COPY ... TO STDOUT of the same rows
 bench-export:
 	@bash deploy/dev/bench-export.sh
+
+## bench-deletion: 10,000 deletion requests bulk-submitted and run end to end against the PostgreSQL connector beside direct SQL deletes of the same rows
+bench-deletion:
+	@bash deploy/dev/bench-deletion.sh
 
 ## test-faults: kill -9 intake, worker, Temporal and crash-restart PostgreSQL under load; print lost/duplicated/double-notified counts
 test-faults:
