@@ -19,5 +19,5 @@ psql -q "$(sed 's#/redress?#/postgres?#' <<<"$REDRESS_TEST_DATABASE_URL")" -c 'D
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
 cd services
 REDRESS_DELETION_BENCH="${BENCH_DELETION_N:-10000}" REDRESS_BENCH_JSON="$root/.data/bench-deletion.json" \
-  go test -count=1 -v -timeout 120m -run '^TestDeletionBulkThroughput$' ./e2e/ | grep -E 'deletion_bench_test|^(--- |ok|FAIL|PASS)'
+  go test -count=1 -v -timeout 120m -run '^TestDeletionBulkThroughput$' ./e2e/ | grep --line-buffered -E 'deletion_bench_test|^(--- |ok|FAIL|PASS)'
 echo "figures also in .data/bench-deletion.json"

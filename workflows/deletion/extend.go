@@ -34,7 +34,7 @@ func (w *wf) extendable(ctx workflow.Context) func(Action) error {
 // extend records the new due date (watchDeadline re-arms on it) and tells
 // the requester.
 func (w *wf) extend(ctx workflow.Context, a Action) error {
-	if err := workflow.ExecuteActivity(ctx, actRecordExtension, w.id, a).Get(ctx, &w.snap); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, actRecordExtension, w.id, a).Get(ctx, &w.snap); err != nil {
 		return err
 	}
 	return workflow.ExecuteActivity(ctx, actNotify, NoticeInput{DeletionID: w.id, Kind: NoticeExtended}).Get(ctx, nil)
