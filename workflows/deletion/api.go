@@ -189,4 +189,7 @@ type Activities interface {
 	Escalate(ctx context.Context, in EscalateInput) error
 	Notify(ctx context.Context, in NoticeInput) error
 	Remind(ctx context.Context, deletionID string) error
+	// ForgetRequester shreds the key of the requester's own identifiers once
+	// the completion notice went out: only the suppression hashes remain.
+	ForgetRequester(ctx context.Context, deletionID string) error
 }

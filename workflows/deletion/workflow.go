@@ -25,6 +25,7 @@ const (
 	actEscalate       = "DeletionEscalate"
 	actNotify         = "DeletionNotify"
 	actRemind         = "DeletionRemind"
+	actForget         = "DeletionForgetRequester"
 )
 
 // ErrDataRemaining is the error type a Verify activity returns while a
@@ -337,5 +338,11 @@ func (w *wf) executePhase(ctx workflow.Context, step string, items []PlanItem) e
 		return err
 	}
 	w.done = true
-	return workflow.ExecuteActivity(ctx, actNotify, NoticeInput{DeletionID: w.id, Kind: w.snap.Status}).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(ctx, actNotify, NoticeInput{DeletionID: w.id, Kind: w.snap.Status}).Get(ctx, nil); err != nil {
+		return err
+	}
+	if w.snap.Status != StatusCompleted {
+		return nil // restricted: the completion notice is still to come
+	}
+	return workflow.ExecuteLocalActivity(ctx, actForget, w.id).Get(ctx, nil)
 }

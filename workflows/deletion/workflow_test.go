@@ -18,6 +18,7 @@ type fakeActs struct {
 	notices    []string
 	finishedAt []time.Time
 	now        func() time.Time // the test environment's clock
+	forgotten  []string         // request status when the requester's key was shredded
 }
 
 func (f *fakeActs) Load(ctx context.Context, id string) (Snapshot, error) { return f.snap, nil }
@@ -74,6 +75,10 @@ func (f *fakeActs) Notify(ctx context.Context, in NoticeInput) error {
 	return nil
 }
 func (f *fakeActs) Remind(ctx context.Context, id string) error { return nil }
+func (f *fakeActs) ForgetRequester(ctx context.Context, id string) error {
+	f.forgotten = append(f.forgotten, f.snap.Status)
+	return nil
+}
 
 type updateCB struct {
 	t    *testing.T
@@ -164,5 +169,9 @@ func TestWorkflowRestrictUntilThenDelete(t *testing.T) {
 	}
 	if len(f.notices) != 2 || f.notices[0] != StatusRestricted || f.notices[1] != StatusCompleted {
 		t.Errorf("notices %v", f.notices)
+	}
+	// The requester is forgotten once, after the completion notice, not at the restricted one.
+	if len(f.forgotten) != 1 || f.forgotten[0] != StatusCompleted {
+		t.Errorf("requester forgotten at %v, want once at completion", f.forgotten)
 	}
 }

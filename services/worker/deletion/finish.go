@@ -15,6 +15,7 @@ import (
 
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors"
+	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/workflows/calendar"
@@ -283,6 +284,33 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 	}
 	return a.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&deletion.Receipt{DeletionID: r.ID, Connector: "notice",
 		Step: in.Kind, Receipt: `{"channel":"` + to.Channel() + `"}`, CreatedAt: time.Now().UTC()}).Error
+}
+
+// ForgetRequester crypto-shreds the key of the request's own copy of the
+// requester's phone and email once the completion notice is out: the record
+// of the request stays (register, evidence, certificate), the identifiers do
+// not, and the suppression hashes keep the data from coming back.
+func (a *Activities) ForgetRequester(ctx context.Context, id string) error {
+	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		r, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), id)
+		if err != nil {
+			return err
+		}
+		if r.Status != wf.StatusCompleted {
+			return nonRetryable("the request is not completed")
+		}
+		if _, err := a.Keys.SubjectKey(tx, r.SubjectKeyID); errors.Is(err, crypto.ErrShredded) {
+			return nil // done by an earlier attempt
+		} else if err != nil {
+			return err
+		}
+		if err := a.Keys.Shred(tx, r.SubjectKeyID); err != nil {
+			return err
+		}
+		_, err = audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.requester_forgotten", ObjectType: "deletion_request", ObjectID: id,
+			Details: map[string]any{"subject_key_id": r.SubjectKeyID}})
+		return err
+	})
 }
 
 func outcomeText(r deletion.Request, kind string) string {
