@@ -93,7 +93,7 @@ func New(c Config) (*Server, error) {
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -141,6 +141,10 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /escalations/{id}/package", s.authed(s.filingPackage))
 		mux.Handle("POST /escalations/{id}/ack", s.authed(s.recordAck))
 		mux.Handle("POST /escalations/{id}/{action}", s.authed(s.escalationAction))
+		mux.Handle("GET /incidents", s.authed(s.incidents))
+		mux.Handle("POST /incidents", s.authed(s.openIncident))
+		mux.Handle("GET /incidents/{id}", s.authed(s.incidentPage))
+		mux.Handle("POST /incidents/{id}/{action}", s.authed(s.incidentAction))
 	}
 	if s.c.Policy != nil {
 		mux.Handle("GET /policies", s.authed(s.policies))
