@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -75,16 +76,12 @@ func (ic *incidentClient) post(path string, form url.Values) (int, string, *url.
 	return ic.do(req)
 }
 
-// The incident pages against the real EscalationService behind the access
-// guard, its workflow and PostgreSQL: a compliance officer opens an
-// incident from the console, links cases, grades it and records the
-// notification decision; refused input comes back on the page and changes
-// nothing; an agent sees the incident but has no forms and is refused when
-// forcing them.
-func TestConsoleIncidentPages(t *testing.T) {
+// incidentConsole serves the console in front of the harness's intake and
+// the real EscalationService behind the access guard (the console's calls
+// carry session credentials, checked by role), with the escalation worker.
+func incidentConsole(t *testing.T) (*harness, *escalationEnv, string) {
 	h := newHarness(t, options{noWorker: true})
 	e := startEscalation(h, escOptions{})
-	// The console's calls carry session credentials: checked by role here.
 	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true})
 	escalationv1.RegisterEscalationServiceServer(gs.GRPC, e.srv)
 	glis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -108,6 +105,17 @@ func TestConsoleIncidentPages(t *testing.T) {
 	}
 	go grpcserver.ServeHTTP(h.ctx, lis, srv.Handler())
 	base := "http://" + lis.Addr().String()
+	return h, e, base
+}
+
+// The incident pages against the real EscalationService behind the access
+// guard, its workflow and PostgreSQL: a compliance officer opens an
+// incident from the console, links cases, grades it and records the
+// notification decision; refused input comes back on the page and changes
+// nothing; an agent sees the incident but has no forms and is refused when
+// forcing them.
+func TestConsoleIncidentPages(t *testing.T) {
+	h, e, base := incidentConsole(t)
 	signIn := func(user string, role access.Role) *incidentClient {
 		t.Helper()
 		if _, err := h.identity.AddUser(h.ctx, "test", identity.NewUser{Username: user, Role: role, Password: browserPassword}); err != nil {
@@ -228,5 +236,63 @@ func TestConsoleIncidentPages(t *testing.T) {
 	}
 	if x := e.get(h, id); x.GetOperatorClass() != wf.ClassCriticalInfrastructure {
 		t.Fatalf("a refused grade changed the incident: %s", x.GetOperatorClass())
+	}
+}
+
+// In a real browser: the officer goes from the navigation to the incident,
+// the report deadline counts down (the page's script), a "do not notify"
+// without a reason is refused with the message on the page, and with one it
+// is recorded.
+func TestConsoleIncidentInBrowser(t *testing.T) {
+	h, e, base := incidentConsole(t)
+	if _, err := h.identity.AddUser(h.ctx, "test", identity.NewUser{Username: "comp.zhao", Role: access.ComplianceOfficer, Password: browserPassword}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := h.api.SubmitComplaint(h.as("feed"), submission("console-inc-br-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.api.OpenIncident(h.as("comp.zhao"), &escalationv1.OpenIncidentRequest{LeakedDataType: "email_address",
+		LeakSource: "newsletter tool", CaseIds: []string{sub.GetCase().GetId()}, Reason: "mailing list exposed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.GetEscalation().GetId()
+	e.waitFor(h, id, "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+
+	ctx := consoleBrowser(t, h, base)
+	consoleSignIn(t, ctx, base, "comp.zhao")
+	crun(t, ctx, "open the incident from the list",
+		chromedp.Click(chromedp.ID("nav-incidents")),
+		chromedp.WaitVisible(chromedp.ID("incidents")),
+		chromedp.Click(`a[href="/incidents/`+id+`"]`),
+		chromedp.WaitVisible(chromedp.ID("notify-form")),
+	)
+	if e.get(h, id).GetStatus() == "open" {
+		left := cget(t, ctx, "countdown", chromedp.Text(chromedp.ID("incident-countdown")))
+		if !regexp.MustCompile(`^-?\d+h \d+m$`).MatchString(left) {
+			t.Fatalf("countdown %q", left)
+		}
+	}
+	crun(t, ctx, "not notify without a reason",
+		chromedp.SetValue(chromedp.ID("decision"), "not_notify"),
+		chromedp.Click(chromedp.ID("record-decision")),
+		chromedp.WaitVisible(chromedp.ID("error")),
+	)
+	if msg := cget(t, ctx, "error", chromedp.Text(chromedp.ID("error"))); !strings.Contains(msg, "reason") {
+		t.Fatalf("error shown: %q", msg)
+	}
+	why := "addresses only, no passwords; the tool vendor confirmed deletion"
+	crun(t, ctx, "not notify with a reason",
+		chromedp.SetValue(chromedp.ID("decision"), "not_notify"),
+		chromedp.SendKeys(chromedp.ID("notify-reason"), why),
+		chromedp.Click(chromedp.ID("record-decision")),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	if got := cget(t, ctx, "decision", chromedp.Text(chromedp.ID("incident-decision"))); !strings.Contains(got, why) {
+		t.Fatalf("decision shown: %q", got)
+	}
+	if x := e.get(h, id); x.GetNotifyDecision() != "not_notify" || x.GetNotifyReason() != why {
+		t.Fatalf("decision %q reason %q", x.GetNotifyDecision(), x.GetNotifyReason())
 	}
 }
