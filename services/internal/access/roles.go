@@ -46,8 +46,10 @@ var Grants = map[Role][]Permission{
 	// Administrators manage people and connectors; they see cases but
 	// never reveal personal data.
 	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead},
-	// Partner systems and pipelines submit and read status.
-	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead},
+	// Partner systems and pipelines submit and read status; a pipeline may
+	// vouch for identities it has checked itself (a scoped credential can
+	// leave that out).
+	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest},
 }
 
 // ValidRole reports whether r is one of Roles.

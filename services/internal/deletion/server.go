@@ -142,6 +142,10 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 			errs[i] = err
 			continue
 		}
+		if it.GetAttestationReason() != "" && !access.Holds(ctx, access.DeletionAttest) {
+			errs[i] = status.Errorf(codes.PermissionDenied, "%s needs %s", prefix(field, i, "attestation_reason"), access.DeletionAttest)
+			continue
+		}
 		p := pending{index: i, key: actor + "/" + it.GetIdempotencyKey(), fingerprint: fingerprint(it)}
 		todo = append(todo, p)
 		keys = append(keys, p.key)
@@ -198,6 +202,12 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 				AfterDigest: audit.Digest(row.AuditView()), At: now,
 				Details: map[string]any{"source": row.Source, "type": row.Type, "due_at": due.DueAt, "due_rule": due.RuleID,
 					"phone": row.PhoneEnc != nil, "email": row.EmailEnc != nil},
+			}
+			if row.IdentityMethod == "attestation" {
+				// The reason is the submitter's own statement: on the request, digested here.
+				entries = append(entries, audit.Entry{Actor: actor, Action: "deletion.identity_verified", ObjectType: "deletion_request",
+					ObjectID: row.ID, At: now, AfterDigest: audit.Digest(row.AttestationReason),
+					Details: map[string]any{"method": "attestation", "at_submission": true}})
 			}
 		}
 		if err := tx.CreateInBatches(rows, 500).Error; err != nil {
@@ -259,6 +269,9 @@ func (s *Server) newRequest(tx *gorm.DB, it *deletionv1.SubmitDeletionRequest, a
 		Source: enumName(it.GetSource().String(), "SOURCE_"), Status: wf.StatusAwaitingIdentity,
 		SubjectKeyID: key.ID, Language: languageOf(it.GetLanguage()), DueAt: due.DueAt, DueRule: due.RuleID,
 		SubmittedBy: actor, CreatedAt: now, UpdatedAt: now,
+	}
+	if r := it.GetAttestationReason(); r != "" {
+		row.IdentityMethod, row.AttestationReason = "attestation", r
 	}
 	if it.GetCaseId() != "" {
 		c := it.GetCaseId()

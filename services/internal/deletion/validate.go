@@ -51,5 +51,8 @@ func validateSubmit(req *deletionv1.SubmitDeletionRequest, now time.Time) error 
 	if l := req.GetLanguage(); l != "" && l != "zh" && l != "en" {
 		e.Add("language", `must be "zh" or "en"`)
 	}
+	if r := req.GetAttestationReason(); r != "" {
+		e.Text("attestation_reason", r, 10, 1000)
+	}
 	return e.Err()
 }

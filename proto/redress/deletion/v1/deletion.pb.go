@@ -361,8 +361,13 @@ type SubmitDeletionRequest struct {
 	Phone          *PhoneIdentifier       `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
 	Email          string                 `protobuf:"bytes,6,opt,name=email,proto3" json:"email,omitempty"`
 	Language       string                 `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"` // "zh" (default) or "en"
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Optional: the submitter vouches for the requester's identity (e.g. an
+	// account holder signed in to the operator's app asked for the deletion),
+	// with the reason (10-1000 characters). Needs the deletion.attest
+	// permission; the request then starts with its identity verified.
+	AttestationReason string `protobuf:"bytes,8,opt,name=attestation_reason,json=attestationReason,proto3" json:"attestation_reason,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SubmitDeletionRequest) Reset() {
@@ -440,6 +445,13 @@ func (x *SubmitDeletionRequest) GetEmail() string {
 func (x *SubmitDeletionRequest) GetLanguage() string {
 	if x != nil {
 		return x.Language
+	}
+	return ""
+}
+
+func (x *SubmitDeletionRequest) GetAttestationReason() string {
+	if x != nil {
+		return x.AttestationReason
 	}
 	return ""
 }
@@ -2761,7 +2773,7 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x127\n" +
 	"\theld_from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bheldFrom\x129\n" +
 	"\n" +
-	"held_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\theldUntil\"\xb2\x02\n" +
+	"held_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\theldUntil\"\xe1\x02\n" +
 	"\x15SubmitDeletionRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x124\n" +
 	"\x04type\x18\x02 \x01(\x0e2 .redress.deletion.v1.RequestTypeR\x04type\x123\n" +
@@ -2769,7 +2781,8 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\acase_id\x18\x04 \x01(\tR\x06caseId\x12:\n" +
 	"\x05phone\x18\x05 \x01(\v2$.redress.deletion.v1.PhoneIdentifierR\x05phone\x12\x14\n" +
 	"\x05email\x18\x06 \x01(\tR\x05email\x12\x1a\n" +
-	"\blanguage\x18\a \x01(\tR\blanguage\"S\n" +
+	"\blanguage\x18\a \x01(\tR\blanguage\x12-\n" +
+	"\x12attestation_reason\x18\b \x01(\tR\x11attestationReason\"S\n" +
 	"\x16SubmitDeletionResponse\x129\n" +
 	"\bdeletion\x18\x01 \x01(\v2\x1d.redress.deletion.v1.DeletionR\bdeletion\"^\n" +
 	"\x1aSubmitDeletionBatchRequest\x12@\n" +
