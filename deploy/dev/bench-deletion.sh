@@ -13,7 +13,7 @@ mkdir -p .data
 pgdir="$root/.data/pgbench-deletion"
 REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_DELETION_PG_PORT:-55437}" --fast)
 export REDRESS_TEST_DATABASE_URL
-trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
+trap 'bash "$root/deploy/dev/pg.sh" stop "$pgdir"' EXIT
 # The template database is rebuilt from the migrations of this checkout.
 psql -q "$(sed 's#/redress?#/postgres?#' <<<"$REDRESS_TEST_DATABASE_URL")" -c 'DROP DATABASE IF EXISTS redress_template WITH (FORCE)'
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
