@@ -2,8 +2,6 @@ package deletion_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +12,7 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
-	"github.com/redress/redress/services/internal/pgtest"
-	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
 )
 
@@ -30,20 +25,7 @@ var extendableRule = policy.Rule{ID: "test/X5", Deadline: policy.KindResolution,
 	Extension: policy.Extension{Unit: policy.WorkingDays, Amount: 5}}
 
 func extServer(t *testing.T, now *time.Time, opts ...policy.Option) (*deletion.Server, *gorm.DB, context.Context) {
-	t.Helper()
-	db := pgtest.Open(t)
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, err := crypto.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cals, err := calendar.LoadEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := deletion.New(deletion.Config{DB: db, Keys: keys, Policy: policy.New(cals, opts...), Starter: deletion.NewStarter(nil, db, log),
-		Log: log, Now: func() time.Time { return *now }})
+	srv, db := testServer(t, deletion.Config{Now: func() time.Time { return *now }}, opts...)
 	return srv, db, access.WithActor(context.Background(), "supervisor.wang")
 }
 

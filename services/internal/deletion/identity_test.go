@@ -2,8 +2,6 @@ package deletion_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"regexp"
 	"sync"
 	"testing"
@@ -14,12 +12,8 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
-	"github.com/redress/redress/services/internal/pgtest"
-	"github.com/redress/redress/workflows/calendar"
-	"github.com/redress/redress/workflows/policy"
 	"gorm.io/gorm"
 )
 
@@ -44,17 +38,8 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func challengeServer(t *testing.T) (*deletion.Server, *capture, *clock, *gorm.DB, context.Context) {
-	db := pgtest.Open(t)
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, _ := crypto.NewKeyring(master)
-	cals, err := calendar.LoadEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	snd, clk := &capture{}, &clock{t: time.Now()}
-	srv := deletion.New(deletion.Config{DB: db, Keys: keys, Policy: policy.New(cals), Starter: deletion.NewStarter(nil, db, log),
-		Sender: snd, Log: log, Now: clk.now})
+	srv, db := testServer(t, deletion.Config{Sender: snd, Now: clk.now})
 	return srv, snd, clk, db, access.WithActor(context.Background(), "agent.li")
 }
 

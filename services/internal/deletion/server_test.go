@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/access"
@@ -21,7 +22,9 @@ import (
 	"github.com/redress/redress/workflows/policy"
 )
 
-func newServer(t *testing.T) (*deletion.Server, context.Context) {
+// testServer builds a server on a fresh migrated database; cfg may set the
+// sender and the clock, opts the policy.
+func testServer(t *testing.T, cfg deletion.Config, opts ...policy.Option) (*deletion.Server, *gorm.DB) {
 	t.Helper()
 	db := pgtest.Open(t)
 	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
@@ -37,7 +40,13 @@ func newServer(t *testing.T) (*deletion.Server, context.Context) {
 	if testing.Verbose() {
 		log = slog.Default()
 	}
-	srv := deletion.New(deletion.Config{DB: db, Keys: keys, Policy: policy.New(cals), Starter: deletion.NewStarter(nil, db, log), Log: log})
+	cfg.DB, cfg.Keys, cfg.Policy, cfg.Log = db, keys, policy.New(cals, opts...), log
+	cfg.Starter = deletion.NewStarter(nil, db, log)
+	return deletion.New(cfg), db
+}
+
+func newServer(t *testing.T) (*deletion.Server, context.Context) {
+	srv, _ := testServer(t, deletion.Config{})
 	return srv, access.WithActor(context.Background(), "agent.li")
 }
 
