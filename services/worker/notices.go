@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/workflows/complaint"
@@ -29,6 +30,9 @@ func (a *Activities) SendNotice(ctx context.Context, in complaint.NoticeInput) e
 	if err := dbc.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 		return err
 	}
+	// Into a fresh value: a destination with its primary key set would add
+	// "AND id = <the new id>" and miss the row an earlier attempt created.
+	row = records.Notification{}
 	if err := dbc.Take(&row, "dedupe_key = ?", in.DedupeKey).Error; err != nil {
 		return err
 	}
@@ -85,8 +89,11 @@ func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (noti
 		return notify.Recipient{}, notify.Notice{}, err
 	}
 	sk, err := a.Keys.SubjectKey(dbc, comp.SubjectKeyID)
-	if err != nil {
+	if errors.Is(err, crypto.ErrShredded) {
 		return notify.Recipient{}, notify.Notice{}, errSubjectErased
+	}
+	if err != nil { // the database, not the subject: retried
+		return notify.Recipient{}, notify.Notice{}, err
 	}
 	open := func(field string, v []byte) string {
 		b, _ := sk.Open(field, v)

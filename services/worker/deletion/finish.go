@@ -244,8 +244,11 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 		return err
 	}
 	key, err := a.Keys.SubjectKey(a.DB.WithContext(ctx), r.SubjectKeyID)
-	if err != nil {
+	if errors.Is(err, crypto.ErrShredded) {
 		return nonRetryable("the requester's address is no longer readable")
+	}
+	if err != nil { // the database, not the requester: retried
+		return err
 	}
 	to := notify.Recipient{Preferred: notify.ChannelEmail}
 	if p, err := key.Open("deletion.phone", r.PhoneEnc); err == nil && r.PhoneEnc != nil {

@@ -253,8 +253,11 @@ func (a *Activities) recipient(ctx context.Context, complainantID string) (notif
 		return notify.Recipient{}, err
 	}
 	key, err := a.Keys.SubjectKey(db, c.SubjectKeyID)
-	if err != nil { // shredded: nobody left to notify
+	if errors.Is(err, crypto.ErrShredded) { // nobody left to notify
 		return notify.Recipient{}, nil
+	}
+	if err != nil { // the database, not the subject: retried
+		return notify.Recipient{}, err
 	}
 	open := func(field string, v []byte) string {
 		b, _ := key.Open(field, v)
