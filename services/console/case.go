@@ -270,11 +270,7 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, v *view) {
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
 		return
 	}
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
-	}
-	http.Redirect(w, r, "/cases/"+id+"?done=1", http.StatusSeeOther)
+	s.finish(w, r, v, err, "/cases/"+id)
 }
 
 func rejectRequest(id, reason, text string) *intakev1.RejectCaseRequest {

@@ -256,6 +256,16 @@ func (s *Server) render(w http.ResponseWriter, code int, page string, v *view, e
 // fail answers an error from a service or the store as a page. Service
 // messages name fields, never personal data; anything unexpected is logged
 // by its code only.
+// finish answers a form action: the service's refusal on a page, or back to
+// the object's page (page) with the done notice.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, v *view, err error, page string) {
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, page+"?done=1", http.StatusSeeOther)
+}
+
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	st, _ := status.FromError(err)
 	switch st.Code() {

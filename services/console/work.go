@@ -88,11 +88,7 @@ func (s *Server) deletionPage(w http.ResponseWriter, r *http.Request, v *view) {
 func (s *Server) approvePlan(w http.ResponseWriter, r *http.Request, v *view) {
 	id := r.PathValue("id")
 	_, err := s.c.Deletion.ApprovePlan(v.rpc(r.Context()), &deletionv1.ApprovePlanRequest{DeletionId: id, PlanDigest: r.PostFormValue("digest")})
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
-	}
-	http.Redirect(w, r, "/deletions/"+id+"?done=1", http.StatusSeeOther)
+	s.finish(w, r, v, err, "/deletions/"+id)
 }
 
 func (s *Server) escalations(w http.ResponseWriter, r *http.Request, v *view) {
@@ -141,11 +137,7 @@ func (s *Server) filingPackage(w http.ResponseWriter, r *http.Request, v *view) 
 func (s *Server) recordAck(w http.ResponseWriter, r *http.Request, v *view) {
 	id := r.PathValue("id")
 	_, err := s.c.Escalation.RecordAcknowledgement(v.rpc(r.Context()), &escalationv1.RecordAcknowledgementRequest{EscalationId: id, Reference: r.PostFormValue("reference")})
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
-	}
-	http.Redirect(w, r, "/escalations/"+id+"?done=1", http.StatusSeeOther)
+	s.finish(w, r, v, err, "/escalations/"+id)
 }
 
 // linked lists a case's deletion requests and escalations for its page;
@@ -264,11 +256,7 @@ func (s *Server) deletionAction(w http.ResponseWriter, r *http.Request, v *view)
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
 		return
 	}
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
-	}
-	http.Redirect(w, r, "/deletions/"+id+"?done=1", http.StatusSeeOther)
+	s.finish(w, r, v, err, "/deletions/"+id)
 }
 
 // deletionReasons are the reason codes a rejection may give.
@@ -317,11 +305,7 @@ func (s *Server) escalationAction(w http.ResponseWriter, r *http.Request, v *vie
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
 		return
 	}
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
-	}
-	http.Redirect(w, r, "/escalations/"+id+"?done=1", http.StatusSeeOther)
+	s.finish(w, r, v, err, "/escalations/"+id)
 }
 
 // escalationSteps are the measures the law lists (CSL: stop, eliminate,

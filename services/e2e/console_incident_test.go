@@ -94,17 +94,7 @@ func incidentConsole(t *testing.T) (*harness, *escalationEnv, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	srv, err := console.New(console.Config{Identity: h.identity, Intake: h.api, Escalation: escalationv1.NewEscalationServiceClient(conn),
-		DB: h.db, Keys: h.keys, Log: h.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go grpcserver.ServeHTTP(h.ctx, lis, srv.Handler())
-	base := "http://" + lis.Addr().String()
+	base := serveConsole(t, h, console.Config{Escalation: escalationv1.NewEscalationServiceClient(conn)})
 	return h, e, base
 }
 

@@ -42,9 +42,12 @@ func findChromium(t *testing.T) string {
 
 // startConsole serves the console in front of the harness's services, the
 // way `redress dev` does, and makes one account per role.
-func startConsole(t *testing.T, h *harness) string {
+// serveConsole serves a console over HTTP with the services in cfg and the
+// harness's identity, intake, database, keys and log; it answers the base URL.
+func serveConsole(t *testing.T, h *harness, cfg console.Config) string {
 	t.Helper()
-	srv, err := console.New(console.Config{Identity: h.identity, Intake: h.api, DB: h.db, Keys: h.keys, Log: h.log})
+	cfg.Identity, cfg.Intake, cfg.DB, cfg.Keys, cfg.Log = h.identity, h.api, h.db, h.keys, h.log
+	srv, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +56,12 @@ func startConsole(t *testing.T, h *harness) string {
 		t.Fatal(err)
 	}
 	go grpcserver.ServeHTTP(h.ctx, lis, srv.Handler())
+	return "http://" + lis.Addr().String()
+}
+
+func startConsole(t *testing.T, h *harness) string {
+	t.Helper()
+	base := serveConsole(t, h, console.Config{})
 	for _, u := range []identity.NewUser{
 		{Username: "agent.li", Role: access.Agent, Password: browserPassword},
 		{Username: "sup.wang", Role: access.Supervisor, Password: browserPassword},
@@ -62,7 +71,7 @@ func startConsole(t *testing.T, h *harness) string {
 			t.Fatal(err)
 		}
 	}
-	return "http://" + lis.Addr().String()
+	return base
 }
 
 // consoleBrowser starts a headless Chromium at 1280x800. On failure it

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -16,7 +15,6 @@ import (
 	"github.com/redress/redress/services/console"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/connectors/customertest"
-	"github.com/redress/redress/services/internal/grpcserver"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/redress/redress/services/internal/identity"
@@ -29,16 +27,7 @@ import (
 func TestConsoleEscalationPages(t *testing.T) {
 	h := newHarness(t, options{})
 	e := startEscalation(h, escOptions{})
-	srv, err := console.New(console.Config{Identity: h.identity, Intake: h.api, Escalation: e.api, DB: h.db, Keys: h.keys, Log: h.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go grpcserver.ServeHTTP(h.ctx, lis, srv.Handler())
-	base := "http://" + lis.Addr().String()
+	base := serveConsole(t, h, console.Config{Escalation: e.api})
 	if _, err := h.identity.AddUser(h.ctx, "test", identity.NewUser{Username: "sup.wang", Role: access.Supervisor, Password: browserPassword}); err != nil {
 		t.Fatal(err)
 	}
@@ -135,16 +124,7 @@ func TestConsoleDeletionApproval(t *testing.T) {
 	}
 	r.waitStatus(id, delwf.StatusAwaitingApproval)
 
-	srv, err := console.New(console.Config{Identity: r.identity, Intake: r.harness.api, Deletion: r.api, DB: r.db, Keys: r.keys, Log: r.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go grpcserver.ServeHTTP(r.ctx, lis, srv.Handler())
-	base := "http://" + lis.Addr().String()
+	base := serveConsole(t, r.harness, console.Config{Deletion: r.api})
 	if _, err := r.identity.AddUser(r.ctx, "test", identity.NewUser{Username: "sup.wang", Role: access.Supervisor, Password: browserPassword}); err != nil {
 		t.Fatal(err)
 	}

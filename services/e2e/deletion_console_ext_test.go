@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -15,7 +14,6 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/deletion"
-	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 )
@@ -32,20 +30,12 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 // consoleAs starts the console on the rig's services and signs in a new user of role.
 func (r *deletionRig) consoleAs(username string, role access.Role) *browser {
 	t := r.t
-	srv, err := console.New(console.Config{Identity: r.identity, Intake: r.harness.api, Deletion: r.api, DB: r.db, Keys: r.keys, Log: r.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go grpcserver.ServeHTTP(r.ctx, lis, srv.Handler())
+	base := serveConsole(t, r.harness, console.Config{Deletion: r.api})
 	if _, err := r.identity.AddUser(r.ctx, "test", identity.NewUser{Username: username, Role: role, Password: browserPassword}); err != nil {
 		t.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)
-	b := &browser{t: t, base: "http://" + lis.Addr().String(), c: &http.Client{Jar: jar}}
+	b := &browser{t: t, base: base, c: &http.Client{Jar: jar}}
 	_, page := b.get("/signin")
 	b.post("/signin", page, url.Values{"username": {username}, "password": {browserPassword}})
 	return b
