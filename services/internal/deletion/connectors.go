@@ -34,17 +34,7 @@ func (s *Server) AddConnector(ctx context.Context, req *deletionv1.AddConnectorR
 	if mc < 1 || mc > 64 {
 		e.Add("max_concurrency", "must be between 1 and 64")
 	}
-	var cfg struct {
-		DSN         string          `json:"dsn"`
-		DSNEnv      string          `json:"dsn_env"`
-		Mapping     json.RawMessage `json:"mapping"`
-		MappingFile string          `json:"mapping_file"`
-		URL         string          `json:"url"`
-		SecretEnv   string          `json:"secret_env"`
-		Secret      string          `json:"secret"`
-		TimeoutMS   int             `json:"timeout_ms"`
-		MaxAttempts int             `json:"max_attempts"`
-	}
+	var cfg ConnectorConfig
 	raw := req.GetConfigJson()
 	if raw == "" {
 		raw = "{}"
@@ -103,4 +93,22 @@ func (s *Server) AddConnector(ctx context.Context, req *deletionv1.AddConnectorR
 		return nil, status.Error(codes.Unavailable, "the connector could not be recorded; retry")
 	}
 	return &deletionv1.AddConnectorResponse{Connector: connectorProto(c)}, nil
+}
+
+// ConnectorConfig is the JSON config of a registered connector, as checked
+// here and read by the worker's registry.
+type ConnectorConfig struct {
+	// postgres: the customer database and its mapping (inline or a file).
+	// DSNEnv names an environment variable holding the URL, so secrets stay
+	// out of the registry table.
+	DSN         string          `json:"dsn"`
+	DSNEnv      string          `json:"dsn_env"`
+	Mapping     json.RawMessage `json:"mapping"`
+	MappingFile string          `json:"mapping_file"`
+	// webhook
+	URL         string `json:"url"`
+	SecretEnv   string `json:"secret_env"`
+	Secret      string `json:"secret"`
+	TimeoutMS   int    `json:"timeout_ms"`
+	MaxAttempts int    `json:"max_attempts"`
 }

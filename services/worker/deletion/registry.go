@@ -16,23 +16,6 @@ import (
 	"github.com/redress/redress/services/internal/deletion"
 )
 
-// connectorConfig is the JSON config of a registered connector.
-type connectorConfig struct {
-	// postgres: the customer database and its mapping (inline or a file).
-	// DSNEnv names an environment variable holding the URL, so secrets stay
-	// out of the registry table.
-	DSN         string          `json:"dsn"`
-	DSNEnv      string          `json:"dsn_env"`
-	Mapping     json.RawMessage `json:"mapping"`
-	MappingFile string          `json:"mapping_file"`
-	// webhook
-	URL         string `json:"url"`
-	SecretEnv   string `json:"secret_env"`
-	Secret      string `json:"secret"`
-	TimeoutMS   int    `json:"timeout_ms"`
-	MaxAttempts int    `json:"max_attempts"`
-}
-
 // limited is a connector with its concurrency bound: bulk runs never press a
 // data system harder than its registered max_concurrency.
 type limited struct {
@@ -80,7 +63,7 @@ func (r *registry) get(ctx context.Context, a *Activities, name string) (*limite
 }
 
 func (r *registry) build(row deletion.Connector) (connectors.Connector, error) {
-	var cfg connectorConfig
+	var cfg deletion.ConnectorConfig
 	if row.Config != "" {
 		if err := json.Unmarshal([]byte(row.Config), &cfg); err != nil {
 			return nil, &connectors.ErrConfig{Connector: row.Name, Problem: "config is not JSON"}
@@ -133,7 +116,7 @@ func (a *Activities) Secrets(name string) ([]byte, bool) {
 	if err := a.DB.Take(&row, "name = ? AND kind = ?", name, connectors.KindWebhook).Error; err != nil {
 		return nil, false
 	}
-	var cfg connectorConfig
+	var cfg deletion.ConnectorConfig
 	if json.Unmarshal([]byte(row.Config), &cfg) != nil {
 		return nil, false
 	}
