@@ -12,7 +12,7 @@ cd "$root"
 export GOTOOLCHAIN=auto
 
 if [ "${1:-}" = pg-crash-restart ]; then
-  dir=$2
+  dir=$(readlink -f "$2")
   port=$(sed -n 4p "$dir/postmaster.pid")
   bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [ -n "$bindir" ] || bindir=$(dirname "$(command -v pg_ctl)")

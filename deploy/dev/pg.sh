@@ -6,12 +6,19 @@
 #   pg.sh start DIR PORT [--fast]   init (once) and start; prints the DATABASE_URL
 #   pg.sh stop DIR                  stop the cluster in DIR
 #   pg.sh url DIR PORT              print the DATABASE_URL
+#   pg.sh remove DIR                stop the cluster and delete its data
 #
 # --fast turns off fsync for throwaway test clusters (never for `make run`).
+#
+# As root the cluster runs as the `postgres` system user, which must reach the
+# data folder. When a parent folder keeps it out (a clone in /root, a home
+# folder or `mktemp -d`, all mode 0700), the cluster lives in
+# /var/lib/redress/<name>-<hash of DIR> instead and DIR is a link to it;
+# `pg.sh remove DIR` deletes both.
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}; port=${3:-55432}; fast=${4:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|url DIR [PORT] [--fast]" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|url|remove DIR [PORT] [--fast]" >&2; exit 2; }
 
 find_bindir() {
   local d
@@ -37,10 +44,14 @@ ensure_binaries() {
 }
 
 # initdb and postgres refuse to run as root: use the postgres system user then.
+ensure_user() {
+  id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+}
+
 as_owner() {
   if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
-    runuser -u postgres -- "$@"
+    ensure_user
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -48,17 +59,58 @@ as_owner() {
 
 url() { echo "postgres://redress@127.0.0.1:$port/redress?sslmode=disable"; }
 
+# outside_home DIR: where the cluster of DIR lives when the postgres user
+# cannot reach DIR itself (one folder per project path, so clones never share).
+outside_home() {
+  local sum
+  sum=$(printf '%s' "$1" | sha256sum | cut -c1-12)
+  echo "/var/lib/redress/$(basename "$1" | tr -c 'A-Za-z0-9_.\n-' '_')-$sum"
+}
+
+# place_data_dir: make $dir a folder the cluster's user can use, as a link to
+# a folder outside the project when a parent of $dir is closed to that user.
+place_data_dir() {
+  if [ -L "$dir" ]; then
+    local target
+    target=$(readlink "$dir")
+    mkdir -p "$target"
+    chown postgres: "$target"
+    return
+  fi
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] || return 0
+  ensure_user
+  chown postgres: "$dir"
+  if runuser -u postgres -- test -w "$dir" -a -x "$dir"; then
+    return
+  fi
+  [ -z "$(ls -A "$dir")" ] || { echo "pg.sh: $dir is not reachable by the postgres user and not empty" >&2; exit 1; }
+  local target
+  target=$(outside_home "$dir")
+  echo "pg.sh: the postgres user cannot enter a parent of $dir (mode 0700?); keeping the cluster in $target, linked from $dir" >&2
+  mkdir -p "$target"
+  chmod 755 /var/lib/redress
+  chown postgres: "$target"
+  chmod 700 "$target"
+  rmdir "$dir"
+  ln -s "$target" "$dir"
+}
+
 case "$cmd" in
 start)
   ensure_binaries
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
-  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  mkdir -p "$(dirname "$dir")"
+  dir="$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")"
+  place_data_dir
+  initlog="$dir.initdb.log"
+  dir=$(readlink -f "$dir")
   if [ ! -f "$dir/PG_VERSION" ]; then
-    as_owner "$bindir/initdb" -D "$dir" -U redress --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 \
-      || { cat "$dir.initdb.log" >&2; exit 1; }
+    as_owner "$bindir/initdb" -D "$dir" -U redress --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$initlog" 2>&1 \
+      || { cat "$initlog" >&2; exit 1; }
   fi
-  opts="-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 -c shared_buffers=256MB"
+  # TCP on loopback only: no Unix socket, whose path breaks on spaces and
+  # long folder names.
+  opts="-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c shared_buffers=256MB"
   [ "$fast" = "--fast" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   if ! as_owner "$bindir/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     as_owner "$bindir/pg_ctl" -D "$dir" -o "$opts" -l "$dir/server.log" -w -t 60 start >/dev/null \
@@ -70,8 +122,16 @@ start)
   ;;
 stop)
   ensure_binaries
+  [ -e "$dir" ] && dir=$(readlink -f "$dir")
   [ -f "$dir/PG_VERSION" ] || exit 0
   as_owner "$bindir/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+  ;;
+remove)
+  bash "$0" stop "$dir"
+  if [ -L "$dir" ]; then
+    rm -rf -- "$(readlink "$dir")"
+  fi
+  rm -rf -- "$dir" "$dir.initdb.log"
   ;;
 url) url ;;
 *) echo "pg.sh: unknown command $cmd" >&2; exit 2 ;;
