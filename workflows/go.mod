@@ -2,6 +2,8 @@ module github.com/redress/redress/workflows
 
 go 1.26.10
 
+require github.com/6tail/lunar-go v1.4.7
+
 require (
 	github.com/facebookgo/clock v0.0.0-20150410010913-600d898af40a // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
