@@ -531,3 +531,12 @@ func TestExtendForPause(t *testing.T) {
 		t.Errorf("bare reminders %v", got.Reminders)
 	}
 }
+
+func TestLogRetentionCitationFollowsTheRenumbering(t *testing.T) {
+	if en, _ := LogRetentionCitation(calendar.NewDate(2025, 12, 31)); en != "CSL 2016 Art. 21(3)" {
+		t.Errorf("2025-12-31: %s", en)
+	}
+	if en, zh := LogRetentionCitation(calendar.NewDate(2026, 1, 1)); en != "CSL 2026 Art. 23(3)" || !strings.Contains(zh, "第二十三条") {
+		t.Errorf("2026-01-01: %s %s", en, zh)
+	}
+}
