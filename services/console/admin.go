@@ -76,7 +76,7 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request, v *view
 	var err error
 	switch r.PathValue("action") {
 	case "role":
-		err = s.c.Identity.SetRole(ctx, actor, name, access.Role(r.PostFormValue("role")))
+		_, err = s.c.Identity.SetRole(ctx, actor, name, access.Role(r.PostFormValue("role")))
 	case "disable":
 		if name == actor {
 			err = errors.New("you cannot disable your own account")

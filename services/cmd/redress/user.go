@@ -95,7 +95,7 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 		if err := need(2); err != nil {
 			return err
 		}
-		if err := st.SetRole(ctx, actor, pos[0], access.Role(pos[1])); err != nil {
+		if _, err := st.SetRole(ctx, actor, pos[0], access.Role(pos[1])); err != nil {
 			return err
 		}
 		fmt.Printf("user %s now has role %s\n", pos[0], pos[1])
