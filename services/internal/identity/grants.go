@@ -79,7 +79,7 @@ func (s *Store) SetRole(ctx context.Context, actor, username string, role access
 	}
 	switch {
 	case actor == username:
-		return nil, s.refuse(ctx, actor, username, "user.role", "nobody changes their own role: ask another administrator")
+		return nil, s.refuse(ctx, actor, username, "user.role", "you cannot change your own role: ask another administrator")
 	case (access.Role(u.Role) == access.Automation) != (role == access.Automation):
 		return nil, s.refuse(ctx, actor, username, "user.role",
 			"a person's account never becomes an automation account, nor the reverse: make a new account")
