@@ -173,3 +173,44 @@ func TestOIDCUsesPKCE(t *testing.T) {
 		t.Fatalf("right verifier: %+v %v", u, err)
 	}
 }
+
+// The single sign-on identity an administrator sets on an account waits for
+// a second person: one administrator alone cannot point someone else's
+// account at their own identity at the provider.
+func TestSSOIdentityNeedsSecondPerson(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	is := oidctest.Start(t, "redress-console", "s3cret")
+	o, err := NewOIDC(ctx, s, is.URL, "redress-console", "s3cret", "http://127.0.0.1:1/signin/oidc/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUsers(t, s, NewUser{Username: "admin", Role: access.Admin}, NewUser{Username: "admin.two", Role: access.Admin},
+		NewUser{Username: "sup.wang", Role: access.Supervisor})
+	if _, err := s.RequestSSO(ctx, "admin", "sup.wang", "", is.URL, ""); err == nil {
+		t.Fatal("issuer without subject accepted")
+	}
+	g, err := s.RequestSSO(ctx, "admin", "sup.wang", "wang@operator.example", is.URL, "idp-admin-own")
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.SignInAs(oidctest.Identity{Subject: "idp-admin-own"})
+	if _, err := o.Exchange(ctx, authorize(t, o, "s1", "k1"), "k1", verifier("k1")); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("before confirmation: %v", err)
+	}
+	if err := s.ConfirmGrant(ctx, "admin", g.ID); !errors.Is(err, ErrRefused) {
+		t.Fatalf("requester confirming: %v", err)
+	}
+	if err := s.ConfirmGrant(ctx, "sup.wang", g.ID); !errors.Is(err, ErrRefused) {
+		t.Fatalf("owner confirming: %v", err)
+	}
+	if err := s.ConfirmGrant(ctx, "admin.two", g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := o.Exchange(ctx, authorize(t, o, "s2", "k2"), "k2", verifier("k2")); err != nil || u.Username != "sup.wang" {
+		t.Fatalf("after confirmation: %+v %v", u, err)
+	}
+	if got := actions(t, s, "sup.wang"); !strings.Contains(got, "role.grant.requested:admin") || !strings.Contains(got, "user.sso:admin.two") {
+		t.Fatalf("audit: %s", got)
+	}
+}
