@@ -30,7 +30,7 @@ func (r *deletionRig) credential(username string, role access.Role) context.Cont
 	if _, err := r.identity.AddUser(r.ctx, "test", identity.NewUser{Username: username, Role: role}); err != nil {
 		r.t.Fatal(err)
 	}
-	secret, _, err := r.identity.IssueToken(r.ctx, "test", username, "test", nil, time.Hour)
+	secret, _, err := r.identity.IssueToken(r.ctx, username, username, "test", nil, time.Hour)
 	if err != nil {
 		r.t.Fatal(err)
 	}
