@@ -18,6 +18,11 @@ import (
 // deletionServer builds DeletionService and runs its workflow starter
 // (with the recovery loop) until ctx ends.
 func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
+	if n, err := deletion.RekeyIdempotency(ctx, s.db, s.keys); err != nil {
+		s.log.Error("deletion: plain idempotency fingerprints not rekeyed", "err", err)
+	} else if n > 0 {
+		s.log.Info("deletion: idempotency fingerprints rekeyed", "rows", n)
+	}
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
 	go starter.Run(ctx)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,

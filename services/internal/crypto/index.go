@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"unicode"
 )
@@ -37,6 +38,13 @@ func (k *Keyring) LookupCodeHash(caseNumber, code string) []byte {
 // without keeping a plain hash of personal data.
 func (k *Keyring) Fingerprint(data []byte) []byte {
 	return k.mac("fingerprint", string(data))
+}
+
+// TextDigest is a keyed digest of a free text (a note, a reason) for the
+// audit chain: it shows that a text was not changed later without letting
+// anyone who reads the chain test guesses of what it said.
+func (k *Keyring) TextDigest(text string) string {
+	return "hmac-sha256:" + hex.EncodeToString(k.mac("audit text", text))
 }
 
 func (k *Keyring) mac(purpose, value string) []byte {

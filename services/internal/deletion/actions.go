@@ -202,7 +202,7 @@ func (s *Server) CompleteManualTask(ctx context.Context, req *deletionv1.Complet
 			return gorm.ErrRecordNotFound
 		}
 		_, err := audit.Append(tx, audit.Entry{Actor: access.Actor(ctx), Action: "deletion.manual_task_completed", ObjectType: "deletion_request",
-			ObjectID: req.GetDeletionId(), At: now, Details: map[string]any{"connector": req.GetConnector()}, AfterDigest: audit.Digest(req.GetNote())})
+			ObjectID: req.GetDeletionId(), At: now, Details: map[string]any{"connector": req.GetConnector()}, AfterDigest: s.keys.TextDigest(req.GetNote())})
 		return err
 	})
 	if errors.Is(err, gorm.ErrRecordNotFound) {

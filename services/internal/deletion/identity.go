@@ -346,7 +346,7 @@ func (s *Server) AttestIdentity(ctx context.Context, req *deletionv1.AttestIdent
 			return err
 		}
 		_, err := audit.Append(tx, audit.Entry{Actor: actor, Action: "deletion.attestation_recorded", ObjectType: "deletion_request",
-			ObjectID: r.ID, At: s.now().UTC(), AfterDigest: audit.Digest(req.GetReason())})
+			ObjectID: r.ID, At: s.now().UTC(), AfterDigest: s.keys.TextDigest(req.GetReason())})
 		return err
 	})
 	if err != nil {

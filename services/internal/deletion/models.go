@@ -80,6 +80,7 @@ func (r Request) AuditView() map[string]any {
 type Idempotency struct {
 	Key         string `gorm:"primaryKey"`
 	RequestHash []byte
+	Keyed       bool   // RequestHash is a keyed fingerprint (RekeyIdempotency)
 	DeletionID  string `gorm:"type:uuid"`
 	CreatedAt   time.Time
 }

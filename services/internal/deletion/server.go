@@ -160,7 +160,7 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 			wrongSource++
 			continue
 		}
-		p := pending{index: i, key: actor + "/" + it.GetIdempotencyKey(), fingerprint: fingerprint(it)}
+		p := pending{index: i, key: actor + "/" + it.GetIdempotencyKey(), fingerprint: s.fingerprint(it)}
 		todo = append(todo, p)
 		keys = append(keys, p.key)
 	}
@@ -216,7 +216,7 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 				return err
 			}
 			p.row, rows[k] = row, row
-			idem[k] = Idempotency{Key: p.key, RequestHash: p.fingerprint, DeletionID: row.ID, CreatedAt: now}
+			idem[k] = Idempotency{Key: p.key, RequestHash: p.fingerprint, Keyed: true, DeletionID: row.ID, CreatedAt: now}
 			entries[k] = audit.Entry{
 				Actor: actor, Action: "deletion.submitted", ObjectType: "deletion_request", ObjectID: row.ID,
 				AfterDigest: audit.Digest(row.AuditView()), At: now,
@@ -226,7 +226,7 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 			if row.IdentityMethod == "attestation" {
 				// The reason is the submitter's own statement: on the request, digested here.
 				entries = append(entries, audit.Entry{Actor: actor, Action: "deletion.identity_verified", ObjectType: "deletion_request",
-					ObjectID: row.ID, At: now, AfterDigest: audit.Digest(row.AttestationReason),
+					ObjectID: row.ID, At: now, AfterDigest: s.keys.TextDigest(row.AttestationReason),
 					Details: map[string]any{"method": "attestation", "at_submission": true}})
 			}
 		}
@@ -361,11 +361,32 @@ func languageOf(l string) string {
 
 func enumName(full, prefix string) string { return strings.ToLower(strings.TrimPrefix(full, prefix)) }
 
-// fingerprint identifies a submission's content for idempotency.
-func fingerprint(req *deletionv1.SubmitDeletionRequest) []byte {
+// fingerprint identifies a submission's content for idempotency: a keyed
+// hash, since the request holds a phone number or an email address (a plain
+// hash of a phone number is reversed by trying the ~10^10 candidates).
+func (s *Server) fingerprint(req *deletionv1.SubmitDeletionRequest) []byte {
 	c := proto.Clone(req).(*deletionv1.SubmitDeletionRequest)
 	c.IdempotencyKey = ""
 	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
 	sum := sha256.Sum256(b)
-	return sum[:]
+	return s.keys.Fingerprint(sum[:])
+}
+
+// RekeyIdempotency replaces the plain SHA-256 fingerprints that requests
+// accepted before keyed fingerprints still carry (keyed = false) with keyed
+// ones: the keyed fingerprint is the keyed hash of that same SHA-256, so
+// retries of those requests are still recognised.
+func RekeyIdempotency(ctx context.Context, db *gorm.DB, keys *crypto.Keyring) (int, error) {
+	var rows []Idempotency
+	if err := db.WithContext(ctx).Where("NOT keyed").Find(&rows).Error; err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		err := db.WithContext(ctx).Model(&Idempotency{}).Where("key = ? AND NOT keyed", r.Key).
+			Updates(map[string]any{"request_hash": keys.Fingerprint(r.RequestHash), "keyed": true}).Error
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
 }

@@ -2,8 +2,6 @@ package intake
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"regexp"
 	"time"
@@ -50,7 +48,7 @@ func (s *Server) AddNote(ctx context.Context, req *intakev1.AddNoteRequest) (*in
 		}
 		_, err := audit.Append(tx, audit.Entry{
 			Actor: actor, Action: "case.note_added", ObjectType: "case", ObjectID: c.ID,
-			AfterDigest: audit.Digest(map[string]any{"note_id": id, "body_sha256": bodyDigest(req.GetBody())}),
+			AfterDigest: audit.Digest(map[string]any{"note_id": id, "body_digest": s.keys.TextDigest(req.GetBody())}),
 			Details:     map[string]any{"note_id": id},
 		})
 		return err
@@ -328,9 +326,3 @@ func (s *Server) insertMessage(tx *gorm.DB, c records.Case, id, kind, state, aut
 }
 
 func actorLike(s string) bool { return actorPattern.MatchString(s) }
-
-// bodyDigest fingerprints a text for the audit without keeping the text.
-func bodyDigest(body string) string {
-	sum := sha256.Sum256([]byte(body))
-	return hex.EncodeToString(sum[:])
-}
