@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/pgtest"
+	"github.com/redress/redress/services/internal/signed"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 	wf "github.com/redress/redress/workflows/deletion"
 )
@@ -330,6 +332,18 @@ func TestDeletionEndToEnd(t *testing.T) {
 	if cert.Status != wf.StatusRestricted || cert.RestrictedUntil == nil || len(cert.Systems) != 2 {
 		t.Fatalf("certificate %+v", cert)
 	}
+	// It says what was done per system, in both languages, and never that
+	// everything was deleted: the marketing list was masked, recent call logs
+	// are kept under the retention duty until a date, with its citation.
+	checkCertificateWords(t, ev.GetCertificate())
+	// It is signed with the operator's key and fails once changed.
+	pub := r.keys.SigningKey().Public().(ed25519.PublicKey)
+	if _, err := signed.Verify([]byte(ev.GetCertificate()), pub); err != nil {
+		t.Fatalf("certificate signature: %v", err)
+	}
+	if _, err := signed.Verify([]byte(strings.Replace(ev.GetCertificate(), `"remaining": 0`, `"remaining": 1`, 1)), pub); err == nil {
+		t.Fatal("a changed certificate verified")
+	}
 	// Every step is in the chain, and the chain holds.
 	for _, a := range []string{"deletion.submitted", "deletion.challenge_sent", "deletion.challenge_verified", "deletion.attestation_recorded",
 		"deletion.identity_verified", "deletion.plan_built", "deletion.plan_approved", "deletion.connector_applied", "deletion.certificate_issued"} {
@@ -341,7 +355,15 @@ func TestDeletionEndToEnd(t *testing.T) {
 		t.Fatalf("audit chain: %+v %v", res, err)
 	}
 	// The requester was told.
-	r.smtp.WaitFor(t, 10*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, "restricted to storage") })
+	notice := r.smtp.WaitFor(t, 10*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, "restricted to storage") })
+	for _, want := range []string{"marketing_list", "masked", "call_logs", "CSL 2016 Art. 21(3)"} {
+		if !strings.Contains(notice.Body, want) {
+			t.Errorf("the notice does not say %q:\n%s", want, notice.Body)
+		}
+	}
+	if strings.Contains(notice.Body, "every system") || strings.Contains(notice.Body, "所有存有") {
+		t.Errorf("the notice claims deletion from every system:\n%s", notice.Body)
+	}
 }
 
 // A rejection's reason text reaches the record and the requester's notice,

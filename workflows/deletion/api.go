@@ -91,6 +91,7 @@ type PlanItem struct {
 	Action        string     `json:"action"`
 	Count         int64      `json:"count"`
 	RestrictUntil *time.Time `json:"restrict_until,omitempty"`
+	Citation      string     `json:"citation,omitempty"` // the retention duty a restrict item rests on
 }
 
 // Located is what one connector found.

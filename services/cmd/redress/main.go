@@ -27,6 +27,9 @@ commands:
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry;
                    --package FILE verifies an inspection package, -filing FILE a filing package's proof
+  verify certificate FILE [-key BASE64]
+                   check a deletion certificate's Ed25519 signature offline
+  signing-key      print the public key that signs certificates (to publish)
   user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   export <report>  download a register, the SLA statistics, a stored report or an inspection package
   bench            measure intake and workflow start-up against a running stack beside raw baselines
@@ -67,6 +70,10 @@ func main() {
 		os.Exit(runAudit(ctx, cfg, args))
 	case "user":
 		err = runUser(ctx, cfg, args)
+	case "verify":
+		os.Exit(runVerify(args, os.Stdout))
+	case "signing-key":
+		err = runSigningKey(cfg, os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

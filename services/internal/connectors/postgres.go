@@ -282,7 +282,8 @@ func (p *Postgres) Locate(ctx context.Context, s Subject) (Found, error) {
 		}
 		if t.Retention != nil && young > 0 {
 			u := until.Time.UTC()
-			f.Items = append(f.Items, deletion.PlanItem{Target: t.Name, Action: deletion.ActionRestrict, Count: young, RestrictUntil: &u})
+			f.Items = append(f.Items, deletion.PlanItem{Target: t.Name, Action: deletion.ActionRestrict, Count: young, RestrictUntil: &u,
+				Citation: t.Retention.Citation})
 		}
 		if n-young > 0 {
 			f.Items = append(f.Items, deletion.PlanItem{Target: t.Name, Action: t.Action, Count: n - young})

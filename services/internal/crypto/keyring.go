@@ -7,6 +7,7 @@ package crypto
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -29,6 +30,7 @@ var ErrShredded = errors.New("crypto: the subject's key was shredded")
 type Keyring struct {
 	wrap  cipher.AEAD
 	index []byte
+	sign  ed25519.PrivateKey
 }
 
 // GenerateMasterKey answers a fresh master key in the text form that
@@ -67,12 +69,20 @@ func NewKeyring(master []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
+	signSeed, err := hkdf.Key(sha256.New, master, nil, "redress document signing v1", ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
 	wrap, err := newAEAD(wrapKey)
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{wrap: wrap, index: indexKey}, nil
+	return &Keyring{wrap: wrap, index: indexKey, sign: ed25519.NewKeyFromSeed(signSeed)}, nil
 }
+
+// SigningKey signs the documents Redress issues (deletion certificates), so
+// anyone can check them offline against the operator's published public key.
+func (k *Keyring) SigningKey() ed25519.PrivateKey { return k.sign }
 
 // subjectKeyRow is the subject_keys table.
 type subjectKeyRow struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/signed"
 	"github.com/redress/redress/workflows/calendar"
 	wf "github.com/redress/redress/workflows/deletion"
 	"github.com/redress/redress/workflows/policy"
@@ -39,17 +40,21 @@ type certificate struct {
 	RestrictedUntil *time.Time        `json:"restricted_until,omitempty"`
 	Systems         []certificateItem `json:"systems"`
 	IssuedAt        time.Time         `json:"issued_at"`
+	// The same in words, per system and outcome, in both languages.
+	StatementEN []string `json:"statement_en"`
+	StatementZH []string `json:"statement_zh"`
 }
 
 type certificateItem struct {
-	Connector    string `json:"connector"`
-	Found        int64  `json:"found"`
-	Action       string `json:"action"`
-	Affected     int64  `json:"affected"`
-	Remaining    int64  `json:"remaining"`
-	BeforeDigest string `json:"before_digest"`
-	AfterDigest  string `json:"after_digest"`
-	Receipt      string `json:"receipt"`
+	Connector    string    `json:"connector"`
+	Found        int64     `json:"found"`
+	Action       string    `json:"action"`
+	Affected     int64     `json:"affected"`
+	Remaining    int64     `json:"remaining"`
+	BeforeDigest string    `json:"before_digest"`
+	AfterDigest  string    `json:"after_digest"`
+	Receipt      string    `json:"receipt"`
+	Outcomes     []outcome `json:"outcomes"`
 }
 
 // Finish re-reads every connector of the step, completes the evidence and
@@ -143,9 +148,18 @@ func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot
 		RestrictedUntil: plan.RestrictUntil, IssuedAt: now}
 	for _, e := range ev {
 		cert.Systems = append(cert.Systems, certificateItem{Connector: e.Connector, Found: e.Found, Action: e.Action, Affected: e.Affected,
-			Remaining: e.Remaining, BeforeDigest: e.BeforeDigest, AfterDigest: e.AfterDigest, Receipt: e.Receipt})
+			Remaining: e.Remaining, BeforeDigest: e.BeforeDigest, AfterDigest: e.AfterDigest, Receipt: e.Receipt,
+			Outcomes: outcomesOf(plan.Items, e.Connector, in.Step, e.Remaining)})
 	}
-	body, _ := json.Marshal(cert)
+	cert.StatementEN, cert.StatementZH = statements(cert.Systems)
+	unsigned, err := json.Marshal(cert)
+	if err != nil {
+		return wf.Snapshot{}, err
+	}
+	body, err := signed.Sign(unsigned, a.Keys.SigningKey())
+	if err != nil {
+		return wf.Snapshot{}, err
+	}
 	sum := sha256.Sum256(body)
 	digest := hex.EncodeToString(sum[:])
 	var out deletion.Request
@@ -271,7 +285,7 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 		}
 	}
 	n := notify.Notice{Kind: notify.KindResult, Language: r.Language, CaseNumber: "DR-" + r.ID[:8], DedupeKey: "deletion/" + r.ID + "/" + in.Kind,
-		Body: outcomeText(r, in.Kind)}
+		Body: outcomeText(r, in.Kind, a.certificateStatements(ctx, r))}
 	if in.Kind == wf.StatusRejected {
 		n.Kind, n.ReasonCode = notify.KindRejection, r.ReasonCode
 	}
@@ -317,14 +331,36 @@ func (a *Activities) ForgetRequester(ctx context.Context, id string) error {
 	})
 }
 
-func outcomeText(r deletion.Request, kind string) string {
+// certificateStatements answers what the certificate says was done, system
+// by system, in the requester's language (none before a certificate).
+func (a *Activities) certificateStatements(ctx context.Context, r deletion.Request) []string {
+	var c deletion.Certificate
+	if err := a.DB.WithContext(ctx).Take(&c, "deletion_id = ?", r.ID).Error; err != nil {
+		return nil
+	}
+	var cert certificate
+	if err := json.Unmarshal([]byte(c.Body), &cert); err != nil {
+		return nil
+	}
+	if r.Language == notify.LangEN {
+		return cert.StatementEN
+	}
+	return cert.StatementZH
+}
+
+func outcomeText(r deletion.Request, kind string, done []string) string {
 	en := r.Language == notify.LangEN
+	list := ""
+	for _, line := range done {
+		list += "\n- " + line
+	}
 	switch kind {
 	case wf.StatusCompleted:
 		if en {
-			return "Your personal information has been deleted from every system that held it. Your deletion certificate reference is DR-" + r.ID[:8] + "."
+			return "Your deletion request is complete. What we did with your personal information, system by system:" + list +
+				"\nYour deletion certificate reference is DR-" + r.ID[:8] + "."
 		}
-		return "您的个人信息已从所有存有该信息的系统中删除。删除证明编号：DR-" + r.ID[:8] + "。"
+		return "您的删除申请已办结。我们对您个人信息的处理情况（逐个系统）：" + list + "\n删除证明编号：DR-" + r.ID[:8] + "。"
 	case wf.StatusRestricted:
 		until := ""
 		if r.RestrictedUntil != nil {
@@ -332,9 +368,10 @@ func outcomeText(r deletion.Request, kind string) string {
 		}
 		citeEN, citeZH := policy.LogRetentionCitation(calendar.DateOf(time.Now(), calendar.Shanghai()))
 		if en {
-			return "Your personal information has been deleted, except network logs the law requires us to keep (" + citeEN + "): they are restricted to storage and security and will be deleted on " + until + "."
+			return "Your deletion request is done, except for network logs the law requires us to keep (" + citeEN + "): they are restricted to storage and security and will be deleted on " + until + ". System by system:" + list +
+				"\nYour deletion certificate reference is DR-" + r.ID[:8] + "."
 		}
-		return "您的个人信息已删除；法律要求留存的网络日志（" + citeZH + "）仅作存储和安全用途，将于 " + until + " 删除。"
+		return "您的删除申请已处理；法律要求留存的网络日志（" + citeZH + "）仅作存储和安全用途，将于 " + until + " 删除。逐个系统：" + list + "\n删除证明编号：DR-" + r.ID[:8] + "。"
 	case wf.NoticeExtended:
 		// The last minute of the period (a day's period ends at 24:00).
 		due := r.DueAt.Add(-time.Minute).In(calendar.Shanghai()).Format("2006-01-02 15:04")
