@@ -40,6 +40,12 @@ type Seal struct {
 // IsZero reports an unsigned command.
 func (s Seal) IsZero() bool { return s.Expires.IsZero() && s.Signature == "" }
 
+// Sealable is an Update argument that carries a Seal: WithSeal returns a
+// copy carrying seal.
+type Sealable interface {
+	WithSeal(seal Seal) any
+}
+
 // Command is what a seal covers.
 type Command struct {
 	WorkflowID string

@@ -81,6 +81,10 @@ type Action struct {
 // unsealed is the action as signed: its Seal zero.
 func (a Action) unsealed() Action { a.Seal = command.Seal{}; return a }
 
+// WithSeal returns the action carrying seal (command.Sealable: the
+// services' signer seals it).
+func (a Action) WithSeal(seal command.Seal) any { a.Seal = seal; return a }
+
 // Snapshot is the workflow's view of the request.
 type Snapshot struct {
 	Status           string

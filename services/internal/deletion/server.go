@@ -22,6 +22,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/deletion"
 	"github.com/redress/redress/workflows/policy"
@@ -35,6 +36,7 @@ type Server struct {
 	policy   *policy.Engine
 	temporal client.Client
 	starter  *Starter
+	commands *signing.Signer
 	sender   notify.Sender
 	log      *slog.Logger
 	now      func() time.Time
@@ -50,7 +52,8 @@ type Config struct {
 	Policy   *policy.Engine
 	Temporal client.Client
 	Starter  *Starter
-	Sender   notify.Sender // one-time codes
+	Commands *signing.Signer // seals the steps sent to request workflows
+	Sender   notify.Sender   // one-time codes
 	Log      *slog.Logger
 	Now      func() time.Time
 	// CheckMapping checks a PostgreSQL connector's mapping (connectors.ParseMapping).
@@ -68,7 +71,7 @@ func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
-	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter,
+	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, commands: c.Commands,
 		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester}
 }
 
