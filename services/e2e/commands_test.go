@@ -13,9 +13,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/workflows/command"
+	"github.com/redress/redress/workflows/complaint"
 	wf "github.com/redress/redress/workflows/deletion"
 )
 
@@ -56,29 +58,12 @@ func TestForgedApproveAtTheFrontendIsRefused(t *testing.T) {
 		t.Fatalf("the requester's account is missing before approval (%d)", accounts)
 	}
 
-	// The attacker: a plain Temporal client on the frontend, no command key.
-	attacker, err := client.Dial(client.Options{HostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(r.tport)), Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer attacker.Close()
-	forge := func(a wf.Action) error {
-		ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
-		defer cancel()
-		h, err := attacker.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: wf.WorkflowID(id), UpdateName: wf.UpdateApprove,
-			Args: []any{a}, WaitForStage: client.WorkflowUpdateStageCompleted})
-		if err == nil {
-			err = h.Get(ctx, nil)
-		}
-		return err
-	}
+	forge := func(a wf.Action) error { return r.forge(wf.WorkflowID(id), wf.UpdateApprove, a) }
 	unsigned := wf.Action{Actor: "supervisor.wang", PlanDigest: plan.GetPlanDigest()}
 	otherKey := unsigned
 	otherKey.Seal = command.Seal{Expires: time.Now().Add(time.Minute), Signature: strings.Repeat("ab", 32)}
 	for name, a := range map[string]wf.Action{"unsigned": unsigned, "wrong key": otherKey} {
-		err := forge(a)
-		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != command.ErrTypeRefused {
+		if err := forge(a); !refused(err) {
 			t.Fatalf("%s approve sent to the frontend: want refused (%s), got %v", name, command.ErrTypeRefused, err)
 		}
 	}
@@ -106,4 +91,55 @@ func TestForgedApproveAtTheFrontendIsRefused(t *testing.T) {
 	if n := r.count(`SELECT count(*) FROM accounts WHERE id = $1`, who); n != 0 {
 		t.Fatal("the approved plan left the requester's account")
 	}
+}
+
+// The same door on a case: an accept sent straight to the frontend in a
+// supervisor's name is refused; the agent's accept through intake works.
+func TestForgedCaseActionAtTheFrontendIsRefused(t *testing.T) {
+	h := newHarness(t, options{})
+	sub, err := h.api.SubmitComplaint(h.as("agent.li"), submission("forged-accept-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sub.GetCase()
+	h.smtp.WaitFor(t, 20*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, c.GetCaseNumber()) })
+	if err := h.forge(complaint.WorkflowID(c.GetId()), complaint.UpdateAccept, complaint.Action{Actor: "sup.wang"}); !refused(err) {
+		t.Fatalf("accept sent to the frontend: want refused (%s), got %v", command.ErrTypeRefused, err)
+	}
+	got, err := h.api.GetCase(h.as("agent.li"), &intakev1.GetCaseRequest{CaseId: c.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetCase().GetState() != intakev1.CaseState_CASE_STATE_RECEIVED {
+		t.Fatalf("after the forged accept the case is %v", got.GetCase().GetState())
+	}
+	acc, err := h.api.AcceptCase(h.as("agent.li"), &intakev1.AcceptCaseRequest{CaseId: c.GetId()})
+	if err != nil || acc.GetCase().GetState() != intakev1.CaseState_CASE_STATE_ACCEPTED {
+		t.Fatalf("accept through intake: %v, %v", acc.GetCase().GetState(), err)
+	}
+}
+
+// forge sends an Update the way an attacker on the network would: a plain
+// Temporal client on the frontend, without the command key.
+func (h *harness) forge(workflowID, update string, arg any) error {
+	h.t.Helper()
+	attacker, err := client.Dial(client.Options{HostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(h.tport)), Namespace: "default"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer attacker.Close()
+	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
+	defer cancel()
+	u, err := attacker.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: update,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		err = u.Get(ctx, nil)
+	}
+	return err
+}
+
+// refused reports the workflow's refusal of an unsigned or forged command.
+func refused(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == command.ErrTypeRefused
 }
