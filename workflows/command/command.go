@@ -58,7 +58,9 @@ type Command struct {
 
 // PayloadDigest is the hex SHA-256 of the payload's JSON encoding (the
 // encoding Temporal's default converter sends). The payload's Seal must be
-// zero on both sides.
+// zero on both sides. The worker re-encodes what it decoded, so a field the
+// services send and the worker does not know yet fails the check: roll out
+// workers before services when an Action type grows.
 func PayloadDigest(payload any) (string, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
