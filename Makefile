@@ -8,7 +8,7 @@ BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: run test bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean
+.PHONY: run test bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean clean-data
 
 ## run: start PostgreSQL, embedded Temporal (+ Web UI), intake, worker; load demo cases; print addresses
 run:
@@ -38,7 +38,7 @@ test-faults:
 
 ## build: the redress binary into .bin/
 build:
-	cd services && go build -o $(GOBIN)/redress ./cmd/redress
+	@bash deploy/dev/build.sh
 
 ## proto: regenerate the Go code of proto/ with pinned local plugins
 proto: tools
@@ -59,3 +59,8 @@ clean:
 	-bash deploy/dev/pg.sh stop .data/pg
 	-bash deploy/dev/pg.sh stop .data/pgtest
 	rm -rf .bin
+
+## clean-data: stop every cluster of this clone and delete all its data (.data, and any cluster kept outside it)
+clean-data:
+	@for d in .data/pg*; do [ -e "$$d" ] && bash deploy/dev/pg.sh remove "$$d"; done; true
+	rm -rf .data

@@ -12,7 +12,7 @@ pgdir="$root/.data/pgbench-export"
 DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_EXPORT_PG_PORT:-55436}")
 export DATABASE_URL
 trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
-(cd services && go build -o "$root/.bin/redress" ./cmd/redress)
+bash deploy/dev/build.sh
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
 REDRESS_LOG_LEVEL=warn "$root/.bin/redress" bench-export -n "${BENCH_EXPORT_N:-1000000}" -json "$root/.data/bench-export.json"
 echo "figures also in .data/bench-export.json"

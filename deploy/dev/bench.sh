@@ -16,7 +16,7 @@ export DATABASE_URL
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 "${pgbin:+$pgbin/}psql" "${DATABASE_URL/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS redress WITH (FORCE)' -c 'CREATE DATABASE redress'
 rm -rf "$root/.data/bench"
-(cd services && go build -o "$root/.bin/redress" ./cmd/redress)
+bash deploy/dev/build.sh
 export REDRESS_DATA_DIR="$root/.data/bench" REDRESS_INTAKE_ADDR=127.0.0.1:19090 REDRESS_METRICS_ADDR=127.0.0.1:19091 \
   REDRESS_TEMPORAL_PORT=17233 REDRESS_TEMPORAL_UI_PORT=0 REDRESS_LOG_LEVEL=warn \
   REDRESS_PPROF_ADDR=127.0.0.1:19097 REDRESS_CONSOLE_ADDR=127.0.0.1:19080 REDRESS_PUBLIC_ADDR=127.0.0.1:19081

@@ -29,18 +29,24 @@ REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$port" --fast)
 export REDRESS_TEST_DATABASE_URL
 trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
 
+t0=$(date +%s)
+elapsed() { echo "$(( $(date +%s) - t0 ))s"; }
 modules=(proto workflows services)
-echo "== vet"
+echo "== go mod tidy leaves every module unchanged"
+for m in "${modules[@]}"; do
+  (cd "$m" && go mod tidy -diff) || { echo "$m/go.mod or go.sum is not tidy: run 'go mod tidy' in $m and commit"; exit 1; }
+done
+echo "== vet (the first run on a machine downloads modules and compiles for minutes)"
 for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
 
-echo "== test"
+echo "== test ($(elapsed) so far)"
 for m in "${modules[@]}"; do (cd "$m" && go test -count=1 -timeout 20m ./...); done
 
-echo "== fuzz (brief)"
+echo "== fuzz (brief; $(elapsed) so far)"
 fuzz() { (cd "$1" && go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$3"); }
 fuzz services FuzzValidateSubmit ./internal/intake/
 fuzz workflows FuzzAdd ./calendar/
 fuzz services FuzzOpen ./internal/crypto/
 fuzz services FuzzReadPackage ./internal/filing/
 fuzz services FuzzDecodeCursor ./internal/escalation/
-echo "== all tests passed"
+echo "== all tests passed in $(elapsed)"

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/redress/redress/services/internal/identity"
 )
@@ -29,7 +30,14 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request, code int, er
 	s.render(w, code, "signin", &view{Lang: language(r), CSRF: tok, SSO: s.c.OIDC != nil}, errKey)
 }
 
+// signin checks a password. Each check costs a 64 MiB argon2id hash, so
+// attempts are limited per client address before anything is hashed.
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
+	if !s.c.SigninLimit.Allow(s.clientAddr(r)) {
+		w.Header().Set("Retry-After", "60")
+		s.signinForm(w, r, http.StatusTooManyRequests, "signin.too_many")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	c, err := r.Cookie(preCSRFCookie)
 	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
@@ -80,6 +88,11 @@ func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *view) {
+	if !s.c.SigninLimit.Allow(s.clientAddr(r)) { // the old password is hashed too
+		w.Header().Set("Retry-After", "60")
+		s.render(w, http.StatusTooManyRequests, "password", v, "signin.too_many")
+		return
+	}
 	err := s.c.Identity.ChangePassword(r.Context(), v.User.Username, r.PostFormValue("old"), r.PostFormValue("new"))
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials), errors.Is(err, identity.ErrLocked):
@@ -90,4 +103,16 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *view)
 	default:
 		s.signinForm(w, r, http.StatusOK, "password_changed")
 	}
+}
+
+// ownToken issues the signed-in person a 30-day API credential of their
+// own, shown once (nobody else may issue one for a person).
+func (s *Server) ownToken(w http.ResponseWriter, r *http.Request, v *view) {
+	secret, _, err := s.c.Identity.IssueToken(r.Context(), v.User.Username, v.User.Username, "console", nil, 30*24*time.Hour)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Data = secret
+	s.render(w, http.StatusOK, "password", v, "")
 }

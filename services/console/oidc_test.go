@@ -12,7 +12,8 @@ import (
 )
 
 // Single sign-on through a real (test) OpenID provider over HTTP: the
-// browser goes there and back; the console checks state and nonce.
+// browser goes there and back; the console checks state and nonce and
+// proves the code is its own (PKCE, which the provider checks).
 func TestSingleSignOn(t *testing.T) {
 	is := oidctest.Start(t, "console", "secret")
 	e := newEnv(t, func(c *Config, consoleURL string) {
@@ -22,7 +23,8 @@ func TestSingleSignOn(t *testing.T) {
 		}
 		c.OIDC = o
 	})
-	if _, err := e.Store.AddUser(context.Background(), "test", identity.NewUser{Username: "wang.fang", Role: access.Supervisor}); err != nil {
+	if _, err := e.Store.AddUser(context.Background(), "test", identity.NewUser{Username: "wang.fang", Role: access.Supervisor,
+		OIDCIssuer: is.URL, OIDCSubject: "idp-77"}); err != nil {
 		t.Fatal(err)
 	}
 	c := e.client(t)
@@ -32,6 +34,11 @@ func TestSingleSignOn(t *testing.T) {
 	is.SignInAs(oidctest.Identity{Subject: "idp-77", PreferredUsername: "wang.fang"})
 	if code, page := c.get("/signin/oidc"); code != http.StatusOK || !strings.Contains(page, "wang.fang") || !strings.Contains(page, `id="queue"`) && !strings.Contains(page, `id="empty"`) {
 		t.Fatalf("sign-on: %d\n%s", code, page)
+	}
+	// A name chosen at the provider takes over nothing, not even "admin".
+	is.SignInAs(oidctest.Identity{Subject: "idp-98", PreferredUsername: "admin"})
+	if code, page := e.client(t).get("/signin/oidc"); code != http.StatusUnauthorized || strings.Contains(page, `id="who"`) {
+		t.Fatalf("preferred_username admin: %d", code)
 	}
 	// Someone the provider knows but Redress does not: refused.
 	other := e.client(t)

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/ratelimit"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
 )
@@ -63,6 +65,13 @@ type Config struct {
 	// reached over TLS (a proxy in front of it counts).
 	SecureCookies bool
 	Now           func() time.Time
+	// TrustedProxies are the proxies in front of the console whose
+	// X-Forwarded-For names the client (REDRESS_TRUSTED_PROXIES); none: the
+	// peer is the client.
+	TrustedProxies []netip.Prefix
+	// SigninLimit bounds sign-in attempts per client address, checked before
+	// any password is hashed (nil: 10 a minute).
+	SigninLimit *ratelimit.Limiter
 }
 
 // Server is the console's HTTP handler.
@@ -84,6 +93,9 @@ func New(c Config) (*Server, error) {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
+	if c.SigninLimit == nil {
+		c.SigninLimit = ratelimit.NewLimiter(10, time.Minute)
+	}
 	s := &Server{c: c, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"enum":            enumLabel,
@@ -93,8 +105,12 @@ func New(c Config) (*Server, error) {
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident"} {
+		files := []string{"templates/layout.html", "templates/" + p + ".html"}
+		if p == "admin" || p == "grants" {
+			files = append(files, "templates/grants_list.html")
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, err
 		}
@@ -126,6 +142,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /admin/users", s.authed(s.adminOnly(s.adminAddUser)))
 	mux.Handle("POST /admin/users/{name}/{action}", s.authed(s.adminOnly(s.adminUserAction)))
 	mux.Handle("POST /admin/tokens/{id}/revoke", s.authed(s.adminOnly(s.adminRevoke)))
+	mux.Handle("GET /grants", s.authed(s.grantsPage))
+	mux.Handle("POST /grants/{id}/{action}", s.authed(s.grantAction))
 	if s.c.Deletion != nil {
 		mux.Handle("GET /deletions", s.authed(s.deletions))
 		mux.Handle("GET /deletions/{id}", s.authed(s.deletionPage))
@@ -157,6 +175,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.Handle("GET /account/password", s.authed(s.passwordPage))
 	mux.Handle("POST /account/password", s.authed(s.changePassword))
+	mux.Handle("POST /account/token", s.authed(s.ownToken))
 	return securityHeaders(mux)
 }
 
@@ -194,6 +213,12 @@ type view struct {
 
 func (v *view) Can(p string) bool {
 	return v.User != nil && access.Role(v.User.Role).Holds(access.Permission(p))
+}
+
+// SeesGrants: administrators and compliance officers see the grants
+// waiting for a second person.
+func (v *view) SeesGrants() bool {
+	return v.Can(string(access.UserAdmin)) || v.User != nil && access.Role(v.User.Role) == access.ComplianceOfficer
 }
 
 // rpc returns a context carrying the session's credential for the services.
@@ -292,9 +317,26 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 				HttpOnly: true, Secure: s.c.SecureCookies, SameSite: http.SameSiteLaxMode})
 		}
 	}
-	back := "/queue"
-	if ref := r.URL.Query().Get("back"); strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "//") && !strings.Contains(ref, "\\") {
-		back = ref
+	http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
+}
+
+// localPath is ref when it is a clean path on this site, else "/": it
+// starts with one "/", and has no "//", no backslash and no control or
+// non-ASCII character (browsers drop tabs and newlines and read "\" as "/",
+// so "/\t/evil.example" would leave the site).
+func localPath(ref string) string {
+	if !strings.HasPrefix(ref, "/") || strings.Contains(ref, "//") || strings.Contains(ref, "\\") {
+		return "/"
 	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	for _, c := range ref {
+		if c < 0x21 || c >= 0x7f {
+			return "/"
+		}
+	}
+	return ref
+}
+
+// clientAddr is the address a request comes from (see ratelimit.ClientAddr).
+func (s *Server) clientAddr(r *http.Request) string {
+	return ratelimit.ClientAddr(r, s.c.TrustedProxies)
 }

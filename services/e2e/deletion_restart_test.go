@@ -98,7 +98,7 @@ func TestDeletionWorkerKilledMidExecutionActsOnce(t *testing.T) {
 
 	agent := r.as("agent.li")
 	resp, err := r.api.SubmitDeletion(agent, &deletionv1.SubmitDeletionRequest{IdempotencyKey: "restart-0000003", Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE,
-		Source: deletionv1.Source_SOURCE_SELF, Email: customertest.Email(3),
+		Source: deletionv1.Source_SOURCE_PIPELINE, Email: customertest.Email(3),
 		Phone: &deletionv1.PhoneIdentifier{Number: "+86" + customertest.Phone(3), HeldFrom: timestamppb.New(now.AddDate(-3, 0, 0))}})
 	if err != nil {
 		t.Fatal(err)

@@ -71,7 +71,10 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *d
 		o(&conf)
 	}
 	srv := deletion.New(conf)
-	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{TrustActorHeader: true})
+	// Calls with a bearer credential are checked against their account's
+	// role (and refusals audited); calls without one come as x-redress-actor.
+	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true,
+		Refused: access.AuditRefusals(h.db, h.log)})
 	deletionv1.RegisterDeletionServiceServer(gs.GRPC, srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,10 @@ type Config struct {
 	SubmitLimit *Limiter
 	LookupLimit *Limiter
 	Now         func() time.Time
+	// TrustedProxies are the proxies in front of the site whose
+	// X-Forwarded-For names the client (REDRESS_TRUSTED_PROXIES); none: the
+	// peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the public site's http.Handler.
@@ -241,7 +246,7 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.SubmitLimit.Allow(clientAddr(r)) {
+	if !s.cfg.SubmitLimit.Allow(s.clientAddr(r)) {
 		w.Header().Set("Retry-After", "60")
 		s.message(w, http.StatusTooManyRequests, "Too many submissions",
 			"This address has sent too many complaints in the last minute. Please wait a minute and try again. 提交过于频繁，请一分钟后再试。")
@@ -375,7 +380,7 @@ type deadlineView struct {
 // lookup shows state and deadlines only, and only for the right case number
 // and code; a wrong code and an unknown number get the same answer.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.LookupLimit.Allow(clientAddr(r)) {
+	if !s.cfg.LookupLimit.Allow(s.clientAddr(r)) {
 		w.Header().Set("Retry-After", "60")
 		s.message(w, http.StatusTooManyRequests, "Too many lookups", "Please wait a minute and try again. 查询过于频繁，请一分钟后再试。")
 		return

@@ -163,18 +163,20 @@ func (s *Set) Calendar(jurisdiction string, y int) (File, bool) {
 
 // IsWorkingDay says whether d is a working day: a Monday–Friday outside every
 // holiday range, or a make-up working day. known is false when no calendar is
-// loaded for d's year; the weekends-only rule answers then.
+// loaded for d's year; then a Monday–Friday that is not a statutory holiday
+// of the jurisdiction (see StatutoryHolidays) counts as a working day.
 func (s *Set) IsWorkingDay(jurisdiction string, d Date) (working bool, known bool) {
 	d = NewDate(d.Year, d.Month, d.Day)
 	weekday := d.Weekday() != time.Saturday && d.Weekday() != time.Sunday
-	if s == nil {
-		return weekday, false
+	var c *year
+	ok := false
+	if s != nil {
+		s.mu.RLock()
+		c, ok = s.cal[jurisdiction][d.Year]
+		s.mu.RUnlock()
 	}
-	s.mu.RLock()
-	c, ok := s.cal[jurisdiction][d.Year]
-	s.mu.RUnlock()
 	if !ok {
-		return weekday, false
+		return weekday && !isStatutoryRestDay(jurisdiction, d), false
 	}
 	if c.makeup[d] {
 		return true, true

@@ -115,7 +115,8 @@ func TestIsWorkingDay(t *testing.T) {
 		{"2026-10-07", false, true},
 		{"2026-10-10", true, true},
 		{"2026-10-11", false, true},
-		{"2027-01-01", true, false}, // Friday, no 2027 calendar: weekends-only
+		{"2027-01-01", false, false}, // Friday, no 2027 calendar: New Year's Day is statutory
+		{"2027-01-04", true, false},  // Monday, no 2027 calendar
 		{"2027-01-02", false, false},
 		{"2024-12-31", true, false},
 	}
@@ -129,8 +130,11 @@ func TestIsWorkingDay(t *testing.T) {
 		t.Errorf("unknown jurisdiction: %v %v", w, k)
 	}
 	var nilSet *Set
-	if w, k := nilSet.IsWorkingDay("cn", mustDate(t, "2026-02-16")); !w || k {
-		t.Errorf("nil set: %v %v", w, k)
+	if w, k := nilSet.IsWorkingDay("cn", mustDate(t, "2026-02-24")); !w || k {
+		t.Errorf("nil set, a Tuesday: %v %v", w, k)
+	}
+	if w, k := nilSet.IsWorkingDay("cn", mustDate(t, "2026-02-16")); w || k {
+		t.Errorf("nil set, lunar New Year's Eve: %v %v", w, k)
 	}
 }
 

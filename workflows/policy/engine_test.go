@@ -86,6 +86,13 @@ func TestDecideResolution(t *testing.T) {
 			due:  endOf(2026, 2, 28), rule: "cn/T1", citation: "MIIT Telecom User Complaint Handling Measures (Order 35) Art. 10, 11, 14", pausable: true,
 		},
 		{
+			// Dec 17 2026 + 15 = Fri Jan 1 2027: no 2027 notice yet, but New
+			// Year's Day is a statutory holiday, then a weekend: ends Mon Jan 4.
+			name: "15 calendar days ending on New Year's Day of a year without a notice",
+			f:    Facts{Category: "service_quality", Channel: "web_form", ReceivedAt: sh(2026, 12, 17, 9, 0)},
+			due:  endOf(2027, 1, 4), rule: "cn/T1", citation: "MIIT Telecom User Complaint Handling Measures (Order 35) Art. 10, 11, 14", provisional: true, pausable: true,
+		},
+		{
 			// Feb 27 + 15 = Sat Mar 14, an ordinary weekend: ends Mon Mar 16.
 			name: "15 calendar days ending on a weekend",
 			f:    Facts{Category: "service_quality", Channel: "web_form", ReceivedAt: sh(2026, 2, 27, 9, 0)},
@@ -168,10 +175,11 @@ func TestDecideResolution(t *testing.T) {
 		},
 		{
 			// Wed Dec 16 2026: Dec 17–18=1..2, Dec 21–25=3..7, Dec 28–31=8..11,
-			// then 2027 weekends-only: Fri Jan 1=12, Jan 4–6=13..15.
+			// then 2027 without a notice: Fri Jan 1 is New Year's Day by the
+			// National Holidays Regulation, Jan 4–7=12..15.
 			name: "15 working days into 2027 without a calendar",
 			f:    Facts{Category: "account_security", Channel: "web_form", ReceivedAt: sh(2026, 12, 16, 10, 0)},
-			due:  endOf(2027, 1, 6), rule: "cn/A1", citation: "App PI Violation Identification Method (2019) §6", provisional: true, pausable: true,
+			due:  endOf(2027, 1, 7), rule: "cn/A1", citation: "App PI Violation Identification Method (2019) §6", provisional: true, pausable: true,
 		},
 		{
 			// Dec 1 + 15 = Wed Dec 16 2026: all in a loaded year.
@@ -224,19 +232,21 @@ func TestProvisionalClearsWhenCalendarArrives(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !before.Resolution.Provisional || !before.Resolution.DueAt.Equal(endOf(2027, 1, 6)) {
+	// Statutory New Year's Day off: Jan 4–7 = 12..15, provisional.
+	if !before.Resolution.Provisional || !before.Resolution.DueAt.Equal(endOf(2027, 1, 7)) {
 		t.Fatalf("before: %+v", before.Resolution)
 	}
 	if err := cal.Add([]byte(`{"jurisdiction":"cn","year":2027,"source":"test fixture",
-		"holidays":[{"name":"New Year's Day","from":"2027-01-01","to":"2027-01-03","days_off":3}],"makeup_workdays":[]}`)); err != nil {
+		"holidays":[{"name":"New Year's Day","from":"2027-01-01","to":"2027-01-01","days_off":1}],
+		"makeup_workdays":[{"date":"2027-01-02","weekday":"Saturday","for":"New Year's Day"}]}`)); err != nil {
 		t.Fatal(err)
 	}
 	after, err := e.Decide(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Jan 1 2027 now off: Jan 4–7 = 12..15.
-	if after.Resolution.Provisional || !after.Resolution.DueAt.Equal(endOf(2027, 1, 7)) {
+	// The notice makes Sat Jan 2 a working day: Jan 2=12, Jan 4–6 = 13..15.
+	if after.Resolution.Provisional || !after.Resolution.DueAt.Equal(endOf(2027, 1, 6)) {
 		t.Fatalf("after: %+v", after.Resolution)
 	}
 }
@@ -479,12 +489,13 @@ func TestExtendForPause(t *testing.T) {
 		t.Fatalf("Nov 20 + 15 wd should stay in 2026: %+v", late)
 	}
 	// Nov 20 (Fri): Nov 23–27=1..5, Nov 30–Dec 4=6..10, Dec 7–11=11..15 → Dec 11.
-	// Pause (Nov 23, Dec 18] = 19 wd → Dec 14–18, 21–25, 28–31 (14), Jan 1, 4–7 (19) → Jan 7 2027.
+	// Pause (Nov 23, Dec 18] = 19 wd → Dec 14–18, 21–25, 28–31 (14), Jan 4–8 (19) → Jan 8 2027
+	// (Jan 1 is New Year's Day by the National Holidays Regulation).
 	ext, err := e.ExtendForPause(late, sh(2026, 11, 23, 9, 0), sh(2026, 12, 18, 9, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !late.DueAt.Equal(endOf(2026, 12, 11)) || !ext.DueAt.Equal(endOf(2027, 1, 7)) || !ext.Provisional {
+	if !late.DueAt.Equal(endOf(2026, 12, 11)) || !ext.DueAt.Equal(endOf(2027, 1, 8)) || !ext.Provisional {
 		t.Errorf("into 2027: %s → %s provisional=%v", late.DueAt, ext.DueAt, ext.Provisional)
 	}
 
@@ -518,5 +529,14 @@ func TestExtendForPause(t *testing.T) {
 	}
 	if len(got.Reminders) != 1 || got.Reminders[0].After(got.DueAt) {
 		t.Errorf("bare reminders %v", got.Reminders)
+	}
+}
+
+func TestLogRetentionCitationFollowsTheRenumbering(t *testing.T) {
+	if en, _ := LogRetentionCitation(calendar.NewDate(2025, 12, 31)); en != "CSL 2016 Art. 21(3)" {
+		t.Errorf("2025-12-31: %s", en)
+	}
+	if en, zh := LogRetentionCitation(calendar.NewDate(2026, 1, 1)); en != "CSL 2026 Art. 23(3)" || !strings.Contains(zh, "第二十三条") {
+		t.Errorf("2026-01-01: %s %s", en, zh)
 	}
 }

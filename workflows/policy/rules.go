@@ -102,6 +102,16 @@ func csl(old, renumbered string) []Citation {
 
 func cite(text string) []Citation { return []Citation{{Text: text}} }
 
+// LogRetentionCitation names the duty to keep network logs for at least six
+// months (CSL 2016 Art. 21(3), Art. 23(3) of the law as amended in force from
+// 2026-01-01) as in force on day d, in English and Chinese.
+func LogRetentionCitation(d calendar.Date) (en, zh string) {
+	if d.Before(cslRenumbered) {
+		return "CSL 2016 Art. 21(3)", "《网络安全法》（2016年）第二十一条第（三）项"
+	}
+	return "CSL 2026 Art. 23(3)", "《网络安全法》（2025年修正）第二十三条第（三）项"
+}
+
 // piCategories are the personal-information complaint categories (A1).
 var piCategories = []string{
 	"personal_information_leak", "identity_misuse", "account_security", "spam_sms", "harassing_call", "junk_email",

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc"
+	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
@@ -16,15 +18,27 @@ import (
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/console"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/mtls"
+	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/workflows/calendar"
 )
 
 // identity is the account store every service authenticates against.
-func (s *stack) identity() *identity.Store { return &identity.Store{DB: s.db} }
+func (s *stack) identity() *identity.Store { return identityStore(s.cfg, s.db, s.log) }
+
+// identityStore is the account store, mailing grants of power to the
+// compliance officers when mail is configured.
+func identityStore(cfg config.Config, gdb *gorm.DB, log *slog.Logger) *identity.Store {
+	st := &identity.Store{DB: gdb, Log: log, ComplianceEmails: cfg.ComplianceEmails}
+	if cfg.SMTPAddr != "" {
+		st.Mail = &notify.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, Timeout: 20 * time.Second}
+	}
+	return st
+}
 
 // guard authenticates RPCs with bearer credentials (API tokens and console
 // sessions) and checks access.Table against the caller's role.
@@ -81,7 +95,7 @@ func benchCredential(ctx context.Context, databaseURL string) (string, error) {
 // demoSignIns is the banner's list of demo accounts.
 func demoSignIns() string {
 	var b strings.Builder
-	b.WriteString("\nDemo sign-ins (API credentials: `redress user token <username>`):\n")
+	b.WriteString("\nDemo sign-ins (API credentials: people issue their own on the console's account page; automation accounts: `redress user token <username>`):\n")
 	for _, d := range demoUsers {
 		if d.Password == "" {
 			fmt.Fprintf(&b, "  %-20s %-13s API only (the credential above, valid 24 h)\n", string(d.Role), d.Username)
@@ -107,6 +121,9 @@ func (s *stack) runConsole(ctx context.Context) error {
 	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
 		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
 		Reporting: reportingv1.NewReportingServiceClient(conn), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {
+		return err
+	}
 	if cc.Calendars, err = calendar.LoadEmbedded(); err != nil {
 		return err
 	}

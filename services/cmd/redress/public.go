@@ -26,8 +26,12 @@ func (s *stack) runPublic(ctx context.Context, srv *intake.Server) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := s.cfg.Proxies()
+	if err != nil {
+		return err
+	}
 	site, err := public.New(public.Config{Intake: srv, DB: s.db, Keys: s.keys, Policy: s.policy, Log: s.log, Stats: rs.Exporter,
-		Contacts: public.Contacts{Operator: s.cfg.PublicOperator, Phone: s.cfg.PublicPhone, Email: s.cfg.PublicEmail}})
+		Contacts: public.Contacts{Operator: s.cfg.PublicOperator, Phone: s.cfg.PublicPhone, Email: s.cfg.PublicEmail}, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}

@@ -22,16 +22,23 @@ import (
 const userUsage = `usage:
   redress user add <username> -role <role> [-name "Display Name"]   (password read from stdin; empty line = OIDC-only)
   redress user disable|enable <username>
-  redress user role <username> <role>
-  redress user password <username>                                   (new password read from stdin)
+  redress user role <username> <role>                                (roles that reveal personal data, approve deletions
+                                                                      or administer wait for a second person in the console)
+  redress user password <username>                                   (new password read from stdin; ends the account's
+                                                                      sessions and revokes its API credentials)
   redress user token <username> [-name n] [-ttl 720h] [-scopes case.submit,case.read]
+                                                                     (automation accounts only: a person issues their own)
   redress user revoke <token-id>
   redress user list
 roles: agent, supervisor, compliance_officer, admin, automation
 `
 
 // runUser manages accounts from the command line (the first administrator
-// is made here). Changes are audited with the actor "cli:<os user>".
+// is made here: "add" sets the role at once, as the operator holding the
+// database may). Changes are audited with the actor "cli:<os user>". Role
+// changes and credentials go through the same store rules as the console:
+// powerful roles wait for a second person, and credentials are minted only
+// for automation accounts (the command line is nobody's own account).
 func runUser(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) < 1 {
 		return errors.New(userUsage)
@@ -46,7 +53,7 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 	if sqlDB, err := gdb.DB(); err == nil {
 		defer sqlDB.Close()
 	}
-	st := &identity.Store{DB: gdb}
+	st := identityStore(cfg, gdb, nil)
 	actor := "cli:" + os.Getenv("USER")
 	cmd, rest := args[0], args[1:]
 	// Flags may follow the username: pull the positional arguments out first.
@@ -95,8 +102,13 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 		if err := need(2); err != nil {
 			return err
 		}
-		if err := st.SetRole(ctx, actor, pos[0], access.Role(pos[1])); err != nil {
+		g, err := st.SetRole(ctx, actor, pos[0], access.Role(pos[1]))
+		if err != nil {
 			return err
+		}
+		if g != nil {
+			fmt.Printf("role %s for %s waits for a second person: grant %s, to confirm in the console (Pending grants)\n", pos[1], pos[0], g.ID)
+			return nil
 		}
 		fmt.Printf("user %s now has role %s\n", pos[0], pos[1])
 	case "password":

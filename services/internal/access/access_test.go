@@ -67,3 +67,22 @@ func TestBearerCredentials(t *testing.T) {
 		t.Errorf("scoped credential inside its scope: %v", err)
 	}
 }
+
+// Who is automation (sees only its own objects) and who is a person (whose
+// word a second person checks); the test-only header caller is neither.
+func TestIsAutomationIsPerson(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		ctx                context.Context
+		automation, person bool
+	}{
+		{WithPrincipal(ctx, Principal{ID: "pipeline.crm", Role: Automation}), true, false},
+		{WithPrincipal(ctx, Principal{ID: "agent.li", Role: Agent}), false, true},
+		{WithPrincipal(ctx, Principal{ID: "admin", Role: Admin}), false, true},
+		{WithActor(ctx, "api"), false, false},
+	} {
+		if IsAutomation(c.ctx) != c.automation || IsPerson(c.ctx) != c.person {
+			t.Errorf("%s: automation %v person %v", Actor(c.ctx), IsAutomation(c.ctx), IsPerson(c.ctx))
+		}
+	}
+}

@@ -28,6 +28,11 @@ const (
 // Roles lists every role, in the order the console shows them.
 var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation}
 
+// Agents attest a requester's identity (in person, on the phone): that lets
+// the plan be built, never approved. The deletion service makes a person's
+// attestation wait for a reviewer who neither submitted the request nor
+// attested it, and lets only automation credentials declare the sources
+// auto-approval trusts (pipeline, self).
 var agentGrants = []Permission{
 	CaseSubmit, CaseRead, CaseNote, CaseReply, CaseTriage, CaseHandle, CaseClose, CaseReveal,
 	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead,

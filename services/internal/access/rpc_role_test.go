@@ -128,6 +128,8 @@ func TestGrants(t *testing.T) {
 		{Admin, CaseReveal, false}, {Admin, UserAdmin, true}, {Agent, UserAdmin, false},
 		{Automation, CaseSubmit, true}, {Automation, CaseReveal, false}, {Automation, CaseNote, false},
 		{ComplianceOfficer, CaseTriage, false}, {Role("root"), CaseRead, false},
+		{Agent, DeletionAttest, true}, {Agent, DeletionApprove, false}, {Supervisor, DeletionApprove, true},
+		{Automation, DeletionApprove, false}, {Automation, DeletionCancel, false},
 	}
 	for _, c := range checks {
 		if got := c.role.Holds(c.perm); got != c.want {

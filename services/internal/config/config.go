@@ -3,9 +3,12 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/redress/redress/services/internal/ratelimit"
 )
 
 // Config is the configuration of every Redress process.
@@ -22,6 +25,11 @@ type Config struct {
 	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
 	// on loopback and turns it off unless set.
 	ConsoleTLS bool `env:"REDRESS_CONSOLE_TLS" envDefault:"true"`
+	// TrustedProxies are the reverse proxies in front of the console and the
+	// public pages (comma-separated CIDRs or addresses): only from them is
+	// X-Forwarded-For believed, for the per-address limits. Empty: the peer
+	// address is the client's.
+	TrustedProxies []string `env:"REDRESS_TRUSTED_PROXIES" envSeparator:","`
 	// Single sign-on for the console (any OpenID Connect provider); off
 	// when the issuer is empty. The redirect URL is <console>/signin/oidc/callback.
 	OIDCIssuer       string `env:"REDRESS_OIDC_ISSUER"`
@@ -91,5 +99,11 @@ func Load() (Config, error) {
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
+	if _, err := c.Proxies(); err != nil {
+		return c, fmt.Errorf("configuration: REDRESS_TRUSTED_PROXIES: %w", err)
+	}
 	return c, nil
 }
+
+// Proxies are the trusted proxies' address ranges.
+func (c Config) Proxies() ([]netip.Prefix, error) { return ratelimit.ParseProxies(c.TrustedProxies) }

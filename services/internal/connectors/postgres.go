@@ -28,7 +28,13 @@ type Table struct {
 	// Match names the columns holding the subject's identifiers.
 	Match struct {
 		Phone string `json:"phone"`
-		Email string `json:"email"`
+		// PhoneFormat says how the phone column stores a number: "digits"
+		// (the default: any spelling — +86…, 86…, 0086…, 138-0013-8000 — by a
+		// normalising expression), "national" (exactly 13800138000) or "e164"
+		// (exactly +8613800138000), which an index on the column serves, or
+		// "text" (free text that contains the number somewhere).
+		PhoneFormat string `json:"phone_format"`
+		Email       string `json:"email"`
 	} `json:"match"`
 	// Window is a timestamp column: a phone number matches only rows whose
 	// Window lies inside the period the requester held the number.
@@ -101,6 +107,9 @@ func (m Mapping) check() error {
 		} else if t.Match.Phone == "" && t.Match.Email == "" {
 			return bad("table %s: needs match columns or via", t.Name)
 		}
+		if !slices.Contains([]string{"", PhoneDigits, PhoneNational, PhoneE164, PhoneText}, t.Match.PhoneFormat) {
+			return bad("table %s: phone_format %q (digits, national, e164, text)", t.Name, t.Match.PhoneFormat)
+		}
 		switch t.Action {
 		case deletion.ActionDelete:
 		case deletion.ActionMask:
@@ -157,7 +166,7 @@ func (p *Postgres) match(q *query, t *Table, s Subject) string {
 	}
 	var or []string
 	if s.Phone != nil && t.Match.Phone != "" {
-		c := t.Match.Phone + " = " + q.arg(s.Phone.Number)
+		c := phoneMatch(q, t.Match.Phone, t.Match.PhoneFormat, s.Phone.Number)
 		if t.Window != "" && s.Phone.From != nil {
 			c += " AND " + t.Window + " >= " + q.arg(*s.Phone.From)
 		}
@@ -173,6 +182,45 @@ func (p *Postgres) match(q *query, t *Table, s Subject) string {
 		return "false"
 	}
 	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// How a mapped phone column stores numbers (Table.Match.PhoneFormat).
+const (
+	PhoneDigits   = "digits"
+	PhoneNational = "national"
+	PhoneE164     = "e164"
+	PhoneText     = "text"
+)
+
+// phoneMatch is the condition that column holds number (digits only, the
+// national number for a mainland number) in the column's format. A
+// mainland mobile number is 11 digits starting with 1.
+func phoneMatch(q *query, column, format, number string) string {
+	mainland := len(number) == 11 && number[0] == '1'
+	switch format {
+	case PhoneNational:
+		return column + " = " + q.arg(number)
+	case PhoneE164:
+		if mainland {
+			return column + " = " + q.arg("+86"+number)
+		}
+		return column + " = " + q.arg("+"+number)
+	case PhoneText:
+		// The digits with any separators between them, not inside a longer
+		// run of digits, optionally after a country prefix.
+		const sep = `[-. ()]*`
+		prefix := `((\+|00)?86` + sep + `)?`
+		if !mainland {
+			prefix = `(\+|00)?`
+		}
+		return column + " ~ " + q.arg(`(^|[^0-9])`+prefix+strings.Join(strings.Split(number, ""), sep)+`([^0-9]|$)`)
+	default: // PhoneDigits
+		spellings := []string{number, "00" + number}
+		if mainland {
+			spellings = []string{number, "86" + number, "0086" + number}
+		}
+		return "regexp_replace(" + column + ", '[^0-9]', '', 'g') = ANY(" + q.arg(spellings) + ")"
+	}
 }
 
 // masked is true for a row whose mask has been applied.

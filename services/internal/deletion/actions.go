@@ -81,6 +81,10 @@ func (s *Server) ApprovePlan(ctx context.Context, req *deletionv1.ApprovePlanReq
 		return nil, s.refuse(ctx, r.ID, "deletion.approve_refused", "submitter_cannot_approve",
 			status.Error(codes.PermissionDenied, "a reviewer may not approve a request they submitted"))
 	}
+	if actor == r.AttestedBy {
+		return nil, s.refuse(ctx, r.ID, "deletion.approve_refused", "attestor_cannot_approve",
+			status.Error(codes.PermissionDenied, "a reviewer may not approve a request whose requester they attested: a second person checks the plan"))
+	}
 	if !r.IdentityVerified() {
 		return nil, s.refuse(ctx, r.ID, "deletion.approve_refused", "identity_not_verified",
 			status.Error(codes.FailedPrecondition, "the requester's identifiers are not all verified: nothing is located or approved before they are"))

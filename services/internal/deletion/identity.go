@@ -3,6 +3,7 @@ package deletion
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -30,18 +31,95 @@ const (
 	ChallengesPerWindow = 5 // per request per hour
 )
 
+// CodeLimits bound one-time codes beyond one request, within Window: codes
+// sent and guesses checked per identifier (the phone or email, counted by its
+// keyed index) and per principal, so that neither opening request after
+// request for one number nor one credential working through many numbers
+// gathers guesses.
+type CodeLimits struct {
+	Window                                   time.Duration
+	SendsPerIdentifier, GuessesPerIdentifier int
+	SendsPerPrincipal, GuessesPerPrincipal   int
+}
+
+// DefaultCodeLimits: at most ten guesses an hour at one person's code (of a
+// million codes); a credential sends and checks codes for a few hundred
+// requesters an hour.
+var DefaultCodeLimits = CodeLimits{Window: time.Hour, SendsPerIdentifier: 5, GuessesPerIdentifier: 10,
+	SendsPerPrincipal: 300, GuessesPerPrincipal: 600}
+
 // refuse records a refused step in the audit chain (in its own transaction:
 // the refusal changes nothing else) and answers err.
 func (s *Server) refuse(ctx context.Context, deletionID, action, reason string, err error) error {
-	werr := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		_, e := audit.Append(tx, audit.Entry{Actor: access.Actor(ctx), Action: action, ObjectType: "deletion_request",
-			ObjectID: deletionID, At: s.now().UTC(), Details: map[string]any{"reason": reason}})
+	s.refusal(ctx, "deletion_request", deletionID, action, map[string]any{"reason": reason})
+	return err
+}
+
+// refusal writes the audit entry of a refused step; a failed write is logged.
+func (s *Server) refusal(ctx context.Context, objectType, objectID, action string, details map[string]any) {
+	werr := s.db.WithContext(context.WithoutCancel(ctx)).Transaction(func(tx *gorm.DB) error {
+		_, e := audit.Append(tx, audit.Entry{Actor: access.Actor(ctx), Action: action, ObjectType: objectType,
+			ObjectID: objectID, At: s.now().UTC(), Details: details})
 		return e
 	})
 	if werr != nil {
-		s.log.Error("deletion: audit of a refusal failed", "deletion_id", deletionID, "action", action, "err", werr)
+		s.log.Error("deletion: audit of a refusal failed", "object_id", objectID, "action", action, "err", werr)
 	}
-	return err
+}
+
+// errRefused rolls back a transaction whose step was refused.
+var errRefused = errors.New("refused")
+
+// identifierIndex is the keyed index of the request's identifier on channel.
+func identifierIndex(r Request, channel string) []byte {
+	if channel == notify.ChannelSMS {
+		return r.PhoneIndex
+	}
+	return r.EmailIndex
+}
+
+// spendCode counts one code sent or one guess checked ("send", "guess") for
+// an identifier and the calling principal, in tx. When either reached its
+// limit within the window it answers the refusal's audit reason and error;
+// otherwise err is a database error.
+func (s *Server) spendCode(ctx context.Context, tx *gorm.DB, kind string, r Request, channel string, now time.Time) (reason string, err error) {
+	l, principal, identifier := s.codeLimits, access.Actor(ctx), identifierIndex(r, channel)
+	// One at a time per identifier and per principal: parallel calls cannot overshoot.
+	for _, k := range []string{"deletion-code-id:" + hex.EncodeToString(identifier), "deletion-code-principal:" + principal} {
+		if err = tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, k).Error; err != nil {
+			return "", err
+		}
+	}
+	since := now.Add(-l.Window)
+	// Events older than the window count no more: drop this identifier's and principal's.
+	if err = tx.Exec(`DELETE FROM deletion_code_events WHERE (identifier_hash = ? OR principal = ?) AND at <= ?`, identifier, principal, since).Error; err != nil {
+		return "", err
+	}
+	var byIdentifier, byPrincipal int64
+	if err = tx.Raw(`SELECT count(*) FILTER (WHERE identifier_hash = ?), count(*) FILTER (WHERE principal = ?)
+		FROM deletion_code_events WHERE kind = ? AND at > ? AND (identifier_hash = ? OR principal = ?)`,
+		identifier, principal, kind, since, identifier, principal).Row().Scan(&byIdentifier, &byPrincipal); err != nil {
+		return "", err
+	}
+	perIdentifier, perPrincipal, what := l.SendsPerIdentifier, l.SendsPerPrincipal, "codes sent"
+	if kind == "guess" {
+		perIdentifier, perPrincipal, what = l.GuessesPerIdentifier, l.GuessesPerPrincipal, "codes tried"
+	}
+	address := "phone number"
+	if channel == notify.ChannelEmail {
+		address = "email address"
+	}
+	minutes := int(l.Window.Minutes())
+	switch {
+	case byIdentifier >= int64(perIdentifier):
+		return "identifier_limit", status.Errorf(codes.ResourceExhausted,
+			"too many %s for this %s (over all its requests) in the last %d minutes; try again later", what, address, minutes)
+	case byPrincipal >= int64(perPrincipal):
+		return "principal_limit", status.Errorf(codes.ResourceExhausted,
+			"too many %s by this credential in the last %d minutes; try again later", what, minutes)
+	}
+	return "", tx.Exec(`INSERT INTO deletion_code_events (kind, identifier_hash, principal, at) VALUES (?, ?, ?, ?)`,
+		kind, identifier, principal, now).Error
 }
 
 func (s *Server) codeHash(challengeID, code string) []byte {
@@ -96,7 +174,15 @@ func (s *Server) SendChallenge(ctx context.Context, req *deletionv1.SendChalleng
 	ch := Challenge{ID: uuid.NewString(), DeletionID: r.ID, Channel: channel, MaxAttempts: CodeMaxAttempts,
 		ExpiresAt: now.Add(CodeTTL), CreatedAt: now}
 	ch.CodeHash = s.codeHash(ch.ID, code)
+	var reason string
+	var refusal error
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if reason, err = s.spendCode(ctx, tx, "send", r, channel, now); reason != "" {
+			refusal = err
+			return errRefused
+		} else if err != nil {
+			return err
+		}
 		if err := tx.Create(&ch).Error; err != nil {
 			return err
 		}
@@ -104,6 +190,9 @@ func (s *Server) SendChallenge(ctx context.Context, req *deletionv1.SendChalleng
 			ObjectID: r.ID, At: now, Details: map[string]any{"challenge_id": ch.ID, "channel": channel, "expires_at": ch.ExpiresAt}})
 		return err
 	})
+	if refusal != nil {
+		return nil, s.refuse(ctx, r.ID, "deletion.challenge_refused", reason, refusal)
+	}
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, "the code could not be recorded; retry")
 	}
@@ -151,11 +240,22 @@ func (s *Server) VerifyChallenge(ctx context.Context, req *deletionv1.VerifyChal
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
 	var ch Challenge
+	err := s.db.WithContext(ctx).Take(&ch, "id = ?", req.GetChallengeId()).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, status.Error(codes.NotFound, "no such challenge")
+	}
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, "the code could not be checked; retry")
+	}
+	r, err := s.find(ctx, ch.DeletionID) // the caller may see the request
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
 	var refusal error
 	var reason string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&ch, "id = ?", req.GetChallengeId()).Error; err != nil {
 			return err
 		}
@@ -166,6 +266,13 @@ func (s *Server) VerifyChallenge(ctx context.Context, req *deletionv1.VerifyChal
 			reason, refusal = "expired", status.Error(codes.FailedPrecondition, "code: expired; ask for a new code")
 		case ch.Attempts >= ch.MaxAttempts:
 			reason, refusal = "too_many_attempts", status.Error(codes.ResourceExhausted, "code: too many attempts; ask for a new code")
+		default:
+			var err error
+			if reason, err = s.spendCode(ctx, tx, "guess", r, ch.Channel, now); reason != "" {
+				refusal = err
+			} else if err != nil {
+				return err
+			}
 		}
 		if refusal == nil {
 			ch.Attempts++
@@ -225,10 +332,17 @@ func (s *Server) AttestIdentity(ctx context.Context, req *deletionv1.AttestIdent
 		return nil, s.refuse(ctx, r.ID, "deletion.attestation_refused", "not_awaiting_identity",
 			status.Error(codes.FailedPrecondition, "the request is not awaiting identity verification"))
 	}
+	if r.Source == "self" {
+		return nil, s.refuse(ctx, r.ID, "deletion.attestation_refused", "self_verified_by_code",
+			status.Error(codes.FailedPrecondition, "a SELF request is verified by a one-time code sent to the requester, not by attestation"))
+	}
 	actor := access.Actor(ctx)
-	// The reason is the agent's own statement: kept on the request, never in workflow history.
+	// The reason is the agent's own statement: kept on the request, never in
+	// workflow history. Who attested is kept too: a person's attestation is
+	// never auto-approved, and its author cannot approve the plan.
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&Request{}).Where("id = ?", r.ID).Update("attestation_reason", req.GetReason()).Error; err != nil {
+		if err := tx.Model(&Request{}).Where("id = ?", r.ID).Updates(map[string]any{"attestation_reason": req.GetReason(),
+			"attested_by": actor, "attested_by_human": access.IsPerson(ctx)}).Error; err != nil {
 			return err
 		}
 		_, err := audit.Append(tx, audit.Entry{Actor: actor, Action: "deletion.attestation_recorded", ObjectType: "deletion_request",

@@ -41,9 +41,13 @@ type Request struct {
 	ExtensionReasonCode   string
 	ExtensionReasonTextID *string `gorm:"type:uuid"`
 	SubmittedBy           string
-	WorkflowStartedAt     *time.Time
-	CreatedAt             time.Time
-	UpdatedAt             time.Time `gorm:"autoUpdateTime:false"`
+	// AttestedBy vouched for the requester's identity; AttestedByHuman when
+	// a person did (then a second person approves the plan).
+	AttestedBy        string
+	AttestedByHuman   bool
+	WorkflowStartedAt *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (Request) TableName() string { return "deletion_requests" }

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/deletion"
@@ -39,6 +41,8 @@ func checkID(field, id string) error {
 	return e.Err()
 }
 
+// find reads a request the caller may see: an automation credential only
+// its own (refused and audited otherwise), a person with the permission any.
 func (s *Server) find(ctx context.Context, id string) (Request, error) {
 	if err := checkID("deletion_id", id); err != nil {
 		return Request{}, err
@@ -50,6 +54,12 @@ func (s *Server) find(ctx context.Context, id string) (Request, error) {
 	}
 	if err != nil {
 		return r, status.Error(codes.Unavailable, "the request could not be read; retry")
+	}
+	if access.IsAutomation(ctx) && r.SubmittedBy != access.Actor(ctx) {
+		method, _ := grpc.Method(ctx)
+		s.refusal(ctx, "deletion_request", r.ID, "access.refused", map[string]any{"method": method, "reason": "not_submitter"})
+		return Request{}, status.Error(codes.PermissionDenied,
+			"deletion_id: the request was submitted by another credential; an automation credential sees and acts only on its own requests")
 	}
 	return r, nil
 }
@@ -140,6 +150,9 @@ func (s *Server) ListDeletions(ctx context.Context, req *deletionv1.ListDeletion
 	}
 	if c := req.GetCaseId(); c != "" {
 		q = q.Where("case_id = ?", c)
+	}
+	if access.IsAutomation(ctx) {
+		q = q.Where("submitted_by = ?", access.Actor(ctx))
 	}
 	if afterID != "" {
 		q = q.Where("(created_at, id) > (?, ?)", after, afterID)

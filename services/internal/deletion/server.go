@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -43,6 +44,7 @@ type Server struct {
 
 	checkMapping func([]byte) error
 	tester       func(context.Context, Connector) error
+	codeLimits   CodeLimits
 }
 
 // Config holds the server's dependencies.
@@ -61,6 +63,9 @@ type Config struct {
 	// Tester runs a registered connector's health check (the worker's
 	// connector registry builds it); its error is the reason shown.
 	Tester func(ctx context.Context, c Connector) error
+	// CodeLimits bound one-time codes per identifier and per principal
+	// (zero: DefaultCodeLimits).
+	CodeLimits CodeLimits
 }
 
 // New builds the server.
@@ -71,8 +76,11 @@ func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
+	if c.CodeLimits.Window <= 0 {
+		c.CodeLimits = DefaultCodeLimits
+	}
 	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, commands: c.Commands,
-		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester}
+		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester, codeLimits: c.CodeLimits}
 }
 
 // MaxBatch bounds one SubmitDeletionBatch call.
@@ -139,6 +147,7 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 		return ids, errs
 	}
 	var todo []pending
+	wrongSource := 0
 	keys := make([]string, 0, len(items))
 	for i, it := range items {
 		if err := validateSubmit(it, now); err != nil {
@@ -149,9 +158,20 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 			errs[i] = status.Errorf(codes.PermissionDenied, "%s needs %s", prefix(field, i, "attestation_reason"), access.DeletionAttest)
 			continue
 		}
+		if err := checkSource(ctx, it.GetSource(), prefix(field, i, "source")); err != nil {
+			errs[i] = err
+			wrongSource++
+			continue
+		}
 		p := pending{index: i, key: actor + "/" + it.GetIdempotencyKey(), fingerprint: fingerprint(it)}
 		todo = append(todo, p)
 		keys = append(keys, p.key)
+	}
+	if wrongSource > 0 {
+		method, _ := grpc.Method(ctx)
+		p, _ := access.PrincipalFrom(ctx)
+		s.refusal(ctx, "rpc", method, "deletion.submit_refused",
+			map[string]any{"reason": "source_not_for_role", "items": wrongSource, "role": string(p.Role)})
 	}
 	// Replays: the same key answers the same request; another request under it is refused.
 	seen := map[string]Idempotency{}
@@ -194,7 +214,7 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 		entries := make([]audit.Entry, len(fresh))
 		for k := range fresh {
 			p := &fresh[k]
-			row, err := s.newRequest(tx, items[p.index], actor, now, due)
+			row, err := s.newRequest(tx, items[p.index], actor, access.IsPerson(ctx), now, due)
 			if err != nil {
 				return err
 			}
@@ -240,6 +260,35 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 	return ids, errs
 }
 
+// checkSource refuses a source the caller may not declare (submit audits the
+// refusal): the source says who stands behind the request, and auto-approval
+// trusts it. Only automation
+// credentials submit PIPELINE and SELF requests (a partner's pipeline, the
+// requester's own app or form); a person enters AGENT or CASE requests. A
+// call without a principal (tests only) may declare any.
+func checkSource(ctx context.Context, src deletionv1.Source, field string) error {
+	p, ok := access.PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	automation := p.Role == access.Automation
+	var reason string
+	switch src {
+	case deletionv1.Source_SOURCE_PIPELINE, deletionv1.Source_SOURCE_SELF:
+		if !automation {
+			reason = "may be declared only by an automation credential; a person enters requests as AGENT or CASE"
+		}
+	default:
+		if automation {
+			reason = "an automation credential submits PIPELINE or SELF requests; AGENT and CASE are entered by a person"
+		}
+	}
+	if reason == "" {
+		return nil
+	}
+	return status.Errorf(codes.PermissionDenied, "%s: %s %s", field, strings.TrimPrefix(src.String(), "SOURCE_"), reason)
+}
+
 func prefix(field string, i int, name string) string {
 	if field == "" {
 		return name
@@ -262,7 +311,7 @@ func requestFacts(received time.Time) policy.Facts {
 	return policy.Facts{Pack: "cn", Kind: "complaint", Category: "personal_information_leak", Channel: "api", ReceivedAt: received}
 }
 
-func (s *Server) newRequest(tx *gorm.DB, it *deletionv1.SubmitDeletionRequest, actor string, now time.Time, due policy.Deadline) (Request, error) {
+func (s *Server) newRequest(tx *gorm.DB, it *deletionv1.SubmitDeletionRequest, actor string, human bool, now time.Time, due policy.Deadline) (Request, error) {
 	key, err := s.keys.NewSubjectKey(tx)
 	if err != nil {
 		return Request{}, err
@@ -275,6 +324,7 @@ func (s *Server) newRequest(tx *gorm.DB, it *deletionv1.SubmitDeletionRequest, a
 	}
 	if r := it.GetAttestationReason(); r != "" {
 		row.IdentityMethod, row.AttestationReason = "attestation", r
+		row.AttestedBy, row.AttestedByHuman = actor, human
 	}
 	if it.GetCaseId() != "" {
 		c := it.GetCaseId()

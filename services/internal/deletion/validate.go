@@ -52,7 +52,11 @@ func validateSubmit(req *deletionv1.SubmitDeletionRequest, now time.Time) error 
 		e.Add("language", `must be "zh" or "en"`)
 	}
 	if r := req.GetAttestationReason(); r != "" {
-		e.Text("attestation_reason", r, 10, 1000)
+		if req.GetSource() == deletionv1.Source_SOURCE_SELF {
+			e.Add("attestation_reason", "must be empty for a SELF request: the requester is verified by a one-time code, not by attestation")
+		} else {
+			e.Text("attestation_reason", r, 10, 1000)
+		}
 	}
 	return e.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -30,7 +31,16 @@ var (
 	ErrLocked         = errors.New("account locked after repeated failures: try again later")
 	ErrNotFound       = errors.New("no such user")
 	ErrExists         = errors.New("user already exists")
+	// ErrRefused: the store refuses this whoever asks it of whom; the
+	// error's message says why, for the person who asked.
+	ErrRefused = errors.New("refused")
 )
+
+// refusal is an ErrRefused with its reason.
+type refusal string
+
+func (r refusal) Error() string        { return string(r) }
+func (r refusal) Is(target error) bool { return target == ErrRefused }
 
 // Credential prefixes: a leaked string says what it is (and secret scanners
 // can find it).
@@ -46,6 +56,7 @@ type User struct {
 	DisplayName       string
 	Role              string
 	PasswordHash      string
+	Email             string // work address single sign-on may link by (when the provider verified it)
 	OIDCIssuer        string `gorm:"column:oidc_issuer"`
 	OIDCSubject       string `gorm:"column:oidc_subject"`
 	Disabled          bool
@@ -65,6 +76,13 @@ type Store struct {
 	LockFor     time.Duration // how long it stays locked (default 15 min)
 	SessionTTL  time.Duration // absolute session lifetime (default 12 h)
 	SessionIdle time.Duration // idle timeout (default 1 h)
+
+	// Mail and ComplianceEmails: who is told of every pending and confirmed
+	// grant of power (REDRESS_COMPLIANCE_EMAILS). Nil or empty: nobody is
+	// mailed (the grants still wait for a second person).
+	Mail             Mailer
+	ComplianceEmails []string
+	Log              *slog.Logger // nil: slog.Default()
 }
 
 func (s *Store) now() time.Time {
@@ -94,18 +112,40 @@ type NewUser struct {
 	DisplayName string
 	Role        access.Role
 	Password    string // empty: OIDC-only account
+	// Email, and the single sign-on identity (issuer and subject), are what
+	// single sign-on links the account by (see OIDC).
+	Email, OIDCIssuer, OIDCSubject string
 }
 
-// AddUser creates an account; actor is who does it (for the audit chain).
+// AddUser creates an account with its role at once; actor is who does it
+// (for the audit chain). It is the operator's path (the command line, which
+// makes the first administrator, and the development stack); the
+// administration page uses CreateAccount, whose powerful roles wait for a
+// second person.
 func (s *Store) AddUser(ctx context.Context, actor string, nu NewUser) (User, error) {
+	var u User
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		u, err = s.addUser(tx, actor, nu, nu.Role)
+		return err
+	})
+	return u, err
+}
+
+// addUser inserts the account with role (nu.Role, or NoRole while a grant waits).
+func (s *Store) addUser(tx *gorm.DB, actor string, nu NewUser, role access.Role) (User, error) {
 	if !ValidUsername(nu.Username) {
 		return User{}, fmt.Errorf("username %q: lower-case letters, digits and . _ @ - only, 2-64 characters", nu.Username)
 	}
 	if !access.ValidRole(string(nu.Role)) {
 		return User{}, fmt.Errorf("role %q: one of %v", nu.Role, access.Roles)
 	}
+	if err := checkSSO(nu.Email, nu.OIDCIssuer, nu.OIDCSubject); err != nil {
+		return User{}, err
+	}
 	now := s.now()
-	u := User{ID: uuid.New(), Username: nu.Username, DisplayName: nu.DisplayName, Role: string(nu.Role), CreatedAt: now, UpdatedAt: now}
+	u := User{ID: uuid.New(), Username: nu.Username, DisplayName: nu.DisplayName, Role: string(role), Email: nu.Email,
+		OIDCIssuer: nu.OIDCIssuer, OIDCSubject: nu.OIDCSubject, CreatedAt: now, UpdatedAt: now}
 	if nu.Password != "" {
 		if err := checkPassword(nu.Password); err != nil {
 			return User{}, err
@@ -116,19 +156,17 @@ func (s *Store) AddUser(ctx context.Context, actor string, nu NewUser) (User, er
 		}
 		u.PasswordHash, u.PasswordChangedAt = h, &now
 	}
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`INSERT INTO users (id, username, display_name, role, password_hash, password_changed_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
-			u.ID, u.Username, u.DisplayName, u.Role, u.PasswordHash, u.PasswordChangedAt, now, now)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrExists
-		}
-		return s.audit(tx, actor, "user.add", u.Username, map[string]any{"role": u.Role, "local_password": u.PasswordHash != ""})
-	})
-	return u, err
+	res := tx.Exec(`INSERT INTO users (id, username, display_name, role, email, oidc_issuer, oidc_subject, password_hash, password_changed_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
+		u.ID, u.Username, u.DisplayName, u.Role, u.Email, u.OIDCIssuer, u.OIDCSubject, u.PasswordHash, u.PasswordChangedAt, now, now)
+	if res.Error != nil {
+		return User{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return User{}, ErrExists
+	}
+	return u, s.audit(tx, actor, "user.add", u.Username, map[string]any{"role": u.Role, "local_password": u.PasswordHash != "",
+		"sso_subject": u.OIDCSubject != "", "email": u.Email != ""})
 }
 
 func checkPassword(pw string) error {
@@ -141,6 +179,25 @@ func checkPassword(pw string) error {
 func (s *Store) audit(tx *gorm.DB, actor, action, username string, details map[string]any) error {
 	_, err := audit.Append(tx, audit.Entry{Actor: actor, Action: action, ObjectType: "user", ObjectID: username, Details: details, At: s.now()})
 	return err
+}
+
+// refuse records a refused change to an account as access.refused (as the
+// services record refused calls) and answers the refusal.
+func (s *Store) refuse(ctx context.Context, actor, username, action, reason string) error {
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.audit(tx, actor, "access.refused", username, map[string]any{"action": action, "reason": reason})
+	})
+	if err != nil {
+		return err
+	}
+	return refusal(reason)
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 // User returns the account named username.
@@ -173,14 +230,6 @@ func (s *Store) update(ctx context.Context, actor, username, action string, set 
 	})
 }
 
-// SetRole changes a user's role. Their sessions and credentials follow at once.
-func (s *Store) SetRole(ctx context.Context, actor, username string, role access.Role) error {
-	if !access.ValidRole(string(role)) {
-		return fmt.Errorf("role %q: one of %v", role, access.Roles)
-	}
-	return s.update(ctx, actor, username, "user.role", map[string]any{"role": string(role)}, map[string]any{"role": string(role)})
-}
-
 // SetDisabled disables (or re-enables) an account; a disabled account's
 // sessions and credentials stop working at once.
 func (s *Store) SetDisabled(ctx context.Context, actor, username string, disabled bool) error {
@@ -192,7 +241,10 @@ func (s *Store) SetDisabled(ctx context.Context, actor, username string, disable
 }
 
 // SetPassword sets a password without the old one (administrators, CLI) and
-// unlocks the account.
+// unlocks the account. When someone else resets it, the account's sessions
+// end and its API credentials are revoked: whoever held them (the owner, or
+// whoever took the account over) signs in again with the new password, and
+// a credential minted under the old one does not outlive the reset.
 func (s *Store) SetPassword(ctx context.Context, actor, username, pw string) error {
 	if err := checkPassword(pw); err != nil {
 		return err
@@ -201,8 +253,43 @@ func (s *Store) SetPassword(ctx context.Context, actor, username, pw string) err
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, actor, username, "user.password.set",
-		map[string]any{"password_hash": h, "password_changed_at": s.now(), "failed_attempts": 0, "locked_until": nil}, nil)
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row struct{ ID uuid.UUID }
+		res := tx.Raw(`UPDATE users SET password_hash = ?, password_changed_at = ?, failed_attempts = 0, locked_until = NULL, updated_at = ?
+			WHERE username = ? RETURNING id`, h, s.now(), s.now(), username).Scan(&row)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		details := map[string]any{}
+		if actor != username {
+			ended, revoked, err := s.endAccess(tx, row.ID)
+			if err != nil {
+				return err
+			}
+			details["sessions_ended"], details["credentials_revoked"] = ended, revoked
+		}
+		return s.audit(tx, actor, "user.password.set", username, details)
+	})
+}
+
+// endAccess ends every session and revokes every API credential of an account.
+func (s *Store) endAccess(tx *gorm.DB, userID uuid.UUID) (sessions, credentials int64, err error) {
+	res := tx.Exec(`DELETE FROM sessions WHERE user_id = ?`, userID)
+	if res.Error != nil {
+		return 0, 0, res.Error
+	}
+	sessions = res.RowsAffected
+	credentials, err = s.revokeAll(tx, userID)
+	return sessions, credentials, err
+}
+
+// revokeAll revokes every live API credential of an account.
+func (s *Store) revokeAll(tx *gorm.DB, userID uuid.UUID) (int64, error) {
+	res := tx.Exec(`UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, s.now(), userID)
+	return res.RowsAffected, res.Error
 }
 
 // ChangePassword changes the user's own password, proving the old one, and
@@ -392,10 +479,19 @@ func (Token) TableName() string { return "api_tokens" }
 // IssueToken creates a bearer credential for username that expires after
 // ttl, narrowed to scopes (empty: all the user's role holds). The secret is
 // returned once and never stored.
+//
+// A credential is issued only to its owner (actor == username) or for an
+// automation account: whoever holds a person's credential acts under that
+// person's name, so nobody, an administrator or the command line included,
+// mints one for someone else.
 func (s *Store) IssueToken(ctx context.Context, actor, username, name string, scopes []access.Permission, ttl time.Duration) (string, Token, error) {
 	u, err := s.User(ctx, username)
 	if err != nil {
 		return "", Token{}, err
+	}
+	if actor != username && access.Role(u.Role) != access.Automation {
+		return "", Token{}, s.refuse(ctx, actor, username, "token.issue",
+			"API credentials are issued only for yourself or for automation accounts: "+username+" must issue their own")
 	}
 	if ttl <= 0 || ttl > 366*24*time.Hour {
 		return "", Token{}, errors.New("ttl: between 1 s and 366 days")

@@ -188,7 +188,8 @@ func TestCredentialsOverGRPC(t *testing.T) {
 		_, err := api.AssignCase(c, &intakev1.AssignCaseRequest{CaseId: uuid.NewString(), Assignee: "agent.li"})
 		return status.Code(err)
 	}
-	for _, nu := range []NewUser{{Username: "partner.feed", Role: access.Automation}, {Username: "agent.li", Role: access.Agent, Password: pw}} {
+	for _, nu := range []NewUser{{Username: "partner.feed", Role: access.Automation}, {Username: "agent.li", Role: access.Agent, Password: pw},
+		{Username: "admin.two", Role: access.Admin}} {
 		if _, err := s.AddUser(ctx, "admin", nu); err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +237,14 @@ func TestCredentialsOverGRPC(t *testing.T) {
 	if c := assign(sess.Token); c != codes.PermissionDenied {
 		t.Fatalf("agent AssignCase: %v", c)
 	}
-	if err := s.SetRole(ctx, "admin", "agent.li", access.Supervisor); err != nil {
+	g, err := s.SetRole(ctx, "admin", "agent.li", access.Supervisor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := assign(sess.Token); c != codes.PermissionDenied {
+		t.Fatalf("agent AssignCase before the grant is confirmed: %v", c)
+	}
+	if err := s.ConfirmGrant(ctx, "admin.two", g.ID); err != nil {
 		t.Fatal(err)
 	}
 	if c := assign(sess.Token); c == codes.PermissionDenied || c == codes.Unauthenticated {

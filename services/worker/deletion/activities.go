@@ -41,14 +41,20 @@ type AutoApproval struct {
 // DefaultAutoApproval approves self-service and pipeline requests whose plan
 // the connectors can carry out and check by themselves; anything an agent
 // entered, or that needs a person or a remote system, goes to a reviewer.
+// (The service lets only automation credentials declare these sources.)
 var DefaultAutoApproval = AutoApproval{
 	Sources: []string{"self", "pipeline"},
 	Actions: []string{wf.ActionDelete, wf.ActionMask, wf.ActionRestrict, wf.ActionShred},
 	MaxRows: 10000,
 }
 
-func (r AutoApproval) approves(source string, items []wf.PlanItem) bool {
-	if !slices.Contains(r.Sources, source) {
+func (r AutoApproval) approves(req deletion.Request, items []wf.PlanItem) bool {
+	if !slices.Contains(r.Sources, req.Source) {
+		return false
+	}
+	// A person's attestation is one person's word: a second person reviews
+	// the plan. A SELF request counts only when the requester's code verified it.
+	if req.IdentityMethod == "attestation" && (req.AttestedByHuman || req.Source == "self") {
 		return false
 	}
 	var rows int64
@@ -163,6 +169,11 @@ func (a *Activities) RecordIdentity(ctx context.Context, id string, act wf.Actio
 					return false, nil
 				}
 				r.IdentityMethod = "attestation"
+				if r.AttestedBy != act.Actor {
+					// The service records who attested and whether a person did;
+					// an attestation it did not record counts as a person's word.
+					r.AttestedBy, r.AttestedByHuman = act.Actor, true
+				}
 			case act.Channel == notify.ChannelSMS && r.PhoneVerifiedAt == nil:
 				r.PhoneVerifiedAt, r.IdentityMethod = &now, "otp"
 			case act.Channel == notify.ChannelEmail && r.EmailVerifiedAt == nil:
@@ -183,6 +194,9 @@ func (a *Activities) RecordApproval(ctx context.Context, id string, act wf.Actio
 			}
 			if r.PlanDigest != act.PlanDigest {
 				return false, nonRetryable("the plan changed since it was reviewed")
+			}
+			if act.Actor == r.SubmittedBy || act.Actor == r.AttestedBy {
+				return false, nonRetryable("the approver submitted the request or attested the requester: a second person approves")
 			}
 			now := time.Now().UTC()
 			r.ApprovedBy, r.ApprovedAt = act.Actor, &now
@@ -301,7 +315,7 @@ func (a *Activities) BuildPlan(ctx context.Context, id string, found []wf.Locate
 		for _, f := range found {
 			items = append(items, f.Items...)
 		}
-		plan = wf.Plan{Items: items, Digest: planDigest(items), AutoApproved: a.Auto.approves(r.Source, items)}
+		plan = wf.Plan{Items: items, Digest: planDigest(items), AutoApproved: a.Auto.approves(r, items)}
 		for _, it := range items {
 			if it.RestrictUntil != nil && (plan.RestrictUntil == nil || it.RestrictUntil.After(*plan.RestrictUntil)) {
 				plan.RestrictUntil = it.RestrictUntil

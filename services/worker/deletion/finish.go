@@ -20,6 +20,7 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/workflows/calendar"
 	wf "github.com/redress/redress/workflows/deletion"
+	"github.com/redress/redress/workflows/policy"
 )
 
 // certificate is the deletion certificate given to the requester and the
@@ -329,10 +330,11 @@ func outcomeText(r deletion.Request, kind string) string {
 		if r.RestrictedUntil != nil {
 			until = r.RestrictedUntil.Format("2006-01-02")
 		}
+		citeEN, citeZH := policy.LogRetentionCitation(calendar.DateOf(time.Now(), calendar.Shanghai()))
 		if en {
-			return "Your personal information has been deleted, except network logs the law requires us to keep (CSL Art. 21): they are restricted to storage and security and will be deleted on " + until + "."
+			return "Your personal information has been deleted, except network logs the law requires us to keep (" + citeEN + "): they are restricted to storage and security and will be deleted on " + until + "."
 		}
-		return "您的个人信息已删除；法律要求留存的网络日志（《网络安全法》第二十一条）仅作存储和安全用途，将于 " + until + " 删除。"
+		return "您的个人信息已删除；法律要求留存的网络日志（" + citeZH + "）仅作存储和安全用途，将于 " + until + " 删除。"
 	case wf.NoticeExtended:
 		// The last minute of the period (a day's period ends at 24:00).
 		due := r.DueAt.Add(-time.Minute).In(calendar.Shanghai()).Format("2006-01-02 15:04")

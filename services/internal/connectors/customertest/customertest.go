@@ -24,11 +24,11 @@ CREATE INDEX ON call_logs (caller); CREATE INDEX ON marketing_list (phone); CREA
 const Mapping = `{
   "hash_salt": "test-salt",
   "tables": [
-    {"name": "accounts", "match": {"phone": "phone", "email": "email"}, "window": "created_at", "action": "delete"},
+    {"name": "accounts", "match": {"phone": "phone", "phone_format": "national", "email": "email"}, "window": "created_at", "action": "delete"},
     {"name": "orders", "via": {"column": "account_id", "parent": "accounts", "parent_key": "id"}, "action": "delete"},
-    {"name": "call_logs", "match": {"phone": "caller"}, "window": "started_at", "action": "delete",
+    {"name": "call_logs", "match": {"phone": "caller", "phone_format": "national"}, "window": "started_at", "action": "delete",
      "retention": {"column": "started_at", "months": 6, "restrict_column": "restricted_until", "citation": "CSL 2016 Art. 21(3)"}},
-    {"name": "marketing_list", "match": {"phone": "phone", "email": "email"}, "action": "mask",
+    {"name": "marketing_list", "match": {"phone": "phone", "phone_format": "national", "email": "email"}, "action": "mask",
      "columns": {"name": "mask", "phone": "hash", "email": "null"}}
   ]
 }`

@@ -1,11 +1,15 @@
 // Package oidctest is a small OpenID Connect provider for tests: discovery,
 // a JWKS, an authorization endpoint that signs in whoever the test says, and
-// a token endpoint issuing RS256 ID tokens. Real HTTP, real signatures.
+// a token endpoint issuing RS256 ID tokens. Real HTTP, real signatures. Like
+// a careful provider it requires PKCE (S256) of its client: no code without a
+// challenge, no token without the verifier that matches it.
 package oidctest
 
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -36,8 +40,9 @@ type Issuer struct {
 }
 
 type grant struct {
-	who   Identity
-	nonce string
+	who       Identity
+	nonce     string
+	challenge string // PKCE S256 code challenge
 }
 
 // Start runs a provider for one client until the test ends.
@@ -100,15 +105,29 @@ func (is *Issuer) auth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
 		return
 	}
+	if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 {
+		http.Error(w, "PKCE required: code_challenge with code_challenge_method S256", http.StatusBadRequest)
+		return
+	}
 	code := random()
 	is.mu.Lock()
-	is.codes[code] = grant{who: is.next, nonce: q.Get("nonce")}
+	is.codes[code] = grant{who: is.next, nonce: q.Get("nonce"), challenge: q.Get("code_challenge")}
 	is.mu.Unlock()
 	back := redirect.Query()
 	back.Set("code", code)
 	back.Set("state", q.Get("state"))
 	redirect.RawQuery = back.Encode()
 	http.Redirect(w, r, redirect.String(), http.StatusFound)
+}
+
+// pkceMatches checks a code verifier (RFC 7636: 43-128 characters) against
+// its S256 challenge.
+func pkceMatches(verifier, challenge string) bool {
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:]) == challenge
 }
 
 func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +143,7 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	g, found := is.codes[r.PostFormValue("code")]
 	delete(is.codes, r.PostFormValue("code")) // one use
 	is.mu.Unlock()
-	if !found {
+	if !found || !pkceMatches(r.PostFormValue("code_verifier"), g.challenge) {
 		http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
 		return
 	}

@@ -1,0 +1,208 @@
+package deploytest
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// The dev scripts are what a newcomer runs first. These tests run them the
+// way a newcomer would: from a fresh clone in a folder only its owner can
+// enter (mode 0700, like a home folder or `mktemp -d`) whose path has a
+// space in it. As root, PostgreSQL runs as the postgres system user, which
+// cannot enter such a folder: the scripts must still work.
+
+// newClone clones this checkout into a fresh 0700 folder and lays the
+// working tree's Makefile and deploy/ over it, so uncommitted script changes
+// are what is tested.
+func newClone(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatalf("git is needed to clone the checkout: %v", err)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	clone := filepath.Join(parent, "a clone")
+	run(t, root, "git", "clone", "--quiet", "--no-hardlinks", root, clone)
+	run(t, root, "cp", "-R", "deploy", "Makefile", clone+"/")
+	return clone
+}
+
+func run(t *testing.T, dir string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// freePort answers a loopback port nobody listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestPostgresScriptFromClosedFolder(t *testing.T) {
+	clone := newClone(t)
+	dataDir := filepath.Join(clone, ".data", "pg")
+	port := fmt.Sprint(freePort(t))
+	t.Cleanup(func() { _ = exec.Command("bash", filepath.Join(clone, "deploy/dev/pg.sh"), "remove", dataDir).Run() })
+
+	url := run(t, clone, "bash", "deploy/dev/pg.sh", "start", dataDir, port, "--fast")
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var one int
+	if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("query the started cluster: %v (got %d)", err, one)
+	}
+	// A second start of a running cluster is harmless; stop, then start again
+	// from the same data (what the next `make run` does).
+	run(t, clone, "bash", "deploy/dev/pg.sh", "start", dataDir, port, "--fast")
+	run(t, clone, "bash", "deploy/dev/pg.sh", "stop", dataDir)
+	if err := db.QueryRow("SELECT 1").Scan(&one); err == nil {
+		t.Fatal("the cluster still answers after pg.sh stop")
+	}
+	db.Close()
+	run(t, clone, "bash", "deploy/dev/pg.sh", "start", dataDir, port, "--fast")
+	if _, err := os.Stat(filepath.Join(dataDir, "PG_VERSION")); err != nil {
+		t.Fatalf("the cluster's data is not reachable from the project folder: %v", err)
+	}
+	target, _ := filepath.EvalSymlinks(dataDir)
+	run(t, clone, "bash", "deploy/dev/pg.sh", "remove", dataDir)
+	for _, p := range []string{dataDir, target} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("pg.sh remove left %s behind (%v)", p, err)
+		}
+	}
+}
+
+// TestMakeRunFromClosedFolder starts `make run` in a fresh clone (its own
+// ports) until the gRPC health check answers, then stops it as Ctrl-C would
+// and checks that PostgreSQL stopped with it.
+func TestMakeRunFromClosedFolder(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatalf("make is needed: %v", err)
+	}
+	clone := newClone(t)
+	grpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command("make", "run")
+	cmd.Dir = clone
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL=", "TEMPORAL_ADDRESS=",
+		fmt.Sprintf("REDRESS_PG_PORT=%d", freePort(t)),
+		"REDRESS_INTAKE_ADDR="+grpcAddr,
+		fmt.Sprintf("REDRESS_METRICS_ADDR=127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("REDRESS_CONSOLE_ADDR=127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("REDRESS_PUBLIC_ADDR=127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("REDRESS_TEMPORAL_PORT=%d", freePort(t)),
+		"REDRESS_TEMPORAL_UI_PORT=0", "REDRESS_PPROF_ADDR=", "REDRESS_LOG_LEVEL=warn",
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		select {
+		case err := <-exited:
+			// Ctrl-C ends make itself by the signal: that is a clean stop.
+			if ee, ok := err.(*exec.ExitError); ok {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT {
+					return nil
+				}
+			}
+			return err
+		case <-time.After(60 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			return fmt.Errorf("make run did not stop within 60 s of Ctrl-C")
+		}
+	}
+	t.Cleanup(func() {
+		_ = stop()
+		_ = exec.Command("bash", filepath.Join(clone, "deploy/dev/pg.sh"), "remove", filepath.Join(clone, ".data/pg")).Run()
+		if t.Failed() {
+			t.Logf("make run printed:\n%s", out.String())
+		}
+	})
+
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	health := healthpb.NewHealthClient(conn)
+	deadline := time.Now().Add(8 * time.Minute) // a cold build compiles for minutes
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		cancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			break
+		}
+		select {
+		case err := <-exited:
+			stopped = true
+			t.Fatalf("make run exited before its gRPC health check answered: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gRPC health check did not answer SERVING (last: %v)", err)
+		}
+		time.Sleep(time.Second)
+	}
+	if !strings.Contains(out.String(), "ready: started in") {
+		// The readiness line may follow the health check by a moment.
+		time.Sleep(3 * time.Second)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("stopping make run: %v", err)
+	}
+	if !strings.Contains(out.String(), "ready: started in") {
+		t.Error("make run did not say how long its start took")
+	}
+	if _, err := os.Stat(filepath.Join(clone, ".data/pg/postmaster.pid")); !os.IsNotExist(err) {
+		t.Errorf("PostgreSQL still runs after make run stopped (postmaster.pid: %v)", err)
+	}
+}

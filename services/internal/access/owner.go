@@ -1,0 +1,19 @@
+package access
+
+import "context"
+
+// IsAutomation reports whether the call comes from an automation credential
+// (a partner system or pipeline) rather than a person: such a caller sees and
+// acts only on the objects it submitted. A call without a principal came
+// through TrustActorHeader (tests only) and is not one.
+func IsAutomation(ctx context.Context) bool {
+	p, ok := PrincipalFrom(ctx)
+	return ok && p.Role == Automation
+}
+
+// IsPerson reports whether the call comes from an authenticated person (any
+// role but automation): what a person vouches for, a second person checks.
+func IsPerson(ctx context.Context) bool {
+	p, ok := PrincipalFrom(ctx)
+	return ok && p.Role != Automation
+}

@@ -1,0 +1,162 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/audit"
+)
+
+func addUsers(t *testing.T, s *Store, us ...NewUser) {
+	t.Helper()
+	for _, nu := range us {
+		if _, err := s.AddUser(context.Background(), "cli:root", nu); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func actions(t *testing.T, s *Store, username string) string {
+	t.Helper()
+	recs, err := audit.ForObject(context.Background(), s.DB, "user", username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var as []string
+	for _, r := range recs {
+		as = append(as, r.Action+":"+r.Actor)
+	}
+	return strings.Join(as, " ")
+}
+
+// Credentials are minted only for oneself and for automation accounts.
+func TestCredentialsOnlyForSelfOrAutomation(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	addUsers(t, s, NewUser{Username: "admin", Role: access.Admin, Password: pw},
+		NewUser{Username: "sup.wang", Role: access.Supervisor, Password: pw},
+		NewUser{Username: "partner.feed", Role: access.Automation})
+	if _, _, err := s.IssueToken(ctx, "admin", "sup.wang", "x", nil, time.Hour); !errors.Is(err, ErrRefused) {
+		t.Fatalf("admin minting for sup.wang: %v", err)
+	}
+	if _, _, err := s.IssueToken(ctx, "cli:root", "sup.wang", "x", nil, time.Hour); !errors.Is(err, ErrRefused) {
+		t.Fatalf("CLI minting for sup.wang: %v", err)
+	}
+	if ts, _ := s.Tokens(ctx, "sup.wang"); len(ts) != 0 {
+		t.Fatalf("minted: %+v", ts)
+	}
+	if _, _, err := s.IssueToken(ctx, "sup.wang", "sup.wang", "mine", nil, time.Hour); err != nil {
+		t.Fatalf("own credential: %v", err)
+	}
+	if _, _, err := s.IssueToken(ctx, "admin", "partner.feed", "feed", nil, time.Hour); err != nil {
+		t.Fatalf("automation credential: %v", err)
+	}
+	if got := actions(t, s, "sup.wang"); !strings.Contains(got, "access.refused:admin") || !strings.Contains(got, "token.issue:sup.wang") {
+		t.Fatalf("audit: %s", got)
+	}
+}
+
+// An administrator's password reset of another account ends its sessions
+// and revokes its credentials: whoever held them must sign in again.
+func TestPasswordResetEndsSessionsAndCredentials(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	addUsers(t, s, NewUser{Username: "agent.li", Role: access.Agent, Password: pw})
+	u, _ := s.User(ctx, "agent.li")
+	sess, err := s.NewSession(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := s.IssueToken(ctx, "agent.li", "agent.li", "mine", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPassword(ctx, "admin", "agent.li", "a brand new password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionFor(ctx, sess.Token); !errors.Is(err, access.ErrUnauthenticated) {
+		t.Fatalf("session after reset: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, secret); !errors.Is(err, access.ErrUnauthenticated) {
+		t.Fatalf("credential after reset: %v", err)
+	}
+	if got := actions(t, s, "agent.li"); !strings.Contains(got, "user.password.set:admin") {
+		t.Fatalf("audit: %s", got)
+	}
+}
+
+// Roles that reveal personal data, approve deletions or administer wait
+// for a second person; nobody changes their own role; a person's account
+// never becomes an automation account; a role change revokes the account's
+// credentials.
+func TestRoleGrantsNeedSecondPerson(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	addUsers(t, s, NewUser{Username: "admin", Role: access.Admin, Password: pw},
+		NewUser{Username: "admin.two", Role: access.Admin, Password: pw},
+		NewUser{Username: "comp.zhao", Role: access.ComplianceOfficer, Password: pw},
+		NewUser{Username: "agent.li", Role: access.Agent, Password: pw},
+		NewUser{Username: "partner.feed", Role: access.Automation})
+	role := func(name string) string {
+		u, err := s.User(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Role
+	}
+	if _, err := s.SetRole(ctx, "admin", "admin", access.ComplianceOfficer); !errors.Is(err, ErrRefused) {
+		t.Fatalf("own role: %v", err)
+	}
+	if _, err := s.SetRole(ctx, "admin", "agent.li", access.Automation); !errors.Is(err, ErrRefused) {
+		t.Fatalf("person to automation: %v", err)
+	}
+	if _, err := s.SetRole(ctx, "admin", "partner.feed", access.Agent); !errors.Is(err, ErrRefused) {
+		t.Fatalf("automation to person: %v", err)
+	}
+	secret, _, err := s.IssueToken(ctx, "agent.li", "agent.li", "mine", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.SetRole(ctx, "admin", "agent.li", access.Supervisor)
+	if err != nil || g == nil || role("agent.li") != "agent" {
+		t.Fatalf("grant: %+v %v, role %s", g, err, role("agent.li"))
+	}
+	if _, err := s.SetRole(ctx, "admin.two", "agent.li", access.Admin); !errors.Is(err, ErrPendingExists) {
+		t.Fatalf("second pending grant: %v", err)
+	}
+	for _, who := range []string{"admin", "agent.li", "partner.feed", "nobody"} {
+		if err := s.ConfirmGrant(ctx, who, g.ID); !errors.Is(err, ErrRefused) {
+			t.Fatalf("confirm by %s: %v", who, err)
+		}
+	}
+	if err := s.ConfirmGrant(ctx, "comp.zhao", g.ID); err != nil || role("agent.li") != "supervisor" {
+		t.Fatalf("confirm by compliance officer: %v, role %s", err, role("agent.li"))
+	}
+	if err := s.ConfirmGrant(ctx, "admin.two", g.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("confirmed twice: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, secret); !errors.Is(err, access.ErrUnauthenticated) {
+		t.Fatalf("credential survived a role change: %v", err)
+	}
+	// An administrator grant: compliance officers may not confirm it.
+	g, err = s.SetRole(ctx, "admin", "agent.li", access.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmGrant(ctx, "comp.zhao", g.ID); !errors.Is(err, ErrRefused) {
+		t.Fatalf("officer confirming admin: %v", err)
+	}
+	if err := s.RejectGrant(ctx, "comp.zhao", g.ID); err != nil || role("agent.li") != "supervisor" {
+		t.Fatalf("reject: %v, role %s", err, role("agent.li"))
+	}
+	got := actions(t, s, "agent.li")
+	for _, want := range []string{"role.grant.requested:admin", "access.refused:admin", "role.grant.confirmed:comp.zhao", "user.role:comp.zhao", "role.grant.rejected:comp.zhao"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("audit: no %s in %s", want, got)
+		}
+	}
+}
