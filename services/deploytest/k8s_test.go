@@ -18,7 +18,9 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -28,7 +30,7 @@ func decodeAll(t *testing.T) []runtime.Object {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
-		autoscalingv2.AddToScheme, policyv1.AddToScheme} {
+		autoscalingv2.AddToScheme, policyv1.AddToScheme, networkingv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}
@@ -170,5 +172,86 @@ func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
 	_, _, err := dec.Decode([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replica: 2}\n"), nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "replica") {
 		t.Fatalf("a misspelt field was accepted: %v", err)
+	}
+}
+
+// Only the Redress processes that hold the command key reach the Temporal
+// frontend's gRPC port; Temporal's own services keep their namespace; no
+// rule admits everyone.
+func TestTemporalFrontendNetworkPolicy(t *testing.T) {
+	objs := decodeAll(t)
+	var deployments []*appsv1.Deployment
+	var policy *networkingv1.NetworkPolicy
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			deployments = append(deployments, o)
+		case *networkingv1.NetworkPolicy:
+			if o.Namespace == "temporal" {
+				policy = o
+			}
+		}
+	}
+	if policy == nil {
+		t.Fatal("no NetworkPolicy guards the Temporal frontend (namespace temporal)")
+	}
+	frontend := labels.Set{"app.kubernetes.io/name": "temporal", "app.kubernetes.io/component": "frontend"}
+	if sel, err := metav1.LabelSelectorAsSelector(&policy.Spec.PodSelector); err != nil || !sel.Matches(frontend) {
+		t.Fatalf("NetworkPolicy %s does not select the frontend pods (%v)", policy.Name, err)
+	}
+	if !slices.Contains(policy.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+		t.Fatalf("NetworkPolicy %s does not restrict ingress", policy.Name)
+	}
+	holdsKey := func(d *appsv1.Deployment) bool {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, ef := range c.EnvFrom {
+				if ef.SecretRef != nil && ef.SecretRef.Name == "redress-command-key" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	admitted := map[string]bool{}
+	for i, rule := range policy.Spec.Ingress {
+		if len(rule.From) == 0 {
+			t.Errorf("ingress rule %d admits every source", i)
+		}
+		for _, peer := range rule.From {
+			if peer.IPBlock != nil {
+				t.Errorf("ingress rule %d admits an address block", i)
+				continue
+			}
+			if peer.NamespaceSelector == nil {
+				continue // Temporal's own namespace
+			}
+			ns, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+			if err != nil || ns.Empty() {
+				t.Errorf("ingress rule %d admits every namespace (%v)", i, err)
+				continue
+			}
+			pods, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+			if peer.PodSelector == nil || err != nil || pods.Empty() {
+				t.Errorf("ingress rule %d admits every pod of a namespace (%v)", i, err)
+				continue
+			}
+			if len(rule.Ports) != 1 || rule.Ports[0].Port == nil || rule.Ports[0].Port.IntValue() != 7233 {
+				t.Errorf("ingress rule %d: Redress needs the frontend's gRPC port 7233 only, got %v", i, rule.Ports)
+			}
+			for _, d := range deployments {
+				if ns.Matches(labels.Set{"kubernetes.io/metadata.name": d.Namespace}) && pods.Matches(labels.Set(d.Spec.Template.Labels)) {
+					admitted[d.Name] = true
+				}
+			}
+		}
+	}
+	for _, d := range deployments {
+		if holdsKey(d) != admitted[d.Name] {
+			t.Errorf("Deployment %s: holds the command key %v, reaches the Temporal frontend %v; want the same",
+				d.Name, holdsKey(d), admitted[d.Name])
+		}
+	}
+	if len(admitted) == 0 || admitted["redress-console"] {
+		t.Errorf("admitted to the frontend: %v; want the services and workers, not the console", admitted)
 	}
 }

@@ -68,7 +68,7 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *d
 	sender := &notify.SMTPSender{Addr: h.smtp.Addr(), From: "privacy@operator.example", Timeout: 5 * time.Second}
 	starter := deletion.NewStarter(h.tc, h.db, h.log)
 	starter.Grace, starter.Every = 0, 200*time.Millisecond
-	conf := deletion.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Sender: sender, Log: h.log}
+	conf := deletion.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Commands: h.signer, Sender: sender, Log: h.log}
 	for _, o := range opts {
 		o(&conf)
 	}
@@ -100,7 +100,7 @@ func (r *deletionRig) startDeletionWorker() {
 	r.stopWork, r.workDone = cancel, make(chan struct{})
 	go func() {
 		defer close(r.workDone)
-		if err := deletionworker.Run(ctx, r.tc, r.acts); err != nil {
+		if err := deletionworker.Run(ctx, r.tc, r.acts, r.commands); err != nil {
 			r.t.Errorf("deletion worker: %v", err)
 		}
 	}()

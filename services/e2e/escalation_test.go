@@ -66,7 +66,7 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 		o.dir = &regulator.Directory{}
 	}
 	starter := &esc.Starter{Temporal: h.tc, DB: h.db, Log: h.log, Timing: o.timing, Every: 100 * time.Millisecond}
-	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Log: h.log, OperatorClass: o.class})
+	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Commands: h.signer, Log: h.log, OperatorClass: o.class})
 	// A plain gRPC server that takes the caller from x-redress-actor: the
 	// access guard has its own tests; this one is about escalations.
 	gs := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
@@ -95,7 +95,7 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 	trig := &esc.Triggers{DB: h.db, Policy: h.policy, Cluster: o.cluster, OperatorClass: o.class}
 	go func() {
 		defer close(done)
-		if err := escworker.Run(ctx, h.tc, escworker.Deps{Activities: acts, Triggers: trig, Timing: o.timing, Every: 100 * time.Millisecond}); err != nil {
+		if err := escworker.Run(ctx, h.tc, escworker.Deps{Activities: acts, Triggers: trig, Timing: o.timing, Every: 100 * time.Millisecond, Commands: h.commands}); err != nil {
 			h.t.Errorf("escalation worker: %v", err)
 		}
 	}()

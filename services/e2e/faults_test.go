@@ -78,6 +78,7 @@ func TestFaults(t *testing.T) {
 	smtp := smtptest.Start(t)
 	temporalPort, intakePort, metricsPort, wMetricsPort := freePort(t), freePort(t), freePort(t), freePort(t)
 	env := append(os.Environ(), "DATABASE_URL="+pgURL, "REDRESS_MASTER_KEY="+crypto.GenerateMasterKey(),
+		"REDRESS_COMMAND_KEY="+crypto.GenerateMasterKey(),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", temporalPort), "REDRESS_LOG_LEVEL=error",
 		"REDRESS_SMTP_ADDR="+smtp.Addr(), "REDRESS_DATA_DIR="+dir)
 	procs := map[string]*exec.Cmd{}
@@ -247,7 +248,7 @@ func TestFaults(t *testing.T) {
 	}
 
 	// Every complainant gets its acknowledgement once the workflows catch up.
-	tc, err := temporalclient.Dial(fmt.Sprintf("127.0.0.1:%d", temporalPort), "default")
+	tc, err := temporalclient.Dial(fmt.Sprintf("127.0.0.1:%d", temporalPort), "default", temporalclient.Security{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,10 +28,12 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/pgtest"
+	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/temporalclient"
 	"github.com/redress/redress/services/internal/temporaldev"
 	"github.com/redress/redress/services/worker"
 	"github.com/redress/redress/workflows/calendar"
+	"github.com/redress/redress/workflows/command"
 	"github.com/redress/redress/workflows/policy"
 )
 
@@ -52,6 +54,10 @@ type harness struct {
 	stopWork context.CancelFunc
 	workDone chan struct{}
 	identity *identity.Store
+	// signer seals the services' actions; commands verifies them in the
+	// workers (one command key per test, as REDRESS_COMMAND_KEY).
+	signer   *signing.Signer
+	commands *command.Verifier
 }
 
 type options struct {
@@ -74,12 +80,13 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	h.policy = policy.New(cals)
+	h.signer, h.commands = mustCommandKey(t)
 	h.tfile = filepath.Join(t.TempDir(), "temporal.db")
 	h.tport = freePort(t)
 	if !o.noTemporal {
 		h.startTemporal()
 	}
-	h.tc, err = temporalclient.Dial(net.JoinHostPort("127.0.0.1", strconv.Itoa(h.tport)), "default")
+	h.tc, err = temporalclient.Dial(net.JoinHostPort("127.0.0.1", strconv.Itoa(h.tport)), "default", temporalclient.Security{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +95,7 @@ func newHarness(t *testing.T, o options) *harness {
 	h.smtp = smtptest.Start(t)
 	h.starter = intake.NewStarter(h.tc, h.db, h.log)
 	h.starter.Grace, h.starter.Every, h.starter.StartTimeout = 0, 200*time.Millisecond, 2*time.Second
-	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Log: h.log, Now: o.now})
+	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Commands: h.signer, Log: h.log, Now: o.now})
 	// The services' behaviour is under test here: the test-only guard lets
 	// calls without a credential through as their x-redress-actor; calls with
 	// a bearer credential (the console's) are checked against their role.
@@ -137,7 +144,7 @@ func (h *harness) startWorker() {
 		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}}
 	go func() {
 		defer close(h.workDone)
-		if err := worker.Run(ctx, h.tc, acts); err != nil {
+		if err := worker.Run(ctx, h.tc, acts, h.commands); err != nil {
 			h.t.Errorf("worker: %v", err)
 		}
 	}()
@@ -175,6 +182,24 @@ func mustMaster(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// mustCommandKey makes a command key and the services' signer and the
+// workers' verifier that share it.
+func mustCommandKey(t *testing.T) (*signing.Signer, *command.Verifier) {
+	key, err := signing.ParseKey(crypto.GenerateMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signing.NewSigner(key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := command.NewVerifier(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
 }
 
 func freePort(t *testing.T) int {

@@ -28,7 +28,7 @@ import (
 // through the intake service's own code path on the harness's stack.
 func publicSite(t *testing.T, h *harness) *httptest.Server {
 	t.Helper()
-	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Log: h.log})
+	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Commands: h.signer, Log: h.log})
 	sqlDB, err := h.db.DB()
 	mustNot(t, err)
 	cals, err := calendar.LoadEmbedded()

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/redress/redress/workflows/command"
 	"github.com/redress/redress/workflows/complaint"
 )
 
@@ -15,7 +16,8 @@ import (
 // is unreachable at start-up the worker keeps trying (backing off to 5 s)
 // rather than exiting, so a worker started before Temporal, or during an
 // outage, picks up work as soon as the engine answers.
-func Run(ctx context.Context, c client.Client, acts *Activities) error {
+// commands verifies the services' seals on every human action.
+func Run(ctx context.Context, c client.Client, acts *Activities, commands *command.Verifier) error {
 	log := acts.Log
 	if log == nil {
 		log = slog.Default()
@@ -25,7 +27,7 @@ func Run(ctx context.Context, c client.Client, acts *Activities) error {
 		w := sdkworker.New(c, complaint.TaskQueue, sdkworker.Options{
 			MaxConcurrentActivityExecutionSize: 64,
 		})
-		complaint.Register(w, acts)
+		complaint.Register(w, acts, commands)
 		err := w.Start()
 		if err == nil {
 			<-ctx.Done()

@@ -7,6 +7,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // Activity names. The worker registers the Activities implementation under
@@ -75,11 +77,12 @@ func activityOptions() workflow.ActivityOptions {
 	}
 }
 
-// Register registers ComplaintWorkflow (as WorkflowName) and every method of
-// impl under its Activity* name on w (a worker.Worker, or a testsuite
-// environment, which satisfies the same interface).
-func Register(w worker.Registry, impl Activities) {
-	w.RegisterWorkflowWithOptions(ComplaintWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+// Register registers ComplaintWorkflow (as WorkflowName), checking every
+// Update's seal with commands, and every method of impl under its Activity*
+// name on w (a worker.Worker, or a testsuite environment, which satisfies the
+// same interface).
+func Register(w worker.Registry, impl Activities, commands *command.Verifier) {
+	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterActivityWithOptions(impl.LoadCase, activity.RegisterOptions{Name: ActivityLoadCase})
 	w.RegisterActivityWithOptions(impl.ApplyTransition, activity.RegisterOptions{Name: ActivityApplyTransition})
 	w.RegisterActivityWithOptions(impl.ExtendDeadline, activity.RegisterOptions{Name: ActivityExtendDeadline})

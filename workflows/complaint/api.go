@@ -7,6 +7,8 @@ package complaint
 import (
 	"context"
 	"time"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // TaskQueue is the task queue the complaint workers poll.
@@ -83,7 +85,17 @@ type Action struct {
 	Assignee string
 	// PrimaryCaseID is the case a duplicate is merged into.
 	PrimaryCaseID string
+	// Seal is the service's signature over this action (see package
+	// command): the validator refuses an action without a valid one.
+	Seal command.Seal
 }
+
+// unsealed is the action as signed: its Seal zero.
+func (a Action) unsealed() Action { a.Seal = command.Seal{}; return a }
+
+// WithSeal returns the action carrying seal (command.Sealable: the
+// services' signer seals it).
+func (a Action) WithSeal(seal command.Seal) any { a.Seal = seal; return a }
 
 // DeadlineInfo is a deadline as the workflow knows it. No personal data.
 type DeadlineInfo struct {

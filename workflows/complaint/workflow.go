@@ -9,6 +9,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // Deadline statuses (DeadlineInfo.Status, DeadlineChange.Status).
@@ -50,8 +52,9 @@ type armedTimer struct {
 // complaintWF is the state of one ComplaintWorkflow run. Only the workflow's
 // own coroutines touch it (cooperative scheduling, no data races).
 type complaintWF struct {
-	rootCtx workflow.Context
-	caseID  string
+	rootCtx  workflow.Context
+	caseID   string
+	commands *command.Verifier
 
 	snap   CaseSnapshot
 	loaded bool
@@ -83,8 +86,13 @@ type complaintWF struct {
 // closed): it arms the deadlines as durable timers, takes every human action
 // as a validated Update, records reminders and breaches, pauses and resumes
 // the resolution clock and closes resolved cases after the quiet period.
-// It carries ids, codes and times only.
-func ComplaintWorkflow(ctx workflow.Context, in Input) error {
+// It carries ids, codes and times only. Workflow returns it with the
+// verifier of the services' command seals.
+func Workflow(commands *command.Verifier) func(workflow.Context, Input) error {
+	return func(ctx workflow.Context, in Input) error { return complaintWorkflow(ctx, in, commands) }
+}
+
+func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifier) error {
 	if in.CaseID == "" {
 		return temporal.NewNonRetryableApplicationError("complaint workflow started without a case id", ErrTypeInvalidInput, nil)
 	}
@@ -92,6 +100,7 @@ func ComplaintWorkflow(ctx workflow.Context, in Input) error {
 	w := &complaintWF{
 		rootCtx:       ctx,
 		caseID:        in.CaseID,
+		commands:      commands,
 		timers:        map[string]*armedTimer{},
 		breached:      map[string]bool{},
 		remindersSent: map[string]map[int]bool{},
@@ -198,6 +207,9 @@ func (w *complaintWF) registerHandlers(ctx workflow.Context) error {
 			},
 			workflow.UpdateHandlerOptions{
 				Validator: func(ctx workflow.Context, a Action) error {
+					if err := w.commands.CheckUpdate(ctx, a.Actor, a.unsealed(), a.Seal); err != nil {
+						return err
+					}
 					return w.validate(name, a)
 				},
 			})

@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 const testCaseID = "3f1e7a52-9c1b-4f0e-8d4a-2b7c9e1d0a11"
@@ -229,14 +232,52 @@ func newHarness(t *testing.T, mutate ...func(*CaseSnapshot)) *harness {
 		m(&snap)
 	}
 	h.fake = newFake(h.env, snap)
-	Register(h.env, h.fake)
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WorkflowID(testCaseID)})
+	Register(h.env, h.fake, testVerifier(t))
 	return h
 }
 
-// update sends Update name with id at simulated time t0+after.
+// testKey is the command key of the tests: the services' signer holds the
+// same in production.
+var testKey = []byte("complaint-workflow-test-command-key-0123456789")
+
+func testVerifier(t *testing.T) *command.Verifier {
+	v, err := command.NewVerifier(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// seal signs a the way the intake service does, for update name/id on this
+// case's workflow, valid for a minute of simulated time.
+func (h *harness) seal(name, id string, a Action) Action {
+	return sealWith(h.t, testKey, WorkflowID(testCaseID), name, id, h.env.Now().Add(time.Minute), a)
+}
+
+func sealWith(t *testing.T, key []byte, workflowID, name, id string, expires time.Time, a Action) Action {
+	t.Helper()
+	seal, err := command.Sign(key, command.Command{
+		WorkflowID: workflowID, Update: name, UpdateID: id, Actor: a.Actor, Expires: expires,
+	}, a.unsealed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Seal = seal
+	return a
+}
+
+// update sends Update name with id at simulated time t0+after, signed.
 func (h *harness) update(after time.Duration, name, id string, a Action) *updateOutcome {
+	return h.updateAs(after, name, id, func() Action { return h.seal(name, id, a) })
+}
+
+// updateAs sends Update name with id at t0+after with the argument built
+// then (signed or not).
+func (h *harness) updateAs(after time.Duration, name, id string, arg func() Action) *updateOutcome {
 	out := &updateOutcome{}
 	h.env.RegisterDelayedCallback(func() {
+		a := arg()
 		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
 			OnAccept: func() { out.accepted = true },
 			OnReject: func(err error) { out.rejectErr = err },
@@ -704,8 +745,8 @@ func TestConcurrentUpdatesAreSerialized(t *testing.T) {
 		}
 	}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateAccept, "c1", cb(&first), act(nil))
-		h.env.UpdateWorkflow(UpdateMerge, "c2", cb(&second), act(func(a *Action) { a.PrimaryCaseID = "other-case" }))
+		h.env.UpdateWorkflow(UpdateAccept, "c1", cb(&first), h.seal(UpdateAccept, "c1", act(nil)))
+		h.env.UpdateWorkflow(UpdateMerge, "c2", cb(&second), h.seal(UpdateMerge, "c2", act(func(a *Action) { a.PrimaryCaseID = "other-case" })))
 	}, time.Hour)
 	h.stopAt(2 * time.Hour)
 	h.run()
@@ -1077,5 +1118,54 @@ func TestUpdateBeforeLoadWaitsForTheCase(t *testing.T) {
 	tr := h.fake.transitions()
 	if len(tr) != 1 || tr[0].ActionID != "u-early" || tr[0].FromState != StateReceived {
 		t.Fatalf("transitions: %+v", tr)
+	}
+}
+
+// Only actions the services signed reach the case: an unsigned, forged,
+// expired, altered, or other-case action (or one signed for another update)
+// is refused by the validator and nothing is written; the signed one passes.
+func TestUnsignedOrForgedActionsAreRefused(t *testing.T) {
+	h := newHarness(t)
+	const name = UpdateAccept
+	a := act(func(a *Action) { a.Actor = "sup.wang" })
+	other := []byte("not-the-services-key-but-just-as-long-0123456789")
+	at := func(after time.Duration, id string, arg func() Action) *updateOutcome {
+		return h.updateAs(after, name, id, arg)
+	}
+	unsigned := at(time.Hour, "f1", func() Action { return a })
+	forged := at(time.Hour+time.Minute, "f2", func() Action {
+		return sealWith(t, other, WorkflowID(testCaseID), name, "f2", h.env.Now().Add(time.Minute), a)
+	})
+	expired := at(time.Hour+2*time.Minute, "f3", func() Action {
+		return sealWith(t, testKey, WorkflowID(testCaseID), name, "f3", h.env.Now().Add(-time.Second), a)
+	})
+	otherCase := at(time.Hour+3*time.Minute, "f4", func() Action {
+		return sealWith(t, testKey, WorkflowID("0b0c9d2e-1111-4222-8333-944455556666"), name, "f4", h.env.Now().Add(time.Minute), a)
+	})
+	otherUpdateID := at(time.Hour+4*time.Minute, "f5", func() Action {
+		return sealWith(t, testKey, WorkflowID(testCaseID), name, "not-f5", h.env.Now().Add(time.Minute), a)
+	})
+	altered := at(time.Hour+5*time.Minute, "f6", func() Action {
+		s := sealWith(t, testKey, WorkflowID(testCaseID), name, "f6", h.env.Now().Add(time.Minute), act(nil))
+		s.Actor = "sup.wang" // signed for agent, sent as someone else
+		return s
+	})
+	tooLong := at(time.Hour+6*time.Minute, "f7", func() Action {
+		return sealWith(t, testKey, WorkflowID(testCaseID), name, "f7", h.env.Now().Add(time.Hour), a)
+	})
+	signed := h.update(2*time.Hour, name, "ok", a)
+	h.stopAt(3 * time.Hour)
+	h.run()
+	h.requireCancelled()
+	mustReject(t, "unsigned", unsigned, "not signed")
+	mustReject(t, "forged", forged, "does not verify")
+	mustReject(t, "expired", expired, "expired")
+	mustReject(t, "other case", otherCase, "does not verify")
+	mustReject(t, "other update id", otherUpdateID, "does not verify")
+	mustReject(t, "altered actor", altered, "does not verify")
+	mustReject(t, "expiry too far ahead", tooLong, "ahead")
+	mustOK(t, "signed accept", signed)
+	if tr := h.fake.transitions(); len(tr) != 1 || tr[0].ActionID != "ok" || tr[0].Args.Actor != "sup.wang" {
+		t.Fatalf("transitions: %s", stateChain(tr))
 	}
 }

@@ -7,6 +7,8 @@ package deletion
 import (
 	"context"
 	"time"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // TaskQueue is the task queue the deletion workers poll.
@@ -71,7 +73,17 @@ type Action struct {
 	// extend_deadline: the due date and rule the policy allows once extended.
 	NewDueAt   time.Time
 	NewDueRule string
+	// Seal is the service's signature over this action (see package
+	// command): the validator refuses an action without a valid one.
+	Seal command.Seal
 }
+
+// unsealed is the action as signed: its Seal zero.
+func (a Action) unsealed() Action { a.Seal = command.Seal{}; return a }
+
+// WithSeal returns the action carrying seal (command.Sealable: the
+// services' signer seals it).
+func (a Action) WithSeal(seal command.Seal) any { a.Seal = seal; return a }
 
 // Snapshot is the workflow's view of the request.
 type Snapshot struct {

@@ -20,13 +20,13 @@ func TestWorkflowExtendedDeadlineMovesTheBreach(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	start := env.Now()
 	f := &fakeActs{snap: Snapshot{Status: StatusAwaitingIdentity, DueAt: start.Add(48 * time.Hour)}, applied: map[string]int{}}
-	Register(env, f)
+	register(t, env, f)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateExtendDeadline, "x1", updateCB{t: t, want: true, name: "extend"},
+		update(t, env, UpdateExtendDeadline, "x1", updateCB{t: t, want: true, name: "extend"},
 			Action{Actor: "boss", ReasonCode: "complexity", ReasonTextID: "7d0c3c8e-1f55-4c86-9d2f-2a0f3f0e9b10", NewDueAt: start.Add(96 * time.Hour), NewDueRule: "test/X5"})
 	}, 24*time.Hour)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateExtendDeadline, "x2", updateCB{t: t, want: false, name: "second extension"},
+		update(t, env, UpdateExtendDeadline, "x2", updateCB{t: t, want: false, name: "second extension"},
 			Action{Actor: "boss", ReasonCode: "complexity", NewDueAt: start.Add(200 * time.Hour)})
 	}, 25*time.Hour)
 	env.RegisterDelayedCallback(func() {
@@ -38,9 +38,9 @@ func TestWorkflowExtendedDeadlineMovesTheBreach(t *testing.T) {
 		if f.breaches != 1 {
 			t.Errorf("breaches %d after the new due date, want 1", f.breaches)
 		}
-		env.UpdateWorkflow(UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent"})
+		update(t, env, UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent"})
 	}, 100*time.Hour)
-	env.ExecuteWorkflow(DeletionWorkflow, Input{DeletionID: "x"})
+	env.ExecuteWorkflow(WorkflowName, Input{DeletionID: "x"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -56,21 +56,21 @@ func TestWorkflowExtensionRefusedAfterDueOrWithoutReason(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	start := env.Now()
 	f := &fakeActs{snap: Snapshot{Status: StatusAwaitingIdentity, DueAt: start.Add(48 * time.Hour)}, applied: map[string]int{}}
-	Register(env, f)
+	register(t, env, f)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateExtendDeadline, "n", updateCB{t: t, want: false, name: "no reason code"},
+		update(t, env, UpdateExtendDeadline, "n", updateCB{t: t, want: false, name: "no reason code"},
 			Action{Actor: "boss", NewDueAt: start.Add(96 * time.Hour)})
-		env.UpdateWorkflow(UpdateExtendDeadline, "e", updateCB{t: t, want: false, name: "earlier date"},
+		update(t, env, UpdateExtendDeadline, "e", updateCB{t: t, want: false, name: "earlier date"},
 			Action{Actor: "boss", ReasonCode: "other", NewDueAt: start.Add(40 * time.Hour)})
 	}, time.Hour)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateExtendDeadline, "late", updateCB{t: t, want: false, name: "after due"},
+		update(t, env, UpdateExtendDeadline, "late", updateCB{t: t, want: false, name: "after due"},
 			Action{Actor: "boss", ReasonCode: "complexity", NewDueAt: start.Add(96 * time.Hour)})
 	}, 50*time.Hour)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent"})
+		update(t, env, UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent"})
 	}, 51*time.Hour)
-	env.ExecuteWorkflow(DeletionWorkflow, Input{DeletionID: "x"})
+	env.ExecuteWorkflow(WorkflowName, Input{DeletionID: "x"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}

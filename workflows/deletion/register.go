@@ -4,11 +4,14 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/redress/redress/workflows/command"
 )
 
-// Register registers the workflow and the activities on w.
-func Register(w worker.Registry, a Activities) {
-	w.RegisterWorkflowWithOptions(DeletionWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+// Register registers the workflow, checking every Update's seal with
+// commands, and the activities on w.
+func Register(w worker.Registry, a Activities, commands *command.Verifier) {
+	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
 	for name, fn := range map[string]any{
 		actLoad: a.Load, actSetStatus: a.SetStatus, actRecordIdentity: a.RecordIdentity,
 		actRecordApproval: a.RecordApproval, actConnectors: a.EnabledConnectors, actLocate: a.Locate,

@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // Activity names (registered by Register).
@@ -66,6 +68,7 @@ func verifyOptions() workflow.ActivityOptions {
 
 type wf struct {
 	id       string
+	commands *command.Verifier
 	snap     Snapshot
 	plan     Plan
 	approved bool
@@ -79,10 +82,15 @@ func terminal(status string) bool {
 	return slices.Contains([]string{StatusCompleted, StatusRejected, StatusCancelled, StatusFailed}, status)
 }
 
-// DeletionWorkflow runs one request from identity to certificate.
-func DeletionWorkflow(ctx workflow.Context, in Input) error {
+// Workflow returns DeletionWorkflow, which runs one request from identity to
+// certificate, with the verifier of the services' command seals.
+func Workflow(commands *command.Verifier) func(workflow.Context, Input) error {
+	return func(ctx workflow.Context, in Input) error { return deletionWorkflow(ctx, in, commands) }
+}
+
+func deletionWorkflow(ctx workflow.Context, in Input, commands *command.Verifier) error {
 	ctx = workflow.WithLocalActivityOptions(workflow.WithActivityOptions(ctx, activityOptions()), localOptions())
-	w := &wf{id: in.DeletionID}
+	w := &wf{id: in.DeletionID, commands: commands}
 	// Handlers first, so an update arriving with the start is not lost; they
 	// wait for the snapshot before judging it.
 	if err := w.handleUpdates(ctx); err != nil {
@@ -176,6 +184,9 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Action) error {
 				if a.Actor == "" {
 					return errors.New("actor is required")
+				}
+				if err := w.commands.CheckUpdate(ctx, a.Actor, a.unsealed(), a.Seal); err != nil {
+					return err
 				}
 				if !w.loaded || w.planning {
 					return nil // judged by the handler once loaded and planned

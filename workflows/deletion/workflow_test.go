@@ -105,15 +105,15 @@ func TestWorkflowVerifyPlanApproveExecute(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	f := &fakeActs{snap: Snapshot{Status: StatusAwaitingIdentity, DueAt: env.Now().Add(30 * 24 * time.Hour)}, applied: map[string]int{}}
-	Register(env, f)
+	register(t, env, f)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateIdentityVerified, "1", updateCB{t: t, want: true, name: "identity"}, Action{Actor: "agent", Method: "attestation"})
+		update(t, env, UpdateIdentityVerified, "1", updateCB{t: t, want: true, name: "identity"}, Action{Actor: "agent", Method: "attestation"})
 	}, time.Minute)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateApprove, "2", updateCB{t: t, want: false, name: "stale approve"}, Action{Actor: "boss", PlanDigest: "old"})
-		env.UpdateWorkflow(UpdateApprove, "3", updateCB{t: t, want: true, name: "approve"}, Action{Actor: "boss", PlanDigest: "digest-1"})
+		update(t, env, UpdateApprove, "2", updateCB{t: t, want: false, name: "stale approve"}, Action{Actor: "boss", PlanDigest: "old"})
+		update(t, env, UpdateApprove, "3", updateCB{t: t, want: true, name: "approve"}, Action{Actor: "boss", PlanDigest: "digest-1"})
 	}, time.Hour)
-	env.ExecuteWorkflow(DeletionWorkflow, Input{DeletionID: "x"})
+	env.ExecuteWorkflow(WorkflowName, Input{DeletionID: "x"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -129,14 +129,14 @@ func TestWorkflowBreachRecordsEscalation(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	f := &fakeActs{snap: Snapshot{Status: StatusAwaitingIdentity, DueAt: env.Now().Add(48 * time.Hour)}, applied: map[string]int{}}
-	Register(env, f)
+	register(t, env, f)
 	env.RegisterDelayedCallback(func() {
 		if f.breaches != 1 {
 			t.Errorf("breaches %d after the due date", f.breaches)
 		}
-		env.UpdateWorkflow(UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent", ReasonTextID: "8c5b7b1e-3a51-4f7e-9a57-1b2f0d0c9e11"})
+		update(t, env, UpdateCancel, "c", updateCB{t: t, want: true, name: "cancel"}, Action{Actor: "agent", ReasonTextID: "8c5b7b1e-3a51-4f7e-9a57-1b2f0d0c9e11"})
 	}, 72*time.Hour)
-	env.ExecuteWorkflow(DeletionWorkflow, Input{DeletionID: "x"})
+	env.ExecuteWorkflow(WorkflowName, Input{DeletionID: "x"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +153,11 @@ func TestWorkflowRestrictUntilThenDelete(t *testing.T) {
 	until := env.Now().Add(150 * 24 * time.Hour)
 	f := &fakeActs{snap: Snapshot{Status: StatusAwaitingIdentity, Source: "pipeline", DueAt: env.Now().Add(30 * 24 * time.Hour)},
 		applied: map[string]int{}, restrict: &until, now: env.Now}
-	Register(env, f)
+	register(t, env, f)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateIdentityVerified, "1", updateCB{t: t, want: true, name: "identity"}, Action{Actor: "pipeline", Method: "attestation"})
+		update(t, env, UpdateIdentityVerified, "1", updateCB{t: t, want: true, name: "identity"}, Action{Actor: "pipeline", Method: "attestation"})
 	}, time.Minute)
-	env.ExecuteWorkflow(DeletionWorkflow, Input{DeletionID: "x"})
+	env.ExecuteWorkflow(WorkflowName, Input{DeletionID: "x"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ package escalation
 import (
 	"context"
 	"time"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // TaskQueue is the task queue the escalation workers poll.
@@ -95,7 +97,17 @@ type Action struct {
 	CaseIDs       []string
 	OperatorClass string
 	Decision      string
+	// Seal is the service's signature over this action (see package
+	// command): the validator refuses an action without a valid one.
+	Seal command.Seal
 }
+
+// unsealed is the action as signed: its Seal zero.
+func (a Action) unsealed() Action { a.Seal = command.Seal{}; return a }
+
+// WithSeal returns the action carrying seal (command.Sealable: the
+// services' signer seals it).
+func (a Action) WithSeal(seal command.Seal) any { a.Seal = seal; return a }
 
 // Input starts the workflow.
 type Input struct {

@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // Activity names.
@@ -21,9 +23,10 @@ const (
 	ActivityNotifyIndividuals = "NotifyIndividuals"
 )
 
-// Register registers EscalationWorkflow and impl's activities on w.
-func Register(w worker.Registry, impl Activities) {
-	w.RegisterWorkflowWithOptions(EscalationWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+// Register registers EscalationWorkflow, checking every Update's seal with
+// commands, and impl's activities on w.
+func Register(w worker.Registry, impl Activities, commands *command.Verifier) {
+	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterActivityWithOptions(impl.LoadEscalation, activity.RegisterOptions{Name: ActivityLoadEscalation})
 	w.RegisterActivityWithOptions(impl.BuildPackage, activity.RegisterOptions{Name: ActivityBuildPackage})
 	w.RegisterActivityWithOptions(impl.Submit, activity.RegisterOptions{Name: ActivitySubmit})
@@ -64,8 +67,13 @@ func (r *run) set(s Snapshot) {
 	}
 }
 
-// EscalationWorkflow runs one escalation from packaging to close.
-func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
+// Workflow returns EscalationWorkflow, which runs one escalation from
+// packaging to close, with the verifier of the services' command seals.
+func Workflow(commands *command.Verifier) func(workflow.Context, Input) (Snapshot, error) {
+	return func(ctx workflow.Context, in Input) (Snapshot, error) { return escalationWorkflow(ctx, in, commands) }
+}
+
+func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifier) (Snapshot, error) {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions())
 	r := &run{timing: in.Timing.withDefaults(), pending: map[string]time.Time{}}
 	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
@@ -99,6 +107,9 @@ func EscalationWorkflow(ctx workflow.Context, in Input) (Snapshot, error) {
 			return r.snap, err
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Action) error {
+			if err := commands.CheckUpdate(ctx, a.Actor, a.unsealed(), a.Seal); err != nil {
+				return err
+			}
 			if r.submitting {
 				return nil // judged once the submission's result is in
 			}

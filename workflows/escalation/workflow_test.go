@@ -2,13 +2,17 @@ package escalation
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/redress/redress/workflows/command"
 )
 
 // record is an in-memory escalation record behind the activities, so the
@@ -83,11 +87,40 @@ func (r *record) NotifyIndividuals(ctx context.Context, id string) (int, error) 
 func newEnv(t *testing.T, r *record) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	Register(env, r)
+	v, err := command.NewVerifier(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: testWorkflowID})
+	Register(env, r, v)
 	return env
 }
 
+// testKey is the command key of the tests (the services' signer holds the
+// same in production); testWorkflowID the workflow id they run under.
+var testKey = []byte("escalation-workflow-test-command-key-0123456789")
+
+const testWorkflowID = "escalation/test"
+
+func sealWith(t *testing.T, key []byte, workflowID, id string, expires time.Time, a Action) Action {
+	t.Helper()
+	seal, err := command.Sign(key, command.Command{
+		WorkflowID: workflowID, Update: UpdateAct, UpdateID: id, Actor: a.Actor, Expires: expires,
+	}, a.unsealed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Seal = seal
+	return a
+}
+
+// update sends a signed action, as the escalation service does.
 func update(env *testsuite.TestWorkflowEnvironment, after time.Duration, a Action, wantErr bool, t *testing.T) {
+	updateAs(env, after, a, func() Action { return sealWith(t, testKey, testWorkflowID, a.ID, env.Now().Add(time.Minute), a) }, wantErr, t)
+}
+
+// updateAs sends a's update with the argument built at that time.
+func updateAs(env *testsuite.TestWorkflowEnvironment, after time.Duration, a Action, arg func() Action, wantErr bool, t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateAct, a.ID, &testsuite.TestUpdateCallback{
 			OnAccept: func() {
@@ -101,7 +134,7 @@ func update(env *testsuite.TestWorkflowEnvironment, after time.Duration, a Actio
 				}
 			},
 			OnComplete: func(any, error) {},
-		}, a)
+		}, arg())
 	}, after)
 }
 
@@ -228,5 +261,43 @@ func TestRecordFilingDuringSubmissionWaitsForItsResult(t *testing.T) {
 	}
 	if r.submits != 1 || !equal(r.actions, []string{ActRecordFiling, ActClose}) {
 		t.Fatalf("submits %d actions %v", r.submits, r.actions)
+	}
+}
+
+// An officer's action reaches the escalation only signed by the service:
+// unsigned, forged, expired and other-escalation actions are refused and
+// nothing is written; the signed close passes.
+func TestUnsignedOrForgedActionsAreRefused(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "e9", Kind: KindSLABreach, Status: StatusOpen}, outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	other := []byte("an-attacker-key-of-the-right-length-0123456789")
+	closing := func(id string) Action { return Action{ID: id, Type: ActClose, Actor: "officer.li"} }
+	updateAs(env, time.Hour, closing("f1"), func() Action { return closing("f1") }, true, t)
+	updateAs(env, time.Hour, closing("f2"), func() Action {
+		return sealWith(t, other, testWorkflowID, "f2", env.Now().Add(time.Minute), closing("f2"))
+	}, true, t)
+	updateAs(env, time.Hour, closing("f3"), func() Action {
+		return sealWith(t, testKey, testWorkflowID, "f3", env.Now().Add(-time.Second), closing("f3"))
+	}, true, t)
+	updateAs(env, time.Hour, closing("f4"), func() Action {
+		return sealWith(t, testKey, WorkflowID("another"), "f4", env.Now().Add(time.Minute), closing("f4"))
+	}, true, t)
+	updateAs(env, time.Hour, closing("f5"), func() Action {
+		a := sealWith(t, testKey, testWorkflowID, "f5", env.Now().Add(time.Minute), Action{ID: "f5", Type: ActAcknowledge, Actor: "officer.li"})
+		a.Type = ActClose // signed as an acknowledgement, sent as a close
+		return a
+	}, true, t)
+	env.RegisterDelayedCallback(func() {
+		if slices.Contains(r.actions, ActClose) {
+			t.Errorf("a refused action was written: %v", r.actions)
+		}
+	}, 2*time.Hour)
+	update(env, 3*time.Hour, closing("ok"), false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e9", Timing: Timing{AckWait: 100 * time.Hour}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.snap.Status != StatusClosed || r.actions[len(r.actions)-1] != ActClose {
+		t.Fatalf("status %s, actions %v", r.snap.Status, r.actions)
 	}
 }

@@ -59,7 +59,7 @@ func benchEmptyWorkflow(workflow.Context) error { return nil }
 
 func measureStartup(ctx context.Context, o startupOptions) (startupResult, error) {
 	res := startupResult{N: o.n, Concurrency: o.c}
-	tc, err := temporalclient.Dial(o.temporal, o.namespace)
+	tc, err := temporalclient.Dial(o.temporal, o.namespace, temporalclient.Security{})
 	if err != nil {
 		return res, err
 	}

@@ -26,7 +26,7 @@ func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
 	go starter.Run(ctx)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,
-		Starter: starter, Sender: s.sender(), Log: s.log,
+		Starter: starter, Commands: s.signer, Sender: s.sender(), Log: s.log,
 		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err },
 		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys}).TestConnector})
 }
@@ -59,5 +59,5 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 			}
 		}()
 	}
-	return deletionworker.Run(ctx, s.temporal, acts)
+	return deletionworker.Run(ctx, s.temporal, acts, s.commands)
 }

@@ -37,6 +37,13 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		cfg.MasterKey = key
 	}
+	if cfg.CommandKey == "" { // same shape: base64 of 32 random bytes
+		key, err := devMasterKey(filepath.Join(cfg.DataDir, "command.key"))
+		if err != nil {
+			return err
+		}
+		cfg.CommandKey = key
+	}
 	if err := runMigrate(ctx, cfg); err != nil {
 		return err
 	}
@@ -65,7 +72,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return st.runIntake(gctx, srv, starter) })
-	g.Go(func() error { return worker.Run(gctx, st.temporal, st.activities()) })
+	g.Go(func() error { return worker.Run(gctx, st.temporal, st.activities(), st.commands) })
 	g.Go(func() error { return st.runEscalationWorker(gctx) })
 	g.Go(func() error { return st.runDeletionWorker(gctx) })
 	g.Go(func() error { return st.runReportsWorker(gctx) })
@@ -98,7 +105,7 @@ Try:
 	return g.Wait()
 }
 
-// devMasterKey reads the dev master key, creating it on first start.
+// devMasterKey reads a dev key (master or command key), creating it on first start.
 func devMasterKey(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil

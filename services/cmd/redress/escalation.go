@@ -27,7 +27,7 @@ func (s *stack) escalationTiming() wf.Timing {
 // workflow of a new escalation at once.
 func (s *stack) escalationServer() *esc.Server {
 	starter := &esc.Starter{Temporal: s.temporal, DB: s.db, Log: s.log, Timing: s.escalationTiming()}
-	return esc.New(esc.Config{DB: s.db, Temporal: s.temporal, Starter: starter, Log: s.log, OperatorClass: s.cfg.OperatorClass})
+	return esc.New(esc.Config{DB: s.db, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log, OperatorClass: s.cfg.OperatorClass})
 }
 
 // runEscalationWorker runs the escalation worker with its triggers and
@@ -60,7 +60,7 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 		}()
 		s.log.Info("regulator callbacks", "http", s.cfg.RegulatorCallbackAddr)
 	}
-	return escworker.Run(ctx, s.temporal, escworker.Deps{Activities: acts, Triggers: trig, Timing: s.escalationTiming()})
+	return escworker.Run(ctx, s.temporal, escworker.Deps{Activities: acts, Triggers: trig, Timing: s.escalationTiming(), Commands: s.commands})
 }
 
 // verifyFiling checks an escalation filing package's audit proof against the

@@ -36,7 +36,7 @@ commands:
   bench-export     measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
 
 configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS,
-REDRESS_MASTER_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
+REDRESS_MASTER_KEY, REDRESS_COMMAND_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
 (see services/internal/config/config.go)
 `
 

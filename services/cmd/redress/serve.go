@@ -21,15 +21,20 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return err
 	}
 	defer st.close()
-	g, ctx := errgroup.WithContext(ctx)
 	what := args[0]
+	if what != "console" {
+		if err := st.requireCommandKey(); err != nil {
+			return err
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
 	if what == "intake" || what == "all" {
 		srv, starter := st.intakeServer()
 		g.Go(func() error { return st.runIntake(ctx, srv, starter) })
 		log.Info("intake serving", "grpc", cfg.IntakeAddr, "metrics", cfg.MetricsAddr)
 	}
 	if what == "worker" || what == "all" {
-		g.Go(func() error { return worker.Run(ctx, st.temporal, st.activities()) })
+		g.Go(func() error { return worker.Run(ctx, st.temporal, st.activities(), st.commands) })
 		g.Go(func() error { return st.runEscalationWorker(ctx) })
 		g.Go(func() error { return st.runDeletionWorker(ctx) })
 		g.Go(func() error { return st.runReportsWorker(ctx) })

@@ -23,9 +23,11 @@ import (
 	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/mtls"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/temporalclient"
 	"github.com/redress/redress/services/worker"
 	"github.com/redress/redress/workflows/calendar"
+	"github.com/redress/redress/workflows/command"
 	"github.com/redress/redress/workflows/policy"
 )
 
@@ -38,6 +40,10 @@ type stack struct {
 	keys     *crypto.Keyring
 	policy   *policy.Engine
 	temporal client.Client
+	// signer seals the actions the services send to workflows; commands
+	// verifies them in the workers (one key, REDRESS_COMMAND_KEY).
+	signer   *signing.Signer
+	commands *command.Verifier
 }
 
 func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack, error) {
@@ -58,6 +64,22 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
+	// The console acts through the intake service and holds no command
+	// key; every other process needs one (see requireCommandKey).
+	var signer *signing.Signer
+	var verifier *command.Verifier
+	if cfg.CommandKey != "" {
+		commandKey, err := signing.ParseKey(cfg.CommandKey)
+		if err != nil {
+			return nil, fmt.Errorf("REDRESS_COMMAND_KEY: %w", err)
+		}
+		if signer, err = signing.NewSigner(commandKey, nil); err != nil {
+			return nil, err
+		}
+		if verifier, err = command.NewVerifier(commandKey); err != nil {
+			return nil, err
+		}
+	}
 	gdb, err := db.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -66,11 +88,24 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
-	tc, err := temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace)
+	tc, err := temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace, temporalclient.Security{
+		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA,
+		ServerName: cfg.TemporalTLSServerName, APIKey: cfg.TemporalAPIKey,
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals), temporal: tc}, nil
+	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals), temporal: tc,
+		signer: signer, commands: verifier}, nil
+}
+
+// requireCommandKey refuses to run a process that sends or executes human
+// actions without the command key: its actions would all be refused.
+func (s *stack) requireCommandKey() error {
+	if s.signer == nil {
+		return errors.New("REDRESS_COMMAND_KEY is not set (base64 of 32 random bytes, shared by the services and the workers)")
+	}
+	return nil
 }
 
 func (s *stack) close() {
@@ -142,6 +177,6 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 func (s *stack) intakeServer() (*intake.Server, *intake.Starter) {
 	starter := intake.NewStarter(s.temporal, s.db, s.log)
 	return intake.New(intake.Config{
-		DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal, Starter: starter, Log: s.log,
+		DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log,
 	}), starter
 }

@@ -44,6 +44,23 @@ type Config struct {
 	TLSCA         string `env:"REDRESS_TLS_CA"`
 	TLSServerName string `env:"REDRESS_TLS_SERVER_NAME"`
 
+	// CommandKey signs the human actions the services send to workflows and
+	// lets the workers verify them (base64, at least 32 bytes; `redress dev`
+	// generates one in the data folder). Give it to the services and the
+	// workers only: whoever holds it can act on any workflow.
+	CommandKey string `env:"REDRESS_COMMAND_KEY"`
+
+	// Temporal frontend security (all optional): TLS with the CA that signs
+	// the frontend's certificate (system roots when only the server name or
+	// an API key is set), mutual TLS with this process's certificate and key,
+	// the name to expect in the frontend's certificate, and an API key sent
+	// as a bearer token (Temporal Cloud, or a frontend with an authorizer).
+	TemporalTLSCert       string `env:"TEMPORAL_TLS_CERT"`
+	TemporalTLSKey        string `env:"TEMPORAL_TLS_KEY"`
+	TemporalTLSCA         string `env:"TEMPORAL_TLS_CA"`
+	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
+	TemporalAPIKey        string `env:"TEMPORAL_API_KEY"`
+
 	// The public pages (channels, complaint form, status lookup), on their own port.
 	PublicAddr     string `env:"REDRESS_PUBLIC_ADDR" envDefault:"127.0.0.1:8081"`
 	PublicOperator string `env:"REDRESS_PUBLIC_OPERATOR" envDefault:"Redress demo operator"`

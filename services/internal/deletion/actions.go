@@ -31,8 +31,14 @@ func (s *Server) update(ctx context.Context, id, name string, a wf.Action) error
 			return status.Error(codes.Unavailable, "the request's workflow could not be reached; retry")
 		}
 	}
+	updateID := uuid.NewString()
+	arg, err := s.commands.Seal(wf.WorkflowID(id), name, updateID, a.Actor, a)
+	if err != nil {
+		s.log.Error("deletion update not signed", "deletion_id", id, "update", name, "err", err)
+		return status.Errorf(codes.Unavailable, "%s failed; retry", name)
+	}
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: wf.WorkflowID(id), UpdateName: name, Args: []any{a}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: wf.WorkflowID(id), UpdateName: name, UpdateID: updateID, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
 		var snap wf.Snapshot

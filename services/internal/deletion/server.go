@@ -23,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/deletion"
 	"github.com/redress/redress/workflows/policy"
@@ -36,6 +37,7 @@ type Server struct {
 	policy   *policy.Engine
 	temporal client.Client
 	starter  *Starter
+	commands *signing.Signer
 	sender   notify.Sender
 	log      *slog.Logger
 	now      func() time.Time
@@ -52,7 +54,8 @@ type Config struct {
 	Policy   *policy.Engine
 	Temporal client.Client
 	Starter  *Starter
-	Sender   notify.Sender // one-time codes
+	Commands *signing.Signer // seals the steps sent to request workflows
+	Sender   notify.Sender   // one-time codes
 	Log      *slog.Logger
 	Now      func() time.Time
 	// CheckMapping checks a PostgreSQL connector's mapping (connectors.ParseMapping).
@@ -76,7 +79,7 @@ func New(c Config) *Server {
 	if c.CodeLimits.Window <= 0 {
 		c.CodeLimits = DefaultCodeLimits
 	}
-	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter,
+	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, commands: c.Commands,
 		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester, codeLimits: c.CodeLimits}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/records"
+	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -40,6 +41,7 @@ type Config struct {
 	DB            *gorm.DB
 	Temporal      client.Client
 	Starter       *Starter
+	Commands      *signing.Signer // seals the actions sent to escalation workflows
 	Log           *slog.Logger
 	OperatorClass string           // default class of new incidents
 	Now           func() time.Time // tests; time.Now when nil
@@ -51,6 +53,7 @@ type Server struct {
 	db       *gorm.DB
 	temporal client.Client
 	starter  *Starter
+	commands *signing.Signer
 	log      *slog.Logger
 	class    string
 	now      func() time.Time
@@ -58,7 +61,7 @@ type Server struct {
 
 // New builds the server.
 func New(c Config) *Server {
-	s := &Server{db: c.DB, temporal: c.Temporal, starter: c.Starter, log: c.Log, class: c.OperatorClass, now: c.Now}
+	s := &Server{db: c.DB, temporal: c.Temporal, starter: c.Starter, commands: c.Commands, log: c.Log, class: c.OperatorClass, now: c.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -667,8 +670,12 @@ func (s *Server) act(ctx context.Context, id string, a wf.Action) (*escalationv1
 	if a.At.IsZero() {
 		a.At = s.at()
 	}
+	arg, err := s.commands.Seal(wf.WorkflowID(id), wf.UpdateAct, a.ID, a.Actor, a)
+	if err != nil {
+		return nil, s.updateError(id, a.Type, err)
+	}
 	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: wf.WorkflowID(id), UpdateName: wf.UpdateAct, UpdateID: a.ID, Args: []any{a},
+		WorkflowID: wf.WorkflowID(id), UpdateName: wf.UpdateAct, UpdateID: a.ID, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {

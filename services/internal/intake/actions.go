@@ -264,10 +264,16 @@ func (s *Server) actOn(ctx context.Context, caseID, update string, args complain
 }
 
 func (s *Server) update(ctx context.Context, caseID, update string, args complaint.Action) error {
+	id := uuid.NewString()
+	arg, err := s.commands.Seal(complaint.WorkflowID(caseID), update, id, args.Actor, args)
+	if err != nil {
+		return err
+	}
 	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   complaint.WorkflowID(caseID),
 		UpdateName:   update,
-		Args:         []any{args},
+		UpdateID:     id,
+		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {

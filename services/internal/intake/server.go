@@ -23,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/records"
+	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/workflows/complaint"
 	"github.com/redress/redress/workflows/policy"
 )
@@ -38,6 +39,7 @@ type Server struct {
 	policy   *policy.Engine
 	temporal client.Client
 	starter  *Starter
+	commands *signing.Signer
 	commits  *committer
 	log      *slog.Logger
 	now      func() time.Time
@@ -50,6 +52,7 @@ type Config struct {
 	Policy   *policy.Engine
 	Temporal client.Client
 	Starter  *Starter
+	Commands *signing.Signer // seals the actions sent to case workflows
 	Log      *slog.Logger
 	Now      func() time.Time // defaults to time.Now
 }
@@ -61,7 +64,7 @@ func New(c Config) *Server {
 		now = time.Now
 	}
 	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter,
-		commits: newCommitter(c.DB, c.Keys), log: c.Log, now: now}
+		commands: c.Commands, commits: newCommitter(c.DB, c.Keys), log: c.Log, now: now}
 }
 
 // Close stops the group committer; call it after the gRPC server drained.

@@ -8,12 +8,14 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/redress/redress/workflows/command"
 	wf "github.com/redress/redress/workflows/deletion"
 )
 
 // Run polls the deletion task queue until ctx ends, retrying start-up while
-// the workflow engine is unreachable.
-func Run(ctx context.Context, c client.Client, acts *Activities) error {
+// the workflow engine is unreachable. commands verifies the services' seals
+// on every human step.
+func Run(ctx context.Context, c client.Client, acts *Activities, commands *command.Verifier) error {
 	log := acts.Log
 	if log == nil {
 		log = slog.Default()
@@ -21,7 +23,7 @@ func Run(ctx context.Context, c client.Client, acts *Activities) error {
 	wait := 200 * time.Millisecond
 	for {
 		w := sdkworker.New(c, wf.TaskQueue, sdkworker.Options{MaxConcurrentActivityExecutionSize: 64})
-		wf.Register(w, acts)
+		wf.Register(w, acts, commands)
 		if err := w.Start(); err == nil {
 			<-ctx.Done()
 			w.Stop()

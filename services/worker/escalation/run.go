@@ -9,6 +9,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	esc "github.com/redress/redress/services/internal/escalation"
+	"github.com/redress/redress/workflows/command"
 	wf "github.com/redress/redress/workflows/escalation"
 )
 
@@ -18,6 +19,8 @@ type Deps struct {
 	Triggers   *esc.Triggers
 	Timing     wf.Timing
 	Every      time.Duration // period of the triggers and the starter; 2 s when zero
+	// Commands verifies the services' seals on every officer action.
+	Commands *command.Verifier
 }
 
 // Run polls the escalation task queue, runs the triggers (mandatory reports,
@@ -52,7 +55,7 @@ func Run(ctx context.Context, c client.Client, d Deps) error {
 	wait := 200 * time.Millisecond
 	for {
 		w := sdkworker.New(c, wf.TaskQueue, sdkworker.Options{MaxConcurrentActivityExecutionSize: 32})
-		wf.Register(w, d.Activities)
+		wf.Register(w, d.Activities, d.Commands)
 		err := w.Start()
 		if err == nil {
 			<-ctx.Done()
