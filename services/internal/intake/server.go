@@ -231,7 +231,7 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 		LeakedDataType: req.GetSubject().GetLeakedDataType(), LeakSource: req.GetSubject().GetLeakSource(),
 		Description: req.GetDescription(), PolicyPack: facts.Pack,
 		AckDueAt: d.Acknowledgement.DueAt, ResolutionDueAt: d.Resolution.DueAt, RegulatorDueAt: facts.RegulatorDueAt,
-		LookupCodeEnc: codeEnc, ReceivedAt: now, UpdatedAt: now,
+		LookupCodeEnc: codeEnc, ReceivedAt: now, UpdatedAt: now, SubmittedBy: &actor,
 	}
 	for _, dl := range []policy.Deadline{d.Acknowledgement, d.Resolution} {
 		row := records.Deadline{
