@@ -63,7 +63,7 @@ func TestHTTPSOutboundRules(t *testing.T) {
 	if _, err := inside.Submit(context.Background(), testFiling()); err == nil || !strings.Contains(err.Error(), "internal address") || hits.Load() != 0 {
 		t.Errorf("loopback without allow_private: %v (%d requests arrived)", err, hits.Load())
 	}
-	allowed, err := NewHTTPS(BodyConfig{Adapter: "https", URL: srv.URL, CA: ca, SigningKey: key})
+	allowed, err := NewHTTPS(BodyConfig{Adapter: "https", URL: srv.URL, CA: ca, SigningKey: key, AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
