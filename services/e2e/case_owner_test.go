@@ -22,7 +22,8 @@ func (h *harness) bearer(username string, role access.Role) context.Context {
 	if _, err := h.identity.AddUser(h.ctx, "test", identity.NewUser{Username: username, Role: role}); err != nil {
 		h.t.Fatal(err)
 	}
-	secret, _, err := h.identity.IssueToken(h.ctx, "test", username, "test", nil, time.Hour)
+	// Issued as the account itself: credentials are only for oneself.
+	secret, _, err := h.identity.IssueToken(h.ctx, username, username, "test", nil, time.Hour)
 	if err != nil {
 		h.t.Fatal(err)
 	}
