@@ -149,7 +149,7 @@ func (w *Webhook) client() *http.Client {
 		if w.Client != nil {
 			w.built = outbound.NoRedirects(w.Client)
 		} else {
-			w.built = outbound.NewClient(outbound.Options{AllowPrivate: w.AllowPrivate})
+			w.built = outbound.NewClient(outbound.Options{Timeout: w.Timeout, AllowPrivate: w.AllowPrivate})
 		}
 	})
 	return w.built
