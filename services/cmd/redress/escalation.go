@@ -36,7 +36,7 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 	var mail regulator.MailSender
 	if s.cfg.SMTPAddr != "" {
 		mail = &notify.SMTPSender{Addr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser,
-			Password: s.cfg.SMTPPassword, Timeout: 60 * time.Second}
+			Password: s.cfg.SMTPPassword, PlainText: !s.cfg.SMTPTLS, Timeout: 60 * time.Second}
 	}
 	dir, err := regulator.LoadDirectory(s.cfg.RegulatorsFile, mail)
 	if err != nil {

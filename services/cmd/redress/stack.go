@@ -118,7 +118,8 @@ func (s *stack) close() {
 func (s *stack) sender() notify.Sender {
 	var email, sms notify.Sender
 	if s.cfg.SMTPAddr != "" {
-		email = &notify.SMTPSender{Addr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser, Password: s.cfg.SMTPPassword, Timeout: 20 * time.Second}
+		email = &notify.SMTPSender{Addr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser, Password: s.cfg.SMTPPassword,
+			PlainText: !s.cfg.SMTPTLS, Timeout: 20 * time.Second}
 	}
 	if s.cfg.SMSEndpoint != "" {
 		sms = &notify.SMSGatewaySender{Endpoint: s.cfg.SMSEndpoint, Token: s.cfg.SMSToken, Timeout: 10 * time.Second}

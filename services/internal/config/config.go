@@ -73,8 +73,11 @@ type Config struct {
 	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`
 	SMTPUser     string `env:"REDRESS_SMTP_USER"`
 	SMTPPassword string `env:"REDRESS_SMTP_PASSWORD"`
-	SMSEndpoint  string `env:"REDRESS_SMS_ENDPOINT"` // HTTP gateway URL
-	SMSToken     string `env:"REDRESS_SMS_TOKEN"`
+	// SMTPTLS requires STARTTLS from a mail server that is not on loopback;
+	// false (an explicit choice) allows sending notices in the clear.
+	SMTPTLS     bool   `env:"REDRESS_SMTP_TLS" envDefault:"true"`
+	SMSEndpoint string `env:"REDRESS_SMS_ENDPOINT"` // HTTP gateway URL
+	SMSToken    string `env:"REDRESS_SMS_TOKEN"`
 
 	// Escalations: regulator bodies and their adapters (a JSON file, see
 	// internal/regulator; none = manual filing), the operator's class for
