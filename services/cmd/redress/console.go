@@ -69,7 +69,7 @@ func seedDemoUsers(ctx context.Context, st *identity.Store) (string, error) {
 			return "", err
 		}
 	}
-	token, _, err := st.IssueToken(ctx, "demo", "partner.feed", "make run", access.DefaultScopes(access.Automation), 24*time.Hour)
+	token, _, err := st.IssueToken(ctx, "demo", "partner.feed", "make run", nil, 24*time.Hour)
 	return token, err
 }
 
@@ -88,7 +88,7 @@ func benchCredential(ctx context.Context, databaseURL string) (string, error) {
 	if err != nil && !errors.Is(err, identity.ErrExists) {
 		return "", err
 	}
-	token, _, err := st.IssueToken(ctx, "bench", "bench", "bench", access.DefaultScopes(access.Automation), time.Hour)
+	token, _, err := st.IssueToken(ctx, "bench", "bench", "bench", nil, time.Hour)
 	return token, err
 }
 

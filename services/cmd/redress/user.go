@@ -133,13 +133,6 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 				perms = append(perms, access.Permission(s))
 			}
 		}
-		if len(perms) == 0 {
-			u, err := st.User(ctx, pos[0])
-			if err != nil {
-				return err
-			}
-			perms = access.DefaultScopes(access.Role(u.Role))
-		}
 		n := *name
 		if n == "" {
 			n = "cli"

@@ -124,10 +124,15 @@ const SecretEnvPrefix = "REDRESS_CONNECTOR_"
 // SecretEnv reads the environment variable a connector setting names, if it
 // is one of the connectors' own.
 func SecretEnv(name string) (string, error) {
-	if !strings.HasPrefix(name, SecretEnvPrefix) || len(name) == len(SecretEnvPrefix) {
+	if !IsSecretEnvName(name) {
 		return "", fmt.Errorf("environment variable %q refused: connector secrets are read only from %s* variables", name, SecretEnvPrefix)
 	}
 	return os.Getenv(name), nil
+}
+
+// IsSecretEnvName says whether a connector setting may name this variable.
+func IsSecretEnvName(name string) bool {
+	return strings.HasPrefix(name, SecretEnvPrefix) && len(name) > len(SecretEnvPrefix)
 }
 
 // NoRedirects returns a copy of c that answers a redirect's 3xx instead of
