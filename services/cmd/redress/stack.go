@@ -88,6 +88,10 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
+	if !policy.ValidProviderType(cfg.ProviderType) {
+		return nil, fmt.Errorf("REDRESS_PROVIDER_TYPE %q: one of %s, %s, %s", cfg.ProviderType,
+			policy.ProviderTelecom, policy.ProviderInternetInfo, policy.ProviderAppOperator)
+	}
 	tc, err := temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace, temporalclient.Security{
 		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA,
 		ServerName: cfg.TemporalTLSServerName, APIKey: cfg.TemporalAPIKey,
@@ -95,7 +99,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
-	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals), temporal: tc,
+	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType)), temporal: tc,
 		signer: signer, commands: verifier}, nil
 }
 

@@ -85,6 +85,10 @@ type Config struct {
 	// and how long to wait for a regulator's acknowledgement.
 	RegulatorsFile    string        `env:"REDRESS_REGULATORS_FILE"`
 	OperatorClass     string        `env:"REDRESS_OPERATOR_CLASS" envDefault:"other"`
+	// The operator's provider type decides the sector rules: telecom_operator
+	// and internet_information_service answer PI complaints within 15 days
+	// (MIIT Order 24 Art. 12); app_operator is under the 15 working days.
+	ProviderType string `env:"REDRESS_PROVIDER_TYPE" envDefault:"app_operator"`
 	OperatorContact   string        `env:"REDRESS_OPERATOR_CONTACT"`
 	EscalationAckWait time.Duration `env:"REDRESS_ESCALATION_ACK_WAIT" envDefault:"24h"`
 	// Where regulators post late acknowledgements (HTTP; put TLS in front). Empty: off.
