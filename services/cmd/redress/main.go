@@ -29,6 +29,8 @@ commands:
                    --package FILE verifies an inspection package, -filing FILE a filing package's proof
   verify certificate FILE [-key BASE64]
                    check a deletion certificate's Ed25519 signature offline
+  keys status|rotate|generate
+                   master key versions: subject keys per version, rewrap online under the current one
   signing-key      print the public key that signs certificates (to publish)
   user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   export <report>  download a register, the SLA statistics, a stored report or an inspection package
@@ -70,6 +72,8 @@ func main() {
 		os.Exit(runAudit(ctx, cfg, args))
 	case "user":
 		err = runUser(ctx, cfg, args)
+	case "keys":
+		err = runKeys(ctx, cfg, args, os.Stdout)
 	case "verify":
 		os.Exit(runVerify(args, os.Stdout))
 	case "signing-key":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/ratelimit"
 )
 
@@ -17,6 +18,15 @@ type Config struct {
 	TemporalAddress string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
 	Namespace       string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	MasterKey       string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
+	// Master key rotation (see crypto.MasterKeys): REDRESS_MASTER_KEY is the
+	// current key, of version REDRESS_MASTER_KEY_VERSION (1 by default);
+	// earlier versions still wrapping some subject keys are listed as
+	// "VERSION:BASE64,..." until `redress keys status` shows none left.
+	// REDRESS_MASTER_KEY_ROOT derives the lookup-index and certificate
+	// signing keys, which never rotate; empty = the version-1 key.
+	MasterKeyVersion   int      `env:"REDRESS_MASTER_KEY_VERSION" envDefault:"1"`
+	MasterKeysPrevious []string `env:"REDRESS_MASTER_KEYS_PREVIOUS" envSeparator:","`
+	MasterKeyRoot      string   `env:"REDRESS_MASTER_KEY_ROOT"`
 	IntakeAddr      string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
 	MetricsAddr     string `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
 	LogLevel        string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
@@ -91,6 +101,15 @@ type Config struct {
 	DataDir      string `env:"REDRESS_DATA_DIR" envDefault:".data"`
 	TemporalPort int    `env:"REDRESS_TEMPORAL_PORT" envDefault:"7233"`
 	TemporalUI   int    `env:"REDRESS_TEMPORAL_UI_PORT" envDefault:"8233"`
+}
+
+// Keyring builds the keyring from the configured master keys.
+func (c Config) Keyring() (*crypto.Keyring, error) {
+	m, err := crypto.ParseMasterKeys(c.MasterKey, c.MasterKeyVersion, c.MasterKeysPrevious, c.MasterKeyRoot)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_MASTER_KEY: %w", err)
+	}
+	return crypto.NewVersionedKeyring(m)
 }
 
 // Load reads the environment.
