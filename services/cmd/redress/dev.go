@@ -44,6 +44,15 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		cfg.CommandKey = key
 	}
+	if cfg.CheckpointKeyFile == "" { // an Ed25519 seed: also base64 of 32 random bytes
+		cfg.CheckpointKeyFile = filepath.Join(cfg.DataDir, "checkpoint.key")
+		if _, err := devMasterKey(cfg.CheckpointKeyFile); err != nil {
+			return err
+		}
+	}
+	if cfg.CheckpointDir == "" {
+		cfg.CheckpointDir = filepath.Join(cfg.DataDir, "checkpoints")
+	}
 	if err := runMigrate(ctx, cfg); err != nil {
 		return err
 	}
@@ -78,6 +87,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g.Go(func() error { return st.runReportsWorker(gctx) })
 	g.Go(func() error { return st.runConsole(gctx) })
 	g.Go(func() error { return st.runPublic(gctx, srv) })
+	g.Go(func() error { return st.runCheckpoints(gctx) })
 	n, err := seedDemo(gctx, srv)
 	if err != nil {
 		log.Warn("demo cases not loaded", "err", err)

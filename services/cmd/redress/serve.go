@@ -22,7 +22,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	defer st.close()
 	what := args[0]
-	if what != "console" {
+	if what != "console" && what != "checkpoints" {
 		if err := st.requireCommandKey(); err != nil {
 			return err
 		}
@@ -43,6 +43,9 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		}
 		log.Info("worker polling", "temporal", cfg.TemporalAddress)
 	}
+	if what == "checkpoints" || what == "all" {
+		g.Go(func() error { return st.runCheckpoints(ctx) })
+	}
 	if what == "console" || what == "all" {
 		g.Go(func() error { return st.runConsole(ctx) })
 		log.Info("console serving", "http", cfg.ConsoleAddr)
@@ -51,8 +54,8 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		g.Go(func() error { return st.runPublic(ctx, nil) })
 		log.Info("public pages serving", "http", cfg.PublicAddr)
 	}
-	if what != "intake" && what != "worker" && what != "console" && what != "public" && what != "all" {
-		return fmt.Errorf("serve: unknown service %q (intake, worker, console, public, all)", what)
+	if what != "intake" && what != "worker" && what != "console" && what != "public" && what != "checkpoints" && what != "all" {
+		return fmt.Errorf("serve: unknown service %q (intake, worker, console, public, checkpoints, all)", what)
 	}
 	return g.Wait()
 }

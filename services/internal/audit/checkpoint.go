@@ -5,6 +5,7 @@ import (
 	"context"
 	stdcrypto "crypto"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -376,4 +377,20 @@ func VerifyCheckpoints(ctx context.Context, db *gorm.DB, docs []CheckpointDoc, p
 		}
 	}
 	return res, nil
+}
+
+// LoadKeyFile reads an Ed25519 checkpoint key from a file holding the base64
+// of its 32-byte seed. Only the checkpoint job reads it; the database and
+// the services never see it. A key-management service plugs in instead as
+// any crypto.Signer with an Ed25519 public key.
+func LoadKeyFile(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key: %w", err)
+	}
+	seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("checkpoint key %s: want the base64 of a %d-byte Ed25519 seed", path, ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }

@@ -97,6 +97,18 @@ type Config struct {
 	// Where regulators post late acknowledgements (HTTP; put TLS in front). Empty: off.
 	RegulatorCallbackAddr string `env:"REDRESS_REGULATOR_CALLBACK_ADDR"`
 
+	// Signed checkpoints of the audit chain head (see audit.Checkpointer):
+	// the Ed25519 key file (base64 of a 32-byte seed; `redress dev` makes one
+	// in the data folder) is read only by the process that runs the job
+	// (`serve checkpoints`, `serve all`, `redress dev`); the folder receives
+	// a copy of each checkpoint; REDRESS_COMPLIANCE_EMAILS get one by mail.
+	// The public key (base64) is what `redress audit verify` checks against.
+	CheckpointKeyFile   string        `env:"REDRESS_CHECKPOINT_KEY_FILE"`
+	CheckpointPublicKey string        `env:"REDRESS_CHECKPOINT_PUBLIC_KEY"`
+	CheckpointDir       string        `env:"REDRESS_CHECKPOINT_DIR"`
+	CheckpointEvery     int64         `env:"REDRESS_CHECKPOINT_EVERY" envDefault:"1000"`
+	CheckpointInterval  time.Duration `env:"REDRESS_CHECKPOINT_INTERVAL" envDefault:"10m"`
+
 	// Dev stack only.
 	DataDir      string `env:"REDRESS_DATA_DIR" envDefault:".data"`
 	TemporalPort int    `env:"REDRESS_TEMPORAL_PORT" envDefault:"7233"`
