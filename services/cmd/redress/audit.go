@@ -39,7 +39,16 @@ func runAudit(ctx context.Context, cfg config.Config, args []string) int {
 		return 2
 	}
 	if *pkg != "" {
-		return verifyPackage(*pkg)
+		var pub ed25519.PublicKey
+		if *cpKey != "" || cfg.CheckpointPublicKey != "" {
+			k, err := checkpointPublicKey(cfg, *cpKey)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "redress:", err)
+				return 2
+			}
+			pub = k
+		}
+		return verifyPackage(*pkg, pub)
 	}
 	if cfg.DatabaseURL == "" {
 		fmt.Fprintln(os.Stderr, "redress: DATABASE_URL is not set")
@@ -51,7 +60,7 @@ func runAudit(ctx context.Context, cfg config.Config, args []string) int {
 		return 2
 	}
 	if *filingPkg != "" {
-		return verifyFiling(ctx, gdb, *filingPkg)
+		return verifyFiling(ctx, cfg, gdb, *filingPkg, *cpKey)
 	}
 	res, err := audit.Verify(ctx, gdb, audit.VerifyOptions{FromSeq: *from, ToSeq: *to})
 	if err != nil {

@@ -27,10 +27,10 @@ type Config struct {
 	MasterKeyVersion   int      `env:"REDRESS_MASTER_KEY_VERSION" envDefault:"1"`
 	MasterKeysPrevious []string `env:"REDRESS_MASTER_KEYS_PREVIOUS" envSeparator:","`
 	MasterKeyRoot      string   `env:"REDRESS_MASTER_KEY_ROOT"`
-	IntakeAddr      string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
-	MetricsAddr     string `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
-	LogLevel        string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
-	ConsoleAddr     string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
+	IntakeAddr         string   `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
+	MetricsAddr        string   `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
+	LogLevel           string   `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
+	ConsoleAddr        string   `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
 	// ConsoleTLS says the console is reached over HTTPS (directly or behind a
 	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
 	// on loopback and turns it off unless set.
