@@ -10,6 +10,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/pgtest"
 )
 
@@ -118,5 +120,32 @@ func TestCheckpointsCatchARecomputedChain(t *testing.T) {
 	}
 	if _, err := ParseCheckpoint([]byte(strings.Replace(string(b), `"seq": 40`, `"seq": 41`, 1)), pub); err == nil {
 		t.Fatal("an edited checkpoint passed its signature")
+	}
+}
+
+// Each checkpoint reaches the compliance officers by mail (the notify
+// package's SMTP sender) with the signed document, which verifies as sent.
+func TestCheckpointsAreMailedToComplianceOfficers(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Open(t)
+	srv := smtptest.Start(t)
+	cp, pub := testCheckpointer(t, db)
+	cp.Mail = &notify.SMTPSender{Addr: srv.Addr(), From: "Redress <no-reply@redress.local>"}
+	cp.MailTo = []string{"officer.a@example.com", "officer.b@example.com"}
+	appendN(t, db, 3)
+	made, err := cp.Tick(ctx)
+	if err != nil || made == nil {
+		t.Fatalf("checkpoint: %v %v", made, err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want one per officer", len(msgs))
+	}
+	for _, m := range msgs {
+		body := m.Body[strings.Index(m.Body, "{"):]
+		got, err := ParseCheckpoint([]byte(strings.TrimSpace(body)), pub)
+		if err != nil || got.Seq != 3 || !strings.Contains(m.Subject, "checkpoint 3") {
+			t.Fatalf("mailed checkpoint to %v: %+v %v", m.To, got, err)
+		}
 	}
 }
