@@ -56,11 +56,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if cfg.MasterKey == "" {
 		return nil, errors.New("REDRESS_MASTER_KEY is not set (base64 of 32 random bytes)")
 	}
-	master, err := crypto.ParseMasterKey(cfg.MasterKey)
-	if err != nil {
-		return nil, fmt.Errorf("REDRESS_MASTER_KEY: %w", err)
-	}
-	keys, err := crypto.NewKeyring(master)
+	keys, err := cfg.Keyring()
 	if err != nil {
 		return nil, err
 	}
