@@ -49,13 +49,13 @@ type Escalation struct {
 	// DiscoveredAt starts an incident's report clock (the earliest complaint
 	// about the leak, or when an officer opened it); GradedAt is when an
 	// officer graded it (detected incidents are not filed before).
-	DiscoveredAt        *time.Time
-	GradedAt            *time.Time
-	GradedBy            string
-	Version             int64
-	WorkflowStartedAt   *time.Time
-	CreatedAt           time.Time  `gorm:"autoCreateTime:false"`
-	UpdatedAt           *time.Time `gorm:"autoUpdateTime:false"`
+	DiscoveredAt      *time.Time
+	GradedAt          *time.Time
+	GradedBy          string
+	Version           int64
+	WorkflowStartedAt *time.Time
+	CreatedAt         time.Time  `gorm:"autoCreateTime:false"`
+	UpdatedAt         *time.Time `gorm:"autoUpdateTime:false"`
 }
 
 // AuditView is what audit digests cover.
