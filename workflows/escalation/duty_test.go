@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/mock"
 )
 
 func at(d time.Duration) string { return testStart.Add(d).UTC().Format(time.RFC3339) }
@@ -146,5 +148,24 @@ func TestUnfiledManualEscalationBreached(t *testing.T) {
 		"duty_breached filing  @" + at(10*time.Hour)}
 	if !slices.Equal(r.duties, want) {
 		t.Fatalf("duties %q\nwant %q", r.duties, want)
+	}
+}
+
+// An officer who grades a detected incident while its workflow is still
+// reading the record is not refused as an unknown update: the grade waits
+// for the record, then files it.
+func TestGradeBeforeTheRecordIsReadWaits(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "d8", Kind: KindIncident, Status: StatusOpen, AwaitingGrade: true, ClockStart: testStart,
+		DueAt: ptr(testStart.Add(4 * time.Hour))}, outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	env.OnActivity(ActivityLoadEscalation, mock.Anything, mock.Anything).After(10 * time.Minute).Return(r.LoadEscalation)
+	update(env, 5*time.Minute, Action{ID: "g1", Type: ActGrade, OperatorClass: ClassOther}, false, t)
+	update(env, time.Hour, Action{ID: "c1", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "d8", Timing: Timing{AckWait: 100 * time.Hour}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 1 || !equal(r.actions, []string{ActGrade, ActClose}) {
+		t.Fatalf("submits %d actions %v", r.submits, r.actions)
 	}
 }

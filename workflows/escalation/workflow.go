@@ -63,6 +63,7 @@ type run struct {
 	// already visible to officers before the workflow sees the result, so
 	// their actions wait for it instead of being judged on the older state.
 	submitting bool
+	loaded     bool // the record is read: actions before it wait
 }
 
 func (r *run) set(s Snapshot) {
@@ -80,17 +81,17 @@ func Workflow(commands *command.Verifier) func(workflow.Context, Input) (Snapsho
 func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifier) (Snapshot, error) {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions())
 	r := &run{timing: in.Timing.withDefaults(), pending: map[string]time.Time{}, asked: map[string]time.Time{}, sent: map[string]bool{}}
-	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
-		return r.snap, err
-	}
+	// The handlers are there from the first task: an officer who acts on an
+	// escalation the moment it shows (grading a detected incident) is not
+	// refused as an unknown update; the action waits for the record.
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return r.snap, nil }); err != nil {
 		return r.snap, err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAct,
 		func(ctx workflow.Context, a Action) (Snapshot, error) {
 			ctx = workflow.WithActivityOptions(ctx, activityOptions())
-			if r.submitting {
-				if err := workflow.Await(ctx, func() bool { return !r.submitting }); err != nil {
+			if r.submitting || !r.loaded {
+				if err := workflow.Await(ctx, func() bool { return !r.submitting && r.loaded }); err != nil {
 					return r.snap, err
 				}
 				if err := r.legal(a); err != nil {
@@ -115,14 +116,18 @@ func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifi
 			if err := commands.CheckUpdate(ctx, a.Actor, a.unsealed(), a.Seal); err != nil {
 				return err
 			}
-			if r.submitting {
-				return nil // judged once the submission's result is in
+			if r.submitting || !r.loaded {
+				return nil // judged once the record or the submission's result is in
 			}
 			return r.legal(a)
 		}},
 	); err != nil {
 		return r.snap, err
 	}
+	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
+		return r.snap, err
+	}
+	r.loaded = true
 
 	// Version 1: every dated duty has a timer (reminders, breach), and an
 	// incident detected from complaints waits for its grade before filing.
