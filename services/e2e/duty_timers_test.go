@@ -16,7 +16,7 @@ import (
 
 // Twenty crafted API complaints about one leak open an incident, but do not
 // file it with the regulator: it waits for an officer's grade while its
-// report clock runs from the first complaint (here received 4 h less a few
+// report clock runs from the first complaint (here received 4 h less 20
 // seconds ago, so the 4 h deadline of an "other" operator passes during the
 // test, on the real workflow engine). The deadline passing leaves a breach
 // row, an audit entry and a mail to the compliance officers; grading then
@@ -38,7 +38,7 @@ func TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches(t *testing.T) {
 	}
 	// The complaints reached the operator almost 4 hours ago: discovery.
 	period := 4 * time.Hour
-	margin := 8 * time.Second
+	margin := 20 * time.Second
 	if err := h.db.Exec("UPDATE cases SET received_at = received_at - ?::interval WHERE id IN ?",
 		fmt.Sprintf("%d milliseconds", (period-margin).Milliseconds()), ids).Error; err != nil {
 		t.Fatal(err)
@@ -62,6 +62,15 @@ func TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches(t *testing.T) {
 	id := inc.GetId()
 	if due := discovered.Add(period); !inc.GetDueAt().AsTime().Equal(due) {
 		t.Fatalf("due %v, want discovery %v + 4 h (opened %v)", inc.GetDueAt().AsTime(), discovered, inc.GetCreatedAt().AsTime())
+	}
+
+	// Past 80 % of its period already: the compliance officers are told at
+	// once that an ungraded incident is near its deadline.
+	rem := h.smtp.WaitFor(t, 60*time.Second, func(m smtptest.Message) bool {
+		return strings.Contains(m.Subject, id) && strings.Contains(m.Subject, "is due")
+	})
+	if rem.To[0] != compliance || !strings.Contains(rem.Body, "NOT GRADED") || !strings.Contains(rem.Body, "80%") {
+		t.Fatalf("reminder to %v:\n%s", rem.To, rem.Body)
 	}
 
 	// The deadline passes with the incident ungraded: a breach, never a silent pass.
