@@ -351,6 +351,7 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 			}
 		}
 		details["cases"] = a.CaseIDs
+		return discoveredEarlier(tx, e, a.CaseIDs, details)
 	case wf.ActGrade:
 		due, err := wf.IncidentDeadline(a.OperatorClass, e.ClockStart())
 		if err != nil {
@@ -390,6 +391,28 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 		return recordBreach(tx, e, a.Reference, a.DueAt, a, at, details)
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown action "+a.Type, wf.ErrTypeInvalidInput, nil)
+	}
+	return nil
+}
+
+// discoveredEarlier moves an incident's discovery to the earliest receipt of
+// the cases just linked when that is earlier (the operator knew of the leak
+// from then), and its report deadline with it.
+func discoveredEarlier(tx *gorm.DB, e *Escalation, caseIDs []string, details map[string]any) error {
+	var first *time.Time
+	if err := tx.Table("cases").Where("id IN ?", caseIDs).Select("min(received_at)").Scan(&first).Error; err != nil {
+		return err
+	}
+	if first == nil || !first.Before(e.ClockStart()) {
+		return nil
+	}
+	d := first.UTC()
+	e.DiscoveredAt = &d
+	details["discovered_at"] = d.Format(time.RFC3339)
+	if wf.ValidOperatorClass(e.OperatorClass) {
+		due, _ := wf.IncidentDeadline(e.OperatorClass, d)
+		e.DueAt = &due
+		details["due_at"] = due.Format(time.RFC3339)
 	}
 	return nil
 }
