@@ -598,9 +598,14 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 	if got := slices.Sorted(slices.Values(inc.GetCaseIds())); !slices.Equal(got, ids) {
 		t.Fatalf("incident cases %v\nwant %v", got, ids)
 	}
+	// The report clock runs from discovery: the first complaint's receipt.
+	var discovered time.Time
+	if err := h.db.Raw("SELECT min(received_at) FROM cases WHERE id IN ?", ids).Scan(&discovered).Error; err != nil {
+		t.Fatal(err)
+	}
 	if inc.GetOperatorClass() != wf.ClassCentralBody || inc.GetDueRule() != wf.IncidentRuleID ||
-		!inc.GetDueAt().AsTime().Equal(inc.GetCreatedAt().AsTime().Add(2*time.Hour)) {
-		t.Fatalf("incident class %s due %v rule %s, opened %v", inc.GetOperatorClass(), inc.GetDueAt().AsTime(), inc.GetDueRule(), inc.GetCreatedAt().AsTime())
+		!inc.GetDueAt().AsTime().Equal(discovered.Add(2*time.Hour)) {
+		t.Fatalf("incident class %s due %v rule %s, discovered %v", inc.GetOperatorClass(), inc.GetDueAt().AsTime(), inc.GetDueRule(), discovered)
 	}
 	trig := &esc.Triggers{DB: h.db, Policy: h.policy, OperatorClass: wf.ClassCentralBody}
 	if n, err := trig.DetectIncidents(h.ctx); err != nil || n != 0 {
@@ -612,14 +617,15 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 		t.Fatalf("escalations of a clustered case: %v %v", err, l)
 	}
 
-	inc = e.waitFor(h, inc.GetId(), "incident filed for manual filing", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+	// Detected, not graded: filed only once an officer grades it.
 	g, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), OperatorClass: wf.ClassCriticalInfrastructure})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !g.GetEscalation().GetDueAt().AsTime().Equal(inc.GetCreatedAt().AsTime().Add(time.Hour)) {
+	if !g.GetEscalation().GetDueAt().AsTime().Equal(discovered.Add(time.Hour)) {
 		t.Fatalf("re-graded due %v", g.GetEscalation().GetDueAt().AsTime())
 	}
+	inc = e.waitFor(h, inc.GetId(), "incident filed for manual filing", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
 	if _, err := e.api.RecordNotificationDecision(h.as("officer.wang"), &escalationv1.RecordNotificationDecisionRequest{
 		EscalationId: inc.GetId(), Decision: "notify"}); err != nil {
 		t.Fatal(err)
@@ -733,7 +739,11 @@ func TestManualIncidentAndLinking(t *testing.T) {
 		t.Fatal(err)
 	}
 	inc := r.GetEscalation()
-	if inc.GetOperatorClass() != wf.ClassOther || !inc.GetDueAt().AsTime().Equal(inc.GetCreatedAt().AsTime().Add(4*time.Hour)) {
+	var discovered time.Time // its first case's receipt
+	if err := h.db.Raw("SELECT received_at FROM cases WHERE id = ?", ids[0]).Scan(&discovered).Error; err != nil {
+		t.Fatal(err)
+	}
+	if inc.GetOperatorClass() != wf.ClassOther || !inc.GetDueAt().AsTime().Equal(discovered.Add(4*time.Hour)) {
 		t.Fatalf("incident %+v", inc)
 	}
 	e.waitFor(h, inc.GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })

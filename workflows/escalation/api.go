@@ -80,7 +80,30 @@ const (
 	ActAckReminder      = "ack_reminder"
 	ActNotifyIndividual = "notify_individuals"
 	ActFollowUpOverdue  = "follow_up_overdue" // the workflow's own: an answer is late
+	ActDutyReminder     = "duty_reminder"     // the workflow's own: a dated duty is near its due time
+	ActDutyBreached     = "duty_breached"     // the workflow's own: a dated duty passed undone
 )
+
+// Dated duties the workflow times (Action.Reference of a duty reminder or
+// breach; escalation_breaches.duty).
+const (
+	// DutyReport: the escalation's legal due date (incident report, mandatory
+	// report, regulator inquiry) passes before it is filed.
+	DutyReport = "report"
+	// DutyFiling: an escalation without a legal due date (SLA breach, manual)
+	// is still not filed Timing.FilingWait after it opened; with the manual
+	// adapter that means nobody recorded a filing.
+	DutyFiling = "filing"
+	// DutyFollowUpPrefix + follow-up id: a regulator's question unanswered by
+	// its due date.
+	DutyFollowUpPrefix = "follow_up/"
+)
+
+// ReminderMarks are the fractions of a duty's period (clock start to due) at
+// which the supervisors are reminded; the breach is at 1. The same for
+// hour-scale and day-scale duties: a 1 h incident report is reminded at 30
+// and 48 minutes, a 10-day inquiry at 5 and 8 days.
+var ReminderMarks = []float64{0.5, 0.8}
 
 // Action is an officer's action. ID is the update id: the activity records
 // it, so a retried write changes nothing twice. No personal data: texts are
@@ -92,7 +115,7 @@ type Action struct {
 	At            time.Time
 	Reference     string
 	FollowUpID    string
-	DueAt         time.Time // a follow-up's due date (add_follow_up)
+	DueAt         time.Time // a follow-up's due date (add_follow_up); a duty's (duty_reminder, duty_breached)
 	Step          string
 	CaseIDs       []string
 	OperatorClass string
@@ -119,12 +142,16 @@ type Input struct {
 type Timing struct {
 	AckWait       time.Duration // from each submission to its acknowledgement deadline
 	Resubmissions int           // re-submissions before the supervisor is alerted
+	// FilingWait: an escalation without a legal due date that is still not
+	// filed this long after it opened is a missed duty (DutyFiling).
+	FilingWait time.Duration
 }
 
 // Default timing: the regulator acknowledges within a day; two re-submissions.
 const (
 	DefaultAckWait       = 24 * time.Hour
 	DefaultResubmissions = 2
+	DefaultFilingWait    = 24 * time.Hour
 )
 
 func (t Timing) withDefaults() Timing {
@@ -135,6 +162,9 @@ func (t Timing) withDefaults() Timing {
 		t.Resubmissions = 0
 	} else if t.Resubmissions == 0 {
 		t.Resubmissions = DefaultResubmissions
+	}
+	if t.FilingWait <= 0 {
+		t.FilingWait = DefaultFilingWait
 	}
 	return t
 }
@@ -150,6 +180,14 @@ type Snapshot struct {
 	NotifyDecision string
 	Attempts       int
 	Alerted        bool
+	// DueAt is the legal due date of the escalation's filing (incident,
+	// mandatory report, regulator inquiry); ClockStart where its period
+	// starts: an incident's discovery, otherwise the opening.
+	DueAt      *time.Time
+	ClockStart time.Time
+	// AwaitingGrade: an incident detected from a complaint cluster that no
+	// officer has graded; it is not filed until one does.
+	AwaitingGrade bool
 }
 
 // SubmitInput asks for one submission attempt.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -55,10 +57,13 @@ type run struct {
 	timing  Timing
 	seq     int                  // numbers the workflow's own actions (deterministic)
 	pending map[string]time.Time // open follow-ups: id → due
+	asked   map[string]time.Time // open follow-ups: id → when asked (their clock start)
+	sent    map[string]bool      // duty reminders and breaches recorded (dutyMark keys)
 	// submitting is true while a submission's activity runs: its row is
 	// already visible to officers before the workflow sees the result, so
 	// their actions wait for it instead of being judged on the older state.
 	submitting bool
+	loaded     bool // the record is read: actions before it wait
 }
 
 func (r *run) set(s Snapshot) {
@@ -75,18 +80,18 @@ func Workflow(commands *command.Verifier) func(workflow.Context, Input) (Snapsho
 
 func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifier) (Snapshot, error) {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions())
-	r := &run{timing: in.Timing.withDefaults(), pending: map[string]time.Time{}}
-	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
-		return r.snap, err
-	}
+	r := &run{timing: in.Timing.withDefaults(), pending: map[string]time.Time{}, asked: map[string]time.Time{}, sent: map[string]bool{}}
+	// The handlers are there from the first task: an officer who acts on an
+	// escalation the moment it shows (grading a detected incident) is not
+	// refused as an unknown update; the action waits for the record.
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return r.snap, nil }); err != nil {
 		return r.snap, err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAct,
 		func(ctx workflow.Context, a Action) (Snapshot, error) {
 			ctx = workflow.WithActivityOptions(ctx, activityOptions())
-			if r.submitting {
-				if err := workflow.Await(ctx, func() bool { return !r.submitting }); err != nil {
+			if r.submitting || !r.loaded {
+				if err := workflow.Await(ctx, func() bool { return !r.submitting && r.loaded }); err != nil {
 					return r.snap, err
 				}
 				if err := r.legal(a); err != nil {
@@ -100,6 +105,7 @@ func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifi
 				switch a.Type {
 				case ActAddFollowUp:
 					r.pending[a.FollowUpID] = a.DueAt
+					r.asked[a.FollowUpID] = workflow.Now(ctx)
 				case ActAnswerFollowUp:
 					delete(r.pending, a.FollowUpID)
 				}
@@ -110,17 +116,35 @@ func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifi
 			if err := commands.CheckUpdate(ctx, a.Actor, a.unsealed(), a.Seal); err != nil {
 				return err
 			}
-			if r.submitting {
-				return nil // judged once the submission's result is in
+			if r.submitting || !r.loaded {
+				return nil // judged once the record or the submission's result is in
 			}
 			return r.legal(a)
 		}},
 	); err != nil {
 		return r.snap, err
 	}
+	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
+		return r.snap, err
+	}
+	r.loaded = true
 
-	workflow.Go(ctx, func(ctx workflow.Context) { r.watchFollowUps(ctx, in.EscalationID) })
+	// Version 1: every dated duty has a timer (reminders, breach), and an
+	// incident detected from complaints waits for its grade before filing.
+	v := workflow.GetVersion(ctx, versionDutyTimers, workflow.DefaultVersion, 1)
+	if v == workflow.DefaultVersion {
+		workflow.Go(ctx, func(ctx workflow.Context) { r.watchFollowUps(ctx, in.EscalationID) })
+	} else {
+		workflow.Go(ctx, func(ctx workflow.Context) { r.watchDuties(ctx, in.EscalationID) })
+	}
 
+	if v != workflow.DefaultVersion && r.snap.AwaitingGrade {
+		// Not filed on the complaints' word alone: an officer grades it first
+		// (its clock runs meanwhile, and the duty timers remind and alert).
+		if err := workflow.Await(ctx, func() bool { return !r.snap.AwaitingGrade || r.snap.Status == StatusClosed }); err != nil {
+			return r.snap, err
+		}
+	}
 	if r.snap.Status == StatusOpen && r.snap.Attempts == 0 {
 		if err := workflow.ExecuteActivity(ctx, ActivityBuildPackage, in.EscalationID).Get(ctx, nil); err != nil {
 			return r.snap, err
@@ -236,6 +260,134 @@ func (r *run) watchFollowUps(ctx workflow.Context, id string) {
 		delete(r.pending, next)
 		if err := r.act(ctx, id, Action{Type: ActFollowUpOverdue, FollowUpID: next}); err != nil {
 			workflow.GetLogger(ctx).Warn("follow-up overdue not recorded", "error", err)
+		}
+	}
+}
+
+// versionDutyTimers names the change that added the duty timers and the
+// wait for an incident's grade (workflow.GetVersion).
+const versionDutyTimers = "duty-timers"
+
+// duty is a dated duty of the escalation: its clock runs from start to due.
+type duty struct {
+	name       string // DutyReport, DutyFiling, DutyFollowUpPrefix+id
+	followUpID string
+	start, due time.Time
+}
+
+// duties are the escalation's dated duties still undone, in a deterministic order.
+func (r *run) duties() []duty {
+	var out []duty
+	s := r.snap
+	if s.Status != StatusClosed && s.FiledAt == nil {
+		switch s.Kind {
+		case KindIncident, KindMandatoryReport, KindRegulatorInquiry:
+			if s.DueAt != nil {
+				out = append(out, duty{name: DutyReport, start: s.ClockStart, due: *s.DueAt})
+			}
+		default:
+			out = append(out, duty{name: DutyFiling, start: s.ClockStart, due: s.ClockStart.Add(r.timing.FilingWait)})
+		}
+	}
+	for id, due := range r.pending {
+		out = append(out, duty{name: DutyFollowUpPrefix + id, followUpID: id, start: r.asked[id], due: due})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// dutyMark is one reminder (fraction < 1) or the breach (1) of a duty.
+type dutyMark struct {
+	duty duty
+	frac float64
+	at   time.Time
+	key  string
+}
+
+func (d duty) marks() []dutyMark {
+	start := d.start
+	if start.IsZero() || !start.Before(d.due) {
+		start = d.due // no period to remind within: only the breach
+	}
+	fracs := append(slices.Clone(ReminderMarks), 1)
+	out := make([]dutyMark, len(fracs))
+	for i, f := range fracs {
+		at := start.Add(time.Duration(f * float64(d.due.Sub(start))))
+		if f == 1 {
+			at = d.due
+		}
+		out[i] = dutyMark{duty: d, frac: f, at: at,
+			key: d.name + "@" + d.due.UTC().Format(time.RFC3339Nano) + "/" + strconv.FormatFloat(f, 'f', -1, 64)}
+	}
+	return out
+}
+
+// nextMark answers the next mark to record: per duty the first one not yet
+// recorded, or, when several are already past (a late start, a re-grade),
+// only the latest of those, so nobody gets a stale reminder after the breach.
+func (r *run) nextMark(now time.Time) (dutyMark, bool) {
+	var next dutyMark
+	found := false
+	for _, d := range r.duties() {
+		ms := d.marks()
+		first := 0
+		for i := len(ms) - 1; i >= 0; i-- {
+			if r.sent[ms[i].key] {
+				first = i + 1
+				break
+			}
+		}
+		if first == len(ms) {
+			continue
+		}
+		c := first
+		for c+1 < len(ms) && !ms[c+1].at.After(now) {
+			c++
+		}
+		if !found || ms[c].at.Before(next.at) {
+			next, found = ms[c], true
+		}
+	}
+	return next, found
+}
+
+// watchDuties records, for every dated duty, a reminder at each of
+// ReminderMarks of its period and the breach at its due time (a breach row,
+// an audit entry and a mail to the supervisors), unless the duty is done
+// first: the escalation filed, the follow-up answered, or it closed.
+func (r *run) watchDuties(ctx workflow.Context, id string) {
+	for r.snap.Status != StatusClosed {
+		now := workflow.Now(ctx)
+		m, ok := r.nextMark(now)
+		ver, n := r.snap.Version, len(r.pending)
+		changed := func() bool { return r.snap.Version != ver || len(r.pending) != n || r.snap.Status == StatusClosed }
+		if !ok {
+			if workflow.Await(ctx, changed) != nil {
+				return
+			}
+			continue
+		}
+		if m.at.After(now) {
+			moved, err := workflow.AwaitWithTimeout(ctx, m.at.Sub(now), changed)
+			if err != nil {
+				return
+			}
+			if moved {
+				continue
+			}
+		}
+		r.sent[m.key] = true
+		a := Action{Type: ActDutyReminder, Reference: m.duty.name, FollowUpID: m.duty.followUpID, DueAt: m.duty.due,
+			Step: strconv.Itoa(int(m.frac*100)) + "%"}
+		if m.frac == 1 {
+			a.Type, a.Step = ActDutyBreached, ""
+			if m.duty.followUpID != "" {
+				a.Type = ActFollowUpOverdue
+				delete(r.pending, m.duty.followUpID)
+			}
+		}
+		if err := r.act(ctx, id, a); err != nil {
+			workflow.GetLogger(ctx).Warn("duty timer not recorded", "type", a.Type, "duty", m.duty.name, "error", err)
 		}
 	}
 }

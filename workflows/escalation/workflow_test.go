@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ type record struct {
 	actions   []string
 	notified  int
 	overdueAt time.Time
+	duties    []string // duty reminders and breaches: "type duty mark @time"
 }
 
 func (r *record) LoadEscalation(ctx context.Context, id string) (Snapshot, error) {
@@ -52,6 +54,10 @@ func (r *record) Submit(ctx context.Context, in SubmitInput) (SubmitResult, erro
 	case OutcomeAcknowledged:
 		r.snap.Status = StatusAcknowledged
 	}
+	if r.snap.Status != StatusOpen && r.snap.FiledAt == nil {
+		now := time.Now()
+		r.snap.FiledAt = &now
+	}
 	return SubmitResult{Outcome: r.outcome, Snapshot: r.snap}, nil
 }
 
@@ -63,7 +69,16 @@ func (r *record) ApplyAction(ctx context.Context, in ActionInput) (Snapshot, err
 	case ActAcknowledge:
 		r.snap.Status = StatusAcknowledged
 	case ActRecordFiling:
-		r.snap.Status = StatusFiled
+		r.snap.Status, r.snap.FiledAt = StatusFiled, &in.Action.At
+	case ActGrade:
+		r.snap.AwaitingGrade = false
+		due, err := IncidentDeadline(in.Action.OperatorClass, r.snap.ClockStart)
+		if err != nil {
+			return r.snap, err
+		}
+		r.snap.DueAt = &due
+	case ActDutyReminder, ActDutyBreached:
+		r.duties = append(r.duties, fmt.Sprintf("%s %s %s @%s", in.Action.Type, in.Action.Reference, in.Action.Step, in.Action.At.UTC().Format(time.RFC3339)))
 	case ActClose:
 		r.snap.Status = StatusClosed
 	case ActSupervisorAlert:
@@ -72,6 +87,7 @@ func (r *record) ApplyAction(ctx context.Context, in ActionInput) (Snapshot, err
 		r.snap.NotifyDecision = in.Action.Decision
 	case ActFollowUpOverdue:
 		r.overdueAt = in.Action.At
+		r.duties = append(r.duties, fmt.Sprintf("%s %s @%s", in.Action.Type, in.Action.FollowUpID, in.Action.At.UTC().Format(time.RFC3339)))
 	}
 	r.snap.Version++
 	return r.snap, nil
@@ -92,6 +108,11 @@ func newEnv(t *testing.T, r *record) *testsuite.TestWorkflowEnvironment {
 		t.Fatal(err)
 	}
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: testWorkflowID})
+	// The escalation opened when the run starts unless the test says otherwise.
+	env.SetStartTime(testStart)
+	if r.snap.ClockStart.IsZero() {
+		r.snap.ClockStart = testStart
+	}
 	Register(env, r, v)
 	return env
 }
@@ -101,6 +122,8 @@ func newEnv(t *testing.T, r *record) *testsuite.TestWorkflowEnvironment {
 var testKey = []byte("escalation-workflow-test-command-key-0123456789")
 
 const testWorkflowID = "escalation/test"
+
+var testStart = time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
 
 func sealWith(t *testing.T, key []byte, workflowID, id string, expires time.Time, a Action) Action {
 	t.Helper()
@@ -225,9 +248,19 @@ func TestFollowUpOverdue(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{ActAddFollowUp, ActAddFollowUp, ActAnswerFollowUp, ActFollowUpOverdue, ActClose}
+	// q1 (asked at +1 h, due at +11 h) is reminded at half and 80 % of its
+	// period, then overdue; q2, answered in time, never.
+	want := []string{ActAddFollowUp, ActAddFollowUp, ActAnswerFollowUp, ActDutyReminder, ActDutyReminder, ActFollowUpOverdue, ActClose}
 	if !equal(r.actions, want) {
 		t.Fatalf("actions %v, want %v", r.actions, want)
+	}
+	wantDuties := []string{
+		"duty_reminder follow_up/q1 50% @2026-03-02T07:00:00Z",
+		"duty_reminder follow_up/q1 80% @2026-03-02T10:00:00Z",
+		"follow_up_overdue q1 @2026-03-02T12:00:00Z",
+	}
+	if !slices.Equal(r.duties, wantDuties) {
+		t.Fatalf("duties %q\nwant %q", r.duties, wantDuties)
 	}
 	if r.overdueAt != t0.Add(11*time.Hour) {
 		t.Fatalf("overdue recorded at %v, want %v", r.overdueAt, t0.Add(11*time.Hour))

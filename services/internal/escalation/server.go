@@ -214,9 +214,10 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 		return nil, err
 	}
 	now := s.at()
-	due, _ := wf.IncidentDeadline(class, now)
+	// Opened and classified by an officer: graded. Discovered at its earliest
+	// linked complaint, or now.
 	e := store.Escalation{ID: uuid.NewString(), Kind: wf.KindIncident, Reason: req.Reason, OperatorClass: class,
-		DueAt: &due, DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac",
+		DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac", GradedAt: &now, GradedBy: access.Actor(ctx),
 		LeakedDataType: strings.TrimSpace(req.LeakedDataType), LeakSource: strings.TrimSpace(req.LeakSource), CreatedAt: now}
 	e.DedupeKey = dedupeKey(ctx, "incident/manual", e.ID, req.IdempotencyKey)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -229,6 +230,18 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 		if err := s.checkCases(tx, req.CaseIds); err != nil {
 			return err
 		}
+		discovered := now
+		if len(req.CaseIds) > 0 {
+			var first *time.Time
+			if err := tx.Model(&records.Case{}).Where("id IN ?", req.CaseIds).Select("min(received_at)").Scan(&first).Error; err != nil {
+				return err
+			}
+			if first != nil && first.Before(now) {
+				discovered = first.UTC()
+			}
+		}
+		due, _ := wf.IncidentDeadline(class, discovered)
+		e.DiscoveredAt, e.DueAt = &discovered, &due
 		var err error
 		e, _, err = store.Create(tx, e, access.Actor(ctx), req.CaseIds)
 		return err

@@ -132,6 +132,8 @@ func leakKey(dataType, source string) string {
 // join it; otherwise, once Threshold unclustered cases fall within one window,
 // an incident opens with them and its reporting clock starts. One detector at
 // a time (advisory lock), so concurrent workers never open two incidents.
+// A detected incident is not graded: it is filed only once an officer grades
+// it, while its report clock runs from its first complaint.
 func (t *Triggers) DetectIncidents(ctx context.Context) (int, error) {
 	cl := t.Cluster
 	if cl.Threshold <= 0 || cl.Window <= 0 {
@@ -223,8 +225,10 @@ func (t *Triggers) cluster(tx *gorm.DB, cs []leakCase, cl wf.ClusterPolicy, clas
 		if j-i < cl.Threshold {
 			continue
 		}
-		now := t.now()
-		due, err := wf.IncidentDeadline(class, now)
+		// The report clock runs from discovery: the first complaint about
+		// the leak reached the operator then, not when this pass ran.
+		now, discovered := t.now(), rest[i].ReceivedAt.UTC()
+		due, err := wf.IncidentDeadline(class, discovered)
 		if err != nil {
 			return 0, err
 		}
@@ -233,7 +237,7 @@ func (t *Triggers) cluster(tx *gorm.DB, cs []leakCase, cl wf.ClusterPolicy, clas
 			ids = append(ids, c.ID)
 		}
 		e := store.Escalation{
-			Kind: wf.KindIncident, DedupeKey: "incident/" + rest[i].ID, OperatorClass: class, DueAt: &due,
+			Kind: wf.KindIncident, DedupeKey: "incident/" + rest[i].ID, OperatorClass: class, DueAt: &due, DiscoveredAt: &discovered,
 			DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac",
 			LeakedDataType: strings.TrimSpace(rest[i].LeakedDataType), LeakSource: strings.TrimSpace(rest[i].LeakSource),
 			Reason: fmt.Sprintf("%d complaints about the same leak within %s", len(ids), cl.Window), CreatedAt: now,

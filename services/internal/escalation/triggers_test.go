@@ -87,8 +87,12 @@ func TestIncidentThresholdAndWindow(t *testing.T) {
 	if err := db.Take(&e, "kind = 'incident'").Error; err != nil {
 		t.Fatal(err)
 	}
-	if !e.DueAt.Equal(now.Add(4*time.Hour).Truncate(time.Microsecond)) || e.DueRule != wf.IncidentRuleID || e.Status != wf.StatusOpen {
-		t.Fatalf("incident due %v rule %s status %s", e.DueAt, e.DueRule, e.Status)
+	// Its clock runs from discovery, the first complaint (start + 1 h), not
+	// from the pass that opened it; it waits for an officer's grade.
+	discovered := start.Add(time.Hour).Truncate(time.Microsecond)
+	if !e.DueAt.Equal(discovered.Add(4*time.Hour)) || e.DiscoveredAt == nil || !e.DiscoveredAt.Equal(discovered) ||
+		e.DueRule != wf.IncidentRuleID || e.Status != wf.StatusOpen || e.GradedAt != nil {
+		t.Fatalf("incident due %v discovered %v graded %v rule %s status %s", e.DueAt, e.DiscoveredAt, e.GradedAt, e.DueRule, e.Status)
 	}
 }
 

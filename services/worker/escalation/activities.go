@@ -186,7 +186,10 @@ func (a *Activities) ApplyAction(ctx context.Context, in wf.ActionInput) (wf.Sna
 		err = a.alertSupervisors(ctx, in.EscalationID, "ack", "The regulator has not acknowledged the filing after every submission, or refused it.")
 	case wf.ActFollowUpOverdue:
 		a.Log.Warn("regulator follow-up not answered by its due date", "escalation_id", in.EscalationID, "follow_up_id", in.Action.FollowUpID)
-		err = a.alertSupervisors(ctx, in.EscalationID, "follow-up/"+in.Action.FollowUpID, "A question from the regulator ("+in.Action.FollowUpID+") was not answered by its due date.")
+		err = a.mailSupervisors(ctx, in.EscalationID, "follow-up/"+in.Action.FollowUpID, "missed a due date",
+			"A question from the regulator ("+in.Action.FollowUpID+") was not answered by its due date "+dueText(in.Action.DueAt)+". The breach is on record.")
+	case wf.ActDutyReminder, wf.ActDutyBreached:
+		err = a.dutyAlert(ctx, in.EscalationID, in.Action)
 	}
 	return snap, err
 }
@@ -275,4 +278,47 @@ func incidentText(e store.Escalation, contact string) string {
 		"What we do: we stopped the exposure, are removing the data and have reported the incident to the regulator.\n"+
 		"What you can do: be wary of calls and messages that use your data, change affected passwords, watch your accounts.\n"+
 		"Contact: %s.", e.LeakedDataType, e.LeakSource, e.ID, contact)
+}
+
+// dutyAlert tells the supervisors that a dated duty is near its due time
+// (a reminder) or has passed undone (a breach, already on record).
+func (a *Activities) dutyAlert(ctx context.Context, id string, act wf.Action) error {
+	var e store.Escalation
+	if err := a.DB.WithContext(ctx).Take(&e, "id = ?", id).Error; err != nil {
+		return err
+	}
+	var what string
+	switch {
+	case act.FollowUpID != "":
+		what = "A question from the regulator (" + act.FollowUpID + ") is still unanswered; it is due " + dueText(act.DueAt) + "."
+	case act.Reference == wf.DutyFiling:
+		what = "The escalation is still not filed with the regulator; it should be by " + dueText(act.DueAt) + "."
+		if e.Adapter == wf.AdapterManual {
+			what += " File the package by hand and record the filing reference."
+		}
+	default:
+		what = fmt.Sprintf("The report to the regulator is due %s (%s, %s) and is not filed.", dueText(act.DueAt), e.DueRule, e.DueCitation)
+		if e.Kind == wf.KindIncident && e.GradedAt == nil {
+			what += " The incident is NOT GRADED: it was detected from complaints and is not filed until an officer grades it."
+		} else if e.Adapter == wf.AdapterManual {
+			what += " File the package by hand and record the filing reference."
+		}
+		if e.DiscoveredAt != nil {
+			what += " Discovered: " + dueText(*e.DiscoveredAt) + "."
+		}
+	}
+	if act.Type == wf.ActDutyBreached {
+		a.Log.Warn("escalation duty missed", "escalation_id", id, "duty", act.Reference)
+		return a.mailSupervisors(ctx, id, "breach/"+act.Reference+"/"+dueText(act.DueAt), "missed a due date",
+			what+" The due time has passed: the breach is on record.")
+	}
+	return a.mailSupervisors(ctx, id, "reminder/"+act.Reference+"/"+dueText(act.DueAt)+"/"+act.Step,
+		"is due "+dueText(act.DueAt), what+" ("+act.Step+" of the time has passed.)")
+}
+
+func dueText(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -16,6 +16,11 @@ import (
 // a refusal. Ids and codes only. The Message-ID is stable per escalation, so
 // a resend after a failed activity attempt is recognisably the same alert.
 func (a *Activities) alertSupervisors(ctx context.Context, id, key, what string) error {
+	return a.mailSupervisors(ctx, id, key, "needs a supervisor", what)
+}
+
+// mailSupervisors sends one alert about escalation id; subject follows "Escalation <id> ".
+func (a *Activities) mailSupervisors(ctx context.Context, id, key, subject, what string) error {
 	if a.Alert == nil || len(a.AlertTo) == 0 {
 		return nil
 	}
@@ -38,7 +43,7 @@ func (a *Activities) alertSupervisors(ctx context.Context, id, key, what string)
 	}
 	for _, to := range a.AlertTo {
 		var msg bytes.Buffer
-		fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: Escalation %s needs a supervisor\r\n", a.Alert.FromAddress(), to, id)
+		fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: Escalation %s %s\r\n", a.Alert.FromAddress(), to, id, subject)
 		fmt.Fprintf(&msg, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
 			time.Now().UTC().Format(time.RFC1123Z), notify.MessageID("escalation-alert/"+id+"/"+key+"/"+to))
 		fmt.Fprintf(&msg, "Escalation %s (%s, case %s, regulator %q, %d submission(s)): %s\r\n"+

@@ -46,10 +46,16 @@ type Escalation struct {
 	LeakSource          string
 	NotifyDecision      string
 	NotifyReason        string
-	Version             int64
-	WorkflowStartedAt   *time.Time
-	CreatedAt           time.Time  `gorm:"autoCreateTime:false"`
-	UpdatedAt           *time.Time `gorm:"autoUpdateTime:false"`
+	// DiscoveredAt starts an incident's report clock (the earliest complaint
+	// about the leak, or when an officer opened it); GradedAt is when an
+	// officer graded it (detected incidents are not filed before).
+	DiscoveredAt      *time.Time
+	GradedAt          *time.Time
+	GradedBy          string
+	Version           int64
+	WorkflowStartedAt *time.Time
+	CreatedAt         time.Time  `gorm:"autoCreateTime:false"`
+	UpdatedAt         *time.Time `gorm:"autoUpdateTime:false"`
 }
 
 // AuditView is what audit digests cover.
@@ -135,6 +141,17 @@ type IncidentCase struct {
 
 func (IncidentCase) TableName() string { return "incident_cases" }
 
+// Breach is a dated duty of an escalation that passed undone (wf.Duty*).
+type Breach struct {
+	EscalationID string    `gorm:"primaryKey;type:uuid"`
+	Duty         string    `gorm:"primaryKey"`
+	DueAt        time.Time `gorm:"primaryKey"`
+	BreachedAt   time.Time
+	ActionID     string
+}
+
+func (Breach) TableName() string { return "escalation_breaches" }
+
 // ActionRecord is an applied workflow action.
 type ActionRecord struct {
 	ActionID     string `gorm:"primaryKey"`
@@ -215,7 +232,17 @@ func Snapshot(tx *gorm.DB, id string) (wf.Snapshot, error) {
 	return wf.Snapshot{
 		ID: e.ID, Kind: e.Kind, Status: e.Status, Adapter: e.Adapter, Version: e.Version, FiledAt: e.FiledAt,
 		NotifyDecision: e.NotifyDecision, Attempts: int(attempts), Alerted: e.SupervisorAlertedAt != nil,
+		DueAt: e.DueAt, ClockStart: e.ClockStart(), AwaitingGrade: e.Kind == wf.KindIncident && e.GradedAt == nil,
 	}, nil
+}
+
+// ClockStart is where the escalation's dated duty starts: an incident's
+// discovery, otherwise its opening.
+func (e Escalation) ClockStart() time.Time {
+	if e.DiscoveredAt != nil {
+		return e.DiscoveredAt.UTC()
+	}
+	return e.CreatedAt.UTC()
 }
 
 func illegal(format string, args ...any) error {
@@ -324,13 +351,16 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 			}
 		}
 		details["cases"] = a.CaseIDs
+		return discoveredEarlier(tx, e, a.CaseIDs, details)
 	case wf.ActGrade:
-		due, err := wf.IncidentDeadline(a.OperatorClass, e.CreatedAt)
+		due, err := wf.IncidentDeadline(a.OperatorClass, e.ClockStart())
 		if err != nil {
 			return temporal.NewNonRetryableApplicationError(err.Error(), wf.ErrTypeInvalidInput, err)
 		}
 		e.OperatorClass, e.DueAt, e.DueRule, e.DueCitation = a.OperatorClass, &due, wf.IncidentRuleID, wf.IncidentCitation
+		e.GradedAt, e.GradedBy = &at, a.Actor
 		details["operator_class"], details["due_at"] = a.OperatorClass, due.Format(time.RFC3339)
+		details["discovered_at"] = e.ClockStart().Format(time.RFC3339)
 	case wf.ActNotifyDecision:
 		e.NotifyDecision, e.NotifyReason = a.Decision, a.Reference
 		details["decision"] = a.Decision
@@ -339,17 +369,64 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 	case wf.ActAckReminder:
 		details["attempt"] = a.Reference
 	case wf.ActFollowUpOverdue:
-		var n int64
-		if err := tx.Model(&FollowUp{}).Where("id = ? AND escalation_id = ? AND status = ?", a.FollowUpID, e.ID, FollowUpOpen).
-			Count(&n).Error; err != nil {
+		var f FollowUp
+		if err := tx.Select("id", "due_at").Where("id = ? AND escalation_id = ? AND status = ?", a.FollowUpID, e.ID, FollowUpOpen).
+			Limit(1).Find(&f).Error; err != nil {
 			return err
 		}
-		if n == 0 {
+		if f.ID == "" {
 			return illegal("follow-up %s is not open", a.FollowUpID)
 		}
 		details["follow_up_id"] = a.FollowUpID
+		return recordBreach(tx, e, wf.DutyFollowUpPrefix+a.FollowUpID, f.DueAt, a, at, details)
+	case wf.ActDutyReminder:
+		details["duty"], details["mark"], details["due_at"] = a.Reference, a.Step, a.DueAt.UTC().Format(time.RFC3339)
+		if a.FollowUpID != "" {
+			details["follow_up_id"] = a.FollowUpID
+		}
+	case wf.ActDutyBreached:
+		if a.Reference != wf.DutyReport && a.Reference != wf.DutyFiling {
+			return temporal.NewNonRetryableApplicationError("unknown duty "+a.Reference, wf.ErrTypeInvalidInput, nil)
+		}
+		return recordBreach(tx, e, a.Reference, a.DueAt, a, at, details)
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown action "+a.Type, wf.ErrTypeInvalidInput, nil)
+	}
+	return nil
+}
+
+// discoveredEarlier moves an incident's discovery to the earliest receipt of
+// the cases just linked when that is earlier (the operator knew of the leak
+// from then), and its report deadline with it.
+func discoveredEarlier(tx *gorm.DB, e *Escalation, caseIDs []string, details map[string]any) error {
+	var first *time.Time
+	if err := tx.Table("cases").Where("id IN ?", caseIDs).Select("min(received_at)").Scan(&first).Error; err != nil {
+		return err
+	}
+	if first == nil || !first.Before(e.ClockStart()) {
+		return nil
+	}
+	d := first.UTC()
+	e.DiscoveredAt = &d
+	details["discovered_at"] = d.Format(time.RFC3339)
+	if wf.ValidOperatorClass(e.OperatorClass) {
+		due, _ := wf.IncidentDeadline(e.OperatorClass, d)
+		e.DueAt = &due
+		details["due_at"] = due.Format(time.RFC3339)
+	}
+	return nil
+}
+
+// recordBreach writes the breach row of a missed duty (once per duty and due
+// time); the caller's audit entry carries the same facts.
+func recordBreach(tx *gorm.DB, e *Escalation, duty string, due time.Time, a wf.Action, at time.Time, details map[string]any) error {
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Breach{EscalationID: e.ID, Duty: duty, DueAt: due.UTC(),
+		BreachedAt: at, ActionID: a.ID}).Error; err != nil {
+		return err
+	}
+	details["duty"], details["due_at"] = duty, due.UTC().Format(time.RFC3339)
+	if e.DueRule != "" && duty == wf.DutyReport {
+		details["due_rule"] = e.DueRule
 	}
 	return nil
 }
