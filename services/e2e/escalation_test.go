@@ -676,7 +676,7 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 			}
 		}
 	}
-	if want := []string{filing.ManifestFile, filing.CasesFile, filing.TimelineFile, filing.EvidenceFile, filing.ProofFile, filing.SummaryFile}; !slices.Equal(names, want) {
+	if want := []string{filing.ManifestFile, filing.CasesFile, filing.TimelineFile, filing.EvidenceFile, filing.ProofFile, filing.CheckpointsFile, filing.SummaryFile}; !slices.Equal(names, want) {
 		t.Fatalf("package files %v, want %v", names, want)
 	}
 	// The package holds the cases linked when it was built (the detector may
