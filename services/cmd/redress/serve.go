@@ -58,10 +58,10 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 }
 
 func runMigrate(ctx context.Context, cfg config.Config) error {
-	if cfg.DatabaseURL == "" {
-		return fmt.Errorf("DATABASE_URL is not set")
+	if cfg.OwnerDatabaseURL() == "" {
+		return fmt.Errorf("REDRESS_MIGRATE_DATABASE_URL (the owner of the tables) is not set")
 	}
-	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	gdb, err := db.Open(ctx, cfg.OwnerDatabaseURL())
 	if err != nil {
 		return err
 	}

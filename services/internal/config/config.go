@@ -13,14 +13,20 @@ import (
 
 // Config is the configuration of every Redress process.
 type Config struct {
-	DatabaseURL     string `env:"DATABASE_URL"`
-	TemporalAddress string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
-	Namespace       string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
-	MasterKey       string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
-	IntakeAddr      string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
-	MetricsAddr     string `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
-	LogLevel        string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
-	ConsoleAddr     string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
+	// DatabaseURL is the services' connection: a login role that is a member
+	// of redress_runtime (migration 00012), which cannot rewrite the audit
+	// chain. MigrateDatabaseURL connects as the owner of the tables, for
+	// `redress migrate` (and `redress dev`, which migrates first); when it is
+	// empty, DATABASE_URL migrates too (one role for both: no split).
+	DatabaseURL        string `env:"DATABASE_URL"`
+	MigrateDatabaseURL string `env:"REDRESS_MIGRATE_DATABASE_URL"`
+	TemporalAddress    string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
+	Namespace          string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	MasterKey          string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
+	IntakeAddr         string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
+	MetricsAddr        string `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
+	LogLevel           string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
+	ConsoleAddr        string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
 	// ConsoleTLS says the console is reached over HTTPS (directly or behind a
 	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
 	// on loopback and turns it off unless set.
@@ -103,6 +109,15 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("configuration: REDRESS_TRUSTED_PROXIES: %w", err)
 	}
 	return c, nil
+}
+
+// OwnerDatabaseURL is the connection that migrates: MigrateDatabaseURL, or
+// DatabaseURL when no separate owner is configured.
+func (c Config) OwnerDatabaseURL() string {
+	if c.MigrateDatabaseURL != "" {
+		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 // Proxies are the trusted proxies' address ranges.
