@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/worker"
@@ -42,6 +43,11 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			g.Go(func() error { return st.runWorkerProbes(ctx) })
 		}
 		log.Info("worker polling", "temporal", cfg.TemporalAddress)
+	}
+	if what == "intake" || what == "worker" || what == "all" {
+		// Refused calls and rejected callbacks are counted per minute; any
+		// number of processes may write the counts to the chain.
+		g.Go(func() error { return audit.RunCountFlusher(ctx, st.db, log) })
 	}
 	if what == "console" || what == "all" {
 		g.Go(func() error { return st.runConsole(ctx) })

@@ -54,6 +54,22 @@ $$;
 CREATE TRIGGER audit_entries_move_head AFTER INSERT ON audit_entries
     REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_move_head();
 
+-- Refused calls and rejected callbacks are counted here, one row per source
+-- and minute, and written to the chain as one entry per row once the minute
+-- is over (audit.FlushCounts): whoever sends many of them grows a counter,
+-- not the chain, and holds no lock on its head.
+CREATE TABLE audit_counts (
+    minute      timestamptz NOT NULL,
+    action      text NOT NULL,
+    actor       text NOT NULL,
+    object_type text NOT NULL,
+    object_id   text NOT NULL,
+    count       bigint NOT NULL,
+    tally       jsonb NOT NULL DEFAULT '{}', -- count per kind (method, reason)
+    samples     jsonb NOT NULL DEFAULT '[]', -- the first few objects named
+    PRIMARY KEY (minute, action, actor, object_type, object_id)
+);
+
 -- +goose StatementBegin
 DO $$
 DECLARE
@@ -92,6 +108,7 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+DROP TABLE audit_counts;
 DROP TRIGGER audit_entries_move_head ON audit_entries;
 DROP FUNCTION audit_entries_move_head();
 DROP FUNCTION audit_lock_head();
