@@ -69,11 +69,11 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 	}
 	if dl := c.GetResolution(); dl.GetDueAt() != nil {
 		due := dl.GetDueAt().AsTime()
-		d.Due, d.DueISO = due.Format("2006-01-02 15:04 MST"), due.UTC().Format(time.RFC3339)
+		d.Due, d.DueISO = legalTimeOf(v.Lang, due), due.UTC().Format(time.RFC3339)
 		d.Risk, d.Left = risk(s.c.Now(), due, c.GetOverdue())
 	}
 	if dl := c.GetAcknowledgement(); dl.GetDueAt() != nil {
-		d.Ack = dl.GetDueAt().AsTime().Format("2006-01-02 15:04 MST") + " (" + dl.GetStatus() + ")"
+		d.Ack = legalTimeOf(v.Lang, dl.GetDueAt().AsTime()) + " (" + dl.GetStatus() + ")"
 	}
 	d.Deletions, d.Escalations = s.linked(r, v, c.GetId())
 	var err2 error

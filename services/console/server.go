@@ -101,6 +101,7 @@ func New(c Config) (*Server, error) {
 		"enum":            enumLabel,
 		"T":               translate,
 		"fmtTime":         fmtTime,
+		"legalTime":       legalTime,
 		"deletionReasons": deletionReasons,
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,

@@ -11,6 +11,7 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	"github.com/redress/redress/workflows/calendar"
 )
 
 // Deletion requests and escalations: lists, a detail page each, and the
@@ -166,6 +167,32 @@ func fmtTime(t interface{ AsTime() time.Time }) string {
 		return ""
 	}
 	return tt.Format("2006-01-02 15:04 MST")
+}
+
+// legalTime shows a moment as the law counts it: in Beijing time, and a
+// period that ends at midnight as 24:00 of its last day (a deadline of 17
+// December ends at 2026-12-17 24:00, not 2026-12-18 00:00 or 16:00 UTC).
+func legalTime(lang string, t interface{ AsTime() time.Time }) string {
+	if t == nil {
+		return ""
+	}
+	tt := t.AsTime()
+	if tt.IsZero() || tt.Unix() == 0 {
+		return ""
+	}
+	return legalTimeOf(lang, tt)
+}
+
+func legalTimeOf(lang string, t time.Time) string {
+	bj := t.In(calendar.Shanghai())
+	s := bj.Format("2006-01-02 15:04")
+	if bj.Hour() == 0 && bj.Minute() == 0 && bj.Second() == 0 {
+		s = bj.Add(-time.Minute).Format("2006-01-02") + " 24:00"
+	}
+	if lang == "zh" {
+		return s + "（北京时间）"
+	}
+	return s + " (Beijing time)"
 }
 
 // certificate downloads the deletion certificate (JSON) once the request

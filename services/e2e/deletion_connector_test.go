@@ -27,7 +27,7 @@ import (
 // failing, a manual connector and Redress's own database; every check is in
 // the audit chain with its result.
 func TestDeletionConnectorHealthChecks(t *testing.T) {
-	const secretEnv = "REDRESS_E2E_HOOK_SECRET"
+	const secretEnv = "REDRESS_CONNECTOR_E2E_HOOK_SECRET"
 	hookSecret := "hook-secret-e2e"
 	t.Setenv(secretEnv, hookSecret)
 	var answer atomic.Int32
@@ -66,7 +66,7 @@ func TestDeletionConnectorHealthChecks(t *testing.T) {
 
 	// A mapping naming a column the customer database lacks.
 	crmURL := pgtest.OwnerURL(pgtest.URL(t)) // a customer database of its own
-	t.Setenv("REDRESS_E2E_CUSTOMER_DSN", crmURL)
+	t.Setenv("REDRESS_CONNECTOR_E2E_CUSTOMER_DSN", crmURL)
 	crm, err := sql.Open("pgx", crmURL)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestDeletionConnectorHealthChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := strings.Replace(customertest.Mapping, `"email": "null"}`, `"email": "null", "loyalty_no": "null"}`, 1)
-	cfg, _ := json.Marshal(map[string]any{"dsn_env": "REDRESS_E2E_CUSTOMER_DSN", "mapping": json.RawMessage(bad)})
+	cfg, _ := json.Marshal(map[string]any{"dsn_env": "REDRESS_CONNECTOR_E2E_CUSTOMER_DSN", "mapping": json.RawMessage(bad)})
 	if _, err := r.api.AddConnector(admin, &deletionv1.AddConnectorRequest{Name: "crm-db", Kind: "postgres", ConfigJson: string(cfg)}); err != nil {
 		t.Fatal(err)
 	}

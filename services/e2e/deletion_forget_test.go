@@ -42,7 +42,8 @@ func TestDeletionCompletedForgetsRequester(t *testing.T) {
 	}
 	r.waitStatus(id, wf.StatusCompleted)
 	r.smtp.WaitFor(t, 10*time.Second, func(m smtptest.Message) bool {
-		return strings.Contains(m.Body, "DR-"+id[:8]) && (strings.Contains(m.Body, "has been deleted") || strings.Contains(m.Body, "已从所有"))
+		return strings.Contains(m.Body, "DR-"+id[:8]) && (strings.Contains(m.Body, "request is complete") || strings.Contains(m.Body, "已办结")) &&
+			strings.Contains(m.Body, "customer-db")
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for r.audited(id, "deletion.requester_forgotten") != 1 {

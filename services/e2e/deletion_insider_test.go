@@ -30,7 +30,9 @@ func (r *deletionRig) credential(username string, role access.Role) context.Cont
 	if _, err := r.identity.AddUser(r.ctx, "test", identity.NewUser{Username: username, Role: role}); err != nil {
 		r.t.Fatal(err)
 	}
-	secret, _, err := r.identity.IssueToken(r.ctx, username, username, "test", nil, time.Hour)
+	// Everything the role holds, deletion.attest included for a pipeline
+	// (a partner's default credential leaves it out; these tests need it).
+	secret, _, err := r.identity.IssueToken(r.ctx, username, username, "test", access.Grants[role], time.Hour)
 	if err != nil {
 		r.t.Fatal(err)
 	}

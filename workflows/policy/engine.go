@@ -81,8 +81,9 @@ func cnPack() *pack {
 // Engine decides deadlines. Safe for concurrent use; calendars added to the
 // Set later are seen by later calls.
 type Engine struct {
-	cal   *calendar.Set
-	packs map[string]*pack
+	cal      *calendar.Set
+	packs    map[string]*pack
+	provider string // the operator profile's provider type
 }
 
 // Option changes an engine as it is built.
@@ -104,15 +105,32 @@ func WithRules(packID string, rules ...Rule) Option {
 	}
 }
 
+// WithProvider sets the operator profile's provider type (ProviderTelecom,
+// ProviderInternetInfo or ProviderAppOperator, the default): rules limited to
+// other provider types are off.
+func WithProvider(providerType string) Option {
+	return func(e *Engine) { e.provider = providerType }
+}
+
 // New returns an engine over the given calendars (nil: weekends-only, all provisional).
 func New(cal *calendar.Set, opts ...Option) *Engine {
 	cn := cnPack()
-	e := &Engine{cal: cal, packs: map[string]*pack{cn.id: cn}}
+	e := &Engine{cal: cal, packs: map[string]*pack{cn.id: cn}, provider: DefaultProviderType}
 	for _, o := range opts {
 		o(e)
 	}
+	for _, p := range e.packs {
+		for i, r := range p.rules {
+			if len(r.Match.ProviderTypes) > 0 && !slices.Contains(r.Match.ProviderTypes, e.provider) {
+				p.rules[i].Enabled = false
+			}
+		}
+	}
 	return e
 }
+
+// Provider answers the operator profile's provider type.
+func (e *Engine) Provider() string { return e.provider }
 
 // Shanghai is Asia/Shanghai, the zone of CN deadlines.
 func Shanghai() *time.Location { return calendar.Shanghai() }

@@ -382,8 +382,8 @@ func TestDecideErrors(t *testing.T) {
 func TestRules(t *testing.T) {
 	e := engine(t)
 	r, ok := e.Rule("cn/T3")
-	if !ok || r.Enabled || r.Confidence != "unverified" || r.Amount != 15 {
-		t.Errorf("T3 = %+v %v", r, ok)
+	if !ok || r.Enabled || r.Confidence != "secondary" || r.Amount != 15 {
+		t.Errorf("T3 for an app operator = %+v %v", r, ok)
 	}
 	r, ok = e.Rule("cn/A1")
 	if !ok || !r.Enabled || r.Unit != WorkingDays || r.Amount != 15 || !r.Pausable || r.Pack != "cn" {
@@ -538,5 +538,42 @@ func TestLogRetentionCitationFollowsTheRenumbering(t *testing.T) {
 	}
 	if en, zh := LogRetentionCitation(calendar.NewDate(2026, 1, 1)); en != "CSL 2026 Art. 23(3)" || !strings.Contains(zh, "第二十三条") {
 		t.Errorf("2026-01-01: %s %s", en, zh)
+	}
+}
+
+// Order 24 Art. 12 (T3) binds telecom operators and internet information
+// service providers: 15 days from receipt, a rest day at the end rolling
+// over, stricter than A1's 15 working days, so it wins for them; an app
+// operator that is neither stays under A1.
+func TestProviderProfileSwitchesOrder24(t *testing.T) {
+	cal, err := calendar.LoadEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Facts{Category: "personal_information_leak", Channel: "web_form", ReceivedAt: sh(2026, 3, 2, 10, 0)}
+	for _, c := range []struct {
+		provider string
+		due      time.Time
+		rule     string
+	}{
+		{ProviderTelecom, endOf(2026, 3, 17), "cn/T3"},      // Mar 2 + 15 = Tue Mar 17
+		{ProviderInternetInfo, endOf(2026, 3, 17), "cn/T3"}, // the same duty
+		{ProviderAppOperator, endOf(2026, 3, 23), "cn/A1"},  // 15 working days: Mon Mar 23
+	} {
+		d, err := New(cal, WithProvider(c.provider)).Decide(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Resolution.DueAt.Equal(c.due) || d.Resolution.RuleID != c.rule {
+			t.Errorf("%s: due %s under %s, want %s under %s", c.provider, d.Resolution.DueAt, d.Resolution.RuleID, c.due, c.rule)
+		}
+	}
+	// Ending on a rest day rolls over: Sep 16 + 15 = Thu Oct 1 (National Day) → Oct 8.
+	d, err := New(cal, WithProvider(ProviderTelecom)).Decide(Facts{Category: "spam_sms", Channel: "sms", ReceivedAt: sh(2026, 9, 16, 9, 0)})
+	if err != nil || !d.Resolution.DueAt.Equal(endOf(2026, 10, 8)) || d.Resolution.RuleID != "cn/T3" {
+		t.Errorf("rolled over: %+v %v", d.Resolution, err)
+	}
+	if !ValidProviderType(ProviderTelecom) || ValidProviderType("isp") {
+		t.Error("ValidProviderType")
 	}
 }

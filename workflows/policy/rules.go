@@ -38,6 +38,23 @@ type Match struct {
 	Channels        []string
 	ReferringBodies []string
 	RegulatorDueAt  bool // only when the facts carry a regulator's due date
+	// ProviderTypes switches the rule on only for operators of these types
+	// (the operator profile, WithProvider); empty: every operator.
+	ProviderTypes []string
+}
+
+// Provider types of the operator profile (who runs Redress), which decide
+// which sector rules apply.
+const (
+	ProviderTelecom      = "telecom_operator"             // 电信业务经营者
+	ProviderInternetInfo = "internet_information_service" // 互联网信息服务提供者
+	ProviderAppOperator  = "app_operator"                 // App 运营者 (neither of the above)
+	DefaultProviderType  = ProviderAppOperator
+)
+
+// ValidProviderType tells whether t is a provider type.
+func ValidProviderType(t string) bool {
+	return t == ProviderTelecom || t == ProviderInternetInfo || t == ProviderAppOperator
 }
 
 // Rule is one row of a policy pack.
@@ -88,6 +105,7 @@ func (r Rule) clone() Rule {
 	r.Match.Kinds = slices.Clone(r.Match.Kinds)
 	r.Match.Categories = slices.Clone(r.Match.Categories)
 	r.Match.Channels = slices.Clone(r.Match.Channels)
+	r.Match.ProviderTypes = slices.Clone(r.Match.ProviderTypes)
 	r.Match.ReferringBodies = slices.Clone(r.Match.ReferringBodies)
 	return r
 }
@@ -131,14 +149,15 @@ var cnRules = []Rule{
 		Match: Match{Categories: piCategories},
 	},
 	{
-		// Disabled: the wording of Order 24 Art. 12/14 ("reply within 15 days")
-		// is unverified (recalled, not read). OBLIGATIONS.md resolves an app PI
-		// complaint under A1, T3 and G1 to 15 working days (A1), which holds with
-		// T3 off; enabled as 15 calendar days it would often be stricter than A1
-		// and change that outcome on unverified grounds.
+		// Telecom operators and internet information service providers answer
+		// personal-information complaints within 15 days of receipt (自接到投诉之日起
+		// 十五日内答复投诉人), a rest day at the end rolling over (Civil Code Art.
+		// 203): stricter than A1's 15 working days, so it wins where it applies.
+		// It applies by the operator profile (WithProvider); an app operator
+		// that is neither is under A1 alone (OBLIGATIONS.md).
 		ID: "cn/T3", Deadline: KindResolution, Citations: cite("MIIT Order 24 (2013) Art. 12, 14"),
-		Unit: CalendarDays, Amount: 15, Pausable: true, Enabled: false, Confidence: "unverified",
-		Match: Match{Categories: piCategories},
+		Unit: CalendarDays, Amount: 15, Pausable: true, Enabled: true, Confidence: "secondary",
+		Match: Match{Categories: piCategories, ProviderTypes: []string{ProviderTelecom, ProviderInternetInfo}},
 	},
 	{
 		ID: "cn/T1", Deadline: KindResolution, Citations: cite("MIIT Telecom User Complaint Handling Measures (Order 35) Art. 10, 11, 14"),

@@ -45,6 +45,15 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		cfg.CommandKey = key
 	}
+	if cfg.CheckpointKeyFile == "" { // an Ed25519 seed: also base64 of 32 random bytes
+		cfg.CheckpointKeyFile = filepath.Join(cfg.DataDir, "checkpoint.key")
+		if _, err := devMasterKey(cfg.CheckpointKeyFile); err != nil {
+			return err
+		}
+	}
+	if cfg.CheckpointDir == "" {
+		cfg.CheckpointDir = filepath.Join(cfg.DataDir, "checkpoints")
+	}
 	if err := runMigrate(ctx, cfg); err != nil {
 		return err
 	}
@@ -80,6 +89,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g.Go(func() error { return st.runConsole(gctx) })
 	g.Go(func() error { return st.runPublic(gctx, srv) })
 	g.Go(func() error { return audit.RunCountFlusher(gctx, st.db, log) })
+	g.Go(func() error { return st.runCheckpoints(gctx) })
 	n, err := seedDemo(gctx, srv)
 	if err != nil {
 		log.Warn("demo cases not loaded", "err", err)
@@ -99,11 +109,12 @@ Redress is running (Ctrl-C stops everything; the next 'make run' resumes with th
   Temporal Web UI    %s
   PostgreSQL         %s
   Demo cases         %d on record (submitted as principal "demo")
+  Audit checkpoints  %s   (signed with %s; redress audit verify -checkpoints <that folder>)
 
 Try:
   grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"idempotency_key":"try-0001","kind":"CASE_KIND_COMPLAINT","category":"CATEGORY_SPAM_SMS","channel":"CHANNEL_WEB_FORM","complainant":{"name":"Zhang San","phone":"+8613800138000","email":"zhang.san@example.com"},"description":"Spam SMS every day since my data leaked"}' %s redress.intake.v1.IntakeService/SubmitComplaint
 
-%s`, cfg.ConsoleAddr, cfg.PublicAddr, cfg.IntakeAddr, cfg.IntakeAddr, cfg.MetricsAddr, cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), n, apiToken, cfg.IntakeAddr, demoSignIns())
+%s`, cfg.ConsoleAddr, cfg.PublicAddr, cfg.IntakeAddr, cfg.IntakeAddr, cfg.MetricsAddr, cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), n, cfg.CheckpointDir, cfg.CheckpointKeyFile, apiToken, cfg.IntakeAddr, demoSignIns())
 	return g.Wait()
 }
 

@@ -11,10 +11,13 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/config"
 	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/filing"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/regulator"
+	"github.com/redress/redress/services/internal/signed"
 	escworker "github.com/redress/redress/services/worker/escalation"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -36,7 +39,7 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 	var mail regulator.MailSender
 	if s.cfg.SMTPAddr != "" {
 		mail = &notify.SMTPSender{Addr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser,
-			Password: s.cfg.SMTPPassword, Timeout: 60 * time.Second}
+			Password: s.cfg.SMTPPassword, PlainText: !s.cfg.SMTPTLS, Timeout: 60 * time.Second}
 	}
 	dir, err := regulator.LoadDirectory(s.cfg.RegulatorsFile, mail)
 	if err != nil {
@@ -66,7 +69,7 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 // verifyFiling checks an escalation filing package's audit proof against the
 // database (`redress audit verify -filing FILE.zip`): 0 intact, 1 broken, 2
 // could not check.
-func verifyFiling(ctx context.Context, gdb *gorm.DB, path string) int {
+func verifyFiling(ctx context.Context, cfg config.Config, gdb *gorm.DB, path, keyText string) int {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redress:", err)
@@ -82,5 +85,29 @@ func verifyFiling(ctx context.Context, gdb *gorm.DB, path string) int {
 		return 1
 	}
 	fmt.Printf("filing package proof intact: %d included entries match the database; chain %d..%d verified\n", v.Entries, v.FromSeq, v.ToSeq)
+	docs, err := filing.ReadCheckpoints(b)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redress: audit verify -filing:", err)
+		return 2
+	}
+	if len(docs) == 0 {
+		fmt.Println("the package carries no signed checkpoint")
+		return 0
+	}
+	pub, err := checkpointPublicKey(cfg, keyText)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redress:", err)
+		return 2
+	}
+	cres, err := audit.VerifyCheckpoints(ctx, gdb, docs, pub)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redress: audit verify -filing:", err)
+		return 2
+	}
+	if m := cres.FirstMismatch; m != nil {
+		fmt.Printf("filing package checkpoint at entry %d no longer matches the chain: %s\n", m.Seq, m.Reason)
+		return 1
+	}
+	fmt.Printf("its %d signed checkpoint(s) match the chain (key %s)\n", cres.Checked, signed.Fingerprint(pub))
 	return 0
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,6 +52,10 @@ func TestAuditVerifyFilingPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	other(3)
+	pub, key, _ := ed25519.GenerateKey(nil)
+	if _, err := (&audit.Checkpointer{DB: gdb, Key: key}).Tick(ctx); err != nil { // signs entry 4
+		t.Fatal(err)
+	}
 	b, err := filing.Build(ctx, gdb, e.ID, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -62,9 +68,16 @@ func TestAuditVerifyFilingPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := []string{"verify", "-filing", path}
-	cfg := config.Config{DatabaseURL: url}
+	cfg := config.Config{DatabaseURL: url, CheckpointPublicKey: base64.StdEncoding.EncodeToString(pub)}
 	if code := runAudit(ctx, cfg, args); code != 0 {
 		t.Fatalf("untouched: exit %d", code)
+	}
+	if docs, err := filing.ReadCheckpoints(b.Zip); err != nil || len(docs) != 1 {
+		t.Fatalf("the package carries %d checkpoints (%v), want the one at entry 4", len(docs), err)
+	}
+	otherKey, _, _ := ed25519.GenerateKey(nil)
+	if code := runAudit(ctx, cfg, append(args, "-checkpoint-key", base64.StdEncoding.EncodeToString(otherKey))); code != 1 {
+		t.Fatalf("checkpoints checked against another key: exit %d, want 1", code)
 	}
 	// An entry outside the package changes nothing for it.
 	other(4)

@@ -23,12 +23,19 @@ commands:
   serve worker     run the Temporal workers (complaints, deletions, escalations, reports)
   serve console    run the web console (reaches the services at REDRESS_INTAKE_ADDR)
   serve public     run the public channels page, complaint form and status lookup
+  serve checkpoints
+                   sign the audit chain head periodically (REDRESS_CHECKPOINT_KEY_FILE)
   serve all        all of the above in one process
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry;
-                   --package FILE verifies an inspection package, -filing FILE a filing package's proof
+                   --package FILE verifies an inspection package, -filing FILE a filing package's proof;
+                   -checkpoints DIR|FILE -checkpoint-key BASE64 checks it against signed checkpoints
+  audit checkpoint-key
+                   print the public key that signs audit checkpoints (to publish)
   verify certificate FILE [-key BASE64]
                    check a deletion certificate's Ed25519 signature offline
+  keys status|rotate|generate
+                   master key versions: subject keys per version, rewrap online under the current one
   signing-key      print the public key that signs certificates (to publish)
   user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   export <report>  download a register, the SLA statistics, a stored report or an inspection package
@@ -71,6 +78,8 @@ func main() {
 		os.Exit(runAudit(ctx, cfg, args))
 	case "user":
 		err = runUser(ctx, cfg, args)
+	case "keys":
+		err = runKeys(ctx, cfg, args, os.Stdout)
 	case "verify":
 		os.Exit(runVerify(args, os.Stdout))
 	case "signing-key":

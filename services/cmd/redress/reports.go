@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 
@@ -27,8 +28,8 @@ func (s *stack) reportingServer() (*reports.Server, error) {
 
 // verifyPackage answers the exit code of `redress audit verify --package`:
 // 0 intact, 1 rejected, 2 could not read it.
-func verifyPackage(p string) int {
-	res, err := inspection.VerifyPath(p)
+func verifyPackage(p string, key ed25519.PublicKey) int {
+	res, err := inspection.VerifyPathWithKey(p, key)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redress: audit verify --package:", err)
 		return 2

@@ -15,14 +15,28 @@ import (
 
 func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("serve: name one of intake, worker, console, all")
+		return fmt.Errorf("serve: name one of intake, worker, console, public, checkpoints, all")
+	}
+	what := args[0]
+	if what == "checkpoints" { // needs the database and the checkpoint key only: no master key, no Temporal
+		if cfg.DatabaseURL == "" {
+			return fmt.Errorf("DATABASE_URL is not set")
+		}
+		gdb, err := db.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		if cfg.CheckpointKeyFile == "" {
+			return fmt.Errorf("serve checkpoints: REDRESS_CHECKPOINT_KEY_FILE is not set")
+		}
+		log.Info("signing audit checkpoints", "every", cfg.CheckpointEvery, "interval", cfg.CheckpointInterval, "dir", cfg.CheckpointDir)
+		return (&stack{cfg: cfg, log: log, db: gdb}).runCheckpoints(ctx)
 	}
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.close()
-	what := args[0]
 	if what != "console" {
 		if err := st.requireCommandKey(); err != nil {
 			return err
@@ -49,6 +63,9 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		// number of processes may write the counts to the chain.
 		g.Go(func() error { return audit.RunCountFlusher(ctx, st.db, log) })
 	}
+	if what == "all" {
+		g.Go(func() error { return st.runCheckpoints(ctx) })
+	}
 	if what == "console" || what == "all" {
 		g.Go(func() error { return st.runConsole(ctx) })
 		log.Info("console serving", "http", cfg.ConsoleAddr)
@@ -58,7 +75,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		log.Info("public pages serving", "http", cfg.PublicAddr)
 	}
 	if what != "intake" && what != "worker" && what != "console" && what != "public" && what != "all" {
-		return fmt.Errorf("serve: unknown service %q (intake, worker, console, public, all)", what)
+		return fmt.Errorf("serve: unknown service %q (intake, worker, console, public, checkpoints, all)", what)
 	}
 	return g.Wait()
 }

@@ -56,11 +56,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if cfg.MasterKey == "" {
 		return nil, errors.New("REDRESS_MASTER_KEY is not set (base64 of 32 random bytes)")
 	}
-	master, err := crypto.ParseMasterKey(cfg.MasterKey)
-	if err != nil {
-		return nil, fmt.Errorf("REDRESS_MASTER_KEY: %w", err)
-	}
-	keys, err := crypto.NewKeyring(master)
+	keys, err := cfg.Keyring()
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +84,10 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
+	if !policy.ValidProviderType(cfg.ProviderType) {
+		return nil, fmt.Errorf("REDRESS_PROVIDER_TYPE %q: one of %s, %s, %s", cfg.ProviderType,
+			policy.ProviderTelecom, policy.ProviderInternetInfo, policy.ProviderAppOperator)
+	}
 	tc, err := temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace, temporalclient.Security{
 		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA,
 		ServerName: cfg.TemporalTLSServerName, APIKey: cfg.TemporalAPIKey,
@@ -95,7 +95,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
-	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals), temporal: tc,
+	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType)), temporal: tc,
 		signer: signer, commands: verifier}, nil
 }
 
@@ -118,7 +118,8 @@ func (s *stack) close() {
 func (s *stack) sender() notify.Sender {
 	var email, sms notify.Sender
 	if s.cfg.SMTPAddr != "" {
-		email = &notify.SMTPSender{Addr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser, Password: s.cfg.SMTPPassword, Timeout: 20 * time.Second}
+		email = &notify.SMTPSender{Addr: s.cfg.SMTPAddr, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser, Password: s.cfg.SMTPPassword,
+			PlainText: !s.cfg.SMTPTLS, Timeout: 20 * time.Second}
 	}
 	if s.cfg.SMSEndpoint != "" {
 		sms = &notify.SMSGatewaySender{Endpoint: s.cfg.SMSEndpoint, Token: s.cfg.SMSToken, Timeout: 10 * time.Second}

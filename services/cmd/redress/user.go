@@ -65,7 +65,7 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 	role := fs.String("role", "", "role")
 	name := fs.String("name", "", "display name / credential name")
 	ttl := fs.Duration("ttl", 30*24*time.Hour, "credential lifetime")
-	scopes := fs.String("scopes", "", "comma-separated permissions (default: all the role holds)")
+	scopes := fs.String("scopes", "", "comma-separated permissions (default: what the role's job needs, see access.DefaultScopes)")
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}

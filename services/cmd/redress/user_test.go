@@ -83,3 +83,38 @@ func TestUserCommand(t *testing.T) {
 		t.Fatalf("audit: %v %+v %v", actions, recs, err)
 	}
 }
+
+// A partner's credential issued without scopes carries what its job needs
+// (submit, read status), not everything the automation role may be given:
+// vouching for identities must be asked for by name.
+func TestAutomationTokenDefaultScopes(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Config{DatabaseURL: pgtest.URL(t)}
+	run := func(args ...string) error { return runUser(ctx, cfg, args) }
+	if err := withStdin(t, "\n", func() error { return run("add", "partner.one", "-role", "automation") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("token", "partner.one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("token", "partner.one", "-name", "pipeline", "-scopes", "deletion.submit,deletion.attest"); err != nil {
+		t.Fatal(err)
+	}
+	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := func(name string) string {
+		var s string
+		if err := gdb.Raw(`SELECT array_to_string(scopes, ',') FROM api_tokens WHERE name = ?`, name).Scan(&s).Error; err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got := scopes("cli"); got != "case.submit,case.read,deletion.submit,deletion.read" {
+		t.Errorf("default automation credential scopes %q", got)
+	}
+	if got := scopes("pipeline"); got != "deletion.submit,deletion.attest" {
+		t.Errorf("explicit scopes %q", got)
+	}
+}

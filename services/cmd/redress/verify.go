@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/redress/redress/services/internal/config"
-	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/signed"
 )
 
@@ -56,11 +55,7 @@ func runVerify(args []string, out io.Writer) int {
 
 // runSigningKey prints the public key that signs certificates, to publish.
 func runSigningKey(cfg config.Config, out io.Writer) error {
-	master, err := crypto.ParseMasterKey(cfg.MasterKey)
-	if err != nil {
-		return err
-	}
-	keys, err := crypto.NewKeyring(master)
+	keys, err := cfg.Keyring()
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,17 @@ func IsAutomation(ctx context.Context) bool {
 	return ok && p.Role == Automation
 }
 
+// CaseOwnerOnly reports whether the caller may see only the cases it
+// submitted itself, and under which principal id they were recorded: so
+// one partner never reads another's complaints.
+func CaseOwnerOnly(ctx context.Context) (owner string, only bool) {
+	if !IsAutomation(ctx) {
+		return "", false
+	}
+	p, _ := PrincipalFrom(ctx)
+	return p.ID, true
+}
+
 // IsPerson reports whether the call comes from an authenticated person (any
 // role but automation): what a person vouches for, a second person checks.
 func IsPerson(ctx context.Context) bool {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,5 +136,31 @@ func TestGrants(t *testing.T) {
 		if got := c.role.Holds(c.perm); got != c.want {
 			t.Errorf("%s holds %s = %v, want %v", c.role, c.perm, got, c.want)
 		}
+	}
+}
+
+// Object level: past the guard, automation credentials are confined to the
+// cases they submitted (the intake service filters on it; the e2e tests
+// TestAutomationSeesOnlyItsOwnCases and TestEveryCaseRPCHidesOthersCases
+// call every case RPC); people keep what their role grants.
+func TestCaseOwnerOnlyPerRole(t *testing.T) {
+	for _, role := range Roles {
+		ctx := WithPrincipal(context.Background(), Principal{ID: "p-" + string(role), Role: role})
+		owner, only := CaseOwnerOnly(ctx)
+		if want := role == Automation; only != want || only && owner != "p-"+string(role) {
+			t.Errorf("%s: confined to own cases = %v (%q), want %v", role, only, owner, want)
+		}
+	}
+	if _, only := CaseOwnerOnly(context.Background()); only {
+		t.Error("a call without a principal is confined")
+	}
+	// A scoped automation credential holds no more than its defaults allow.
+	for _, p := range DefaultScopes(Automation) {
+		if !Automation.Holds(p) {
+			t.Errorf("default automation scope %s is not granted to the role", p)
+		}
+	}
+	if slices.Contains(DefaultScopes(Automation), DeletionAttest) {
+		t.Error("the default automation credential vouches for identities")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/ratelimit"
 )
 
@@ -23,10 +24,19 @@ type Config struct {
 	TemporalAddress    string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
 	Namespace          string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	MasterKey          string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
-	IntakeAddr         string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
-	MetricsAddr        string `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
-	LogLevel           string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
-	ConsoleAddr        string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
+	// Master key rotation (see crypto.MasterKeys): REDRESS_MASTER_KEY is the
+	// current key, of version REDRESS_MASTER_KEY_VERSION (1 by default);
+	// earlier versions still wrapping some subject keys are listed as
+	// "VERSION:BASE64,..." until `redress keys status` shows none left.
+	// REDRESS_MASTER_KEY_ROOT derives the lookup-index and certificate
+	// signing keys, which never rotate; empty = the version-1 key.
+	MasterKeyVersion   int      `env:"REDRESS_MASTER_KEY_VERSION" envDefault:"1"`
+	MasterKeysPrevious []string `env:"REDRESS_MASTER_KEYS_PREVIOUS" envSeparator:","`
+	MasterKeyRoot      string   `env:"REDRESS_MASTER_KEY_ROOT"`
+	IntakeAddr         string   `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
+	MetricsAddr        string   `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
+	LogLevel           string   `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
+	ConsoleAddr        string   `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
 	// ConsoleTLS says the console is reached over HTTPS (directly or behind a
 	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
 	// on loopback and turns it off unless set.
@@ -79,24 +89,52 @@ type Config struct {
 	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`
 	SMTPUser     string `env:"REDRESS_SMTP_USER"`
 	SMTPPassword string `env:"REDRESS_SMTP_PASSWORD"`
-	SMSEndpoint  string `env:"REDRESS_SMS_ENDPOINT"` // HTTP gateway URL
-	SMSToken     string `env:"REDRESS_SMS_TOKEN"`
+	// SMTPTLS requires STARTTLS from a mail server that is not on loopback;
+	// false (an explicit choice) allows sending notices in the clear.
+	SMTPTLS     bool   `env:"REDRESS_SMTP_TLS" envDefault:"true"`
+	SMSEndpoint string `env:"REDRESS_SMS_ENDPOINT"` // HTTP gateway URL
+	SMSToken    string `env:"REDRESS_SMS_TOKEN"`
 
 	// Escalations: regulator bodies and their adapters (a JSON file, see
 	// internal/regulator; none = manual filing), the operator's class for
 	// incident deadlines, the contact told to individuals in incident notices,
 	// and how long to wait for a regulator's acknowledgement.
-	RegulatorsFile    string        `env:"REDRESS_REGULATORS_FILE"`
-	OperatorClass     string        `env:"REDRESS_OPERATOR_CLASS" envDefault:"other"`
+	RegulatorsFile string `env:"REDRESS_REGULATORS_FILE"`
+	OperatorClass  string `env:"REDRESS_OPERATOR_CLASS" envDefault:"other"`
+	// The operator's provider type decides the sector rules: telecom_operator
+	// and internet_information_service answer PI complaints within 15 days
+	// (MIIT Order 24 Art. 12); app_operator is under the 15 working days.
+	ProviderType      string        `env:"REDRESS_PROVIDER_TYPE" envDefault:"app_operator"`
 	OperatorContact   string        `env:"REDRESS_OPERATOR_CONTACT"`
 	EscalationAckWait time.Duration `env:"REDRESS_ESCALATION_ACK_WAIT" envDefault:"24h"`
 	// Where regulators post late acknowledgements (HTTP; put TLS in front). Empty: off.
 	RegulatorCallbackAddr string `env:"REDRESS_REGULATOR_CALLBACK_ADDR"`
 
+	// Signed checkpoints of the audit chain head (see audit.Checkpointer):
+	// the Ed25519 key file (base64 of a 32-byte seed; `redress dev` makes one
+	// in the data folder) is read only by the process that runs the job
+	// (`serve checkpoints`, `serve all`, `redress dev`); the folder receives
+	// a copy of each checkpoint; REDRESS_COMPLIANCE_EMAILS get one by mail.
+	// The public key (base64) is what `redress audit verify` checks against.
+	CheckpointKeyFile   string        `env:"REDRESS_CHECKPOINT_KEY_FILE"`
+	CheckpointPublicKey string        `env:"REDRESS_CHECKPOINT_PUBLIC_KEY"`
+	CheckpointDir       string        `env:"REDRESS_CHECKPOINT_DIR"`
+	CheckpointEvery     int64         `env:"REDRESS_CHECKPOINT_EVERY" envDefault:"1000"`
+	CheckpointInterval  time.Duration `env:"REDRESS_CHECKPOINT_INTERVAL" envDefault:"10m"`
+
 	// Dev stack only.
 	DataDir      string `env:"REDRESS_DATA_DIR" envDefault:".data"`
 	TemporalPort int    `env:"REDRESS_TEMPORAL_PORT" envDefault:"7233"`
 	TemporalUI   int    `env:"REDRESS_TEMPORAL_UI_PORT" envDefault:"8233"`
+}
+
+// Keyring builds the keyring from the configured master keys.
+func (c Config) Keyring() (*crypto.Keyring, error) {
+	m, err := crypto.ParseMasterKeys(c.MasterKey, c.MasterKeyVersion, c.MasterKeysPrevious, c.MasterKeyRoot)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_MASTER_KEY: %w", err)
+	}
+	return crypto.NewVersionedKeyring(m)
 }
 
 // Load reads the environment.

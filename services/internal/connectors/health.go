@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/redress/redress/services/internal/outbound"
 )
 
 // Tester is a connector that can check, without reading or changing any
@@ -105,10 +106,7 @@ func (t Table) columns() []string {
 // 2xx answer; it does not retry, so the answer is about this one attempt.
 func (w *Webhook) Test(ctx context.Context) error {
 	body, _ := json.Marshal(webhookMessage{Op: "test"})
-	client := w.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client := w.client()
 	timeout := w.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -143,6 +141,8 @@ func transportReason(err error, timeout time.Duration) string {
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
 	switch {
+	case errors.Is(err, outbound.ErrPrivateAddress):
+		return "internal address refused (not allowed for this connector: allow_private)"
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer within %s", timeout)
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &certInvalid):

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/deletion"
+	"github.com/redress/redress/services/internal/outbound"
 	wf "github.com/redress/redress/workflows/deletion"
 )
 
@@ -63,14 +65,21 @@ func VerifySignature(secret []byte, h http.Header, body []byte, now time.Time) e
 // Webhook reaches a system through HTTPS: signed requests to URL, and an
 // asynchronous signed callback when the remote system finished deleting.
 type Webhook struct {
-	Name        string
-	URL         string
-	Secret      []byte
-	Client      *http.Client  // defaults to one with Timeout
-	Timeout     time.Duration // per attempt, default 10 s
-	MaxAttempts int           // per call, default 3; the activity retries beyond
-	DB          *gorm.DB      // where callbacks are recorded
-	Now         func() time.Time
+	Name   string
+	URL    string // https only
+	Secret []byte
+	// Client defaults to an outbound client (https only, internal addresses
+	// refused unless AllowPrivate). Redirects are refused either way: one
+	// would re-send the identifiers elsewhere.
+	Client       *http.Client
+	AllowPrivate bool          // the administrator allowed an internal address for URL
+	Timeout      time.Duration // per attempt, default 10 s
+	MaxAttempts  int           // per call, default 3; the activity retries beyond
+	DB           *gorm.DB      // where callbacks are recorded
+	Now          func() time.Time
+
+	clientOnce sync.Once
+	built      *http.Client
 }
 
 // webhookMessage is what Redress sends. Identifiers travel only to the
@@ -103,10 +112,7 @@ func (w *Webhook) call(ctx context.Context, msg webhookMessage) (webhookAnswer, 
 	if err != nil {
 		return webhookAnswer{}, err
 	}
-	client := w.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client := w.client()
 	timeout := w.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -137,6 +143,18 @@ func (w *Webhook) call(ctx context.Context, msg webhookMessage) (webhookAnswer, 
 	return webhookAnswer{}, last
 }
 
+// client answers the HTTP client of every attempt (built once).
+func (w *Webhook) client() *http.Client {
+	w.clientOnce.Do(func() {
+		if w.Client != nil {
+			w.built = outbound.NoRedirects(w.Client)
+		} else {
+			w.built = outbound.NewClient(outbound.Options{Timeout: w.Timeout, AllowPrivate: w.AllowPrivate})
+		}
+	})
+	return w.built
+}
+
 type permanentError struct{ msg string }
 
 func (e *permanentError) Error() string { return e.msg }
@@ -145,6 +163,9 @@ func (e *permanentError) Error() string { return e.msg }
 func (w *Webhook) once(ctx context.Context, client *http.Client, timeout time.Duration, body []byte) (webhookAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if err := outbound.CheckURL(w.URL); err != nil {
+		return webhookAnswer{}, &permanentError{fmt.Sprintf("webhook %s: url %v", w.Name, err)}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return webhookAnswer{}, &permanentError{fmt.Sprintf("webhook %s: bad URL", w.Name)}

@@ -160,3 +160,50 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// One REDRESS_MASTER_KEY reads as version 1 and derives exactly the keys it
+// always did; a rotated configuration (new current key, version 1 kept only
+// as the root) keeps the same lookup hashes and signing key; bad lists are
+// refused.
+func TestMasterKeyVersionsKeepDerivedKeys(t *testing.T) {
+	v1, v2 := GenerateMasterKey(), GenerateMasterKey()
+	raw, _ := ParseMasterKey(v1)
+	plain, err := NewKeyring(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMasterKeys(v1, 1, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	single, err := NewVersionedKeyring(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = ParseMasterKeys(v2, 2, nil, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := NewVersionedKeyring(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []*Keyring{single, rotated} {
+		if !EqualHash(k.PhoneIndex("13800138000"), plain.PhoneIndex("13800138000")) || !k.SigningKey().Equal(plain.SigningKey()) {
+			t.Fatal("a versioned keyring derives other index or signing keys")
+		}
+	}
+	if rotated.CurrentVersion() != 2 {
+		t.Fatalf("current version %d", rotated.CurrentVersion())
+	}
+	for _, bad := range [][]string{{"x"}, {"0:" + v1}, {"1:" + v1, "1:" + v1}, {"1:short"}, {"2:" + v1}} {
+		if _, err := ParseMasterKeys(v2, 2, bad, ""); err == nil {
+			t.Errorf("previous keys %q accepted", bad)
+		}
+	}
+	if m, err := ParseMasterKeys(v2, 2, nil, ""); err == nil {
+		if _, err := NewVersionedKeyring(m); err == nil {
+			t.Error("a keyring without the version-1 key or a root was built")
+		}
+	}
+}

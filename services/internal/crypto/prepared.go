@@ -24,7 +24,7 @@ func (k *Keyring) PrepareSubjectKey() (PreparedKey, error) {
 	if err != nil {
 		return PreparedKey{}, err
 	}
-	row := subjectKeyRow{ID: id, WrappedKey: seal(k.wrap, raw, []byte("subject-key\x00"+id)), CreatedAt: time.Now()}
+	row := subjectKeyRow{ID: id, WrappedKey: k.wrapKey(id, raw), MasterKeyVersion: k.current, CreatedAt: time.Now()}
 	return PreparedKey{SubjectKey: sk, row: row}, nil
 }
 

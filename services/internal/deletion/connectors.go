@@ -15,6 +15,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/outbound"
 	"github.com/redress/redress/services/internal/validation"
 )
 
@@ -46,6 +47,8 @@ func (s *Server) AddConnector(ctx context.Context, req *deletionv1.AddConnectorR
 	case "postgres":
 		if cfg.DSNEnv == "" {
 			e.Add("config_json.dsn_env", "is required: the environment variable holding the database URL")
+		} else if !outbound.IsSecretEnvName(cfg.DSNEnv) {
+			e.Add("config_json.dsn_env", "must name a "+outbound.SecretEnvPrefix+"* variable")
 		}
 		if cfg.DSN != "" {
 			e.Add("config_json.dsn", "must not be stored; use dsn_env")
@@ -64,6 +67,8 @@ func (s *Server) AddConnector(ctx context.Context, req *deletionv1.AddConnectorR
 		}
 		if cfg.SecretEnv == "" || cfg.Secret != "" {
 			e.Add("config_json.secret_env", "is required (the secret itself is never stored)")
+		} else if !outbound.IsSecretEnvName(cfg.SecretEnv) {
+			e.Add("config_json.secret_env", "must name a "+outbound.SecretEnvPrefix+"* variable")
 		}
 		if cfg.TimeoutMS < 0 || cfg.MaxAttempts < 0 || cfg.MaxAttempts > 10 {
 			e.Add("config_json.timeout_ms", "timeout_ms must be ≥ 0 and max_attempts 0..10")

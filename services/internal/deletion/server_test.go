@@ -133,19 +133,25 @@ func TestBatchAnswersEachItem(t *testing.T) {
 
 func TestAddConnectorChecksConfig(t *testing.T) {
 	srv, ctx := newServer(t)
-	for field, req := range map[string]*deletionv1.AddConnectorRequest{
-		"name":                   {Name: "Bad Name", Kind: "manual"},
-		"kind":                   {Name: "crm", Kind: "ftp"},
-		"config_json.url":        {Name: "crm", Kind: "webhook", ConfigJson: `{"url":"http://crm.example","secret_env":"CRM_SECRET"}`},
-		"config_json.secret_env": {Name: "crm", Kind: "webhook", ConfigJson: `{"url":"https://crm.example","secret":"inline"}`},
-		"config_json.dsn_env":    {Name: "shop", Kind: "postgres", ConfigJson: `{"mapping":{"tables":[]}}`},
-		"max_concurrency":        {Name: "desk", Kind: "manual", MaxConcurrency: 1000},
+	for _, c := range []struct {
+		field string
+		req   *deletionv1.AddConnectorRequest
+	}{
+		{"name", &deletionv1.AddConnectorRequest{Name: "Bad Name", Kind: "manual"}},
+		{"kind", &deletionv1.AddConnectorRequest{Name: "crm", Kind: "ftp"}},
+		{"config_json.url", &deletionv1.AddConnectorRequest{Name: "crm", Kind: "webhook", ConfigJson: `{"url":"http://crm.example","secret_env":"REDRESS_CONNECTOR_CRM"}`}},
+		{"config_json.secret_env", &deletionv1.AddConnectorRequest{Name: "crm", Kind: "webhook", ConfigJson: `{"url":"https://crm.example","secret":"inline"}`}},
+		{"config_json.dsn_env", &deletionv1.AddConnectorRequest{Name: "shop", Kind: "postgres", ConfigJson: `{"mapping":{"tables":[]}}`}},
+		// A setting naming a secret of Redress itself (the database, the master key) is refused.
+		{"config_json.dsn_env", &deletionv1.AddConnectorRequest{Name: "shop", Kind: "postgres", ConfigJson: `{"dsn_env":"DATABASE_URL","mapping":{"tables":[]}}`}},
+		{"config_json.secret_env", &deletionv1.AddConnectorRequest{Name: "crm", Kind: "webhook", ConfigJson: `{"url":"https://crm.example","secret_env":"REDRESS_MASTER_KEY"}`}},
+		{"max_concurrency", &deletionv1.AddConnectorRequest{Name: "desk", Kind: "manual", MaxConcurrency: 1000}},
 	} {
-		if _, err := srv.AddConnector(ctx, req); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), field) {
-			t.Errorf("%s: %v", field, err)
+		if _, err := srv.AddConnector(ctx, c.req); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: %v", c.field, err)
 		}
 	}
-	got, err := srv.AddConnector(ctx, &deletionv1.AddConnectorRequest{Name: "crm", Kind: "webhook", ConfigJson: `{"url":"https://crm.example/erase","secret_env":"CRM_SECRET"}`})
+	got, err := srv.AddConnector(ctx, &deletionv1.AddConnectorRequest{Name: "crm", Kind: "webhook", ConfigJson: `{"url":"https://crm.example/erase","secret_env":"REDRESS_CONNECTOR_CRM_SECRET"}`})
 	if err != nil || !got.GetConnector().GetEnabled() || got.GetConnector().GetMaxConcurrency() != 4 {
 		t.Fatalf("add: %v %v", got, err)
 	}

@@ -196,6 +196,10 @@ func Build(ctx context.Context, db *gorm.DB, escalationID string, now time.Time)
 	first, last := proof[0], proof[len(proof)-1]
 	m.Proof = ProofSummary{FromSeq: first.Seq, ToSeq: last.Seq, Entries: len(proof), HashAtTo: last.Hash,
 		VerifyCommand: "redress audit verify -package <this file>"}
+	checkpoints, err := audit.CheckpointsCovering(ctx, db, first.Seq, last.Seq)
+	if err != nil {
+		return Built{}, err
+	}
 
 	files := []struct {
 		name string
@@ -205,6 +209,7 @@ func Build(ctx context.Context, db *gorm.DB, escalationID string, now time.Time)
 		{TimelineFile, mustJSON(timeline(proof))},
 		{EvidenceFile, mustJSON(evidence)},
 		{ProofFile, mustJSON(proof)},
+		{CheckpointsFile, mustJSON(checkpoints)},
 	}
 	files = append(files, struct {
 		name string

@@ -22,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	"github.com/redress/redress/services/internal/access"
 )
@@ -67,6 +68,28 @@ func (m *Metrics) unary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
+// MaxRequestBytes bounds one request message. The largest legitimate one
+// is a complaint with its attachments (8 MiB together, see intake) plus its
+// text; a deletion batch of 1000 requests is under 5 MiB. gRPC refuses a
+// larger message from its length prefix, before reading it.
+const MaxRequestBytes = 9 << 20
+
+// credentialTap refuses, as the stream opens and before its message is
+// read, a call to a non-public RPC that carries no credential at all: an
+// anonymous client cannot make the server buffer 9 MiB per call. Checking the
+// credential itself needs the database, which the transport goroutine must
+// not wait on: the guard does that once the message is in, bounded by
+// MaxRequestBytes.
+func credentialTap(g access.Guard) tap.ServerInHandle {
+	return func(ctx context.Context, info *tap.Info) (context.Context, error) {
+		perm, ok := access.Table[info.FullMethodName]
+		if !ok || perm == access.Public || g.TrustActorHeader || len(info.Header.Get("authorization")) > 0 {
+			return ctx, nil // the guard answers unknown methods and the rest
+		}
+		return nil, status.Error(codes.Unauthenticated, "no credential: send authorization: Bearer <token>")
+	}
+}
+
 // Server is a gRPC server with its health service.
 type Server struct {
 	GRPC    *grpc.Server
@@ -85,7 +108,8 @@ func New(log *slog.Logger, metrics *Metrics, guard access.Guard, extra ...grpc.S
 	opts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), metrics.unary(log), guard.Unary),
 		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), guard.Stream),
-		grpc.MaxRecvMsgSize(16 << 20),
+		grpc.MaxRecvMsgSize(MaxRequestBytes),
+		grpc.InTapHandle(credentialTap(guard)),
 	}, extra...)
 	s := &Server{GRPC: grpc.NewServer(opts...), Health: health.NewServer(), Metrics: metrics, log: log}
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,11 @@ func TestCredentialsOnlyForSelfOrAutomation(t *testing.T) {
 	}
 	if _, _, err := s.IssueToken(ctx, "admin", "partner.feed", "feed", nil, time.Hour); err != nil {
 		t.Fatalf("automation credential: %v", err)
+	}
+	// Issued without scopes (the console's form), a partner credential
+	// carries what the job needs, not the power to vouch for identities.
+	if ts, _ := s.Tokens(ctx, "partner.feed"); len(ts) != 1 || slices.Contains(ts[0].Scopes, string(access.DeletionAttest)) || len(ts[0].Scopes) == 0 {
+		t.Fatalf("default partner credential: %+v", ts)
 	}
 	if got := actions(t, s, "sup.wang"); !strings.Contains(got, "access.refused:admin") || !strings.Contains(got, "token.issue:sup.wang") {
 		t.Fatalf("audit: %s", got)

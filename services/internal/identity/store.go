@@ -497,6 +497,9 @@ func (s *Store) IssueToken(ctx context.Context, actor, username, name string, sc
 		return "", Token{}, errors.New("ttl: between 1 s and 366 days")
 	}
 	role := access.Role(u.Role)
+	if len(scopes) == 0 { // every path (console, CLI, demo) gets the job's default
+		scopes = access.DefaultScopes(role)
+	}
 	sc := pq.StringArray{}
 	for _, p := range scopes {
 		if !role.Holds(p) {

@@ -124,6 +124,7 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 			return b.Exporter.Export(ctx, reports.Request{Report: r, Format: reports.CSV, From: from, To: to, GroupBy: by, MaxSeq: head.Seq}, w)
 		}
 	}
+	var proof Proof // written by the proof file, read by the checkpoints file after it
 	files := []struct {
 		path  string
 		write func(io.Writer) error
@@ -138,7 +139,8 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 			return b.Exporter.Export(ctx, reports.Request{Report: reports.AuditExtract, Format: reports.CSV, From: from, To: to,
 				MinSeq: seqs.First, MaxSeq: seqs.Last}, w)
 		}},
-		{ProofFile, func(w io.Writer) error { return b.proof(ctx, seqs.First, seqs.Last, head.Seq, head.Hash, w) }},
+		{ProofFile, func(w io.Writer) error { return b.proof(ctx, seqs.First, seqs.Last, head.Seq, head.Hash, &proof, w) }},
+		{CheckpointsFile, func(w io.Writer) error { return b.checkpoints(ctx, proof, w) }},
 		{"policy/cn.json", func(w io.Writer) error { return writeJSON(w, b.Policy.Rules("cn")) }},
 	}
 	for _, y := range b.Calendars.Years("cn") {
@@ -183,7 +185,7 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 	return zw.Close()
 }
 
-func (b *Builder) proof(ctx context.Context, first, last, headSeq int64, headHash []byte, w io.Writer) error {
+func (b *Builder) proof(ctx context.Context, first, last, headSeq int64, headHash []byte, out *Proof, w io.Writer) error {
 	p := Proof{HeadSeq: headSeq, HeadHash: hex.EncodeToString(headHash),
 		HashRule: "hash = SHA-256(prev_hash || canonical JSON of seq, at, actor, action, object_type, object_id, before_digest, after_digest, details)"}
 	if last >= first {
@@ -195,6 +197,7 @@ func (b *Builder) proof(ctx context.Context, first, last, headSeq int64, headHas
 		}
 		p.AnchorPrevHash, p.LastHash = hex.EncodeToString(hashes.Prev), hex.EncodeToString(hashes.Hash)
 	}
+	*out = p
 	return writeJSON(w, p)
 }
 

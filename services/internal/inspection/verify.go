@@ -3,6 +3,7 @@ package inspection
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -23,10 +24,12 @@ import (
 
 // Result of verifying a package.
 type Result struct {
-	OK      bool
-	Files   int   // files checked against the manifest
-	Entries int64 // audit entries recomputed
-	Problem string
+	OK            bool
+	Files         int   // files checked against the manifest
+	Entries       int64 // audit entries recomputed
+	Checkpoints   int   // signed checkpoints carried and checked
+	CheckpointKey string
+	Problem       string
 }
 
 func failed(format string, args ...any) Result {
@@ -35,25 +38,31 @@ func failed(format string, args ...any) Result {
 
 // VerifyPath verifies a package given as a zip file or an extracted folder.
 // err is for packages that cannot be read at all.
-func VerifyPath(p string) (Result, error) {
+func VerifyPath(p string) (Result, error) { return VerifyPathWithKey(p, nil) }
+
+// VerifyPathWithKey also requires the carried checkpoints to be signed with
+// key (the operator's published checkpoint key).
+func VerifyPathWithKey(p string, key ed25519.PublicKey) (Result, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return Result{}, err
 	}
 	if st.IsDir() {
-		return Verify(os.DirFS(p))
+		return verify(os.DirFS(p), key)
 	}
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: not a zip archive: %w", p, err)
 	}
 	defer zr.Close()
-	return Verify(&zr.Reader)
+	return verify(&zr.Reader, key)
 }
 
 // Verify checks the manifest against every file, then the audit extract
 // against the chain proof.
-func Verify(fsys fs.FS) (Result, error) {
+func Verify(fsys fs.FS) (Result, error) { return verify(fsys, nil) }
+
+func verify(fsys fs.FS, key ed25519.PublicKey) (Result, error) {
 	mb, err := fs.ReadFile(fsys, ManifestFile)
 	if err != nil {
 		return failed("%s: missing or unreadable", ManifestFile), nil
@@ -98,16 +107,22 @@ func Verify(fsys fs.FS) (Result, error) {
 			return failed("%s: missing from the manifest", need), nil
 		}
 	}
-	n, problem := verifyChain(fsys)
+	signedHashes, signer, checkpoints, problem := checkpointHashes(fsys, key)
+	if problem != "" {
+		return failed("%s", problem), nil
+	}
+	n, problem := verifyChain(fsys, signedHashes)
 	if problem != "" {
 		return failed("%s", problem), nil
 	}
 	res.Entries, res.OK = n, true
+	res.Checkpoints, res.CheckpointKey = checkpoints, signer
 	return res, nil
 }
 
 // verifyChain recomputes every entry of the extract and its links.
-func verifyChain(fsys fs.FS) (int64, string) {
+// A signed checkpoint inside the extract's range must sign that entry's hash.
+func verifyChain(fsys fs.FS, signedHashes map[int64]string) (int64, string) {
 	pb, _ := fs.ReadFile(fsys, ProofFile)
 	var p Proof
 	if err := json.Unmarshal(pb, &p); err != nil {
@@ -149,6 +164,9 @@ func verifyChain(fsys fs.FS) (int64, string) {
 		if got := hex.EncodeToString(h.Sum(nil)); got != row[10] {
 			return n, fmt.Sprintf("audit entry %d: hash does not match its content", seq)
 		}
+		if want, ok := signedHashes[seq]; ok && want != row[10] {
+			return n, fmt.Sprintf("audit entry %d: does not match the signed checkpoint at that entry (the chain was rewritten)", seq)
+		}
 		prev, lastSeq = row[10], seq
 		n++
 	}
@@ -164,7 +182,11 @@ func verifyChain(fsys fs.FS) (int64, string) {
 // Describe is a one-line answer for people.
 func (r Result) Describe(name string) string {
 	if r.OK {
-		return fmt.Sprintf("package intact: %d files match the manifest, %d audit entries recompute and link (%s)", r.Files, r.Entries, path.Base(name))
+		s := fmt.Sprintf("package intact: %d files match the manifest, %d audit entries recompute and link (%s)", r.Files, r.Entries, path.Base(name))
+		if r.Checkpoints > 0 {
+			s += fmt.Sprintf("; %d signed checkpoint(s) by key %s match", r.Checkpoints, r.CheckpointKey)
+		}
+		return s
 	}
 	return "package REJECTED: " + r.Problem
 }

@@ -307,9 +307,9 @@ func (s *Server) caseRow(ctx context.Context, caseID string) (records.Case, erro
 		return records.Case{}, err
 	}
 	var c records.Case
-	err := s.db.WithContext(ctx).Select("id", "case_number", "state", "complainant_id").Take(&c, "id = ?", caseID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return c, status.Errorf(codes.NotFound, "case %s not found", caseID)
+	err := s.db.WithContext(ctx).Select("id", "case_number", "state", "complainant_id", "submitted_by").Take(&c, "id = ?", caseID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !visible(ctx, c) {
+		return records.Case{}, caseNotFound(caseID)
 	}
 	if err != nil {
 		return c, status.Error(codes.Unavailable, "read case failed; retry")

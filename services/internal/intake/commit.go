@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,6 +28,7 @@ type submission struct {
 	atts       []records.Attachment
 	idem       records.IntakeIdempotency
 	entry      audit.Entry
+	size       int64      // bytes held while it waits: the request and its sealed copy
 	done       chan error // buffered: the committer never waits for the caller
 }
 
@@ -36,8 +38,9 @@ type submission struct {
 // answered only after its group's COMMIT returned. A group that fails is
 // retried one submission per transaction, so one bad submission (say an
 // idempotency key taken meanwhile) cannot fail its neighbours. The queue is
-// bounded: when it is full the caller is refused at once (RESOURCE_EXHAUSTED)
-// rather than held in memory.
+// bounded by count and by bytes (a submission may carry 8 MiB of attachments:
+// 2048 of them would not fit in a pod): when either is full the caller is
+// refused at once (RESOURCE_EXHAUSTED) rather than held in memory.
 type committer struct {
 	db       *gorm.DB
 	keys     *crypto.Keyring
@@ -45,6 +48,8 @@ type committer struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	maxBatch int
+	maxBytes int64
+	bytes    atomic.Int64 // held by submissions offered and not yet answered
 }
 
 // Commit tuning: two committers let one batch's inserts overlap the other's
@@ -54,30 +59,46 @@ const (
 	commitMaxBatch   = 256
 	commitWorkers    = 2
 	commitTimeout    = 30 * time.Second
+	// commitQueueBytes bounds the memory submissions hold while they wait
+	// for their commit (attachments twice: the request and its sealed copy),
+	// well inside a 1 GiB pod.
+	commitQueueBytes = 256 << 20
 )
 
 func newCommitter(db *gorm.DB, keys *crypto.Keyring) *committer {
 	c := &committer{db: db, keys: keys, queue: make(chan *submission, commitQueueDepth),
-		stop: make(chan struct{}), maxBatch: commitMaxBatch}
+		stop: make(chan struct{}), maxBatch: commitMaxBatch, maxBytes: commitQueueBytes}
 	for range commitWorkers {
 		go c.run()
 	}
 	return c
 }
 
-// offer queues s; false when the queue is full or the committer stopped.
+// offer queues s; false when the queue is full (by count or bytes) or the
+// committer stopped.
 func (c *committer) offer(s *submission) bool {
 	select {
 	case <-c.stop:
 		return false
 	default:
 	}
+	if c.bytes.Add(s.size) > c.maxBytes {
+		c.bytes.Add(-s.size)
+		return false
+	}
 	select {
 	case c.queue <- s:
 		return true
 	default:
+		c.bytes.Add(-s.size)
 		return false
 	}
+}
+
+// answer tells s's caller the outcome and releases the bytes it held.
+func (c *committer) answer(s *submission, err error) {
+	c.bytes.Add(-s.size)
+	s.done <- err
 }
 
 func (c *committer) close() { c.stopOnce.Do(func() { close(c.stop) }) }
@@ -103,12 +124,12 @@ func (c *committer) run() {
 		err := c.commit(batch)
 		if err != nil && len(batch) > 1 {
 			for _, s := range batch {
-				s.done <- c.commit([]*submission{s})
+				c.answer(s, c.commit([]*submission{s}))
 			}
 			continue
 		}
 		for _, s := range batch {
-			s.done <- err
+			c.answer(s, err)
 		}
 	}
 }

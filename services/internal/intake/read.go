@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/services/internal/validation"
@@ -37,8 +38,8 @@ func (s *Server) loadCase(ctx context.Context, caseID string) (*intakev1.Case, e
 	dbc := s.db.WithContext(ctx)
 	var c records.Case
 	err := dbc.Take(&c, "id = ?", caseID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, status.Errorf(codes.NotFound, "case %s not found", caseID)
+	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !visible(ctx, c) {
+		return nil, caseNotFound(caseID)
 	}
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, "read case failed; retry")
@@ -64,6 +65,19 @@ func (s *Server) loadCase(ctx context.Context, caseID string) (*intakev1.Case, e
 		})
 	}
 	return out, nil
+}
+
+// visible reports whether the caller may see case c: an automation
+// credential sees only the cases it submitted (see access.CaseOwnerOnly).
+func visible(ctx context.Context, c records.Case) bool {
+	owner, only := access.CaseOwnerOnly(ctx)
+	return !only || c.SubmittedBy != nil && *c.SubmittedBy == owner
+}
+
+// caseNotFound answers a case that does not exist or that the caller may not
+// see, alike: someone else's case is not revealed to exist.
+func caseNotFound(caseID string) error {
+	return status.Errorf(codes.NotFound, "case %s not found", caseID)
 }
 
 // maskedComplainant decrypts to mask; a shredded subject shows as erased.
@@ -173,6 +187,9 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 	}
 
 	q := s.db.WithContext(ctx).Model(&records.Case{}).Omit("lookup_code_hash", "lookup_code_enc")
+	if owner, only := access.CaseOwnerOnly(ctx); only {
+		q = q.Where("submitted_by = ?", owner)
+	}
 	if len(states) > 0 {
 		q = q.Where("state IN ?", states)
 	}

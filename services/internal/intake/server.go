@@ -199,7 +199,7 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 		return nil, err
 	}
 	caseID := uuid.NewString()
-	sub := &submission{key: sk, lookupCode: crypto.NewLookupCode(), done: make(chan error, 1)}
+	sub := &submission{key: sk, lookupCode: crypto.NewLookupCode(), done: make(chan error, 1), size: int64(proto.Size(req))}
 	p := req.GetComplainant()
 	sub.comp = records.Complainant{
 		ID: uuid.NewString(), SubjectKeyID: sk.ID, PreferredContact: p.GetPreferredContact(),
@@ -234,7 +234,7 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 		LeakedDataType: req.GetSubject().GetLeakedDataType(), LeakSource: req.GetSubject().GetLeakSource(),
 		Description: req.GetDescription(), PolicyPack: facts.Pack,
 		AckDueAt: d.Acknowledgement.DueAt, ResolutionDueAt: d.Resolution.DueAt, RegulatorDueAt: facts.RegulatorDueAt,
-		LookupCodeEnc: codeEnc, ReceivedAt: now, UpdatedAt: now,
+		LookupCodeEnc: codeEnc, ReceivedAt: now, UpdatedAt: now, SubmittedBy: &actor,
 	}
 	for _, dl := range []policy.Deadline{d.Acknowledgement, d.Resolution} {
 		row := records.Deadline{
@@ -256,6 +256,7 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 			ID: uuid.NewString(), CaseID: caseID, FileName: a.GetFileName(), ContentType: a.GetContentType(),
 			SizeBytes: int64(len(a.GetContent())), SHA256: sum[:], ContentEnc: enc, CreatedAt: now,
 		})
+		sub.size += int64(len(enc))
 	}
 	sub.idem = records.IntakeIdempotency{Key: key, RequestHash: fingerprint, CaseID: caseID, CreatedAt: now}
 	sub.entry = audit.Entry{

@@ -38,6 +38,11 @@ var (
 // validateSubmit checks a submission and names every bad field.
 func validateSubmit(req *intakev1.SubmitComplaintRequest, now time.Time, packs []string) error {
 	var e validation.Errors
+	// Text that is not UTF-8 would make PostgreSQL refuse the whole group
+	// commit it joins: refuse it here, naming the field, before anything else.
+	if e.UTF8(req); !e.Empty() {
+		return e.Err()
+	}
 	e.IdempotencyKey("idempotency_key", req.GetIdempotencyKey())
 	if _, ok := intakev1.CaseKind_name[int32(req.GetKind())]; !ok || req.GetKind() == 0 {
 		e.Add("kind", "is required: complaint or report")

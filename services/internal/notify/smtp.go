@@ -16,9 +16,12 @@ import (
 const DefaultSMTPTimeout = 30 * time.Second
 
 // SMTPSender sends notices as email through one SMTP server (a submission
-// server or a relay). Each Send is one connection: EHLO, STARTTLS when the
-// server offers it, AUTH PLAIN when credentials are set and the server offers
-// it, one message, QUIT.
+// server or a relay). Each Send is one connection: EHLO, STARTTLS, AUTH PLAIN
+// when credentials are set and the server offers it, one message, QUIT.
+// STARTTLS is required: a server that does not offer it (perhaps because
+// someone on the path removed it from the server's answer) is sent nothing,
+// unless it is on a loopback address (a local relay, the dev mailbox) or
+// PlainText is set.
 type SMTPSender struct {
 	// Addr is the server's host:port.
 	Addr string
@@ -29,9 +32,11 @@ type SMTPSender struct {
 	// offers it. net/smtp refuses to send them over an unencrypted connection
 	// to anything but a loopback host.
 	Username, Password string
-	// RequireTLS fails the send (temporarily) when the server does not offer
-	// STARTTLS, instead of sending in the clear.
+	// RequireTLS requires STARTTLS even from a server on a loopback address.
 	RequireTLS bool
+	// PlainText allows sending in the clear to a server that does not offer
+	// STARTTLS: the operator's explicit choice (REDRESS_SMTP_TLS=false).
+	PlainText bool
 	// InsecureSkipVerify accepts any server certificate. Development only.
 	InsecureSkipVerify bool
 	// LocalName is the name given in EHLO; "localhost" when empty.
@@ -40,6 +45,9 @@ type SMTPSender struct {
 	Timeout time.Duration
 
 	now func() time.Time // tests
+	// local tells whether the connected server is on this machine (tests
+	// stand in for a remote server with it); default: a loopback address.
+	local func(net.Addr) bool
 }
 
 // Send delivers the notice to to.Email. Refusals of the recipient or of the
@@ -110,8 +118,8 @@ func (s *SMTPSender) deliver(ctx context.Context, from, to string, msg []byte) e
 		if err := c.StartTLS(cfg); err != nil {
 			return s.stepError(ctx, err, "STARTTLS", false)
 		}
-	} else if s.RequireTLS {
-		return temporaryf("email: server does not offer STARTTLS and TLS is required")
+	} else if !s.PlainText && (s.RequireTLS || !s.isLocal(conn.RemoteAddr())) {
+		return temporaryf("email: server does not offer STARTTLS and TLS is required (REDRESS_SMTP_TLS=false allows plain text)")
 	}
 	if s.Username != "" {
 		if ok, mechs := c.Extension("AUTH"); ok {
@@ -141,6 +149,14 @@ func (s *SMTPSender) deliver(ctx context.Context, from, to string, msg []byte) e
 	}
 	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
 	return nil
+}
+
+func (s *SMTPSender) isLocal(a net.Addr) bool {
+	if s.local != nil {
+		return s.local(a)
+	}
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
 }
 
 // stepError turns a failure at one step into an error without the server's

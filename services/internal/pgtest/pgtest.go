@@ -75,6 +75,19 @@ func OwnerURL(u string) string {
 	return withDatabase(serverURL, strings.TrimPrefix(p.Path, "/"))
 }
 
+// Owner returns a handle on db's database as the owner of the tables (to do
+// what the services cannot, such as get behind the audit trigger), closed
+// when the test ends.
+func Owner(t testing.TB, db *gorm.DB) *gorm.DB {
+	t.Helper()
+	var name string
+	if err := db.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	once.Do(prepare)
+	return OpenURL(t, withDatabase(serverURL, name))
+}
+
 // Open returns a GORM handle on a fresh, migrated database for this test,
 // connected as the runtime role.
 func Open(t testing.TB) *gorm.DB {

@@ -32,6 +32,7 @@ type Case struct {
 	LookupCodeEnc     []byte
 	Version           int64
 	WorkflowStartedAt *time.Time
+	SubmittedBy       *string // principal that submitted it; nil = a person or unknown (before it was recorded)
 	ReceivedAt        time.Time
 	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
 }

@@ -15,13 +15,18 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/redress/redress/services/internal/outbound"
 )
 
 // HTTPS posts the filing as JSON. It authenticates with a client certificate
 // (mutual TLS, in Client's transport) and/or an Ed25519 signature of the body
 // in the X-Redress-Signature header. Every attempt carries the same
 // Idempotency-Key. A 200/201 answer carries the acknowledgement id; 202 means
-// received, acknowledgement later.
+// received, acknowledgement later. The URL is https only and redirects are
+// refused (a redirect would re-send the filing elsewhere); NewHTTPS builds an
+// outbound client that also refuses internal addresses unless the body's
+// entry allows them (allow_private).
 type HTTPS struct {
 	URL        string
 	Client     *http.Client
@@ -53,8 +58,8 @@ type Response struct {
 
 // NewHTTPS builds the adapter from a directory entry.
 func NewHTTPS(c BodyConfig) (*HTTPS, error) {
-	if !strings.HasPrefix(c.URL, "https://") {
-		return nil, errors.New("https adapter needs an https:// url")
+	if err := outbound.CheckURL(c.URL); err != nil {
+		return nil, fmt.Errorf("https adapter url %v", err)
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CA != "" {
@@ -94,7 +99,7 @@ func NewHTTPS(c BodyConfig) (*HTTPS, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	h.Client = &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: tc}}
+	h.Client = outbound.NewClient(outbound.Options{Timeout: timeout, TLS: tc, AllowPrivate: c.AllowPrivate})
 	return h, nil
 }
 
@@ -106,6 +111,9 @@ func (h *HTTPS) Submit(ctx context.Context, f Filing) (Receipt, error) {
 		Manifest: f.Manifest, Package: f.Package})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("https: encode: %w", err)
+	}
+	if err := outbound.CheckURL(h.URL); err != nil {
+		return Receipt{}, fmt.Errorf("https: url %v: %w", err, ErrRejected)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
@@ -119,7 +127,7 @@ func (h *HTTPS) Submit(ctx context.Context, f Filing) (Receipt, error) {
 			req.Header.Set(HeaderKeyID, h.KeyID)
 		}
 	}
-	resp, err := h.Client.Do(req)
+	resp, err := outbound.NoRedirects(h.Client).Do(req)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("https: post: %w", err)
 	}
@@ -138,6 +146,9 @@ func (h *HTTPS) Submit(ctx context.Context, f Filing) (Receipt, error) {
 		return Receipt{Outcome: Accepted, Reference: r.ReceiptID}, nil
 	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return Receipt{}, fmt.Errorf("https: regulator answered %d", resp.StatusCode)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return Receipt{}, fmt.Errorf("https: regulator answered %d (a redirect: refused, the filing is not re-sent): %w", resp.StatusCode, ErrRejected)
 	}
 	return Receipt{}, fmt.Errorf("https: regulator answered %d: %w", resp.StatusCode, ErrRejected)
 }

@@ -91,6 +91,9 @@ type BodyConfig struct {
 	SigningKey string `json:"signing_key,omitempty"` // file with a base64 Ed25519 seed: signature header
 	KeyID      string `json:"key_id,omitempty"`
 	TimeoutSec int    `json:"timeout_seconds,omitempty"`
+	// AllowPrivate lets the adapter reach a loopback, private or link-local
+	// address (an administrator's choice for an endpoint inside the network).
+	AllowPrivate bool `json:"allow_private,omitempty"`
 	// Email
 	To string `json:"to,omitempty"`
 	// CallbackPublicKey (base64 Ed25519) lets the body post late

@@ -7,6 +7,7 @@ package signed
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -27,13 +28,25 @@ type Signature struct {
 }
 
 // Sign answers doc (any JSON object) with a "signature" member added.
-func Sign(doc []byte, key ed25519.PrivateKey) ([]byte, error) {
+func Sign(doc []byte, key ed25519.PrivateKey) ([]byte, error) { return SignWith(doc, key) }
+
+// SignWith signs with any Ed25519 crypto.Signer: a key in memory, or one
+// held by a key-management service that signs without giving the key out.
+func SignWith(doc []byte, key crypto.Signer) ([]byte, error) {
+	pub, ok := key.Public().(ed25519.PublicKey)
+	if !ok {
+		return nil, errors.New("the signing key is not an Ed25519 key")
+	}
 	obj, canon, err := canonical(doc)
 	if err != nil {
 		return nil, err
 	}
-	sig := Signature{Algorithm: Algorithm, PublicKey: base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)),
-		Value: base64.StdEncoding.EncodeToString(ed25519.Sign(key, canon))}
+	value, err := key.Sign(nil, canon, crypto.Hash(0)) // pure Ed25519 over the message
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	sig := Signature{Algorithm: Algorithm, PublicKey: base64.StdEncoding.EncodeToString(pub),
+		Value: base64.StdEncoding.EncodeToString(value)}
 	raw, err := json.Marshal(sig)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
+	"github.com/redress/redress/services/internal/outbound"
 )
 
 // limited is a connector with its concurrency bound: bulk runs never press a
@@ -77,17 +77,28 @@ func (r *registry) build(row deletion.Connector) (connectors.Connector, error) {
 	case connectors.KindWebhook:
 		secret := cfg.Secret
 		if cfg.SecretEnv != "" {
-			secret = os.Getenv(cfg.SecretEnv)
+			var err error
+			if secret, err = outbound.SecretEnv(cfg.SecretEnv); err != nil {
+				return nil, &connectors.ErrConfig{Connector: row.Name, Problem: "secret_env: " + err.Error()}
+			}
 		}
 		if cfg.URL == "" || secret == "" {
 			return nil, &connectors.ErrConfig{Connector: row.Name, Problem: "webhook needs url and a secret"}
 		}
+		// An administrator may allow an internal address for this connector.
+		var allow struct {
+			AllowPrivate bool `json:"allow_private"`
+		}
+		_ = json.Unmarshal([]byte(row.Config), &allow)
 		return &connectors.Webhook{Name: row.Name, URL: cfg.URL, Secret: []byte(secret), DB: r.a.DB, Client: r.a.HTTPClient,
-			Timeout: time.Duration(cfg.TimeoutMS) * time.Millisecond, MaxAttempts: cfg.MaxAttempts}, nil
+			AllowPrivate: allow.AllowPrivate, Timeout: time.Duration(cfg.TimeoutMS) * time.Millisecond, MaxAttempts: cfg.MaxAttempts}, nil
 	case connectors.KindPostgres:
 		dsn := cfg.DSN
 		if cfg.DSNEnv != "" {
-			dsn = os.Getenv(cfg.DSNEnv)
+			var err error
+			if dsn, err = outbound.SecretEnv(cfg.DSNEnv); err != nil {
+				return nil, &connectors.ErrConfig{Connector: row.Name, Problem: "dsn_env: " + err.Error()}
+			}
 		}
 		var m connectors.Mapping
 		var err error
@@ -122,7 +133,10 @@ func (a *Activities) Secrets(name string) ([]byte, bool) {
 	}
 	s := cfg.Secret
 	if cfg.SecretEnv != "" {
-		s = os.Getenv(cfg.SecretEnv)
+		var err error
+		if s, err = outbound.SecretEnv(cfg.SecretEnv); err != nil {
+			return nil, false
+		}
 	}
 	return []byte(s), s != ""
 }
