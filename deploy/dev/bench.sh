@@ -10,11 +10,13 @@ cd "$root"
 export GOTOOLCHAIN=auto
 mkdir -p .data .bin
 pgdir="${REDRESS_BENCH_PG_DIR:-$root/.data/pgbench}"
-DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
-export DATABASE_URL
+# The owner migrates (and holds the baseline's schema); the services run as the runtime role.
+REDRESS_MIGRATE_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
+DATABASE_URL=$(bash deploy/dev/pg.sh runtime-url "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
+export DATABASE_URL REDRESS_MIGRATE_DATABASE_URL
 # Each run starts empty (record and workflow history), so runs compare.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-"${pgbin:+$pgbin/}psql" "${DATABASE_URL/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS redress WITH (FORCE)' -c 'CREATE DATABASE redress'
+"${pgbin:+$pgbin/}psql" "${REDRESS_MIGRATE_DATABASE_URL/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS redress WITH (FORCE)' -c 'CREATE DATABASE redress'
 rm -rf "$root/.data/bench"
 bash deploy/dev/build.sh
 export REDRESS_DATA_DIR="$root/.data/bench" REDRESS_INTAKE_ADDR=127.0.0.1:19090 REDRESS_METRICS_ADDR=127.0.0.1:19091 \

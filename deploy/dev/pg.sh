@@ -3,9 +3,14 @@
 # folder, started from the system's server binaries. Installs Debian's
 # postgresql package when the binaries are missing and we run as root.
 #
-#   pg.sh start DIR PORT [--fast]   init (once) and start; prints the DATABASE_URL
+#   pg.sh start DIR PORT [--fast]   init (once) and start; prints the owner's URL
+#                                   (it migrates: REDRESS_MIGRATE_DATABASE_URL)
 #   pg.sh stop DIR                  stop the cluster in DIR
-#   pg.sh url DIR PORT              print the DATABASE_URL
+#   pg.sh url DIR PORT              print the owner's URL
+#   pg.sh runtime-url DIR PORT      print the services' URL (DATABASE_URL): the
+#                                   login role redress_app, a member of
+#                                   redress_runtime (migration 00012), which
+#                                   cannot rewrite the audit chain
 #   pg.sh remove DIR                stop the cluster and delete its data
 #
 # --fast turns off fsync for throwaway test clusters (never for `make run`).
@@ -18,7 +23,7 @@
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}; port=${3:-55432}; fast=${4:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|url|remove DIR [PORT] [--fast]" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|url|runtime-url|remove DIR [PORT] [--fast]" >&2; exit 2; }
 
 find_bindir() {
   local d
@@ -58,6 +63,8 @@ as_owner() {
 }
 
 url() { echo "postgres://redress@127.0.0.1:$port/redress?sslmode=disable"; }
+# The password only matters where pg_hba asks for one (this cluster trusts loopback).
+runtime_url() { echo "postgres://redress_app:redress_app@127.0.0.1:$port/redress?sslmode=disable"; }
 
 # outside_home DIR: where the cluster of DIR lives when the postgres user
 # cannot reach DIR itself (one folder per project path, so clones never share).
@@ -118,6 +125,16 @@ start)
   fi
   "$bindir/psql" -h 127.0.0.1 -p "$port" -U redress -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='redress'" | grep -q 1 \
     || "$bindir/createdb" -h 127.0.0.1 -p "$port" -U redress redress
+  # The services' login role (roles are cluster-wide; the migrations grant
+  # redress_runtime its privileges in each database).
+  "$bindir/psql" -q -h 127.0.0.1 -p "$port" -U redress -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'redress_runtime') THEN CREATE ROLE redress_runtime NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'redress_app') THEN
+    CREATE ROLE redress_app LOGIN PASSWORD 'redress_app' IN ROLE redress_runtime;
+  END IF;
+END $$;
+SQL
   url
   ;;
 stop)
@@ -134,5 +151,6 @@ remove)
   rm -rf -- "$dir" "$dir.initdb.log"
   ;;
 url) url ;;
+runtime-url) runtime_url ;;
 *) echo "pg.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the whole Redress stack on this machine. Starts the project's
-# PostgreSQL cluster (.data/pg) unless DATABASE_URL points elsewhere, builds
+# PostgreSQL cluster (.data/pg) unless DATABASE_URL points elsewhere (then
+# REDRESS_MIGRATE_DATABASE_URL names the owner that migrates), builds
 # and runs `redress dev` (embedded Temporal unless TEMPORAL_ADDRESS is set),
 # and stops PostgreSQL again on Ctrl-C. Prints what it is doing and how long
 # the start took.
@@ -15,8 +16,11 @@ say() { printf 'run: %s\n' "$*" >&2; }
 started_pg=""
 if [ -z "${DATABASE_URL:-}" ]; then
   say "starting PostgreSQL (.data/pg)"
-  DATABASE_URL=$(bash deploy/dev/pg.sh start "$root/.data/pg" "${REDRESS_PG_PORT:-55432}")
-  export DATABASE_URL
+  # Migrations run as the owner of the tables, the services as the runtime
+  # role, which cannot switch off the audit trigger or rewrite the chain.
+  REDRESS_MIGRATE_DATABASE_URL=$(bash deploy/dev/pg.sh start "$root/.data/pg" "${REDRESS_PG_PORT:-55432}")
+  DATABASE_URL=$(bash deploy/dev/pg.sh runtime-url "$root/.data/pg" "${REDRESS_PG_PORT:-55432}")
+  export DATABASE_URL REDRESS_MIGRATE_DATABASE_URL
   started_pg=1
 fi
 stop() {

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	redressdb "github.com/redress/redress/services/internal/db"
 )
 
 // The dev scripts are what a newcomer runs first. These tests run them the
@@ -87,6 +89,27 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	var one int
 	if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("query the started cluster: %v (got %d)", err, one)
+	}
+	// `make run` migrates with the printed (owner's) URL and runs the
+	// services with runtime-url's role, which cannot switch off the audit trigger.
+	if err := redressdb.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	runtime, err := sql.Open("pgx", run(t, clone, "bash", "deploy/dev/pg.sh", "runtime-url", dataDir, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.Close()
+	var who string
+	if err := runtime.QueryRow("SELECT current_user").Scan(&who); err != nil || who == "redress" {
+		t.Fatalf("runtime-url connects as %q (%v), want the runtime role", who, err)
+	}
+	if _, err := runtime.Exec("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_no_update_delete"); err == nil ||
+		!strings.Contains(err.Error(), "must be owner") {
+		t.Fatalf("the services' role switching off the audit trigger: %v, want refused", err)
+	}
+	if _, err := runtime.Exec("INSERT INTO subject_keys (id, wrapped_key) VALUES (gen_random_uuid(), '\\x00')"); err != nil {
+		t.Fatalf("the services' role writing the record: %v", err)
 	}
 	// A second start of a running cluster is harmless; stop, then start again
 	// from the same data (what the next `make run` does).

@@ -255,3 +255,41 @@ func TestTemporalFrontendNetworkPolicy(t *testing.T) {
 		t.Errorf("admitted to the frontend: %v; want the services and workers, not the console", admitted)
 	}
 }
+
+// Only the migration Job holds the owner's database credentials; the
+// services connect as the runtime role (Secret redress-keys), so none of
+// them can switch off the audit trigger or rewrite the chain.
+func TestOnlyMigrationsHoldTheOwnerCredentials(t *testing.T) {
+	secretsOf := func(spec corev1.PodSpec) []string {
+		var names []string
+		for _, c := range spec.Containers {
+			for _, ef := range c.EnvFrom {
+				if ef.SecretRef != nil {
+					names = append(names, ef.SecretRef.Name)
+				}
+			}
+		}
+		return names
+	}
+	jobs := 0
+	for _, o := range decodeAll(t) {
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			if s := secretsOf(o.Spec.Template.Spec); slices.Contains(s, "redress-migrate-db") {
+				t.Errorf("Deployment %s gets the owner's credentials (redress-migrate-db)", o.Name)
+			}
+		case *batchv1.Job:
+			jobs++
+			if s := secretsOf(o.Spec.Template.Spec); !slices.Equal(s, []string{"redress-migrate-db"}) {
+				t.Errorf("Job %s gets Secrets %v, want only redress-migrate-db", o.Name, s)
+			}
+		case *corev1.Secret:
+			if o.Name == "redress-keys" && strings.Contains(o.StringData["DATABASE_URL"], "//redress_owner") {
+				t.Errorf("Secret redress-keys: DATABASE_URL is the owner's")
+			}
+		}
+	}
+	if jobs == 0 {
+		t.Error("no migration Job")
+	}
+}

@@ -65,7 +65,7 @@ func TestDeletionConnectorHealthChecks(t *testing.T) {
 	check("redress", true, "")
 
 	// A mapping naming a column the customer database lacks.
-	crmURL := pgtest.URL(t)
+	crmURL := pgtest.OwnerURL(pgtest.URL(t)) // a customer database of its own
 	t.Setenv("REDRESS_CONNECTOR_E2E_CUSTOMER_DSN", crmURL)
 	crm, err := sql.Open("pgx", crmURL)
 	if err != nil {

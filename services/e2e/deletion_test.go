@@ -47,7 +47,7 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *d
 	h := newHarness(t, options{noWorker: true})
 	r := &deletionRig{harness: h}
 	var err error
-	custURL := pgtest.URL(t)
+	custURL := pgtest.OwnerURL(pgtest.URL(t)) // a customer database of its own, not the record
 	if r.customer, err = sql.Open("pgx", custURL); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/notify/smtptest"
+	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/services/internal/temporalclient"
 	"github.com/redress/redress/services/internal/temporaldev"
 	"github.com/redress/redress/workflows/complaint"
@@ -71,13 +72,14 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	migrate := exec.Command(bin, "migrate")
-	migrate.Env = append(os.Environ(), "DATABASE_URL="+pgURL)
+	migrate.Env = append(os.Environ(), "REDRESS_MIGRATE_DATABASE_URL="+pgURL)
 	if out, err := migrate.CombinedOutput(); err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 	smtp := smtptest.Start(t)
 	temporalPort, intakePort, metricsPort, wMetricsPort := freePort(t), freePort(t), freePort(t), freePort(t)
-	env := append(os.Environ(), "DATABASE_URL="+pgURL, "REDRESS_MASTER_KEY="+crypto.GenerateMasterKey(),
+	// The services run as the runtime role pg.sh created, as in production.
+	env := append(os.Environ(), "DATABASE_URL="+pgtest.RuntimeURL(pgURL), "REDRESS_MASTER_KEY="+crypto.GenerateMasterKey(),
 		"REDRESS_COMMAND_KEY="+crypto.GenerateMasterKey(),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", temporalPort), "REDRESS_LOG_LEVEL=error",
 		"REDRESS_SMTP_ADDR="+smtp.Addr(), "REDRESS_DATA_DIR="+dir)

@@ -32,7 +32,9 @@ func (s *sentNotices) Send(_ context.Context, to notify.Recipient, _ notify.Noti
 // subject: the acknowledgement still goes out. Seen once in make test-faults
 // as a complainant without an acknowledgement.
 func TestNoticeSurvivesTransientKeyReadError(t *testing.T) {
-	db := pgtest.Open(t)
+	url := pgtest.URL(t)
+	db := pgtest.OpenURL(t, url)
+	owner := pgtest.OpenURL(t, pgtest.OwnerURL(url)) // only the owner can rename a table
 	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
 	keys, err := crypto.NewKeyring(master)
 	if err != nil {
@@ -61,11 +63,11 @@ func TestNoticeSurvivesTransientKeyReadError(t *testing.T) {
 	in := complaint.NoticeInput{CaseID: caseID, Kind: complaint.NoticeResult, DedupeKey: caseID + "/result"}
 
 	// The key cannot be read for a moment: an error to retry, nothing recorded as final.
-	must(db.Exec(`ALTER TABLE subject_keys RENAME TO subject_keys_away`).Error)
+	must(owner.Exec(`ALTER TABLE subject_keys RENAME TO subject_keys_away`).Error)
 	if err := a.SendNotice(context.Background(), in); err == nil {
 		t.Fatal("SendNotice answered success while the key could not be read")
 	}
-	must(db.Exec(`ALTER TABLE subject_keys_away RENAME TO subject_keys`).Error)
+	must(owner.Exec(`ALTER TABLE subject_keys_away RENAME TO subject_keys`).Error)
 	var n records.Notification
 	must(db.Take(&n, "dedupe_key = ?", in.DedupeKey).Error)
 	if n.Status != "pending" {

@@ -72,7 +72,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	defer conn.Close()
 	api := intakev1.NewIntakeServiceClient(conn)
-	sqlDB, err := sql.Open("pgx", cfg.DatabaseURL)
+	sqlDB, err := sql.Open("pgx", cfg.OwnerDatabaseURL()) // the baseline creates a schema of its own
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func runBenchExport(ctx context.Context, cfg config.Config, args []string) error
 	if cfg.DatabaseURL == "" {
 		return fmt.Errorf("DATABASE_URL is not set")
 	}
-	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	gdb, err := db.Open(ctx, cfg.OwnerDatabaseURL()) // it migrates and seeds
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func TestAuditVerifyAgainstCheckpoints(t *testing.T) {
 	}
 
 	// The owner rewrites entry 6 and everything after it, and the head.
-	err = gdb.Transaction(func(tx *gorm.DB) error {
+	err = pgtest.Owner(t, gdb).Transaction(func(tx *gorm.DB) error {
 		tx.Exec("ALTER TABLE audit_entries DISABLE TRIGGER USER")
 		var first struct{ PrevHash []byte }
 		if err := tx.Raw("SELECT prev_hash FROM audit_entries WHERE seq = 6").Scan(&first).Error; err != nil {

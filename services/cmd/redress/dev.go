@@ -13,6 +13,7 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/intake"
@@ -87,6 +88,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g.Go(func() error { return st.runReportsWorker(gctx) })
 	g.Go(func() error { return st.runConsole(gctx) })
 	g.Go(func() error { return st.runPublic(gctx, srv) })
+	g.Go(func() error { return audit.RunCountFlusher(gctx, st.db, log) })
 	g.Go(func() error { return st.runCheckpoints(gctx) })
 	n, err := seedDemo(gctx, srv)
 	if err != nil {

@@ -42,7 +42,8 @@ commands:
   bench            measure intake and workflow start-up against a running stack beside raw baselines
   bench-export     measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
 
-configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS,
+configuration comes from the environment: DATABASE_URL (the services' runtime role),
+REDRESS_MIGRATE_DATABASE_URL (the owner, for migrate and dev), TEMPORAL_ADDRESS,
 REDRESS_MASTER_KEY, REDRESS_COMMAND_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
 (see services/internal/config/config.go)
 `

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/worker"
@@ -57,6 +58,11 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		}
 		log.Info("worker polling", "temporal", cfg.TemporalAddress)
 	}
+	if what == "intake" || what == "worker" || what == "all" {
+		// Refused calls and rejected callbacks are counted per minute; any
+		// number of processes may write the counts to the chain.
+		g.Go(func() error { return audit.RunCountFlusher(ctx, st.db, log) })
+	}
 	if what == "all" {
 		g.Go(func() error { return st.runCheckpoints(ctx) })
 	}
@@ -75,10 +81,10 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 }
 
 func runMigrate(ctx context.Context, cfg config.Config) error {
-	if cfg.DatabaseURL == "" {
-		return fmt.Errorf("DATABASE_URL is not set")
+	if cfg.OwnerDatabaseURL() == "" {
+		return fmt.Errorf("REDRESS_MIGRATE_DATABASE_URL (the owner of the tables) is not set")
 	}
-	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	gdb, err := db.Open(ctx, cfg.OwnerDatabaseURL())
 	if err != nil {
 		return err
 	}

@@ -12,20 +12,20 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 )
 
-// AuditRefusals answers a RefusalFunc that writes an "access.refused" entry
-// to the audit chain: who tried what, on which object, lacking which
-// permission. A failed write is logged; the call is refused either way.
+// AuditRefusals answers a RefusalFunc that counts the refused call in the
+// audit record: anyone holding a credential can repeat a refused call at
+// will, so refusals become one "access.refused" entry per principal and
+// minute with the count, the methods tried and the first objects named
+// (audit.Count, written to the chain by audit.RunCountFlusher). A failed
+// count is logged; the call is refused either way.
 func AuditRefusals(db *gorm.DB, log *slog.Logger) RefusalFunc {
 	return func(ctx context.Context, p Principal, method string, perm Permission, req any) {
-		objectType, objectID := "rpc", method
+		sample := ""
 		if name, id := requestObject(req); id != "" {
-			objectType, objectID = name, id
+			sample = name + ":" + id
 		}
-		err := db.WithContext(context.WithoutCancel(ctx)).Transaction(func(tx *gorm.DB) error {
-			_, err := audit.Append(tx, audit.Entry{Actor: p.ID, Action: "access.refused", ObjectType: objectType, ObjectID: objectID,
-				Details: map[string]any{"method": method, "permission": string(perm), "role": string(p.Role)}})
-			return err
-		})
+		err := audit.Count(db.WithContext(context.WithoutCancel(ctx)), audit.Counted{Action: "access.refused", Actor: p.ID,
+			ObjectType: "principal", ObjectID: p.ID, Kind: method + " needs " + string(perm) + " (" + string(p.Role) + ")", Sample: sample})
 		if err != nil {
 			log.Error("audit of a refused call failed", "method", method, "err", err)
 		}

@@ -63,7 +63,10 @@ func (head) TableName() string { return "audit_head" }
 
 // Append adds e to the chain inside tx, so the entry commits or rolls back
 // with the change it records. The lock on the head row orders concurrent
-// appenders: chain order is seq order is commit order.
+// appenders: chain order is seq order is commit order. The services' database
+// role may only lock the head (audit_lock_head) and insert entries; the
+// owner's trigger on audit_entries moves the head, and only along entries
+// that extend it (migration 00012).
 func Append(tx *gorm.DB, e Entry) (Record, error) {
 	recs, err := AppendAll(tx, []Entry{e})
 	if err != nil {
@@ -73,7 +76,7 @@ func Append(tx *gorm.DB, e Entry) (Record, error) {
 }
 
 // AppendAll adds entries to the chain, in order, inside tx: one head lock,
-// one insert and one head move for all of them, so a transaction recording
+// one insert (and so one head move by the trigger) for all of them, so a transaction recording
 // many changes (a group commit of submissions) holds the head briefly.
 func AppendAll(tx *gorm.DB, entries []Entry) ([]Record, error) {
 	if len(entries) == 0 {
@@ -93,7 +96,7 @@ func AppendAll(tx *gorm.DB, entries []Entry) ([]Record, error) {
 		}
 	}
 	var h head
-	if err := tx.Raw("SELECT seq, hash FROM audit_head WHERE singleton FOR UPDATE").Scan(&h).Error; err != nil {
+	if err := tx.Raw("SELECT head_seq AS seq, head_hash AS hash FROM audit_lock_head()").Scan(&h).Error; err != nil {
 		return nil, fmt.Errorf("audit: lock head: %w", err)
 	}
 	if len(h.Hash) == 0 {
@@ -118,9 +121,6 @@ func AppendAll(tx *gorm.DB, entries []Entry) ([]Record, error) {
 	}
 	if err := tx.CreateInBatches(&rows, 1000).Error; err != nil {
 		return nil, fmt.Errorf("audit: append: %w", err)
-	}
-	if err := tx.Exec("UPDATE audit_head SET seq = ?, hash = ? WHERE singleton", h.Seq, h.Hash).Error; err != nil {
-		return nil, fmt.Errorf("audit: move head: %w", err)
 	}
 	return recs, nil
 }

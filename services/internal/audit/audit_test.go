@@ -37,9 +37,11 @@ func verify(t *testing.T, db *gorm.DB, o VerifyOptions) Result {
 	return res
 }
 
-// tamper runs statements as a table owner would, behind the append-only trigger.
-func tamper(t *testing.T, db *gorm.DB, stmts ...string) {
+// tamper runs statements as the table owner would, behind the append-only
+// trigger, on the database of url (a runtime URL from pgtest).
+func tamper(t *testing.T, url string, stmts ...string) {
 	t.Helper()
+	db := pgtest.OpenURL(t, pgtest.OwnerURL(url))
 	all := append([]string{"ALTER TABLE audit_entries DISABLE TRIGGER USER"}, stmts...)
 	all = append(all, "ALTER TABLE audit_entries ENABLE TRIGGER USER")
 	for _, s := range all {
@@ -71,9 +73,11 @@ func TestChainVerifiesAndRecordsRoundTrip(t *testing.T) {
 	}
 }
 
+// Even the owner of the table meets the trigger.
 func TestTriggerRefusesUpdateAndDelete(t *testing.T) {
-	db := pgtest.Open(t)
-	appendN(t, db, 2)
+	url := pgtest.URL(t)
+	appendN(t, pgtest.OpenURL(t, url), 2)
+	db := pgtest.OpenURL(t, pgtest.OwnerURL(url))
 	for _, s := range []string{"UPDATE audit_entries SET actor = 'x'", "DELETE FROM audit_entries", "TRUNCATE audit_entries"} {
 		if err := db.Exec(s).Error; err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v, want refused", s, err)
@@ -97,9 +101,10 @@ func TestVerifyFindsTampering(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			db := pgtest.Open(t)
+			url := pgtest.URL(t)
+			db := pgtest.OpenURL(t, url)
 			appendN(t, db, 6)
-			tamper(t, db, c.stmts...)
+			tamper(t, url, c.stmts...)
 			res := verify(t, db, VerifyOptions{})
 			if res.OK || res.FirstBroken == nil || res.FirstBroken.Seq != c.wantSeq || !strings.Contains(res.FirstBroken.Reason, c.reason) {
 				t.Fatalf("got %+v %+v, want entry %d %s", res, res.FirstBroken, c.wantSeq, c.reason)

@@ -28,6 +28,7 @@ func testCheckpointer(t *testing.T, db *gorm.DB) (*Checkpointer, ed25519.PublicK
 // later hash and move the head, so the chain recomputes cleanly.
 func rewrite(t *testing.T, db *gorm.DB, n int64) {
 	t.Helper()
+	db = pgtest.Owner(t, db)
 	var rows []row
 	if err := db.Where("seq >= ?", n).Order("seq").Find(&rows).Error; err != nil {
 		t.Fatal(err)

@@ -14,10 +14,16 @@ import (
 
 // Config is the configuration of every Redress process.
 type Config struct {
-	DatabaseURL     string `env:"DATABASE_URL"`
-	TemporalAddress string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
-	Namespace       string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
-	MasterKey       string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
+	// DatabaseURL is the services' connection: a login role that is a member
+	// of redress_runtime (migration 00012), which cannot rewrite the audit
+	// chain. MigrateDatabaseURL connects as the owner of the tables, for
+	// `redress migrate` (and `redress dev`, which migrates first); when it is
+	// empty, DATABASE_URL migrates too (one role for both: no split).
+	DatabaseURL        string `env:"DATABASE_URL"`
+	MigrateDatabaseURL string `env:"REDRESS_MIGRATE_DATABASE_URL"`
+	TemporalAddress    string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
+	Namespace          string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	MasterKey          string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
 	// Master key rotation (see crypto.MasterKeys): REDRESS_MASTER_KEY is the
 	// current key, of version REDRESS_MASTER_KEY_VERSION (1 by default);
 	// earlier versions still wrapping some subject keys are listed as
@@ -93,12 +99,12 @@ type Config struct {
 	// internal/regulator; none = manual filing), the operator's class for
 	// incident deadlines, the contact told to individuals in incident notices,
 	// and how long to wait for a regulator's acknowledgement.
-	RegulatorsFile    string        `env:"REDRESS_REGULATORS_FILE"`
-	OperatorClass     string        `env:"REDRESS_OPERATOR_CLASS" envDefault:"other"`
+	RegulatorsFile string `env:"REDRESS_REGULATORS_FILE"`
+	OperatorClass  string `env:"REDRESS_OPERATOR_CLASS" envDefault:"other"`
 	// The operator's provider type decides the sector rules: telecom_operator
 	// and internet_information_service answer PI complaints within 15 days
 	// (MIIT Order 24 Art. 12); app_operator is under the 15 working days.
-	ProviderType string `env:"REDRESS_PROVIDER_TYPE" envDefault:"app_operator"`
+	ProviderType      string        `env:"REDRESS_PROVIDER_TYPE" envDefault:"app_operator"`
 	OperatorContact   string        `env:"REDRESS_OPERATOR_CONTACT"`
 	EscalationAckWait time.Duration `env:"REDRESS_ESCALATION_ACK_WAIT" envDefault:"24h"`
 	// Where regulators post late acknowledgements (HTTP; put TLS in front). Empty: off.
@@ -141,6 +147,15 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("configuration: REDRESS_TRUSTED_PROXIES: %w", err)
 	}
 	return c, nil
+}
+
+// OwnerDatabaseURL is the connection that migrates: MigrateDatabaseURL, or
+// DatabaseURL when no separate owner is configured.
+func (c Config) OwnerDatabaseURL() string {
+	if c.MigrateDatabaseURL != "" {
+		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 // Proxies are the trusted proxies' address ranges.

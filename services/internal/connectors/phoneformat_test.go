@@ -17,7 +17,7 @@ import (
 // verify found 0 remaining, and the certificate said the data was gone.
 func TestPostgresMatchesEveryStoredPhoneFormat(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("pgx", pgtest.URL(t))
+	db, err := sql.Open("pgx", pgtest.OwnerURL(pgtest.URL(t))) // a customer database of its own, not the record
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 func customerDB(t *testing.T, people int) (*sql.DB, *connectors.Postgres) {
 	t.Helper()
-	db, err := sql.Open("pgx", pgtest.URL(t))
+	db, err := sql.Open("pgx", pgtest.OwnerURL(pgtest.URL(t))) // a customer database of its own, not the record
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -292,7 +292,7 @@ func (h *CallbackHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	var cb Callback
 	_ = json.Unmarshal(body, &cb)
 	if err := VerifySignature(secret, r.Header, body, now); err != nil {
-		h.audit("deletion.callback_rejected", name, cb.DeletionID, map[string]any{"reason": "bad_signature", "body_digest": audit.Digest(string(body))})
+		h.rejected(name, "bad_signature", cb.DeletionID)
 		http.Error(rw, "invalid signature", http.StatusUnauthorized)
 		return
 	}
@@ -319,14 +319,13 @@ func (h *CallbackHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusNoContent)
 }
 
-func (h *CallbackHandler) audit(action, connector, deletionID string, details map[string]any) {
-	details["connector"] = connector
-	id := deletionID
-	if len(id) != 36 {
-		id = ""
+// rejected counts a refused callback: anyone who can reach the endpoint can
+// send them, so the chain gets one "deletion.callback_rejected" entry per
+// connector and minute with the count and the first requests named.
+func (h *CallbackHandler) rejected(connector, reason, deletionID string) {
+	if len(deletionID) != 36 {
+		deletionID = ""
 	}
-	_ = h.DB.Transaction(func(tx *gorm.DB) error {
-		_, err := audit.Append(tx, audit.Entry{Actor: "connector:" + connector, Action: action, ObjectType: "deletion_request", ObjectID: id, Details: details})
-		return err
-	})
+	_ = audit.Count(h.DB, audit.Counted{Action: "deletion.callback_rejected", Actor: "connector:" + connector,
+		ObjectType: "connector", ObjectID: connector, Kind: reason, Sample: deletionID})
 }

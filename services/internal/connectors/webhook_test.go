@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
@@ -134,13 +135,36 @@ func TestCallbackForgedIsRejectedAndAudited(t *testing.T) {
 	if _, err := hook.Remaining(context.Background(), s, connectors.StepExecute); err != connectors.ErrAwaitingCallback {
 		t.Fatalf("before callback: %v", err)
 	}
-	if code := post([]byte("forged")); code != http.StatusUnauthorized {
-		t.Fatalf("forged callback answered %d", code)
+	// Forged callbacks are counted per connector and minute, not each
+	// appended to the chain: a flood of them makes one entry with its count.
+	const forged = 20
+	for range forged {
+		if code := post([]byte("forged")); code != http.StatusUnauthorized {
+			t.Fatalf("forged callback answered %d", code)
+		}
 	}
 	var n int64
-	db.Table("audit_entries").Where("action = 'deletion.callback_rejected' AND object_id = ?", id).Count(&n)
-	if n != 1 {
-		t.Fatalf("forged callback audited %d times, want 1", n)
+	db.Table("audit_entries").Where("action = 'deletion.callback_rejected'").Count(&n)
+	if n != 0 {
+		t.Fatalf("%d forged callbacks made %d chain entries before the minute was flushed, want 0", forged, n)
+	}
+	if _, err := audit.FlushCounts(context.Background(), db, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := audit.ForObject(context.Background(), db, "connector", "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, e := range entries { // one per minute: the posts may straddle a boundary
+		samples, _ := e.Details["samples"].([]any)
+		if e.Action != "deletion.callback_rejected" || e.Actor != "connector:crm" || len(samples) != 1 || samples[0] != id {
+			t.Fatalf("entry %+v", e)
+		}
+		total += e.Details["count"].(float64)
+	}
+	if len(entries) < 1 || len(entries) > 2 || total != forged {
+		t.Fatalf("%d entries counting %v forged callbacks, want one per minute counting %d", len(entries), total, forged)
 	}
 	if _, err := hook.Remaining(context.Background(), s, connectors.StepExecute); err != connectors.ErrAwaitingCallback {
 		t.Fatalf("forged callback was recorded: %v", err)

@@ -9,7 +9,7 @@ import (
 )
 
 func TestMigrationsApplyAndAreCurrent(t *testing.T) {
-	gdb := pgtest.Open(t)
+	gdb := pgtest.OpenURL(t, pgtest.OwnerURL(pgtest.URL(t))) // migrations run as the owner
 	sqlDB, _ := gdb.DB()
 	// Applying again is a no-op: the template is already at the latest version.
 	if err := db.Migrate(context.Background(), sqlDB); err != nil {
@@ -22,5 +22,24 @@ func TestMigrationsApplyAndAreCurrent(t *testing.T) {
 	var n int
 	if err := gdb.Raw("SELECT count(*) FROM audit_head").Scan(&n).Error; err != nil || n != 1 {
 		t.Fatalf("audit_head rows = %d, %v; want 1", n, err)
+	}
+}
+
+// A table a later migration creates (as the owner) is readable and writable
+// by the services' runtime role without a grant of its own.
+func TestRuntimeRoleReachesLaterTables(t *testing.T) {
+	url := pgtest.URL(t)
+	owner := pgtest.OpenURL(t, pgtest.OwnerURL(url))
+	if err := owner.Exec("CREATE TABLE later_table (id bigserial PRIMARY KEY, v text)").Error; err != nil {
+		t.Fatal(err)
+	}
+	runtime := pgtest.OpenURL(t, url)
+	for _, s := range []string{"INSERT INTO later_table (v) VALUES ('a')", "UPDATE later_table SET v = 'b'", "DELETE FROM later_table"} {
+		if err := runtime.Exec(s).Error; err != nil {
+			t.Errorf("%s as the runtime role: %v", s, err)
+		}
+	}
+	if err := runtime.Exec("DROP TABLE later_table").Error; err == nil {
+		t.Error("the runtime role dropped a table")
 	}
 }

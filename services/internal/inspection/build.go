@@ -90,6 +90,21 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 	if err := b.DB.WithContext(ctx).Raw(`SELECT seq, hash FROM audit_head WHERE singleton`).Scan(&head).Error; err != nil {
 		return err
 	}
+	// The audit extract is a sequence range: from the first entry timed at
+	// or after `from` to the last timed before `to`, every entry between
+	// included whatever time it carries, so an entry cannot be left out of
+	// the package by the time its writer gave it, and the extract always
+	// recomputes as one unbroken stretch of the chain.
+	var seqs struct{ First, Last int64 }
+	if err := b.DB.WithContext(ctx).Raw(`SELECT
+		coalesce((SELECT min(seq) FROM audit_entries WHERE at >= ? AND seq <= ?), 0) AS first,
+		coalesce((SELECT max(seq) FROM audit_entries WHERE at < ? AND seq <= ?), 0) AS last`,
+		from, head.Seq, to, head.Seq).Scan(&seqs).Error; err != nil {
+		return err
+	}
+	if seqs.First == 0 || seqs.Last < seqs.First { // nothing in the period: an empty range
+		seqs.First, seqs.Last = head.Seq+1, head.Seq
+	}
 	zw := zip.NewWriter(w)
 	m := Manifest{Format: "redress-inspection/1", From: from.UTC(), To: to.UTC(), CreatedAt: b.now().UTC().Truncate(time.Second)}
 	add := func(path string, write func(io.Writer) error) error {
@@ -120,8 +135,11 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 		{"statistics/sla_by_category.csv", export(reports.SLAStatistics, reports.ByCategory)},
 		{"statistics/sla_by_channel.csv", export(reports.SLAStatistics, reports.ByChannel)},
 		{"statistics/sla_by_month.csv", export(reports.SLAStatistics, reports.ByMonth)},
-		{ExtractFile, export(reports.AuditExtract, "")},
-		{ProofFile, func(w io.Writer) error { return b.proof(ctx, from, to, head.Seq, head.Hash, &proof, w) }},
+		{ExtractFile, func(w io.Writer) error {
+			return b.Exporter.Export(ctx, reports.Request{Report: reports.AuditExtract, Format: reports.CSV, From: from, To: to,
+				MinSeq: seqs.First, MaxSeq: seqs.Last}, w)
+		}},
+		{ProofFile, func(w io.Writer) error { return b.proof(ctx, seqs.First, seqs.Last, head.Seq, head.Hash, &proof, w) }},
 		{CheckpointsFile, func(w io.Writer) error { return b.checkpoints(ctx, proof, w) }},
 		{"policy/cn.json", func(w io.Writer) error { return writeJSON(w, b.Policy.Rules("cn")) }},
 	}
@@ -167,21 +185,14 @@ func (b *Builder) Build(ctx context.Context, from, to time.Time, w io.Writer) er
 	return zw.Close()
 }
 
-func (b *Builder) proof(ctx context.Context, from, to time.Time, headSeq int64, headHash []byte, out *Proof, w io.Writer) error {
+func (b *Builder) proof(ctx context.Context, first, last, headSeq int64, headHash []byte, out *Proof, w io.Writer) error {
 	p := Proof{HeadSeq: headSeq, HeadHash: hex.EncodeToString(headHash),
 		HashRule: "hash = SHA-256(prev_hash || canonical JSON of seq, at, actor, action, object_type, object_id, before_digest, after_digest, details)"}
-	var r struct {
-		First, Last, N int64
-	}
-	if err := b.DB.WithContext(ctx).Raw(`SELECT coalesce(min(seq), 0) AS first, coalesce(max(seq), 0) AS last, count(*) AS n
-		FROM audit_entries WHERE at >= ? AND at < ? AND seq <= ?`, from, to, headSeq).Scan(&r).Error; err != nil {
-		return err
-	}
-	p.FirstSeq, p.LastSeq, p.Entries = r.First, r.Last, r.N
-	if r.N > 0 {
+	if last >= first {
+		p.FirstSeq, p.LastSeq, p.Entries = first, last, last-first+1
 		var hashes struct{ Prev, Hash []byte }
 		if err := b.DB.WithContext(ctx).Raw(`SELECT (SELECT prev_hash FROM audit_entries WHERE seq = ?) AS prev,
-			(SELECT hash FROM audit_entries WHERE seq = ?) AS hash`, r.First, r.Last).Scan(&hashes).Error; err != nil {
+			(SELECT hash FROM audit_entries WHERE seq = ?) AS hash`, first, last).Scan(&hashes).Error; err != nil {
 			return err
 		}
 		p.AnchorPrevHash, p.LastHash = hex.EncodeToString(hashes.Prev), hex.EncodeToString(hashes.Hash)

@@ -179,3 +179,54 @@ func TestRewrittenAuditEntryIsRejectedEvenWithAMatchingManifest(t *testing.T) {
 		t.Fatalf("rewritten entry: %+v", res)
 	}
 }
+
+// The audit extract is a stretch of the chain by sequence number: an entry
+// whose writer gave it a time outside the period (here 2001) is still in the
+// package when it lies between the period's entries, and the package
+// verifies. A cell a spreadsheet would run as a formula is exported as text
+// and the hashes still recompute. (Selected by time, the extract left the
+// entry out and its neighbours no longer linked.)
+func TestPackageSelectsAuditEntriesBySequence(t *testing.T) {
+	db := pgtest.Open(t)
+	now := time.Now()
+	for i, e := range []audit.Entry{
+		{Actor: "agent-1", Action: "case.accept", ObjectType: "case", ObjectID: "c-1"},
+		{Actor: "=HYPERLINK(\"http://evil.example\",\"x\")", Action: "case.note_added", ObjectType: "case", ObjectID: "-c-2"},
+		{Actor: "agent-1", Action: "case.resolve", ObjectType: "case", ObjectID: "c-3", At: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Actor: "agent-1", Action: "case.close", ObjectType: "case", ObjectID: "c-4"},
+	} {
+		if e.At.IsZero() {
+			e.At = now.Add(time.Duration(i) * time.Millisecond)
+		}
+		must(t, db.Transaction(func(tx *gorm.DB) error { _, err := audit.Append(tx, e); return err }))
+	}
+	sqlDB, err := db.DB()
+	must(t, err)
+	cals, err := calendar.LoadEmbedded()
+	must(t, err)
+	b := &Builder{Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: db, Calendars: cals, Policy: policy.New(cals)}
+	p := filepath.Join(t.TempDir(), "package.zip")
+	f, err := os.Create(p)
+	must(t, err)
+	must(t, b.Build(context.Background(), now.Add(-time.Hour), now.Add(time.Hour), f))
+	must(t, f.Close())
+
+	res, err := VerifyPath(p)
+	must(t, err)
+	if !res.OK || res.Entries != 4 {
+		t.Fatalf("package: %+v, want 4 entries verified", res)
+	}
+	zr, err := zip.OpenReader(p)
+	must(t, err)
+	defer zr.Close()
+	rc, err := zr.Open(ExtractFile)
+	must(t, err)
+	extract, err := io.ReadAll(rc)
+	must(t, err)
+	if !strings.Contains(string(extract), "c-3") {
+		t.Errorf("the entry timed 2001 is missing from the extract:\n%s", extract)
+	}
+	if !strings.Contains(string(extract), `"'=HYPERLINK(`) || !strings.Contains(string(extract), ",'-c-2,") {
+		t.Errorf("formula cells not neutralised:\n%s", extract)
+	}
+}

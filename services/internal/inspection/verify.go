@@ -144,6 +144,9 @@ func verifyChain(fsys fs.FS, signedHashes map[int64]string) (int64, string) {
 		if err != nil {
 			return n, fmt.Sprintf("%s: %v", ExtractFile, err)
 		}
+		for i := range row { // cells a spreadsheet would run as formulas were exported with an apostrophe
+			row[i] = reports.PlainCell(row[i])
+		}
 		seq, err1 := strconv.ParseInt(row[0], 10, 64)
 		at, err2 := time.Parse("2006-01-02T15:04:05.000000Z", row[1])
 		if err1 != nil || err2 != nil {

@@ -23,7 +23,7 @@ func TestCommitQueueBoundedByBytes(t *testing.T) {
 	srv.commits.maxBytes = 10 << 20
 	// Hold the audit head: every group commit waits for it.
 	lock := srv.db.Begin()
-	if err := lock.Exec("SELECT seq FROM audit_head WHERE singleton FOR UPDATE").Error; err != nil {
+	if err := lock.Exec("SELECT head_seq FROM audit_lock_head()").Error; err != nil {
 		t.Fatal(err)
 	}
 	released := false

@@ -3,6 +3,10 @@
 //
 // The server comes from REDRESS_TEST_DATABASE_URL (set by `make test`); when
 // it is unset, the project's deploy/dev/pg.sh starts a throwaway cluster.
+// That URL's role owns the tables (it migrates); tests connect as the
+// services do, as the runtime login role RuntimeUser (a member of
+// redress_runtime, see migration 00012), and take OwnerURL only to do what
+// the services cannot (tamper with the audit chain, create a customer schema).
 package pgtest
 
 import (
@@ -28,6 +32,13 @@ import (
 
 const templateName = "redress_template"
 
+// RuntimeUser and RuntimePassword are the runtime login role of the test
+// server, the same deploy/dev/pg.sh creates for `make run`.
+const (
+	RuntimeUser     = "redress_app"
+	RuntimePassword = "redress_app"
+)
+
 var (
 	once       sync.Once
 	serverURL  string
@@ -35,7 +46,7 @@ var (
 )
 
 // URL returns the connection URL of a fresh, migrated database for this test,
-// dropped when the test ends.
+// as the runtime role; the database is dropped when the test ends.
 func URL(t testing.TB) string {
 	t.Helper()
 	once.Do(prepare)
@@ -51,13 +62,43 @@ func URL(t testing.TB) string {
 		_, _ = admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
 		admin.Close()
 	})
-	return withDatabase(serverURL, name)
+	return RuntimeURL(withDatabase(serverURL, name))
 }
 
-// Open returns a GORM handle on a fresh, migrated database for this test.
+// OwnerURL is u (a URL from URL) connecting as the owner of the tables.
+func OwnerURL(u string) string {
+	once.Do(prepare)
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return withDatabase(serverURL, strings.TrimPrefix(p.Path, "/"))
+}
+
+// Owner returns a handle on db's database as the owner of the tables (to do
+// what the services cannot, such as get behind the audit trigger), closed
+// when the test ends.
+func Owner(t testing.TB, db *gorm.DB) *gorm.DB {
+	t.Helper()
+	var name string
+	if err := db.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	once.Do(prepare)
+	return OpenURL(t, withDatabase(serverURL, name))
+}
+
+// Open returns a GORM handle on a fresh, migrated database for this test,
+// connected as the runtime role.
 func Open(t testing.TB) *gorm.DB {
 	t.Helper()
-	gdb, err := db.Open(context.Background(), URL(t))
+	return OpenURL(t, URL(t))
+}
+
+// OpenURL returns a GORM handle on u, closed when the test ends.
+func OpenURL(t testing.TB, u string) *gorm.DB {
+	t.Helper()
+	gdb, err := db.Open(context.Background(), u)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -98,6 +139,17 @@ func buildTemplate() error {
 		return err
 	}
 	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock(727274)")
+
+	// The runtime login role is cluster-wide; its privileges come with each
+	// database from the template's migrations.
+	if _, err := conn.ExecContext(ctx, `DO $$ BEGIN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'redress_runtime') THEN CREATE ROLE redress_runtime NOLOGIN; END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+RuntimeUser+`') THEN
+			CREATE ROLE `+RuntimeUser+` LOGIN PASSWORD '`+RuntimePassword+`' IN ROLE redress_runtime;
+		END IF;
+	END $$`); err != nil {
+		return fmt.Errorf("create the runtime role: %w", err)
+	}
 
 	// A template is rebuilt by each test run (a new binary may carry new migrations).
 	var exists bool
@@ -150,6 +202,16 @@ func withDatabase(raw, name string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// RuntimeURL is u with the runtime login role's credentials (pg.sh creates it too).
+func RuntimeURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	p.User = url.UserPassword(RuntimeUser, RuntimePassword)
+	return p.String()
 }
 
 func randomHex(n int) string {

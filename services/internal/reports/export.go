@@ -42,6 +42,10 @@ type Request struct {
 	// MaxSeq bounds the audit extract to entries up to this sequence number
 	// (0 = all), so that it matches a chain proof taken at one moment.
 	MaxSeq int64
+	// MinSeq, when set, makes the audit extract the entries MinSeq..MaxSeq,
+	// every one of them whatever time it carries (an entry's time is its
+	// writer's to set), instead of the entries timed in [From, To).
+	MinSeq int64
 
 	args []any // further query arguments of one report
 }

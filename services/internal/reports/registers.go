@@ -71,10 +71,18 @@ const auditQuery = `
 SELECT seq, at, actor, action, object_type, object_id, before_digest, after_digest, details, prev_hash, hash
 FROM audit_entries WHERE at >= $1 AND at < $2 AND ($3::bigint = 0 OR seq <= $3) ORDER BY seq`
 
+const auditSeqQuery = `
+SELECT seq, at, actor, action, object_type, object_id, before_digest, after_digest, details, prev_hash, hash
+FROM audit_entries WHERE $1::timestamptz IS NOT NULL AND $2::timestamptz IS NOT NULL AND seq >= $3 AND seq <= $4 ORDER BY seq`
+
 // auditExtract writes the audit entries of [from, to) in chain order with
 // their hashes; times are UTC with microseconds, exactly as hashed.
 func (e *Exporter) auditExtract(ctx context.Context, req Request, sink Sink) error {
-	return e.stream(ctx, sink, AuditColumns, auditQuery, req.withArgs(req.MaxSeq), func(rows *sql.Rows, cells []string, _ *timeFormatter) error {
+	query, r := auditQuery, req.withArgs(req.MaxSeq)
+	if req.MinSeq > 0 {
+		query, r = auditSeqQuery, req.withArgs(req.MinSeq, req.MaxSeq)
+	}
+	return e.stream(ctx, sink, AuditColumns, query, r, func(rows *sql.Rows, cells []string, _ *timeFormatter) error {
 		var (
 			seq        int64
 			at         time.Time
