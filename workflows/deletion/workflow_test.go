@@ -2,6 +2,7 @@ package deletion
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"time"
@@ -13,6 +14,7 @@ import (
 type fakeActs struct {
 	snap       Snapshot
 	restrict   *time.Time // BuildPlan adds a restrict item until then
+	mu         sync.Mutex // Apply runs for several connectors at once
 	applied    map[string]int
 	breaches   int
 	notices    []string
@@ -54,6 +56,8 @@ func (f *fakeActs) BuildPlan(ctx context.Context, id string, found []Located) (P
 	return p, nil
 }
 func (f *fakeActs) Apply(ctx context.Context, in ApplyInput) (Receipt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.applied[in.Connector+"/"+in.Step]++
 	return Receipt{Connector: in.Connector, Step: in.Step, Affected: 2}, nil
 }
