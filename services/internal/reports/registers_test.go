@@ -15,9 +15,13 @@ func TestEscalationAndDeletionRegisters(t *testing.T) {
 	var caseID, keyID string
 	must(t, db.Raw(`SELECT id FROM cases WHERE case_number = 'C-2026-T00001'`).Scan(&caseID).Error)
 	must(t, db.Raw(`SELECT subject_key_id FROM complainants LIMIT 1`).Scan(&keyID).Error)
+	escID := uuid.NewString()
 	must(t, db.Exec(`INSERT INTO escalations (id, case_id, kind, deadline_kind, status, reason, dedupe_key, created_at, due_at, due_rule)
 		VALUES (?, ?, 'sla_breach', 'acknowledgement', 'open', 'acknowledgement deadline missed', 'k1', ?, ?, 'cn/I1')`,
-		uuid.NewString(), caseID, sh(t, "2026-02-13 10:00"), sh(t, "2026-02-13 14:00")).Error)
+		escID, caseID, sh(t, "2026-02-13 10:00"), sh(t, "2026-02-13 14:00")).Error)
+	// A missed duty shows in the register.
+	must(t, db.Exec(`INSERT INTO escalation_breaches (escalation_id, duty, due_at, breached_at, action_id) VALUES (?, 'filing', ?, ?, 'a1')`,
+		escID, sh(t, "2026-02-14 10:00"), sh(t, "2026-02-14 10:00")).Error)
 	must(t, db.Exec(`INSERT INTO deletion_requests (id, type, source, case_id, status, subject_key_id, phone_enc, due_at, due_rule,
 		reason_code, submitted_by, created_at, updated_at)
 		VALUES (?, 'erasure', 'case', ?, 'executing', ?, '\xdeadbeef', ?, 'cn/A1', '', 'agent-1', ?, ?)`,
@@ -26,7 +30,8 @@ func TestEscalationAndDeletionRegisters(t *testing.T) {
 
 	_, rows := export(t, c, february(t, reportingv1.Report_REPORT_ESCALATION_REGISTER, 0))
 	if len(rows) != 2 || rows[1][1] != "C-2026-T00001" || rows[1][2] != "sla_breach" || rows[1][7] != "2026-02-13T10:00:00+08:00" ||
-		rows[1][8] != "2026-02-13T14:00:00+08:00" || rows[1][9] != "cn/I1" {
+		rows[1][8] != "2026-02-13T14:00:00+08:00" || rows[1][9] != "cn/I1" || rows[0][22] != "missed_duties" ||
+		rows[1][22] != "filing@2026-02-14T02:00:00Z" {
 		t.Errorf("escalation register %v", rows)
 	}
 	_, rows = export(t, c, february(t, reportingv1.Report_REPORT_DELETION_REGISTER, 0))
