@@ -163,7 +163,14 @@ func buildTemplate() error {
 		}
 		err = db.Migrate(ctx, tpl)
 		tpl.Close()
-		return err
+		if err == nil {
+			return nil
+		}
+		// A template migrated by another branch's binary (migrations it has
+		// that this one lacks, or out of order) is thrown away and rebuilt.
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+templateName+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop a stale template: %w", err)
+		}
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+templateName); err != nil {
 		return fmt.Errorf("create template: %w", err)
