@@ -23,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/ratelimit"
 	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/deletion"
@@ -45,6 +46,7 @@ type Server struct {
 	checkMapping func([]byte) error
 	tester       func(context.Context, Connector) error
 	codeLimits   CodeLimits
+	suppression  *ratelimit.Limiter // CheckSuppression calls per caller
 }
 
 // Config holds the server's dependencies.
@@ -80,7 +82,8 @@ func New(c Config) *Server {
 		c.CodeLimits = DefaultCodeLimits
 	}
 	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, commands: c.Commands,
-		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester, codeLimits: c.CodeLimits}
+		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester, codeLimits: c.CodeLimits,
+		suppression: ratelimit.NewLimiter(suppressionCalls, time.Minute)}
 }
 
 // MaxBatch bounds one SubmitDeletionBatch call.
