@@ -10,6 +10,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/connectors/customertest"
+	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/intake"
 	wf "github.com/redress/redress/workflows/deletion"
 )
@@ -123,7 +124,7 @@ func TestErasureLeavesNoNumberInCaseTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := r.api.AttestIdentity(agent, &deletionv1.AttestIdentityRequest{DeletionId: d.GetDeletion().GetId(),
-		Reason: "identity checked by the CRM login"}); err != nil {
+		Reason: "identity checked by the CRM login of " + national}); err != nil {
 		t.Fatal(err)
 	}
 	r.waitStatus(d.GetDeletion().GetId(), wf.StatusCompleted)
@@ -146,6 +147,40 @@ func TestErasureLeavesNoNumberInCaseTexts(t *testing.T) {
 	}
 	if cols := dbHolds(t, r.harness, national); len(cols) > 0 {
 		t.Fatalf("after erasure, the number is in %v", cols)
+	}
+	// A cancel reason naming a number is sealed under the request's key:
+	// readable through the API, not in the database.
+	const otherNational = "13900000005"
+	c5, err := r.api.SubmitDeletion(agent, erasure("erase-text-del-5", 5, deletionv1.Source_SOURCE_AGENT, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.api.CancelDeletion(r.as("supervisor.wang"), &deletionv1.CancelDeletionRequest{DeletionId: c5.GetDeletion().GetId(),
+		ReasonText: "requester called from " + otherNational + " to withdraw"}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitStatus(c5.GetDeletion().GetId(), wf.StatusCancelled)
+	g5, err := r.api.GetDeletion(agent, &deletionv1.GetDeletionRequest{DeletionId: c5.GetDeletion().GetId()})
+	if err != nil || g5.GetDeletion().GetReasonText() != "requester called from "+otherNational+" to withdraw" {
+		t.Fatalf("cancelled request: %v %v", g5, err)
+	}
+	if cols := dbHolds(t, r.harness, otherNational); len(cols) > 0 {
+		t.Fatalf("the cancel reason's number is in clear in %v", cols)
+	}
+	// A reason written in clear before texts were sealed is sealed at start.
+	if err := r.db.Exec(`UPDATE deletion_requests SET reason_text = ?, reason_text_enc = NULL WHERE id = ?`,
+		"older reason naming "+otherNational, c5.GetDeletion().GetId()).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := deletion.SealClearTexts(r.ctx, r.db, r.keys); err != nil || n != 1 {
+		t.Fatalf("sealed %d deletion texts: %v", n, err)
+	}
+	if cols := dbHolds(t, r.harness, otherNational); len(cols) > 0 {
+		t.Fatalf("after sealing, the older reason's number is in clear in %v", cols)
+	}
+	if g5, err = r.api.GetDeletion(agent, &deletionv1.GetDeletionRequest{DeletionId: c5.GetDeletion().GetId()}); err != nil ||
+		g5.GetDeletion().GetReasonText() != "older reason naming "+otherNational {
+		t.Fatalf("after sealing: %v %v", g5, err)
 	}
 	for q, want := range map[string]string{"courier": other.GetCase().GetId(), "Loan Agency": other.GetCase().GetId(),
 		"身份证": otherZh.GetCase().GetId(), "银行客服": otherZh.GetCase().GetId()} {

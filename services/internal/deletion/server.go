@@ -327,6 +327,9 @@ func (s *Server) newRequest(tx *gorm.DB, it *deletionv1.SubmitDeletionRequest, a
 	}
 	if r := it.GetAttestationReason(); r != "" {
 		row.IdentityMethod, row.AttestationReason = "attestation", r
+		if row.AttestationReasonEnc, err = key.Seal(fieldAttestation, []byte(r)); err != nil {
+			return Request{}, err
+		}
 		row.AttestedBy, row.AttestedByHuman = actor, human
 	}
 	if it.GetCaseId() != "" {

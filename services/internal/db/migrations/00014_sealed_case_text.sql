@@ -28,7 +28,18 @@ CREATE INDEX case_search_tokens_case ON case_search_tokens (case_id);
 DROP INDEX cases_text;
 CREATE INDEX cases_number_text ON cases USING gin (case_number gin_trgm_ops);
 
+-- Texts about a deletion request (attestation, reject/cancel/extension
+-- reasons, manual-task notes) are sealed under the request's subject key;
+-- clear rows written before are sealed by the deletion service at start
+-- (deletion.SealClearTexts).
+ALTER TABLE deletion_requests ADD COLUMN attestation_reason_enc bytea, ADD COLUMN reason_text_enc bytea;
+ALTER TABLE deletion_reason_texts ADD COLUMN text_enc bytea, ALTER COLUMN text SET DEFAULT '';
+ALTER TABLE deletion_manual_tasks ADD COLUMN note_enc bytea;
+
 -- +goose Down
+ALTER TABLE deletion_manual_tasks DROP COLUMN note_enc;
+ALTER TABLE deletion_reason_texts DROP COLUMN text_enc, ALTER COLUMN text DROP DEFAULT;
+ALTER TABLE deletion_requests DROP COLUMN attestation_reason_enc, DROP COLUMN reason_text_enc;
 DROP INDEX cases_number_text;
 CREATE INDEX cases_text ON cases USING gin ((case_number || ' ' || subject_value || ' ' || description) gin_trgm_ops);
 DROP TABLE case_search_tokens;
