@@ -42,7 +42,7 @@ func BenchmarkQueueMillion(b *testing.B) {
 	b.Logf("search tokens of 1,000,000 cases made in %v", time.Since(start).Round(time.Second))
 	c := e.client(b)
 	if code, _ := c.signIn("sup.wang", testPassword); code != http.StatusOK {
-		b.Fatalf("sign in: %d", code)
+		b.Fatalf("sign in: %d\n%s", code, e.Logs.String())
 	}
 	_, first := c.get("/queue?view=team")
 	next := nextLink(first)

@@ -36,7 +36,12 @@ ALTER TABLE deletion_requests ADD COLUMN attestation_reason_enc bytea, ADD COLUM
 ALTER TABLE deletion_reason_texts ADD COLUMN text_enc bytea, ALTER COLUMN text SET DEFAULT '';
 ALTER TABLE deletion_manual_tasks ADD COLUMN note_enc bytea;
 
+-- Answers to a regulator's follow-ups about one person are sealed under
+-- that person's key (escalation.SealClearAnswers seals older ones at start).
+ALTER TABLE escalation_followups ADD COLUMN answer_enc bytea;
+
 -- +goose Down
+ALTER TABLE escalation_followups DROP COLUMN answer_enc;
 ALTER TABLE deletion_manual_tasks DROP COLUMN note_enc;
 ALTER TABLE deletion_reason_texts DROP COLUMN text_enc, ALTER COLUMN text DROP DEFAULT;
 ALTER TABLE deletion_requests DROP COLUMN attestation_reason_enc, DROP COLUMN reason_text_enc;
