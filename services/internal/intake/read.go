@@ -260,15 +260,24 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 	return resp, nil
 }
 
-// textMatches selects the cases a text search finds: a case number holding
-// the text, or a case whose sealed texts hold every search token of the text
-// (whole words; Chinese by character pairs, so at least two characters).
+// textMatches keeps the cases a text search finds: those whose sealed texts
+// hold every search token of the text (whole words; Chinese by character
+// pairs, so at least two characters), or, for a text with a digit (a case
+// number such as C-2026-000123 or part of one), whose case number holds it.
+// One IN per token lets PostgreSQL walk the queue order for a common word
+// and start from the tokens for a rare one.
 func textMatches(q *gorm.DB, keys *crypto.Keyring, text string) *gorm.DB {
-	number := "%" + escapeLike(text) + "%"
 	tokens := keys.SearchTokens(text)
-	if len(tokens) == 0 {
-		return q.Where("case_number ILIKE ?", number)
+	if !strings.ContainsAny(text, "0123456789") || len([]rune(text)) < 3 {
+		if len(tokens) == 0 {
+			return q.Where("false")
+		}
+		for _, t := range tokens {
+			q = q.Where("id IN (SELECT case_id FROM case_search_tokens WHERE token_hash = ?)", t)
+		}
+		return q
 	}
+	number := "%" + escapeLike(text) + "%"
 	return q.Where(`id IN (SELECT id FROM cases WHERE case_number ILIKE ?
 		UNION SELECT case_id FROM case_search_tokens WHERE token_hash IN ? GROUP BY case_id HAVING count(*) = ?)`,
 		number, tokens, len(tokens))

@@ -23,7 +23,7 @@ CREATE TABLE case_search_tokens (
     case_id    uuid NOT NULL REFERENCES cases(id),
     PRIMARY KEY (token_hash, case_id)
 );
-CREATE INDEX case_search_tokens_case ON case_search_tokens (case_id);
+CREATE INDEX case_search_tokens_case ON case_search_tokens (case_id, token_hash);
 
 DROP INDEX cases_text;
 CREATE INDEX cases_number_text ON cases USING gin (case_number gin_trgm_ops);
