@@ -264,23 +264,30 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 // hold every search token of the text (whole words; Chinese by character
 // pairs, so at least two characters), or, for a text with a digit (a case
 // number such as C-2026-000123 or part of one), whose case number holds it.
-// One IN per token lets PostgreSQL walk the queue order for a common word
-// and start from the tokens for a rare one.
+// The matching ids are computed first (ARRAY(...) runs once), so a search
+// costs what its matches cost, also when the other filters leave none of
+// them (walking the queue order would then read every case).
 func textMatches(q *gorm.DB, keys *crypto.Keyring, text string) *gorm.DB {
-	tokens := keys.SearchTokens(text)
-	if !strings.ContainsAny(text, "0123456789") || len([]rune(text)) < 3 {
-		if len(tokens) == 0 {
-			return q.Where("false")
-		}
-		for _, t := range tokens {
-			q = q.Where("id IN (SELECT case_id FROM case_search_tokens WHERE token_hash = ?)", t)
-		}
-		return q
+	var parts []string
+	var args []any
+	for _, t := range keys.SearchTokens(text) {
+		parts = append(parts, "SELECT case_id FROM case_search_tokens WHERE token_hash = ?")
+		args = append(args, t)
 	}
-	number := "%" + escapeLike(text) + "%"
-	return q.Where(`id IN (SELECT id FROM cases WHERE case_number ILIKE ?
-		UNION SELECT case_id FROM case_search_tokens WHERE token_hash IN ? GROUP BY case_id HAVING count(*) = ?)`,
-		number, tokens, len(tokens))
+	sub := strings.Join(parts, " INTERSECT ")
+	if strings.ContainsAny(text, "0123456789") && len([]rune(text)) >= 3 {
+		byNumber := "SELECT id FROM cases WHERE case_number ILIKE ?"
+		if sub == "" {
+			sub = byNumber
+		} else {
+			sub = byNumber + " UNION (" + sub + ")"
+		}
+		args = append([]any{"%" + escapeLike(text) + "%"}, args...)
+	}
+	if sub == "" {
+		return q.Where("false")
+	}
+	return q.Where("id = ANY(ARRAY("+sub+"))", args...)
 }
 
 func encodePageToken(due time.Time, id string) string {
