@@ -60,6 +60,7 @@ type Env struct {
 	Store *identity.Store
 	API   intakev1.IntakeServiceClient
 	Logs  *logBuffer
+	Keys  *crypto.Keyring
 	token string // automation credential for seeding
 }
 
@@ -91,6 +92,7 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(c *Config, consoleUR
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.Keys = keys
 	e.Store = &identity.Store{DB: e.DB}
 	gs := grpcserver.New(log, grpcserver.NewMetrics(), access.Guard{Auth: e.Store})
 	starter := intake.NewStarter(nil, e.DB, log) // never Run: no workflow engine here

@@ -66,7 +66,7 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 		o.dir = &regulator.Directory{}
 	}
 	starter := &esc.Starter{Temporal: h.tc, DB: h.db, Log: h.log, Timing: o.timing, Every: 100 * time.Millisecond}
-	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Commands: h.signer, Log: h.log, OperatorClass: o.class})
+	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Commands: h.signer, Log: h.log, Keys: h.keys, OperatorClass: o.class})
 	// A plain gRPC server that takes the caller from x-redress-actor: the
 	// access guard has its own tests; this one is about escalations.
 	gs := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
@@ -201,8 +201,13 @@ func TestEscalationManualLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("answer: %v", err)
 	}
-	if f := ar.GetEscalation().GetFollowUps(); len(f) != 1 || f[0].GetStatus() != store.FollowUpAnswered || f[0].GetAttachmentSha256() == "" {
+	if f := ar.GetEscalation().GetFollowUps(); len(f) != 1 || f[0].GetStatus() != store.FollowUpAnswered || f[0].GetAttachmentSha256() == "" ||
+		f[0].GetAnswer() != "Call records attached." {
 		t.Fatalf("answered follow-up: %+v", f)
+	}
+	// The answer is about the complainant's case: sealed under their key.
+	if cols := dbHolds(t, h, "Call records attached"); len(cols) > 0 {
+		t.Fatalf("the answer is in clear in %v", cols)
 	}
 	// A step belongs to mandatory reports only.
 	_, err = e.api.RecordStep(officer, &escalationv1.RecordStepRequest{EscalationId: id, Step: "stop"})

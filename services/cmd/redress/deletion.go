@@ -23,6 +23,11 @@ func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
 	} else if n > 0 {
 		s.log.Info("deletion: idempotency fingerprints rekeyed", "rows", n)
 	}
+	if n, err := deletion.SealClearTexts(ctx, s.db, s.keys); err != nil {
+		s.log.Error("deletion: clear reason and note texts not sealed", "err", err)
+	} else if n > 0 {
+		s.log.Info("deletion: clear reason and note texts sealed", "rows", n)
+	}
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
 	go starter.Run(ctx)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,

@@ -30,7 +30,12 @@ func (s *stack) escalationTiming() wf.Timing {
 // workflow of a new escalation at once.
 func (s *stack) escalationServer() *esc.Server {
 	starter := &esc.Starter{Temporal: s.temporal, DB: s.db, Log: s.log, Timing: s.escalationTiming()}
-	return esc.New(esc.Config{DB: s.db, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log, OperatorClass: s.cfg.OperatorClass})
+	if n, err := esc.SealClearAnswers(context.Background(), s.db, s.keys); err != nil {
+		s.log.Error("escalation: clear follow-up answers not sealed", "err", err)
+	} else if n > 0 {
+		s.log.Info("escalation: clear follow-up answers sealed", "rows", n)
+	}
+	return esc.New(esc.Config{DB: s.db, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log, Keys: s.keys, OperatorClass: s.cfg.OperatorClass})
 }
 
 // runEscalationWorker runs the escalation worker with its triggers and

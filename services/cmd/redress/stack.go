@@ -177,6 +177,13 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 
 func (s *stack) intakeServer() (*intake.Server, *intake.Starter) {
 	starter := intake.NewStarter(s.temporal, s.db, s.log)
+	go func() { // online: cases written before their texts were sealed
+		if n, err := intake.SealClearTexts(context.Background(), s.db, s.keys); err != nil {
+			s.log.Error("intake: clear case texts not sealed", "err", err)
+		} else if n > 0 {
+			s.log.Info("intake: clear case texts sealed", "rows", n)
+		}
+	}()
 	return intake.New(intake.Config{
 		DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log,
 	}), starter

@@ -9,10 +9,13 @@ const (
 	DeletionCancel  Permission = "deletion.cancel"
 	DeletionTask    Permission = "deletion.task"   // complete manual connector tasks
 	ConnectorAdmin  Permission = "connector.admin" // the connector registry
+	// DeletionSuppressionCheck lets the operator's other systems ask whether
+	// identifiers were erased (CheckSuppression) before they re-create data.
+	DeletionSuppressionCheck Permission = "deletion.suppression_check"
 )
 
 // DeletionPermissions lists them (for role grants).
-var DeletionPermissions = []Permission{DeletionSubmit, DeletionRead, DeletionAttest, DeletionApprove, DeletionCancel, DeletionTask, ConnectorAdmin}
+var DeletionPermissions = []Permission{DeletionSubmit, DeletionRead, DeletionAttest, DeletionApprove, DeletionCancel, DeletionTask, ConnectorAdmin, DeletionSuppressionCheck}
 
 const deletionSvc = "/redress.deletion.v1.DeletionService/"
 
@@ -38,6 +41,7 @@ func init() {
 		"AddConnector":        ConnectorAdmin,
 		"SetConnectorEnabled": ConnectorAdmin,
 		"TestConnector":       ConnectorAdmin,
+		"CheckSuppression":    DeletionSuppressionCheck,
 	} {
 		Table[deletionSvc+m] = p
 	}

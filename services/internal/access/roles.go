@@ -53,8 +53,10 @@ var Grants = map[Role][]Permission{
 	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead},
 	// Partner systems and pipelines submit and read status; a pipeline may
 	// vouch for identities it has checked itself (a scoped credential can
-	// leave that out).
-	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest},
+	// leave that out); the operator's own systems ask the suppression list
+	// before they re-create a person's data (a credential carries it only
+	// when asked for by name, see defaultScopes).
+	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest, DeletionSuppressionCheck},
 }
 
 // ValidRole reports whether r is one of Roles.

@@ -66,6 +66,18 @@ func (r *Redress) Apply(ctx context.Context, s Subject, step string, _ []wf.Plan
 			}
 		}
 		res.Affected = int64(len(keyIDs))
+		// The cases' sealed texts went with the keys; their search tokens
+		// and the clear leak source (kept for incident clustering) go now.
+		cases := tx.Model(&records.Case{}).Select("cases.id").
+			Joins("JOIN complainants p ON p.id = cases.complainant_id").Where("p.subject_key_id IN ?", keyIDs)
+		if len(keyIDs) > 0 {
+			if err := tx.Where("case_id IN (?)", cases).Delete(&records.CaseSearchToken{}).Error; err != nil {
+				return err
+			}
+			if err := tx.Model(&records.Case{}).Where("id IN (?)", cases).Update("leak_source", "").Error; err != nil {
+				return err
+			}
+		}
 		now := time.Now().UTC()
 		var sup []deletion.Suppression
 		if s.PhoneIndex != nil {

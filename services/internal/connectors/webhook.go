@@ -92,6 +92,12 @@ type webhookMessage struct {
 	HeldFrom   *time.Time `json:"phone_held_from,omitempty"`
 	HeldUntil  *time.Time `json:"phone_held_until,omitempty"`
 	Email      string     `json:"email,omitempty"`
+	// Suppress, on a delete, passes the suppression list on: the identifiers
+	// are now on Redress's suppression list, so the remote system must not
+	// re-create their data from its own syncs or imports; before it does,
+	// it asks DeletionService.CheckSuppression with the identifiers it is
+	// about to import (permission deletion.suppression_check).
+	Suppress bool `json:"suppress,omitempty"`
 }
 
 type webhookAnswer struct {
@@ -223,7 +229,7 @@ func (w *Webhook) Apply(ctx context.Context, s Subject, step string, items []wf.
 		return Result{}, nil
 	}
 	m := w.message("delete", s)
-	m.Step = step
+	m.Step, m.Suppress = step, true
 	ans, err := w.call(ctx, m)
 	if err != nil {
 		return Result{}, err

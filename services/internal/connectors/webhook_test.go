@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -43,6 +44,9 @@ func TestWebhookRetriesAndSigns(t *testing.T) {
 		var m map[string]any
 		_ = json.Unmarshal(body, &m)
 		gotOps = append(gotOps, m["op"].(string))
+		if suppress := m["suppress"] == true; suppress != (m["op"] == "delete") {
+			t.Errorf("%s: suppress %v (a delete passes the suppression list on; a locate does not)", m["op"], m["suppress"])
+		}
 		if m["phone"] != "13900000001" {
 			t.Errorf("phone not sent: %v", m["phone"])
 		}
@@ -65,6 +69,9 @@ func TestWebhookRetriesAndSigns(t *testing.T) {
 	res, err := hook.Apply(context.Background(), s, connectors.StepExecute, f.Items)
 	if err != nil || res.Reference != "remote-42" || res.Affected != 3 {
 		t.Fatalf("apply: %+v %v", res, err)
+	}
+	if !slices.Equal(gotOps, []string{"locate", "delete"}) {
+		t.Fatalf("ops %v", gotOps)
 	}
 
 	// A wrong secret is refused by the remote side: a permanent failure, not retried.

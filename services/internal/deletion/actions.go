@@ -16,6 +16,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/deletion"
 )
@@ -199,15 +200,23 @@ func (s *Server) CompleteManualTask(ctx context.Context, req *deletionv1.Complet
 	}
 	now := s.now().UTC()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		key, err := requestKey(tx, s.keys, req.GetDeletionId())
+		if err != nil {
+			return err
+		}
+		note, err := key.Seal(fieldNote, []byte(req.GetNote()))
+		if err != nil {
+			return err
+		}
 		res := tx.Model(&ManualTask{}).Where("deletion_id = ? AND connector = ? AND status = 'open'", req.GetDeletionId(), req.GetConnector()).
-			Updates(map[string]any{"status": "done", "note": req.GetNote(), "completed_by": access.Actor(ctx), "completed_at": now})
+			Updates(map[string]any{"status": "done", "note_enc": note, "completed_by": access.Actor(ctx), "completed_at": now})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		_, err := audit.Append(tx, audit.Entry{Actor: access.Actor(ctx), Action: "deletion.manual_task_completed", ObjectType: "deletion_request",
+		_, err = audit.Append(tx, audit.Entry{Actor: access.Actor(ctx), Action: "deletion.manual_task_completed", ObjectType: "deletion_request",
 			ObjectID: req.GetDeletionId(), At: now, Details: map[string]any{"connector": req.GetConnector()}, AfterDigest: s.keys.TextDigest(req.GetNote())})
 		return err
 	})
@@ -228,8 +237,21 @@ func (s *Server) storeReasonText(ctx context.Context, deletionID, text string) (
 		return "", nil
 	}
 	id := uuid.NewString()
-	err := s.db.WithContext(ctx).Exec(`INSERT INTO deletion_reason_texts (id, deletion_id, text, created_by) VALUES (?, ?, ?, ?)`,
-		id, deletionID, text, access.Actor(ctx)).Error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		key, err := requestKey(tx, s.keys, deletionID)
+		if err != nil {
+			return err
+		}
+		enc, err := key.Seal(FieldReasonText, []byte(text))
+		if err != nil {
+			return err
+		}
+		return tx.Exec(`INSERT INTO deletion_reason_texts (id, deletion_id, text_enc, created_by) VALUES (?, ?, ?, ?)`,
+			id, deletionID, enc, access.Actor(ctx)).Error
+	})
+	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, crypto.ErrShredded) {
+		return "", status.Errorf(codes.NotFound, "deletion request %s not found", deletionID)
+	}
 	if err != nil {
 		return "", status.Error(codes.Unavailable, "the reason could not be recorded; retry")
 	}

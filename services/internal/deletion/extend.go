@@ -80,9 +80,10 @@ func (s *Server) extensionText(r Request) string {
 	if r.ExtensionReasonTextID == nil {
 		return ""
 	}
-	var texts []string
-	if err := s.db.Table("deletion_reason_texts").Where("id = ?", *r.ExtensionReasonTextID).Pluck("text", &texts).Error; err != nil || len(texts) != 1 {
+	enc, ok, err := StoredReasonText(s.db, r.ID, *r.ExtensionReasonTextID)
+	if err != nil || !ok {
 		return ""
 	}
-	return texts[0]
+	key, keyErr := s.keys.SubjectKey(s.db, r.SubjectKeyID)
+	return OpenText(key, keyErr, FieldReasonText, enc)
 }

@@ -341,11 +341,19 @@ func (s *Server) AttestIdentity(ctx context.Context, req *deletionv1.AttestIdent
 	// workflow history. Who attested is kept too: a person's attestation is
 	// never auto-approved, and its author cannot approve the plan.
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&Request{}).Where("id = ?", r.ID).Updates(map[string]any{"attestation_reason": req.GetReason(),
+		key, err := s.keys.SubjectKey(tx, r.SubjectKeyID)
+		if err != nil {
+			return err
+		}
+		reason, err := key.Seal(fieldAttestation, []byte(req.GetReason()))
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&Request{}).Where("id = ?", r.ID).Updates(map[string]any{"attestation_reason_enc": reason,
 			"attested_by": actor, "attested_by_human": access.IsPerson(ctx)}).Error; err != nil {
 			return err
 		}
-		_, err := audit.Append(tx, audit.Entry{Actor: actor, Action: "deletion.attestation_recorded", ObjectType: "deletion_request",
+		_, err = audit.Append(tx, audit.Entry{Actor: actor, Action: "deletion.attestation_recorded", ObjectType: "deletion_request",
 			ObjectID: r.ID, At: s.now().UTC(), AfterDigest: s.keys.TextDigest(req.GetReason())})
 		return err
 	})

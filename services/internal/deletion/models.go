@@ -9,31 +9,33 @@ import "time"
 // Request is a row of deletion_requests. Identifiers are sealed under the
 // request's own subject key; the indexes are keyed hashes.
 type Request struct {
-	ID                string `gorm:"primaryKey;type:uuid"`
-	Type              string
-	Source            string
-	CaseID            *string `gorm:"type:uuid"`
-	Status            string
-	SubjectKeyID      string `gorm:"type:uuid"`
-	PhoneEnc          []byte
-	EmailEnc          []byte
-	PhoneIndex        []byte
-	EmailIndex        []byte
-	PhoneHeldFrom     *time.Time
-	PhoneHeldUntil    *time.Time
-	PhoneVerifiedAt   *time.Time
-	EmailVerifiedAt   *time.Time
-	IdentityMethod    string
-	AttestationReason string
-	Language          string
-	DueAt             time.Time
-	DueRule           string
-	PlanDigest        string
-	ApprovedBy        string
-	ApprovedAt        *time.Time
-	ReasonCode        string
-	ReasonText        string
-	RestrictedUntil   *time.Time
+	ID                   string `gorm:"primaryKey;type:uuid"`
+	Type                 string
+	Source               string
+	CaseID               *string `gorm:"type:uuid"`
+	Status               string
+	SubjectKeyID         string `gorm:"type:uuid"`
+	PhoneEnc             []byte
+	EmailEnc             []byte
+	PhoneIndex           []byte
+	EmailIndex           []byte
+	PhoneHeldFrom        *time.Time
+	PhoneHeldUntil       *time.Time
+	PhoneVerifiedAt      *time.Time
+	EmailVerifiedAt      *time.Time
+	IdentityMethod       string
+	AttestationReason    string `gorm:"-"` // clear, in memory only: stored sealed
+	AttestationReasonEnc []byte
+	Language             string
+	DueAt                time.Time
+	DueRule              string
+	PlanDigest           string
+	ApprovedBy           string
+	ApprovedAt           *time.Time
+	ReasonCode           string
+	ReasonText           string `gorm:"-"` // clear, in memory only: stored sealed
+	ReasonTextEnc        []byte
+	RestrictedUntil      *time.Time
 	// Set once the deadline was extended (original_due_at is the due date before).
 	OriginalDueAt         *time.Time
 	ExtendedAt            *time.Time
@@ -168,7 +170,7 @@ type ManualTask struct {
 	DeletionID  string `gorm:"primaryKey;type:uuid"`
 	Connector   string `gorm:"primaryKey"`
 	Status      string
-	Note        string
+	NoteEnc     []byte // sealed under the request's key
 	CompletedBy string
 	CreatedAt   time.Time
 	CompletedAt *time.Time

@@ -80,11 +80,13 @@ func (s *Server) toProto(r Request) *deletionv1.Deletion {
 		PhoneVerified: r.PhoneVerifiedAt != nil, EmailVerified: r.EmailVerifiedAt != nil, IdentityMethod: r.IdentityMethod,
 		DueAt: ts(r.DueAt), DueRule: r.DueRule, PlanDigest: r.PlanDigest, ApprovedBy: r.ApprovedBy,
 		ReasonCode: deletionv1.ReasonCode(deletionv1.ReasonCode_value["REASON_CODE_"+strings.ToUpper(r.ReasonCode)]),
-		ReasonText: r.ReasonText, CreatedAt: ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt), RestrictedUntil: tsPtr(r.RestrictedUntil),
+		CreatedAt:  ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt), RestrictedUntil: tsPtr(r.RestrictedUntil),
 	}
 	if r.CaseID != nil {
 		d.CaseId = *r.CaseID
 	}
+	key, keyErr := s.keys.SubjectKey(s.db, r.SubjectKeyID)
+	d.ReasonText = OpenText(key, keyErr, FieldReasonText, r.ReasonTextEnc)
 	if r.OriginalDueAt != nil {
 		d.OriginalDueAt = tsPtr(r.OriginalDueAt)
 		d.ExtensionReason = deletionv1.ExtensionReason(deletionv1.ExtensionReason_value["EXTENSION_REASON_"+strings.ToUpper(r.ExtensionReasonCode)])

@@ -23,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/services/internal/ratelimit"
 	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/deletion"
@@ -45,6 +46,7 @@ type Server struct {
 	checkMapping func([]byte) error
 	tester       func(context.Context, Connector) error
 	codeLimits   CodeLimits
+	suppression  *ratelimit.Limiter // CheckSuppression calls per caller
 }
 
 // Config holds the server's dependencies.
@@ -80,7 +82,8 @@ func New(c Config) *Server {
 		c.CodeLimits = DefaultCodeLimits
 	}
 	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, commands: c.Commands,
-		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester, codeLimits: c.CodeLimits}
+		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester, codeLimits: c.CodeLimits,
+		suppression: ratelimit.NewLimiter(suppressionCalls, time.Minute)}
 }
 
 // MaxBatch bounds one SubmitDeletionBatch call.
@@ -324,6 +327,9 @@ func (s *Server) newRequest(tx *gorm.DB, it *deletionv1.SubmitDeletionRequest, a
 	}
 	if r := it.GetAttestationReason(); r != "" {
 		row.IdentityMethod, row.AttestationReason = "attestation", r
+		if row.AttestationReasonEnc, err = key.Seal(fieldAttestation, []byte(r)); err != nil {
+			return Request{}, err
+		}
 		row.AttestedBy, row.AttestedByHuman = actor, human
 	}
 	if it.GetCaseId() != "" {

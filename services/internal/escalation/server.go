@@ -26,6 +26,7 @@ import (
 
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/services/internal/signing"
@@ -43,6 +44,7 @@ type Config struct {
 	Starter       *Starter
 	Commands      *signing.Signer // seals the actions sent to escalation workflows
 	Log           *slog.Logger
+	Keys          *crypto.Keyring  // seals follow-up answers about one person
 	OperatorClass string           // default class of new incidents
 	Now           func() time.Time // tests; time.Now when nil
 }
@@ -51,6 +53,7 @@ type Config struct {
 type Server struct {
 	escalationv1.UnimplementedEscalationServiceServer
 	db       *gorm.DB
+	keys     *crypto.Keyring
 	temporal client.Client
 	starter  *Starter
 	commands *signing.Signer
@@ -61,7 +64,7 @@ type Server struct {
 
 // New builds the server.
 func New(c Config) *Server {
-	s := &Server{db: c.DB, temporal: c.Temporal, starter: c.Starter, commands: c.Commands, log: c.Log, class: c.OperatorClass, now: c.Now}
+	s := &Server{db: c.DB, keys: c.Keys, temporal: c.Temporal, starter: c.Starter, commands: c.Commands, log: c.Log, class: c.OperatorClass, now: c.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -519,10 +522,28 @@ func (s *Server) AnswerFollowUp(ctx context.Context, req *escalationv1.AnswerFol
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := s.row(ctx, req.EscalationId); err != nil {
+	e, err := s.row(ctx, req.EscalationId)
+	if err != nil {
 		return nil, err
 	}
 	upd := map[string]any{"answer": req.Answer}
+	keyID, err := answerKeyID(s.db.WithContext(ctx), e)
+	if err != nil {
+		return nil, s.dbError(err)
+	}
+	if keyID != "" {
+		sk, err := s.keys.SubjectKey(s.db.WithContext(ctx), keyID)
+		if errors.Is(err, crypto.ErrShredded) {
+			return nil, status.Error(codes.FailedPrecondition, "the person this escalation is about was erased: the answer cannot be kept under their key")
+		} else if err != nil {
+			return nil, s.dbError(err)
+		}
+		enc, err := sk.Seal(fieldAnswer, []byte(req.Answer))
+		if err != nil {
+			return nil, status.Error(codes.Internal, "the answer could not be sealed")
+		}
+		upd["answer"], upd["answer_enc"] = "", enc
+	}
 	if len(req.Attachment) > 0 {
 		sum := sha256.Sum256(req.Attachment)
 		upd["attachment"], upd["attachment_name"], upd["attachment_sha256"] = req.Attachment, req.AttachmentName, hex.EncodeToString(sum[:])
@@ -539,7 +560,7 @@ func (s *Server) AnswerFollowUp(ctx context.Context, req *escalationv1.AnswerFol
 	if err != nil {
 		// The draft answer is never shown; clear it so nothing half-written stays.
 		s.db.WithContext(ctx).Model(&store.FollowUp{}).Where("id = ? AND status = ?", req.FollowUpId, store.FollowUpOpen).
-			Updates(map[string]any{"answer": "", "attachment": nil, "attachment_name": "", "attachment_sha256": ""})
+			Updates(map[string]any{"answer": "", "answer_enc": nil, "attachment": nil, "attachment_name": "", "attachment_sha256": ""})
 		return nil, err
 	}
 	return &escalationv1.AnswerFollowUpResponse{Escalation: out}, nil

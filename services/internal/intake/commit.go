@@ -26,6 +26,7 @@ type submission struct {
 	lookupCode string
 	deadlines  []records.Deadline
 	atts       []records.Attachment
+	tokens     []records.CaseSearchToken
 	idem       records.IntakeIdempotency
 	entry      audit.Entry
 	size       int64      // bytes held while it waits: the request and its sealed copy
@@ -161,6 +162,7 @@ func (c *committer) commit(batch []*submission) error {
 		cases := make([]records.Case, n)
 		var deadlines []records.Deadline
 		var atts []records.Attachment
+		var tokens []records.CaseSearchToken
 		idems := make([]records.IntakeIdempotency, n)
 		entries := make([]audit.Entry, n)
 		for i, s := range batch {
@@ -169,6 +171,7 @@ func (c *committer) commit(batch []*submission) error {
 			cases[i] = s.c
 			deadlines = append(deadlines, s.deadlines...)
 			atts = append(atts, s.atts...)
+			tokens = append(tokens, s.tokens...)
 			idems[i] = s.idem
 			e := s.entry
 			e.AfterDigest = audit.Digest(s.c.AuditView())
@@ -183,6 +186,11 @@ func (c *committer) commit(batch []*submission) error {
 		}
 		if len(atts) > 0 {
 			if err := tx.CreateInBatches(&atts, 16).Error; err != nil {
+				return err
+			}
+		}
+		if len(tokens) > 0 {
+			if err := tx.CreateInBatches(&tokens, 4096).Error; err != nil {
 				return err
 			}
 		}

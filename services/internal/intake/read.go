@@ -56,11 +56,14 @@ func (s *Server) loadCase(ctx context.Context, caseID string) (*intakev1.Case, e
 	if err := dbc.Take(&comp, "id = ?", c.ComplainantID).Error; err != nil {
 		return nil, status.Error(codes.Unavailable, "read case failed; retry")
 	}
+	sk, err := s.keys.SubjectKey(dbc, comp.SubjectKeyID)
+	keyOK := err == nil
+	openCaseText(sk, keyOK, &c)
 	out := caseProto(c, deadlines)
-	out.Complainant = s.maskedComplainant(dbc, comp)
+	out.Complainant = s.maskedComplainant(sk, keyOK, comp)
 	for _, a := range atts {
 		out.Attachments = append(out.Attachments, &intakev1.Attachment{
-			Id: a.ID, FileName: a.FileName, ContentType: a.ContentType, SizeBytes: a.SizeBytes,
+			Id: a.ID, FileName: openText(sk, keyOK, fieldAttachmentName, a.FileNameEnc), ContentType: a.ContentType, SizeBytes: a.SizeBytes,
 			Sha256: hex.EncodeToString(a.SHA256), CreatedAt: ts(a.CreatedAt),
 		})
 	}
@@ -81,10 +84,9 @@ func caseNotFound(caseID string) error {
 }
 
 // maskedComplainant decrypts to mask; a shredded subject shows as erased.
-func (s *Server) maskedComplainant(dbc *gorm.DB, comp records.Complainant) *intakev1.Complainant {
+func (s *Server) maskedComplainant(sk crypto.SubjectKey, keyOK bool, comp records.Complainant) *intakev1.Complainant {
 	out := &intakev1.Complainant{PreferredContact: comp.PreferredContact}
-	sk, err := s.keys.SubjectKey(dbc, comp.SubjectKeyID)
-	if err != nil {
+	if !keyOK {
 		out.Name = "[erased]"
 		return out
 	}
@@ -215,7 +217,7 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 		q = q.Where("resolution_due_at > ?", req.DeadlineAfter.AsTime())
 	}
 	if t := req.GetText(); t != "" {
-		q = q.Where("(case_number || ' ' || subject_value || ' ' || description) ILIKE ?", "%"+escapeLike(t)+"%")
+		q = textMatches(q, s.keys, t)
 	}
 	if afterID != "" {
 		q = q.Where("(resolution_due_at, id) > (?, ?)", after, afterID)
@@ -245,10 +247,47 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 	for _, d := range deadlines {
 		byCase[d.CaseID] = append(byCase[d.CaseID], d)
 	}
+	sks, err := s.caseKeys(s.db.WithContext(ctx), rows)
+	if err != nil {
+		s.log.Error("list cases: subject keys", "err", err)
+		return nil, status.Error(codes.Unavailable, "list failed; retry")
+	}
 	for _, r := range rows {
+		sk, ok := sks[r.ComplainantID]
+		openCaseText(sk, ok, &r)
 		resp.Cases = append(resp.Cases, caseProto(r, byCase[r.ID]))
 	}
 	return resp, nil
+}
+
+// textMatches keeps the cases a text search finds: those whose sealed texts
+// hold every search token of the text (whole words; Chinese by character
+// pairs, so at least two characters), or, for a text with a digit (a case
+// number such as C-2026-000123 or part of one), whose case number holds it.
+// The matching ids are computed first (ARRAY(...) runs once), so a search
+// costs what its matches cost, also when the other filters leave none of
+// them (walking the queue order would then read every case).
+func textMatches(q *gorm.DB, keys *crypto.Keyring, text string) *gorm.DB {
+	var parts []string
+	var args []any
+	for _, t := range keys.SearchTokens(text) {
+		parts = append(parts, "SELECT case_id FROM case_search_tokens WHERE token_hash = ?")
+		args = append(args, t)
+	}
+	sub := strings.Join(parts, " INTERSECT ")
+	if strings.ContainsAny(text, "0123456789") && len([]rune(text)) >= 3 {
+		byNumber := "SELECT id FROM cases WHERE case_number ILIKE ?"
+		if sub == "" {
+			sub = byNumber
+		} else {
+			sub = byNumber + " UNION (" + sub + ")"
+		}
+		args = append([]any{"%" + escapeLike(text) + "%"}, args...)
+	}
+	if sub == "" {
+		return q.Where("false")
+	}
+	return q.Where("id = ANY(ARRAY("+sub+"))", args...)
 }
 
 func encodePageToken(due time.Time, id string) string {

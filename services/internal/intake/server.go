@@ -236,6 +236,10 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 		AckDueAt: d.Acknowledgement.DueAt, ResolutionDueAt: d.Resolution.DueAt, RegulatorDueAt: facts.RegulatorDueAt,
 		LookupCodeEnc: codeEnc, ReceivedAt: now, UpdatedAt: now, SubmittedBy: &actor,
 	}
+	if err := sealCaseText(sk.SubjectKey, &sub.c); err != nil {
+		return nil, err
+	}
+	sub.tokens = caseTokens(s.keys, caseID, sub.c.Description, sub.c.SubjectValue)
 	for _, dl := range []policy.Deadline{d.Acknowledgement, d.Resolution} {
 		row := records.Deadline{
 			CaseID: caseID, Kind: dl.Kind, DueAt: dl.DueAt, RuleID: dl.RuleID, Citation: dl.Citation,
@@ -252,8 +256,12 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 		if err != nil {
 			return nil, err
 		}
+		name, err := sk.Seal(fieldAttachmentName, []byte(a.GetFileName()))
+		if err != nil {
+			return nil, err
+		}
 		sub.atts = append(sub.atts, records.Attachment{
-			ID: uuid.NewString(), CaseID: caseID, FileName: a.GetFileName(), ContentType: a.GetContentType(),
+			ID: uuid.NewString(), CaseID: caseID, FileName: a.GetFileName(), FileNameEnc: name, ContentType: a.GetContentType(),
 			SizeBytes: int64(len(a.GetContent())), SHA256: sum[:], ContentEnc: enc, CreatedAt: now,
 		})
 		sub.size += int64(len(enc))

@@ -17,10 +17,12 @@ type Case struct {
 	Assignee          string
 	ComplainantID     string `gorm:"type:uuid"`
 	SubjectType       string
-	SubjectValue      string
+	SubjectValue      string `gorm:"-"` // clear, in memory only: stored sealed in SubjectValueEnc
+	SubjectValueEnc   []byte
 	LeakedDataType    string
-	LeakSource        string
-	Description       string
+	LeakSource        string // names the leaking organisation, for incident clustering; blanked at erasure
+	Description       string `gorm:"-"` // clear, in memory only: stored sealed in DescriptionEnc
+	DescriptionEnc    []byte
 	PolicyPack        string
 	AckDueAt          time.Time
 	ResolutionDueAt   time.Time
@@ -98,11 +100,12 @@ type CaseMessage struct {
 	CreatedAt time.Time
 }
 
-// Attachment is evidence attached to a case, content encrypted.
+// Attachment is evidence attached to a case, content and name encrypted.
 type Attachment struct {
 	ID          string `gorm:"primaryKey;type:uuid"`
 	CaseID      string `gorm:"type:uuid"`
-	FileName    string
+	FileName    string `gorm:"-"` // clear, in memory only: stored sealed in FileNameEnc
+	FileNameEnc []byte
 	ContentType string
 	SizeBytes   int64
 	SHA256      []byte `gorm:"column:sha256"`
@@ -176,4 +179,10 @@ func (c Case) AuditView() map[string]any {
 		"merged_into": c.MergedInto, "overdue": c.Overdue,
 		"ack_due_at": c.AckDueAt, "resolution_due_at": c.ResolutionDueAt,
 	}
+}
+
+// CaseSearchToken is one keyed search token of a case (crypto.SearchTokens).
+type CaseSearchToken struct {
+	TokenHash []byte `gorm:"primaryKey"`
+	CaseID    string `gorm:"primaryKey;type:uuid"`
 }

@@ -38,14 +38,14 @@ INSERT INTO complainants (id, subject_key_id) SELECT gen_random_uuid(), id FROM 
 		return fmt.Errorf("seed complainant: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `
-INSERT INTO cases (id, case_number, kind, category, channel, state, complainant_id, description, policy_pack,
+INSERT INTO cases (id, case_number, kind, category, channel, state, complainant_id, policy_pack,
                    ack_due_at, resolution_due_at, lookup_code_hash, received_at, updated_at)
 SELECT gen_random_uuid(), 'B-' || lpad(i::text, 7, '0'), 'complaint',
        (ARRAY['spam_sms','harassing_call','junk_email','malicious_program','prohibited_information',
               'personal_information_leak','identity_misuse','account_security','service_quality','other'])[1 + i % 10],
        (ARRAY['web_form','api','phone','email','sms','regulator_referral','internal'])[1 + i % 7],
        (ARRAY['received','accepted','in_progress','resolved','closed','rejected'])[1 + i % 6],
-       $1, 'benchmark case', 'cn', r + interval '24 hours', r + interval '21 days', '\x00', r, r
+       $1, 'cn', r + interval '24 hours', r + interval '21 days', '\x00', r, r
 FROM (SELECT i, $2::timestamptz + i * $3::interval AS r FROM generate_series($4::int, $5::int) i) s`,
 		complainant, BenchFrom, fmt.Sprintf("%d seconds", int(BenchSpacing.Seconds())), have+1, n)
 	if err != nil {

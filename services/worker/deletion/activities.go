@@ -141,18 +141,18 @@ func (a *Activities) SetStatus(ctx context.Context, in wf.StatusInput) (wf.Snaps
 			}
 			r.Status = in.Status
 			if in.ReasonCode != "" {
-				r.ReasonCode, r.ReasonText = in.ReasonCode, ""
+				r.ReasonCode, r.ReasonTextEnc = in.ReasonCode, nil
 			}
 			if in.ReasonTextID != "" {
-				var texts []string
-				if err := tx.Table("deletion_reason_texts").Where("id = ? AND deletion_id = ?", in.ReasonTextID, r.ID).
-					Pluck("text", &texts).Error; err != nil {
+				// The sealed text is copied as is: same key, same field.
+				enc, ok, err := deletion.StoredReasonText(tx, r.ID, in.ReasonTextID)
+				if err != nil {
 					return false, err
 				}
-				if len(texts) != 1 {
+				if !ok {
 					return false, fmt.Errorf("reason text %s of request %s is not on record", in.ReasonTextID, r.ID)
 				}
-				r.ReasonText = texts[0]
+				r.ReasonTextEnc = enc
 			}
 			return true, nil
 		})

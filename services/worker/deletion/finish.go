@@ -272,16 +272,15 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 	if e, err := key.Open("deletion.email", r.EmailEnc); err == nil && r.EmailEnc != nil {
 		to.Email = string(e)
 	}
+	r.ReasonText = deletion.OpenText(key, nil, deletion.FieldReasonText, r.ReasonTextEnc)
 	if in.Kind == wf.NoticeExtended {
 		r.ReasonText = ""
 		if r.ExtensionReasonTextID != nil {
-			var texts []string
-			if err := a.DB.WithContext(ctx).Table("deletion_reason_texts").Where("id = ?", *r.ExtensionReasonTextID).Pluck("text", &texts).Error; err != nil {
+			enc, _, err := deletion.StoredReasonText(a.DB.WithContext(ctx), r.ID, *r.ExtensionReasonTextID)
+			if err != nil {
 				return err
 			}
-			if len(texts) == 1 {
-				r.ReasonText = texts[0]
-			}
+			r.ReasonText = deletion.OpenText(key, nil, deletion.FieldReasonText, enc)
 		}
 	}
 	n := notify.Notice{Kind: notify.KindResult, Language: r.Language, CaseNumber: "DR-" + r.ID[:8], DedupeKey: "deletion/" + r.ID + "/" + in.Kind,

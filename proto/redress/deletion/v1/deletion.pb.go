@@ -291,6 +291,110 @@ func (Channel) EnumDescriptor() ([]byte, []int) {
 	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{4}
 }
 
+type CheckSuppressionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phones        []string               `protobuf:"bytes,1,rep,name=phones,proto3" json:"phones,omitempty"` // any common form: +86 139 0000 0000, 13900000000
+	Emails        []string               `protobuf:"bytes,2,rep,name=emails,proto3" json:"emails,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSuppressionRequest) Reset() {
+	*x = CheckSuppressionRequest{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSuppressionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSuppressionRequest) ProtoMessage() {}
+
+func (x *CheckSuppressionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSuppressionRequest.ProtoReflect.Descriptor instead.
+func (*CheckSuppressionRequest) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CheckSuppressionRequest) GetPhones() []string {
+	if x != nil {
+		return x.Phones
+	}
+	return nil
+}
+
+func (x *CheckSuppressionRequest) GetEmails() []string {
+	if x != nil {
+		return x.Emails
+	}
+	return nil
+}
+
+type CheckSuppressionResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PhonesSuppressed []bool                 `protobuf:"varint,1,rep,packed,name=phones_suppressed,json=phonesSuppressed,proto3" json:"phones_suppressed,omitempty"` // phones_suppressed[i] answers phones[i]
+	EmailsSuppressed []bool                 `protobuf:"varint,2,rep,packed,name=emails_suppressed,json=emailsSuppressed,proto3" json:"emails_suppressed,omitempty"` // emails_suppressed[i] answers emails[i]
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CheckSuppressionResponse) Reset() {
+	*x = CheckSuppressionResponse{}
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSuppressionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSuppressionResponse) ProtoMessage() {}
+
+func (x *CheckSuppressionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSuppressionResponse.ProtoReflect.Descriptor instead.
+func (*CheckSuppressionResponse) Descriptor() ([]byte, []int) {
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CheckSuppressionResponse) GetPhonesSuppressed() []bool {
+	if x != nil {
+		return x.PhonesSuppressed
+	}
+	return nil
+}
+
+func (x *CheckSuppressionResponse) GetEmailsSuppressed() []bool {
+	if x != nil {
+		return x.EmailsSuppressed
+	}
+	return nil
+}
+
 // A phone number, searched only for the period the requester held it.
 type PhoneIdentifier struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -303,7 +407,7 @@ type PhoneIdentifier struct {
 
 func (x *PhoneIdentifier) Reset() {
 	*x = PhoneIdentifier{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[0]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -315,7 +419,7 @@ func (x *PhoneIdentifier) String() string {
 func (*PhoneIdentifier) ProtoMessage() {}
 
 func (x *PhoneIdentifier) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[0]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -328,7 +432,7 @@ func (x *PhoneIdentifier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhoneIdentifier.ProtoReflect.Descriptor instead.
 func (*PhoneIdentifier) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{0}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PhoneIdentifier) GetNumber() string {
@@ -372,7 +476,7 @@ type SubmitDeletionRequest struct {
 
 func (x *SubmitDeletionRequest) Reset() {
 	*x = SubmitDeletionRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[1]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -384,7 +488,7 @@ func (x *SubmitDeletionRequest) String() string {
 func (*SubmitDeletionRequest) ProtoMessage() {}
 
 func (x *SubmitDeletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[1]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -397,7 +501,7 @@ func (x *SubmitDeletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitDeletionRequest.ProtoReflect.Descriptor instead.
 func (*SubmitDeletionRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{1}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitDeletionRequest) GetIdempotencyKey() string {
@@ -465,7 +569,7 @@ type SubmitDeletionResponse struct {
 
 func (x *SubmitDeletionResponse) Reset() {
 	*x = SubmitDeletionResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[2]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +581,7 @@ func (x *SubmitDeletionResponse) String() string {
 func (*SubmitDeletionResponse) ProtoMessage() {}
 
 func (x *SubmitDeletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[2]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +594,7 @@ func (x *SubmitDeletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitDeletionResponse.ProtoReflect.Descriptor instead.
 func (*SubmitDeletionResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{2}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SubmitDeletionResponse) GetDeletion() *Deletion {
@@ -509,7 +613,7 @@ type SubmitDeletionBatchRequest struct {
 
 func (x *SubmitDeletionBatchRequest) Reset() {
 	*x = SubmitDeletionBatchRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[3]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +625,7 @@ func (x *SubmitDeletionBatchRequest) String() string {
 func (*SubmitDeletionBatchRequest) ProtoMessage() {}
 
 func (x *SubmitDeletionBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[3]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +638,7 @@ func (x *SubmitDeletionBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitDeletionBatchRequest.ProtoReflect.Descriptor instead.
 func (*SubmitDeletionBatchRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{3}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SubmitDeletionBatchRequest) GetItems() []*SubmitDeletionRequest {
@@ -557,7 +661,7 @@ type BatchItemResult struct {
 
 func (x *BatchItemResult) Reset() {
 	*x = BatchItemResult{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[4]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +673,7 @@ func (x *BatchItemResult) String() string {
 func (*BatchItemResult) ProtoMessage() {}
 
 func (x *BatchItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[4]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +686,7 @@ func (x *BatchItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchItemResult.ProtoReflect.Descriptor instead.
 func (*BatchItemResult) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{4}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BatchItemResult) GetIndex() int32 {
@@ -622,7 +726,7 @@ type SubmitDeletionBatchResponse struct {
 
 func (x *SubmitDeletionBatchResponse) Reset() {
 	*x = SubmitDeletionBatchResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[5]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +738,7 @@ func (x *SubmitDeletionBatchResponse) String() string {
 func (*SubmitDeletionBatchResponse) ProtoMessage() {}
 
 func (x *SubmitDeletionBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[5]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +751,7 @@ func (x *SubmitDeletionBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitDeletionBatchResponse.ProtoReflect.Descriptor instead.
 func (*SubmitDeletionBatchResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{5}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SubmitDeletionBatchResponse) GetResults() []*BatchItemResult {
@@ -667,7 +771,7 @@ type SendChallengeRequest struct {
 
 func (x *SendChallengeRequest) Reset() {
 	*x = SendChallengeRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[6]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +783,7 @@ func (x *SendChallengeRequest) String() string {
 func (*SendChallengeRequest) ProtoMessage() {}
 
 func (x *SendChallengeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[6]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +796,7 @@ func (x *SendChallengeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendChallengeRequest.ProtoReflect.Descriptor instead.
 func (*SendChallengeRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{6}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SendChallengeRequest) GetDeletionId() string {
@@ -720,7 +824,7 @@ type SendChallengeResponse struct {
 
 func (x *SendChallengeResponse) Reset() {
 	*x = SendChallengeResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[7]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +836,7 @@ func (x *SendChallengeResponse) String() string {
 func (*SendChallengeResponse) ProtoMessage() {}
 
 func (x *SendChallengeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[7]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +849,7 @@ func (x *SendChallengeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendChallengeResponse.ProtoReflect.Descriptor instead.
 func (*SendChallengeResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{7}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SendChallengeResponse) GetChallengeId() string {
@@ -779,7 +883,7 @@ type VerifyChallengeRequest struct {
 
 func (x *VerifyChallengeRequest) Reset() {
 	*x = VerifyChallengeRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[8]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +895,7 @@ func (x *VerifyChallengeRequest) String() string {
 func (*VerifyChallengeRequest) ProtoMessage() {}
 
 func (x *VerifyChallengeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[8]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +908,7 @@ func (x *VerifyChallengeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyChallengeRequest.ProtoReflect.Descriptor instead.
 func (*VerifyChallengeRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{8}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *VerifyChallengeRequest) GetChallengeId() string {
@@ -830,7 +934,7 @@ type VerifyChallengeResponse struct {
 
 func (x *VerifyChallengeResponse) Reset() {
 	*x = VerifyChallengeResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[9]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +946,7 @@ func (x *VerifyChallengeResponse) String() string {
 func (*VerifyChallengeResponse) ProtoMessage() {}
 
 func (x *VerifyChallengeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[9]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +959,7 @@ func (x *VerifyChallengeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyChallengeResponse.ProtoReflect.Descriptor instead.
 func (*VerifyChallengeResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{9}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VerifyChallengeResponse) GetDeletion() *Deletion {
@@ -875,7 +979,7 @@ type AttestIdentityRequest struct {
 
 func (x *AttestIdentityRequest) Reset() {
 	*x = AttestIdentityRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[10]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +991,7 @@ func (x *AttestIdentityRequest) String() string {
 func (*AttestIdentityRequest) ProtoMessage() {}
 
 func (x *AttestIdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[10]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1004,7 @@ func (x *AttestIdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestIdentityRequest.ProtoReflect.Descriptor instead.
 func (*AttestIdentityRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{10}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AttestIdentityRequest) GetDeletionId() string {
@@ -926,7 +1030,7 @@ type AttestIdentityResponse struct {
 
 func (x *AttestIdentityResponse) Reset() {
 	*x = AttestIdentityResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[11]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1042,7 @@ func (x *AttestIdentityResponse) String() string {
 func (*AttestIdentityResponse) ProtoMessage() {}
 
 func (x *AttestIdentityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[11]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1055,7 @@ func (x *AttestIdentityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestIdentityResponse.ProtoReflect.Descriptor instead.
 func (*AttestIdentityResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{11}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AttestIdentityResponse) GetDeletion() *Deletion {
@@ -992,7 +1096,7 @@ type Deletion struct {
 
 func (x *Deletion) Reset() {
 	*x = Deletion{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[12]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1108,7 @@ func (x *Deletion) String() string {
 func (*Deletion) ProtoMessage() {}
 
 func (x *Deletion) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[12]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1121,7 @@ func (x *Deletion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deletion.ProtoReflect.Descriptor instead.
 func (*Deletion) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{12}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Deletion) GetId() string {
@@ -1183,7 +1287,7 @@ type GetDeletionRequest struct {
 
 func (x *GetDeletionRequest) Reset() {
 	*x = GetDeletionRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[13]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1299,7 @@ func (x *GetDeletionRequest) String() string {
 func (*GetDeletionRequest) ProtoMessage() {}
 
 func (x *GetDeletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[13]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1312,7 @@ func (x *GetDeletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeletionRequest.ProtoReflect.Descriptor instead.
 func (*GetDeletionRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{13}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetDeletionRequest) GetDeletionId() string {
@@ -1227,7 +1331,7 @@ type GetDeletionResponse struct {
 
 func (x *GetDeletionResponse) Reset() {
 	*x = GetDeletionResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[14]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1343,7 @@ func (x *GetDeletionResponse) String() string {
 func (*GetDeletionResponse) ProtoMessage() {}
 
 func (x *GetDeletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[14]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1356,7 @@ func (x *GetDeletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeletionResponse.ProtoReflect.Descriptor instead.
 func (*GetDeletionResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{14}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetDeletionResponse) GetDeletion() *Deletion {
@@ -1275,7 +1379,7 @@ type ListDeletionsRequest struct {
 
 func (x *ListDeletionsRequest) Reset() {
 	*x = ListDeletionsRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[15]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1391,7 @@ func (x *ListDeletionsRequest) String() string {
 func (*ListDeletionsRequest) ProtoMessage() {}
 
 func (x *ListDeletionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[15]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1404,7 @@ func (x *ListDeletionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeletionsRequest.ProtoReflect.Descriptor instead.
 func (*ListDeletionsRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{15}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListDeletionsRequest) GetStatus() string {
@@ -1348,7 +1452,7 @@ type ListDeletionsResponse struct {
 
 func (x *ListDeletionsResponse) Reset() {
 	*x = ListDeletionsResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[16]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1464,7 @@ func (x *ListDeletionsResponse) String() string {
 func (*ListDeletionsResponse) ProtoMessage() {}
 
 func (x *ListDeletionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[16]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1477,7 @@ func (x *ListDeletionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeletionsResponse.ProtoReflect.Descriptor instead.
 func (*ListDeletionsResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{16}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListDeletionsResponse) GetDeletions() []*Deletion {
@@ -1404,7 +1508,7 @@ type PlanItem struct {
 
 func (x *PlanItem) Reset() {
 	*x = PlanItem{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[17]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1520,7 @@ func (x *PlanItem) String() string {
 func (*PlanItem) ProtoMessage() {}
 
 func (x *PlanItem) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[17]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1533,7 @@ func (x *PlanItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanItem.ProtoReflect.Descriptor instead.
 func (*PlanItem) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{17}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PlanItem) GetConnector() string {
@@ -1476,7 +1580,7 @@ type GetPlanRequest struct {
 
 func (x *GetPlanRequest) Reset() {
 	*x = GetPlanRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[18]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1592,7 @@ func (x *GetPlanRequest) String() string {
 func (*GetPlanRequest) ProtoMessage() {}
 
 func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[18]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1605,7 @@ func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlanRequest.ProtoReflect.Descriptor instead.
 func (*GetPlanRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{18}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetPlanRequest) GetDeletionId() string {
@@ -1522,7 +1626,7 @@ type GetPlanResponse struct {
 
 func (x *GetPlanResponse) Reset() {
 	*x = GetPlanResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[19]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1638,7 @@ func (x *GetPlanResponse) String() string {
 func (*GetPlanResponse) ProtoMessage() {}
 
 func (x *GetPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[19]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1651,7 @@ func (x *GetPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlanResponse.ProtoReflect.Descriptor instead.
 func (*GetPlanResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{19}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetPlanResponse) GetItems() []*PlanItem {
@@ -1581,7 +1685,7 @@ type ApprovePlanRequest struct {
 
 func (x *ApprovePlanRequest) Reset() {
 	*x = ApprovePlanRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[20]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1697,7 @@ func (x *ApprovePlanRequest) String() string {
 func (*ApprovePlanRequest) ProtoMessage() {}
 
 func (x *ApprovePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[20]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1710,7 @@ func (x *ApprovePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovePlanRequest.ProtoReflect.Descriptor instead.
 func (*ApprovePlanRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{20}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApprovePlanRequest) GetDeletionId() string {
@@ -1632,7 +1736,7 @@ type ApprovePlanResponse struct {
 
 func (x *ApprovePlanResponse) Reset() {
 	*x = ApprovePlanResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[21]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1748,7 @@ func (x *ApprovePlanResponse) String() string {
 func (*ApprovePlanResponse) ProtoMessage() {}
 
 func (x *ApprovePlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[21]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1761,7 @@ func (x *ApprovePlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovePlanResponse.ProtoReflect.Descriptor instead.
 func (*ApprovePlanResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{21}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApprovePlanResponse) GetDeletion() *Deletion {
@@ -1678,7 +1782,7 @@ type RejectPlanRequest struct {
 
 func (x *RejectPlanRequest) Reset() {
 	*x = RejectPlanRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[22]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1690,7 +1794,7 @@ func (x *RejectPlanRequest) String() string {
 func (*RejectPlanRequest) ProtoMessage() {}
 
 func (x *RejectPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[22]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1703,7 +1807,7 @@ func (x *RejectPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPlanRequest.ProtoReflect.Descriptor instead.
 func (*RejectPlanRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{22}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RejectPlanRequest) GetDeletionId() string {
@@ -1736,7 +1840,7 @@ type RejectPlanResponse struct {
 
 func (x *RejectPlanResponse) Reset() {
 	*x = RejectPlanResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[23]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +1852,7 @@ func (x *RejectPlanResponse) String() string {
 func (*RejectPlanResponse) ProtoMessage() {}
 
 func (x *RejectPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[23]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +1865,7 @@ func (x *RejectPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPlanResponse.ProtoReflect.Descriptor instead.
 func (*RejectPlanResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{23}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RejectPlanResponse) GetDeletion() *Deletion {
@@ -1781,7 +1885,7 @@ type CancelDeletionRequest struct {
 
 func (x *CancelDeletionRequest) Reset() {
 	*x = CancelDeletionRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[24]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1897,7 @@ func (x *CancelDeletionRequest) String() string {
 func (*CancelDeletionRequest) ProtoMessage() {}
 
 func (x *CancelDeletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[24]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1910,7 @@ func (x *CancelDeletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelDeletionRequest.ProtoReflect.Descriptor instead.
 func (*CancelDeletionRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{24}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CancelDeletionRequest) GetDeletionId() string {
@@ -1832,7 +1936,7 @@ type CancelDeletionResponse struct {
 
 func (x *CancelDeletionResponse) Reset() {
 	*x = CancelDeletionResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[25]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +1948,7 @@ func (x *CancelDeletionResponse) String() string {
 func (*CancelDeletionResponse) ProtoMessage() {}
 
 func (x *CancelDeletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[25]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +1961,7 @@ func (x *CancelDeletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelDeletionResponse.ProtoReflect.Descriptor instead.
 func (*CancelDeletionResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{25}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CancelDeletionResponse) GetDeletion() *Deletion {
@@ -1878,7 +1982,7 @@ type ExtendDeadlineRequest struct {
 
 func (x *ExtendDeadlineRequest) Reset() {
 	*x = ExtendDeadlineRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +1994,7 @@ func (x *ExtendDeadlineRequest) String() string {
 func (*ExtendDeadlineRequest) ProtoMessage() {}
 
 func (x *ExtendDeadlineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[26]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2007,7 @@ func (x *ExtendDeadlineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendDeadlineRequest.ProtoReflect.Descriptor instead.
 func (*ExtendDeadlineRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{26}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExtendDeadlineRequest) GetDeletionId() string {
@@ -1936,7 +2040,7 @@ type ExtendDeadlineResponse struct {
 
 func (x *ExtendDeadlineResponse) Reset() {
 	*x = ExtendDeadlineResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1948,7 +2052,7 @@ func (x *ExtendDeadlineResponse) String() string {
 func (*ExtendDeadlineResponse) ProtoMessage() {}
 
 func (x *ExtendDeadlineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[27]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1961,7 +2065,7 @@ func (x *ExtendDeadlineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendDeadlineResponse.ProtoReflect.Descriptor instead.
 func (*ExtendDeadlineResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{27}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ExtendDeadlineResponse) GetDeletion() *Deletion {
@@ -1987,7 +2091,7 @@ type ConnectorEvidence struct {
 
 func (x *ConnectorEvidence) Reset() {
 	*x = ConnectorEvidence{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2103,7 @@ func (x *ConnectorEvidence) String() string {
 func (*ConnectorEvidence) ProtoMessage() {}
 
 func (x *ConnectorEvidence) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[28]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2116,7 @@ func (x *ConnectorEvidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectorEvidence.ProtoReflect.Descriptor instead.
 func (*ConnectorEvidence) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{28}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ConnectorEvidence) GetConnector() string {
@@ -2080,7 +2184,7 @@ type GetEvidenceRequest struct {
 
 func (x *GetEvidenceRequest) Reset() {
 	*x = GetEvidenceRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2092,7 +2196,7 @@ func (x *GetEvidenceRequest) String() string {
 func (*GetEvidenceRequest) ProtoMessage() {}
 
 func (x *GetEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[29]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2105,7 +2209,7 @@ func (x *GetEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*GetEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{29}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetEvidenceRequest) GetDeletionId() string {
@@ -2129,7 +2233,7 @@ type GetEvidenceResponse struct {
 
 func (x *GetEvidenceResponse) Reset() {
 	*x = GetEvidenceResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2245,7 @@ func (x *GetEvidenceResponse) String() string {
 func (*GetEvidenceResponse) ProtoMessage() {}
 
 func (x *GetEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[30]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2258,7 @@ func (x *GetEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*GetEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{30}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetEvidenceResponse) GetConnectors() []*ConnectorEvidence {
@@ -2204,7 +2308,7 @@ type Connector struct {
 
 func (x *Connector) Reset() {
 	*x = Connector{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2320,7 @@ func (x *Connector) String() string {
 func (*Connector) ProtoMessage() {}
 
 func (x *Connector) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[31]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2333,7 @@ func (x *Connector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connector.ProtoReflect.Descriptor instead.
 func (*Connector) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{31}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Connector) GetName() string {
@@ -2268,7 +2372,7 @@ type ListConnectorsRequest struct {
 
 func (x *ListConnectorsRequest) Reset() {
 	*x = ListConnectorsRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2384,7 @@ func (x *ListConnectorsRequest) String() string {
 func (*ListConnectorsRequest) ProtoMessage() {}
 
 func (x *ListConnectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[32]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2397,7 @@ func (x *ListConnectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectorsRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{32}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{34}
 }
 
 type ListConnectorsResponse struct {
@@ -2305,7 +2409,7 @@ type ListConnectorsResponse struct {
 
 func (x *ListConnectorsResponse) Reset() {
 	*x = ListConnectorsResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2421,7 @@ func (x *ListConnectorsResponse) String() string {
 func (*ListConnectorsResponse) ProtoMessage() {}
 
 func (x *ListConnectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[33]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2434,7 @@ func (x *ListConnectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectorsResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{33}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListConnectorsResponse) GetConnectors() []*Connector {
@@ -2352,7 +2456,7 @@ type AddConnectorRequest struct {
 
 func (x *AddConnectorRequest) Reset() {
 	*x = AddConnectorRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2364,7 +2468,7 @@ func (x *AddConnectorRequest) String() string {
 func (*AddConnectorRequest) ProtoMessage() {}
 
 func (x *AddConnectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[34]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2377,7 +2481,7 @@ func (x *AddConnectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddConnectorRequest.ProtoReflect.Descriptor instead.
 func (*AddConnectorRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{34}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AddConnectorRequest) GetName() string {
@@ -2417,7 +2521,7 @@ type AddConnectorResponse struct {
 
 func (x *AddConnectorResponse) Reset() {
 	*x = AddConnectorResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2429,7 +2533,7 @@ func (x *AddConnectorResponse) String() string {
 func (*AddConnectorResponse) ProtoMessage() {}
 
 func (x *AddConnectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[35]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2442,7 +2546,7 @@ func (x *AddConnectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddConnectorResponse.ProtoReflect.Descriptor instead.
 func (*AddConnectorResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{35}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AddConnectorResponse) GetConnector() *Connector {
@@ -2462,7 +2566,7 @@ type SetConnectorEnabledRequest struct {
 
 func (x *SetConnectorEnabledRequest) Reset() {
 	*x = SetConnectorEnabledRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2578,7 @@ func (x *SetConnectorEnabledRequest) String() string {
 func (*SetConnectorEnabledRequest) ProtoMessage() {}
 
 func (x *SetConnectorEnabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[36]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2487,7 +2591,7 @@ func (x *SetConnectorEnabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConnectorEnabledRequest.ProtoReflect.Descriptor instead.
 func (*SetConnectorEnabledRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{36}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SetConnectorEnabledRequest) GetName() string {
@@ -2513,7 +2617,7 @@ type SetConnectorEnabledResponse struct {
 
 func (x *SetConnectorEnabledResponse) Reset() {
 	*x = SetConnectorEnabledResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +2629,7 @@ func (x *SetConnectorEnabledResponse) String() string {
 func (*SetConnectorEnabledResponse) ProtoMessage() {}
 
 func (x *SetConnectorEnabledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[37]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +2642,7 @@ func (x *SetConnectorEnabledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConnectorEnabledResponse.ProtoReflect.Descriptor instead.
 func (*SetConnectorEnabledResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{37}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SetConnectorEnabledResponse) GetConnector() *Connector {
@@ -2557,7 +2661,7 @@ type TestConnectorRequest struct {
 
 func (x *TestConnectorRequest) Reset() {
 	*x = TestConnectorRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2673,7 @@ func (x *TestConnectorRequest) String() string {
 func (*TestConnectorRequest) ProtoMessage() {}
 
 func (x *TestConnectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[38]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2686,7 @@ func (x *TestConnectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectorRequest.ProtoReflect.Descriptor instead.
 func (*TestConnectorRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{38}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *TestConnectorRequest) GetName() string {
@@ -2605,7 +2709,7 @@ type TestConnectorResponse struct {
 
 func (x *TestConnectorResponse) Reset() {
 	*x = TestConnectorResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2617,7 +2721,7 @@ func (x *TestConnectorResponse) String() string {
 func (*TestConnectorResponse) ProtoMessage() {}
 
 func (x *TestConnectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[39]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2630,7 +2734,7 @@ func (x *TestConnectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectorResponse.ProtoReflect.Descriptor instead.
 func (*TestConnectorResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{39}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *TestConnectorResponse) GetConnector() *Connector {
@@ -2679,7 +2783,7 @@ type CompleteManualTaskRequest struct {
 
 func (x *CompleteManualTaskRequest) Reset() {
 	*x = CompleteManualTaskRequest{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[40]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2691,7 +2795,7 @@ func (x *CompleteManualTaskRequest) String() string {
 func (*CompleteManualTaskRequest) ProtoMessage() {}
 
 func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[40]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2704,7 +2808,7 @@ func (x *CompleteManualTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskRequest.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskRequest) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{40}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CompleteManualTaskRequest) GetDeletionId() string {
@@ -2736,7 +2840,7 @@ type CompleteManualTaskResponse struct {
 
 func (x *CompleteManualTaskResponse) Reset() {
 	*x = CompleteManualTaskResponse{}
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[41]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +2852,7 @@ func (x *CompleteManualTaskResponse) String() string {
 func (*CompleteManualTaskResponse) ProtoMessage() {}
 
 func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[41]
+	mi := &file_redress_deletion_v1_deletion_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,14 +2865,20 @@ func (x *CompleteManualTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteManualTaskResponse.ProtoReflect.Descriptor instead.
 func (*CompleteManualTaskResponse) Descriptor() ([]byte, []int) {
-	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{41}
+	return file_redress_deletion_v1_deletion_proto_rawDescGZIP(), []int{43}
 }
 
 var File_redress_deletion_v1_deletion_proto protoreflect.FileDescriptor
 
 const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\n" +
-	"\"redress/deletion/v1/deletion.proto\x12\x13redress.deletion.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x01\n" +
+	"\"redress/deletion/v1/deletion.proto\x12\x13redress.deletion.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
+	"\x17CheckSuppressionRequest\x12\x16\n" +
+	"\x06phones\x18\x01 \x03(\tR\x06phones\x12\x16\n" +
+	"\x06emails\x18\x02 \x03(\tR\x06emails\"t\n" +
+	"\x18CheckSuppressionResponse\x12+\n" +
+	"\x11phones_suppressed\x18\x01 \x03(\bR\x10phonesSuppressed\x12+\n" +
+	"\x11emails_suppressed\x18\x02 \x03(\bR\x10emailsSuppressed\"\x9d\x01\n" +
 	"\x0fPhoneIdentifier\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x127\n" +
 	"\theld_from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bheldFrom\x129\n" +
@@ -2995,7 +3105,7 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_SMS\x10\x01\x12\x11\n" +
-	"\rCHANNEL_EMAIL\x10\x022\xf9\x0e\n" +
+	"\rCHANNEL_EMAIL\x10\x022\xea\x0f\n" +
 	"\x0fDeletionService\x12i\n" +
 	"\x0eSubmitDeletion\x12*.redress.deletion.v1.SubmitDeletionRequest\x1a+.redress.deletion.v1.SubmitDeletionResponse\x12x\n" +
 	"\x13SubmitDeletionBatch\x12/.redress.deletion.v1.SubmitDeletionBatchRequest\x1a0.redress.deletion.v1.SubmitDeletionBatchResponse\x12f\n" +
@@ -3015,7 +3125,8 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\fAddConnector\x12(.redress.deletion.v1.AddConnectorRequest\x1a).redress.deletion.v1.AddConnectorResponse\x12x\n" +
 	"\x13SetConnectorEnabled\x12/.redress.deletion.v1.SetConnectorEnabledRequest\x1a0.redress.deletion.v1.SetConnectorEnabledResponse\x12f\n" +
 	"\rTestConnector\x12).redress.deletion.v1.TestConnectorRequest\x1a*.redress.deletion.v1.TestConnectorResponse\x12u\n" +
-	"\x12CompleteManualTask\x12..redress.deletion.v1.CompleteManualTaskRequest\x1a/.redress.deletion.v1.CompleteManualTaskResponseBAZ?github.com/redress/redress/proto/redress/deletion/v1;deletionv1b\x06proto3"
+	"\x12CompleteManualTask\x12..redress.deletion.v1.CompleteManualTaskRequest\x1a/.redress.deletion.v1.CompleteManualTaskResponse\x12o\n" +
+	"\x10CheckSuppression\x12,.redress.deletion.v1.CheckSuppressionRequest\x1a-.redress.deletion.v1.CheckSuppressionResponseBAZ?github.com/redress/redress/proto/redress/deletion/v1;deletionv1b\x06proto3"
 
 var (
 	file_redress_deletion_v1_deletion_proto_rawDescOnce sync.Once
@@ -3030,135 +3141,139 @@ func file_redress_deletion_v1_deletion_proto_rawDescGZIP() []byte {
 }
 
 var file_redress_deletion_v1_deletion_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_redress_deletion_v1_deletion_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_redress_deletion_v1_deletion_proto_goTypes = []any{
 	(RequestType)(0),                    // 0: redress.deletion.v1.RequestType
 	(Source)(0),                         // 1: redress.deletion.v1.Source
 	(ReasonCode)(0),                     // 2: redress.deletion.v1.ReasonCode
 	(ExtensionReason)(0),                // 3: redress.deletion.v1.ExtensionReason
 	(Channel)(0),                        // 4: redress.deletion.v1.Channel
-	(*PhoneIdentifier)(nil),             // 5: redress.deletion.v1.PhoneIdentifier
-	(*SubmitDeletionRequest)(nil),       // 6: redress.deletion.v1.SubmitDeletionRequest
-	(*SubmitDeletionResponse)(nil),      // 7: redress.deletion.v1.SubmitDeletionResponse
-	(*SubmitDeletionBatchRequest)(nil),  // 8: redress.deletion.v1.SubmitDeletionBatchRequest
-	(*BatchItemResult)(nil),             // 9: redress.deletion.v1.BatchItemResult
-	(*SubmitDeletionBatchResponse)(nil), // 10: redress.deletion.v1.SubmitDeletionBatchResponse
-	(*SendChallengeRequest)(nil),        // 11: redress.deletion.v1.SendChallengeRequest
-	(*SendChallengeResponse)(nil),       // 12: redress.deletion.v1.SendChallengeResponse
-	(*VerifyChallengeRequest)(nil),      // 13: redress.deletion.v1.VerifyChallengeRequest
-	(*VerifyChallengeResponse)(nil),     // 14: redress.deletion.v1.VerifyChallengeResponse
-	(*AttestIdentityRequest)(nil),       // 15: redress.deletion.v1.AttestIdentityRequest
-	(*AttestIdentityResponse)(nil),      // 16: redress.deletion.v1.AttestIdentityResponse
-	(*Deletion)(nil),                    // 17: redress.deletion.v1.Deletion
-	(*GetDeletionRequest)(nil),          // 18: redress.deletion.v1.GetDeletionRequest
-	(*GetDeletionResponse)(nil),         // 19: redress.deletion.v1.GetDeletionResponse
-	(*ListDeletionsRequest)(nil),        // 20: redress.deletion.v1.ListDeletionsRequest
-	(*ListDeletionsResponse)(nil),       // 21: redress.deletion.v1.ListDeletionsResponse
-	(*PlanItem)(nil),                    // 22: redress.deletion.v1.PlanItem
-	(*GetPlanRequest)(nil),              // 23: redress.deletion.v1.GetPlanRequest
-	(*GetPlanResponse)(nil),             // 24: redress.deletion.v1.GetPlanResponse
-	(*ApprovePlanRequest)(nil),          // 25: redress.deletion.v1.ApprovePlanRequest
-	(*ApprovePlanResponse)(nil),         // 26: redress.deletion.v1.ApprovePlanResponse
-	(*RejectPlanRequest)(nil),           // 27: redress.deletion.v1.RejectPlanRequest
-	(*RejectPlanResponse)(nil),          // 28: redress.deletion.v1.RejectPlanResponse
-	(*CancelDeletionRequest)(nil),       // 29: redress.deletion.v1.CancelDeletionRequest
-	(*CancelDeletionResponse)(nil),      // 30: redress.deletion.v1.CancelDeletionResponse
-	(*ExtendDeadlineRequest)(nil),       // 31: redress.deletion.v1.ExtendDeadlineRequest
-	(*ExtendDeadlineResponse)(nil),      // 32: redress.deletion.v1.ExtendDeadlineResponse
-	(*ConnectorEvidence)(nil),           // 33: redress.deletion.v1.ConnectorEvidence
-	(*GetEvidenceRequest)(nil),          // 34: redress.deletion.v1.GetEvidenceRequest
-	(*GetEvidenceResponse)(nil),         // 35: redress.deletion.v1.GetEvidenceResponse
-	(*Connector)(nil),                   // 36: redress.deletion.v1.Connector
-	(*ListConnectorsRequest)(nil),       // 37: redress.deletion.v1.ListConnectorsRequest
-	(*ListConnectorsResponse)(nil),      // 38: redress.deletion.v1.ListConnectorsResponse
-	(*AddConnectorRequest)(nil),         // 39: redress.deletion.v1.AddConnectorRequest
-	(*AddConnectorResponse)(nil),        // 40: redress.deletion.v1.AddConnectorResponse
-	(*SetConnectorEnabledRequest)(nil),  // 41: redress.deletion.v1.SetConnectorEnabledRequest
-	(*SetConnectorEnabledResponse)(nil), // 42: redress.deletion.v1.SetConnectorEnabledResponse
-	(*TestConnectorRequest)(nil),        // 43: redress.deletion.v1.TestConnectorRequest
-	(*TestConnectorResponse)(nil),       // 44: redress.deletion.v1.TestConnectorResponse
-	(*CompleteManualTaskRequest)(nil),   // 45: redress.deletion.v1.CompleteManualTaskRequest
-	(*CompleteManualTaskResponse)(nil),  // 46: redress.deletion.v1.CompleteManualTaskResponse
-	(*timestamppb.Timestamp)(nil),       // 47: google.protobuf.Timestamp
+	(*CheckSuppressionRequest)(nil),     // 5: redress.deletion.v1.CheckSuppressionRequest
+	(*CheckSuppressionResponse)(nil),    // 6: redress.deletion.v1.CheckSuppressionResponse
+	(*PhoneIdentifier)(nil),             // 7: redress.deletion.v1.PhoneIdentifier
+	(*SubmitDeletionRequest)(nil),       // 8: redress.deletion.v1.SubmitDeletionRequest
+	(*SubmitDeletionResponse)(nil),      // 9: redress.deletion.v1.SubmitDeletionResponse
+	(*SubmitDeletionBatchRequest)(nil),  // 10: redress.deletion.v1.SubmitDeletionBatchRequest
+	(*BatchItemResult)(nil),             // 11: redress.deletion.v1.BatchItemResult
+	(*SubmitDeletionBatchResponse)(nil), // 12: redress.deletion.v1.SubmitDeletionBatchResponse
+	(*SendChallengeRequest)(nil),        // 13: redress.deletion.v1.SendChallengeRequest
+	(*SendChallengeResponse)(nil),       // 14: redress.deletion.v1.SendChallengeResponse
+	(*VerifyChallengeRequest)(nil),      // 15: redress.deletion.v1.VerifyChallengeRequest
+	(*VerifyChallengeResponse)(nil),     // 16: redress.deletion.v1.VerifyChallengeResponse
+	(*AttestIdentityRequest)(nil),       // 17: redress.deletion.v1.AttestIdentityRequest
+	(*AttestIdentityResponse)(nil),      // 18: redress.deletion.v1.AttestIdentityResponse
+	(*Deletion)(nil),                    // 19: redress.deletion.v1.Deletion
+	(*GetDeletionRequest)(nil),          // 20: redress.deletion.v1.GetDeletionRequest
+	(*GetDeletionResponse)(nil),         // 21: redress.deletion.v1.GetDeletionResponse
+	(*ListDeletionsRequest)(nil),        // 22: redress.deletion.v1.ListDeletionsRequest
+	(*ListDeletionsResponse)(nil),       // 23: redress.deletion.v1.ListDeletionsResponse
+	(*PlanItem)(nil),                    // 24: redress.deletion.v1.PlanItem
+	(*GetPlanRequest)(nil),              // 25: redress.deletion.v1.GetPlanRequest
+	(*GetPlanResponse)(nil),             // 26: redress.deletion.v1.GetPlanResponse
+	(*ApprovePlanRequest)(nil),          // 27: redress.deletion.v1.ApprovePlanRequest
+	(*ApprovePlanResponse)(nil),         // 28: redress.deletion.v1.ApprovePlanResponse
+	(*RejectPlanRequest)(nil),           // 29: redress.deletion.v1.RejectPlanRequest
+	(*RejectPlanResponse)(nil),          // 30: redress.deletion.v1.RejectPlanResponse
+	(*CancelDeletionRequest)(nil),       // 31: redress.deletion.v1.CancelDeletionRequest
+	(*CancelDeletionResponse)(nil),      // 32: redress.deletion.v1.CancelDeletionResponse
+	(*ExtendDeadlineRequest)(nil),       // 33: redress.deletion.v1.ExtendDeadlineRequest
+	(*ExtendDeadlineResponse)(nil),      // 34: redress.deletion.v1.ExtendDeadlineResponse
+	(*ConnectorEvidence)(nil),           // 35: redress.deletion.v1.ConnectorEvidence
+	(*GetEvidenceRequest)(nil),          // 36: redress.deletion.v1.GetEvidenceRequest
+	(*GetEvidenceResponse)(nil),         // 37: redress.deletion.v1.GetEvidenceResponse
+	(*Connector)(nil),                   // 38: redress.deletion.v1.Connector
+	(*ListConnectorsRequest)(nil),       // 39: redress.deletion.v1.ListConnectorsRequest
+	(*ListConnectorsResponse)(nil),      // 40: redress.deletion.v1.ListConnectorsResponse
+	(*AddConnectorRequest)(nil),         // 41: redress.deletion.v1.AddConnectorRequest
+	(*AddConnectorResponse)(nil),        // 42: redress.deletion.v1.AddConnectorResponse
+	(*SetConnectorEnabledRequest)(nil),  // 43: redress.deletion.v1.SetConnectorEnabledRequest
+	(*SetConnectorEnabledResponse)(nil), // 44: redress.deletion.v1.SetConnectorEnabledResponse
+	(*TestConnectorRequest)(nil),        // 45: redress.deletion.v1.TestConnectorRequest
+	(*TestConnectorResponse)(nil),       // 46: redress.deletion.v1.TestConnectorResponse
+	(*CompleteManualTaskRequest)(nil),   // 47: redress.deletion.v1.CompleteManualTaskRequest
+	(*CompleteManualTaskResponse)(nil),  // 48: redress.deletion.v1.CompleteManualTaskResponse
+	(*timestamppb.Timestamp)(nil),       // 49: google.protobuf.Timestamp
 }
 var file_redress_deletion_v1_deletion_proto_depIdxs = []int32{
-	47, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
-	47, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
+	49, // 0: redress.deletion.v1.PhoneIdentifier.held_from:type_name -> google.protobuf.Timestamp
+	49, // 1: redress.deletion.v1.PhoneIdentifier.held_until:type_name -> google.protobuf.Timestamp
 	0,  // 2: redress.deletion.v1.SubmitDeletionRequest.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 3: redress.deletion.v1.SubmitDeletionRequest.source:type_name -> redress.deletion.v1.Source
-	5,  // 4: redress.deletion.v1.SubmitDeletionRequest.phone:type_name -> redress.deletion.v1.PhoneIdentifier
-	17, // 5: redress.deletion.v1.SubmitDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	6,  // 6: redress.deletion.v1.SubmitDeletionBatchRequest.items:type_name -> redress.deletion.v1.SubmitDeletionRequest
-	9,  // 7: redress.deletion.v1.SubmitDeletionBatchResponse.results:type_name -> redress.deletion.v1.BatchItemResult
+	7,  // 4: redress.deletion.v1.SubmitDeletionRequest.phone:type_name -> redress.deletion.v1.PhoneIdentifier
+	19, // 5: redress.deletion.v1.SubmitDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	8,  // 6: redress.deletion.v1.SubmitDeletionBatchRequest.items:type_name -> redress.deletion.v1.SubmitDeletionRequest
+	11, // 7: redress.deletion.v1.SubmitDeletionBatchResponse.results:type_name -> redress.deletion.v1.BatchItemResult
 	4,  // 8: redress.deletion.v1.SendChallengeRequest.channel:type_name -> redress.deletion.v1.Channel
-	47, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
-	17, // 10: redress.deletion.v1.VerifyChallengeResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	17, // 11: redress.deletion.v1.AttestIdentityResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	49, // 9: redress.deletion.v1.SendChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 10: redress.deletion.v1.VerifyChallengeResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	19, // 11: redress.deletion.v1.AttestIdentityResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	0,  // 12: redress.deletion.v1.Deletion.type:type_name -> redress.deletion.v1.RequestType
 	1,  // 13: redress.deletion.v1.Deletion.source:type_name -> redress.deletion.v1.Source
-	47, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
+	49, // 14: redress.deletion.v1.Deletion.due_at:type_name -> google.protobuf.Timestamp
 	2,  // 15: redress.deletion.v1.Deletion.reason_code:type_name -> redress.deletion.v1.ReasonCode
-	47, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
-	47, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
-	47, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
-	47, // 19: redress.deletion.v1.Deletion.original_due_at:type_name -> google.protobuf.Timestamp
+	49, // 16: redress.deletion.v1.Deletion.created_at:type_name -> google.protobuf.Timestamp
+	49, // 17: redress.deletion.v1.Deletion.updated_at:type_name -> google.protobuf.Timestamp
+	49, // 18: redress.deletion.v1.Deletion.restricted_until:type_name -> google.protobuf.Timestamp
+	49, // 19: redress.deletion.v1.Deletion.original_due_at:type_name -> google.protobuf.Timestamp
 	3,  // 20: redress.deletion.v1.Deletion.extension_reason:type_name -> redress.deletion.v1.ExtensionReason
-	17, // 21: redress.deletion.v1.GetDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	19, // 21: redress.deletion.v1.GetDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	1,  // 22: redress.deletion.v1.ListDeletionsRequest.source:type_name -> redress.deletion.v1.Source
-	17, // 23: redress.deletion.v1.ListDeletionsResponse.deletions:type_name -> redress.deletion.v1.Deletion
-	47, // 24: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
-	22, // 25: redress.deletion.v1.GetPlanResponse.items:type_name -> redress.deletion.v1.PlanItem
-	17, // 26: redress.deletion.v1.ApprovePlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	19, // 23: redress.deletion.v1.ListDeletionsResponse.deletions:type_name -> redress.deletion.v1.Deletion
+	49, // 24: redress.deletion.v1.PlanItem.restrict_until:type_name -> google.protobuf.Timestamp
+	24, // 25: redress.deletion.v1.GetPlanResponse.items:type_name -> redress.deletion.v1.PlanItem
+	19, // 26: redress.deletion.v1.ApprovePlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	2,  // 27: redress.deletion.v1.RejectPlanRequest.reason_code:type_name -> redress.deletion.v1.ReasonCode
-	17, // 28: redress.deletion.v1.RejectPlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	17, // 29: redress.deletion.v1.CancelDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	19, // 28: redress.deletion.v1.RejectPlanResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	19, // 29: redress.deletion.v1.CancelDeletionResponse.deletion:type_name -> redress.deletion.v1.Deletion
 	3,  // 30: redress.deletion.v1.ExtendDeadlineRequest.reason_code:type_name -> redress.deletion.v1.ExtensionReason
-	17, // 31: redress.deletion.v1.ExtendDeadlineResponse.deletion:type_name -> redress.deletion.v1.Deletion
-	33, // 32: redress.deletion.v1.GetEvidenceResponse.connectors:type_name -> redress.deletion.v1.ConnectorEvidence
-	47, // 33: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
-	36, // 34: redress.deletion.v1.ListConnectorsResponse.connectors:type_name -> redress.deletion.v1.Connector
-	36, // 35: redress.deletion.v1.AddConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
-	36, // 36: redress.deletion.v1.SetConnectorEnabledResponse.connector:type_name -> redress.deletion.v1.Connector
-	36, // 37: redress.deletion.v1.TestConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
-	47, // 38: redress.deletion.v1.TestConnectorResponse.checked_at:type_name -> google.protobuf.Timestamp
-	6,  // 39: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
-	8,  // 40: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
-	11, // 41: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
-	13, // 42: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
-	15, // 43: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
-	18, // 44: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
-	20, // 45: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
-	23, // 46: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
-	25, // 47: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
-	27, // 48: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
-	29, // 49: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
-	31, // 50: redress.deletion.v1.DeletionService.ExtendDeadline:input_type -> redress.deletion.v1.ExtendDeadlineRequest
-	34, // 51: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
-	37, // 52: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
-	39, // 53: redress.deletion.v1.DeletionService.AddConnector:input_type -> redress.deletion.v1.AddConnectorRequest
-	41, // 54: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
-	43, // 55: redress.deletion.v1.DeletionService.TestConnector:input_type -> redress.deletion.v1.TestConnectorRequest
-	45, // 56: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
-	7,  // 57: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
-	10, // 58: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
-	12, // 59: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
-	14, // 60: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
-	16, // 61: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
-	19, // 62: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
-	21, // 63: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
-	24, // 64: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
-	26, // 65: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
-	28, // 66: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
-	30, // 67: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
-	32, // 68: redress.deletion.v1.DeletionService.ExtendDeadline:output_type -> redress.deletion.v1.ExtendDeadlineResponse
-	35, // 69: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
-	38, // 70: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
-	40, // 71: redress.deletion.v1.DeletionService.AddConnector:output_type -> redress.deletion.v1.AddConnectorResponse
-	42, // 72: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
-	44, // 73: redress.deletion.v1.DeletionService.TestConnector:output_type -> redress.deletion.v1.TestConnectorResponse
-	46, // 74: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
-	57, // [57:75] is the sub-list for method output_type
-	39, // [39:57] is the sub-list for method input_type
+	19, // 31: redress.deletion.v1.ExtendDeadlineResponse.deletion:type_name -> redress.deletion.v1.Deletion
+	35, // 32: redress.deletion.v1.GetEvidenceResponse.connectors:type_name -> redress.deletion.v1.ConnectorEvidence
+	49, // 33: redress.deletion.v1.GetEvidenceResponse.approved_at:type_name -> google.protobuf.Timestamp
+	38, // 34: redress.deletion.v1.ListConnectorsResponse.connectors:type_name -> redress.deletion.v1.Connector
+	38, // 35: redress.deletion.v1.AddConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
+	38, // 36: redress.deletion.v1.SetConnectorEnabledResponse.connector:type_name -> redress.deletion.v1.Connector
+	38, // 37: redress.deletion.v1.TestConnectorResponse.connector:type_name -> redress.deletion.v1.Connector
+	49, // 38: redress.deletion.v1.TestConnectorResponse.checked_at:type_name -> google.protobuf.Timestamp
+	8,  // 39: redress.deletion.v1.DeletionService.SubmitDeletion:input_type -> redress.deletion.v1.SubmitDeletionRequest
+	10, // 40: redress.deletion.v1.DeletionService.SubmitDeletionBatch:input_type -> redress.deletion.v1.SubmitDeletionBatchRequest
+	13, // 41: redress.deletion.v1.DeletionService.SendChallenge:input_type -> redress.deletion.v1.SendChallengeRequest
+	15, // 42: redress.deletion.v1.DeletionService.VerifyChallenge:input_type -> redress.deletion.v1.VerifyChallengeRequest
+	17, // 43: redress.deletion.v1.DeletionService.AttestIdentity:input_type -> redress.deletion.v1.AttestIdentityRequest
+	20, // 44: redress.deletion.v1.DeletionService.GetDeletion:input_type -> redress.deletion.v1.GetDeletionRequest
+	22, // 45: redress.deletion.v1.DeletionService.ListDeletions:input_type -> redress.deletion.v1.ListDeletionsRequest
+	25, // 46: redress.deletion.v1.DeletionService.GetPlan:input_type -> redress.deletion.v1.GetPlanRequest
+	27, // 47: redress.deletion.v1.DeletionService.ApprovePlan:input_type -> redress.deletion.v1.ApprovePlanRequest
+	29, // 48: redress.deletion.v1.DeletionService.RejectPlan:input_type -> redress.deletion.v1.RejectPlanRequest
+	31, // 49: redress.deletion.v1.DeletionService.CancelDeletion:input_type -> redress.deletion.v1.CancelDeletionRequest
+	33, // 50: redress.deletion.v1.DeletionService.ExtendDeadline:input_type -> redress.deletion.v1.ExtendDeadlineRequest
+	36, // 51: redress.deletion.v1.DeletionService.GetEvidence:input_type -> redress.deletion.v1.GetEvidenceRequest
+	39, // 52: redress.deletion.v1.DeletionService.ListConnectors:input_type -> redress.deletion.v1.ListConnectorsRequest
+	41, // 53: redress.deletion.v1.DeletionService.AddConnector:input_type -> redress.deletion.v1.AddConnectorRequest
+	43, // 54: redress.deletion.v1.DeletionService.SetConnectorEnabled:input_type -> redress.deletion.v1.SetConnectorEnabledRequest
+	45, // 55: redress.deletion.v1.DeletionService.TestConnector:input_type -> redress.deletion.v1.TestConnectorRequest
+	47, // 56: redress.deletion.v1.DeletionService.CompleteManualTask:input_type -> redress.deletion.v1.CompleteManualTaskRequest
+	5,  // 57: redress.deletion.v1.DeletionService.CheckSuppression:input_type -> redress.deletion.v1.CheckSuppressionRequest
+	9,  // 58: redress.deletion.v1.DeletionService.SubmitDeletion:output_type -> redress.deletion.v1.SubmitDeletionResponse
+	12, // 59: redress.deletion.v1.DeletionService.SubmitDeletionBatch:output_type -> redress.deletion.v1.SubmitDeletionBatchResponse
+	14, // 60: redress.deletion.v1.DeletionService.SendChallenge:output_type -> redress.deletion.v1.SendChallengeResponse
+	16, // 61: redress.deletion.v1.DeletionService.VerifyChallenge:output_type -> redress.deletion.v1.VerifyChallengeResponse
+	18, // 62: redress.deletion.v1.DeletionService.AttestIdentity:output_type -> redress.deletion.v1.AttestIdentityResponse
+	21, // 63: redress.deletion.v1.DeletionService.GetDeletion:output_type -> redress.deletion.v1.GetDeletionResponse
+	23, // 64: redress.deletion.v1.DeletionService.ListDeletions:output_type -> redress.deletion.v1.ListDeletionsResponse
+	26, // 65: redress.deletion.v1.DeletionService.GetPlan:output_type -> redress.deletion.v1.GetPlanResponse
+	28, // 66: redress.deletion.v1.DeletionService.ApprovePlan:output_type -> redress.deletion.v1.ApprovePlanResponse
+	30, // 67: redress.deletion.v1.DeletionService.RejectPlan:output_type -> redress.deletion.v1.RejectPlanResponse
+	32, // 68: redress.deletion.v1.DeletionService.CancelDeletion:output_type -> redress.deletion.v1.CancelDeletionResponse
+	34, // 69: redress.deletion.v1.DeletionService.ExtendDeadline:output_type -> redress.deletion.v1.ExtendDeadlineResponse
+	37, // 70: redress.deletion.v1.DeletionService.GetEvidence:output_type -> redress.deletion.v1.GetEvidenceResponse
+	40, // 71: redress.deletion.v1.DeletionService.ListConnectors:output_type -> redress.deletion.v1.ListConnectorsResponse
+	42, // 72: redress.deletion.v1.DeletionService.AddConnector:output_type -> redress.deletion.v1.AddConnectorResponse
+	44, // 73: redress.deletion.v1.DeletionService.SetConnectorEnabled:output_type -> redress.deletion.v1.SetConnectorEnabledResponse
+	46, // 74: redress.deletion.v1.DeletionService.TestConnector:output_type -> redress.deletion.v1.TestConnectorResponse
+	48, // 75: redress.deletion.v1.DeletionService.CompleteManualTask:output_type -> redress.deletion.v1.CompleteManualTaskResponse
+	6,  // 76: redress.deletion.v1.DeletionService.CheckSuppression:output_type -> redress.deletion.v1.CheckSuppressionResponse
+	58, // [58:77] is the sub-list for method output_type
+	39, // [39:58] is the sub-list for method input_type
 	39, // [39:39] is the sub-list for extension type_name
 	39, // [39:39] is the sub-list for extension extendee
 	0,  // [0:39] is the sub-list for field type_name
@@ -3175,7 +3290,7 @@ func file_redress_deletion_v1_deletion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_deletion_v1_deletion_proto_rawDesc), len(file_redress_deletion_v1_deletion_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

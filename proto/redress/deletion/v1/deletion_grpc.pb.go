@@ -37,6 +37,7 @@ const (
 	DeletionService_SetConnectorEnabled_FullMethodName = "/redress.deletion.v1.DeletionService/SetConnectorEnabled"
 	DeletionService_TestConnector_FullMethodName       = "/redress.deletion.v1.DeletionService/TestConnector"
 	DeletionService_CompleteManualTask_FullMethodName  = "/redress.deletion.v1.DeletionService/CompleteManualTask"
+	DeletionService_CheckSuppression_FullMethodName    = "/redress.deletion.v1.DeletionService/CheckSuppression"
 )
 
 // DeletionServiceClient is the client API for DeletionService service.
@@ -85,6 +86,18 @@ type DeletionServiceClient interface {
 	TestConnector(ctx context.Context, in *TestConnectorRequest, opts ...grpc.CallOption) (*TestConnectorResponse, error)
 	// Complete a manual-task connector's task with a note.
 	CompleteManualTask(ctx context.Context, in *CompleteManualTaskRequest, opts ...grpc.CallOption) (*CompleteManualTaskResponse, error)
+	// Ask whether people had their data erased through Redress (the
+	// suppression list). It is for the operator's other systems: before a sync,
+	// an import from a partner, a restore from backup or a marketing send
+	// re-creates records for a phone number or email address, they ask here and
+	// leave out the suppressed ones, so erased data does not come back (PIPL
+	// Art. 47). The list holds only keyed hashes and the key never leaves
+	// Redress, so callers send the identifiers themselves (over TLS); they are
+	// normalised and hashed here, never stored or logged. Answers come in the
+	// order asked. At most 1000 identifiers a call and a per-caller rate limit
+	// (RESOURCE_EXHAUSTED); each call is one audit entry with counts only.
+	// Needs deletion.suppression_check.
+	CheckSuppression(ctx context.Context, in *CheckSuppressionRequest, opts ...grpc.CallOption) (*CheckSuppressionResponse, error)
 }
 
 type deletionServiceClient struct {
@@ -275,6 +288,16 @@ func (c *deletionServiceClient) CompleteManualTask(ctx context.Context, in *Comp
 	return out, nil
 }
 
+func (c *deletionServiceClient) CheckSuppression(ctx context.Context, in *CheckSuppressionRequest, opts ...grpc.CallOption) (*CheckSuppressionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckSuppressionResponse)
+	err := c.cc.Invoke(ctx, DeletionService_CheckSuppression_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DeletionServiceServer is the server API for DeletionService service.
 // All implementations must embed UnimplementedDeletionServiceServer
 // for forward compatibility.
@@ -321,6 +344,18 @@ type DeletionServiceServer interface {
 	TestConnector(context.Context, *TestConnectorRequest) (*TestConnectorResponse, error)
 	// Complete a manual-task connector's task with a note.
 	CompleteManualTask(context.Context, *CompleteManualTaskRequest) (*CompleteManualTaskResponse, error)
+	// Ask whether people had their data erased through Redress (the
+	// suppression list). It is for the operator's other systems: before a sync,
+	// an import from a partner, a restore from backup or a marketing send
+	// re-creates records for a phone number or email address, they ask here and
+	// leave out the suppressed ones, so erased data does not come back (PIPL
+	// Art. 47). The list holds only keyed hashes and the key never leaves
+	// Redress, so callers send the identifiers themselves (over TLS); they are
+	// normalised and hashed here, never stored or logged. Answers come in the
+	// order asked. At most 1000 identifiers a call and a per-caller rate limit
+	// (RESOURCE_EXHAUSTED); each call is one audit entry with counts only.
+	// Needs deletion.suppression_check.
+	CheckSuppression(context.Context, *CheckSuppressionRequest) (*CheckSuppressionResponse, error)
 	mustEmbedUnimplementedDeletionServiceServer()
 }
 
@@ -384,6 +419,9 @@ func (UnimplementedDeletionServiceServer) TestConnector(context.Context, *TestCo
 }
 func (UnimplementedDeletionServiceServer) CompleteManualTask(context.Context, *CompleteManualTaskRequest) (*CompleteManualTaskResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CompleteManualTask not implemented")
+}
+func (UnimplementedDeletionServiceServer) CheckSuppression(context.Context, *CheckSuppressionRequest) (*CheckSuppressionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckSuppression not implemented")
 }
 func (UnimplementedDeletionServiceServer) mustEmbedUnimplementedDeletionServiceServer() {}
 func (UnimplementedDeletionServiceServer) testEmbeddedByValue()                         {}
@@ -730,6 +768,24 @@ func _DeletionService_CompleteManualTask_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeletionService_CheckSuppression_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckSuppressionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeletionServiceServer).CheckSuppression(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeletionService_CheckSuppression_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeletionServiceServer).CheckSuppression(ctx, req.(*CheckSuppressionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DeletionService_ServiceDesc is the grpc.ServiceDesc for DeletionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -808,6 +864,10 @@ var DeletionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CompleteManualTask",
 			Handler:    _DeletionService_CompleteManualTask_Handler,
+		},
+		{
+			MethodName: "CheckSuppression",
+			Handler:    _DeletionService_CheckSuppression_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

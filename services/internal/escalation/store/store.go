@@ -109,7 +109,8 @@ type FollowUp struct {
 	EscalationID     string `gorm:"type:uuid"`
 	Question         string
 	DueAt            time.Time
-	Answer           string
+	Answer           string // clear only for an incident (see escalation.fieldAnswer)
+	AnswerEnc        []byte // sealed under the person's subject key
 	AnsweredAt       *time.Time
 	AttachmentName   string
 	AttachmentSHA256 string `gorm:"column:attachment_sha256"`
@@ -442,7 +443,7 @@ func commitFollowUp(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, detai
 	if a.Type == wf.ActAddFollowUp {
 		res = q.Where("status = ?", FollowUpDraft).Update("status", FollowUpOpen)
 	} else {
-		res = q.Where("status = ? AND answer <> ''", FollowUpOpen).Updates(map[string]any{"status": FollowUpAnswered, "answered_at": at})
+		res = q.Where("status = ? AND (answer <> '' OR answer_enc IS NOT NULL)", FollowUpOpen).Updates(map[string]any{"status": FollowUpAnswered, "answered_at": at})
 	}
 	if res.Error != nil {
 		return res.Error
