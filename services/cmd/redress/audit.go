@@ -105,15 +105,9 @@ func verifyCheckpoints(ctx context.Context, cfg config.Config, gdb *gorm.DB, pat
 		fmt.Println("no signed checkpoints to check against yet (see REDRESS_CHECKPOINT_KEY_FILE)")
 		return 0
 	}
-	pub, err := checkpointPublicKey(cfg, keyText)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "redress:", err)
-		return 2
-	}
-	cres, err := audit.VerifyCheckpoints(ctx, gdb, docs, pub)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "redress: audit verify:", err)
-		return 2
+	cres, pub, code := checkCheckpoints(ctx, cfg, gdb, docs, keyText, "audit verify")
+	if code >= 0 {
+		return code
 	}
 	if m := cres.FirstMismatch; m != nil {
 		at := "?"
@@ -125,6 +119,23 @@ func verifyCheckpoints(ctx context.Context, cfg config.Config, gdb *gorm.DB, pat
 	}
 	fmt.Printf("signed checkpoints match: %d checked with key %s\n", cres.Checked, signed.Fingerprint(pub))
 	return 0
+}
+
+// checkCheckpoints checks signed checkpoints against the chain with the
+// configured public key. code is the exit code when it could not check (2),
+// or -1 when res says how the check went.
+func checkCheckpoints(ctx context.Context, cfg config.Config, gdb *gorm.DB, docs []audit.CheckpointDoc, keyText, what string) (res audit.CheckpointResult, pub ed25519.PublicKey, code int) {
+	pub, err := checkpointPublicKey(cfg, keyText)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redress:", err)
+		return res, nil, 2
+	}
+	res, err = audit.VerifyCheckpoints(ctx, gdb, docs, pub)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "redress: %s: %v\n", what, err)
+		return res, nil, 2
+	}
+	return res, pub, -1
 }
 
 // checkpointPublicKey is the key checkpoints must be signed with: the flag,

@@ -11,7 +11,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/config"
 	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/filing"
@@ -99,15 +98,9 @@ func verifyFiling(ctx context.Context, cfg config.Config, gdb *gorm.DB, path, ke
 		fmt.Println("the package carries no signed checkpoint")
 		return 0
 	}
-	pub, err := checkpointPublicKey(cfg, keyText)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "redress:", err)
-		return 2
-	}
-	cres, err := audit.VerifyCheckpoints(ctx, gdb, docs, pub)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "redress: audit verify -filing:", err)
-		return 2
+	cres, pub, code := checkCheckpoints(ctx, cfg, gdb, docs, keyText, "audit verify -filing")
+	if code >= 0 {
+		return code
 	}
 	if m := cres.FirstMismatch; m != nil {
 		fmt.Printf("filing package checkpoint at entry %d no longer matches the chain: %s\n", m.Seq, m.Reason)
