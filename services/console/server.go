@@ -106,7 +106,7 @@ func New(c Config) (*Server, error) {
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident", "newcase"} {
 		files := []string{"templates/layout.html", "templates/" + p + ".html"}
 		if p == "admin" || p == "grants" {
 			files = append(files, "templates/grants_list.html")
@@ -136,6 +136,8 @@ func (s *Server) Handler() http.Handler {
 		http.Redirect(w, r, "/queue", http.StatusSeeOther)
 	}))
 	mux.Handle("GET /queue", s.authed(s.queue))
+	mux.Handle("GET /cases/new", s.authed(s.requires(access.CaseSubmit, s.newCasePage)))
+	mux.Handle("POST /cases/new", s.authed(s.requires(access.CaseSubmit, s.submitNewCase)))
 	mux.Handle("GET /cases/{id}", s.authed(s.casePage))
 	mux.Handle("POST /cases/{id}/reveal", s.authed(s.reveal))
 	mux.Handle("POST /cases/{id}/{action}", s.authed(s.caseAction))

@@ -1,0 +1,106 @@
+package console
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+)
+
+// An agent takes a complaint on the phone and files it here with every
+// intake field, including the leaked data type and source that incident
+// detection clusters on. The form goes to IntakeService.SubmitComplaint with
+// the agent's credential; the idempotency key is drawn when the form is
+// shown, so a double submit (or a reload of the answer) files one case.
+// The proto has no counter channel: the form files phone cases only.
+
+type newCaseData struct {
+	Form         url.Values
+	Key          string
+	Kinds        []string
+	Categories   []string
+	SubjectTypes []string
+	Errs         map[string]string // field → reason, from the service's field violations
+	Done         *intakev1.SubmitComplaintResponse
+}
+
+func newCaseForm(form url.Values, key string) *newCaseData {
+	d := &newCaseData{Form: form, Key: key, Kinds: []string{"CASE_KIND_COMPLAINT", "CASE_KIND_REPORT"}, Errs: map[string]string{}}
+	for i := int32(1); intakev1.Category_name[i] != ""; i++ {
+		d.Categories = append(d.Categories, intakev1.Category_name[i])
+	}
+	for i := int32(1); intakev1.SubjectType_name[i] != ""; i++ {
+		d.SubjectTypes = append(d.SubjectTypes, intakev1.SubjectType_name[i])
+	}
+	return d
+}
+
+func (s *Server) newCasePage(w http.ResponseWriter, r *http.Request, v *view) {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	s.renderNewCase(w, v, http.StatusOK, newCaseForm(url.Values{}, "console-"+hex.EncodeToString(b)))
+}
+
+func (s *Server) renderNewCase(w http.ResponseWriter, v *view, code int, d *newCaseData) {
+	v.Title, v.Data = translate(v.Lang, "newcase"), d
+	s.render(w, code, "newcase", v, "")
+}
+
+func (s *Server) submitNewCase(w http.ResponseWriter, r *http.Request, v *view) {
+	f := r.PostFormValue
+	d := newCaseForm(r.PostForm, f("idempotency_key"))
+	req := &intakev1.SubmitComplaintRequest{
+		IdempotencyKey: d.Key,
+		Kind:           intakev1.CaseKind(intakev1.CaseKind_value[f("kind")]),
+		Category:       intakev1.Category(intakev1.Category_value[f("category")]),
+		Channel:        intakev1.Channel_CHANNEL_PHONE,
+		Complainant: &intakev1.Complainant{Name: strings.TrimSpace(f("name")), Phone: strings.TrimSpace(f("phone")),
+			Email: strings.TrimSpace(f("email")), IdNumber: strings.TrimSpace(f("id_number")), PreferredContact: f("preferred_contact")},
+		Description: strings.TrimSpace(f("description")),
+	}
+	subject := &intakev1.Subject{Type: intakev1.SubjectType(intakev1.SubjectType_value[f("subject_type")]),
+		Value: strings.TrimSpace(f("subject_value")), LeakedDataType: strings.TrimSpace(f("leaked_data_type")),
+		LeakSource: strings.TrimSpace(f("leak_source"))}
+	if subject.Type != 0 || subject.Value != "" || subject.LeakedDataType != "" || subject.LeakSource != "" {
+		req.Subject = subject
+	}
+	resp, err := s.c.Intake.SubmitComplaint(v.rpc(r.Context()), req)
+	if err != nil {
+		if st, _ := status.FromError(err); st.Code() == codes.InvalidArgument {
+			fieldErrors(d.Errs, st)
+		}
+		if code := formError(v, err); code != 0 {
+			s.renderNewCase(w, v, code, d)
+			return
+		}
+		s.fail(w, r, v, err)
+		return
+	}
+	// The answer is shown here rather than after a redirect: the lookup code
+	// exists only in this response and is read out to the complainant now;
+	// submitting again replays the same case.
+	d.Done = resp
+	s.renderNewCase(w, v, http.StatusOK, d)
+}
+
+// fieldErrors collects the service's field violations by field name.
+func fieldErrors(into map[string]string, st *status.Status) {
+	for _, det := range st.Details() {
+		if br, ok := det.(*errdetails.BadRequest); ok {
+			for _, fv := range br.GetFieldViolations() {
+				if prev := into[fv.GetField()]; prev != "" {
+					into[fv.GetField()] = prev + "; " + fv.GetDescription()
+				} else {
+					into[fv.GetField()] = fv.GetDescription()
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+)
+
+var (
+	idemField  = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+	createdRef = regexp.MustCompile(`href="/cases/([0-9a-f-]+)" id="case-number">([^<]+)<`)
+	lookupRef  = regexp.MustCompile(`id="lookup-code">([^<]+)<`)
+)
+
+func (e *Env) caseCount(t *testing.T) int64 {
+	t.Helper()
+	var n int64
+	if err := e.DB.Table("cases").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// phoneCaseForm opens the New case page as c (signed in) and fills it: a
+// phone complaint about a leak, with the page's CSRF token and key.
+func phoneCaseForm(t *testing.T, c *client) url.Values {
+	t.Helper()
+	code, page := c.get("/cases/new")
+	if code != http.StatusOK {
+		t.Fatalf("new case page: %d\n%s", code, page)
+	}
+	m := idemField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no idempotency key in the form:\n%s", page)
+	}
+	return url.Values{"csrf": {csrfOf(t, page)}, "idempotency_key": {m[1]},
+		"kind": {"CASE_KIND_COMPLAINT"}, "category": {"CATEGORY_PERSONAL_INFORMATION_LEAK"},
+		"name": {seeded[2]}, "phone": {"+86" + seeded[0]}, "email": {seeded[1]}, "id_number": {seeded[3]},
+		"preferred_contact": {"sms"}, "subject_type": {"SUBJECT_TYPE_APP"}, "subject_value": {"Shop app"},
+		"leaked_data_type": {"phone"}, "leak_source": {"Shop app partner"},
+		"description": {"My number was passed to telemarketers after I registered."}}
+}
+
+func TestNewPhoneCase(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	if code, body := c.signIn("agent.li", testPassword); code != http.StatusOK || !strings.Contains(body, `id="nav-newcase"`) {
+		t.Fatalf("agent sees no New case link: %d", code)
+	}
+	form := phoneCaseForm(t, c)
+	before := e.caseCount(t)
+	code, body := c.post("/cases/new", form)
+	m := createdRef.FindStringSubmatch(body)
+	lc := lookupRef.FindStringSubmatch(body)
+	if code != http.StatusOK || m == nil || lc == nil || !strings.Contains(body, `id="ack-due"`) || !strings.Contains(body, `id="resolution-due"`) {
+		t.Fatalf("file case: %d\n%s", code, body)
+	}
+	if strings.Contains(body, `id="ack-due"></span>`) || strings.Contains(body, `id="resolution-due"></span>`) {
+		t.Fatalf("a deadline is missing:\n%s", body)
+	}
+	// The same form posted again (a double click) answers the same case.
+	code, again := c.post("/cases/new", form)
+	m2 := createdRef.FindStringSubmatch(again)
+	if code != http.StatusOK || m2 == nil || m2[1] != m[1] || !strings.Contains(again, `id="replayed"`) {
+		t.Fatalf("second submit: %d\n%s", code, again)
+	}
+	if n := e.caseCount(t); n != before+1 {
+		t.Fatalf("cases filed: %d, want 1", n-before)
+	}
+	// Read back as a supervisor (automation sees only the cases it filed).
+	tok, _, err := e.Store.IssueToken(context.Background(), "sup.wang", "sup.wang", "read back", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+	got, err := e.API.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: m[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := got.GetCase()
+	if k.GetCaseNumber() != m[2] || k.GetChannel() != intakev1.Channel_CHANNEL_PHONE ||
+		k.GetCategory() != intakev1.Category_CATEGORY_PERSONAL_INFORMATION_LEAK ||
+		k.GetSubject().GetLeakedDataType() != "phone" || k.GetSubject().GetLeakSource() != "Shop app partner" ||
+		k.GetSubject().GetType() != intakev1.SubjectType_SUBJECT_TYPE_APP {
+		t.Fatalf("case read back: %v", k)
+	}
+	// Personal data goes to the service, never to the logs.
+	for _, pi := range seeded {
+		if strings.Contains(e.Logs.String(), pi) {
+			t.Fatalf("personal data %q in the logs", pi)
+		}
+	}
+}
+
+func TestNewCaseBadInput(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.signIn("agent.li", testPassword)
+	// The page in Chinese: every label translated.
+	if _, zh := c.get("/lang/zh?back=/cases/new"); !strings.Contains(zh, "新建工单") || strings.Contains(zh, "newcase.") || !strings.Contains(zh, ">电话号码<") {
+		t.Fatalf("Chinese page:\n%s", zh)
+	}
+	form := phoneCaseForm(t, c)
+	form.Set("description", "")
+	form.Set("phone", "12345")
+	before := e.caseCount(t)
+	code, body := c.post("/cases/new", form)
+	if code != http.StatusBadRequest {
+		t.Fatalf("bad input: %d\n%s", code, body)
+	}
+	for _, field := range []string{"description", "complainant.phone"} {
+		if !strings.Contains(body, `data-field="`+field+`"`) {
+			t.Fatalf("no error next to %s:\n%s", field, body)
+		}
+	}
+	// What was typed is kept, the key too (so the corrected form files once).
+	for _, v := range []string{`value="12345"`, `value="Shop app partner"`, `value="` + form.Get("idempotency_key") + `"`} {
+		if !strings.Contains(body, v) {
+			t.Fatalf("typed value %s not kept:\n%s", v, body)
+		}
+	}
+	if n := e.caseCount(t); n != before {
+		t.Fatalf("a refused form filed %d cases", n-before)
+	}
+}
+
+func TestNewCaseNeedsSubmitPermission(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	_, page := c.signIn("admin", testPassword)
+	if strings.Contains(page, `id="nav-newcase"`) {
+		t.Fatal("admin is offered New case")
+	}
+	if code, _ := c.get("/cases/new"); code != http.StatusForbidden {
+		t.Fatalf("admin GET /cases/new: %d", code)
+	}
+	before := e.caseCount(t)
+	code, _ := c.post("/cases/new", url.Values{"csrf": {csrfOf(t, page)}, "idempotency_key": {"console-admin-try-1"},
+		"kind": {"CASE_KIND_COMPLAINT"}, "category": {"CATEGORY_OTHER"}, "phone": {"+8613800138000"}, "description": {"x"}})
+	if code != http.StatusForbidden {
+		t.Fatalf("admin POST /cases/new: %d", code)
+	}
+	if n := e.caseCount(t); n != before {
+		t.Fatal("a refused POST filed a case")
+	}
+}
