@@ -94,9 +94,7 @@ func TestDeletionSourceFollowsPrincipal(t *testing.T) {
 			t.Errorf("an agent declaring %s in a batch: %v %v, want the item refused", src, batch.GetResults(), err)
 		}
 	}
-	var refusals int64
-	r.db.Table("audit_entries").Where("action = 'deletion.submit_refused' AND actor = 'agent.li'").Count(&refusals)
-	if refusals != 4 {
+	if refusals, _ := r.counted("agent.li", "deletion.submit_refused", "source_not_for_role"); refusals != 4 {
 		t.Errorf("%d refused submissions audited, want 4", refusals)
 	}
 	if _, err := r.api.SubmitDeletion(pipeline, erasure("pipeline-as-agent", 1, deletionv1.Source_SOURCE_AGENT, "")); status.Code(err) != codes.PermissionDenied {

@@ -162,6 +162,25 @@ func (r *deletionRig) audited(id, action string) int64 {
 	return n
 }
 
+// counted flushes the counted events (audit.FlushCounts) and answers how many
+// times actor's action was counted on the chain under a kind containing
+// kind, and the objects its entries name.
+func (r *deletionRig) counted(actor, action, kind string) (int64, string) {
+	r.t.Helper()
+	if _, err := audit.FlushCounts(r.ctx, r.db, time.Now().Add(time.Minute)); err != nil {
+		r.t.Fatal(err)
+	}
+	var out struct {
+		N       int64
+		Samples string
+	}
+	r.db.Raw(`SELECT coalesce(sum(b.value::bigint), 0) AS n, coalesce(string_agg(e.details::jsonb ->> 'samples', ' '), '') AS samples
+		FROM audit_entries e, jsonb_each_text(e.details::jsonb -> 'by') b
+		WHERE e.actor = ? AND e.action = ? AND e.object_type = 'principal' AND e.object_id = e.actor
+		  AND e.details::jsonb ->> 'aggregated' = 'true' AND b.key LIKE '%' || ? || '%'`, actor, action, kind).Scan(&out)
+	return out.N, out.Samples
+}
+
 var codePattern = regexp.MustCompile(`\b(\d{6})\b`)
 
 func TestDeletionEndToEnd(t *testing.T) {

@@ -67,6 +67,25 @@ func (s *Server) refusal(ctx context.Context, objectType, objectID, action strin
 	}
 }
 
+// countRefusal counts a refusal its caller can repeat at will (another
+// credential's request, a code limit): audit.Count makes it one entry per
+// principal and minute with the count, so a flood grows a counter, not the
+// chain and the case timeline. A failed count is logged.
+func (s *Server) countRefusal(ctx context.Context, action, kind, sample string) {
+	actor := access.Actor(ctx)
+	err := audit.Count(s.db.WithContext(context.WithoutCancel(ctx)), audit.Counted{Action: action, Actor: actor,
+		ObjectType: "principal", ObjectID: actor, Kind: kind, Sample: sample, At: s.now()})
+	if err != nil {
+		s.log.Error("deletion: count of a refusal failed", "action", action, "err", err)
+	}
+}
+
+// codeLimit tells the refusals of the code limits (spendCode, and the codes
+// sent per request), which are counted rather than appended.
+func codeLimit(reason string) bool {
+	return reason == "identifier_limit" || reason == "principal_limit" || reason == "too_many_challenges"
+}
+
 // errRefused rolls back a transaction whose step was refused.
 var errRefused = errors.New("refused")
 
@@ -155,8 +174,8 @@ func (s *Server) SendChallenge(ctx context.Context, req *deletionv1.SendChalleng
 		return nil, status.Error(codes.Unavailable, "retry")
 	}
 	if recent >= ChallengesPerWindow {
-		return nil, s.refuse(ctx, r.ID, "deletion.challenge_refused", "too_many_challenges",
-			status.Error(codes.ResourceExhausted, "too many codes sent for this request; try again in an hour"))
+		s.countRefusal(ctx, "deletion.challenge_refused", "too_many_challenges", "deletion_request:"+r.ID)
+		return nil, status.Error(codes.ResourceExhausted, "too many codes sent for this request; try again in an hour")
 	}
 	key, err := s.keys.SubjectKey(s.db.WithContext(ctx), r.SubjectKeyID)
 	if err != nil {
@@ -191,7 +210,8 @@ func (s *Server) SendChallenge(ctx context.Context, req *deletionv1.SendChalleng
 		return err
 	})
 	if refusal != nil {
-		return nil, s.refuse(ctx, r.ID, "deletion.challenge_refused", reason, refusal)
+		s.countRefusal(ctx, "deletion.challenge_refused", reason, "deletion_request:"+r.ID)
+		return nil, refusal
 	}
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, "the code could not be recorded; retry")
@@ -289,6 +309,9 @@ func (s *Server) VerifyChallenge(ctx context.Context, req *deletionv1.VerifyChal
 				return err
 			}
 		}
+		if codeLimit(reason) { // counted below; nothing changed
+			return nil
+		}
 		action := "deletion.challenge_verified"
 		if refusal != nil {
 			action = "deletion.challenge_refused"
@@ -304,6 +327,9 @@ func (s *Server) VerifyChallenge(ctx context.Context, req *deletionv1.VerifyChal
 		return nil, status.Error(codes.Unavailable, "the code could not be checked; retry")
 	}
 	if refusal != nil {
+		if codeLimit(reason) {
+			s.countRefusal(ctx, "deletion.challenge_refused", reason, "deletion_request:"+ch.DeletionID)
+		}
 		return nil, refusal
 	}
 	if err := s.update(ctx, ch.DeletionID, wf.UpdateIdentityVerified, wf.Action{Actor: access.Actor(ctx), Method: "otp", Channel: ch.Channel}); err != nil {

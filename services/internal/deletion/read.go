@@ -57,7 +57,7 @@ func (s *Server) find(ctx context.Context, id string) (Request, error) {
 	}
 	if access.IsAutomation(ctx) && r.SubmittedBy != access.Actor(ctx) {
 		method, _ := grpc.Method(ctx)
-		s.refusal(ctx, "deletion_request", r.ID, "access.refused", map[string]any{"method": method, "reason": "not_submitter"})
+		s.countRefusal(ctx, "access.refused", method+" not_submitter", "deletion_request:"+r.ID)
 		return Request{}, status.Error(codes.PermissionDenied,
 			"deletion_id: the request was submitted by another credential; an automation credential sees and acts only on its own requests")
 	}

@@ -173,8 +173,9 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 	if wrongSource > 0 {
 		method, _ := grpc.Method(ctx)
 		p, _ := access.PrincipalFrom(ctx)
-		s.refusal(ctx, "rpc", method, "deletion.submit_refused",
-			map[string]any{"reason": "source_not_for_role", "items": wrongSource, "role": string(p.Role)})
+		for range wrongSource {
+			s.countRefusal(ctx, "deletion.submit_refused", method+" source_not_for_role ("+string(p.Role)+")", "")
+		}
 	}
 	// Replays: the same key answers the same request; another request under it is refused.
 	seen := map[string]Idempotency{}
