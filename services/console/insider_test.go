@@ -170,6 +170,17 @@ func TestAdministratorCannotBecomeAnyone(t *testing.T) {
 			got = append(got, who+":"+r.Action+":"+r.Actor)
 		}
 	}
+	// Refused changes are counted per actor and minute (audit.Count), each
+	// entry naming the accounts tried.
+	if _, err := audit.FlushCounts(ctx, e.DB, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var tried []struct{ Actor, Sample string }
+	e.DB.Raw(`SELECT e.actor, x.sample FROM audit_entries e, jsonb_array_elements_text(e.details::jsonb -> 'samples') x(sample)
+		WHERE e.action = 'access.refused' AND e.object_type = 'principal' AND e.details::jsonb ->> 'aggregated' = 'true'`).Scan(&tried)
+	for _, r := range tried {
+		got = append(got, strings.TrimPrefix(r.Sample, "user:")+":access.refused:"+r.Actor)
+	}
 	for _, want := range []string{
 		"sup.wang:access.refused:admin",
 		"admin:access.refused:admin",

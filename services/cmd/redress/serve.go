@@ -58,9 +58,10 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		}
 		log.Info("worker polling", "temporal", cfg.TemporalAddress)
 	}
-	if what == "intake" || what == "worker" || what == "all" {
-		// Refused calls and rejected callbacks are counted per minute; any
-		// number of processes may write the counts to the chain.
+	if what == "intake" || what == "worker" || what == "console" || what == "all" {
+		// Refused calls, refused account changes and rejected callbacks are
+		// counted per minute; any number of processes may write the counts
+		// to the chain.
 		g.Go(func() error { return audit.RunCountFlusher(ctx, st.db, log) })
 	}
 	if what == "all" {

@@ -285,7 +285,7 @@ func (s *Store) ConfirmGrant(ctx context.Context, actor string, id uuid.UUID) er
 		return err
 	}
 	if why := WhyNotConfirm(me, g, target); why != "" {
-		return s.refuse(ctx, actor, g.Username, "role.grant.confirm", why)
+		return s.refuseOnRecord(ctx, actor, g.Username, "role.grant.confirm", why)
 	}
 	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.decide(tx, actor, g, "confirmed"); err != nil {

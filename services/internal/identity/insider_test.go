@@ -34,6 +34,21 @@ func actions(t *testing.T, s *Store, username string) string {
 	return strings.Join(as, " ")
 }
 
+// counted flushes the counted events and answers actor's counted refusals
+// on the chain as "kind:sample" words (each kind of an entry paired with
+// each object it names).
+func counted(t *testing.T, s *Store, actor string) string {
+	t.Helper()
+	if _, err := audit.FlushCounts(context.Background(), s.DB, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	s.DB.Raw(`SELECT b.key || ':' || x.sample FROM audit_entries e, jsonb_each(e.details::jsonb -> 'by') b,
+		jsonb_array_elements_text(e.details::jsonb -> 'samples') x(sample)
+		WHERE e.action = 'access.refused' AND e.actor = ? AND e.object_type = 'principal' AND e.object_id = ?`, actor, actor).Scan(&words)
+	return strings.Join(words, " ")
+}
+
 // Credentials are minted only for oneself and for automation accounts.
 func TestCredentialsOnlyForSelfOrAutomation(t *testing.T) {
 	ctx := context.Background()
@@ -61,8 +76,12 @@ func TestCredentialsOnlyForSelfOrAutomation(t *testing.T) {
 	if ts, _ := s.Tokens(ctx, "partner.feed"); len(ts) != 1 || slices.Contains(ts[0].Scopes, string(access.DeletionAttest)) || len(ts[0].Scopes) == 0 {
 		t.Fatalf("default partner credential: %+v", ts)
 	}
-	if got := actions(t, s, "sup.wang"); !strings.Contains(got, "access.refused:admin") || !strings.Contains(got, "token.issue:sup.wang") {
+	// Refusals are counted per actor and minute, naming the account tried.
+	if got := actions(t, s, "sup.wang"); strings.Contains(got, "access.refused") || !strings.Contains(got, "token.issue:sup.wang") {
 		t.Fatalf("audit: %s", got)
+	}
+	if got := counted(t, s, "admin"); !strings.Contains(got, "token.issue:user:sup.wang") {
+		t.Fatalf("counted refusals of admin: %s", got)
 	}
 }
 

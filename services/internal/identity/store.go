@@ -181,9 +181,22 @@ func (s *Store) audit(tx *gorm.DB, actor, action, username string, details map[s
 	return err
 }
 
-// refuse records a refused change to an account as access.refused (as the
-// services record refused calls) and answers the refusal.
+// refuse counts a refused change to an account as access.refused, as the
+// services count refused calls (audit.Count: one chain entry per actor and
+// minute naming the accounts tried, since the refusal can be repeated at
+// will), and answers the refusal. A failed count is logged.
 func (s *Store) refuse(ctx context.Context, actor, username, action, reason string) error {
+	if err := audit.Count(s.DB.WithContext(context.WithoutCancel(ctx)), audit.Counted{Action: "access.refused", Actor: actor,
+		ObjectType: "principal", ObjectID: actor, Kind: action, Sample: "user:" + username, At: s.now()}); err != nil {
+		s.log().Error("identity: count of a refusal failed", "action", action, "err", err)
+	}
+	return refusal(reason)
+}
+
+// refuseOnRecord records a refused second-person step on the account's own
+// record, one entry each: a reviewer must see every attempt to confirm a
+// grant one may not confirm (one's own, or above one's role) on that account.
+func (s *Store) refuseOnRecord(ctx context.Context, actor, username, action, reason string) error {
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return s.audit(tx, actor, "access.refused", username, map[string]any{"action": action, "reason": reason})
 	})
