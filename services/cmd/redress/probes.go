@@ -10,9 +10,10 @@ import (
 	"github.com/redress/redress/services/internal/grpcserver"
 )
 
-// runWorkerProbes serves /healthz (alive), /readyz (the database and the
-// workflow engine answer) and /metrics for a process that only runs
-// workers, so an orchestrator can probe and restart it like the services.
+// runWorkerProbes serves /healthz (alive), /readyz (the database and, when
+// the process has one, the workflow engine answer) and /metrics for a
+// process that serves no API (the workers, the checkpoint signer), so an
+// orchestrator can probe and restart it like the services.
 func (s *stack) runWorkerProbes(ctx context.Context) error {
 	lis, err := net.Listen("tcp", s.cfg.MetricsAddr)
 	if err != nil {
@@ -25,6 +26,9 @@ func (s *stack) runWorkerProbes(ctx context.Context) error {
 		}
 		if err := sqlDB.PingContext(ctx); err != nil {
 			return err
+		}
+		if s.temporal == nil { // the checkpoint signer needs no workflow engine
+			return nil
 		}
 		_, err = s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err

@@ -29,8 +29,13 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		if cfg.CheckpointKeyFile == "" {
 			return fmt.Errorf("serve checkpoints: REDRESS_CHECKPOINT_KEY_FILE is not set")
 		}
-		log.Info("signing audit checkpoints", "every", cfg.CheckpointEvery, "interval", cfg.CheckpointInterval, "dir", cfg.CheckpointDir)
-		return (&stack{cfg: cfg, log: log, db: gdb}).runCheckpoints(ctx)
+		log.Info("signing audit checkpoints", "every", cfg.CheckpointEvery, "interval", cfg.CheckpointInterval,
+			"dir", cfg.CheckpointDir, "metrics", cfg.MetricsAddr)
+		st := &stack{cfg: cfg, log: log, db: gdb}
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return st.runCheckpoints(ctx) })
+		g.Go(func() error { return st.runWorkerProbes(ctx) })
+		return g.Wait()
 	}
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
