@@ -75,8 +75,8 @@ func TestManifests(t *testing.T) {
 			secrets[o.Name] = true
 		}
 	}
-	if len(deployments) < 4 {
-		t.Errorf("want Deployments for intake, worker, console and public, got %d", len(deployments))
+	if len(deployments) < 5 {
+		t.Errorf("want Deployments for intake, worker, console, public and checkpoints, got %d", len(deployments))
 	}
 	checkPod := func(what string, spec corev1.PodSpec, long bool) {
 		for _, c := range spec.Containers {
@@ -101,6 +101,11 @@ func TestManifests(t *testing.T) {
 					t.Errorf("%s/%s: probe port %s is not a container port", what, c.Name, p.HTTPGet.Port.String())
 				}
 			}
+			for _, e := range c.Env {
+				if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && !secrets[ref.SecretKeyRef.Name] {
+					t.Errorf("%s/%s: Secret %s is not defined", what, c.Name, ref.SecretKeyRef.Name)
+				}
+			}
 			for _, ef := range c.EnvFrom {
 				if ef.ConfigMapRef != nil && !configMaps[ef.ConfigMapRef.Name] {
 					t.Errorf("%s/%s: ConfigMap %s is not defined", what, c.Name, ef.ConfigMapRef.Name)
@@ -108,6 +113,11 @@ func TestManifests(t *testing.T) {
 				if ef.SecretRef != nil && !secrets[ef.SecretRef.Name] {
 					t.Errorf("%s/%s: Secret %s is not defined", what, c.Name, ef.SecretRef.Name)
 				}
+			}
+		}
+		for _, v := range spec.Volumes {
+			if v.Secret != nil && !secrets[v.Secret.SecretName] {
+				t.Errorf("%s: Secret %s (volume %s) is not defined", what, v.Secret.SecretName, v.Name)
 			}
 		}
 	}
@@ -157,10 +167,74 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	}
-	for name := range deployments {
-		if !autoscaled[name] {
+	for name, d := range deployments {
+		// A singleton (Recreate: never two pods at once) runs one replica
+		// and must not be autoscaled; everything else is.
+		singleton := d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType
+		switch {
+		case singleton && (d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || autoscaled[name]):
+			t.Errorf("Deployment %s: Recreate is for a single replica without an autoscaler", name)
+		case !singleton && !autoscaled[name]:
 			t.Errorf("Deployment %s has no HorizontalPodAutoscaler", name)
 		}
+	}
+}
+
+// The audit checkpoint signer runs alone (Recreate, one replica: two
+// signers must not run at once), is the only pod that mounts the signing
+// key, read-only, and gets no master key: from redress-keys it takes
+// single keys, never the whole Secret.
+func TestCheckpointSigner(t *testing.T) {
+	var signer *appsv1.Deployment
+	for _, o := range decodeAll(t) {
+		d, ok := o.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		spec := d.Spec.Template.Spec
+		mounts := slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool {
+			return v.Secret != nil && v.Secret.SecretName == "redress-checkpoint-key"
+		})
+		if d.Name != "redress-checkpoints" {
+			if mounts {
+				t.Errorf("Deployment %s mounts the checkpoint signing key", d.Name)
+			}
+			continue
+		}
+		signer = d
+		if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType || d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+			t.Errorf("redress-checkpoints: strategy %s, replicas %v; want Recreate and 1", d.Spec.Strategy.Type, d.Spec.Replicas)
+		}
+		if !mounts {
+			t.Error("redress-checkpoints: the signing key Secret is not mounted")
+		}
+		c := spec.Containers[0]
+		if !slices.Equal(c.Args, []string{"serve", "checkpoints"}) {
+			t.Errorf("redress-checkpoints: args %v", c.Args)
+		}
+		for _, m := range c.VolumeMounts {
+			if !m.ReadOnly {
+				t.Errorf("redress-checkpoints: volume %s is mounted writable", m.Name)
+			}
+		}
+		for _, ef := range c.EnvFrom {
+			if ef.SecretRef != nil {
+				t.Errorf("redress-checkpoints: gets the whole Secret %s", ef.SecretRef.Name)
+			}
+		}
+		keyFile := false
+		for _, e := range c.Env {
+			keyFile = keyFile || (e.Name == "REDRESS_CHECKPOINT_KEY_FILE" && e.Value != "")
+			if e.Name == "REDRESS_MASTER_KEY" || e.Name == "REDRESS_COMMAND_KEY" {
+				t.Errorf("redress-checkpoints: gets %s", e.Name)
+			}
+		}
+		if !keyFile {
+			t.Error("redress-checkpoints: REDRESS_CHECKPOINT_KEY_FILE is not set")
+		}
+	}
+	if signer == nil {
+		t.Fatal("no Deployment redress-checkpoints")
 	}
 }
 
