@@ -185,3 +185,30 @@ func TestRoleGrantsNeedSecondPerson(t *testing.T) {
 		}
 	}
 }
+
+// Fifty refused mints for another person's account are each refused, and
+// become one access.refused entry with count 50 after a flush, not fifty.
+func TestRepeatedAccountRefusalsAreCounted(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	addUsers(t, s, NewUser{Username: "admin", Role: access.Admin, Password: pw},
+		NewUser{Username: "sup.wang", Role: access.Supervisor, Password: pw})
+	var before int64
+	s.DB.Table("audit_entries").Count(&before)
+	for range 50 {
+		if _, _, err := s.IssueToken(ctx, "admin", "sup.wang", "x", nil, time.Hour); !errors.Is(err, ErrRefused) {
+			t.Fatalf("admin minting for sup.wang: %v", err)
+		}
+	}
+	if _, err := audit.FlushCounts(ctx, s.DB, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var after int64
+	s.DB.Table("audit_entries").Count(&after)
+	var counts []int64
+	s.DB.Raw(`SELECT (details::jsonb ->> 'count')::bigint FROM audit_entries
+		WHERE action = 'access.refused' AND actor = 'admin' AND object_type = 'principal' AND object_id = 'admin'`).Scan(&counts)
+	if after-before != 1 || len(counts) != 1 || counts[0] != 50 {
+		t.Fatalf("50 refusals: %d new chain entries, counts %v; want 1 entry with count 50", after-before, counts)
+	}
+}
