@@ -48,11 +48,15 @@ func TestServeCheckpointsServesProbes(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	// Wait for the listener (the process starting), not for a deadline.
+	// Wait for the listener (the process starting); a process that never
+	// serves probes fails here instead of hanging the test binary.
+	giveUp := time.After(30 * time.Second)
 	for get("/healthz") != http.StatusOK {
 		select {
 		case err := <-done:
 			t.Fatalf("serve checkpoints ended before answering /healthz: %v", err)
+		case <-giveUp:
+			t.Fatal("serve checkpoints never answered /healthz")
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
