@@ -23,24 +23,11 @@ import (
 func TestDeletionCompletedForgetsRequester(t *testing.T) {
 	r := newDeletionRig(t, 10)
 	const who = 3
-	// Only old call logs: nothing is under the 6-month floor, so nothing is restricted.
-	if _, err := r.customer.Exec(`DELETE FROM call_logs WHERE caller = $1 AND started_at > now() - interval '6 months'`, customertest.Phone(who)); err != nil {
-		t.Fatal(err)
-	}
-	d, err := r.api.SubmitDeletion(r.as("pipeline.crm"), &deletionv1.SubmitDeletionRequest{IdempotencyKey: "forget-1",
-		Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE, Source: deletionv1.Source_SOURCE_PIPELINE, Email: customertest.Email(who),
-		Phone: &deletionv1.PhoneIdentifier{Number: "+86" + customertest.Phone(who), HeldFrom: timestamppb.New(time.Now().AddDate(-3, 0, 0))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := d.GetDeletion().GetId()
-	if d.GetDeletion().GetMaskedEmail() == "" {
+	submitted := r.eraseWithNothingRetained("forget-1", who)
+	id := submitted.GetId()
+	if submitted.GetMaskedEmail() == "" {
 		t.Fatal("a new request shows no masked email")
 	}
-	if _, err := r.api.AttestIdentity(r.as("agent.li"), &deletionv1.AttestIdentityRequest{DeletionId: id, Reason: "identity checked by the CRM login"}); err != nil {
-		t.Fatal(err)
-	}
-	r.waitStatus(id, wf.StatusCompleted)
 	r.smtp.WaitFor(t, 10*time.Second, func(m smtptest.Message) bool {
 		return strings.Contains(m.Body, "DR-"+id[:8]) && (strings.Contains(m.Body, "request is complete") || strings.Contains(m.Body, "已办结")) &&
 			strings.Contains(m.Body, "customer-db")
@@ -70,4 +57,27 @@ func TestDeletionCompletedForgetsRequester(t *testing.T) {
 	if err != nil || ev.GetCertificate() == "" {
 		t.Fatalf("evidence after forgetting: %v %v", ev, err)
 	}
+}
+
+// eraseWithNothingRetained erases person who through the pipeline, identity
+// attested by an agent, with only old call logs left (nothing under the
+// 6-month floor, so nothing is restricted), and waits until it completes. It
+// answers the request as submitted.
+func (r *deletionRig) eraseWithNothingRetained(key string, who int) *deletionv1.Deletion {
+	r.t.Helper()
+	if _, err := r.customer.Exec(`DELETE FROM call_logs WHERE caller = $1 AND started_at > now() - interval '6 months'`, customertest.Phone(who)); err != nil {
+		r.t.Fatal(err)
+	}
+	d, err := r.api.SubmitDeletion(r.as("pipeline.crm"), &deletionv1.SubmitDeletionRequest{IdempotencyKey: key,
+		Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE, Source: deletionv1.Source_SOURCE_PIPELINE, Email: customertest.Email(who),
+		Phone: &deletionv1.PhoneIdentifier{Number: "+86" + customertest.Phone(who), HeldFrom: timestamppb.New(time.Now().AddDate(-3, 0, 0))}})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := r.api.AttestIdentity(r.as("agent.li"), &deletionv1.AttestIdentityRequest{DeletionId: d.GetDeletion().GetId(),
+		Reason: "identity checked by the CRM login"}); err != nil {
+		r.t.Fatal(err)
+	}
+	r.waitStatus(d.GetDeletion().GetId(), wf.StatusCompleted)
+	return d.GetDeletion()
 }

@@ -25,14 +25,22 @@ import (
 
 // credential adds an account of role and answers a context whose calls carry
 // a bearer credential issued for it.
+// The credential carries everything the role holds, deletion.attest included
+// for a pipeline (a partner's default credential leaves it out; these tests
+// need it).
 func (r *deletionRig) credential(username string, role access.Role) context.Context {
+	r.t.Helper()
+	return r.scopedCredential(username, role, access.Grants[role])
+}
+
+// scopedCredential is credential with the given scopes (nil: the role's
+// default scopes, as a credential issued without any).
+func (r *deletionRig) scopedCredential(username string, role access.Role, scopes []access.Permission) context.Context {
 	r.t.Helper()
 	if _, err := r.identity.AddUser(r.ctx, "test", identity.NewUser{Username: username, Role: role}); err != nil {
 		r.t.Fatal(err)
 	}
-	// Everything the role holds, deletion.attest included for a pipeline
-	// (a partner's default credential leaves it out; these tests need it).
-	secret, _, err := r.identity.IssueToken(r.ctx, username, username, "test", access.Grants[role], time.Hour)
+	secret, _, err := r.identity.IssueToken(r.ctx, username, username, "test", scopes, time.Hour)
 	if err != nil {
 		r.t.Fatal(err)
 	}

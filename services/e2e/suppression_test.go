@@ -1,22 +1,16 @@
 package e2e
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/connectors/customertest"
-	"github.com/redress/redress/services/internal/identity"
-	wf "github.com/redress/redress/workflows/deletion"
 )
 
 // The operator's other systems ask the suppression list whether identifiers
@@ -27,33 +21,10 @@ import (
 func TestSuppressionCheckAnswersErasedIdentifiers(t *testing.T) {
 	r := newDeletionRig(t, 10)
 	const who = 4
-	if _, err := r.customer.Exec(`DELETE FROM call_logs WHERE caller = $1 AND started_at > now() - interval '6 months'`, customertest.Phone(who)); err != nil {
-		t.Fatal(err)
-	}
-	d, err := r.api.SubmitDeletion(r.as("pipeline.crm"), &deletionv1.SubmitDeletionRequest{IdempotencyKey: "suppress-1",
-		Type: deletionv1.RequestType_REQUEST_TYPE_ERASURE, Source: deletionv1.Source_SOURCE_PIPELINE, Email: customertest.Email(who),
-		Phone: &deletionv1.PhoneIdentifier{Number: "+86" + customertest.Phone(who), HeldFrom: timestamppb.New(time.Now().AddDate(-3, 0, 0))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.api.AttestIdentity(r.as("agent.li"), &deletionv1.AttestIdentityRequest{DeletionId: d.GetDeletion().GetId(),
-		Reason: "identity checked by the CRM login"}); err != nil {
-		t.Fatal(err)
-	}
-	r.waitStatus(d.GetDeletion().GetId(), wf.StatusCompleted)
+	r.eraseWithNothingRetained("suppress-1", who)
 
-	issue := func(username string, scopes []access.Permission) context.Context {
-		if _, err := r.identity.AddUser(r.ctx, "test", identity.NewUser{Username: username, Role: access.Automation}); err != nil {
-			t.Fatal(err)
-		}
-		secret, _, err := r.identity.IssueToken(r.ctx, "test", username, username, scopes, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return metadata.AppendToOutgoingContext(r.ctx, "authorization", "Bearer "+secret)
-	}
-	sync := issue("sync.marketing", []access.Permission{access.DeletionSuppressionCheck})
-	plain := issue("partner.portal", nil) // an automation credential with the default scopes
+	sync := r.scopedCredential("sync.marketing", access.Automation, []access.Permission{access.DeletionSuppressionCheck})
+	plain := r.scopedCredential("partner.portal", access.Automation, nil) // the default scopes
 
 	ask := &deletionv1.CheckSuppressionRequest{
 		Phones: []string{"+86 " + customertest.Phone(who)[:3] + " " + customertest.Phone(who)[3:], customertest.Phone(who), "+86" + customertest.Phone(5)},
