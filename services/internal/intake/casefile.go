@@ -76,7 +76,10 @@ func (f *CaseFile) ListCaseMessages(ctx context.Context, req *intakev1.ListCaseM
 	var sk crypto.SubjectKey
 	if bodies && len(rows) > 0 {
 		sk, err = f.s.subjectKeyTx(dbc, c.ComplainantID)
-		if erased = errors.Is(err, crypto.ErrShredded); err != nil && !erased {
+		switch {
+		case errors.Is(err, crypto.ErrShredded):
+			erased = true
+		case err != nil:
 			return nil, status.Error(codes.Unavailable, "read messages failed; retry")
 		}
 	}
@@ -180,7 +183,10 @@ func (f *CaseFile) ListAttachments(ctx context.Context, req *intakev1.ListAttach
 		return out, nil
 	}
 	sk, err := f.s.subjectKeyTx(dbc, c.ComplainantID)
-	if out.Erased = errors.Is(err, crypto.ErrShredded); err != nil && !out.Erased {
+	switch {
+	case errors.Is(err, crypto.ErrShredded):
+		out.Erased = true
+	case err != nil:
 		return nil, status.Error(codes.Unavailable, "read attachments failed; retry")
 	}
 	for _, a := range atts {
