@@ -107,7 +107,7 @@ func (f *CaseFile) RevealComplainant(ctx context.Context, req *intakev1.RevealCo
 	e.UUID("case_id", req.GetCaseId())
 	reason, ok := revealReasonCode(req.GetReason())
 	if !ok {
-		e.Add("reason", "is required: one of "+strings.Join(RevealReasons(), ", "))
+		e.Add("reason", "is required: one of "+strings.Join(revealReasons(), ", "))
 	}
 	if err := e.Err(); err != nil {
 		return nil, err
@@ -143,9 +143,9 @@ func (f *CaseFile) RevealComplainant(ctx context.Context, req *intakev1.RevealCo
 	return &intakev1.RevealComplainantResponse{Complainant: out}, nil
 }
 
-// RevealReasons are the reason codes a reveal may give, in the order of the
+// revealReasons are the reason codes a reveal may give, in the order of the
 // RevealReason enum.
-func RevealReasons() []string {
+func revealReasons() []string {
 	var out []string
 	for i := int32(1); ; i++ {
 		code, ok := revealReasonCode(intakev1.RevealReason(i))
