@@ -1,69 +1,64 @@
 package console
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
+	"mime"
 	"net/http"
-	"slices"
+	"path"
+	"strconv"
+	"strings"
 	"time"
-
-	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
-	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/audit"
-	"github.com/redress/redress/services/internal/records"
 )
-
-type timelineRow struct {
-	At      time.Time
-	Actor   string
-	Action  string
-	Details string
-}
-
-type revealed struct{ Name, Phone, Email, IDNumber string }
-
-// message is a note, reply or answer on the case. Bodies may carry the
-// complainant's personal data: only roles that may reveal read them.
-type message struct {
-	At           time.Time
-	Kind, Author string
-	Body         string
-	Hidden       bool
-}
 
 type caseData struct {
 	Case        *intakev1.Case
 	Due, Ack    string
 	DueISO      string
 	Risk, Left  string
-	Timeline    []timelineRow
-	Revealed    *revealed
-	Messages    []message
+	Timeline    []*intakev1.TimelineEntry
+	Revealed    *intakev1.Complainant
+	Messages    []*intakev1.CaseMessage
+	Attachments *intakev1.ListAttachmentsResponse
 	Deletions   []*deletionv1.Deletion
 	Escalations []*escalationv1.Escalation
 	Reasons     []string
 	Rejections  []string
 	State       string
-	// Which lifecycle forms the case's state allows (the role is checked
-	// separately, in the template, through view.Can).
+	// The actions the service offers on the case (its allowed_actions):
+	// the page shows exactly these forms.
 	Allows map[string]bool
 }
 
-var revealReasons = []string{"contact", "verify", "regulator", "deletion"}
+// revealReasons are the reason codes of intakev1.RevealReason, as the
+// reveal form offers them ("contact" for REVEAL_REASON_CONTACT).
+func revealReasons() []string {
+	var out []string
+	for i := int32(1); ; i++ {
+		name, ok := intakev1.RevealReason_name[i]
+		if !ok {
+			return out
+		}
+		out = append(out, strings.ToLower(strings.TrimPrefix(name, "REVEAL_REASON_")))
+	}
+}
 
+// loadCase reads everything the case page shows through the services, as
+// the signed-in person: the case, its messages, attachments and timeline.
 func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*caseData, bool) {
-	resp, err := s.c.Intake.GetCase(v.rpc(r.Context()), &intakev1.GetCaseRequest{CaseId: r.PathValue("id")})
+	ctx, id := v.rpc(r.Context()), r.PathValue("id")
+	resp, err := s.c.Intake.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: id})
 	if err != nil {
 		s.fail(w, r, v, err)
 		return nil, false
 	}
 	c := resp.GetCase()
-	d := &caseData{Case: c, Reasons: revealReasons, State: c.GetState().String(), Allows: allows(c.GetState())}
+	d := &caseData{Case: c, Reasons: revealReasons(), State: c.GetState().String(), Allows: map[string]bool{}}
+	for _, a := range c.GetAllowedActions() {
+		d.Allows[a] = true
+	}
 	for i := int32(1); i <= 6; i++ {
 		d.Rejections = append(d.Rejections, intakev1.RejectionReason(i).String())
 	}
@@ -76,48 +71,23 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 		d.Ack = legalTimeOf(v.Lang, dl.GetDueAt().AsTime()) + " (" + dl.GetStatus() + ")"
 	}
 	d.Deletions, d.Escalations = s.linked(r, v, c.GetId())
-	var err2 error
-	if d.Messages, err2 = s.messages(r.Context(), c.GetId(), v.Can(string(access.CaseReveal))); err2 != nil {
-		s.fail(w, r, v, err2)
-		return nil, false
-	}
-	recs, err := audit.ForObject(r.Context(), s.c.DB, "case", c.GetId())
+	msgs, err := s.c.CaseFile.ListCaseMessages(ctx, &intakev1.ListCaseMessagesRequest{CaseId: c.GetId()})
 	if err != nil {
 		s.fail(w, r, v, err)
 		return nil, false
 	}
-	for i := len(recs) - 1; i >= 0; i-- {
-		rec := recs[i]
-		det, _ := json.Marshal(rec.Details)
-		if string(det) == "null" || string(det) == "{}" {
-			det = nil
-		}
-		d.Timeline = append(d.Timeline, timelineRow{At: rec.At, Actor: rec.Actor, Action: rec.Action, Details: string(det)})
+	d.Messages = msgs.GetMessages()
+	if d.Attachments, err = s.c.CaseFile.ListAttachments(ctx, &intakev1.ListAttachmentsRequest{CaseId: c.GetId()}); err != nil {
+		s.fail(w, r, v, err)
+		return nil, false
 	}
+	tl, err := s.c.CaseFile.ListCaseTimeline(ctx, &intakev1.ListCaseTimelineRequest{CaseId: c.GetId()})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return nil, false
+	}
+	d.Timeline = tl.GetEntries()
 	return d, true
-}
-
-// allows maps a case state to the lifecycle forms that make sense in it.
-func allows(st intakev1.CaseState) map[string]bool {
-	m := map[string]bool{"note": true}
-	set := func(names ...string) {
-		for _, n := range names {
-			m[n] = true
-		}
-	}
-	switch st {
-	case intakev1.CaseState_CASE_STATE_RECEIVED:
-		set("accept", "reject", "merge", "assign")
-	case intakev1.CaseState_CASE_STATE_ACCEPTED, intakev1.CaseState_CASE_STATE_IN_PROGRESS, intakev1.CaseState_CASE_STATE_REOPENED:
-		set("assign", "request_info", "reply", "resolve")
-	case intakev1.CaseState_CASE_STATE_AWAITING_COMPLAINANT:
-		set("record_response", "reply", "assign")
-	case intakev1.CaseState_CASE_STATE_RESOLVED:
-		set("close", "reopen")
-	case intakev1.CaseState_CASE_STATE_CLOSED, intakev1.CaseState_CASE_STATE_REJECTED:
-		set("reopen")
-	}
-	return m
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -138,106 +108,56 @@ func flash(r *http.Request, lang string) string {
 }
 
 // reveal shows the complainant's personal data unmasked, once, to a role
-// holding case.reveal, with a reason code; the audit entry is written in the
-// same transaction that reads the data, so no reveal goes unrecorded.
+// holding case.reveal, with a reason code; the service writes the audit
+// entry in the transaction that reads the data, so no reveal goes
+// unrecorded, and refuses a missing or unknown reason.
 func (s *Server) reveal(w http.ResponseWriter, r *http.Request, v *view) {
-	if !v.Can(string(access.CaseReveal)) {
-		s.render(w, http.StatusForbidden, "message", v, "forbidden")
-		return
-	}
-	reason := r.PostFormValue("reason")
-	if !slices.Contains(revealReasons, reason) {
-		v.Error = translate(v.Lang, "bad_request") + ": reason"
-		s.render(w, http.StatusBadRequest, "message", v, "")
-		return
-	}
-	d, ok := s.loadCase(w, r, v) // the service checks case.read and that the case exists
-	if !ok {
-		return
-	}
-	rv, err := s.openComplainant(r.Context(), d.Case.GetId(), v.User.Username, reason)
+	reason := intakev1.RevealReason_value["REVEAL_REASON_"+strings.ToUpper(r.PostFormValue("reason"))]
+	resp, err := s.c.CaseFile.RevealComplainant(v.rpc(r.Context()), &intakev1.RevealComplainantRequest{
+		CaseId: r.PathValue("id"), Reason: intakev1.RevealReason(reason)})
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
-	d.Revealed = rv
-	d.Timeline = append([]timelineRow{{At: s.c.Now(), Actor: v.User.Username, Action: "complainant.revealed", Details: `{"reason":"` + reason + `"}`}}, d.Timeline...)
+	d, ok := s.loadCase(w, r, v) // the timeline now holds the reveal
+	if !ok {
+		return
+	}
+	d.Revealed = resp.GetComplainant()
 	v.Title, v.Data = d.Case.GetCaseNumber(), d
 	s.render(w, http.StatusOK, "case", v, "")
 }
 
-var errErased = errors.New("complainant's data erased")
-
-// messages lists the case's messages, oldest first, decrypting bodies for
-// roles that may see personal data.
-func (s *Server) messages(ctx context.Context, caseID string, bodies bool) ([]message, error) {
-	db := s.c.DB.WithContext(ctx)
-	var rows []records.CaseMessage
-	if err := db.Where("case_id = ? AND status <> ?", caseID, records.MessageDiscarded).Order("created_at, id").Find(&rows).Error; err != nil {
-		return nil, err
+// attachment sends one attachment's content as a download. It is a POST
+// (with the CSRF token): the service audits every download, and a link on
+// another site must not make one in the agent's name.
+func (s *Server) attachment(w http.ResponseWriter, r *http.Request, v *view) {
+	resp, err := s.c.CaseFile.DownloadAttachment(v.rpc(r.Context()), &intakev1.DownloadAttachmentRequest{
+		CaseId: r.PathValue("id"), AttachmentId: r.PathValue("attachment")})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
 	}
-	if len(rows) == 0 {
-		return nil, nil
+	a := resp.GetAttachment()
+	ct := a.GetContentType()
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
+		ct = "application/octet-stream"
 	}
-	var open func(ct []byte) string
-	if bodies {
-		var comp records.Complainant
-		if err := db.Where("id = (SELECT complainant_id FROM cases WHERE id = ?)", caseID).Take(&comp).Error; err != nil {
-			return nil, err
-		}
-		if sk, err := s.c.Keys.SubjectKey(db, comp.SubjectKeyID); err == nil {
-			open = func(ct []byte) string {
-				b, err := sk.Open("message", ct)
-				if err != nil {
-					return "[unreadable]"
-				}
-				return string(b)
-			}
-		}
+	name := path.Base("/" + a.GetFileName())
+	if name == "/" {
+		name = "attachment"
 	}
-	out := make([]message, 0, len(rows))
-	for _, m := range rows {
-		msg := message{At: m.CreatedAt, Kind: m.Kind, Author: m.Author, Hidden: open == nil}
-		if open != nil {
-			msg.Body = open(m.BodyEnc)
-		}
-		out = append(out, msg)
-	}
-	return out, nil
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("Content-Length", strconv.Itoa(len(resp.GetContent())))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(resp.GetContent())
 }
 
-func (s *Server) openComplainant(ctx context.Context, caseID, actor, reason string) (*revealed, error) {
-	out := &revealed{}
-	err := s.c.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var comp records.Complainant
-		if err := tx.Where("id = (SELECT complainant_id FROM cases WHERE id = ?)", caseID).Take(&comp).Error; err != nil {
-			return err
-		}
-		sk, err := s.c.Keys.SubjectKey(tx, comp.SubjectKeyID)
-		if err != nil {
-			return errErased
-		}
-		open := func(field string, ct []byte) string {
-			if len(ct) == 0 {
-				return ""
-			}
-			b, err := sk.Open(field, ct)
-			if err != nil {
-				return "[unreadable]"
-			}
-			return string(b)
-		}
-		out.Name, out.Phone = open("name", comp.NameEnc), open("phone", comp.PhoneEnc)
-		out.Email, out.IDNumber = open("email", comp.EmailEnc), open("id_number", comp.IDNumberEnc)
-		_, err = audit.Append(tx, audit.Entry{Actor: actor, Action: "complainant.revealed", ObjectType: "case", ObjectID: caseID,
-			Details: map[string]any{"reason": reason, "complainant_id": comp.ID}, At: s.c.Now()})
-		return err
-	})
-	return out, err
-}
-
-// caseAction runs one lifecycle form through IntakeService; the service's
-// access table decides, the console only shows the forms a role may use.
+// caseAction runs one lifecycle form through IntakeService; the action
+// names are those of allowed_actions. The service decides; the console only
+// shows the forms it offers.
 func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, v *view) {
 	id, f := r.PathValue("id"), r.PostFormValue
 	ctx := v.rpc(r.Context())
@@ -254,9 +174,9 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, v *view) {
 		_, err = api.RejectCase(ctx, rejectRequest(id, f("reason"), f("body")))
 	case "assign":
 		_, err = api.AssignCase(ctx, &intakev1.AssignCaseRequest{CaseId: id, Assignee: f("assignee")})
-	case "request_info":
+	case "request_information":
 		_, err = api.RequestInformation(ctx, &intakev1.RequestInformationRequest{CaseId: id, Question: f("body")})
-	case "record_response":
+	case "complainant_replied":
 		_, err = api.RecordComplainantResponse(ctx, &intakev1.RecordComplainantResponseRequest{CaseId: id, Body: f("body")})
 	case "resolve":
 		_, err = api.ResolveCase(ctx, &intakev1.ResolveCaseRequest{CaseId: id, Feedback: f("body")})

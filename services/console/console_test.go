@@ -50,7 +50,7 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// Env is a console in front of a real IntakeService (gRPC over a socket,
+// Env is a console in front of a real IntakeService and CaseFileService (gRPC over a socket,
 // production guard, real PostgreSQL). No workflow engine: cases stay in the
 // states they are submitted in, which is all these tests need; the browser
 // tests run the whole stack.
@@ -96,7 +96,9 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(c *Config, consoleUR
 	e.Store = &identity.Store{DB: e.DB}
 	gs := grpcserver.New(log, grpcserver.NewMetrics(), access.Guard{Auth: e.Store})
 	starter := intake.NewStarter(nil, e.DB, log) // never Run: no workflow engine here
-	intakev1.RegisterIntakeServiceServer(gs.GRPC, intake.New(intake.Config{DB: e.DB, Keys: keys, Policy: policy.New(cals), Log: log, Starter: starter}))
+	isrv := intake.New(intake.Config{DB: e.DB, Keys: keys, Policy: policy.New(cals), Log: log, Starter: starter})
+	intakev1.RegisterIntakeServiceServer(gs.GRPC, isrv)
+	intakev1.RegisterCaseFileServiceServer(gs.GRPC, isrv.CaseFile())
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +117,7 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(c *Config, consoleUR
 		t.Fatal(err)
 	}
 	e.URL = "http://" + hlis.Addr().String()
-	cfg := Config{Identity: e.Store, Intake: e.API, DB: e.DB, Keys: keys, Log: log, Policy: policy.New(cals), Calendars: cals}
+	cfg := Config{Identity: e.Store, Intake: e.API, CaseFile: intakev1.NewCaseFileServiceClient(conn), Log: log, Policy: policy.New(cals), Calendars: cals}
 	for _, f := range configure {
 		f(&cfg, e.URL)
 	}

@@ -14,12 +14,14 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"gorm.io/gorm"
 
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/inspection"
+	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
@@ -29,15 +31,15 @@ import (
 // withReporting serves the real ReportingService (exports, inspection
 // packages, stored documents) behind the production access guard on its own
 // gRPC socket, and gives the console its client.
-func withReporting(t testing.TB, exp **reports.Exporter) func(c *Config, _ string) {
+func withReporting(t testing.TB, gdb *gorm.DB, exp **reports.Exporter) func(c *Config, _ string) {
 	return func(c *Config, _ string) {
-		sqlDB, err := c.DB.DB()
+		sqlDB, err := gdb.DB()
 		if err != nil {
 			t.Fatal(err)
 		}
 		*exp = &reports.Exporter{DB: sqlDB, Calendars: c.Calendars}
-		srv := &reports.Server{Exporter: *exp, DB: c.DB, Log: c.Log,
-			Packages: &inspection.Builder{Exporter: *exp, DB: c.DB, Calendars: c.Calendars, Policy: policy.New(c.Calendars)}}
+		srv := &reports.Server{Exporter: *exp, DB: gdb, Log: c.Log,
+			Packages: &inspection.Builder{Exporter: *exp, DB: gdb, Calendars: c.Calendars, Policy: policy.New(c.Calendars)}}
 		gs := grpcserver.New(c.Log, grpcserver.NewMetrics(), access.Guard{Auth: c.Identity})
 		reportingv1.RegisterReportingServiceServer(gs.GRPC, srv)
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -94,7 +96,8 @@ func attachmentName(t *testing.T, h http.Header) string {
 // no link and gets 403 forcing the URLs.
 func TestReportsPage(t *testing.T) {
 	var exp *reports.Exporter
-	e := newEnv(t, withReporting(t, &exp))
+	gdb := pgtest.Open(t)
+	e := newEnvOn(t, gdb, withReporting(t, gdb, &exp))
 	ctx := context.Background()
 	if _, err := e.Store.AddUser(ctx, "test", identity.NewUser{Username: "comp.zhao", Role: access.ComplianceOfficer, Password: testPassword}); err != nil && !errors.Is(err, identity.ErrExists) {
 		t.Fatal(err)

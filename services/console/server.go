@@ -22,14 +22,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/ratelimit"
 	"github.com/redress/redress/workflows/calendar"
@@ -51,11 +49,10 @@ type Config struct {
 	Escalation escalationv1.EscalationServiceClient
 	// Reporting, when set, adds the reports page.
 	Reporting reportingv1.ReportingServiceClient
-	// DB and Keys serve what no RPC offers yet: the audit timeline and the
-	// audited reveal of a complainant's personal data.
-	DB   *gorm.DB
-	Keys *crypto.Keyring
-	Log  *slog.Logger
+	// CaseFile answers the case page's timeline, messages, attachments and
+	// the audited reveal (same gRPC server as Intake).
+	CaseFile intakev1.CaseFileServiceClient
+	Log      *slog.Logger
 	// OIDC, when set, offers single sign-on with the organisation's provider.
 	OIDC *identity.OIDC
 	// Policy and Calendars, when set, add the read-only policies page.
@@ -140,6 +137,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /cases/new", s.authed(s.requires(access.CaseSubmit, s.submitNewCase)))
 	mux.Handle("GET /cases/{id}", s.authed(s.casePage))
 	mux.Handle("POST /cases/{id}/reveal", s.authed(s.reveal))
+	mux.Handle("POST /cases/{id}/attachments/{attachment}", s.authed(s.attachment))
 	mux.Handle("POST /cases/{id}/{action}", s.authed(s.caseAction))
 	mux.Handle("GET /admin/users", s.authed(s.adminOnly(s.adminUsers)))
 	mux.Handle("POST /admin/users", s.authed(s.adminOnly(s.adminAddUser)))

@@ -102,16 +102,19 @@ func TestAutomationSeesOnlyItsOwnCases(t *testing.T) {
 	}
 }
 
-// Every case RPC applies the same rule, whatever the role's grants say:
+// Every case RPC (IntakeService's and CaseFileService's) applies the same rule, whatever the role's grants say:
 // called in process as another automation principal (past the guard, as if
 // its role held every permission), each answers NotFound for a case that
 // principal did not submit, before anything reaches the case.
 func TestEveryCaseRPCHidesOthersCases(t *testing.T) {
 	h := newHarness(t, options{noTemporal: true, noWorker: true})
-	sub, err := h.api.SubmitComplaint(h.as("partner.a"), submission("owner-rpc-a-00001"))
+	req := submission("owner-rpc-a-00001")
+	req.Attachments = []*intakev1.AttachmentUpload{{FileName: "sms.txt", ContentType: "text/plain", Content: evidence}}
+	sub, err := h.api.SubmitComplaint(h.as("partner.a"), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	attID := sub.GetCase().GetAttachments()[0].GetId()
 	other, err := h.api.SubmitComplaint(h.as("partner.a"), submission("owner-rpc-a-00002"))
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +122,7 @@ func TestEveryCaseRPCHidesOthersCases(t *testing.T) {
 	id, otherID := sub.GetCase().GetId(), other.GetCase().GetId()
 	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Log: h.log})
 	t.Cleanup(srv.Close)
+	files := srv.CaseFile()
 	ctx := access.WithPrincipal(h.ctx, access.Principal{ID: "partner.b", Role: access.Automation})
 	calls := map[string]func() error{
 		"GetCase": func() error { _, err := srv.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: id}); return err },
@@ -161,9 +165,30 @@ func TestEveryCaseRPCHidesOthersCases(t *testing.T) {
 			_, err := srv.MergeCase(ctx, &intakev1.MergeCaseRequest{CaseId: id, PrimaryCaseId: otherID})
 			return err
 		},
+		"ListCaseTimeline": func() error {
+			_, err := files.ListCaseTimeline(ctx, &intakev1.ListCaseTimelineRequest{CaseId: id})
+			return err
+		},
+		"ListCaseMessages": func() error {
+			_, err := files.ListCaseMessages(ctx, &intakev1.ListCaseMessagesRequest{CaseId: id})
+			return err
+		},
+		"RevealComplainant": func() error {
+			_, err := files.RevealComplainant(ctx, &intakev1.RevealComplainantRequest{CaseId: id, Reason: intakev1.RevealReason_REVEAL_REASON_CONTACT})
+			return err
+		},
+		"ListAttachments": func() error {
+			_, err := files.ListAttachments(ctx, &intakev1.ListAttachmentsRequest{CaseId: id})
+			return err
+		},
+		"DownloadAttachment": func() error {
+			_, err := files.DownloadAttachment(ctx, &intakev1.DownloadAttachmentRequest{CaseId: id, AttachmentId: attID})
+			return err
+		},
 	}
 	for _, rpc := range []string{"GetCase", "ListCases", "AddNote", "ReplyToComplainant", "AcceptCase", "RejectCase",
-		"AssignCase", "RequestInformation", "RecordComplainantResponse", "ResolveCase", "CloseCase", "ReopenCase", "MergeCase"} {
+		"AssignCase", "RequestInformation", "RecordComplainantResponse", "ResolveCase", "CloseCase", "ReopenCase", "MergeCase",
+		"ListCaseTimeline", "ListCaseMessages", "RevealComplainant", "ListAttachments", "DownloadAttachment"} {
 		if rpc == "ListCases" {
 			resp, err := srv.ListCases(ctx, &intakev1.ListCasesRequest{})
 			if err != nil || len(resp.GetCases()) != 0 {
@@ -175,10 +200,14 @@ func TestEveryCaseRPCHidesOthersCases(t *testing.T) {
 			t.Errorf("%s on another partner's case: %v, want NotFound", rpc, err)
 		}
 	}
-	// Nothing reached the case: no note, reply or draft was stored.
+	// Nothing reached the case: no note, reply or draft was stored, nothing
+	// revealed or downloaded.
 	var msgs int64
 	h.db.Model(&records.CaseMessage{}).Where("case_id = ?", id).Count(&msgs)
 	if msgs != 0 {
 		t.Errorf("%d messages stored on the hidden case", msgs)
+	}
+	if n := len(h.auditCount(id, "complainant.revealed")) + len(h.auditCount(id, "attachment.downloaded")); n != 0 {
+		t.Errorf("%d reveals or downloads of the hidden case audited", n)
 	}
 }

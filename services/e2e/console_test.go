@@ -43,10 +43,11 @@ func findChromium(t *testing.T) string {
 // startConsole serves the console in front of the harness's services, the
 // way `redress dev` does, and makes one account per role.
 // serveConsole serves a console over HTTP with the services in cfg and the
-// harness's identity, intake, database, keys and log; it answers the base URL.
+// harness's identity, intake, case file and log (no database, no keys); it
+// answers the base URL.
 func serveConsole(t *testing.T, h *harness, cfg console.Config) string {
 	t.Helper()
-	cfg.Identity, cfg.Intake, cfg.DB, cfg.Keys, cfg.Log = h.identity, h.api, h.db, h.keys, h.log
+	cfg.Identity, cfg.Intake, cfg.CaseFile, cfg.Log = h.identity, h.api, h.caseFile, h.log
 	srv, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -236,14 +237,25 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("CSRF-less POST: %d", st)
 	}
 
-	// Work the case to resolution: accept (agent), assign (supervisor),
-	// resolve and close (agent).
-	if st := consoleAct(t, ctx, "action-accept"); st != "accepted" {
-		t.Fatalf("after accept: %q", st)
-	}
+	// Work the case to resolution: accept and assign (supervisor), resolve
+	// and close (agent). A received case offers no Assign, which the
+	// workflow would refuse; once accepted, it does.
 	consoleSignOut(t, ctx)
 	consoleSignIn(t, ctx, base, "sup.wang")
 	crun(t, ctx, "open case", chromedp.Navigate(casePage), chromedp.WaitVisible(chromedp.ID("case-number")))
+	offered := func() string {
+		return cget(t, ctx, "actions offered", chromedp.Evaluate[string](
+			`[...document.querySelectorAll("button[id^=action-]")].map(b => b.id).join(" ")`))
+	}
+	if got := offered(); got != "action-accept action-reply action-reject action-merge action-note" {
+		t.Fatalf("a received case offers %q", got)
+	}
+	if st := consoleAct(t, ctx, "action-accept"); st != "accepted" {
+		t.Fatalf("after accept: %q", st)
+	}
+	if got := offered(); !strings.Contains(got, "action-assign") || strings.Contains(got, "action-accept") {
+		t.Fatalf("an accepted case offers %q", got)
+	}
 	if st := consoleAct(t, ctx, "action-assign", chromedp.SendKeys(chromedp.ID("assignee-input"), "agent.li")); st != "in progress" {
 		t.Fatalf("after assign: %q", st)
 	}

@@ -50,6 +50,7 @@ type harness struct {
 	tc       client.Client
 	starter  *intake.Starter
 	api      intakev1.IntakeServiceClient
+	caseFile intakev1.CaseFileServiceClient
 	smtp     *smtptest.Server
 	stopWork context.CancelFunc
 	workDone chan struct{}
@@ -102,6 +103,7 @@ func newHarness(t *testing.T, o options) *harness {
 	h.identity = &identity.Store{DB: h.db}
 	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true})
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	intakev1.RegisterCaseFileServiceServer(gs.GRPC, srv.CaseFile())
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +116,7 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	t.Cleanup(func() { conn.Close() })
 	h.api = intakev1.NewIntakeServiceClient(conn)
+	h.caseFile = intakev1.NewCaseFileServiceClient(conn)
 	if !o.noWorker {
 		h.startWorker()
 	}

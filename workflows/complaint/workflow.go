@@ -162,13 +162,7 @@ func (w *complaintWF) canContinueAsNew() bool {
 	return w.snap.Resolution.Status != DeadlinePaused && w.snap.State != StateResolved
 }
 
-func isTerminal(state string) bool {
-	switch state {
-	case StateRejected, StateMerged, StateClosed:
-		return true
-	}
-	return false
-}
+func isTerminal(state string) bool { return State(state).Terminal() }
 
 // ---------------------------------------------------------------------------
 // Handlers
@@ -274,20 +268,23 @@ func invalid(format string, args ...any) error {
 }
 
 // checkAction decides whether action name with arguments a is legal for a
-// case in state, and returns the state it leads to. Pure.
+// case in state, and returns the state it leads to. Pure. Which states take
+// which action is State.Allowed; this adds the reasons and the arguments.
 func checkAction(caseID, state, name string, a Action) (string, error) {
-	if isTerminal(state) {
+	st := State(state)
+	if st.Terminal() {
 		return "", illegal("cannot %s case %s: it is %s and takes no further actions", verb(name), caseID, state)
 	}
+	ok := st.Allowed(name)
 	var to string
 	switch name {
 	case UpdateAccept:
-		if state != StateReceived {
+		if !ok {
 			return "", illegal("cannot accept a case in state %s: only a received case can be accepted", state)
 		}
 		to = StateAccepted
 	case UpdateReject:
-		if state != StateReceived {
+		if !ok {
 			return "", illegal("cannot reject a case in state %s: only a received case can be rejected", state)
 		}
 		if a.ReasonCode == "" {
@@ -298,9 +295,9 @@ func checkAction(caseID, state, name string, a Action) (string, error) {
 		}
 		to = StateRejected
 	case UpdateAssign:
-		switch state {
-		case StateAccepted, StateInProgress, StateReopened:
-		case StateReceived:
+		switch {
+		case ok:
+		case state == StateReceived:
 			return "", illegal("cannot assign a case in state received: accept it first")
 		default:
 			return "", illegal("cannot assign a case in state %s: only accepted, in_progress or reopened cases can be assigned", state)
@@ -310,7 +307,7 @@ func checkAction(caseID, state, name string, a Action) (string, error) {
 		}
 		to = StateInProgress
 	case UpdateRequestInformation:
-		if state != StateInProgress {
+		if !ok {
 			return "", illegal("cannot request information on a case in state %s: it must be in_progress (accepted and assigned)", state)
 		}
 		if a.MessageID == "" {
@@ -318,7 +315,7 @@ func checkAction(caseID, state, name string, a Action) (string, error) {
 		}
 		to = StateAwaitingComplainant
 	case UpdateComplainantReplied:
-		if state != StateAwaitingComplainant {
+		if !ok {
 			return "", illegal("cannot record a complainant reply on a case in state %s: no information was requested", state)
 		}
 		if a.MessageID == "" {
@@ -326,13 +323,13 @@ func checkAction(caseID, state, name string, a Action) (string, error) {
 		}
 		to = StateInProgress
 	case UpdateResolve:
-		switch state {
-		case StateInProgress:
-		case StateReceived:
+		switch {
+		case ok:
+		case state == StateReceived:
 			return "", illegal("cannot resolve a case in state received: accept and assign it first")
-		case StateAccepted, StateReopened:
+		case state == StateAccepted, state == StateReopened:
 			return "", illegal("cannot resolve a case in state %s: assign it first", state)
-		case StateAwaitingComplainant:
+		case state == StateAwaitingComplainant:
 			return "", illegal("cannot resolve a case in state awaiting_complainant: record the complainant's reply first")
 		default:
 			return "", illegal("cannot resolve a case in state %s", state)
@@ -342,19 +339,17 @@ func checkAction(caseID, state, name string, a Action) (string, error) {
 		}
 		to = StateResolved
 	case UpdateClose:
-		if state != StateResolved {
+		if !ok {
 			return "", illegal("cannot close a case in state %s: only a resolved case can be closed", state)
 		}
 		to = StateClosed
 	case UpdateReopen:
-		if state != StateResolved {
+		if !ok {
 			return "", illegal("cannot reopen a case in state %s: only a resolved case can be reopened", state)
 		}
 		to = StateReopened
 	case UpdateMerge:
-		switch state {
-		case StateReceived, StateAccepted, StateInProgress, StateAwaitingComplainant, StateReopened:
-		default:
+		if !ok {
 			return "", illegal("cannot merge a case in state %s", state)
 		}
 		if a.PrimaryCaseID == "" {
@@ -365,6 +360,9 @@ func checkAction(caseID, state, name string, a Action) (string, error) {
 		}
 		to = StateMerged
 	case UpdateReply:
+		if !ok {
+			return "", illegal("cannot reply on a case in state %s", state)
+		}
 		if a.MessageID == "" {
 			return "", invalid("reply requires the reply text (message id)")
 		}

@@ -119,8 +119,9 @@ func (s *stack) runConsole(ctx context.Context) error {
 	}
 	defer conn.Close()
 	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
+		CaseFile: intakev1.NewCaseFileServiceClient(conn),
 		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
-		Reporting: reportingv1.NewReportingServiceClient(conn), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+		Reporting: reportingv1.NewReportingServiceClient(conn), Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func (s *stack) activities() *worker.Activities {
 	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log}
 }
 
-// runIntake serves IntakeService and the metrics/probe endpoints, and runs
+// runIntake serves IntakeService (with CaseFileService) and the metrics/probe endpoints, and runs
 // the workflow starter with its recovery loop.
 func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *intake.Starter) error {
 	tlsOpts, err := mtls.ServerOptions(s.tlsFiles())
@@ -152,6 +152,7 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 	}
 	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	intakev1.RegisterCaseFileServiceServer(gs.GRPC, srv.CaseFile())
 	reporting, err := s.reportingServer()
 	if err != nil {
 		lis.Close()

@@ -26,6 +26,10 @@ const (
 	CaseAssign Permission = "case.assign" // assign, reassign
 	CaseHandle Permission = "case.handle" // request information, record answers, resolve
 	CaseClose  Permission = "case.close"  // close, reopen
+	// CaseReveal shows a complainant's personal data unmasked (asks for a
+	// reason, writes an audit entry): message bodies, the complainant,
+	// attachment contents.
+	CaseReveal Permission = "case.reveal"
 
 	ReportExport     Permission = "report.export"     // registers, statistics, audit extract
 	ReportInspection Permission = "report.inspection" // inspection packages
@@ -43,6 +47,8 @@ const escalation = "/redress.escalation.v1.EscalationService/"
 
 const intake = "/redress.intake.v1.IntakeService/"
 
+const caseFile = "/redress.intake.v1.CaseFileService/"
+
 // Table maps full RPC method names to the permission they need.
 var Table = map[string]Permission{
 	intake + "SubmitComplaint":           CaseSubmit,
@@ -59,6 +65,12 @@ var Table = map[string]Permission{
 	intake + "ResolveCase":               CaseHandle,
 	intake + "CloseCase":                 CaseClose,
 	intake + "ReopenCase":                CaseClose,
+
+	caseFile + "ListCaseTimeline":   CaseRead,
+	caseFile + "ListCaseMessages":   CaseRead, // bodies only with CaseReveal
+	caseFile + "ListAttachments":    CaseRead,
+	caseFile + "RevealComplainant":  CaseReveal,
+	caseFile + "DownloadAttachment": CaseReveal,
 
 	"/redress.reporting.v1.ReportingService/Export":            ReportExport,
 	"/redress.reporting.v1.ReportingService/InspectionPackage": ReportInspection,

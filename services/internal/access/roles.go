@@ -18,9 +18,6 @@ const (
 // Permissions used by the console and the identity work (beside the RPC
 // permissions of Table).
 const (
-	// CaseReveal shows a complainant's personal data unmasked (asks for a
-	// reason, writes an audit entry).
-	CaseReveal Permission = "case.reveal"
 	// UserAdmin manages accounts, roles and API credentials.
 	UserAdmin Permission = "user.admin"
 )

@@ -3,7 +3,6 @@ package intake
 import (
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/services/internal/validation"
+	"github.com/redress/redress/workflows/complaint"
 )
 
 // GetCase answers one case with the complainant's personal data masked.
@@ -50,7 +50,7 @@ func (s *Server) loadCase(ctx context.Context, caseID string) (*intakev1.Case, e
 	if err := dbc.Find(&deadlines, "case_id = ?", caseID).Error; err != nil {
 		return nil, status.Error(codes.Unavailable, "read case failed; retry")
 	}
-	if err := dbc.Omit("content_enc").Order("created_at, id").Find(&atts, "case_id = ?", caseID).Error; err != nil {
+	if atts, err = s.attachmentRows(dbc, caseID); err != nil {
 		return nil, status.Error(codes.Unavailable, "read case failed; retry")
 	}
 	if err := dbc.Take(&comp, "id = ?", c.ComplainantID).Error; err != nil {
@@ -62,11 +62,9 @@ func (s *Server) loadCase(ctx context.Context, caseID string) (*intakev1.Case, e
 	out := caseProto(c, deadlines)
 	out.Complainant = s.maskedComplainant(sk, keyOK, comp)
 	for _, a := range atts {
-		out.Attachments = append(out.Attachments, &intakev1.Attachment{
-			Id: a.ID, FileName: openText(sk, keyOK, fieldAttachmentName, a.FileNameEnc), ContentType: a.ContentType, SizeBytes: a.SizeBytes,
-			Sha256: hex.EncodeToString(a.SHA256), CreatedAt: ts(a.CreatedAt),
-		})
+		out.Attachments = append(out.Attachments, attachmentProto(a, openText(sk, keyOK, fieldAttachmentName, a.FileNameEnc)))
 	}
+	out.AllowedActions = allowedActions(ctx, c.State)
 	return out, nil
 }
 
@@ -75,6 +73,34 @@ func (s *Server) loadCase(ctx context.Context, caseID string) (*intakev1.Case, e
 func visible(ctx context.Context, c records.Case) bool {
 	owner, only := access.CaseOwnerOnly(ctx)
 	return !only || c.SubmittedBy != nil && *c.SubmittedBy == owner
+}
+
+// actionMethods names the IntakeService method of each case action: its
+// access.Table entry says who may take it.
+var actionMethods = map[string]string{
+	complaint.ActionNote:               intakev1.IntakeService_AddNote_FullMethodName,
+	complaint.UpdateReply:              intakev1.IntakeService_ReplyToComplainant_FullMethodName,
+	complaint.UpdateAccept:             intakev1.IntakeService_AcceptCase_FullMethodName,
+	complaint.UpdateReject:             intakev1.IntakeService_RejectCase_FullMethodName,
+	complaint.UpdateMerge:              intakev1.IntakeService_MergeCase_FullMethodName,
+	complaint.UpdateAssign:             intakev1.IntakeService_AssignCase_FullMethodName,
+	complaint.UpdateRequestInformation: intakev1.IntakeService_RequestInformation_FullMethodName,
+	complaint.UpdateComplainantReplied: intakev1.IntakeService_RecordComplainantResponse_FullMethodName,
+	complaint.UpdateResolve:            intakev1.IntakeService_ResolveCase_FullMethodName,
+	complaint.UpdateClose:              intakev1.IntakeService_CloseCase_FullMethodName,
+	complaint.UpdateReopen:             intakev1.IntakeService_ReopenCase_FullMethodName,
+}
+
+// allowedActions lists the actions a case in state takes (the complaint
+// workflow's table) that the caller holds the permission for.
+func allowedActions(ctx context.Context, state string) []string {
+	var out []string
+	for _, a := range complaint.State(state).Actions() {
+		if perm, ok := access.Table[actionMethods[a]]; ok && access.Holds(ctx, perm) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // caseNotFound answers a case that does not exist or that the caller may not
@@ -255,7 +281,9 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 	for _, r := range rows {
 		sk, ok := sks[r.ComplainantID]
 		openCaseText(sk, ok, &r)
-		resp.Cases = append(resp.Cases, caseProto(r, byCase[r.ID]))
+		pc := caseProto(r, byCase[r.ID])
+		pc.AllowedActions = allowedActions(ctx, r.State)
+		resp.Cases = append(resp.Cases, pc)
 	}
 	return resp, nil
 }

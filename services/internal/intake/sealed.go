@@ -19,6 +19,7 @@ const (
 	fieldDescription    = "description"
 	fieldSubjectValue   = "subject_value"
 	fieldAttachmentName = "attachment_name"
+	fieldAttachment     = "attachment" // an attachment's content
 	// erased is shown for a text whose subject key was shredded.
 	erased = "[erased]"
 )

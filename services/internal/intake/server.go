@@ -6,7 +6,6 @@ package intake
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"time"
@@ -119,23 +118,21 @@ func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitCompla
 		return nil, status.Error(codes.Unavailable, "the complaint could not be recorded; retry with the same idempotency key")
 	}
 	s.starter.Enqueue(sub.c.ID)
-	return &intakev1.SubmitComplaintResponse{Case: s.submittedCase(sub, req), LookupCode: sub.lookupCode}, nil
+	return &intakev1.SubmitComplaintResponse{Case: s.submittedCase(ctx, sub, req), LookupCode: sub.lookupCode}, nil
 }
 
 // submittedCase is the answer to a committed submission, built from the
 // rows just written (the same view GetCase gives, without reading it back).
-func (s *Server) submittedCase(sub *submission, req *intakev1.SubmitComplaintRequest) *intakev1.Case {
+func (s *Server) submittedCase(ctx context.Context, sub *submission, req *intakev1.SubmitComplaintRequest) *intakev1.Case {
 	out := caseProto(sub.c, sub.deadlines)
+	out.AllowedActions = allowedActions(ctx, sub.c.State)
 	p := req.GetComplainant()
 	out.Complainant = &intakev1.Complainant{
 		PreferredContact: sub.comp.PreferredContact, Name: crypto.MaskName(p.GetName()),
 		Phone: crypto.MaskPhone(p.GetPhone()), Email: crypto.MaskEmail(p.GetEmail()), IdNumber: crypto.MaskIDNumber(p.GetIdNumber()),
 	}
 	for _, a := range sub.atts {
-		out.Attachments = append(out.Attachments, &intakev1.Attachment{
-			Id: a.ID, FileName: a.FileName, ContentType: a.ContentType, SizeBytes: a.SizeBytes,
-			Sha256: hex.EncodeToString(a.SHA256), CreatedAt: ts(a.CreatedAt),
-		})
+		out.Attachments = append(out.Attachments, attachmentProto(a, a.FileName))
 	}
 	return out
 }
@@ -252,7 +249,7 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 	}
 	for _, a := range req.GetAttachments() {
 		sum := sha256.Sum256(a.GetContent())
-		enc, err := sk.Seal("attachment", a.GetContent())
+		enc, err := sk.Seal(fieldAttachment, a.GetContent())
 		if err != nil {
 			return nil, err
 		}

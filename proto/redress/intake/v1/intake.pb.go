@@ -861,6 +861,11 @@ type Case struct {
 	WorkflowStarted  bool                   `protobuf:"varint,21,opt,name=workflow_started,json=workflowStarted,proto3" json:"workflow_started,omitempty"`
 	// Due date set by a referring regulator, when it set one.
 	RegulatorDueAt *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=regulator_due_at,json=regulatorDueAt,proto3" json:"regulator_due_at,omitempty"`
+	// The actions the case's state allows and the caller may take: the
+	// complaint workflow's update names (accept, reject, assign,
+	// request_information, complainant_replied, resolve, close, reopen, merge,
+	// reply) and note. Clients offer exactly these.
+	AllowedActions []string `protobuf:"bytes,23,rep,name=allowed_actions,json=allowedActions,proto3" json:"allowed_actions,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1045,6 +1050,13 @@ func (x *Case) GetWorkflowStarted() bool {
 func (x *Case) GetRegulatorDueAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.RegulatorDueAt
+	}
+	return nil
+}
+
+func (x *Case) GetAllowedActions() []string {
+	if x != nil {
+		return x.AllowedActions
 	}
 	return nil
 }
@@ -2593,7 +2605,7 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\bcitation\x18\x03 \x01(\tR\bcitation\x12 \n" +
 	"\vprovisional\x18\x04 \x01(\bR\vprovisional\x12\x16\n" +
 	"\x06status\x18\x05 \x01(\tR\x06status\x121\n" +
-	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\"\xf1\b\n" +
+	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\"\x9a\t\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -2623,7 +2635,8 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12)\n" +
 	"\x10workflow_started\x18\x15 \x01(\bR\x0fworkflowStarted\x12D\n" +
-	"\x10regulator_due_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x0eregulatorDueAt\"\xf2\x04\n" +
+	"\x10regulator_due_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x0eregulatorDueAt\x12'\n" +
+	"\x0fallowed_actions\x18\x17 \x03(\tR\x0eallowedActions\"\xf2\x04\n" +
 	"\x16SubmitComplaintRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.redress.intake.v1.CaseKindR\x04kind\x127\n" +
