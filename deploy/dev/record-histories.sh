@@ -28,4 +28,4 @@ trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
 
 (cd services && REDRESS_RECORD_HISTORIES="$root/workflows" go test -count=1 -p 1 -run "$tests" ./e2e/)
 (cd workflows && go test -count=1 ./replay/)
-git status --short -- 'workflows/*/testdata/histories'
+git status --short -- workflows/
