@@ -49,13 +49,14 @@ const (
 )
 
 // RunQueues runs a worker for every queue and every loop in one group until
-// ctx ends, then stops them all and returns nil. A worker that cannot start
-// because the engine is unreachable keeps trying (backing off to 5 s), so a
-// worker started before Temporal, or during an outage, picks up work as
-// soon as the engine answers. Anything else ends the group and is returned:
-// a start refused for good (an unknown namespace, a refused credential), a
-// worker's fatal error while running (worker.Options.OnFatalError), a
-// registration that panics, a loop that fails or stops early.
+// ctx ends, then stops them all and returns nil. A worker start that fails
+// keeps being retried (backing off to 5 s), so a worker started before
+// Temporal, or during an outage, picks up work as soon as the engine
+// answers — unless a retry cannot cure it. These end the group and are
+// returned: a start refused for good (an unknown namespace, an invalid
+// request, an unsupported client, a refused credential), a registration the
+// SDK refuses (it panics), a worker's fatal error while running
+// (worker.Options.OnFatalError), a loop that fails or stops early.
 func RunQueues(ctx context.Context, c client.Client, log *slog.Logger, queues []Queue, loops ...Loop) error {
 	if log == nil {
 		log = slog.Default()
@@ -146,10 +147,10 @@ type permanent struct{ error }
 
 func (e permanent) Unwrap() error { return e.error }
 
-// retryable reports a failure worth another start: the engine unreachable
-// or overloaded. The SDK's own non-retryable poll errors (an unknown
-// namespace, an invalid request, an unsupported client), a refused
-// credential and a refused registration are not.
+// retryable reports a start failure worth another attempt: all but the
+// SDK's own non-retryable poll errors (an unknown namespace, an invalid
+// request, an unsupported client), a refused credential and what is marked
+// permanent (a refused registration, a fatal worker error).
 func retryable(err error) bool {
 	var (
 		perm    permanent
