@@ -8,7 +8,7 @@ BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: run test bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean clean-data
+.PHONY: run test record-histories bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean clean-data
 
 ## run: start PostgreSQL, embedded Temporal (+ Web UI), intake, worker; load demo cases; print addresses
 run:
@@ -17,6 +17,10 @@ run:
 ## test: start a throwaway PostgreSQL and run vet, every test and brief fuzzing
 test:
 	@bash deploy/dev/test.sh
+
+## record-histories: re-record, from the end-to-end tests, the workflow histories the replay test replays (docs/workflows.md)
+record-histories:
+	@bash deploy/dev/record-histories.sh
 
 ## bench: intake at offered rates and saturation beside a raw SQL baseline of the same rows; workflow start-up beside empty workflows; then bench-export and bench-deletion
 bench:

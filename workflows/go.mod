@@ -29,7 +29,7 @@ require (
 
 require (
 	github.com/stretchr/testify v1.12.1
-	go.temporal.io/api v1.63.5 // indirect
+	go.temporal.io/api v1.63.5
 	go.temporal.io/sdk v1.50.0
 )
 

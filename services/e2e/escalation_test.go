@@ -721,6 +721,8 @@ func TestRegulatorReferralOpensInquiry(t *testing.T) {
 	if q.GetKind() != wf.KindRegulatorInquiry || !q.GetDueAt().AsTime().Equal(due) || q.GetRegulator() != "12321" || q.GetDueRule() != "cn/P6" {
 		t.Fatalf("inquiry %+v", q)
 	}
+	// Its workflow packages the filing for the regulator.
+	e.waitFor(h, q.GetId(), "inquiry packaged", func(x *escalationv1.Escalation) bool { return x.GetPackageSha256() != "" })
 }
 
 // An officer opens an incident by hand and links further cases; a case

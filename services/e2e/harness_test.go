@@ -92,6 +92,7 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.tc.Close)
+	t.Cleanup(h.recordHistories) // before the client closes and Temporal stops
 
 	h.smtp = smtptest.Start(t)
 	h.starter = intake.NewStarter(h.tc, h.db, h.log)

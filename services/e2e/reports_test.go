@@ -237,7 +237,8 @@ func mustNot(t *testing.T, err error) {
 }
 
 // The reports worker puts the monthly and yearly schedules in place on the
-// real workflow engine; triggering the monthly one stores last month's PDF.
+// real workflow engine; triggering the monthly one stores last month's PDF,
+// the yearly one last year's statistics.
 func TestMonthlyReportSchedule(t *testing.T) {
 	h := newHarness(t, options{noWorker: true})
 	sqlDB, err := h.db.DB()
@@ -268,6 +269,27 @@ func TestMonthlyReportSchedule(t *testing.T) {
 	})
 	if !strings.HasPrefix(name, "monthly_summary_") || !strings.HasSuffix(name, ".pdf") {
 		t.Errorf("stored %q", name)
+	}
+	// The yearly schedule, triggered, runs its workflow to the end and
+	// stores last year's statistics.
+	yearly := h.tc.ScheduleClient().GetHandle(h.ctx, wfreports.YearlyScheduleID)
+	mustNot(t, yearly.Trigger(h.ctx, client.ScheduleTriggerOptions{}))
+	var started *client.ScheduleWorkflowExecution
+	h.eventually("yearly statistics started", 30*time.Second, func() bool {
+		d, err := yearly.Describe(h.ctx)
+		if err == nil && len(d.Info.RecentActions) > 0 {
+			started = d.Info.RecentActions[0].StartWorkflowResult
+		}
+		return started != nil
+	})
+	var res wfreports.Result
+	ctx, cancelGet := context.WithTimeout(h.ctx, 60*time.Second)
+	defer cancelGet()
+	mustNot(t, h.tc.GetWorkflow(ctx, started.WorkflowID, started.FirstExecutionRunID).Get(ctx, &res))
+	var kind string
+	h.db.Raw(`SELECT kind FROM report_documents WHERE id = ?`, res.DocumentID).Scan(&kind)
+	if kind != wfreports.YearlyStatistics || res.Period.Kind != wfreports.YearlyStatistics {
+		t.Errorf("yearly run stored %q (%+v)", kind, res)
 	}
 }
 

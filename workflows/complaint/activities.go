@@ -77,12 +77,18 @@ func activityOptions() workflow.ActivityOptions {
 	}
 }
 
+// RegisterWorkflow registers ComplaintWorkflow under WorkflowName, as the
+// worker runs it: the replay test registers it the same way.
+func RegisterWorkflow(w worker.WorkflowRegistry, commands *command.Verifier) {
+	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
+}
+
 // Register registers ComplaintWorkflow (as WorkflowName), checking every
 // Update's seal with commands, and every method of impl under its Activity*
 // name on w (a worker.Worker, or a testsuite environment, which satisfies the
 // same interface).
 func Register(w worker.Registry, impl Activities, commands *command.Verifier) {
-	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
+	RegisterWorkflow(w, commands)
 	w.RegisterActivityWithOptions(impl.LoadCase, activity.RegisterOptions{Name: ActivityLoadCase})
 	w.RegisterActivityWithOptions(impl.ApplyTransition, activity.RegisterOptions{Name: ActivityApplyTransition})
 	w.RegisterActivityWithOptions(impl.ExtendDeadline, activity.RegisterOptions{Name: ActivityExtendDeadline})

@@ -8,10 +8,16 @@ import (
 	"github.com/redress/redress/workflows/command"
 )
 
+// RegisterWorkflow registers DeletionWorkflow under WorkflowName, as the
+// worker runs it: the replay test registers it the same way.
+func RegisterWorkflow(w worker.WorkflowRegistry, commands *command.Verifier) {
+	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
+}
+
 // Register registers the workflow, checking every Update's seal with
 // commands, and the activities on w.
 func Register(w worker.Registry, a Activities, commands *command.Verifier) {
-	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
+	RegisterWorkflow(w, commands)
 	for name, fn := range map[string]any{
 		actLoad: a.Load, actSetStatus: a.SetStatus, actRecordIdentity: a.RecordIdentity,
 		actRecordApproval: a.RecordApproval, actConnectors: a.EnabledConnectors, actLocate: a.Locate,

@@ -25,10 +25,16 @@ const (
 	ActivityNotifyIndividuals = "NotifyIndividuals"
 )
 
+// RegisterWorkflow registers EscalationWorkflow under WorkflowName, as the
+// worker runs it: the replay test registers it the same way.
+func RegisterWorkflow(w worker.WorkflowRegistry, commands *command.Verifier) {
+	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
+}
+
 // Register registers EscalationWorkflow, checking every Update's seal with
 // commands, and impl's activities on w.
 func Register(w worker.Registry, impl Activities, commands *command.Verifier) {
-	w.RegisterWorkflowWithOptions(Workflow(commands), workflow.RegisterOptions{Name: WorkflowName})
+	RegisterWorkflow(w, commands)
 	w.RegisterActivityWithOptions(impl.LoadEscalation, activity.RegisterOptions{Name: ActivityLoadEscalation})
 	w.RegisterActivityWithOptions(impl.BuildPackage, activity.RegisterOptions{Name: ActivityBuildPackage})
 	w.RegisterActivityWithOptions(impl.Submit, activity.RegisterOptions{Name: ActivitySubmit})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/redress/redress/workflows/calendar"
@@ -15,6 +16,20 @@ import (
 
 // TaskQueue of the reports worker.
 const TaskQueue = "redress-reports"
+
+// Registered workflow names: the functions' own names, which the schedules
+// and the histories of earlier runs carry.
+const (
+	MonthlyWorkflowName = "MonthlyReportWorkflow"
+	YearlyWorkflowName  = "YearlyStatisticsWorkflow"
+)
+
+// RegisterWorkflows registers both report workflows under their names, as
+// the worker runs them: the replay test registers them the same way.
+func RegisterWorkflows(w worker.WorkflowRegistry) {
+	w.RegisterWorkflowWithOptions(MonthlyReportWorkflow, workflow.RegisterOptions{Name: MonthlyWorkflowName})
+	w.RegisterWorkflowWithOptions(YearlyStatisticsWorkflow, workflow.RegisterOptions{Name: YearlyWorkflowName})
+}
 
 // Schedule ids.
 const (

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
+	"github.com/redress/redress/services/worker"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 )
 
@@ -48,21 +48,13 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 		s.log.Warn("deletion: own-data connector not registered", "err", err)
 	}
 	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval}
+	var loops []worker.Loop
 	if addr := os.Getenv("REDRESS_DELETION_CALLBACK_ADDR"); addr != "" {
 		lis, err := net.Listen("tcp", addr)
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: acts.CallbackHandler(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			<-ctx.Done()
-			srv.Close()
-		}()
-		go func() {
-			if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("deletion callbacks", "err", err)
-			}
-		}()
+		loops = append(loops, worker.HTTPLoop("deletion callbacks", &http.Server{Handler: acts.CallbackHandler(), ReadHeaderTimeout: 10 * time.Second}, lis))
 	}
-	return deletionworker.Run(ctx, s.temporal, acts, s.commands)
+	return deletionworker.Run(ctx, s.temporal, acts, s.commands, loops...)
 }

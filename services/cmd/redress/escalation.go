@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/regulator"
 	"github.com/redress/redress/services/internal/signed"
+	"github.com/redress/redress/services/worker"
 	escworker "github.com/redress/redress/services/worker/escalation"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -52,22 +52,17 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 	acts := &escworker.Activities{DB: s.db, Keys: s.keys, Regulators: dir, Sender: s.sender(), Log: s.log,
 		Contact: s.cfg.OperatorContact, Alert: mail, AlertTo: s.cfg.ComplianceEmails}
 	trig := &esc.Triggers{DB: s.db, Policy: s.policy, OperatorClass: s.cfg.OperatorClass}
+	var loops []worker.Loop
 	if s.cfg.RegulatorCallbackAddr != "" {
 		lis, err := net.Listen("tcp", s.cfg.RegulatorCallbackAddr)
 		if err != nil {
 			return fmt.Errorf("regulator callback listen: %w", err)
 		}
 		cb := &regulator.Callback{Keys: dir.CallbackKeys, Acknowledge: s.escalationServer().AcknowledgeFromRegulator}
-		hs := &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
-		go func() { <-ctx.Done(); hs.Close() }()
-		go func() {
-			if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("regulator callback server stopped", "err", err)
-			}
-		}()
+		loops = append(loops, worker.HTTPLoop("regulator callbacks", &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}, lis))
 		s.log.Info("regulator callbacks", "http", s.cfg.RegulatorCallbackAddr)
 	}
-	return escworker.Run(ctx, s.temporal, escworker.Deps{Activities: acts, Triggers: trig, Timing: s.escalationTiming(), Commands: s.commands})
+	return escworker.Run(ctx, s.temporal, escworker.Deps{Activities: acts, Triggers: trig, Timing: s.escalationTiming(), Commands: s.commands}, loops...)
 }
 
 // verifyFiling checks an escalation filing package's audit proof against the

@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/worker"
 	wf "github.com/redress/redress/workflows/reports"
 )
 
@@ -164,9 +165,8 @@ func reportMessage(from string, to []string, doc Document) []byte {
 }
 
 // Register adds the activities to a worker.
-func (d *Documents) Register(w sdkworker.Worker) {
-	w.RegisterWorkflow(wf.MonthlyReportWorkflow)
-	w.RegisterWorkflow(wf.YearlyStatisticsWorkflow)
+func (d *Documents) Register(w sdkworker.Registry) {
+	wf.RegisterWorkflows(w)
 	w.RegisterActivityWithOptions(d.Generate, activity.RegisterOptions{Name: wf.ActivityGenerate})
 	w.RegisterActivityWithOptions(d.Email, activity.RegisterOptions{Name: wf.ActivityEmail})
 }
@@ -195,30 +195,12 @@ func EnsureSchedules(ctx context.Context, c client.Client) error {
 }
 
 // Run creates the schedules and runs the reports worker until ctx ends,
-// retrying while the workflow engine is unreachable.
+// retrying both while the workflow engine is unreachable (see
+// worker.RunQueues for the errors returned).
 func Run(ctx context.Context, c client.Client, d *Documents) error {
-	log := d.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	wait := 200 * time.Millisecond
-	for {
-		err := EnsureSchedules(ctx, c)
-		if err == nil {
-			w := sdkworker.New(c, wf.TaskQueue, sdkworker.Options{})
-			d.Register(w)
-			if err = w.Start(); err == nil {
-				<-ctx.Done()
-				w.Stop()
-				return nil
-			}
-		}
-		log.Warn("reports worker could not start; retrying", "error", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 5*time.Second)
-	}
+	return worker.RunQueues(ctx, c, d.Log, []worker.Queue{{
+		Name:     wf.TaskQueue,
+		Register: d.Register,
+		Prepare:  func(ctx context.Context) error { return EnsureSchedules(ctx, c) },
+	}})
 }

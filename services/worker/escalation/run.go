@@ -9,6 +9,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	esc "github.com/redress/redress/services/internal/escalation"
+	"github.com/redress/redress/services/worker"
 	"github.com/redress/redress/workflows/command"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -25,9 +26,10 @@ type Deps struct {
 
 // Run polls the escalation task queue, runs the triggers (mandatory reports,
 // regulator inquiries, incident detection) and starts the workflow of every
-// escalation on record that has none, until ctx ends. Like the complaint
-// worker it keeps trying while the workflow engine is unreachable.
-func Run(ctx context.Context, c client.Client, d Deps) error {
+// escalation on record that has none, with the side loops given (the
+// regulator callback server), until ctx ends; see worker.RunQueues for the
+// retries and the errors returned.
+func Run(ctx context.Context, c client.Client, d Deps, loops ...worker.Loop) error {
 	log := d.Activities.Log
 	if log == nil {
 		log = slog.Default()
@@ -38,38 +40,28 @@ func Run(ctx context.Context, c client.Client, d Deps) error {
 		every = 2 * time.Second
 	}
 	starter := &esc.Starter{Temporal: c, DB: d.Activities.DB, Log: log, Timing: d.Timing, Every: every}
-	go loop(ctx, every, func() {
-		if d.Triggers == nil {
-			return
-		}
-		if n, err := d.Triggers.Pass(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("escalation triggers failed; will retry", "err", err)
-		} else if n > 0 {
-			log.Info("escalations opened by triggers", "count", n)
-			if _, err := starter.StartPending(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("escalation start failed; will retry", "err", err)
+	triggers := func(ctx context.Context) error {
+		loop(ctx, every, func() {
+			if n, err := d.Triggers.Pass(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("escalation triggers failed; will retry", "err", err)
+			} else if n > 0 {
+				log.Info("escalations opened by triggers", "count", n)
+				if _, err := starter.StartPending(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("escalation start failed; will retry", "err", err)
+				}
 			}
-		}
-	})
-	go starter.Run(ctx)
-	wait := 200 * time.Millisecond
-	for {
-		w := sdkworker.New(c, wf.TaskQueue, sdkworker.Options{MaxConcurrentActivityExecutionSize: 32})
-		wf.Register(w, d.Activities, d.Commands)
-		err := w.Start()
-		if err == nil {
-			<-ctx.Done()
-			w.Stop()
-			return nil
-		}
-		log.Warn("escalation worker could not start; retrying", "error", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 5*time.Second)
+		})
+		return nil
 	}
+	loops = append(loops, worker.LoopFunc("escalation starter", starter.Run))
+	if d.Triggers != nil {
+		loops = append(loops, worker.Loop{Name: "escalation triggers", Run: triggers})
+	}
+	return worker.RunQueues(ctx, c, log, []worker.Queue{{
+		Name:     wf.TaskQueue,
+		Options:  sdkworker.Options{MaxConcurrentActivityExecutionSize: 32},
+		Register: func(r sdkworker.Registry) { wf.Register(r, d.Activities, d.Commands) },
+	}}, loops...)
 }
 
 func loop(ctx context.Context, every time.Duration, f func()) {
