@@ -71,7 +71,7 @@ func publicSiteWith(t *testing.T, h *harness, cfg public.Config) *httptest.Serve
 // address still holds.
 func TestPublicSiteOverGRPCOnly(t *testing.T) {
 	h := newHarness(t, options{noTemporal: true, noWorker: true})
-	site := publicSiteWith(t, h, public.Config{LookupLimit: public.NewLimiter(3, time.Minute)})
+	site := publicSiteWith(t, h, public.Config{LookupLimit: public.NewLimiter(4, time.Minute)})
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(site.URL + path)
@@ -144,9 +144,13 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 	if wrongCode != http.StatusNotFound || wrongCode != unknownCode || wrong != unknown || !strings.Contains(wrong, "No case matches") {
 		t.Errorf("wrong code: %d\n%s\nunknown number: %d\n%s", wrongCode, wrong, unknownCode, unknown)
 	}
-	// Three lookups a minute from this address: the fourth is refused.
+	// A code that is not UTF-8 cannot go on the wire: it matches no case either.
+	if code, page := post("/status", url.Values{"case_number": {number[1]}, "code": {"\xff\xfe"}}); code != http.StatusNotFound || page != wrong {
+		t.Errorf("code not UTF-8: %d\n%s", code, page)
+	}
+	// Four lookups a minute from this address: the fifth is refused.
 	if code, page := post("/status", url.Values{"case_number": {number[1]}, "code": {lookup[1]}}); code != http.StatusTooManyRequests {
-		t.Fatalf("fourth lookup in a minute: %d\n%s", code, page)
+		t.Fatalf("fifth lookup in a minute: %d\n%s", code, page)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -203,8 +204,8 @@ type figures struct {
 }
 
 // lastMonth is the previous month's published figures (nil when not
-// configured or not available); a closed month's figures are asked for once
-// (until the month after it closes).
+// configured or not available); a closed month's figures are asked for
+// once, and the next month's when that has closed.
 func (s *Server) lastMonth(ctx context.Context) *figures {
 	if s.cfg.Stats == nil {
 		return nil
@@ -219,7 +220,8 @@ func (s *Server) lastMonth(ctx context.Context) *figures {
 		s.cfg.Log.Warn("published statistics unavailable", "code", status.Code(err))
 		return nil
 	}
-	f := &figures{From: r.GetPeriodStart().AsTime().In(calendar.Shanghai()), To: r.GetPeriodEnd().AsTime(), Cases: r.GetCasesReceived(),
+	shanghai := calendar.Shanghai() // the months are Asia/Shanghai's
+	f := &figures{From: r.GetPeriodStart().AsTime().In(shanghai), To: r.GetPeriodEnd().AsTime().In(shanghai), Cases: r.GetCasesReceived(),
 		AckRate: percent(r.AcknowledgedOnTime), ResRate: percent(r.ResolvedOnTime), MedianDays: "-", P90Days: "-"}
 	if r.MedianHandlingDays != nil {
 		f.MedianDays = strconv.FormatFloat(r.GetMedianHandlingDays(), 'f', -1, 64)
@@ -438,8 +440,12 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	resp, err := s.cfg.Status.LookupStatus(s.authed(r.Context()), &intakev1.LookupStatusRequest{
-		CaseNumber: r.FormValue("case_number"), LookupCode: r.FormValue("code")})
+	number, code := r.FormValue("case_number"), r.FormValue("code")
+	var resp *intakev1.LookupStatusResponse
+	err := status.Error(codes.NotFound, "not UTF-8") // cannot go on the wire, matches no case
+	if utf8.ValidString(number) && utf8.ValidString(code) {
+		resp, err = s.cfg.Status.LookupStatus(s.authed(r.Context()), &intakev1.LookupStatusRequest{CaseNumber: number, LookupCode: code})
+	}
 	switch status.Code(err) {
 	case codes.OK:
 	case codes.NotFound, codes.InvalidArgument: // an empty or overlong field matches no case either
