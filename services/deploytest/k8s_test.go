@@ -330,6 +330,46 @@ func TestTemporalFrontendNetworkPolicy(t *testing.T) {
 	}
 }
 
+// The internet-facing public pages hold no database credential, no master
+// key and no command key: only their own credential for the services
+// (Secret redress-public-token).
+func TestPublicPodHoldsNoDatabaseOrKeys(t *testing.T) {
+	found := false
+	for _, o := range decodeAll(t) {
+		d, ok := o.(*appsv1.Deployment)
+		if !ok || d.Name != "redress-public" {
+			continue
+		}
+		found = true
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, ef := range c.EnvFrom {
+				if ef.SecretRef != nil {
+					t.Errorf("redress-public: gets the whole Secret %s", ef.SecretRef.Name)
+				}
+			}
+			token := false
+			for _, e := range c.Env {
+				if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+					if e.Name != "REDRESS_PUBLIC_TOKEN" || ref.SecretKeyRef.Name != "redress-public-token" {
+						t.Errorf("redress-public: %s from Secret %s", e.Name, ref.SecretKeyRef.Name)
+					}
+					token = true
+				}
+				switch e.Name {
+				case "DATABASE_URL", "REDRESS_MASTER_KEY", "REDRESS_COMMAND_KEY", "REDRESS_MIGRATE_DATABASE_URL":
+					t.Errorf("redress-public: gets %s", e.Name)
+				}
+			}
+			if !token {
+				t.Error("redress-public: REDRESS_PUBLIC_TOKEN is not set")
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no redress-public Deployment")
+	}
+}
+
 // Only the migration Job holds the owner's database credentials; the
 // services connect as the runtime role (Secret redress-keys), so none of
 // them can switch off the audit trigger or rewrite the chain.

@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/grpcserver"
@@ -28,6 +29,7 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/pgtest"
+	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/temporalclient"
 	"github.com/redress/redress/services/internal/temporaldev"
@@ -51,6 +53,9 @@ type harness struct {
 	starter  *intake.Starter
 	api      intakev1.IntakeServiceClient
 	caseFile intakev1.CaseFileServiceClient
+	// conn reaches every service the harness serves (IntakeService,
+	// PublicStatusService, ReportingService) on its one gRPC socket.
+	conn     *grpc.ClientConn
 	smtp     *smtptest.Server
 	stopWork context.CancelFunc
 	workDone chan struct{}
@@ -105,6 +110,13 @@ func newHarness(t *testing.T, o options) *harness {
 	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true})
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
 	intakev1.RegisterCaseFileServiceServer(gs.GRPC, srv.CaseFile())
+	intakev1.RegisterPublicStatusServiceServer(gs.GRPC, srv.PublicStatus())
+	sqlDB, err := h.db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportingv1.RegisterReportingServiceServer(gs.GRPC, &reports.Server{
+		Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: h.db, Log: h.log})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +128,7 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	h.api = intakev1.NewIntakeServiceClient(conn)
+	h.conn, h.api = conn, intakev1.NewIntakeServiceClient(conn)
 	h.caseFile = intakev1.NewCaseFileServiceClient(conn)
 	if !o.noWorker {
 		h.startWorker()

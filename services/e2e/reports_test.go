@@ -17,32 +17,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"go.temporal.io/sdk/client"
 
-	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/services/public"
 	"github.com/redress/redress/workflows/calendar"
 	wfreports "github.com/redress/redress/workflows/reports"
 )
-
-// publicSite serves the public pages over a real HTTP socket, submitting
-// through the intake service's own code path on the harness's stack.
-func publicSite(t *testing.T, h *harness) *httptest.Server {
-	t.Helper()
-	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Commands: h.signer, Log: h.log})
-	sqlDB, err := h.db.DB()
-	mustNot(t, err)
-	cals, err := calendar.LoadEmbedded()
-	mustNot(t, err)
-	site, err := public.New(public.Config{Intake: srv, DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log,
-		Stats:    &reports.Exporter{DB: sqlDB, Calendars: cals},
-		Contacts: public.Contacts{Operator: "Example Telecom", Phone: "10000", Email: "complaints@operator.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(site)
-	t.Cleanup(ts.Close)
-	return ts
-}
 
 // noScriptBrowser is headless Chromium with JavaScript switched off.
 func noScriptBrowser(t *testing.T) context.Context {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/ratelimit"
 )
 
@@ -54,7 +55,7 @@ func TestSubmitLimitKeysOnForwardedClient(t *testing.T) {
 		return resp.StatusCode
 	}
 	serve := func(proxies string) string {
-		cfg := Config{}
+		cfg := Config{Intake: intakev1.NewIntakeServiceClient(nil), Status: intakev1.NewPublicStatusServiceClient(nil)} // never reached
 		if proxies != "" {
 			p, err := ratelimit.ParseProxies([]string{proxies})
 			if err != nil {

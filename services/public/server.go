@@ -1,8 +1,11 @@
 // Package public serves the pages the law asks an operator to publish,
 // without sign-in and without JavaScript: the complaint and report channels
 // page (CSL 2016 Art. 49 / 2026 Art. 51; App PI Method §6), the complaint
-// form, and the status lookup by case number and lookup code. Submissions go
-// through the intake service's own code path (idempotency, audit, workflow).
+// form, and the status lookup by case number and lookup code. The site holds
+// no database credential and no key: it reaches the intake and reporting
+// services over gRPC with its own credential (a public_site account), which
+// may submit web-form complaints, look a case up by number and code, and read
+// the published figures, and nothing else.
 package public
 
 import (
@@ -18,19 +21,21 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"gorm.io/gorm"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
-	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/crypto"
-	"github.com/redress/redress/services/internal/reports"
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
+	"github.com/redress/redress/services/internal/validation"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
 )
@@ -38,16 +43,22 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// Actor is the principal the public form submits as (audit, idempotency scope).
+// Actor is the username of the public site's account, the principal its
+// submissions are recorded under (audit, idempotency scope).
 const Actor = "public-web"
 
 // maxBody bounds a form post: the attachments' limits (checked by intake)
 // plus the text fields.
 const maxBody = 9 << 20
 
-// Submitter is the intake service's submission path.
+// Submitter is IntakeService's submission call (its gRPC client).
 type Submitter interface {
-	SubmitComplaint(ctx context.Context, req *intakev1.SubmitComplaintRequest) (*intakev1.SubmitComplaintResponse, error)
+	SubmitComplaint(ctx context.Context, in *intakev1.SubmitComplaintRequest, opts ...grpc.CallOption) (*intakev1.SubmitComplaintResponse, error)
+}
+
+// Statistics is ReportingService's published figures (its gRPC client).
+type Statistics interface {
+	GetPublishedStatistics(ctx context.Context, in *reportingv1.GetPublishedStatisticsRequest, opts ...grpc.CallOption) (*reportingv1.GetPublishedStatisticsResponse, error)
 }
 
 // Contacts are the operator's published channels besides the web form.
@@ -59,15 +70,17 @@ type Contacts struct {
 
 // Config of the public site.
 type Config struct {
-	Intake   Submitter
-	DB       *gorm.DB
-	Keys     *crypto.Keyring
-	Policy   *policy.Engine
-	Contacts Contacts
+	// Intake submits complaints; Status looks them up (required).
+	Intake Submitter
+	Status intakev1.PublicStatusServiceClient
 	// Stats, when set, publishes last month's aggregate figures on the
 	// channels page (optional).
-	Stats *reports.Exporter
-	Log   *slog.Logger
+	Stats Statistics
+	// Token is the site's credential, sent with every call.
+	Token    string
+	Policy   *policy.Engine
+	Contacts Contacts
+	Log      *slog.Logger
 	// Per client address and minute, for submissions and for lookups each.
 	SubmitLimit *Limiter
 	LookupLimit *Limiter
@@ -85,11 +98,14 @@ type Server struct {
 	mux  *http.ServeMux
 
 	statsMu sync.Mutex
-	stats   *reports.Totals // last month's, recomputed when the month changes
+	stats   *figures // last month's, asked for again when the month changes
 }
 
 // New builds the site; nil limiters default to 30 per minute.
 func New(cfg Config) (*Server, error) {
+	if cfg.Intake == nil || cfg.Status == nil {
+		return nil, errors.New("public: the intake service's clients (Intake, Status) are required")
+	}
 	if cfg.SubmitLimit == nil {
 		cfg.SubmitLimit = NewLimiter(30, time.Minute)
 	}
@@ -141,6 +157,11 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
+// authed is ctx carrying the site's credential for a call to a service.
+func (s *Server) authed(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.cfg.Token)
+}
+
 func (s *Server) render(w http.ResponseWriter, code int, page string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
@@ -174,26 +195,50 @@ func (s *Server) channels(w http.ResponseWriter, r *http.Request) {
 		"Stats": s.lastMonth(r.Context())})
 }
 
+// figures are one month's published figures as the page prints them.
+type figures struct {
+	From, To            time.Time
+	Cases               int64
+	AckRate, ResRate    string // e.g. "96.5%", "-" when nothing was due
+	MedianDays, P90Days string
+}
+
 // lastMonth is the previous month's published figures (nil when not
-// configured or not computable); a closed month's figures are computed once.
-func (s *Server) lastMonth(ctx context.Context) *reports.Totals {
+// configured or not available); a closed month's figures are asked for
+// once, and the next month's when that has closed.
+func (s *Server) lastMonth(ctx context.Context) *figures {
 	if s.cfg.Stats == nil {
 		return nil
 	}
-	to := reports.MonthStart(s.now())
-	from := reports.MonthStart(to.Add(-time.Hour))
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
-	if s.stats != nil && s.stats.From.Equal(from) {
+	if s.stats != nil && s.now().Before(s.stats.To.AddDate(0, 1, 0)) {
 		return s.stats
 	}
-	t, err := s.cfg.Stats.PeriodTotals(ctx, from, to)
+	r, err := s.cfg.Stats.GetPublishedStatistics(s.authed(ctx), &reportingv1.GetPublishedStatisticsRequest{})
 	if err != nil {
-		s.cfg.Log.Warn("published statistics unavailable", "err", err)
+		s.cfg.Log.Warn("published statistics unavailable", "code", status.Code(err))
 		return nil
 	}
-	s.stats = &t
-	return s.stats
+	shanghai := calendar.Shanghai() // the months are Asia/Shanghai's
+	f := &figures{From: r.GetPeriodStart().AsTime().In(shanghai), To: r.GetPeriodEnd().AsTime().In(shanghai), Cases: r.GetCasesReceived(),
+		AckRate: percent(r.AcknowledgedOnTime), ResRate: percent(r.ResolvedOnTime), MedianDays: "-", P90Days: "-"}
+	if r.MedianHandlingDays != nil {
+		f.MedianDays = strconv.FormatFloat(r.GetMedianHandlingDays(), 'f', -1, 64)
+	}
+	if r.P90HandlingDays != nil {
+		f.P90Days = strconv.FormatInt(r.GetP90HandlingDays(), 10)
+	}
+	s.stats = f
+	return f
+}
+
+// percent prints a rate in [0, 1] ("-" when absent).
+func percent(rate *float64) string {
+	if rate == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(100**rate, 'f', 1, 64) + "%"
 }
 
 func applies(m policy.Match) string {
@@ -292,7 +337,15 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Complainant: &intakev1.Complainant{Name: f.Name, Phone: f.Phone, Email: f.Email, PreferredContact: f.Prefer},
 		Description: f.Description, Attachments: atts,
 	}
-	resp, err := s.cfg.Intake.SubmitComplaint(access.WithActor(r.Context(), Actor), req)
+	// The gRPC codec refuses text that is not UTF-8 (a browser may send such
+	// a file name): it is a bad field, answered as intake answers one.
+	var v validation.Errors
+	if v.UTF8(req); !v.Empty() {
+		f.Errors = fieldProblems(status.Convert(v.Err()))
+		s.render(w, http.StatusBadRequest, "form", f)
+		return
+	}
+	resp, err := s.cfg.Intake.SubmitComplaint(s.authed(r.Context()), req)
 	if err != nil {
 		if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument {
 			f.Errors = fieldProblems(st)
@@ -378,7 +431,8 @@ type deadlineView struct {
 }
 
 // lookup shows state and deadlines only, and only for the right case number
-// and code; a wrong code and an unknown number get the same answer.
+// and code; a wrong code and an unknown number get the same answer (the
+// intake service answers both alike).
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.LookupLimit.Allow(s.clientAddr(r)) {
 		w.Header().Set("Retry-After", "60")
@@ -386,32 +440,39 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	number := strings.ToUpper(strings.TrimSpace(r.FormValue("case_number")))
-	code := strings.ToUpper(strings.TrimSpace(r.FormValue("code")))
-	var c struct {
-		ID             string
-		State          string
-		LookupCodeHash []byte
-		ReceivedAt     time.Time
+	number, code := r.FormValue("case_number"), r.FormValue("code")
+	var resp *intakev1.LookupStatusResponse
+	err := status.Error(codes.NotFound, "not UTF-8") // cannot go on the wire, matches no case
+	if utf8.ValidString(number) && utf8.ValidString(code) {
+		resp, err = s.cfg.Status.LookupStatus(s.authed(r.Context()), &intakev1.LookupStatusRequest{CaseNumber: number, LookupCode: code})
 	}
-	found := false
-	if number != "" && code != "" && len(number) <= 32 && len(code) <= 32 {
-		res := s.cfg.DB.WithContext(r.Context()).Raw(
-			`SELECT id, state, lookup_code_hash, received_at FROM cases WHERE case_number = ?`, number).Scan(&c)
-		found = res.Error == nil && res.RowsAffected == 1
-	}
-	expect := s.cfg.Keys.LookupCodeHash(number, code)
-	if !found || !crypto.EqualHash(expect, c.LookupCodeHash) {
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.NotFound, codes.InvalidArgument: // an empty or overlong field matches no case either
 		s.message(w, http.StatusNotFound, "No matching case",
 			"No case matches this case number and lookup code. Check both and try again. 未找到匹配的案件。")
 		return
-	}
-	var ds []deadlineView
-	if err := s.cfg.DB.WithContext(r.Context()).Raw(
-		`SELECT kind, due_at, status, met_at FROM deadlines WHERE case_id = ? ORDER BY kind`, c.ID).Scan(&ds).Error; err != nil {
+	default:
+		s.cfg.Log.Error("public lookup", "code", status.Code(err))
 		s.message(w, http.StatusServiceUnavailable, "Not available", "Please try again in a few minutes.")
 		return
 	}
-	s.render(w, http.StatusOK, "status", map[string]any{"CaseNumber": number, "State": strings.ReplaceAll(c.State, "_", " "),
-		"ReceivedAt": c.ReceivedAt, "Deadlines": ds})
+	var ds []deadlineView
+	for _, d := range []struct {
+		kind string
+		d    *intakev1.Deadline
+	}{{"acknowledgement", resp.GetAcknowledgement()}, {"resolution", resp.GetResolution()}} {
+		if d.d == nil {
+			continue
+		}
+		v := deadlineView{Kind: d.kind, DueAt: d.d.GetDueAt().AsTime(), Status: d.d.GetStatus()}
+		if d.d.MetAt != nil {
+			t := d.d.GetMetAt().AsTime()
+			v.MetAt = &t
+		}
+		ds = append(ds, v)
+	}
+	state := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(resp.GetState().String(), "CASE_STATE_")), "_", " ")
+	s.render(w, http.StatusOK, "status", map[string]any{"CaseNumber": resp.GetCaseNumber(), "State": state,
+		"ReceivedAt": resp.GetReceivedAt().AsTime(), "Deadlines": ds})
 }

@@ -87,7 +87,6 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g.Go(func() error { return st.runDeletionWorker(gctx) })
 	g.Go(func() error { return st.runReportsWorker(gctx) })
 	g.Go(func() error { return st.runConsole(gctx) })
-	g.Go(func() error { return st.runPublic(gctx, srv) })
 	g.Go(func() error { return audit.RunCountFlusher(gctx, st.db, log) })
 	g.Go(func() error { return st.runCheckpoints(gctx) })
 	n, err := seedDemo(gctx, srv)
@@ -98,6 +97,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("demo users: %w", err)
 	}
+	if st.cfg.PublicToken, err = devPublicCredential(gctx, st.identity()); err != nil {
+		return fmt.Errorf("public site credential: %w", err)
+	}
+	g.Go(func() error { return st.runPublic(gctx) })
 	fmt.Printf(`
 Redress is running (Ctrl-C stops everything; the next 'make run' resumes with the same data).
 

@@ -22,7 +22,8 @@ commands:
   serve intake     run the gRPC services (intake, deletion, escalation, reporting)
   serve worker     run the Temporal workers (complaints, deletions, escalations, reports)
   serve console    run the web console (reaches the services at REDRESS_INTAKE_ADDR)
-  serve public     run the public channels page, complaint form and status lookup
+  serve public     run the public channels page, complaint form and status lookup (no database, no keys:
+                   reaches the services at REDRESS_INTAKE_ADDR with REDRESS_PUBLIC_TOKEN)
   serve checkpoints
                    sign the audit chain head periodically (REDRESS_CHECKPOINT_KEY_FILE)
   serve all        all of the above in one process

@@ -2,35 +2,51 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"time"
 
-	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/grpcserver"
-	"github.com/redress/redress/services/internal/intake"
+	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/mtls"
 	"github.com/redress/redress/services/public"
+	"github.com/redress/redress/workflows/calendar"
+	"github.com/redress/redress/workflows/policy"
 )
 
-// runPublic serves the public pages on their own address. Submissions go
-// through srv, the intake service's code path; with srv nil (serve public)
-// it builds its own, with the workflow starter's recovery loop.
-func (s *stack) runPublic(ctx context.Context, srv *intake.Server) error {
-	g, ctx := errgroup.WithContext(ctx)
-	if srv == nil {
-		var starter *intake.Starter
-		srv, starter = s.intakeServer()
-		g.Go(func() error { starter.Run(ctx); return nil })
+// runPublic serves the public pages on their own address. They use only
+// the configuration, the log and the policy (for the published time
+// limits): submissions, the status lookup and the published figures go to
+// the intake service (REDRESS_INTAKE_ADDR) over gRPC with the site's own
+// credential (REDRESS_PUBLIC_TOKEN); no database, no keys.
+func (s *stack) runPublic(ctx context.Context) error {
+	if s.cfg.PublicToken == "" {
+		return errors.New("REDRESS_PUBLIC_TOKEN is not set (a credential of a public_site account: " +
+			"redress user add public-web -role public_site; redress user token public-web)")
 	}
-	rs, err := s.reportingServer()
+	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
 	if err != nil {
 		return err
 	}
+	conn, err := grpc.NewClient(s.cfg.IntakeAddr, transport)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	proxies, err := s.cfg.Proxies()
 	if err != nil {
 		return err
 	}
-	site, err := public.New(public.Config{Intake: srv, DB: s.db, Keys: s.keys, Policy: s.policy, Log: s.log, Stats: rs.Exporter,
+	site, err := public.New(public.Config{Intake: intakev1.NewIntakeServiceClient(conn), Status: intakev1.NewPublicStatusServiceClient(conn),
+		Stats: reportingv1.NewReportingServiceClient(conn), Token: s.cfg.PublicToken, Policy: s.policy, Log: s.log,
 		Contacts: public.Contacts{Operator: s.cfg.PublicOperator, Phone: s.cfg.PublicPhone, Email: s.cfg.PublicEmail}, TrustedProxies: proxies})
 	if err != nil {
 		return err
@@ -39,6 +55,38 @@ func (s *stack) runPublic(ctx context.Context, srv *intake.Server) error {
 	if err != nil {
 		return fmt.Errorf("public listen: %w", err)
 	}
-	g.Go(func() error { return grpcserver.ServeHTTP(ctx, lis, site) })
-	return g.Wait()
+	return grpcserver.ServeHTTP(ctx, lis, site)
+}
+
+// publicStack is what `serve public` needs: the configuration, the log and
+// the policy; no database, no keys, no Temporal.
+func publicStack(cfg config.Config, log *slog.Logger) (*stack, error) {
+	cals, err := calendar.LoadEmbedded()
+	if err != nil {
+		return nil, err
+	}
+	return &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType))}, nil
+}
+
+// devPublicCredential makes the public site's account (once) and a fresh
+// credential for it, revoking the ones earlier starts issued, so the
+// development stack runs the public pages as they run in production.
+func devPublicCredential(ctx context.Context, st *identity.Store) (string, error) {
+	_, err := st.AddUser(ctx, "demo", identity.NewUser{Username: public.Actor, DisplayName: "Public pages", Role: access.PublicSite})
+	if err != nil && !errors.Is(err, identity.ErrExists) {
+		return "", err
+	}
+	old, err := st.Tokens(ctx, public.Actor)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range old {
+		if t.RevokedAt == nil {
+			if err := st.RevokeToken(ctx, "demo", t.ID); err != nil && !errors.Is(err, identity.ErrNotFound) {
+				return "", err
+			}
+		}
+	}
+	token, _, err := st.IssueToken(ctx, "demo", public.Actor, "make run", nil, 30*24*time.Hour)
+	return token, err
 }

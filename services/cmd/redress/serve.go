@@ -37,6 +37,14 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		g.Go(func() error { return st.runWorkerProbes(ctx) })
 		return g.Wait()
 	}
+	if what == "public" { // reaches the services over gRPC only
+		st, err := publicStack(cfg, log)
+		if err != nil {
+			return err
+		}
+		log.Info("public pages serving", "http", cfg.PublicAddr, "intake", cfg.IntakeAddr)
+		return st.runPublic(ctx)
+	}
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -76,8 +84,8 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		g.Go(func() error { return st.runConsole(ctx) })
 		log.Info("console serving", "http", cfg.ConsoleAddr)
 	}
-	if what == "public" || what == "all" {
-		g.Go(func() error { return st.runPublic(ctx, nil) })
+	if what == "all" {
+		g.Go(func() error { return st.runPublic(ctx) })
 		log.Info("public pages serving", "http", cfg.PublicAddr)
 	}
 	if what != "intake" && what != "worker" && what != "console" && what != "public" && what != "all" {

@@ -153,6 +153,7 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
 	intakev1.RegisterCaseFileServiceServer(gs.GRPC, srv.CaseFile())
+	intakev1.RegisterPublicStatusServiceServer(gs.GRPC, srv.PublicStatus())
 	reporting, err := s.reportingServer()
 	if err != nil {
 		lis.Close()

@@ -27,10 +27,10 @@ const userUsage = `usage:
   redress user password <username>                                   (new password read from stdin; ends the account's
                                                                       sessions and revokes its API credentials)
   redress user token <username> [-name n] [-ttl 720h] [-scopes case.submit,case.read]
-                                                                     (automation accounts only: a person issues their own)
+                                                                     (service accounts only: a person issues their own)
   redress user revoke <token-id>
   redress user list
-roles: agent, supervisor, compliance_officer, admin, automation
+roles: agent, supervisor, compliance_officer, admin, automation, public_site
 `
 
 // runUser manages accounts from the command line (the first administrator
@@ -38,7 +38,7 @@ roles: agent, supervisor, compliance_officer, admin, automation
 // database may). Changes are audited with the actor "cli:<os user>". Role
 // changes and credentials go through the same store rules as the console:
 // powerful roles wait for a second person, and credentials are minted only
-// for automation accounts (the command line is nobody's own account).
+// for service accounts (the command line is nobody's own account).
 func runUser(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) < 1 {
 		return errors.New(userUsage)

@@ -33,6 +33,12 @@ const (
 
 	ReportExport     Permission = "report.export"     // registers, statistics, audit extract
 	ReportInspection Permission = "report.inspection" // inspection packages
+
+	// CaseLookup answers a case's state and deadlines to whoever holds its
+	// case number and lookup code (the public status page).
+	CaseLookup Permission = "case.lookup"
+	// ReportPublished answers the aggregate figures the operator publishes.
+	ReportPublished Permission = "report.published"
 )
 
 // Escalation permissions (EscalationService).
@@ -72,10 +78,13 @@ var Table = map[string]Permission{
 	caseFile + "RevealComplainant":  CaseReveal,
 	caseFile + "DownloadAttachment": CaseReveal,
 
-	"/redress.reporting.v1.ReportingService/Export":            ReportExport,
-	"/redress.reporting.v1.ReportingService/InspectionPackage": ReportInspection,
-	"/redress.reporting.v1.ReportingService/ListDocuments":     ReportExport,
-	"/redress.reporting.v1.ReportingService/DownloadDocument":  ReportExport,
+	"/redress.reporting.v1.ReportingService/Export":                 ReportExport,
+	"/redress.reporting.v1.ReportingService/InspectionPackage":      ReportInspection,
+	"/redress.reporting.v1.ReportingService/ListDocuments":          ReportExport,
+	"/redress.reporting.v1.ReportingService/DownloadDocument":       ReportExport,
+	"/redress.reporting.v1.ReportingService/GetPublishedStatistics": ReportPublished,
+
+	"/redress.intake.v1.PublicStatusService/LookupStatus": CaseLookup,
 
 	escalation + "EscalateManually":           EscalationCreate,
 	escalation + "OpenIncident":               EscalationCreate,

@@ -68,8 +68,9 @@ func TestBearerCredentials(t *testing.T) {
 	}
 }
 
-// Who is automation (sees only its own objects) and who is a person (whose
-// word a second person checks); the test-only header caller is neither.
+// Who is a service account (sees only its own objects) and who is a person
+// (whose word a second person checks); the test-only header caller is
+// neither.
 func TestIsAutomationIsPerson(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -77,6 +78,7 @@ func TestIsAutomationIsPerson(t *testing.T) {
 		automation, person bool
 	}{
 		{WithPrincipal(ctx, Principal{ID: "pipeline.crm", Role: Automation}), true, false},
+		{WithPrincipal(ctx, Principal{ID: "public-web", Role: PublicSite}), true, false},
 		{WithPrincipal(ctx, Principal{ID: "agent.li", Role: Agent}), false, true},
 		{WithPrincipal(ctx, Principal{ID: "admin", Role: Admin}), false, true},
 		{WithActor(ctx, "api"), false, false},

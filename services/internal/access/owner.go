@@ -2,13 +2,14 @@ package access
 
 import "context"
 
-// IsAutomation reports whether the call comes from an automation credential
-// (a partner system or pipeline) rather than a person: such a caller sees and
-// acts only on the objects it submitted. A call without a principal came
-// through TrustActorHeader (tests only) and is not one.
+// IsAutomation reports whether the call comes from a service account (a
+// partner system, a pipeline or the public site; see Role.Service) rather
+// than a person: such a caller sees and acts only on the objects it
+// submitted. A call without a principal came through TrustActorHeader (tests
+// only) and is not one.
 func IsAutomation(ctx context.Context) bool {
 	p, ok := PrincipalFrom(ctx)
-	return ok && p.Role == Automation
+	return ok && p.Role.Service()
 }
 
 // CaseOwnerOnly reports whether the caller may see only the cases it
@@ -23,8 +24,16 @@ func CaseOwnerOnly(ctx context.Context) (owner string, only bool) {
 }
 
 // IsPerson reports whether the call comes from an authenticated person (any
-// role but automation): what a person vouches for, a second person checks.
+// role but a service account's): what a person vouches for, a second person
+// checks.
 func IsPerson(ctx context.Context) bool {
 	p, ok := PrincipalFrom(ctx)
-	return ok && p.Role != Automation
+	return ok && !p.Role.Service()
+}
+
+// WebFormOnly reports whether the caller submits through the public web
+// form only (the public site's account): any other channel is refused to it.
+func WebFormOnly(ctx context.Context) bool {
+	p, ok := PrincipalFrom(ctx)
+	return ok && p.Role == PublicSite
 }

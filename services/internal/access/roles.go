@@ -13,6 +13,10 @@ const (
 	ComplianceOfficer Role = "compliance_officer"
 	Admin             Role = "admin"
 	Automation        Role = "automation"
+	// PublicSite is the internet-facing public pages' own account: it
+	// submits web-form complaints, looks a case up by number and code, and
+	// reads the published figures; nothing else.
+	PublicSite Role = "public_site"
 )
 
 // Permissions used by the console and the identity work (beside the RPC
@@ -23,7 +27,7 @@ const (
 )
 
 // Roles lists every role, in the order the console shows them.
-var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation}
+var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite}
 
 // Agents attest a requester's identity (in person, on the phone): that lets
 // the plan be built, never approved. The deletion service makes a person's
@@ -43,7 +47,7 @@ var Grants = map[Role][]Permission{
 	Supervisor: append(slices.Clip(agentGrants), CaseAssign, DeletionApprove, DeletionCancel,
 		EscalationCreate, EscalationFile, IncidentManage),
 	// Compliance officers export registers, prepare filings and inspections.
-	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, DeletionRead,
+	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, ReportPublished, DeletionRead,
 		EscalationRead, EscalationCreate, EscalationFile, IncidentManage},
 	// Administrators manage people and connectors; they see cases but
 	// never reveal personal data.
@@ -54,7 +58,15 @@ var Grants = map[Role][]Permission{
 	// before they re-create a person's data (a credential carries it only
 	// when asked for by name, see defaultScopes).
 	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest, DeletionSuppressionCheck},
+	// The public site submits (web form only: the intake service refuses
+	// any other channel from it) and never reads a case beyond the lookup.
+	PublicSite: {CaseSubmit, CaseLookup, ReportPublished},
 }
+
+// Service reports whether r is a system's account (a partner system, a
+// pipeline, the public site) rather than a person's: it sees and acts only
+// on the objects it submitted, and its word is not a person's.
+func (r Role) Service() bool { return r == Automation || r == PublicSite }
 
 // ValidRole reports whether r is one of Roles.
 func ValidRole(r string) bool { return slices.Contains(Roles, Role(r)) }

@@ -131,6 +131,8 @@ func TestGrants(t *testing.T) {
 		{ComplianceOfficer, CaseTriage, false}, {Role("root"), CaseRead, false},
 		{Agent, DeletionAttest, true}, {Agent, DeletionApprove, false}, {Supervisor, DeletionApprove, true},
 		{Automation, DeletionApprove, false}, {Automation, DeletionCancel, false},
+		{PublicSite, CaseSubmit, true}, {PublicSite, CaseLookup, true}, {PublicSite, ReportPublished, true},
+		{Automation, CaseLookup, false}, {Agent, CaseLookup, false},
 	}
 	for _, c := range checks {
 		if got := c.role.Holds(c.perm); got != c.want {
@@ -139,15 +141,29 @@ func TestGrants(t *testing.T) {
 	}
 }
 
-// Object level: past the guard, automation credentials are confined to the
-// cases they submitted (the intake service filters on it; the e2e tests
+// The public site's account holds exactly its three permissions: it reads no
+// case beyond the lookup by number and code.
+func TestPublicSiteHoldsOnlyItsJob(t *testing.T) {
+	want := []Permission{CaseSubmit, CaseLookup, ReportPublished}
+	if got := Grants[PublicSite]; !slices.Equal(got, want) {
+		t.Errorf("public_site holds %v, want %v", got, want)
+	}
+	for _, p := range []Permission{CaseRead, CaseReveal, ReportExport, DeletionRead, EscalationRead, UserAdmin} {
+		if PublicSite.Holds(p) {
+			t.Errorf("public_site holds %s", p)
+		}
+	}
+}
+
+// Object level: past the guard, service credentials (automation, the public
+// site) are confined to the cases they submitted (the intake service filters on it; the e2e tests
 // TestAutomationSeesOnlyItsOwnCases and TestEveryCaseRPCHidesOthersCases
 // call every case RPC); people keep what their role grants.
 func TestCaseOwnerOnlyPerRole(t *testing.T) {
 	for _, role := range Roles {
 		ctx := WithPrincipal(context.Background(), Principal{ID: "p-" + string(role), Role: role})
 		owner, only := CaseOwnerOnly(ctx)
-		if want := role == Automation; only != want || only && owner != "p-"+string(role) {
+		if want := role.Service(); only != want || only && owner != "p-"+string(role) {
 			t.Errorf("%s: confined to own cases = %v (%q), want %v", role, only, owner, want)
 		}
 	}

@@ -82,6 +82,10 @@ type Config struct {
 	PublicOperator string `env:"REDRESS_PUBLIC_OPERATOR" envDefault:"Redress demo operator"`
 	PublicPhone    string `env:"REDRESS_PUBLIC_PHONE"`
 	PublicEmail    string `env:"REDRESS_PUBLIC_EMAIL"`
+	// PublicToken is the public pages' own credential (an API credential of
+	// a public_site account): they reach the intake and reporting services
+	// over gRPC with it and hold no database credential nor master key.
+	PublicToken string `env:"REDRESS_PUBLIC_TOKEN"`
 	// Compliance officers' addresses for the monthly and yearly reports (comma-separated).
 	ComplianceEmails []string `env:"REDRESS_COMPLIANCE_EMAILS" envSeparator:","`
 

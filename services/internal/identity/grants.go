@@ -62,8 +62,8 @@ type Mailer interface {
 }
 
 // SetRole changes an account's role. Nobody changes their own role; a
-// person's account never becomes an automation account nor the reverse (an
-// administrator may mint credentials for automation accounts). A role that
+// person's account never becomes a service account nor the reverse (an
+// administrator may mint credentials for service accounts). A role that
 // reveals personal data, approves deletions or administers is not set but
 // requested: the pending grant is returned, the compliance officers are
 // mailed, and ConfirmGrant by a second person sets it. Any other role is set
@@ -80,9 +80,9 @@ func (s *Store) SetRole(ctx context.Context, actor, username string, role access
 	switch {
 	case actor == username:
 		return nil, s.refuse(ctx, actor, username, "user.role", "you cannot change your own role: ask another administrator")
-	case (access.Role(u.Role) == access.Automation) != (role == access.Automation):
+	case access.Role(u.Role).Service() != role.Service():
 		return nil, s.refuse(ctx, actor, username, "user.role",
-			"a person's account never becomes an automation account, nor the reverse: make a new account")
+			"a person's account never becomes a service account (automation, public site), nor the reverse: make a new account")
 	case access.Role(u.Role) == role:
 		return nil, fmt.Errorf("role: %s already has role %s", username, role)
 	}

@@ -49,7 +49,7 @@ func counted(t *testing.T, s *Store, actor string) string {
 	return strings.Join(words, " ")
 }
 
-// Credentials are minted only for oneself and for automation accounts.
+// Credentials are minted only for oneself and for service accounts.
 func TestCredentialsOnlyForSelfOrAutomation(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
@@ -70,6 +70,12 @@ func TestCredentialsOnlyForSelfOrAutomation(t *testing.T) {
 	}
 	if _, _, err := s.IssueToken(ctx, "admin", "partner.feed", "feed", nil, time.Hour); err != nil {
 		t.Fatalf("automation credential: %v", err)
+	}
+	// The public site's account is a service account too: its credential is
+	// minted for it (by the operator, or the development stack at start).
+	addUsers(t, s, NewUser{Username: "public-web", Role: access.PublicSite})
+	if _, _, err := s.IssueToken(ctx, "cli:root", "public-web", "site", nil, time.Hour); err != nil {
+		t.Fatalf("public site credential: %v", err)
 	}
 	// Issued without scopes (the console's form), a partner credential
 	// carries what the job needs, not the power to vouch for identities.
@@ -116,7 +122,7 @@ func TestPasswordResetEndsSessionsAndCredentials(t *testing.T) {
 
 // Roles that reveal personal data, approve deletions or administer wait
 // for a second person; nobody changes their own role; a person's account
-// never becomes an automation account; a role change revokes the account's
+// never becomes a service account; a role change revokes the account's
 // credentials.
 func TestRoleGrantsNeedSecondPerson(t *testing.T) {
 	ctx := context.Background()
@@ -141,6 +147,9 @@ func TestRoleGrantsNeedSecondPerson(t *testing.T) {
 	}
 	if _, err := s.SetRole(ctx, "admin", "partner.feed", access.Agent); !errors.Is(err, ErrRefused) {
 		t.Fatalf("automation to person: %v", err)
+	}
+	if _, err := s.SetRole(ctx, "admin", "agent.li", access.PublicSite); !errors.Is(err, ErrRefused) {
+		t.Fatalf("person to public site: %v", err)
 	}
 	secret, _, err := s.IssueToken(ctx, "agent.li", "agent.li", "mine", nil, time.Hour)
 	if err != nil {

@@ -493,18 +493,18 @@ func (Token) TableName() string { return "api_tokens" }
 // ttl, narrowed to scopes (empty: all the user's role holds). The secret is
 // returned once and never stored.
 //
-// A credential is issued only to its owner (actor == username) or for an
-// automation account: whoever holds a person's credential acts under that
-// person's name, so nobody, an administrator or the command line included,
-// mints one for someone else.
+// A credential is issued only to its owner (actor == username) or for a
+// service account (automation, the public site): whoever holds a person's
+// credential acts under that person's name, so nobody, an administrator or
+// the command line included, mints one for someone else.
 func (s *Store) IssueToken(ctx context.Context, actor, username, name string, scopes []access.Permission, ttl time.Duration) (string, Token, error) {
 	u, err := s.User(ctx, username)
 	if err != nil {
 		return "", Token{}, err
 	}
-	if actor != username && access.Role(u.Role) != access.Automation {
+	if actor != username && !access.Role(u.Role).Service() {
 		return "", Token{}, s.refuse(ctx, actor, username, "token.issue",
-			"API credentials are issued only for yourself or for automation accounts: "+username+" must issue their own")
+			"API credentials are issued only for yourself or for automation accounts (and the public site's): "+username+" must issue their own")
 	}
 	if ttl <= 0 || ttl > 366*24*time.Hour {
 		return "", Token{}, errors.New("ttl: between 1 s and 366 days")

@@ -145,6 +145,12 @@ func caseProto(c records.Case, deadlines []records.Deadline) *intakev1.Case {
 	if c.MergedInto != nil {
 		out.MergedIntoCaseId = *c.MergedInto
 	}
+	out.Acknowledgement, out.Resolution = deadlineProtos(deadlines)
+	return out
+}
+
+// deadlineProtos are a case's acknowledgement and resolution deadlines.
+func deadlineProtos(deadlines []records.Deadline) (ack, res *intakev1.Deadline) {
 	for _, d := range deadlines {
 		pd := &intakev1.Deadline{
 			DueAt: ts(d.DueAt), RuleId: d.RuleID, Citation: d.Citation, Provisional: d.Provisional,
@@ -152,12 +158,12 @@ func caseProto(c records.Case, deadlines []records.Deadline) *intakev1.Case {
 		}
 		switch d.Kind {
 		case "acknowledgement":
-			out.Acknowledgement = pd
+			ack = pd
 		case "resolution":
-			out.Resolution = pd
+			res = pd
 		}
 	}
-	return out
+	return ack, res
 }
 
 const (

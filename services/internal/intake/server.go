@@ -81,6 +81,9 @@ func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitCompla
 	if err := validateSubmit(req, now, Packs); err != nil {
 		return nil, err
 	}
+	if access.WebFormOnly(ctx) && req.GetChannel() != intakev1.Channel_CHANNEL_WEB_FORM {
+		return nil, status.Error(codes.PermissionDenied, "channel: the public site submits web-form complaints only")
+	}
 	actor := access.Actor(ctx)
 	key := actor + "/" + req.GetIdempotencyKey()
 	fingerprint := s.requestFingerprint(req)

@@ -173,22 +173,3 @@ func rateChart(pdf *fpdf.Fpdf, rows [][]string) {
 	pdf.SetX(pdf.GetX() + 5)
 	pdf.CellFormat(40, 4, "resolved on time", "", 1, "L", false, 0, "")
 }
-
-// Totals are one period's headline figures, for publication.
-type Totals struct {
-	From, To            time.Time
-	Cases               string
-	AckRate, ResRate    string // e.g. "96.5%", "-" when nothing was due
-	MedianDays, P90Days string
-}
-
-// PeriodTotals computes the headline figures of [from, to).
-func (e *Exporter) PeriodTotals(ctx context.Context, from, to time.Time) (Totals, error) {
-	rows, err := e.statistics(ctx, from, to, ByMonth)
-	if err != nil {
-		return Totals{}, err
-	}
-	t := rows[len(rows)-1]
-	return Totals{From: from, To: to, Cases: t[2], AckRate: percent(t[6]), ResRate: percent(t[10]),
-		MedianDays: dash(t[12]), P90Days: dash(t[13])}, nil
-}

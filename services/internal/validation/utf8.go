@@ -11,9 +11,9 @@ import (
 // UTF8 records every string field of m (nested messages, lists and maps
 // included) that is not valid UTF-8, named by its path, such as
 // "attachments[0].file_name". The gRPC codec already refuses such a message
-// from the wire; in-process callers (the public site hands intake the form's
-// file names as they came) are caught here, before PostgreSQL refuses the
-// text in a shared commit.
+// on the wire (the public site checks the form's file names here before it
+// sends them); in-process callers are caught here, before PostgreSQL refuses
+// the text in a shared commit.
 func (e *Errors) UTF8(m proto.Message) {
 	if m != nil {
 		e.utf8(m.ProtoReflect(), "")

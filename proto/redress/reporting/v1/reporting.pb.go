@@ -765,6 +765,139 @@ func (x *DownloadDocumentResponse) GetChunk() *Chunk {
 	return nil
 }
 
+type GetPublishedStatisticsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPublishedStatisticsRequest) Reset() {
+	*x = GetPublishedStatisticsRequest{}
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPublishedStatisticsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPublishedStatisticsRequest) ProtoMessage() {}
+
+func (x *GetPublishedStatisticsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPublishedStatisticsRequest.ProtoReflect.Descriptor instead.
+func (*GetPublishedStatisticsRequest) Descriptor() ([]byte, []int) {
+	return file_redress_reporting_v1_reporting_proto_rawDescGZIP(), []int{10}
+}
+
+// Rates are shares in [0, 1] of the deadlines met on time among those met
+// on time or late (see the SLA statistics); absent when none was due.
+// Handling times are working days from receipt to resolution; absent when
+// no case of the month was resolved.
+type GetPublishedStatisticsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cases received in [period_start, period_end).
+	PeriodStart        *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeriodEnd          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
+	CasesReceived      int64                  `protobuf:"varint,3,opt,name=cases_received,json=casesReceived,proto3" json:"cases_received,omitempty"`
+	AcknowledgedOnTime *float64               `protobuf:"fixed64,4,opt,name=acknowledged_on_time,json=acknowledgedOnTime,proto3,oneof" json:"acknowledged_on_time,omitempty"`
+	ResolvedOnTime     *float64               `protobuf:"fixed64,5,opt,name=resolved_on_time,json=resolvedOnTime,proto3,oneof" json:"resolved_on_time,omitempty"`
+	MedianHandlingDays *float64               `protobuf:"fixed64,6,opt,name=median_handling_days,json=medianHandlingDays,proto3,oneof" json:"median_handling_days,omitempty"`
+	P90HandlingDays    *int64                 `protobuf:"varint,7,opt,name=p90_handling_days,json=p90HandlingDays,proto3,oneof" json:"p90_handling_days,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *GetPublishedStatisticsResponse) Reset() {
+	*x = GetPublishedStatisticsResponse{}
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPublishedStatisticsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPublishedStatisticsResponse) ProtoMessage() {}
+
+func (x *GetPublishedStatisticsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_reporting_v1_reporting_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPublishedStatisticsResponse.ProtoReflect.Descriptor instead.
+func (*GetPublishedStatisticsResponse) Descriptor() ([]byte, []int) {
+	return file_redress_reporting_v1_reporting_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetPublishedStatisticsResponse) GetPeriodStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return nil
+}
+
+func (x *GetPublishedStatisticsResponse) GetPeriodEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodEnd
+	}
+	return nil
+}
+
+func (x *GetPublishedStatisticsResponse) GetCasesReceived() int64 {
+	if x != nil {
+		return x.CasesReceived
+	}
+	return 0
+}
+
+func (x *GetPublishedStatisticsResponse) GetAcknowledgedOnTime() float64 {
+	if x != nil && x.AcknowledgedOnTime != nil {
+		return *x.AcknowledgedOnTime
+	}
+	return 0
+}
+
+func (x *GetPublishedStatisticsResponse) GetResolvedOnTime() float64 {
+	if x != nil && x.ResolvedOnTime != nil {
+		return *x.ResolvedOnTime
+	}
+	return 0
+}
+
+func (x *GetPublishedStatisticsResponse) GetMedianHandlingDays() float64 {
+	if x != nil && x.MedianHandlingDays != nil {
+		return *x.MedianHandlingDays
+	}
+	return 0
+}
+
+func (x *GetPublishedStatisticsResponse) GetP90HandlingDays() int64 {
+	if x != nil && x.P90HandlingDays != nil {
+		return *x.P90HandlingDays
+	}
+	return 0
+}
+
 var File_redress_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_redress_reporting_v1_reporting_proto_rawDesc = "" +
@@ -811,7 +944,21 @@ const file_redress_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x17DownloadDocumentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"M\n" +
 	"\x18DownloadDocumentResponse\x121\n" +
-	"\x05chunk\x18\x01 \x01(\v2\x1b.redress.reporting.v1.ChunkR\x05chunk*\xad\x01\n" +
+	"\x05chunk\x18\x01 \x01(\v2\x1b.redress.reporting.v1.ChunkR\x05chunk\"\x1f\n" +
+	"\x1dGetPublishedStatisticsRequest\"\xec\x03\n" +
+	"\x1eGetPublishedStatisticsResponse\x12=\n" +
+	"\fperiod_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vperiodStart\x129\n" +
+	"\n" +
+	"period_end\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tperiodEnd\x12%\n" +
+	"\x0ecases_received\x18\x03 \x01(\x03R\rcasesReceived\x125\n" +
+	"\x14acknowledged_on_time\x18\x04 \x01(\x01H\x00R\x12acknowledgedOnTime\x88\x01\x01\x12-\n" +
+	"\x10resolved_on_time\x18\x05 \x01(\x01H\x01R\x0eresolvedOnTime\x88\x01\x01\x125\n" +
+	"\x14median_handling_days\x18\x06 \x01(\x01H\x02R\x12medianHandlingDays\x88\x01\x01\x12/\n" +
+	"\x11p90_handling_days\x18\a \x01(\x03H\x03R\x0fp90HandlingDays\x88\x01\x01B\x17\n" +
+	"\x15_acknowledged_on_timeB\x13\n" +
+	"\x11_resolved_on_timeB\x17\n" +
+	"\x15_median_handling_daysB\x14\n" +
+	"\x12_p90_handling_days*\xad\x01\n" +
 	"\x06Report\x12\x16\n" +
 	"\x12REPORT_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14REPORT_CASE_REGISTER\x10\x01\x12\x19\n" +
@@ -829,12 +976,13 @@ const file_redress_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x11GROUP_BY_CATEGORY\x10\x01\x12\x14\n" +
 	"\x10GROUP_BY_CHANNEL\x10\x02\x12\x11\n" +
 	"\rGROUP_BY_RULE\x10\x03\x12\x12\n" +
-	"\x0eGROUP_BY_MONTH\x10\x042\xc0\x03\n" +
+	"\x0eGROUP_BY_MONTH\x10\x042\xc6\x04\n" +
 	"\x10ReportingService\x12U\n" +
 	"\x06Export\x12#.redress.reporting.v1.ExportRequest\x1a$.redress.reporting.v1.ExportResponse0\x01\x12v\n" +
 	"\x11InspectionPackage\x12..redress.reporting.v1.InspectionPackageRequest\x1a/.redress.reporting.v1.InspectionPackageResponse0\x01\x12h\n" +
 	"\rListDocuments\x12*.redress.reporting.v1.ListDocumentsRequest\x1a+.redress.reporting.v1.ListDocumentsResponse\x12s\n" +
-	"\x10DownloadDocument\x12-.redress.reporting.v1.DownloadDocumentRequest\x1a..redress.reporting.v1.DownloadDocumentResponse0\x01BCZAgithub.com/redress/redress/proto/redress/reporting/v1;reportingv1b\x06proto3"
+	"\x10DownloadDocument\x12-.redress.reporting.v1.DownloadDocumentRequest\x1a..redress.reporting.v1.DownloadDocumentResponse0\x01\x12\x83\x01\n" +
+	"\x16GetPublishedStatistics\x123.redress.reporting.v1.GetPublishedStatisticsRequest\x1a4.redress.reporting.v1.GetPublishedStatisticsResponseBCZAgithub.com/redress/redress/proto/redress/reporting/v1;reportingv1b\x06proto3"
 
 var (
 	file_redress_reporting_v1_reporting_proto_rawDescOnce sync.Once
@@ -849,52 +997,58 @@ func file_redress_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_redress_reporting_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_redress_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_redress_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_redress_reporting_v1_reporting_proto_goTypes = []any{
-	(Report)(0),                       // 0: redress.reporting.v1.Report
-	(Format)(0),                       // 1: redress.reporting.v1.Format
-	(GroupBy)(0),                      // 2: redress.reporting.v1.GroupBy
-	(*ExportRequest)(nil),             // 3: redress.reporting.v1.ExportRequest
-	(*ExportResponse)(nil),            // 4: redress.reporting.v1.ExportResponse
-	(*InspectionPackageResponse)(nil), // 5: redress.reporting.v1.InspectionPackageResponse
-	(*Chunk)(nil),                     // 6: redress.reporting.v1.Chunk
-	(*InspectionPackageRequest)(nil),  // 7: redress.reporting.v1.InspectionPackageRequest
-	(*ListDocumentsRequest)(nil),      // 8: redress.reporting.v1.ListDocumentsRequest
-	(*Document)(nil),                  // 9: redress.reporting.v1.Document
-	(*ListDocumentsResponse)(nil),     // 10: redress.reporting.v1.ListDocumentsResponse
-	(*DownloadDocumentRequest)(nil),   // 11: redress.reporting.v1.DownloadDocumentRequest
-	(*DownloadDocumentResponse)(nil),  // 12: redress.reporting.v1.DownloadDocumentResponse
-	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
+	(Report)(0),                            // 0: redress.reporting.v1.Report
+	(Format)(0),                            // 1: redress.reporting.v1.Format
+	(GroupBy)(0),                           // 2: redress.reporting.v1.GroupBy
+	(*ExportRequest)(nil),                  // 3: redress.reporting.v1.ExportRequest
+	(*ExportResponse)(nil),                 // 4: redress.reporting.v1.ExportResponse
+	(*InspectionPackageResponse)(nil),      // 5: redress.reporting.v1.InspectionPackageResponse
+	(*Chunk)(nil),                          // 6: redress.reporting.v1.Chunk
+	(*InspectionPackageRequest)(nil),       // 7: redress.reporting.v1.InspectionPackageRequest
+	(*ListDocumentsRequest)(nil),           // 8: redress.reporting.v1.ListDocumentsRequest
+	(*Document)(nil),                       // 9: redress.reporting.v1.Document
+	(*ListDocumentsResponse)(nil),          // 10: redress.reporting.v1.ListDocumentsResponse
+	(*DownloadDocumentRequest)(nil),        // 11: redress.reporting.v1.DownloadDocumentRequest
+	(*DownloadDocumentResponse)(nil),       // 12: redress.reporting.v1.DownloadDocumentResponse
+	(*GetPublishedStatisticsRequest)(nil),  // 13: redress.reporting.v1.GetPublishedStatisticsRequest
+	(*GetPublishedStatisticsResponse)(nil), // 14: redress.reporting.v1.GetPublishedStatisticsResponse
+	(*timestamppb.Timestamp)(nil),          // 15: google.protobuf.Timestamp
 }
 var file_redress_reporting_v1_reporting_proto_depIdxs = []int32{
 	0,  // 0: redress.reporting.v1.ExportRequest.report:type_name -> redress.reporting.v1.Report
 	1,  // 1: redress.reporting.v1.ExportRequest.format:type_name -> redress.reporting.v1.Format
-	13, // 2: redress.reporting.v1.ExportRequest.from:type_name -> google.protobuf.Timestamp
-	13, // 3: redress.reporting.v1.ExportRequest.to:type_name -> google.protobuf.Timestamp
+	15, // 2: redress.reporting.v1.ExportRequest.from:type_name -> google.protobuf.Timestamp
+	15, // 3: redress.reporting.v1.ExportRequest.to:type_name -> google.protobuf.Timestamp
 	2,  // 4: redress.reporting.v1.ExportRequest.group_by:type_name -> redress.reporting.v1.GroupBy
 	6,  // 5: redress.reporting.v1.ExportResponse.chunk:type_name -> redress.reporting.v1.Chunk
 	6,  // 6: redress.reporting.v1.InspectionPackageResponse.chunk:type_name -> redress.reporting.v1.Chunk
-	13, // 7: redress.reporting.v1.InspectionPackageRequest.from:type_name -> google.protobuf.Timestamp
-	13, // 8: redress.reporting.v1.InspectionPackageRequest.to:type_name -> google.protobuf.Timestamp
-	13, // 9: redress.reporting.v1.Document.period_start:type_name -> google.protobuf.Timestamp
-	13, // 10: redress.reporting.v1.Document.period_end:type_name -> google.protobuf.Timestamp
-	13, // 11: redress.reporting.v1.Document.created_at:type_name -> google.protobuf.Timestamp
-	13, // 12: redress.reporting.v1.Document.emailed_at:type_name -> google.protobuf.Timestamp
+	15, // 7: redress.reporting.v1.InspectionPackageRequest.from:type_name -> google.protobuf.Timestamp
+	15, // 8: redress.reporting.v1.InspectionPackageRequest.to:type_name -> google.protobuf.Timestamp
+	15, // 9: redress.reporting.v1.Document.period_start:type_name -> google.protobuf.Timestamp
+	15, // 10: redress.reporting.v1.Document.period_end:type_name -> google.protobuf.Timestamp
+	15, // 11: redress.reporting.v1.Document.created_at:type_name -> google.protobuf.Timestamp
+	15, // 12: redress.reporting.v1.Document.emailed_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: redress.reporting.v1.ListDocumentsResponse.documents:type_name -> redress.reporting.v1.Document
 	6,  // 14: redress.reporting.v1.DownloadDocumentResponse.chunk:type_name -> redress.reporting.v1.Chunk
-	3,  // 15: redress.reporting.v1.ReportingService.Export:input_type -> redress.reporting.v1.ExportRequest
-	7,  // 16: redress.reporting.v1.ReportingService.InspectionPackage:input_type -> redress.reporting.v1.InspectionPackageRequest
-	8,  // 17: redress.reporting.v1.ReportingService.ListDocuments:input_type -> redress.reporting.v1.ListDocumentsRequest
-	11, // 18: redress.reporting.v1.ReportingService.DownloadDocument:input_type -> redress.reporting.v1.DownloadDocumentRequest
-	4,  // 19: redress.reporting.v1.ReportingService.Export:output_type -> redress.reporting.v1.ExportResponse
-	5,  // 20: redress.reporting.v1.ReportingService.InspectionPackage:output_type -> redress.reporting.v1.InspectionPackageResponse
-	10, // 21: redress.reporting.v1.ReportingService.ListDocuments:output_type -> redress.reporting.v1.ListDocumentsResponse
-	12, // 22: redress.reporting.v1.ReportingService.DownloadDocument:output_type -> redress.reporting.v1.DownloadDocumentResponse
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	15, // 15: redress.reporting.v1.GetPublishedStatisticsResponse.period_start:type_name -> google.protobuf.Timestamp
+	15, // 16: redress.reporting.v1.GetPublishedStatisticsResponse.period_end:type_name -> google.protobuf.Timestamp
+	3,  // 17: redress.reporting.v1.ReportingService.Export:input_type -> redress.reporting.v1.ExportRequest
+	7,  // 18: redress.reporting.v1.ReportingService.InspectionPackage:input_type -> redress.reporting.v1.InspectionPackageRequest
+	8,  // 19: redress.reporting.v1.ReportingService.ListDocuments:input_type -> redress.reporting.v1.ListDocumentsRequest
+	11, // 20: redress.reporting.v1.ReportingService.DownloadDocument:input_type -> redress.reporting.v1.DownloadDocumentRequest
+	13, // 21: redress.reporting.v1.ReportingService.GetPublishedStatistics:input_type -> redress.reporting.v1.GetPublishedStatisticsRequest
+	4,  // 22: redress.reporting.v1.ReportingService.Export:output_type -> redress.reporting.v1.ExportResponse
+	5,  // 23: redress.reporting.v1.ReportingService.InspectionPackage:output_type -> redress.reporting.v1.InspectionPackageResponse
+	10, // 24: redress.reporting.v1.ReportingService.ListDocuments:output_type -> redress.reporting.v1.ListDocumentsResponse
+	12, // 25: redress.reporting.v1.ReportingService.DownloadDocument:output_type -> redress.reporting.v1.DownloadDocumentResponse
+	14, // 26: redress.reporting.v1.ReportingService.GetPublishedStatistics:output_type -> redress.reporting.v1.GetPublishedStatisticsResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_redress_reporting_v1_reporting_proto_init() }
@@ -902,13 +1056,14 @@ func file_redress_reporting_v1_reporting_proto_init() {
 	if File_redress_reporting_v1_reporting_proto != nil {
 		return
 	}
+	file_redress_reporting_v1_reporting_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_reporting_v1_reporting_proto_rawDesc), len(file_redress_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportingService_Export_FullMethodName            = "/redress.reporting.v1.ReportingService/Export"
-	ReportingService_InspectionPackage_FullMethodName = "/redress.reporting.v1.ReportingService/InspectionPackage"
-	ReportingService_ListDocuments_FullMethodName     = "/redress.reporting.v1.ReportingService/ListDocuments"
-	ReportingService_DownloadDocument_FullMethodName  = "/redress.reporting.v1.ReportingService/DownloadDocument"
+	ReportingService_Export_FullMethodName                 = "/redress.reporting.v1.ReportingService/Export"
+	ReportingService_InspectionPackage_FullMethodName      = "/redress.reporting.v1.ReportingService/InspectionPackage"
+	ReportingService_ListDocuments_FullMethodName          = "/redress.reporting.v1.ReportingService/ListDocuments"
+	ReportingService_DownloadDocument_FullMethodName       = "/redress.reporting.v1.ReportingService/DownloadDocument"
+	ReportingService_GetPublishedStatistics_FullMethodName = "/redress.reporting.v1.ReportingService/GetPublishedStatistics"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
@@ -40,6 +41,9 @@ type ReportingServiceClient interface {
 	// Stored reports (monthly summaries, yearly statistics), newest first.
 	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
 	DownloadDocument(ctx context.Context, in *DownloadDocumentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadDocumentResponse], error)
+	// The headline figures of the last closed month (Asia/Shanghai), as the
+	// public channels page publishes them: aggregates only.
+	GetPublishedStatistics(ctx context.Context, in *GetPublishedStatisticsRequest, opts ...grpc.CallOption) (*GetPublishedStatisticsResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -117,6 +121,16 @@ func (c *reportingServiceClient) DownloadDocument(ctx context.Context, in *Downl
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReportingService_DownloadDocumentClient = grpc.ServerStreamingClient[DownloadDocumentResponse]
 
+func (c *reportingServiceClient) GetPublishedStatistics(ctx context.Context, in *GetPublishedStatisticsRequest, opts ...grpc.CallOption) (*GetPublishedStatisticsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPublishedStatisticsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetPublishedStatistics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
@@ -132,6 +146,9 @@ type ReportingServiceServer interface {
 	// Stored reports (monthly summaries, yearly statistics), newest first.
 	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
 	DownloadDocument(*DownloadDocumentRequest, grpc.ServerStreamingServer[DownloadDocumentResponse]) error
+	// The headline figures of the last closed month (Asia/Shanghai), as the
+	// public channels page publishes them: aggregates only.
+	GetPublishedStatistics(context.Context, *GetPublishedStatisticsRequest) (*GetPublishedStatisticsResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -153,6 +170,9 @@ func (UnimplementedReportingServiceServer) ListDocuments(context.Context, *ListD
 }
 func (UnimplementedReportingServiceServer) DownloadDocument(*DownloadDocumentRequest, grpc.ServerStreamingServer[DownloadDocumentResponse]) error {
 	return status.Error(codes.Unimplemented, "method DownloadDocument not implemented")
+}
+func (UnimplementedReportingServiceServer) GetPublishedStatistics(context.Context, *GetPublishedStatisticsRequest) (*GetPublishedStatisticsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPublishedStatistics not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -226,6 +246,24 @@ func _ReportingService_DownloadDocument_Handler(srv interface{}, stream grpc.Ser
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReportingService_DownloadDocumentServer = grpc.ServerStreamingServer[DownloadDocumentResponse]
 
+func _ReportingService_GetPublishedStatistics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPublishedStatisticsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetPublishedStatistics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetPublishedStatistics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetPublishedStatistics(ctx, req.(*GetPublishedStatisticsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -236,6 +274,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDocuments",
 			Handler:    _ReportingService_ListDocuments_Handler,
+		},
+		{
+			MethodName: "GetPublishedStatistics",
+			Handler:    _ReportingService_GetPublishedStatistics_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
