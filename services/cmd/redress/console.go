@@ -106,21 +106,35 @@ func demoSignIns() string {
 	return b.String()
 }
 
-// runConsole serves the web console; it reaches IntakeService over gRPC like
-// any other client, with each signed-in person's session as the credential.
+// runConsole serves the web console; it reaches each service over gRPC at
+// its own address like any other client, with each signed-in person's
+// session as the credential.
 func (s *stack) runConsole(ctx context.Context) error {
 	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
 	if err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(s.cfg.IntakeAddr, transport)
+	var conns []*grpc.ClientConn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	dial := func(addr string) grpc.ClientConnInterface {
+		c, dialErr := grpc.NewClient(addr, transport)
+		if dialErr != nil {
+			err = errors.Join(err, dialErr)
+			return nil
+		}
+		conns = append(conns, c)
+		return c
+	}
+	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(dial(s.cfg.IntakeAddr)),
+		Deletion: deletionv1.NewDeletionServiceClient(dial(s.cfg.DeletionAddr)), Escalation: escalationv1.NewEscalationServiceClient(dial(s.cfg.EscalationAddr)),
+		Reporting: reportingv1.NewReportingServiceClient(dial(s.cfg.ReportingAddr)), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
-		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
-		Reporting: reportingv1.NewReportingServiceClient(conn), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {
 		return err
 	}
