@@ -181,3 +181,12 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 		t.Errorf("console env %v: the console still reads the record and needs DATABASE_URL", env)
 	}
 }
+
+// The one metrics address every process once shared is refused with the
+// names of its replacements, not silently ignored.
+func TestSharedMetricsAddressIsRefused(t *testing.T) {
+	t.Setenv("REDRESS_METRICS_ADDR", "0.0.0.0:9091")
+	if _, err := config.Load(); err == nil || !strings.Contains(err.Error(), "REDRESS_{INTAKE,DELETION,ESCALATION,REPORTING,WORKER,CHECKPOINTS}_METRICS_ADDR") {
+		t.Fatalf("config.Load with REDRESS_METRICS_ADDR: %v, want refused naming the per-process addresses", err)
+	}
+}
