@@ -114,27 +114,17 @@ func (s *stack) runConsole(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var conns []*grpc.ClientConn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
+	// One client per service, each at its own address.
+	conns := make([]*grpc.ClientConn, 4)
+	for i, addr := range []string{s.cfg.IntakeAddr, s.cfg.DeletionAddr, s.cfg.EscalationAddr, s.cfg.ReportingAddr} {
+		if conns[i], err = grpc.NewClient(addr, transport); err != nil {
+			return err
 		}
-	}()
-	dial := func(addr string) grpc.ClientConnInterface {
-		c, dialErr := grpc.NewClient(addr, transport)
-		if dialErr != nil {
-			err = errors.Join(err, dialErr)
-			return nil
-		}
-		conns = append(conns, c)
-		return c
+		defer conns[i].Close()
 	}
-	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(dial(s.cfg.IntakeAddr)),
-		Deletion: deletionv1.NewDeletionServiceClient(dial(s.cfg.DeletionAddr)), Escalation: escalationv1.NewEscalationServiceClient(dial(s.cfg.EscalationAddr)),
-		Reporting: reportingv1.NewReportingServiceClient(dial(s.cfg.ReportingAddr)), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
-	if err != nil {
-		return err
-	}
+	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conns[0]),
+		Deletion: deletionv1.NewDeletionServiceClient(conns[1]), Escalation: escalationv1.NewEscalationServiceClient(conns[2]),
+		Reporting: reportingv1.NewReportingServiceClient(conns[3]), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {
 		return err
 	}
