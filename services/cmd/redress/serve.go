@@ -95,7 +95,7 @@ func (s *stack) serveWorker(ctx context.Context) error {
 	g.Go(func() error { return s.runEscalationWorker(ctx) })
 	g.Go(func() error { return s.runDeletionWorker(ctx) })
 	g.Go(func() error { return s.runReportsWorker(ctx) })
-	g.Go(func() error { return s.runProbes(ctx, s.cfg.WorkerMetricsAddr) })
+	g.Go(func() error { return s.runProbes(ctx, s.cfg.WorkerMetricsAddr, true) })
 	s.log.Info("worker polling", "temporal", s.cfg.TemporalAddress, "metrics", s.cfg.WorkerMetricsAddr)
 	return g.Wait()
 }
@@ -109,7 +109,7 @@ func (s *stack) serveCheckpoints(ctx context.Context) error {
 		"dir", s.cfg.CheckpointDir, "metrics", s.cfg.CheckpointsMetricsAddr)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.runCheckpoints(ctx) })
-	g.Go(func() error { return s.runProbes(ctx, s.cfg.CheckpointsMetricsAddr) })
+	g.Go(func() error { return s.runProbes(ctx, s.cfg.CheckpointsMetricsAddr, false) })
 	return g.Wait()
 }
 
