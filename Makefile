@@ -10,7 +10,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
 .PHONY: run test record-histories bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean clean-data
 
-## run: start PostgreSQL, embedded Temporal (+ Web UI), intake, worker; load demo cases; print addresses
+## run: start PostgreSQL, embedded Temporal (+ Web UI), demo data, then one process per service (redress serve <name>); print addresses and pids
 run:
 	@bash deploy/dev/run.sh
 

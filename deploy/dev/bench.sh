@@ -19,14 +19,20 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 "${pgbin:+$pgbin/}psql" "${REDRESS_MIGRATE_DATABASE_URL/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS redress WITH (FORCE)' -c 'CREATE DATABASE redress'
 rm -rf "$root/.data/bench"
 bash deploy/dev/build.sh
-export REDRESS_DATA_DIR="$root/.data/bench" REDRESS_INTAKE_ADDR=127.0.0.1:19090 REDRESS_METRICS_ADDR=127.0.0.1:19091 \
+# Every process on its own port beside a running `make run`; the profiler
+# attaches to the intake process.
+export REDRESS_DATA_DIR="$root/.data/bench" REDRESS_INTAKE_ADDR=127.0.0.1:19090 REDRESS_INTAKE_METRICS_ADDR=127.0.0.1:19091 \
+  REDRESS_DELETION_ADDR=127.0.0.1:19092 REDRESS_DELETION_METRICS_ADDR=127.0.0.1:19093 \
+  REDRESS_ESCALATION_ADDR=127.0.0.1:19094 REDRESS_ESCALATION_METRICS_ADDR=127.0.0.1:19095 \
+  REDRESS_REPORTING_ADDR=127.0.0.1:19096 REDRESS_REPORTING_METRICS_ADDR=127.0.0.1:19098 \
+  REDRESS_WORKER_METRICS_ADDR=127.0.0.1:19099 REDRESS_CHECKPOINTS_METRICS_ADDR=127.0.0.1:19100 \
   REDRESS_TEMPORAL_PORT=17233 REDRESS_TEMPORAL_UI_PORT=0 REDRESS_LOG_LEVEL=warn \
   REDRESS_PPROF_ADDR=127.0.0.1:19097 REDRESS_CONSOLE_ADDR=127.0.0.1:19080 REDRESS_PUBLIC_ADDR=127.0.0.1:19081
 "$root/.bin/redress" dev >"$root/.data/bench.log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; bash deploy/dev/pg.sh stop "$pgdir"' EXIT
-for _ in $(seq 1 120); do
-  curl -fsS http://127.0.0.1:19091/readyz >/dev/null 2>&1 && break
+for _ in $(seq 1 120); do  # dev says ready once every process answers its probe
+  grep -q '^ready: started' "$root/.data/bench.log" && break
   kill -0 $pid 2>/dev/null || { cat "$root/.data/bench.log"; exit 1; }
   sleep 0.5
 done
@@ -37,5 +43,5 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   -startup-n "${BENCH_STARTUP_N:-10000}" -startup-c "${BENCH_STARTUP_C:-64}" \
   -pprof http://127.0.0.1:19097/debug/pprof -profile-out "$root/.data/bench-intake.cpu.pprof" \
   -server-pid "$pid" -pg-pid "$(head -1 "$pgdir/postmaster.pid")" -json "$root/.data/bench.json"
-echo "figures also in .data/bench.json; CPU profile of the stack at saturation: .data/bench-intake.cpu.pprof"
+echo "figures also in .data/bench.json; CPU profile of the intake process at saturation: .data/bench-intake.cpu.pprof"
 echo "(go tool pprof -top .bin/redress .data/bench-intake.cpu.pprof)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test-faults`: on a durable PostgreSQL cluster of its own (fsync on: a
 # crash must not lose a commit), run TestFaults, which kills -9 the intake
-# service, the worker and the Temporal server and crash-restarts PostgreSQL
+# process (`redress serve intake`), the worker process (`redress serve
+# worker`) and the Temporal server by pid and crash-restarts PostgreSQL
 # under a steady load of submissions, then prints lost / duplicated /
 # double-notified counts (all must be zero).
 #   faults.sh                         run the test

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,8 +135,9 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 }
 
 // TestMakeRunFromClosedFolder starts `make run` in a fresh clone (its own
-// ports) until the gRPC health check answers, then stops it as Ctrl-C would
-// and checks that PostgreSQL stopped with it.
+// ports) until the gRPC health check answers and the banner lists one
+// process per service, then stops it as Ctrl-C would and checks that every
+// process and PostgreSQL stopped with it.
 func TestMakeRunFromClosedFolder(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatalf("make is needed: %v", err)
@@ -147,12 +150,13 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 		"DATABASE_URL=", "TEMPORAL_ADDRESS=",
 		fmt.Sprintf("REDRESS_PG_PORT=%d", freePort(t)),
 		"REDRESS_INTAKE_ADDR="+grpcAddr,
-		fmt.Sprintf("REDRESS_METRICS_ADDR=127.0.0.1:%d", freePort(t)),
-		fmt.Sprintf("REDRESS_CONSOLE_ADDR=127.0.0.1:%d", freePort(t)),
-		fmt.Sprintf("REDRESS_PUBLIC_ADDR=127.0.0.1:%d", freePort(t)),
 		fmt.Sprintf("REDRESS_TEMPORAL_PORT=%d", freePort(t)),
 		"REDRESS_TEMPORAL_UI_PORT=0", "REDRESS_PPROF_ADDR=", "REDRESS_LOG_LEVEL=warn",
 	)
+	for _, v := range []string{"INTAKE_METRICS", "DELETION", "DELETION_METRICS", "ESCALATION", "ESCALATION_METRICS",
+		"REPORTING", "REPORTING_METRICS", "WORKER_METRICS", "CHECKPOINTS_METRICS", "CONSOLE", "PUBLIC"} {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("REDRESS_%s_ADDR=127.0.0.1:%d", v, freePort(t)))
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -215,15 +219,35 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	if !strings.Contains(out.String(), "ready: started in") {
-		// The readiness line may follow the health check by a moment.
-		time.Sleep(3 * time.Second)
+	// The banner (printed with "ready: started in", once every process
+	// answers its probe) lists one process per service with its pid.
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "ready: started in"); {
+		if time.Now().After(deadline) {
+			t.Fatal("make run did not say how long its start took")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	pids := map[string]int{}
+	for _, m := range regexp.MustCompile(`(?m)^  (\w+) +pid (\d+) `).FindAllStringSubmatch(out.String(), -1) {
+		pids[m[1]], _ = strconv.Atoi(m[2])
+	}
+	for _, name := range []string{"intake", "deletion", "escalation", "reporting", "worker", "checkpoints", "console", "public"} {
+		pid := pids[name]
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if pid == 0 || err != nil || !strings.HasSuffix(string(cmdline), "\x00serve\x00"+name+"\x00") {
+			t.Errorf("process %q (pid %d from the banner) is not a running `redress serve %s`: %q %v", name, pid, name, cmdline, err)
+		}
+		if pid == pids["dev"] {
+			t.Errorf("%s runs in the dev process itself", name)
+		}
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("stopping make run: %v", err)
 	}
-	if !strings.Contains(out.String(), "ready: started in") {
-		t.Error("make run did not say how long its start took")
+	for name, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("process %s (pid %d) still runs after Ctrl-C", name, pid)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(clone, ".data/pg/postmaster.pid")); !os.IsNotExist(err) {
 		t.Errorf("PostgreSQL still runs after make run stopped (postmaster.pid: %v)", err)

@@ -75,8 +75,10 @@ func TestManifests(t *testing.T) {
 			secrets[o.Name] = true
 		}
 	}
-	if len(deployments) < 5 {
-		t.Errorf("want Deployments for intake, worker, console, public and checkpoints, got %d", len(deployments))
+	for _, name := range processes {
+		if deployments["redress-"+name] == nil {
+			t.Errorf("no Deployment redress-%s", name)
+		}
 	}
 	checkPod := func(what string, spec corev1.PodSpec, long bool) {
 		for _, c := range spec.Containers {
@@ -213,7 +215,8 @@ func TestCheckpointSigner(t *testing.T) {
 			t.Errorf("redress-checkpoints: args %v", c.Args)
 		}
 		for _, m := range c.VolumeMounts {
-			if !m.ReadOnly {
+			secret := slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name && v.Secret != nil })
+			if secret && !m.ReadOnly {
 				t.Errorf("redress-checkpoints: volume %s is mounted writable", m.Name)
 			}
 		}
@@ -277,14 +280,7 @@ func TestTemporalFrontendNetworkPolicy(t *testing.T) {
 		t.Fatalf("NetworkPolicy %s does not restrict ingress", policy.Name)
 	}
 	holdsKey := func(d *appsv1.Deployment) bool {
-		for _, c := range d.Spec.Template.Spec.Containers {
-			for _, ef := range c.EnvFrom {
-				if ef.SecretRef != nil && ef.SecretRef.Name == "redress-command-key" {
-					return true
-				}
-			}
-		}
-		return false
+		return slices.Contains(secretsOf(d.Spec.Template.Spec), "redress-command-key")
 	}
 	admitted := map[string]bool{}
 	for i, rule := range policy.Spec.Ingress {
@@ -325,8 +321,8 @@ func TestTemporalFrontendNetworkPolicy(t *testing.T) {
 				d.Name, holdsKey(d), admitted[d.Name])
 		}
 	}
-	if len(admitted) == 0 || admitted["redress-console"] {
-		t.Errorf("admitted to the frontend: %v; want the services and workers, not the console", admitted)
+	if len(admitted) == 0 || admitted["redress-console"] || admitted["redress-reporting"] {
+		t.Errorf("admitted to the frontend: %v; want the services and workers, not the console nor reporting", admitted)
 	}
 }
 
@@ -374,17 +370,6 @@ func TestPublicPodHoldsNoDatabaseOrKeys(t *testing.T) {
 // services connect as the runtime role (Secret redress-keys), so none of
 // them can switch off the audit trigger or rewrite the chain.
 func TestOnlyMigrationsHoldTheOwnerCredentials(t *testing.T) {
-	secretsOf := func(spec corev1.PodSpec) []string {
-		var names []string
-		for _, c := range spec.Containers {
-			for _, ef := range c.EnvFrom {
-				if ef.SecretRef != nil {
-					names = append(names, ef.SecretRef.Name)
-				}
-			}
-		}
-		return names
-	}
 	jobs := 0
 	for _, o := range decodeAll(t) {
 		switch o := o.(type) {
@@ -405,5 +390,210 @@ func TestOnlyMigrationsHoldTheOwnerCredentials(t *testing.T) {
 	}
 	if jobs == 0 {
 		t.Error("no migration Job")
+	}
+}
+
+// processes are the `redress serve` processes, one Deployment each.
+var processes = []string{"intake", "deletion", "escalation", "reporting", "worker", "console", "public", "checkpoints"}
+
+// secretsOf names the Secrets a pod's containers read, whole or key by key.
+func secretsOf(spec corev1.PodSpec) []string {
+	var names []string
+	for _, c := range spec.Containers {
+		for _, ef := range c.EnvFrom {
+			if ef.SecretRef != nil {
+				names = append(names, ef.SecretRef.Name)
+			}
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && !slices.Contains(names, e.ValueFrom.SecretKeyRef.Name) {
+				names = append(names, e.ValueFrom.SecretKeyRef.Name)
+			}
+		}
+	}
+	return names
+}
+
+// Each process runs as its own Deployment (`redress serve <name>`), and
+// each has its own NetworkPolicy restricting both directions. The gRPC
+// services are called only by whom they serve: the console calls all
+// four, the public pages intake and reporting (published figures), nobody calls the worker or the
+// checkpoint signer.
+func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
+	deployments := map[string]*appsv1.Deployment{}
+	policies := map[string][]*networkingv1.NetworkPolicy{}
+	objs := decodeAll(t)
+	for _, o := range objs {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			deployments[d.Name] = d
+		}
+	}
+	for _, o := range objs {
+		p, ok := o.(*networkingv1.NetworkPolicy)
+		if !ok || p.Namespace != "redress" {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, d := range deployments {
+			if sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+				policies[name] = append(policies[name], p)
+			}
+		}
+	}
+	if len(deployments) != len(processes) {
+		t.Errorf("%d Deployments, want one per process (%v)", len(deployments), processes)
+	}
+	// calls reports whether pods of from may open port on pods of to.
+	calls := func(from, to string, port int) bool {
+		for _, p := range policies[to] {
+			for _, rule := range p.Spec.Ingress {
+				portOK := len(rule.Ports) == 0 || slices.ContainsFunc(rule.Ports, func(np networkingv1.NetworkPolicyPort) bool {
+					return np.Port == nil || np.Port.IntValue() == port
+				})
+				for _, peer := range rule.From {
+					if peer.NamespaceSelector != nil || peer.PodSelector == nil {
+						continue
+					}
+					sel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+					if err == nil && portOK && sel.Matches(labels.Set(deployments[from].Spec.Template.Labels)) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	for _, name := range processes {
+		d := deployments["redress-"+name]
+		if d == nil {
+			t.Errorf("no Deployment redress-%s", name)
+			continue
+		}
+		if c := d.Spec.Template.Spec.Containers; len(c) != 1 || !slices.Equal(c[0].Args, []string{"serve", name}) {
+			t.Errorf("Deployment redress-%s does not run `redress serve %s` alone", name, name)
+		}
+		ps := policies[d.Name]
+		if len(ps) != 1 {
+			t.Errorf("Deployment %s: %d NetworkPolicies select it, want its own one", d.Name, len(ps))
+			continue
+		}
+		if !slices.Contains(ps[0].Spec.PolicyTypes, networkingv1.PolicyTypeIngress) || !slices.Contains(ps[0].Spec.PolicyTypes, networkingv1.PolicyTypeEgress) {
+			t.Errorf("NetworkPolicy %s: policy types %v, want Ingress and Egress", ps[0].Name, ps[0].Spec.PolicyTypes)
+		}
+		for _, rule := range ps[0].Spec.Ingress {
+			if len(rule.From) == 0 {
+				t.Errorf("NetworkPolicy %s admits every source", ps[0].Name)
+			}
+		}
+	}
+	for _, c := range []struct {
+		from, to string
+		want     bool
+	}{
+		{"console", "intake", true}, {"console", "deletion", true}, {"console", "escalation", true}, {"console", "reporting", true},
+		{"public", "intake", true}, {"public", "deletion", false}, {"public", "escalation", false}, {"public", "reporting", true},
+		{"worker", "intake", false}, {"intake", "deletion", false}, {"reporting", "escalation", false},
+	} {
+		if got := calls("redress-"+c.from, "redress-"+c.to, 9090); got != c.want {
+			t.Errorf("%s may call %s: %v, want %v", c.from, c.to, got, c.want)
+		}
+	}
+	for _, to := range []string{"worker", "checkpoints", "console", "public"} {
+		for _, from := range processes {
+			for _, port := range []int{8080, 8081, 9090, 9091} {
+				if deployments["redress-"+from] != nil && calls("redress-"+from, "redress-"+to, port) {
+					t.Errorf("%s may call %s on port %d", from, to, port)
+				}
+			}
+		}
+	}
+}
+
+// A read-only root filesystem leaves Go's os.TempDir unwritable: uploads
+// over 1 MiB and XLSX exports spill there. Every such pod mounts a
+// writable emptyDir on /tmp.
+func TestWritableTmpWhereRootIsReadOnly(t *testing.T) {
+	for _, o := range decodeAll(t) {
+		var what string
+		var spec corev1.PodSpec
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			what, spec = "Deployment "+o.Name, o.Spec.Template.Spec
+		case *batchv1.Job:
+			what, spec = "Job "+o.Name, o.Spec.Template.Spec
+		default:
+			continue
+		}
+		for _, c := range spec.Containers {
+			if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
+				continue
+			}
+			ok := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+				return m.MountPath == "/tmp" && !m.ReadOnly && slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool {
+					return v.Name == m.Name && v.EmptyDir != nil
+				})
+			})
+			if !ok {
+				t.Errorf("%s/%s: read-only root filesystem without a writable emptyDir on /tmp", what, c.Name)
+			}
+		}
+	}
+}
+
+// Secrets reach only the processes that use them, key by key: no
+// Deployment takes a whole Secret, reporting and the checkpoint signer get
+// no master key, only the services and workers the command key.
+func TestSecretsOnlyWhereUsed(t *testing.T) {
+	const (
+		db, master, command = "redress-keys/DATABASE_URL", "redress-keys/REDRESS_MASTER_KEY", "redress-command-key/REDRESS_COMMAND_KEY"
+		smtpUser, smtpPass  = "redress-keys/REDRESS_SMTP_USER", "redress-keys/REDRESS_SMTP_PASSWORD"
+		sms, oidc           = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
+		checkpointKey       = "redress-checkpoint-key (volume)"
+	)
+	want := map[string][]string{
+		"redress-intake":     {db, master, command},
+		"redress-deletion":   {db, master, command, smtpUser, smtpPass, sms},
+		"redress-escalation": {db, master, command},
+		"redress-reporting":  {db},
+		"redress-worker":     {db, master, command, smtpUser, smtpPass, sms},
+		// The console still signs people in against the account tables
+		// (its database credential goes once sign-in is an RPC); its case
+		// pages reach the services over gRPC, so no master key. The public
+		// pages hold their own credential only.
+		"redress-console":     {db, smtpUser, smtpPass, oidc},
+		"redress-public":      {"redress-public-token/REDRESS_PUBLIC_TOKEN"},
+		"redress-checkpoints": {db, smtpUser, smtpPass, checkpointKey},
+	}
+	for _, o := range decodeAll(t) {
+		d, ok := o.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		var got []string
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, ef := range c.EnvFrom {
+				if ef.SecretRef != nil {
+					t.Errorf("Deployment %s/%s takes the whole Secret %s", d.Name, c.Name, ef.SecretRef.Name)
+				}
+			}
+			for _, e := range c.Env {
+				if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil {
+					got = append(got, r.SecretKeyRef.Name+"/"+r.SecretKeyRef.Key)
+				}
+			}
+		}
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Secret != nil {
+				got = append(got, v.Secret.SecretName+" (volume)")
+			}
+		}
+		slices.Sort(got)
+		w := slices.Sorted(slices.Values(want[d.Name]))
+		if !slices.Equal(got, w) {
+			t.Errorf("Deployment %s gets secrets %v, want %v", d.Name, got, w)
+		}
 	}
 }

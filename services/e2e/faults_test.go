@@ -95,10 +95,10 @@ func TestFaults(t *testing.T) {
 		case "intake":
 			cmd = exec.Command(bin, "serve", "intake")
 			cmd.Env = append(env, fmt.Sprintf("REDRESS_INTAKE_ADDR=127.0.0.1:%d", intakePort),
-				fmt.Sprintf("REDRESS_METRICS_ADDR=127.0.0.1:%d", metricsPort))
+				fmt.Sprintf("REDRESS_INTAKE_METRICS_ADDR=127.0.0.1:%d", metricsPort))
 		case "worker":
 			cmd = exec.Command(bin, "serve", "worker")
-			cmd.Env = append(env, fmt.Sprintf("REDRESS_METRICS_ADDR=127.0.0.1:%d", wMetricsPort))
+			cmd.Env = append(env, fmt.Sprintf("REDRESS_WORKER_METRICS_ADDR=127.0.0.1:%d", wMetricsPort))
 		}
 		log, _ := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		cmd.Stdout, cmd.Stderr = log, log

@@ -57,7 +57,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	fs.StringVar(&o.temporal, "temporal", cfg.TemporalAddress, "Temporal frontend address (start-up measure)")
 	fs.StringVar(&o.pprofURL, "pprof", "", "base URL of the intake's /debug/pprof: take a CPU profile during the saturation run")
 	fs.StringVar(&o.profileOut, "profile-out", "intake.cpu.pprof", "where the CPU profile goes")
-	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the Redress process, to report its CPU time per complaint")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the Redress process (redress dev: with its children, every service), to report its CPU time per complaint")
 	fs.IntVar(&o.pgPID, "pg-pid", 0, "pid of the PostgreSQL postmaster, to report its CPU time per complaint")
 	out := fs.String("json", "", "also write the figures to this JSON file")
 	if err := fs.Parse(args); err != nil {

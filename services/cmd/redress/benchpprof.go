@@ -8,11 +8,11 @@ import (
 )
 
 // REDRESS_PPROF_ADDR serves the Go profiler on its own address (never the
-// public one) in `dev` and `serve`, so `make bench` can profile the stack
-// under load.
+// public one) in `serve`, so `make bench` can profile the stack under load
+// (`redress dev` hands it to its intake process).
 func init() {
 	addr := os.Getenv("REDRESS_PPROF_ADDR")
-	if addr == "" || len(os.Args) < 2 || (os.Args[1] != "dev" && os.Args[1] != "serve") {
+	if addr == "" || len(os.Args) < 2 || os.Args[1] != "serve" {
 		return
 	}
 	mux := http.NewServeMux()

@@ -185,7 +185,8 @@ type cpuMark struct {
 
 func startCPU(serverPID, pgPID int) *cpuMark {
 	m := &cpuMark{serverPID: serverPID, pgPID: pgPID}
-	m.server, m.pg = procTicks(serverPID, false), procTicks(pgPID, true)
+	// `redress dev` runs each service as a child process: count them all.
+	m.server, m.pg = procTicks(serverPID, true), procTicks(pgPID, true)
 	m.busy, m.total = machineTicks()
 	return m
 }

@@ -106,22 +106,25 @@ func demoSignIns() string {
 	return b.String()
 }
 
-// runConsole serves the web console; it reaches IntakeService over gRPC like
-// any other client, with each signed-in person's session as the credential.
+// runConsole serves the web console; it reaches each service over gRPC at
+// its own address like any other client, with each signed-in person's
+// session as the credential.
 func (s *stack) runConsole(ctx context.Context) error {
 	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
 	if err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(s.cfg.IntakeAddr, transport)
-	if err != nil {
-		return err
+	// One client per service, each at its own address.
+	conns := make([]*grpc.ClientConn, 4)
+	for i, addr := range []string{s.cfg.IntakeAddr, s.cfg.DeletionAddr, s.cfg.EscalationAddr, s.cfg.ReportingAddr} {
+		if conns[i], err = grpc.NewClient(addr, transport); err != nil {
+			return err
+		}
+		defer conns[i].Close()
 	}
-	defer conn.Close()
-	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
-		CaseFile: intakev1.NewCaseFileServiceClient(conn),
-		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
-		Reporting: reportingv1.NewReportingServiceClient(conn), Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conns[0]),
+		Deletion: deletionv1.NewDeletionServiceClient(conns[1]), Escalation: escalationv1.NewEscalationServiceClient(conns[2]),
+		Reporting: reportingv1.NewReportingServiceClient(conns[3]), CaseFile: intakev1.NewCaseFileServiceClient(conns[0]), Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {
 		return err
 	}

@@ -7,17 +7,22 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 	"gorm.io/gorm/clause"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/worker"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 )
 
-// deletionServer builds DeletionService and runs its workflow starter
-// (with the recovery loop) until ctx ends.
-func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
+// serveDeletion runs the deletion process: DeletionService on its own
+// address and the requests' workflow starter with its recovery loop. Rows
+// from before fingerprints were keyed and texts sealed are brought up to
+// date first, so no request is served against a plain fingerprint.
+func (s *stack) serveDeletion(ctx context.Context) error {
 	if n, err := deletion.RekeyIdempotency(ctx, s.db, s.keys); err != nil {
 		s.log.Error("deletion: plain idempotency fingerprints not rekeyed", "err", err)
 	} else if n > 0 {
@@ -28,12 +33,24 @@ func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
 	} else if n > 0 {
 		s.log.Info("deletion: clear reason and note texts sealed", "rows", n)
 	}
+	srv, starter := s.deletionServer()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.serveGRPC(ctx, "deletion", s.cfg.DeletionAddr, s.cfg.DeletionMetricsAddr,
+			func(gs *grpc.Server) { deletionv1.RegisterDeletionServiceServer(gs, srv) })
+	})
+	g.Go(func() error { starter.Run(ctx); return nil })
+	return g.Wait()
+}
+
+// deletionServer builds DeletionService and its workflow starter; the
+// caller runs the starter.
+func (s *stack) deletionServer() (*deletion.Server, *deletion.Starter) {
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
-	go starter.Run(ctx)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,
 		Starter: starter, Commands: s.signer, Sender: s.sender(), Log: s.log,
 		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err },
-		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys}).TestConnector})
+		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys}).TestConnector}), starter
 }
 
 // runDeletionWorker runs the deletion workflows and their connectors. Redress's

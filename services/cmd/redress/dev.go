@@ -7,24 +7,30 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/temporaldev"
-	"github.com/redress/redress/services/worker"
 )
 
-// runDev runs the whole stack in one process against the PostgreSQL that
-// deploy/dev/run.sh started (or DATABASE_URL), with an embedded Temporal
-// server keeping its state in the data folder unless TEMPORAL_ADDRESS is set.
+// runDev runs the whole stack on this machine against the PostgreSQL that
+// deploy/dev/run.sh started (or DATABASE_URL): it migrates, makes the dev
+// keys, runs an embedded Temporal server keeping its state in the data
+// folder (unless TEMPORAL_ADDRESS is set), loads the demo accounts and
+// cases, and then runs every service as its own process (see supervisor).
 func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	t0 := time.Now()
+	if s, err := strconv.ParseInt(os.Getenv("REDRESS_DEV_STARTED_AT"), 10, 64); err == nil { // run.sh's start, build included
+		t0 = time.Unix(s, 0)
+	}
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (use `make run`, which starts PostgreSQL)")
 	}
@@ -73,41 +79,48 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if os.Getenv("REDRESS_CONSOLE_TLS") == "" {
 		cfg.ConsoleTLS = false // plain HTTP on loopback
 	}
-	st, err := openStack(ctx, cfg, log)
+	cases, apiToken, err := loadDemo(ctx, &cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.close()
-	srv, starter := st.intakeServer()
 
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	sv := &supervisor{bin: bin, pids: map[string]int{},
+		env: func(name string) []string { return childEnv(os.Environ(), cfg, name) },
+		out: &lockedWriter{w: os.Stdout}, err: &lockedWriter{w: os.Stderr}}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return st.runIntake(gctx, srv, starter) })
-	g.Go(func() error { return worker.Run(gctx, st.temporal, st.activities(), st.commands) })
-	g.Go(func() error { return st.runEscalationWorker(gctx) })
-	g.Go(func() error { return st.runDeletionWorker(gctx) })
-	g.Go(func() error { return st.runReportsWorker(gctx) })
-	g.Go(func() error { return st.runConsole(gctx) })
-	g.Go(func() error { return audit.RunCountFlusher(gctx, st.db, log) })
-	g.Go(func() error { return st.runCheckpoints(gctx) })
-	n, err := seedDemo(gctx, srv)
-	if err != nil {
-		log.Warn("demo cases not loaded", "err", err)
+	for _, name := range processNames {
+		g.Go(func() error { return sv.run(gctx, name) })
 	}
-	apiToken, err := seedDemoUsers(gctx, st.identity())
-	if err != nil {
-		return fmt.Errorf("demo users: %w", err)
-	}
-	if st.cfg.PublicToken, err = devPublicCredential(gctx, st.identity()); err != nil {
-		return fmt.Errorf("public site credential: %w", err)
-	}
-	g.Go(func() error { return st.runPublic(gctx) })
-	fmt.Printf(`
-Redress is running (Ctrl-C stops everything; the next 'make run' resumes with the same data).
+	g.Go(func() error {
+		if err := waitReady(gctx, cfg, processNames); err != nil {
+			return nil // stopping
+		}
+		var procs strings.Builder
+		for _, name := range processNames {
+			addr := grpcAddr(cfg, name)
+			switch {
+			case addr != "":
+				addr = "gRPC " + addr
+			case name == "console":
+				addr = "http://" + cfg.ConsoleAddr
+			case name == "public":
+				addr = "http://" + cfg.PublicAddr + "   (channels, complaint form, status lookup; no sign-in)"
+			}
+			probes := ""
+			if m := metricsAddr(cfg, name); m != "" {
+				probes = "http://" + m + "/metrics /healthz /readyz"
+			}
+			fmt.Fprintf(&procs, "  %-12s pid %-8d %-26s %s\n", name, sv.pid(name), addr, probes)
+		}
+		fmt.Printf(`
+Redress is running, one process per service (Ctrl-C stops everything; the next 'make run' resumes with the same data).
 
-  Console            http://%s
-  Public pages       http://%s   (channels, complaint form, status lookup; no sign-in)
-  Intake gRPC        %s        grpcurl -plaintext %s list
-  Metrics / probes   http://%s/metrics   /healthz   /readyz
+%s  %-12s pid %-8d embedded Temporal and this supervisor
+
   Temporal frontend  %s
   Temporal Web UI    %s
   PostgreSQL         %s
@@ -115,10 +128,47 @@ Redress is running (Ctrl-C stops everything; the next 'make run' resumes with th
   Audit checkpoints  %s   (signed with %s; redress audit verify -checkpoints <that folder>)
 
 Try:
+  grpcurl -plaintext %s list
   grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"idempotency_key":"try-0001","kind":"CASE_KIND_COMPLAINT","category":"CATEGORY_SPAM_SMS","channel":"CHANNEL_WEB_FORM","complainant":{"name":"Zhang San","phone":"+8613800138000","email":"zhang.san@example.com"},"description":"Spam SMS every day since my data leaked"}' %s redress.intake.v1.IntakeService/SubmitComplaint
 
-%s`, cfg.ConsoleAddr, cfg.PublicAddr, cfg.IntakeAddr, cfg.IntakeAddr, cfg.MetricsAddr, cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), n, cfg.CheckpointDir, cfg.CheckpointKeyFile, apiToken, cfg.IntakeAddr, demoSignIns())
+%s`, procs.String(), "dev", os.Getpid(), cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), cases,
+			cfg.CheckpointDir, cfg.CheckpointKeyFile, cfg.IntakeAddr, apiToken, cfg.IntakeAddr, demoSignIns())
+		fmt.Fprintf(os.Stderr, "ready: started in %ds (the first run on a machine downloads and compiles; later runs take seconds)\n",
+			int(time.Since(t0).Seconds()))
+		return nil
+	})
 	return g.Wait()
+}
+
+// loadDemo creates the demo accounts and cases before the services start,
+// through the intake service's own code in this process, and starts the
+// demo cases' workflows (the worker runs them once it polls). It answers
+// the number of cases on record and the automation account's credential,
+// and sets the public site's fresh credential in cfg.
+func loadDemo(ctx context.Context, cfg *config.Config, log *slog.Logger) (int, string, error) {
+	st, err := openStack(ctx, *cfg, log, needDB|needTemporal|needMasterKey|needCommandKey)
+	if err != nil {
+		return 0, "", err
+	}
+	defer st.close()
+	srv, starter := st.intakeServer()
+	defer srv.Close()
+	n, err := seedDemo(ctx, srv)
+	if err != nil {
+		log.Warn("demo cases not loaded", "err", err)
+	}
+	starter.Grace = 0
+	if _, err := starter.Recover(ctx); err != nil {
+		log.Warn("demo cases' workflows not started yet; the intake service's recovery will", "err", err)
+	}
+	apiToken, err := seedDemoUsers(ctx, st.identity())
+	if err != nil {
+		return 0, "", fmt.Errorf("demo users: %w", err)
+	}
+	if cfg.PublicToken, err = devPublicCredential(ctx, st.identity()); err != nil {
+		return 0, "", fmt.Errorf("public site credential: %w", err)
+	}
+	return n, apiToken, nil
 }
 
 // devMasterKey reads a dev key (master or command key), creating it on first start.

@@ -8,8 +8,10 @@ import (
 	"os"
 	"time"
 
+	"google.golang.org/grpc"
 	"gorm.io/gorm"
 
+	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	"github.com/redress/redress/services/internal/config"
 	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/filing"
@@ -25,15 +27,22 @@ func (s *stack) escalationTiming() wf.Timing {
 	return wf.Timing{AckWait: s.cfg.EscalationAckWait}
 }
 
-// escalationServer builds EscalationService; its starter starts the
-// workflow of a new escalation at once.
-func (s *stack) escalationServer() *esc.Server {
-	starter := &esc.Starter{Temporal: s.temporal, DB: s.db, Log: s.log, Timing: s.escalationTiming()}
-	if n, err := esc.SealClearAnswers(context.Background(), s.db, s.keys); err != nil {
+// serveEscalation runs the escalation process: EscalationService on its
+// own address, once follow-up answers from before sealing are sealed.
+func (s *stack) serveEscalation(ctx context.Context) error {
+	if n, err := esc.SealClearAnswers(ctx, s.db, s.keys); err != nil {
 		s.log.Error("escalation: clear follow-up answers not sealed", "err", err)
 	} else if n > 0 {
 		s.log.Info("escalation: clear follow-up answers sealed", "rows", n)
 	}
+	return s.serveGRPC(ctx, "escalation", s.cfg.EscalationAddr, s.cfg.EscalationMetricsAddr,
+		func(gs *grpc.Server) { escalationv1.RegisterEscalationServiceServer(gs, s.escalationServer()) })
+}
+
+// escalationServer builds EscalationService; its starter starts the
+// workflow of a new escalation at once.
+func (s *stack) escalationServer() *esc.Server {
+	starter := &esc.Starter{Temporal: s.temporal, DB: s.db, Log: s.log, Timing: s.escalationTiming()}
 	return esc.New(esc.Config{DB: s.db, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log, Keys: s.keys, OperatorClass: s.cfg.OperatorClass})
 }
 

@@ -1,6 +1,6 @@
 // Command redress runs Redress: `redress dev` (the whole stack on one
-// machine), `redress serve intake|worker`, `redress migrate` and
-// `redress audit verify`.
+// machine, one process per service), `redress serve <service>`, `redress
+// migrate` and `redress audit verify`.
 package main
 
 import (
@@ -17,16 +17,19 @@ import (
 const usage = `usage: redress <command>
 
 commands:
-  dev              run the whole stack on this machine (embedded Temporal, every service, the workers,
-                   the console and the public pages, demo data and demo sign-ins)
-  serve intake     run the gRPC services (intake, deletion, escalation, reporting)
-  serve worker     run the Temporal workers (complaints, deletions, escalations, reports)
-  serve console    run the web console (reaches the services at REDRESS_INTAKE_ADDR)
-  serve public     run the public channels page, complaint form and status lookup (no database, no keys:
-                   reaches the services at REDRESS_INTAKE_ADDR with REDRESS_PUBLIC_TOKEN)
+  dev              run the whole stack on this machine: embedded Temporal, demo data and demo sign-ins,
+                   then every service below as its own process (redress serve <service>), supervised
+  serve intake     IntakeService on REDRESS_INTAKE_ADDR (metrics and probes on REDRESS_INTAKE_METRICS_ADDR)
+  serve deletion   DeletionService on REDRESS_DELETION_ADDR (REDRESS_DELETION_METRICS_ADDR)
+  serve escalation EscalationService on REDRESS_ESCALATION_ADDR (REDRESS_ESCALATION_METRICS_ADDR)
+  serve reporting  ReportingService on REDRESS_REPORTING_ADDR (REDRESS_REPORTING_METRICS_ADDR)
+  serve worker     the Temporal workers (complaints, deletions, escalations, reports; REDRESS_WORKER_METRICS_ADDR)
+  serve console    the web console (dials the four services at their addresses)
+  serve public     the public channels page, complaint form and status lookup (no database, no keys:
+                   the intake and reporting services over gRPC with REDRESS_PUBLIC_TOKEN)
   serve checkpoints
-                   sign the audit chain head periodically (REDRESS_CHECKPOINT_KEY_FILE)
-  serve all        all of the above in one process
+                   sign the audit chain head periodically (REDRESS_CHECKPOINT_KEY_FILE; REDRESS_CHECKPOINTS_METRICS_ADDR)
+  serve all        all of the above in one process (each still on its own address), for small installs
   migrate          apply database migrations
   audit verify     recompute the audit chain and name the first broken entry;
                    --package FILE verifies an inspection package, -filing FILE a filing package's proof;
@@ -45,7 +48,7 @@ commands:
 
 configuration comes from the environment: DATABASE_URL (the services' runtime role),
 REDRESS_MIGRATE_DATABASE_URL (the owner, for migrate and dev), TEMPORAL_ADDRESS,
-REDRESS_MASTER_KEY, REDRESS_COMMAND_KEY, REDRESS_INTAKE_ADDR, REDRESS_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
+REDRESS_MASTER_KEY, REDRESS_COMMAND_KEY, REDRESS_<SERVICE>_ADDR, REDRESS_<SERVICE>_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
 (see services/internal/config/config.go)
 `
 

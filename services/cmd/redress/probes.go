@@ -10,14 +10,14 @@ import (
 	"github.com/redress/redress/services/internal/grpcserver"
 )
 
-// runWorkerProbes serves /healthz (alive), /readyz (the database and, when
-// the process has one, the workflow engine answer) and /metrics for a
-// process that serves no API (the workers, the checkpoint signer), so an
+// runProbes serves /healthz (alive), /readyz (the database and, with
+// withTemporal, the workflow engine answer) and /metrics for a process
+// that serves no API (the workers, the checkpoint signer), so an
 // orchestrator can probe and restart it like the services.
-func (s *stack) runWorkerProbes(ctx context.Context) error {
-	lis, err := net.Listen("tcp", s.cfg.MetricsAddr)
+func (s *stack) runProbes(ctx context.Context, addr string, withTemporal bool) error {
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("worker probes listen: %w", err)
+		return fmt.Errorf("probes listen: %w", err)
 	}
 	ready := func(ctx context.Context) error {
 		sqlDB, err := s.db.DB()
@@ -27,7 +27,7 @@ func (s *stack) runWorkerProbes(ctx context.Context) error {
 		if err := sqlDB.PingContext(ctx); err != nil {
 			return err
 		}
-		if s.temporal == nil { // the checkpoint signer needs no workflow engine
+		if !withTemporal { // the checkpoint signer needs no workflow engine
 			return nil
 		}
 		_, err = s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})

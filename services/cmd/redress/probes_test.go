@@ -18,7 +18,7 @@ import (
 )
 
 // `redress serve checkpoints` answers /healthz and /readyz on
-// REDRESS_METRICS_ADDR, so an orchestrator can probe the signer like the
+// REDRESS_CHECKPOINTS_METRICS_ADDR, so an orchestrator can probe the signer like the
 // other processes, and stops cleanly when told to.
 func TestServeCheckpointsServesProbes(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(nil)
@@ -32,7 +32,7 @@ func TestServeCheckpointsServesProbes(t *testing.T) {
 	}
 	addr := lis.Addr().String()
 	lis.Close()
-	cfg := config.Config{DatabaseURL: pgtest.URL(t), CheckpointKeyFile: keyFile, MetricsAddr: addr,
+	cfg := config.Config{DatabaseURL: pgtest.URL(t), CheckpointKeyFile: keyFile, CheckpointsMetricsAddr: addr,
 		CheckpointEvery: 1000, CheckpointInterval: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

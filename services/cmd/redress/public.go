@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"time"
 
@@ -13,19 +12,17 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/mtls"
 	"github.com/redress/redress/services/public"
-	"github.com/redress/redress/workflows/calendar"
-	"github.com/redress/redress/workflows/policy"
 )
 
 // runPublic serves the public pages on their own address. They use only
 // the configuration, the log and the policy (for the published time
 // limits): submissions, the status lookup and the published figures go to
-// the intake service (REDRESS_INTAKE_ADDR) over gRPC with the site's own
+// the intake service (REDRESS_INTAKE_ADDR) and the reporting service
+// (REDRESS_REPORTING_ADDR) over gRPC with the site's own
 // credential (REDRESS_PUBLIC_TOKEN); no database, no keys.
 func (s *stack) runPublic(ctx context.Context) error {
 	if s.cfg.PublicToken == "" {
@@ -41,12 +38,17 @@ func (s *stack) runPublic(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
+	reporting, err := grpc.NewClient(s.cfg.ReportingAddr, transport)
+	if err != nil {
+		return err
+	}
+	defer reporting.Close()
 	proxies, err := s.cfg.Proxies()
 	if err != nil {
 		return err
 	}
 	site, err := public.New(public.Config{Intake: intakev1.NewIntakeServiceClient(conn), Status: intakev1.NewPublicStatusServiceClient(conn),
-		Stats: reportingv1.NewReportingServiceClient(conn), Token: s.cfg.PublicToken, Policy: s.policy, Log: s.log,
+		Stats: reportingv1.NewReportingServiceClient(reporting), Token: s.cfg.PublicToken, Policy: s.policy, Log: s.log,
 		Contacts: public.Contacts{Operator: s.cfg.PublicOperator, Phone: s.cfg.PublicPhone, Email: s.cfg.PublicEmail}, TrustedProxies: proxies})
 	if err != nil {
 		return err
@@ -56,16 +58,6 @@ func (s *stack) runPublic(ctx context.Context) error {
 		return fmt.Errorf("public listen: %w", err)
 	}
 	return grpcserver.ServeHTTP(ctx, lis, site)
-}
-
-// publicStack is what `serve public` needs: the configuration, the log and
-// the policy; no database, no keys, no Temporal.
-func publicStack(cfg config.Config, log *slog.Logger) (*stack, error) {
-	cals, err := calendar.LoadEmbedded()
-	if err != nil {
-		return nil, err
-	}
-	return &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType))}, nil
 }
 
 // devPublicCredential makes the public site's account (once) and a fresh

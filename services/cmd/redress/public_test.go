@@ -106,12 +106,3 @@ func mustKey(t *testing.T) []byte {
 	}
 	return k
 }
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}

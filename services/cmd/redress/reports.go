@@ -6,10 +6,23 @@ import (
 	"fmt"
 	"os"
 
+	"google.golang.org/grpc"
+
+	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/inspection"
 	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/workflows/calendar"
 )
+
+// serveReporting runs the reporting process: ReportingService on its own address.
+func (s *stack) serveReporting(ctx context.Context) error {
+	srv, err := s.reportingServer()
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(ctx, "reporting", s.cfg.ReportingAddr, s.cfg.ReportingMetricsAddr,
+		func(gs *grpc.Server) { reportingv1.RegisterReportingServiceServer(gs, srv) })
+}
 
 // reportingServer builds ReportingService over the stack's database.
 func (s *stack) reportingServer() (*reports.Server, error) {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -13,84 +16,101 @@ import (
 	"github.com/redress/redress/services/worker"
 )
 
+// process is one `redress serve` process: what it opens and what it runs.
+type process struct {
+	needs needs
+	// flushes: the process refuses calls or account changes, which are
+	// counted per minute and written to the audit chain (see
+	// audit.RunCountFlusher); any number of processes may flush.
+	flushes bool
+	run     func(s *stack, ctx context.Context) error
+}
+
+// processNames lists every process in the order `redress dev` starts them
+// and its banner shows them.
+var processNames = []string{"intake", "deletion", "escalation", "reporting", "worker", "checkpoints", "console", "public"}
+
+var processes = map[string]process{
+	"intake":     {needs: needDB | needTemporal | needMasterKey | needCommandKey, flushes: true, run: (*stack).serveIntake},
+	"deletion":   {needs: needDB | needTemporal | needMasterKey | needCommandKey, flushes: true, run: (*stack).serveDeletion},
+	"escalation": {needs: needDB | needTemporal | needMasterKey | needCommandKey, flushes: true, run: (*stack).serveEscalation},
+	"reporting":  {needs: needDB, flushes: true, run: (*stack).serveReporting},
+	"worker":     {needs: needDB | needTemporal | needMasterKey | needCommandKey, flushes: true, run: (*stack).serveWorker},
+	// The checkpoint signer reads the chain and its own key file only.
+	"checkpoints": {needs: needDB, run: (*stack).serveCheckpoints},
+	// The console still authenticates people against the account tables;
+	// its case pages reach the services over gRPC. The public pages reach
+	// the intake and reporting services over gRPC with their own credential:
+	// no database, no keys, no Temporal.
+	"console": {needs: needDB, flushes: true, run: (*stack).runConsole},
+	"public":  {run: (*stack).runPublic},
+}
+
 func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	names := "one of " + strings.Join(processNames, ", ") + ", all"
 	if len(args) != 1 {
-		return fmt.Errorf("serve: name one of intake, worker, console, public, checkpoints, all")
+		return fmt.Errorf("serve: name %s", names)
 	}
-	what := args[0]
-	if what == "checkpoints" { // needs the database and the checkpoint key only: no master key, no Temporal
-		if cfg.DatabaseURL == "" {
-			return fmt.Errorf("DATABASE_URL is not set")
+	run := []string{args[0]}
+	if args[0] == "all" {
+		run = processNames
+		if cfg.CheckpointKeyFile == "" { // a small install may go without signed checkpoints
+			log.Warn("audit checkpoints are off: REDRESS_CHECKPOINT_KEY_FILE is not set")
+			run = slices.DeleteFunc(slices.Clone(run), func(n string) bool { return n == "checkpoints" })
 		}
-		gdb, err := db.Open(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return err
-		}
-		if cfg.CheckpointKeyFile == "" {
-			return fmt.Errorf("serve checkpoints: REDRESS_CHECKPOINT_KEY_FILE is not set")
-		}
-		log.Info("signing audit checkpoints", "every", cfg.CheckpointEvery, "interval", cfg.CheckpointInterval,
-			"dir", cfg.CheckpointDir, "metrics", cfg.MetricsAddr)
-		st := &stack{cfg: cfg, log: log, db: gdb}
-		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return st.runCheckpoints(ctx) })
-		g.Go(func() error { return st.runWorkerProbes(ctx) })
-		return g.Wait()
+	} else if _, ok := processes[args[0]]; !ok {
+		return fmt.Errorf("serve: unknown service %q (%s)", args[0], names)
 	}
-	if what == "public" { // reaches the services over gRPC only
-		st, err := publicStack(cfg, log)
-		if err != nil {
-			return err
-		}
-		log.Info("public pages serving", "http", cfg.PublicAddr, "intake", cfg.IntakeAddr)
-		return st.runPublic(ctx)
+	var n needs
+	flush := false
+	for _, name := range run {
+		n |= processes[name].needs
+		flush = flush || processes[name].flushes
 	}
-	st, err := openStack(ctx, cfg, log)
+	st, err := openStack(ctx, cfg, log, n)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve %s: %w", args[0], err)
 	}
 	defer st.close()
-	if what != "console" {
-		if err := st.requireCommandKey(); err != nil {
-			return err
-		}
-	}
 	g, ctx := errgroup.WithContext(ctx)
-	if what == "intake" || what == "all" {
-		srv, starter := st.intakeServer()
-		g.Go(func() error { return st.runIntake(ctx, srv, starter) })
-		log.Info("intake serving", "grpc", cfg.IntakeAddr, "metrics", cfg.MetricsAddr)
+	for _, name := range run {
+		p := processes[name]
+		g.Go(func() error {
+			if err := p.run(st, ctx); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		})
 	}
-	if what == "worker" || what == "all" {
-		g.Go(func() error { return worker.Run(ctx, st.temporal, st.activities(), st.commands) })
-		g.Go(func() error { return st.runEscalationWorker(ctx) })
-		g.Go(func() error { return st.runDeletionWorker(ctx) })
-		g.Go(func() error { return st.runReportsWorker(ctx) })
-		if what == "worker" { // "all" serves the probes with intake
-			g.Go(func() error { return st.runWorkerProbes(ctx) })
-		}
-		log.Info("worker polling", "temporal", cfg.TemporalAddress)
-	}
-	if what == "intake" || what == "worker" || what == "console" || what == "all" {
-		// Refused calls, refused account changes and rejected callbacks are
-		// counted per minute; any number of processes may write the counts
-		// to the chain.
+	if flush {
 		g.Go(func() error { return audit.RunCountFlusher(ctx, st.db, log) })
 	}
-	if what == "all" {
-		g.Go(func() error { return st.runCheckpoints(ctx) })
+	return g.Wait()
+}
+
+// serveWorker runs the Temporal workers of every task queue (complaints,
+// deletions, escalations, reports) and their probes.
+func (s *stack) serveWorker(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return worker.Run(ctx, s.temporal, s.activities(), s.commands) })
+	g.Go(func() error { return s.runEscalationWorker(ctx) })
+	g.Go(func() error { return s.runDeletionWorker(ctx) })
+	g.Go(func() error { return s.runReportsWorker(ctx) })
+	g.Go(func() error { return s.runProbes(ctx, s.cfg.WorkerMetricsAddr, true) })
+	s.log.Info("worker polling", "temporal", s.cfg.TemporalAddress, "metrics", s.cfg.WorkerMetricsAddr)
+	return g.Wait()
+}
+
+// serveCheckpoints signs the audit chain head and serves its probes.
+func (s *stack) serveCheckpoints(ctx context.Context) error {
+	if s.cfg.CheckpointKeyFile == "" {
+		return errors.New("REDRESS_CHECKPOINT_KEY_FILE is not set")
 	}
-	if what == "console" || what == "all" {
-		g.Go(func() error { return st.runConsole(ctx) })
-		log.Info("console serving", "http", cfg.ConsoleAddr)
-	}
-	if what == "all" {
-		g.Go(func() error { return st.runPublic(ctx) })
-		log.Info("public pages serving", "http", cfg.PublicAddr)
-	}
-	if what != "intake" && what != "worker" && what != "console" && what != "public" && what != "all" {
-		return fmt.Errorf("serve: unknown service %q (intake, worker, console, public, checkpoints, all)", what)
-	}
+	s.log.Info("signing audit checkpoints", "every", s.cfg.CheckpointEvery, "interval", s.cfg.CheckpointInterval,
+		"dir", s.cfg.CheckpointDir, "metrics", s.cfg.CheckpointsMetricsAddr)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.runCheckpoints(ctx) })
+	g.Go(func() error { return s.runProbes(ctx, s.cfg.CheckpointsMetricsAddr, false) })
 	return g.Wait()
 }
 

@@ -10,12 +10,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 	"gorm.io/gorm"
 
-	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
-	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
-	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
@@ -46,72 +44,91 @@ type stack struct {
 	commands *command.Verifier
 }
 
-func openStack(ctx context.Context, cfg config.Config, log *slog.Logger) (*stack, error) {
-	if cfg.DatabaseURL == "" {
+// needs says what a process opens. Only these are required of its
+// configuration, and `redress dev` hands a child only the secrets its
+// needs name (see childEnv).
+type needs uint8
+
+const (
+	needDB         needs = 1 << iota // DATABASE_URL
+	needTemporal                     // TEMPORAL_ADDRESS
+	needMasterKey                    // REDRESS_MASTER_KEY (and earlier versions)
+	needCommandKey                   // REDRESS_COMMAND_KEY: sends or executes human actions
+)
+
+func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs) (st *stack, err error) {
+	if n&needDB != 0 && cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set")
 	}
-	if cfg.TemporalAddress == "" {
+	if n&needTemporal != 0 && cfg.TemporalAddress == "" {
 		return nil, errors.New("TEMPORAL_ADDRESS is not set")
 	}
-	if cfg.MasterKey == "" {
+	if n&needMasterKey != 0 && cfg.MasterKey == "" {
 		return nil, errors.New("REDRESS_MASTER_KEY is not set (base64 of 32 random bytes)")
 	}
-	keys, err := cfg.Keyring()
-	if err != nil {
-		return nil, err
+	if n&needCommandKey != 0 && cfg.CommandKey == "" {
+		// Its actions would all be refused by the workflows.
+		return nil, errors.New("REDRESS_COMMAND_KEY is not set (base64 of 32 random bytes, shared by the services and the workers)")
 	}
-	// The console acts through the intake service and holds no command
-	// key; every other process needs one (see requireCommandKey).
-	var signer *signing.Signer
-	var verifier *command.Verifier
-	if cfg.CommandKey != "" {
-		commandKey, err := signing.ParseKey(cfg.CommandKey)
-		if err != nil {
-			return nil, fmt.Errorf("REDRESS_COMMAND_KEY: %w", err)
-		}
-		if signer, err = signing.NewSigner(commandKey, nil); err != nil {
-			return nil, err
-		}
-		if verifier, err = command.NewVerifier(commandKey); err != nil {
-			return nil, err
-		}
-	}
-	gdb, err := db.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	cals, err := calendar.LoadEmbedded()
-	if err != nil {
-		return nil, err
+	if cfg.ProviderType == "" { // a Config not read from the environment
+		cfg.ProviderType = policy.DefaultProviderType
 	}
 	if !policy.ValidProviderType(cfg.ProviderType) {
 		return nil, fmt.Errorf("REDRESS_PROVIDER_TYPE %q: one of %s, %s, %s", cfg.ProviderType,
 			policy.ProviderTelecom, policy.ProviderInternetInfo, policy.ProviderAppOperator)
 	}
-	tc, err := temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace, temporalclient.Security{
-		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA,
-		ServerName: cfg.TemporalTLSServerName, APIKey: cfg.TemporalAPIKey,
-	})
+	cals, err := calendar.LoadEmbedded()
 	if err != nil {
 		return nil, err
 	}
-	return &stack{cfg: cfg, log: log, db: gdb, keys: keys, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType)), temporal: tc,
-		signer: signer, commands: verifier}, nil
-}
-
-// requireCommandKey refuses to run a process that sends or executes human
-// actions without the command key: its actions would all be refused.
-func (s *stack) requireCommandKey() error {
-	if s.signer == nil {
-		return errors.New("REDRESS_COMMAND_KEY is not set (base64 of 32 random bytes, shared by the services and the workers)")
+	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType))}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	if n&needMasterKey != 0 {
+		if st.keys, err = cfg.Keyring(); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	if n&needCommandKey != 0 {
+		commandKey, err := signing.ParseKey(cfg.CommandKey)
+		if err != nil {
+			return nil, fmt.Errorf("REDRESS_COMMAND_KEY: %w", err)
+		}
+		if st.signer, err = signing.NewSigner(commandKey, nil); err != nil {
+			return nil, err
+		}
+		if st.commands, err = command.NewVerifier(commandKey); err != nil {
+			return nil, err
+		}
+	}
+	if n&needDB != 0 {
+		if st.db, err = db.Open(ctx, cfg.DatabaseURL); err != nil {
+			return nil, err
+		}
+	}
+	if n&needTemporal != 0 {
+		st.temporal, err = temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace, temporalclient.Security{
+			CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA,
+			ServerName: cfg.TemporalTLSServerName, APIKey: cfg.TemporalAPIKey,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 func (s *stack) close() {
-	s.temporal.Close()
-	if sqlDB, err := s.db.DB(); err == nil {
-		sqlDB.Close()
+	if s.temporal != nil {
+		s.temporal.Close()
+	}
+	if s.db != nil {
+		if sqlDB, err := s.db.DB(); err == nil {
+			sqlDB.Close()
+		}
 	}
 }
 
@@ -134,58 +151,76 @@ func (s *stack) activities() *worker.Activities {
 	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log}
 }
 
-// runIntake serves IntakeService (with CaseFileService) and the metrics/probe endpoints, and runs
-// the workflow starter with its recovery loop.
-func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *intake.Starter) error {
+// serveGRPC serves one gRPC service on addr (with health and reflection)
+// and its /metrics, /healthz and /readyz (the database answers) on
+// metricsAddr, until ctx ends.
+func (s *stack) serveGRPC(ctx context.Context, name, addr, metricsAddr string, register func(*grpc.Server)) error {
 	tlsOpts, err := mtls.ServerOptions(s.tlsFiles())
 	if err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", s.cfg.IntakeAddr)
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("intake listen: %w", err)
+		return fmt.Errorf("%s listen: %w", name, err)
 	}
-	mlis, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	mlis, err := net.Listen("tcp", metricsAddr)
 	if err != nil {
 		lis.Close()
-		return fmt.Errorf("metrics listen: %w", err)
+		return fmt.Errorf("%s metrics listen: %w", name, err)
 	}
 	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
-	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
-	intakev1.RegisterCaseFileServiceServer(gs.GRPC, srv.CaseFile())
-	intakev1.RegisterPublicStatusServiceServer(gs.GRPC, srv.PublicStatus())
-	reporting, err := s.reportingServer()
-	if err != nil {
-		lis.Close()
-		mlis.Close()
-		return err
-	}
-	reportingv1.RegisterReportingServiceServer(gs.GRPC, reporting)
-	escalationv1.RegisterEscalationServiceServer(gs.GRPC, s.escalationServer())
-	deletionv1.RegisterDeletionServiceServer(gs.GRPC, s.deletionServer(ctx))
-	ready := func(ctx context.Context) error {
-		sqlDB, err := s.db.DB()
-		if err != nil {
-			return err
-		}
-		return sqlDB.PingContext(ctx)
-	}
+	register(gs.GRPC)
+	s.log.Info(name+" serving", "grpc", addr, "metrics", metricsAddr)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return gs.Serve(ctx, lis) })
-	g.Go(func() error { return grpcserver.ServeHTTP(ctx, mlis, grpcserver.HTTPHandler(gs.Metrics, ready)) })
-	g.Go(func() error { starter.Run(ctx); return nil })
+	g.Go(func() error { return grpcserver.ServeHTTP(ctx, mlis, grpcserver.HTTPHandler(gs.Metrics, s.dbReady)) })
 	return g.Wait()
 }
 
-func (s *stack) intakeServer() (*intake.Server, *intake.Starter) {
-	starter := intake.NewStarter(s.temporal, s.db, s.log)
-	go func() { // online: cases written before their texts were sealed
-		if n, err := intake.SealClearTexts(context.Background(), s.db, s.keys); err != nil {
+// dbReady is a service's readiness: the database answers.
+func (s *stack) dbReady(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// serveIntake runs the intake process: its listener (see registerOnIntake),
+// the case workflows' starter with its recovery loop, and the online
+// sealing of case texts written before they were sealed.
+func (s *stack) serveIntake(ctx context.Context) error {
+	srv, starter := s.intakeServer()
+	defer srv.Close() // after the listener drained
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.serveGRPC(ctx, "intake", s.cfg.IntakeAddr, s.cfg.IntakeMetricsAddr,
+			func(gs *grpc.Server) { s.registerOnIntake(gs, srv) })
+	})
+	g.Go(func() error { starter.Run(ctx); return nil })
+	g.Go(func() error {
+		if n, err := intake.SealClearTexts(ctx, s.db, s.keys); err != nil && ctx.Err() == nil {
 			s.log.Error("intake: clear case texts not sealed", "err", err)
 		} else if n > 0 {
 			s.log.Info("intake: clear case texts sealed", "rows", n)
 		}
-	}()
+		return nil
+	})
+	return g.Wait()
+}
+
+// registerOnIntake is the one place naming what the intake listener
+// serves: IntakeService and the services that share its address.
+func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server) {
+	intakev1.RegisterIntakeServiceServer(gs, srv)
+	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
+	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
+}
+
+// intakeServer builds IntakeService and its workflow starter; the caller
+// runs the starter.
+func (s *stack) intakeServer() (*intake.Server, *intake.Starter) {
+	starter := intake.NewStarter(s.temporal, s.db, s.log)
 	return intake.New(intake.Config{
 		DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log,
 	}), starter

@@ -4,6 +4,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -33,10 +34,21 @@ type Config struct {
 	MasterKeyVersion   int      `env:"REDRESS_MASTER_KEY_VERSION" envDefault:"1"`
 	MasterKeysPrevious []string `env:"REDRESS_MASTER_KEYS_PREVIOUS" envSeparator:","`
 	MasterKeyRoot      string   `env:"REDRESS_MASTER_KEY_ROOT"`
-	IntakeAddr         string   `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
-	MetricsAddr        string   `env:"REDRESS_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
-	LogLevel           string   `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
-	ConsoleAddr        string   `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
+	// Each gRPC service listens on its own address (which the console also
+	// dials) and serves /metrics, /healthz and /readyz on its own metrics
+	// address; the worker and the checkpoint signer serve only the latter.
+	IntakeAddr             string `env:"REDRESS_INTAKE_ADDR" envDefault:"127.0.0.1:9090"`
+	IntakeMetricsAddr      string `env:"REDRESS_INTAKE_METRICS_ADDR" envDefault:"127.0.0.1:9091"`
+	DeletionAddr           string `env:"REDRESS_DELETION_ADDR" envDefault:"127.0.0.1:9092"`
+	DeletionMetricsAddr    string `env:"REDRESS_DELETION_METRICS_ADDR" envDefault:"127.0.0.1:9093"`
+	EscalationAddr         string `env:"REDRESS_ESCALATION_ADDR" envDefault:"127.0.0.1:9094"`
+	EscalationMetricsAddr  string `env:"REDRESS_ESCALATION_METRICS_ADDR" envDefault:"127.0.0.1:9095"`
+	ReportingAddr          string `env:"REDRESS_REPORTING_ADDR" envDefault:"127.0.0.1:9096"`
+	ReportingMetricsAddr   string `env:"REDRESS_REPORTING_METRICS_ADDR" envDefault:"127.0.0.1:9097"`
+	WorkerMetricsAddr      string `env:"REDRESS_WORKER_METRICS_ADDR" envDefault:"127.0.0.1:9098"`
+	CheckpointsMetricsAddr string `env:"REDRESS_CHECKPOINTS_METRICS_ADDR" envDefault:"127.0.0.1:9099"`
+	LogLevel               string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
+	ConsoleAddr            string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
 	// ConsoleTLS says the console is reached over HTTPS (directly or behind a
 	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
 	// on loopback and turns it off unless set.
@@ -146,6 +158,10 @@ func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
+	}
+	if os.Getenv("REDRESS_METRICS_ADDR") != "" { // one address for every process no longer exists
+		return c, fmt.Errorf("configuration: REDRESS_METRICS_ADDR is replaced by one address per process: " +
+			"REDRESS_{INTAKE,DELETION,ESCALATION,REPORTING,WORKER,CHECKPOINTS}_METRICS_ADDR")
 	}
 	if _, err := c.Proxies(); err != nil {
 		return c, fmt.Errorf("configuration: REDRESS_TRUSTED_PROXIES: %w", err)

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/config"
+	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/pgtest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	return lis.Addr().String()
+}
+
+// `redress serve deletion` alone answers DeletionService, gRPC health and
+// its /readyz on its own addresses, and serves nothing of the other
+// services; it stops cleanly when told to.
+func TestServeDeletionAlone(t *testing.T) {
+	url := pgtest.URL(t)
+	cfg, err := config.Load() // the defaults, then this test's addresses
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL, cfg.MasterKey, cfg.CommandKey = url, crypto.GenerateMasterKey(), crypto.GenerateMasterKey()
+	cfg.TemporalAddress = freeAddr(t) // nothing listens: DeletionService reads without it
+	cfg.DeletionAddr, cfg.DeletionMetricsAddr = freeAddr(t), freeAddr(t)
+	cfg.IntakeAddr, cfg.IntakeMetricsAddr = freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"deletion"})
+	}()
+
+	conn, err := grpc.NewClient(cfg.DeletionAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	giveUp := time.Now().Add(30 * time.Second)
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, time.Second)
+		resp, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
+		ccancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve deletion ended before its health check answered: %v", err)
+		default:
+		}
+		if time.Now().After(giveUp) {
+			t.Fatalf("serve deletion's health check did not answer SERVING on %s: %v", cfg.DeletionAddr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r, err := http.Get("http://" + cfg.DeletionMetricsAddr + "/readyz")
+	if err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("deletion /readyz on %s: %v %v, want 200", cfg.DeletionMetricsAddr, r, err)
+	}
+	r.Body.Close()
+
+	gdb, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := &identity.Store{DB: gdb}
+	if _, err := ids.AddUser(ctx, "test", identity.NewUser{Username: "feed", DisplayName: "Feed", Role: access.Automation}); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := ids.IssueToken(ctx, "test", "feed", "test", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	if _, err := deletionv1.NewDeletionServiceClient(conn).ListDeletions(authed, &deletionv1.ListDeletionsRequest{}); err != nil {
+		t.Errorf("ListDeletions on the deletion process: %v", err)
+	}
+	_, err = intakev1.NewIntakeServiceClient(conn).ListCases(authed, &intakev1.ListCasesRequest{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("IntakeService on the deletion address: %v, want Unimplemented (served by the intake process only)", err)
+	}
+	if c, err := net.DialTimeout("tcp", cfg.IntakeAddr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("serve deletion listens on the intake address %s too", cfg.IntakeAddr)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve deletion after cancel: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve deletion did not stop within 30 s")
+	}
+}
+
+// Each process is refused a start without what it uses, and needs nothing
+// more: reporting runs without Temporal and keys, the console without any
+// key, the public pages without the database, Temporal or keys.
+func TestServeNeedsOnlyWhatItUses(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	base := config.Config{DatabaseURL: "postgres://nobody@127.0.0.1:1/none", ProviderType: "app_operator"}
+	for _, name := range []string{"intake", "deletion", "escalation", "worker"} {
+		cfg := base
+		cfg.TemporalAddress, cfg.MasterKey = "127.0.0.1:1", crypto.GenerateMasterKey()
+		err := runServe(context.Background(), cfg, log, []string{name})
+		if err == nil || !strings.Contains(err.Error(), "REDRESS_COMMAND_KEY") {
+			t.Errorf("serve %s without the command key: %v, want refused naming REDRESS_COMMAND_KEY", name, err)
+		}
+	}
+	for name, n := range map[string]needs{"reporting": needDB, "checkpoints": needDB, "console": needDB, "public": 0} {
+		if got := processes[name].needs; got != n {
+			t.Errorf("serve %s needs %04b, want %04b", name, got, n)
+		}
+	}
+	if err := runServe(context.Background(), base, log, []string{"nonsense"}); err == nil || !strings.Contains(err.Error(), "intake, deletion") {
+		t.Errorf("serve nonsense: %v, want the list of processes", err)
+	}
+}
+
+// `redress dev` hands each child only the secrets its process uses: the
+// checkpoint signer no master key, the console no command key, nobody the
+// owner's database URL.
+func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
+	cfg := config.Config{DatabaseURL: "postgres://app@db/redress", TemporalAddress: "127.0.0.1:7233", MasterKey: "MASTER",
+		CommandKey: "COMMAND", CheckpointKeyFile: "/keys/checkpoint.key", CheckpointDir: "/data/checkpoints", DataDir: "/data"}
+	base := []string{"PATH=/usr/bin", "REDRESS_MIGRATE_DATABASE_URL=postgres://owner@db/redress", "REDRESS_MASTER_KEY=MASTER",
+		"REDRESS_COMMAND_KEY=COMMAND", "REDRESS_LOG_LEVEL=warn"}
+	has := func(env []string, kv string) bool { return slices.Contains(env, kv) }
+	named := func(env []string, k string) bool {
+		return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
+	}
+	for _, name := range processNames {
+		env := childEnv(base, cfg, name)
+		if named(env, "REDRESS_MIGRATE_DATABASE_URL") {
+			t.Errorf("%s gets the owner's database URL", name)
+		}
+		if !has(env, "PATH=/usr/bin") || !has(env, "REDRESS_LOG_LEVEL=warn") {
+			t.Errorf("%s lost dev's ordinary settings: %v", name, env)
+		}
+		n := processes[name].needs
+		if got, want := named(env, "REDRESS_MASTER_KEY"), n&needMasterKey != 0; got != want {
+			t.Errorf("%s gets the master key: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_COMMAND_KEY"), n&needCommandKey != 0; got != want {
+			t.Errorf("%s gets the command key: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_PUBLIC_TOKEN"), name == "public"; got != want {
+			t.Errorf("%s gets the public site's credential: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "DATABASE_URL"), n&needDB != 0; got != want {
+			t.Errorf("%s gets DATABASE_URL: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_CHECKPOINT_KEY_FILE"), name == "checkpoints"; got != want {
+			t.Errorf("%s gets the checkpoint key file: %v, want %v", name, got, want)
+		}
+	}
+	if env := childEnv(base, cfg, "console"); !has(env, "DATABASE_URL=postgres://app@db/redress") {
+		t.Errorf("console env %v: the console still reads the record and needs DATABASE_URL", env)
+	}
+}
+
+// The one metrics address every process once shared is refused with the
+// names of its replacements, not silently ignored.
+func TestSharedMetricsAddressIsRefused(t *testing.T) {
+	t.Setenv("REDRESS_METRICS_ADDR", "0.0.0.0:9091")
+	if _, err := config.Load(); err == nil || !strings.Contains(err.Error(), "REDRESS_{INTAKE,DELETION,ESCALATION,REPORTING,WORKER,CHECKPOINTS}_METRICS_ADDR") {
+		t.Fatalf("config.Load with REDRESS_METRICS_ADDR: %v, want refused naming the per-process addresses", err)
+	}
+}
