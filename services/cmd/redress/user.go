@@ -27,10 +27,10 @@ const userUsage = `usage:
   redress user password <username>                                   (new password read from stdin; ends the account's
                                                                       sessions and revokes its API credentials)
   redress user token <username> [-name n] [-ttl 720h] [-scopes case.submit,case.read]
-                                                                     (automation accounts only: a person issues their own)
+                                                                     (service accounts only: a person issues their own)
   redress user revoke <token-id>
   redress user list
-roles: agent, supervisor, compliance_officer, admin, automation
+roles: agent, supervisor, compliance_officer, admin, automation, console (the web console's own account: signs people in, nothing else)
 `
 
 // runUser manages accounts from the command line (the first administrator

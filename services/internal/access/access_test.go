@@ -79,6 +79,7 @@ func TestIsAutomationIsPerson(t *testing.T) {
 		{WithPrincipal(ctx, Principal{ID: "pipeline.crm", Role: Automation}), true, false},
 		{WithPrincipal(ctx, Principal{ID: "agent.li", Role: Agent}), false, true},
 		{WithPrincipal(ctx, Principal{ID: "admin", Role: Admin}), false, true},
+		{WithPrincipal(ctx, Principal{ID: "console", Role: Console}), false, false},
 		{WithActor(ctx, "api"), false, false},
 	} {
 		if IsAutomation(c.ctx) != c.automation || IsPerson(c.ctx) != c.person {

@@ -23,8 +23,9 @@ func CaseOwnerOnly(ctx context.Context) (owner string, only bool) {
 }
 
 // IsPerson reports whether the call comes from an authenticated person (any
-// role but automation): what a person vouches for, a second person checks.
+// role but the service accounts'): what a person vouches for, a second
+// person checks.
 func IsPerson(ctx context.Context) bool {
 	p, ok := PrincipalFrom(ctx)
-	return ok && p.Role != Automation
+	return ok && !p.Role.IsService()
 }

@@ -13,6 +13,10 @@ const (
 	ComplianceOfficer Role = "compliance_officer"
 	Admin             Role = "admin"
 	Automation        Role = "automation"
+	// Console is the web console's own service account: it signs people
+	// in (identity.session) and nothing else; what a person then does is
+	// done with that person's session.
+	Console Role = "console"
 )
 
 // Permissions used by the console and the identity work (beside the RPC
@@ -23,10 +27,19 @@ const (
 	CaseReveal Permission = "case.reveal"
 	// UserAdmin manages accounts, roles and API credentials.
 	UserAdmin Permission = "user.admin"
+	// GrantReview lists the grants of power waiting for a second person
+	// (whoever asks to confirm or reject one, the identity store decides).
+	GrantReview Permission = "grant.review"
+	// TokenOwn issues oneself an API credential (people only: service
+	// accounts' credentials are issued by an administrator).
+	TokenOwn Permission = "token.own"
+	// IdentitySession creates a session for whoever proves a correct
+	// password or a verified ID token: the console's sign-in.
+	IdentitySession Permission = "identity.session"
 )
 
 // Roles lists every role, in the order the console shows them.
-var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation}
+var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, Console}
 
 // Agents attest a requester's identity (in person, on the phone): that lets
 // the plan be built, never approved. The deletion service makes a person's
@@ -35,7 +48,7 @@ var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation}
 // auto-approval trusts (pipeline, self).
 var agentGrants = []Permission{
 	CaseSubmit, CaseRead, CaseNote, CaseReply, CaseTriage, CaseHandle, CaseClose, CaseReveal,
-	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead,
+	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead, TokenOwn,
 }
 
 // Grants maps each role to the permissions it holds. Deny by default: a
@@ -47,20 +60,30 @@ var Grants = map[Role][]Permission{
 		EscalationCreate, EscalationFile, IncidentManage),
 	// Compliance officers export registers, prepare filings and inspections.
 	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, DeletionRead,
-		EscalationRead, EscalationCreate, EscalationFile, IncidentManage},
+		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn},
 	// Administrators manage people and connectors; they see cases but
 	// never reveal personal data.
-	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead},
+	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn},
 	// Partner systems and pipelines submit and read status; a pipeline may
 	// vouch for identities it has checked itself (a scoped credential can
 	// leave that out); the operator's own systems ask the suppression list
 	// before they re-create a person's data (a credential carries it only
 	// when asked for by name, see defaultScopes).
 	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest, DeletionSuppressionCheck},
+	// The console's account creates sessions and reads nothing.
+	Console: {IdentitySession},
 }
 
 // ValidRole reports whether r is one of Roles.
 func ValidRole(r string) bool { return slices.Contains(Roles, Role(r)) }
 
-// Holds reports whether role r holds permission p.
-func (r Role) Holds(p Permission) bool { return p == Public || slices.Contains(Grants[r], p) }
+// Holds reports whether role r holds permission p. Every role holds
+// Authenticated (acting on one's own account).
+func (r Role) Holds(p Permission) bool {
+	return p == Public || p == Authenticated || slices.Contains(Grants[r], p)
+}
+
+// IsService reports whether r is a service account's role (automation or
+// the console) rather than a person's: a service account's credentials are
+// issued by an administrator, and it never becomes a person's account.
+func (r Role) IsService() bool { return r == Automation || r == Console }

@@ -131,6 +131,9 @@ func TestGrants(t *testing.T) {
 		{ComplianceOfficer, CaseTriage, false}, {Role("root"), CaseRead, false},
 		{Agent, DeletionAttest, true}, {Agent, DeletionApprove, false}, {Supervisor, DeletionApprove, true},
 		{Automation, DeletionApprove, false}, {Automation, DeletionCancel, false},
+		{Console, IdentitySession, true}, {Console, CaseRead, false}, {Console, UserAdmin, false}, {Console, TokenOwn, false},
+		{Agent, IdentitySession, false}, {Admin, IdentitySession, false}, {Automation, TokenOwn, false}, {Agent, TokenOwn, true},
+		{ComplianceOfficer, GrantReview, true}, {Agent, GrantReview, false},
 	}
 	for _, c := range checks {
 		if got := c.role.Holds(c.perm); got != c.want {
