@@ -29,8 +29,8 @@ import (
 // withReporting serves the real ReportingService (exports, inspection
 // packages, stored documents) behind the production access guard on its own
 // gRPC socket, and gives the console its client.
-func withReporting(t testing.TB, exp **reports.Exporter) func(c *Config, _ string) {
-	return func(c *Config, _ string) {
+func withReporting(t testing.TB, exp **reports.Exporter) func(e *Env, c *Config) {
+	return func(e *Env, c *Config) {
 		sqlDB, err := c.DB.DB()
 		if err != nil {
 			t.Fatal(err)
@@ -38,7 +38,7 @@ func withReporting(t testing.TB, exp **reports.Exporter) func(c *Config, _ strin
 		*exp = &reports.Exporter{DB: sqlDB, Calendars: c.Calendars}
 		srv := &reports.Server{Exporter: *exp, DB: c.DB, Log: c.Log,
 			Packages: &inspection.Builder{Exporter: *exp, DB: c.DB, Calendars: c.Calendars, Policy: policy.New(c.Calendars)}}
-		gs := grpcserver.New(c.Log, grpcserver.NewMetrics(), access.Guard{Auth: c.Identity})
+		gs := grpcserver.New(c.Log, grpcserver.NewMetrics(), access.Guard{Auth: e.Store})
 		reportingv1.RegisterReportingServiceServer(gs.GRPC, srv)
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

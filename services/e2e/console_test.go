@@ -43,10 +43,16 @@ func findChromium(t *testing.T) string {
 // startConsole serves the console in front of the harness's services, the
 // way `redress dev` does, and makes one account per role.
 // serveConsole serves a console over HTTP with the services in cfg and the
-// harness's identity, intake, database, keys and log; it answers the base URL.
+// harness's identity and intake services (over gRPC, the console signing in
+// with its own service credential), database, keys and log; it answers the
+// base URL.
 func serveConsole(t *testing.T, h *harness, cfg console.Config) string {
 	t.Helper()
-	cfg.Identity, cfg.Intake, cfg.DB, cfg.Keys, cfg.Log = h.identity, h.api, h.db, h.keys, h.log
+	token, err := h.identity.ServiceCredential(h.ctx, "test", "console", "Console", access.Console, "console", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Identity, cfg.ConsoleToken, cfg.Intake, cfg.DB, cfg.Keys, cfg.Log = h.accounts, token, h.api, h.db, h.keys, h.log
 	srv, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)

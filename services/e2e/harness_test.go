@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"gorm.io/gorm"
 
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
@@ -50,6 +51,8 @@ type harness struct {
 	tc       client.Client
 	starter  *intake.Starter
 	api      intakev1.IntakeServiceClient
+	// accounts is IdentityService on the same socket, as the console reaches it.
+	accounts identityv1.IdentityServiceClient
 	smtp     *smtptest.Server
 	stopWork context.CancelFunc
 	workDone chan struct{}
@@ -102,6 +105,7 @@ func newHarness(t *testing.T, o options) *harness {
 	h.identity = &identity.Store{DB: h.db}
 	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true})
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	identityv1.RegisterIdentityServiceServer(gs.GRPC, &identity.Server{Store: h.identity, Log: h.log})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +118,7 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	t.Cleanup(func() { conn.Close() })
 	h.api = intakev1.NewIntakeServiceClient(conn)
+	h.accounts = identityv1.NewIdentityServiceClient(conn)
 	if !o.noWorker {
 		h.startWorker()
 	}

@@ -78,6 +78,11 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.close()
+	if st.cfg.ConsoleToken == "" { // the in-process console's own credential
+		if st.cfg.ConsoleToken, err = consoleCredential(ctx, st.identity()); err != nil {
+			return fmt.Errorf("console credential: %w", err)
+		}
+	}
 	srv, starter := st.intakeServer()
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -14,6 +14,7 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/config"
@@ -134,7 +135,8 @@ func (s *stack) activities() *worker.Activities {
 	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log}
 }
 
-// runIntake serves IntakeService and the metrics/probe endpoints, and runs
+// runIntake serves IntakeService (with Reporting, Escalation, Deletion and
+// Identity on the same listener) and the metrics/probe endpoints, and runs
 // the workflow starter with its recovery loop.
 func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *intake.Starter) error {
 	tlsOpts, err := mtls.ServerOptions(s.tlsFiles())
@@ -159,6 +161,13 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 		return err
 	}
 	reportingv1.RegisterReportingServiceServer(gs.GRPC, reporting)
+	ids, err := s.identityServer(ctx)
+	if err != nil {
+		lis.Close()
+		mlis.Close()
+		return err
+	}
+	identityv1.RegisterIdentityServiceServer(gs.GRPC, ids)
 	escalationv1.RegisterEscalationServiceServer(gs.GRPC, s.escalationServer())
 	deletionv1.RegisterDeletionServiceServer(gs.GRPC, s.deletionServer(ctx))
 	ready := func(ctx context.Context) error {
