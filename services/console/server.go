@@ -259,7 +259,10 @@ func (s *Server) authed(h authedHandler) http.Handler {
 			s.toSignin(w, r)
 			return
 		}
-		v := &view{Lang: language(r), session: c.Value}
+		v := &view{Lang: language(r), session: c.Value,
+			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil, HasReports: s.c.Reporting != nil}
+		// Asked at every request, so a session ended or revoked anywhere
+		// stops here at once.
 		me, err := s.c.Identity.WhoAmI(v.rpc(r.Context()), &identityv1.WhoAmIRequest{})
 		if status.Code(err) == codes.Unauthenticated || err == nil && me.GetSession() == nil {
 			s.toSignin(w, r)
@@ -269,12 +272,10 @@ func (s *Server) authed(h authedHandler) http.Handler {
 			s.fail(w, r, v, err)
 			return
 		}
-		csrf := me.GetSession().GetCsrfToken()
-		v = &view{Lang: v.Lang, User: me.GetUser(), CSRF: csrf, session: c.Value,
-			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil, HasReports: s.c.Reporting != nil}
+		v.User, v.CSRF = me.GetUser(), me.GetSession().GetCsrfToken()
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(csrf)) != 1 {
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(v.CSRF)) != 1 {
 				s.render(w, http.StatusForbidden, "message", v, "csrf")
 				return
 			}
