@@ -21,12 +21,15 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/grpcserver"
+	"github.com/redress/redress/services/internal/identity/oidcclient"
+	"github.com/redress/redress/services/internal/identity/oidctest"
 	"github.com/redress/redress/services/internal/intake"
 )
 
 // identityRig is IdentityService and IntakeService behind the production
 // guard on a real socket, as `redress serve intake` runs them.
 type identityRig struct {
+	srv      *Server
 	store    *Store
 	clk      *clock
 	accounts identityv1.IdentityServiceClient
@@ -39,7 +42,8 @@ func newIdentityRig(t *testing.T) *identityRig {
 	s, clk := newStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	gs := grpcserver.New(log, grpcserver.NewMetrics(), access.Guard{Auth: s})
-	identityv1.RegisterIdentityServiceServer(gs.GRPC, &Server{Store: s, Log: log})
+	srv := &Server{Store: s, Log: log}
+	identityv1.RegisterIdentityServiceServer(gs.GRPC, srv)
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, intake.New(intake.Config{DB: s.DB, Log: log}))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,7 +57,7 @@ func newIdentityRig(t *testing.T) *identityRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	r := &identityRig{store: s, clk: clk, accounts: identityv1.NewIdentityServiceClient(conn), cases: intakev1.NewIntakeServiceClient(conn)}
+	r := &identityRig{srv: srv, store: s, clk: clk, accounts: identityv1.NewIdentityServiceClient(conn), cases: intakev1.NewIntakeServiceClient(conn)}
 	addUsers(t, s, NewUser{Username: "agent.li", Role: access.Agent, Password: pw}, NewUser{Username: "admin", Role: access.Admin, Password: pw})
 	if r.console, err = s.ServiceCredential(ctx, "test", "console", "Console", access.Console, "console", time.Hour); err != nil {
 		t.Fatal(err)
@@ -276,4 +280,60 @@ func reason(err error) string {
 		}
 	}
 	return ""
+}
+
+// The identity service, not the console, checks an ID token: the
+// provider's signature, the audience (the console's client id) and the
+// browser's nonce. The console's credential cannot sign in with a token it
+// altered, one for another client, or one bound to another browser.
+func TestSignInWithIDTokenChecksTheToken(t *testing.T) {
+	r := newIdentityRig(t)
+	ctx := context.Background()
+	is := oidctest.Start(t, "redress-console", "s3cret")
+	addUsers(t, r.store, NewUser{Username: "li.na", Role: access.Agent, OIDCIssuer: is.URL, OIDCSubject: "idp-li"})
+	browser, err := oidcclient.New(ctx, is.URL, "redress-console", "s3cret", "http://127.0.0.1:1/signin/oidc/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.srv.OIDC, err = NewOIDC(ctx, r.store, is.URL, "redress-console"); err != nil {
+		t.Fatal(err)
+	}
+	is.SignInAs(oidctest.Identity{Subject: "idp-li"})
+	idToken := func(nonce string) string {
+		raw, err := browser.Exchange(ctx, authorizeURL(t, browser.AuthURL("st-"+nonce, nonce, verifier(nonce)), "st-"+nonce), verifier(nonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	signIn := func(raw, nonce string) (*identityv1.SignInWithIDTokenResponse, error) {
+		return r.accounts.SignInWithIDToken(as(r.console), &identityv1.SignInWithIDTokenRequest{IdToken: raw, Nonce: nonce})
+	}
+	resp, err := signIn(idToken("n1"), "n1")
+	if err != nil || resp.GetUser().GetUsername() != "li.na" || resp.GetSessionToken() == "" {
+		t.Fatalf("sign-in: %v %v", resp, err)
+	}
+	if me, err := r.accounts.WhoAmI(as(resp.GetSessionToken()), &identityv1.WhoAmIRequest{}); err != nil || me.GetUser().GetUsername() != "li.na" {
+		t.Fatalf("WhoAmI of the new session: %v %v", me, err)
+	}
+	if _, err := signIn(idToken("n2"), "another-browser"); reason(err) != ReasonIDTokenRejected {
+		t.Errorf("nonce of another browser: %v", err)
+	}
+	raw := idToken("n3")
+	dot := strings.LastIndex(raw, ".")
+	forged := raw[:dot+1] + strings.Repeat("A", len(raw)-dot-1) // the console's own "signature"
+	if _, err := signIn(forged, "n3"); reason(err) != ReasonIDTokenRejected {
+		t.Errorf("altered token: %v", err)
+	}
+	is.SignInAs(oidctest.Identity{Subject: "idp-stranger"})
+	if _, err := signIn(idToken("n4"), "n4"); reason(err) != ReasonNoAccount {
+		t.Errorf("someone without an account: %v", err)
+	}
+	is.SignInAs(oidctest.Identity{Subject: "idp-li"})
+	if r.srv.OIDC, err = NewOIDC(ctx, r.store, is.URL, "another-client"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signIn(idToken("n5"), "n5"); reason(err) != ReasonIDTokenRejected {
+		t.Errorf("token for another client: %v", err)
+	}
 }
