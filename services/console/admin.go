@@ -1,53 +1,36 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/identity"
 )
 
-// Administration of people and API credentials. There is no identity RPC:
-// the console calls the identity store in-process, behind the user.admin
-// permission, and every change lands in the audit chain with the
-// administrator's name. The store holds the rules (credentials only for
-// oneself or automation accounts, no own role change, powerful grants wait
-// for a second person); the console shows its refusals.
-
-type adminUser struct {
-	identity.User
-	Tokens []identity.Token
-}
+// Administration of people and API credentials, through IdentityService
+// with the administrator's session: every change passes user.admin (or
+// grant.review) in the access table and lands in the audit chain with the
+// administrator's name. The identity service holds the rules (credentials
+// only for oneself or service accounts, no own role change, powerful grants
+// wait for a second person); the console shows its refusals.
 
 type adminData struct {
-	Users   []adminUser
+	Users   []*identityv1.User // with their credentials
 	Roles   []access.Role
-	Pending []pendingGrant
+	Pending []*identityv1.Grant
 	Secret  string // a credential just issued, shown once
 	For     string
 	Now     time.Time
 }
 
-type pendingGrant struct {
-	identity.Grant
-	MayConfirm bool // the signed-in person may confirm it
-}
-
-func (s *Server) pendingGrants(r *http.Request, v *view) ([]pendingGrant, error) {
-	gs, err := s.c.Identity.PendingGrants(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]pendingGrant, len(gs))
-	for i, g := range gs {
-		out[i] = pendingGrant{Grant: g, MayConfirm: s.c.Identity.MayConfirm(r.Context(), v.User.Username, g)}
-	}
-	return out, nil
+func (s *Server) pendingGrants(r *http.Request, v *view) ([]*identityv1.Grant, error) {
+	resp, err := s.c.Identity.ListPendingGrants(v.rpc(r.Context()), &identityv1.ListPendingGrantsRequest{})
+	return resp.GetGrants(), err
 }
 
 func (s *Server) adminOnly(h authedHandler) authedHandler {
@@ -61,19 +44,12 @@ func (s *Server) adminOnly(h authedHandler) authedHandler {
 }
 
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, v *view, d adminData) {
-	users, err := s.c.Identity.Users(r.Context())
+	users, err := s.c.Identity.ListUsers(v.rpc(r.Context()), &identityv1.ListUsersRequest{})
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
-	for _, u := range users {
-		ts, err := s.c.Identity.Tokens(r.Context(), u.Username)
-		if err != nil {
-			s.fail(w, r, v, err)
-			return
-		}
-		d.Users = append(d.Users, adminUser{User: u, Tokens: ts})
-	}
+	d.Users = users.GetUsers()
 	if d.Pending, err = s.pendingGrants(r, v); err != nil {
 		s.fail(w, r, v, err)
 		return
@@ -90,44 +66,35 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, v *view) {
 
 func (s *Server) adminAddUser(w http.ResponseWriter, r *http.Request, v *view) {
 	f := r.PostFormValue
-	_, _, err := s.c.Identity.CreateAccount(r.Context(), v.User.Username, identity.NewUser{
-		Username: strings.TrimSpace(f("username")), DisplayName: f("name"), Role: access.Role(f("role")), Password: f("password"),
+	_, err := s.c.Identity.CreateAccount(v.rpc(r.Context()), &identityv1.CreateAccountRequest{
+		Username: strings.TrimSpace(f("username")), DisplayName: f("name"), Role: f("role"), Password: f("password"),
 		Email: strings.TrimSpace(f("email"))})
 	s.adminDone(w, r, v, err)
 }
 
 func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request, v *view) {
-	name, ctx, actor := r.PathValue("name"), r.Context(), v.User.Username
+	name, ctx, f := r.PathValue("name"), v.rpc(r.Context()), r.PostFormValue
 	var err error
 	switch r.PathValue("action") {
 	case "role":
-		_, err = s.c.Identity.SetRole(ctx, actor, name, access.Role(r.PostFormValue("role")))
+		_, err = s.c.Identity.SetRole(ctx, &identityv1.SetRoleRequest{Username: name, Role: f("role")})
 	case "sso":
-		f := r.PostFormValue
-		_, err = s.c.Identity.RequestSSO(ctx, actor, name, f("email"), f("issuer"), f("subject"))
-	case "disable":
-		if name == actor {
-			err = errors.New("you cannot disable your own account")
-		} else {
-			err = s.c.Identity.SetDisabled(ctx, actor, name, true)
-		}
-	case "enable":
-		err = s.c.Identity.SetDisabled(ctx, actor, name, false)
+		_, err = s.c.Identity.RequestSSOLink(ctx, &identityv1.RequestSSOLinkRequest{Username: name,
+			Email: strings.TrimSpace(f("email")), OidcIssuer: strings.TrimSpace(f("issuer")), OidcSubject: strings.TrimSpace(f("subject"))})
+	case "disable", "enable":
+		_, err = s.c.Identity.SetDisabled(ctx, &identityv1.SetDisabledRequest{Username: name, Disabled: r.PathValue("action") == "disable"})
 	case "token":
-		ttl, perr := time.ParseDuration(r.PostFormValue("ttl"))
+		ttl, perr := time.ParseDuration(f("ttl"))
 		if perr != nil {
 			ttl = 30 * 24 * time.Hour
 		}
-		var scopes []access.Permission
-		for _, sc := range r.PostForm["scope"] {
-			scopes = append(scopes, access.Permission(sc))
-		}
-		secret, _, ierr := s.c.Identity.IssueToken(ctx, actor, name, r.PostFormValue("label"), scopes, ttl)
-		if ierr == nil {
-			s.adminPage(w, r, v, adminData{Secret: secret, For: name})
+		var resp *identityv1.IssueTokenResponse
+		resp, err = s.c.Identity.IssueToken(ctx, &identityv1.IssueTokenRequest{Username: name, Name: f("label"),
+			Scopes: r.PostForm["scope"], TtlSeconds: int64(ttl / time.Second)})
+		if err == nil {
+			s.adminPage(w, r, v, adminData{Secret: resp.GetSecret(), For: name})
 			return
 		}
-		err = ierr
 	default:
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
 		return
@@ -136,30 +103,32 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request, v *view
 }
 
 func (s *Server) adminRevoke(w http.ResponseWriter, r *http.Request, v *view) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err == nil {
-		err = s.c.Identity.RevokeToken(r.Context(), v.User.Username, id)
-	}
+	_, err := s.c.Identity.RevokeToken(v.rpc(r.Context()), &identityv1.RevokeTokenRequest{TokenId: r.PathValue("id")})
 	s.adminDone(w, r, v, err)
 }
 
-// adminDone answers a change: back to the list, or the store's message
-// (about usernames, roles, passwords, scopes: never personal data).
+// adminDone answers a change: back to the list, or the service's message
+// (about usernames, roles, passwords, scopes: never personal data) above
+// the list.
 func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, v *view, err error) {
-	switch {
-	case err == nil:
+	code := http.StatusBadRequest
+	switch status.Code(err) {
+	case codes.OK:
 		http.Redirect(w, r, "/admin/users?done=1", http.StatusSeeOther)
-	case errors.Is(err, identity.ErrNotFound):
+		return
+	case codes.NotFound:
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return
+	case codes.PermissionDenied: // a refusal of the identity rules
+		code = http.StatusForbidden
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.AlreadyExists:
 	default:
-		code := http.StatusBadRequest
-		if errors.Is(err, identity.ErrRefused) {
-			code = http.StatusForbidden
-		}
-		v.Error = translate(v.Lang, "bad_request") + ": " + err.Error()
-		w.WriteHeader(code)
-		s.adminPage(statusWritten{w}, r, v, adminData{})
+		s.fail(w, r, v, err)
+		return
 	}
+	v.Error = translate(v.Lang, "bad_request") + ": " + status.Convert(err).Message()
+	w.WriteHeader(code)
+	s.adminPage(statusWritten{w}, r, v, adminData{})
 }
 
 // grantsPage lists the grants waiting for a second person, to
@@ -179,30 +148,27 @@ func (s *Server) grantsPage(w http.ResponseWriter, r *http.Request, v *view) {
 	s.render(w, http.StatusOK, "grants", v, "")
 }
 
-// grantAction confirms or rejects a grant. Anyone signed in may ask; the
-// store decides (and records a refusal), so the rule lives in one place.
+// grantAction confirms or rejects a grant. The identity service decides
+// who may (and records a refusal), so the rule lives in one place.
 func (s *Server) grantAction(w http.ResponseWriter, r *http.Request, v *view) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		s.render(w, http.StatusNotFound, "message", v, "not_found")
-		return
-	}
+	var err error
+	ctx, id := v.rpc(r.Context()), r.PathValue("id")
 	switch r.PathValue("action") {
 	case "confirm":
-		err = s.c.Identity.ConfirmGrant(r.Context(), v.User.Username, id)
+		_, err = s.c.Identity.ConfirmGrant(ctx, &identityv1.ConfirmGrantRequest{GrantId: id})
 	case "reject":
-		err = s.c.Identity.RejectGrant(r.Context(), v.User.Username, id)
+		_, err = s.c.Identity.RejectGrant(ctx, &identityv1.RejectGrantRequest{GrantId: id})
 	default:
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
 		return
 	}
-	switch {
-	case err == nil:
+	switch status.Code(err) {
+	case codes.OK:
 		http.Redirect(w, r, "/grants?done=1", http.StatusSeeOther)
-	case errors.Is(err, identity.ErrNotFound):
+	case codes.NotFound, codes.InvalidArgument: // no such grant (or not an id)
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
-	case errors.Is(err, identity.ErrRefused):
-		v.Error = translate(v.Lang, "forbidden") + " " + err.Error()
+	case codes.PermissionDenied:
+		v.Error = translate(v.Lang, "forbidden") + " " + status.Convert(err).Message()
 		s.render(w, http.StatusForbidden, "message", v, "")
 	default:
 		s.fail(w, r, v, err)

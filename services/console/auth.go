@@ -4,17 +4,45 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"time"
 
-	"github.com/redress/redress/services/internal/identity"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 )
 
 func randomToken() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Reasons IdentityService gives (google.rpc.ErrorInfo) when what a person
+// typed, or what their provider said, does not sign them in.
+const (
+	reasonBadCredentials  = "BAD_CREDENTIALS"
+	reasonAccountLocked   = "ACCOUNT_LOCKED"
+	reasonNoAccount       = "NO_ACCOUNT"
+	reasonIDTokenRejected = "ID_TOKEN_REJECTED"
+)
+
+// reasonOf is the ErrorInfo reason of an UNAUTHENTICATED answer ("" for
+// none: the caller's own credential failed).
+func reasonOf(err error) string {
+	st, _ := status.FromError(err)
+	if st.Code() != codes.Unauthenticated {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }
 
 // signinPage shows the form with a fresh double-submit CSRF token: the same
@@ -44,37 +72,41 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.signinForm(w, r, http.StatusForbidden, "csrf")
 		return
 	}
-	u, err := s.c.Identity.SignIn(r.Context(), r.PostFormValue("username"), r.PostFormValue("password"))
+	resp, err := s.c.Identity.SignIn(s.asConsole(r.Context()),
+		&identityv1.SignInRequest{Username: r.PostFormValue("username"), Password: r.PostFormValue("password")})
 	switch {
-	case errors.Is(err, identity.ErrLocked):
+	case reasonOf(err) == reasonAccountLocked:
 		s.signinForm(w, r, http.StatusUnauthorized, "signin.locked")
 		return
-	case errors.Is(err, identity.ErrBadCredentials):
+	case reasonOf(err) == reasonBadCredentials, status.Code(err) == codes.InvalidArgument: // an empty field
 		s.signinForm(w, r, http.StatusUnauthorized, "signin.failed")
 		return
 	case err != nil:
-		s.fail(w, r, &view{Lang: language(r)}, err)
+		s.consoleFailed(w, r, err)
 		return
 	}
-	s.startSession(w, r, u)
+	s.startSession(w, r, resp.GetSessionToken(), resp.GetSession().GetExpiresAt())
 }
 
-// startSession issues a new session (a fresh id at every sign-in: no
-// fixation) and sends the browser to its queue.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u identity.User) {
-	sess, err := s.c.Identity.NewSession(r.Context(), u)
-	if err != nil {
-		s.fail(w, r, &view{Lang: language(r)}, err)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", Expires: sess.ExpiresAt,
+// consoleFailed answers a sign-in the console could not ask for: its own
+// credential refused (REDRESS_CONSOLE_TOKEN revoked or wrong) or the
+// identity service down. Logged by code only.
+func (s *Server) consoleFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.c.Log.Error("console sign-in failed: check REDRESS_CONSOLE_TOKEN and the identity service", "code", status.Code(err).String())
+	s.render(w, http.StatusServiceUnavailable, "message", &view{Lang: language(r)}, "error")
+}
+
+// startSession sets the session cookie (a fresh session at every sign-in:
+// no fixation) and sends the browser to its queue.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, token string, expires *timestamppb.Timestamp) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires.AsTime(),
 		HttpOnly: true, Secure: s.c.SecureCookies, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: "", Path: "/signin", MaxAge: -1})
 	http.Redirect(w, r, "/queue", http.StatusSeeOther)
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, v *view) {
-	if err := s.c.Identity.EndSession(r.Context(), v.session.Token); err != nil {
+	if _, err := s.c.Identity.EndSession(v.rpc(r.Context()), &identityv1.EndSessionRequest{}); err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
@@ -93,13 +125,16 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *view)
 		s.render(w, http.StatusTooManyRequests, "password", v, "signin.too_many")
 		return
 	}
-	err := s.c.Identity.ChangePassword(r.Context(), v.User.Username, r.PostFormValue("old"), r.PostFormValue("new"))
+	_, err := s.c.Identity.ChangePassword(v.rpc(r.Context()),
+		&identityv1.ChangePasswordRequest{OldPassword: r.PostFormValue("old"), NewPassword: r.PostFormValue("new")})
 	switch {
-	case errors.Is(err, identity.ErrBadCredentials), errors.Is(err, identity.ErrLocked):
+	case reasonOf(err) == reasonBadCredentials, reasonOf(err) == reasonAccountLocked:
 		s.render(w, http.StatusUnauthorized, "password", v, "signin.failed")
-	case err != nil:
-		v.Error = err.Error() // the store's messages are about the password rules
+	case status.Code(err) == codes.InvalidArgument:
+		v.Error = status.Convert(err).Message() // the password rules, naming the field
 		s.render(w, http.StatusBadRequest, "password", v, "")
+	case err != nil:
+		s.fail(w, r, v, err)
 	default:
 		s.signinForm(w, r, http.StatusOK, "password_changed")
 	}
@@ -108,11 +143,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *view)
 // ownToken issues the signed-in person a 30-day API credential of their
 // own, shown once (nobody else may issue one for a person).
 func (s *Server) ownToken(w http.ResponseWriter, r *http.Request, v *view) {
-	secret, _, err := s.c.Identity.IssueToken(r.Context(), v.User.Username, v.User.Username, "console", nil, 30*24*time.Hour)
+	resp, err := s.c.Identity.IssueOwnToken(v.rpc(r.Context()),
+		&identityv1.IssueOwnTokenRequest{Name: "console", TtlSeconds: int64(30 * 24 * time.Hour / time.Second)})
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
-	v.Data = secret
+	v.Data = resp.GetSecret()
 	s.render(w, http.StatusOK, "password", v, "")
 }

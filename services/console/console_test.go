@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"gorm.io/gorm"
 
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
@@ -58,10 +59,16 @@ type Env struct {
 	URL   string
 	DB    *gorm.DB
 	Store *identity.Store
-	API   intakev1.IntakeServiceClient
-	Logs  *logBuffer
-	Keys  *crypto.Keyring
-	token string // automation credential for seeding
+	// Identity is the IdentityService the console reaches over gRPC (on
+	// the same socket as intake, behind the production guard).
+	Identity *identity.Server
+	// ConsoleToken is the console's own credential (role console).
+	ConsoleToken string
+	Accounts     identityv1.IdentityServiceClient
+	API          intakev1.IntakeServiceClient
+	Logs         *logBuffer
+	Keys         *crypto.Keyring
+	token        string // automation credential for seeding
 }
 
 const testPassword = "test-password-123"
@@ -71,14 +78,14 @@ const testPassword = "test-password-123"
 // "+" (&#43;) are caught too.
 var seeded = []string{"13800138000", "zhang.san@example.com", "Zhang San", "110101199003071234"}
 
-func newEnv(t testing.TB, configure ...func(c *Config, consoleURL string)) *Env {
+func newEnv(t testing.TB, configure ...func(e *Env, c *Config)) *Env {
 	t.Helper()
 	return newEnvOn(t, pgtest.Open(t), configure...)
 }
 
 // newEnvOn is newEnv on a given database (the benchmark keeps its million
 // cases between runs).
-func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(c *Config, consoleURL string)) *Env {
+func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(e *Env, c *Config)) *Env {
 	t.Helper()
 	ctx := context.Background()
 	e := &Env{DB: gdb, Logs: &logBuffer{}}
@@ -94,7 +101,9 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(c *Config, consoleUR
 	}
 	e.Keys = keys
 	e.Store = &identity.Store{DB: e.DB}
+	e.Identity = &identity.Server{Store: e.Store, Log: log}
 	gs := grpcserver.New(log, grpcserver.NewMetrics(), access.Guard{Auth: e.Store})
+	identityv1.RegisterIdentityServiceServer(gs.GRPC, e.Identity)
 	starter := intake.NewStarter(nil, e.DB, log) // never Run: no workflow engine here
 	isrv := intake.New(intake.Config{DB: e.DB, Keys: keys, Policy: policy.New(cals), Log: log, Starter: starter})
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, isrv)
@@ -117,9 +126,14 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(c *Config, consoleUR
 		t.Fatal(err)
 	}
 	e.URL = "http://" + hlis.Addr().String()
-	cfg := Config{Identity: e.Store, Intake: e.API, CaseFile: intakev1.NewCaseFileServiceClient(conn), Log: log, Policy: policy.New(cals), Calendars: cals}
+	if e.ConsoleToken, err = e.Store.ServiceCredential(ctx, "test", "console", "Console", access.Console, "console", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	e.Accounts = identityv1.NewIdentityServiceClient(conn)
+	cfg := Config{Identity: e.Accounts, ConsoleToken: e.ConsoleToken, Intake: e.API,
+		CaseFile: intakev1.NewCaseFileServiceClient(conn), Log: log, Policy: policy.New(cals), Calendars: cals}
 	for _, f := range configure {
-		f(&cfg, e.URL)
+		f(e, &cfg)
 	}
 	srv, err := New(cfg)
 	if err != nil {

@@ -28,9 +28,9 @@ const complianceMailbox = "compliance@operator.example"
 func newInsiderEnv(t *testing.T) (*Env, *smtptest.Server) {
 	t.Helper()
 	mail := smtptest.Start(t)
-	e := newEnv(t, func(c *Config, _ string) {
-		c.Identity.Mail = &notify.SMTPSender{Addr: mail.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}
-		c.Identity.ComplianceEmails = []string{complianceMailbox}
+	e := newEnv(t, func(e *Env, _ *Config) {
+		e.Store.Mail = &notify.SMTPSender{Addr: mail.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}
+		e.Store.ComplianceEmails = []string{complianceMailbox}
 	})
 	for _, u := range []identity.NewUser{
 		{Username: "admin.two", Role: access.Admin, Password: testPassword},
@@ -67,7 +67,7 @@ func TestAdministratorCannotBecomeAnyone(t *testing.T) {
 
 	// A credential for a supervisor: refused, readably, and nothing issued.
 	code, body := admin.post("/admin/users/sup.wang/token", url.Values{"csrf": {csrf}, "label": {"x"}, "ttl": {"24h"}})
-	if code != http.StatusForbidden || !strings.Contains(body, "only for yourself or for automation accounts") || strings.Contains(body, "rdt_") {
+	if code != http.StatusForbidden || !strings.Contains(body, "only for yourself or for service accounts") || strings.Contains(body, "rdt_") {
 		t.Fatalf("credential for sup.wang: %d\n%s", code, body)
 	}
 	if ts, _ := e.Store.Tokens(ctx, "sup.wang"); len(ts) != 0 {
@@ -252,7 +252,7 @@ func TestLanguageSwitchStaysOnSite(t *testing.T) {
 // Sign-in attempts are limited per client address before any password is
 // hashed; behind a trusted proxy the address is the forwarded one.
 func TestSigninLimitPerAddress(t *testing.T) {
-	e := newEnv(t, func(c *Config, _ string) {
+	e := newEnv(t, func(_ *Env, c *Config) {
 		c.TrustedProxies = mustProxies(t, "127.0.0.1/32")
 	})
 	attempt := func(from string) (int, string) {

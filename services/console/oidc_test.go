@@ -8,6 +8,7 @@ import (
 
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/identity/oidcclient"
 	"github.com/redress/redress/services/internal/identity/oidctest"
 )
 
@@ -16,12 +17,14 @@ import (
 // proves the code is its own (PKCE, which the provider checks).
 func TestSingleSignOn(t *testing.T) {
 	is := oidctest.Start(t, "console", "secret")
-	e := newEnv(t, func(c *Config, consoleURL string) {
-		o, err := identity.NewOIDC(context.Background(), c.Identity, is.URL, "console", "secret", consoleURL+"/signin/oidc/callback")
-		if err != nil {
+	e := newEnv(t, func(e *Env, c *Config) {
+		var err error
+		if c.OIDC, err = oidcclient.New(context.Background(), is.URL, "console", "secret", e.URL+"/signin/oidc/callback"); err != nil {
 			t.Fatal(err)
 		}
-		c.OIDC = o
+		if e.Identity.OIDC, err = identity.NewOIDC(context.Background(), e.Store, is.URL, "console"); err != nil {
+			t.Fatal(err)
+		}
 	})
 	if _, err := e.Store.AddUser(context.Background(), "test", identity.NewUser{Username: "wang.fang", Role: access.Supervisor,
 		OIDCIssuer: is.URL, OIDCSubject: "idp-77"}); err != nil {

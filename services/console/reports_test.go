@@ -14,7 +14,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"gorm.io/gorm"
 
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
@@ -31,16 +30,16 @@ import (
 // withReporting serves the real ReportingService (exports, inspection
 // packages, stored documents) behind the production access guard on its own
 // gRPC socket, and gives the console its client.
-func withReporting(t testing.TB, gdb *gorm.DB, exp **reports.Exporter) func(c *Config, _ string) {
-	return func(c *Config, _ string) {
-		sqlDB, err := gdb.DB()
+func withReporting(t testing.TB, exp **reports.Exporter) func(e *Env, c *Config) {
+	return func(e *Env, c *Config) {
+		sqlDB, err := e.DB.DB()
 		if err != nil {
 			t.Fatal(err)
 		}
 		*exp = &reports.Exporter{DB: sqlDB, Calendars: c.Calendars}
-		srv := &reports.Server{Exporter: *exp, DB: gdb, Log: c.Log,
-			Packages: &inspection.Builder{Exporter: *exp, DB: gdb, Calendars: c.Calendars, Policy: policy.New(c.Calendars)}}
-		gs := grpcserver.New(c.Log, grpcserver.NewMetrics(), access.Guard{Auth: c.Identity})
+		srv := &reports.Server{Exporter: *exp, DB: e.DB, Log: c.Log,
+			Packages: &inspection.Builder{Exporter: *exp, DB: e.DB, Calendars: c.Calendars, Policy: policy.New(c.Calendars)}}
+		gs := grpcserver.New(c.Log, grpcserver.NewMetrics(), access.Guard{Auth: e.Store})
 		reportingv1.RegisterReportingServiceServer(gs.GRPC, srv)
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -97,7 +96,7 @@ func attachmentName(t *testing.T, h http.Header) string {
 func TestReportsPage(t *testing.T) {
 	var exp *reports.Exporter
 	gdb := pgtest.Open(t)
-	e := newEnvOn(t, gdb, withReporting(t, gdb, &exp))
+	e := newEnvOn(t, gdb, withReporting(t, &exp))
 	ctx := context.Background()
 	if _, err := e.Store.AddUser(ctx, "test", identity.NewUser{Username: "comp.zhao", Role: access.ComplianceOfficer, Password: testPassword}); err != nil && !errors.Is(err, identity.ErrExists) {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
 // Package console is the agents' web console: server-rendered HTML
 // (html/template, which escapes everything it prints) with a little
 // JavaScript served from embedded files, no build step. It signs people in
-// against the identity store and talks to the services over gRPC with the
+// through IdentityService with its own narrow credential (which can create
+// sessions and nothing else), and talks to the services over gRPC with the
 // session's credential, so every action passes the same access table as any
-// other client.
+// other client. It holds no account data: each request asks the identity
+// service who its session is.
 package console
 
 import (
@@ -16,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,10 +28,11 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/identity/oidcclient"
 	"github.com/redress/redress/services/internal/ratelimit"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
@@ -42,8 +46,12 @@ var staticFS embed.FS
 
 // Config holds the console's dependencies.
 type Config struct {
-	Identity *identity.Store
-	Intake   intakev1.IntakeServiceClient
+	// Identity signs people in and says who a session is; ConsoleToken is
+	// the console's own credential for signing in (a service account of role
+	// console, REDRESS_CONSOLE_TOKEN): it creates sessions and reads nothing.
+	Identity     identityv1.IdentityServiceClient
+	ConsoleToken string
+	Intake       intakev1.IntakeServiceClient
 	// Deletion and Escalation, when set, add their pages (same gRPC server).
 	Deletion   deletionv1.DeletionServiceClient
 	Escalation escalationv1.EscalationServiceClient
@@ -53,8 +61,9 @@ type Config struct {
 	// the audited reveal (same gRPC server as Intake).
 	CaseFile intakev1.CaseFileServiceClient
 	Log      *slog.Logger
-	// OIDC, when set, offers single sign-on with the organisation's provider.
-	OIDC *identity.OIDC
+	// OIDC, when set, offers single sign-on with the organisation's
+	// provider; the identity service checks the ID tokens it brings back.
+	OIDC *oidcclient.Client
 	// Policy and Calendars, when set, add the read-only policies page.
 	Policy    *policy.Engine
 	Calendars *calendar.Set
@@ -84,6 +93,9 @@ const (
 
 // New parses the templates.
 func New(c Config) (*Server, error) {
+	if c.Identity == nil || c.ConsoleToken == "" {
+		return nil, errors.New("console: the identity service and the console's own credential (REDRESS_CONSOLE_TOKEN) are required")
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -200,7 +212,7 @@ func securityHeaders(h http.Handler) http.Handler {
 type view struct {
 	Lang  string
 	Title string
-	User  *identity.User
+	User  *identityv1.User
 	CSRF  string
 	Flash string
 	Error string
@@ -209,7 +221,7 @@ type view struct {
 	// Which optional pages exist (their services are configured).
 	HasDeletions, HasEscalations, HasPolicies bool
 	HasReports                                bool
-	session                                   identity.Session
+	session                                   string // the session's token: the bearer of the person's calls
 }
 
 func (v *view) Can(p string) bool {
@@ -218,14 +230,21 @@ func (v *view) Can(p string) bool {
 
 // SeesGrants: administrators and compliance officers see the grants
 // waiting for a second person.
-func (v *view) SeesGrants() bool {
-	return v.Can(string(access.UserAdmin)) || v.User != nil && access.Role(v.User.Role) == access.ComplianceOfficer
-}
+func (v *view) SeesGrants() bool { return v.Can(string(access.GrantReview)) }
 
 // rpc returns a context carrying the session's credential for the services.
 func (v *view) rpc(ctx context.Context) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+v.session.Token)
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+v.session)
 }
+
+// asConsole returns a context carrying the console's own credential (sign-in only).
+func (s *Server) asConsole(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.c.ConsoleToken)
+}
+
+// sessionValue is a session cookie's value when it can be one (a header
+// value must be printable ASCII).
+var sessionValue = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 type authedHandler func(http.ResponseWriter, *http.Request, *view)
 
@@ -234,24 +253,27 @@ type authedHandler func(http.ResponseWriter, *http.Request, *view)
 func (s *Server) authed(h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
-		if err != nil {
+		if err != nil || !sessionValue.MatchString(c.Value) {
 			s.toSignin(w, r)
 			return
 		}
-		sess, err := s.c.Identity.SessionFor(r.Context(), c.Value)
-		if errors.Is(err, access.ErrUnauthenticated) {
-			s.toSignin(w, r)
-			return
-		}
-		if err != nil {
-			s.fail(w, r, &view{Lang: language(r)}, err)
-			return
-		}
-		v := &view{Lang: language(r), User: &sess.User, CSRF: sess.CSRF, session: sess,
+		v := &view{Lang: language(r), session: c.Value,
 			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil, HasReports: s.c.Reporting != nil}
+		// Asked at every request, so a session ended or revoked anywhere
+		// stops here at once.
+		me, err := s.c.Identity.WhoAmI(v.rpc(r.Context()), &identityv1.WhoAmIRequest{})
+		if status.Code(err) == codes.Unauthenticated || err == nil && me.GetSession() == nil {
+			s.toSignin(w, r)
+			return
+		}
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		v.User, v.CSRF = me.GetUser(), me.GetSession().GetCsrfToken()
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(v.CSRF)) != 1 {
 				s.render(w, http.StatusForbidden, "message", v, "csrf")
 				return
 			}

@@ -554,16 +554,15 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 		checkpointKey       = "redress-checkpoint-key (volume)"
 	)
 	want := map[string][]string{
-		"redress-intake":     {db, master, command},
+		"redress-intake":     {db, master, command, smtpUser, smtpPass},
 		"redress-deletion":   {db, master, command, smtpUser, smtpPass, sms},
 		"redress-escalation": {db, master, command},
 		"redress-reporting":  {db},
 		"redress-worker":     {db, master, command, smtpUser, smtpPass, sms},
-		// The console still signs people in against the account tables
-		// (its database credential goes once sign-in is an RPC); its case
-		// pages reach the services over gRPC, so no master key. The public
-		// pages hold their own credential only.
-		"redress-console":     {db, smtpUser, smtpPass, oidc},
+		// The console and the public pages hold their own credentials
+		// only (and the console the single sign-on client secret): no
+		// database, no keys; accounts (and their mails) live with intake.
+		"redress-console":     {"redress-console-token/REDRESS_CONSOLE_TOKEN", oidc},
 		"redress-public":      {"redress-public-token/REDRESS_PUBLIC_TOKEN"},
 		"redress-checkpoints": {db, smtpUser, smtpPass, checkpointKey},
 	}

@@ -43,11 +43,16 @@ func findChromium(t *testing.T) string {
 // startConsole serves the console in front of the harness's services, the
 // way `redress dev` does, and makes one account per role.
 // serveConsole serves a console over HTTP with the services in cfg and the
-// harness's identity, intake, case file and log (no database, no keys); it
+// harness's identity (over gRPC, the console signing in with its own
+// service credential), intake, case file and log (no database, no keys); it
 // answers the base URL.
 func serveConsole(t *testing.T, h *harness, cfg console.Config) string {
 	t.Helper()
-	cfg.Identity, cfg.Intake, cfg.CaseFile, cfg.Log = h.identity, h.api, h.caseFile, h.log
+	token, err := h.identity.ServiceCredential(h.ctx, "test", "console", "Console", access.Console, "console", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Identity, cfg.ConsoleToken, cfg.Intake, cfg.CaseFile, cfg.Log = h.accounts, token, h.api, h.caseFile, h.log
 	srv, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)

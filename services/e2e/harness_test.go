@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"gorm.io/gorm"
 
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
@@ -55,7 +56,9 @@ type harness struct {
 	caseFile intakev1.CaseFileServiceClient
 	// conn reaches every service the harness serves (IntakeService,
 	// PublicStatusService, ReportingService) on its one gRPC socket.
-	conn     *grpc.ClientConn
+	conn *grpc.ClientConn
+	// accounts is IdentityService on the same socket, as the console reaches it.
+	accounts identityv1.IdentityServiceClient
 	smtp     *smtptest.Server
 	stopWork context.CancelFunc
 	workDone chan struct{}
@@ -117,6 +120,7 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	reportingv1.RegisterReportingServiceServer(gs.GRPC, &reports.Server{
 		Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: h.db, Log: h.log})
+	identityv1.RegisterIdentityServiceServer(gs.GRPC, &identity.Server{Store: h.identity, Log: h.log})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +134,7 @@ func newHarness(t *testing.T, o options) *harness {
 	t.Cleanup(func() { conn.Close() })
 	h.conn, h.api = conn, intakev1.NewIntakeServiceClient(conn)
 	h.caseFile = intakev1.NewCaseFileServiceClient(conn)
+	h.accounts = identityv1.NewIdentityServiceClient(conn)
 	if !o.noWorker {
 		h.startWorker()
 	}

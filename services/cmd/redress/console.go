@@ -14,6 +14,7 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/console"
@@ -22,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/identity/oidcclient"
 	"github.com/redress/redress/services/internal/mtls"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/workflows/calendar"
@@ -38,6 +40,25 @@ func identityStore(cfg config.Config, gdb *gorm.DB, log *slog.Logger) *identity.
 		st.Mail = &notify.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, Timeout: 20 * time.Second}
 	}
 	return st
+}
+
+// identityServer is IdentityService over the account store; with single
+// sign-on configured it checks the ID tokens the console brings back.
+func (s *stack) identityServer(ctx context.Context) (*identity.Server, error) {
+	srv := &identity.Server{Store: s.identity(), Log: s.log}
+	if s.cfg.OIDCIssuer != "" {
+		var err error
+		if srv.OIDC, err = identity.NewOIDC(ctx, srv.Store, s.cfg.OIDCIssuer, s.cfg.OIDCClientID); err != nil {
+			return nil, err
+		}
+	}
+	return srv, nil
+}
+
+// consoleCredential makes the console's service account (once) and issues
+// it a one-day credential, for the in-process console of `redress dev`.
+func consoleCredential(ctx context.Context, st *identity.Store) (string, error) {
+	return st.ServiceCredential(ctx, "demo", "console", "Web console (service account)", access.Console, "redress dev", 24*time.Hour)
 }
 
 // guard authenticates RPCs with bearer credentials (API tokens and console
@@ -107,14 +128,15 @@ func demoSignIns() string {
 }
 
 // runConsole serves the web console; it reaches each service over gRPC at
-// its own address like any other client, with each signed-in person's
-// session as the credential.
+// its own address like any other client, signing people in with its own credential
+// (REDRESS_CONSOLE_TOKEN) and acting with each signed-in person's session.
 func (s *stack) runConsole(ctx context.Context) error {
 	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
 	if err != nil {
 		return err
 	}
-	// One client per service, each at its own address.
+	// One client per service, each at its own address; accounts live with
+	// the intake service.
 	conns := make([]*grpc.ClientConn, 4)
 	for i, addr := range []string{s.cfg.IntakeAddr, s.cfg.DeletionAddr, s.cfg.EscalationAddr, s.cfg.ReportingAddr} {
 		if conns[i], err = grpc.NewClient(addr, transport); err != nil {
@@ -122,9 +144,10 @@ func (s *stack) runConsole(ctx context.Context) error {
 		}
 		defer conns[i].Close()
 	}
-	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conns[0]),
+	cc := console.Config{Identity: identityv1.NewIdentityServiceClient(conns[0]), ConsoleToken: s.cfg.ConsoleToken,
+		Intake: intakev1.NewIntakeServiceClient(conns[0]), CaseFile: intakev1.NewCaseFileServiceClient(conns[0]),
 		Deletion: deletionv1.NewDeletionServiceClient(conns[1]), Escalation: escalationv1.NewEscalationServiceClient(conns[2]),
-		Reporting: reportingv1.NewReportingServiceClient(conns[3]), CaseFile: intakev1.NewCaseFileServiceClient(conns[0]), Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+		Reporting: reportingv1.NewReportingServiceClient(conns[3]), Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {
 		return err
 	}
@@ -133,7 +156,7 @@ func (s *stack) runConsole(ctx context.Context) error {
 	}
 	cc.Policy = s.policy
 	if s.cfg.OIDCIssuer != "" {
-		if cc.OIDC, err = identity.NewOIDC(ctx, cc.Identity, s.cfg.OIDCIssuer, s.cfg.OIDCClientID, s.cfg.OIDCClientSecret, s.cfg.OIDCRedirectURL); err != nil {
+		if cc.OIDC, err = oidcclient.New(ctx, s.cfg.OIDCIssuer, s.cfg.OIDCClientID, s.cfg.OIDCClientSecret, s.cfg.OIDCRedirectURL); err != nil {
 			return err
 		}
 	}

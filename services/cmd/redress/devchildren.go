@@ -208,7 +208,7 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 // (the owner's database URL and dev's own profiler address never).
 var secretVars = []string{"DATABASE_URL", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
 	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR",
-	"REDRESS_PUBLIC_TOKEN"}
+	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN"}
 
 // childEnv is the environment of child name: dev's own without the
 // secrets, plus what that process needs.
@@ -242,6 +242,9 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	if n&needCommandKey != 0 {
 		env = append(env, "REDRESS_COMMAND_KEY="+cfg.CommandKey)
+	}
+	if name == "console" {
+		env = append(env, "REDRESS_CONSOLE_TOKEN="+cfg.ConsoleToken)
 	}
 	if name == "public" {
 		env = append(env, "REDRESS_PUBLIC_TOKEN="+cfg.PublicToken)

@@ -38,11 +38,10 @@ var processes = map[string]process{
 	"worker":     {needs: needDB | needTemporal | needMasterKey | needCommandKey, flushes: true, run: (*stack).serveWorker},
 	// The checkpoint signer reads the chain and its own key file only.
 	"checkpoints": {needs: needDB, run: (*stack).serveCheckpoints},
-	// The console still authenticates people against the account tables;
-	// its case pages reach the services over gRPC. The public pages reach
-	// the intake and reporting services over gRPC with their own credential:
-	// no database, no keys, no Temporal.
-	"console": {needs: needDB, flushes: true, run: (*stack).runConsole},
+	// The console and the public pages reach the services over gRPC only,
+	// each with its own credential (and the console with each signed-in
+	// person's session): no database, no keys, no Temporal.
+	"console": {run: (*stack).runConsole},
 	"public":  {run: (*stack).runPublic},
 }
 

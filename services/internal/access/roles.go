@@ -17,6 +17,10 @@ const (
 	// submits web-form complaints, looks a case up by number and code, and
 	// reads the published figures; nothing else.
 	PublicSite Role = "public_site"
+	// Console is the web console's own service account: it signs people
+	// in (identity.session) and nothing else; what a person then does is
+	// done with that person's session.
+	Console Role = "console"
 )
 
 // Permissions used by the console and the identity work (beside the RPC
@@ -24,10 +28,19 @@ const (
 const (
 	// UserAdmin manages accounts, roles and API credentials.
 	UserAdmin Permission = "user.admin"
+	// GrantReview lists the grants of power waiting for a second person
+	// (whoever asks to confirm or reject one, the identity store decides).
+	GrantReview Permission = "grant.review"
+	// TokenOwn issues oneself an API credential (people only: service
+	// accounts' credentials are issued by an administrator).
+	TokenOwn Permission = "token.own"
+	// IdentitySession creates a session for whoever proves a correct
+	// password or a verified ID token: the console's sign-in.
+	IdentitySession Permission = "identity.session"
 )
 
 // Roles lists every role, in the order the console shows them.
-var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite}
+var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite, Console}
 
 // Agents attest a requester's identity (in person, on the phone): that lets
 // the plan be built, never approved. The deletion service makes a person's
@@ -36,7 +49,7 @@ var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, Publ
 // auto-approval trusts (pipeline, self).
 var agentGrants = []Permission{
 	CaseSubmit, CaseRead, CaseNote, CaseReply, CaseTriage, CaseHandle, CaseClose, CaseReveal,
-	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead,
+	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead, TokenOwn,
 }
 
 // Grants maps each role to the permissions it holds. Deny by default: a
@@ -48,10 +61,10 @@ var Grants = map[Role][]Permission{
 		EscalationCreate, EscalationFile, IncidentManage),
 	// Compliance officers export registers, prepare filings and inspections.
 	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, ReportPublished, DeletionRead,
-		EscalationRead, EscalationCreate, EscalationFile, IncidentManage},
+		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn},
 	// Administrators manage people and connectors; they see cases but
 	// never reveal personal data.
-	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead},
+	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn},
 	// Partner systems and pipelines submit and read status; a pipeline may
 	// vouch for identities it has checked itself (a scoped credential can
 	// leave that out); the operator's own systems ask the suppression list
@@ -61,15 +74,22 @@ var Grants = map[Role][]Permission{
 	// The public site submits (web form only: the intake service refuses
 	// any other channel from it) and never reads a case beyond the lookup.
 	PublicSite: {CaseSubmit, CaseLookup, ReportPublished},
+	// The console's account creates sessions and reads nothing.
+	Console: {IdentitySession},
 }
-
-// Service reports whether r is a system's account (a partner system, a
-// pipeline, the public site) rather than a person's: it sees and acts only
-// on the objects it submitted, and its word is not a person's.
-func (r Role) Service() bool { return r == Automation || r == PublicSite }
 
 // ValidRole reports whether r is one of Roles.
 func ValidRole(r string) bool { return slices.Contains(Roles, Role(r)) }
 
-// Holds reports whether role r holds permission p.
-func (r Role) Holds(p Permission) bool { return p == Public || slices.Contains(Grants[r], p) }
+// Holds reports whether role r holds permission p. Every role holds
+// Authenticated (acting on one's own account).
+func (r Role) Holds(p Permission) bool {
+	return p == Public || p == Authenticated || slices.Contains(Grants[r], p)
+}
+
+// IsService reports whether r is a system's account (a partner system or
+// pipeline, the public site, the console) rather than a person's: it sees
+// and acts only on the objects it submitted, its word is not a person's,
+// its credentials are issued by an administrator, and it never becomes a
+// person's account.
+func (r Role) IsService() bool { return r == Automation || r == PublicSite || r == Console }

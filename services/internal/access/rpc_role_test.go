@@ -133,6 +133,9 @@ func TestGrants(t *testing.T) {
 		{Automation, DeletionApprove, false}, {Automation, DeletionCancel, false},
 		{PublicSite, CaseSubmit, true}, {PublicSite, CaseLookup, true}, {PublicSite, ReportPublished, true},
 		{Automation, CaseLookup, false}, {Agent, CaseLookup, false},
+		{Console, IdentitySession, true}, {Console, CaseRead, false}, {Console, UserAdmin, false}, {Console, TokenOwn, false},
+		{Agent, IdentitySession, false}, {Admin, IdentitySession, false}, {Automation, TokenOwn, false}, {Agent, TokenOwn, true},
+		{ComplianceOfficer, GrantReview, true}, {Agent, GrantReview, false},
 	}
 	for _, c := range checks {
 		if got := c.role.Holds(c.perm); got != c.want {
@@ -163,7 +166,7 @@ func TestCaseOwnerOnlyPerRole(t *testing.T) {
 	for _, role := range Roles {
 		ctx := WithPrincipal(context.Background(), Principal{ID: "p-" + string(role), Role: role})
 		owner, only := CaseOwnerOnly(ctx)
-		if want := role.Service(); only != want || only && owner != "p-"+string(role) {
+		if want := role.IsService(); only != want || only && owner != "p-"+string(role) {
 			t.Errorf("%s: confined to own cases = %v (%q), want %v", role, only, owner, want)
 		}
 	}

@@ -58,8 +58,15 @@ type Config struct {
 	// X-Forwarded-For believed, for the per-address limits. Empty: the peer
 	// address is the client's.
 	TrustedProxies []string `env:"REDRESS_TRUSTED_PROXIES" envSeparator:","`
+	// ConsoleToken is the console's own credential (a service account of
+	// role console, `redress user add console -role console` then `redress
+	// user token console`): it signs people in through IdentityService and
+	// can do nothing else. `redress dev` makes one at start.
+	ConsoleToken string `env:"REDRESS_CONSOLE_TOKEN"`
 	// Single sign-on for the console (any OpenID Connect provider); off
 	// when the issuer is empty. The redirect URL is <console>/signin/oidc/callback.
+	// The console runs the browser's flow (all four); the identity service
+	// checks the ID tokens it brings back (issuer and client id).
 	OIDCIssuer       string `env:"REDRESS_OIDC_ISSUER"`
 	OIDCClientID     string `env:"REDRESS_OIDC_CLIENT_ID"`
 	OIDCClientSecret string `env:"REDRESS_OIDC_CLIENT_SECRET"`

@@ -71,7 +71,7 @@ type Mailer interface {
 // credential is issued for one job).
 func (s *Store) SetRole(ctx context.Context, actor, username string, role access.Role) (*Grant, error) {
 	if !access.ValidRole(string(role)) {
-		return nil, fmt.Errorf("role %q: one of %v", role, access.Roles)
+		return nil, invalid("role", "%q: one of %v", role, access.Roles)
 	}
 	u, err := s.User(ctx, username)
 	if err != nil {
@@ -80,11 +80,11 @@ func (s *Store) SetRole(ctx context.Context, actor, username string, role access
 	switch {
 	case actor == username:
 		return nil, s.refuse(ctx, actor, username, "user.role", "you cannot change your own role: ask another administrator")
-	case access.Role(u.Role).Service() != role.Service():
-		return nil, s.refuse(ctx, actor, username, "user.role",
-			"a person's account never becomes a service account (automation, public site), nor the reverse: make a new account")
 	case access.Role(u.Role) == role:
-		return nil, fmt.Errorf("role: %s already has role %s", username, role)
+		return nil, invalid("role", "%s already has role %s", username, role)
+	case access.Role(u.Role).IsService() || role.IsService():
+		return nil, s.refuse(ctx, actor, username, "user.role",
+			"a person's account never becomes a service account, nor the reverse, and a service account keeps its job: make a new account")
 	}
 	if NeedsSecondPerson(role) {
 		return s.request(ctx, actor, u, Grant{Kind: GrantRole, Role: string(role)})
@@ -152,14 +152,14 @@ func (s *Store) RequestSSO(ctx context.Context, actor, username, email, issuer, 
 
 func checkSSO(email, issuer, subject string) error {
 	if (issuer == "") != (subject == "") {
-		return errors.New("single sign-on: issuer and subject go together (both or neither)")
+		return invalid("oidc_subject", "single sign-on issuer and subject go together (both or neither)")
 	}
 	if len(email) > 254 || len(issuer) > 512 || len(subject) > 255 {
-		return errors.New("single sign-on: email at most 254 characters, issuer 512, subject 255")
+		return invalid("oidc_issuer", "single sign-on: email at most 254 characters, issuer 512, subject 255")
 	}
 	if email != "" {
 		if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-			return errors.New("email: not a plain email address (name@example.org)")
+			return invalid("email", "not a plain email address (name@example.org)")
 		}
 	}
 	return nil

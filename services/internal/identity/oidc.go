@@ -2,96 +2,78 @@ package identity
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/access"
 )
 
-// OIDC signs people in with any standard OpenID Connect provider
-// (authorization code flow with PKCE S256, ID token checked against the
-// provider's keys, nonce bound to the browser). It signs in existing
-// accounts only, found by the (issuer, subject) an administrator set on the
-// account (confirmed by a second person), or, on the first sign-in, by an
-// email the provider says it verified, equal to the account's email: that
-// links the subject to the account. Names the user may choose at the
-// provider (preferred_username) link nothing, and accounts that approve
-// deletions or administer are never linked automatically.
+// OIDC signs people in with any standard OpenID Connect provider: it checks
+// an ID token the console got from the provider (authorization code flow
+// with PKCE S256, see oidcclient) against the provider's keys, issuer,
+// audience (the console's client id), expiry and the nonce bound to the
+// browser. It signs in existing accounts only, found by the (issuer,
+// subject) an administrator set on the account (confirmed by a second
+// person), or, on the first sign-in, by an email the provider says it
+// verified, equal to the account's email: that links the subject to the
+// account. Names the user may choose at the provider (preferred_username)
+// link nothing, and accounts that approve deletions or administer, and
+// service accounts, are never linked automatically.
 type OIDC struct {
 	store    *Store
 	issuer   string
 	verifier *oidc.IDTokenVerifier
-	oauth    oauth2.Config
 }
 
 // NewOIDC discovers the provider at issuer. ctx bounds discovery only.
-func NewOIDC(ctx context.Context, store *Store, issuer, clientID, clientSecret, redirectURL string) (*OIDC, error) {
+func NewOIDC(ctx context.Context, store *Store, issuer, clientID string) (*OIDC, error) {
 	p, err := oidc.NewProvider(ctx, issuer)
 	if err != nil {
 		return nil, fmt.Errorf("oidc discovery at %s: %w", issuer, err)
 	}
-	return &OIDC{
-		store: store, issuer: issuer,
-		verifier: p.Verifier(&oidc.Config{ClientID: clientID}),
-		oauth: oauth2.Config{ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
-			Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", "email"}},
-	}, nil
-}
-
-// NewVerifier is a fresh PKCE code verifier.
-func NewVerifier() string { return oauth2.GenerateVerifier() }
-
-// AuthURL is where the browser goes to sign in; state, nonce and the PKCE
-// verifier (NewVerifier) are random values the caller keeps in the browser
-// (a cookie) to check on return. Only the verifier's S256 hash is sent, so a
-// code caught on its way back is useless without the verifier.
-func (o *OIDC) AuthURL(state, nonce, verifier string) string {
-	return o.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	return &OIDC{store: store, issuer: issuer, verifier: p.Verifier(&oidc.Config{ClientID: clientID})}, nil
 }
 
 // ErrNoAccount: the provider vouched for someone with no (enabled) account here.
 var ErrNoAccount = errors.New("no account for this identity: ask an administrator")
 
-// Exchange trades the code for an ID token, checks it and its nonce, and
-// returns the account it signs in.
-func (o *OIDC) Exchange(ctx context.Context, code, nonce, verifier string) (User, error) {
-	tok, err := o.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+// ErrIDTokenRejected: the ID token is not the provider's, not for this
+// client, expired, or not bound to the nonce given.
+var ErrIDTokenRejected = errors.New("oidc: ID token rejected")
+
+// SignIn checks a raw ID token and its nonce, and returns the account it
+// signs in.
+func (o *OIDC) SignIn(ctx context.Context, rawIDToken, nonce string) (User, error) {
+	idt, err := o.verifier.Verify(ctx, rawIDToken)
 	if err != nil {
-		return User{}, fmt.Errorf("oidc code exchange: %w", err)
+		return User{}, fmt.Errorf("%w: %v", ErrIDTokenRejected, err)
 	}
-	raw, ok := tok.Extra("id_token").(string)
-	if !ok {
-		return User{}, errors.New("oidc: no id_token in the token response")
-	}
-	idt, err := o.verifier.Verify(ctx, raw)
-	if err != nil {
-		return User{}, fmt.Errorf("oidc: %w", err)
-	}
-	if idt.Nonce == "" || idt.Nonce != nonce {
-		return User{}, errors.New("oidc: nonce mismatch")
+	if idt.Nonce == "" || subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return User{}, fmt.Errorf("%w: nonce mismatch", ErrIDTokenRejected)
 	}
 	var claims struct {
 		Email         string `json:"email"`
 		EmailVerified bool   `json:"email_verified"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return User{}, fmt.Errorf("oidc claims: %w", err)
+		return User{}, fmt.Errorf("%w: claims: %v", ErrIDTokenRejected, err)
 	}
 	return o.account(ctx, idt.Subject, claims.Email, claims.EmailVerified)
 }
 
 // neverAutoLinked are the roles single sign-on never links by email: those
-// that approve deletions or administer. Their (issuer, subject) is set by
-// an administrator and confirmed by a second person.
+// that approve deletions or administer, and service accounts. Their
+// (issuer, subject) is set by an administrator and confirmed by a second
+// person.
 func neverAutoLinked() []string {
 	var rs []string
 	for _, r := range access.Roles {
-		if r.Holds(access.DeletionApprove) || r.Holds(access.UserAdmin) {
+		if r.Holds(access.DeletionApprove) || r.Holds(access.UserAdmin) || r.IsService() {
 			rs = append(rs, string(r))
 		}
 	}

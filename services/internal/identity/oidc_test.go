@@ -10,12 +10,39 @@ import (
 	"testing"
 
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/identity/oidcclient"
 	"github.com/redress/redress/services/internal/identity/oidctest"
 )
 
+// flow is both halves of single sign-on: the console's (authorization
+// request and code exchange) and the identity service's (the ID token's
+// checks and the account).
+type flow struct {
+	*oidcclient.Client
+	o *OIDC
+}
+
+func newFlow(ctx context.Context, s *Store, issuer string) (*flow, error) {
+	c, err := oidcclient.New(ctx, issuer, "redress-console", "s3cret", "http://127.0.0.1:1/signin/oidc/callback")
+	if err != nil {
+		return nil, err
+	}
+	o, err := NewOIDC(ctx, s, issuer, "redress-console")
+	return &flow{Client: c, o: o}, err
+}
+
+// Exchange trades the code for the ID token and signs in with it.
+func (f *flow) Exchange(ctx context.Context, code, nonce, verifier string) (User, error) {
+	raw, err := f.Client.Exchange(ctx, code, verifier)
+	if err != nil {
+		return User{}, err
+	}
+	return f.o.SignIn(ctx, raw, nonce)
+}
+
 // authorize walks the browser's part of the flow: to the provider and back
 // with a code.
-func authorize(t *testing.T, o *OIDC, state, nonce string) (code string) {
+func authorize(t *testing.T, o *flow, state, nonce string) (code string) {
 	t.Helper()
 	return authorizeURL(t, o.AuthURL(state, nonce, verifier(nonce)), state)
 }
@@ -44,7 +71,7 @@ func TestOIDCSignIn(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	is := oidctest.Start(t, "redress-console", "s3cret")
-	o, err := NewOIDC(ctx, s, is.URL, "redress-console", "s3cret", "http://127.0.0.1:1/signin/oidc/callback")
+	o, err := newFlow(ctx, s, is.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +124,7 @@ func TestOIDCLinksOnlyWhatAnAdministratorSet(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	is := oidctest.Start(t, "redress-console", "s3cret")
-	o, err := NewOIDC(ctx, s, is.URL, "redress-console", "s3cret", "http://127.0.0.1:1/signin/oidc/callback")
+	o, err := newFlow(ctx, s, is.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +170,7 @@ func TestOIDCUsesPKCE(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	is := oidctest.Start(t, "redress-console", "s3cret")
-	o, err := NewOIDC(ctx, s, is.URL, "redress-console", "s3cret", "http://127.0.0.1:1/signin/oidc/callback")
+	o, err := newFlow(ctx, s, is.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +208,7 @@ func TestSSOIdentityNeedsSecondPerson(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	is := oidctest.Start(t, "redress-console", "s3cret")
-	o, err := NewOIDC(ctx, s, is.URL, "redress-console", "s3cret", "http://127.0.0.1:1/signin/oidc/callback")
+	o, err := newFlow(ctx, s, is.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,19 @@ var (
 	ErrRefused = errors.New("refused")
 )
 
+// ErrInvalid: a value the store does not accept (see Invalid).
+var ErrInvalid = errors.New("invalid value")
+
+// Invalid is an ErrInvalid naming the field and the rule it breaks.
+type Invalid struct{ Field, Reason string }
+
+func (e *Invalid) Error() string        { return e.Field + ": " + e.Reason }
+func (e *Invalid) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(field, format string, a ...any) error {
+	return &Invalid{Field: field, Reason: fmt.Sprintf(format, a...)}
+}
+
 // refusal is an ErrRefused with its reason.
 type refusal string
 
@@ -135,10 +148,10 @@ func (s *Store) AddUser(ctx context.Context, actor string, nu NewUser) (User, er
 // addUser inserts the account with role (nu.Role, or NoRole while a grant waits).
 func (s *Store) addUser(tx *gorm.DB, actor string, nu NewUser, role access.Role) (User, error) {
 	if !ValidUsername(nu.Username) {
-		return User{}, fmt.Errorf("username %q: lower-case letters, digits and . _ @ - only, 2-64 characters", nu.Username)
+		return User{}, invalid("username", "%q: lower-case letters, digits and . _ @ - only, 2-64 characters", nu.Username)
 	}
 	if !access.ValidRole(string(nu.Role)) {
-		return User{}, fmt.Errorf("role %q: one of %v", nu.Role, access.Roles)
+		return User{}, invalid("role", "%q: one of %v", nu.Role, access.Roles)
 	}
 	if err := checkSSO(nu.Email, nu.OIDCIssuer, nu.OIDCSubject); err != nil {
 		return User{}, err
@@ -171,7 +184,7 @@ func (s *Store) addUser(tx *gorm.DB, actor string, nu NewUser, role access.Role)
 
 func checkPassword(pw string) error {
 	if len([]rune(pw)) < MinPasswordLength {
-		return fmt.Errorf("password: at least %d characters", MinPasswordLength)
+		return invalid("password", "at least %d characters", MinPasswordLength)
 	}
 	return nil
 }
@@ -316,7 +329,7 @@ func (s *Store) ChangePassword(ctx context.Context, username, oldPW, newPW strin
 		return err
 	}
 	if newPW == oldPW {
-		return errors.New("password: the new password must differ from the old one")
+		return invalid("new_password", "the new password must differ from the old one")
 	}
 	h, err := HashPassword(newPW)
 	if err != nil {
@@ -502,12 +515,12 @@ func (s *Store) IssueToken(ctx context.Context, actor, username, name string, sc
 	if err != nil {
 		return "", Token{}, err
 	}
-	if actor != username && !access.Role(u.Role).Service() {
+	if actor != username && !access.Role(u.Role).IsService() {
 		return "", Token{}, s.refuse(ctx, actor, username, "token.issue",
-			"API credentials are issued only for yourself or for automation accounts (and the public site's): "+username+" must issue their own")
+			"API credentials are issued only for yourself or for service accounts: "+username+" must issue their own")
 	}
 	if ttl <= 0 || ttl > 366*24*time.Hour {
-		return "", Token{}, errors.New("ttl: between 1 s and 366 days")
+		return "", Token{}, invalid("ttl", "between 1 s and 366 days")
 	}
 	role := access.Role(u.Role)
 	if len(scopes) == 0 { // every path (console, CLI, demo) gets the job's default
@@ -516,7 +529,7 @@ func (s *Store) IssueToken(ctx context.Context, actor, username, name string, sc
 	sc := pq.StringArray{}
 	for _, p := range scopes {
 		if !role.Holds(p) {
-			return "", Token{}, fmt.Errorf("scope %s: role %s does not hold it", p, role)
+			return "", Token{}, invalid("scopes", "%s: role %s does not hold it", p, role)
 		}
 		sc = append(sc, string(p))
 	}
@@ -597,4 +610,27 @@ func (s *Store) Authenticate(ctx context.Context, bearer string) (access.Princip
 		return p, nil
 	}
 	return access.Principal{}, access.ErrUnauthenticated
+}
+
+// ServiceCredential makes (once) the service account username of a service
+// role, and issues it a fresh credential valid for ttl: the command line and
+// the development stack give the console its own credential this way.
+func (s *Store) ServiceCredential(ctx context.Context, actor, username, displayName string, role access.Role, label string, ttl time.Duration) (string, error) {
+	if !role.IsService() {
+		return "", invalid("role", "%s is not a service account's role", role)
+	}
+	_, err := s.AddUser(ctx, actor, NewUser{Username: username, DisplayName: displayName, Role: role})
+	if errors.Is(err, ErrExists) {
+		u, uerr := s.User(ctx, username)
+		if uerr != nil {
+			return "", uerr
+		}
+		if access.Role(u.Role) != role {
+			return "", fmt.Errorf("account %s exists with role %s, not %s", username, u.Role, role)
+		}
+	} else if err != nil {
+		return "", err
+	}
+	secret, _, err := s.IssueToken(ctx, actor, username, label, nil, ttl)
+	return secret, err
 }

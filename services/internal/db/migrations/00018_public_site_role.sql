@@ -6,9 +6,10 @@
 -- +goose Up
 ALTER TABLE users
     DROP CONSTRAINT users_role_check,
-    ADD CONSTRAINT users_role_check CHECK (role IN ('none', 'agent', 'supervisor', 'compliance_officer', 'admin', 'automation', 'public_site'));
+    ADD CONSTRAINT users_role_check CHECK (role IN ('none', 'agent', 'supervisor', 'compliance_officer', 'admin', 'automation', 'console', 'public_site'));
 
 -- +goose Down
+DELETE FROM users WHERE role = 'public_site';
 ALTER TABLE users
     DROP CONSTRAINT users_role_check,
-    ADD CONSTRAINT users_role_check CHECK (role IN ('none', 'agent', 'supervisor', 'compliance_officer', 'admin', 'automation'));
+    ADD CONSTRAINT users_role_check CHECK (role IN ('none', 'agent', 'supervisor', 'compliance_officer', 'admin', 'automation', 'console'));
