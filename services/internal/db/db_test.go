@@ -43,3 +43,29 @@ func TestRuntimeRoleReachesLaterTables(t *testing.T) {
 		t.Error("the runtime role dropped a table")
 	}
 }
+
+// Every table of the migrated schema has its owning service in db.Owners,
+// and db.Owners names no table that does not exist.
+func TestEveryTableHasOneOwner(t *testing.T) {
+	gdb := pgtest.Open(t)
+	var tables []string
+	if err := gdb.Raw(`SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`).Scan(&tables).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) == 0 {
+		t.Fatal("no tables in the migrated schema")
+	}
+	seen := map[string]bool{}
+	for _, tb := range tables {
+		seen[tb] = true
+		if _, ok := db.Owners[tb]; !ok {
+			t.Errorf("table %s has no owner: name its service in db.Owners (services/internal/db/owners.go)", tb)
+		}
+	}
+	for tb := range db.Owners {
+		if !seen[tb] {
+			t.Errorf("db.Owners names %s, which the schema does not have", tb)
+		}
+	}
+}
