@@ -23,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/deletion"
+	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
@@ -90,7 +91,8 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *d
 	}
 	t.Cleanup(func() { conn.Close() })
 	r.api = deletionv1.NewDeletionServiceClient(conn)
-	r.acts = &deletionworker.Activities{DB: h.db, Keys: h.keys, Sender: sender, Log: h.log, Auto: deletionworker.DefaultAutoApproval}
+	r.acts = &deletionworker.Activities{DB: h.db, Keys: h.keys, Sender: sender, Log: h.log, Auto: deletionworker.DefaultAutoApproval,
+		Escalations: esc.Command{Temporal: h.tc}}
 	r.startDeletionWorker()
 	return r
 }

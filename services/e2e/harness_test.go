@@ -22,6 +22,7 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
+	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/intake"
@@ -140,7 +141,7 @@ func (h *harness) stopTemporal() {
 func (h *harness) startWorker() {
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.stopWork, h.workDone = cancel, make(chan struct{})
-	acts := &worker.Activities{DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log,
+	acts := &worker.Activities{DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log, Escalations: esc.Command{Temporal: h.tc},
 		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}}
 	go func() {
 		defer close(h.workDone)

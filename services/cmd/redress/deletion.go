@@ -12,6 +12,7 @@ import (
 
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
+	esc "github.com/redress/redress/services/internal/escalation"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 )
 
@@ -47,7 +48,8 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 	if err != nil {
 		s.log.Warn("deletion: own-data connector not registered", "err", err)
 	}
-	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval}
+	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval,
+		Escalations: esc.Command{Temporal: s.temporal}}
 	if addr := os.Getenv("REDRESS_DELETION_CALLBACK_ADDR"); addr != "" {
 		lis, err := net.Listen("tcp", addr)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
+	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/mtls"
@@ -131,7 +132,8 @@ func (s *stack) sender() notify.Sender {
 }
 
 func (s *stack) activities() *worker.Activities {
-	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log}
+	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log,
+		Escalations: esc.Command{Temporal: s.temporal}}
 }
 
 // runIntake serves IntakeService and the metrics/probe endpoints, and runs

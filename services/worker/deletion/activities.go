@@ -28,6 +28,7 @@ import (
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
 	wf "github.com/redress/redress/workflows/deletion"
+	"github.com/redress/redress/workflows/escalation"
 )
 
 // AutoApproval says which plans need no reviewer: requests from these
@@ -75,7 +76,15 @@ type Activities struct {
 	Log        *slog.Logger
 	Auto       AutoApproval
 	HTTPClient *http.Client // webhook connectors; nil = default
-	reg        registry
+	// Escalations opens the request's escalations (escalation.Command).
+	Escalations EscalationOpener
+	reg         registry
+}
+
+// EscalationOpener opens an escalation once per dedupe key (escalation.Open):
+// escalations are the escalation service's record, never written here.
+type EscalationOpener interface {
+	Open(ctx context.Context, o escalation.Opening) (string, error)
 }
 
 var _ wf.Activities = (*Activities)(nil)
