@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,10 +52,17 @@ type harness struct {
 	tc       client.Client
 	starter  *intake.Starter
 	api      intakev1.IntakeServiceClient
-	smtp     *smtptest.Server
-	stopWork context.CancelFunc
-	workDone chan struct{}
-	identity *identity.Store
+	// erasure reaches the intake listener's ErasureService with the
+	// deletion service's credential (issued on first use).
+	intakeConn   *grpc.ClientConn // the intake listener, no credential of its own
+	erasure      intakev1.ErasureServiceClient
+	erasureOnce  sync.Once
+	erasureToken string
+	erasureErr   error
+	smtp         *smtptest.Server
+	stopWork     context.CancelFunc
+	workDone     chan struct{}
+	identity     *identity.Store
 	// signer seals the services' actions; commands verifies them in the
 	// workers (one command key per test, as REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
@@ -103,6 +111,7 @@ func newHarness(t *testing.T, o options) *harness {
 	h.identity = &identity.Store{DB: h.db}
 	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true})
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: h.db, Keys: h.keys})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -115,10 +124,31 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	t.Cleanup(func() { conn.Close() })
 	h.api = intakev1.NewIntakeServiceClient(conn)
+	h.intakeConn = conn
+	erasureConn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(access.Bearer{Token: h.deletionServiceCredential}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { erasureConn.Close() })
+	h.erasure = intakev1.NewErasureServiceClient(erasureConn)
 	if !o.noWorker {
 		h.startWorker()
 	}
 	return h
+}
+
+// deletionServiceCredential is the deletion service's credential: its own
+// account (role deletion_service) issues it on first use.
+func (h *harness) deletionServiceCredential(ctx context.Context) (string, error) {
+	h.erasureOnce.Do(func() {
+		if _, h.erasureErr = h.identity.AddUser(ctx, "system:test", identity.NewUser{Username: "svc.deletion",
+			DisplayName: "Deletion service", Role: access.DeletionService}); h.erasureErr != nil {
+			return
+		}
+		h.erasureToken, _, h.erasureErr = h.identity.IssueToken(ctx, "svc.deletion", "svc.deletion", "erasure", nil, time.Hour)
+	})
+	return h.erasureToken, h.erasureErr
 }
 
 func (h *harness) startTemporal() {

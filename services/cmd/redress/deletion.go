@@ -31,10 +31,14 @@ func (s *stack) deletionServer(ctx context.Context) *deletion.Server {
 	}
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
 	go starter.Run(ctx)
+	erasure, err := s.erasureClient(ctx)
+	if err != nil {
+		s.log.Error("deletion: no client of intake's erasure service", "err", err)
+	}
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,
 		Starter: starter, Commands: s.signer, Sender: s.sender(), Log: s.log,
 		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err },
-		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys}).TestConnector})
+		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys, Erasure: erasure}).TestConnector})
 }
 
 // runDeletionWorker runs the deletion workflows and their connectors. Redress's
@@ -48,8 +52,12 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 	if err != nil {
 		s.log.Warn("deletion: own-data connector not registered", "err", err)
 	}
+	erasure, err := s.erasureClient(ctx)
+	if err != nil {
+		return err
+	}
 	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval,
-		Escalations: esc.Command{Temporal: s.temporal}}
+		Escalations: esc.Command{Temporal: s.temporal}, Erasure: erasure}
 	if addr := os.Getenv("REDRESS_DELETION_CALLBACK_ADDR"); addr != "" {
 		lis, err := net.Listen("tcp", addr)
 		if err != nil {

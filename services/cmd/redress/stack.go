@@ -154,6 +154,7 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 	}
 	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
+	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: s.db, Keys: s.keys})
 	reporting, err := s.reportingServer()
 	if err != nil {
 		lis.Close()

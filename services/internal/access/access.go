@@ -39,7 +39,13 @@ const (
 	IncidentManage   Permission = "incident.manage"   // link cases, grade, notification decision
 )
 
+// IntakeErase lets the deletion service erase a person's data held by
+// intake (ErasureService); only the deletion service's role holds it.
+const IntakeErase Permission = "intake.erase"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
+
+const erasure = "/redress.intake.v1.ErasureService/"
 
 const intake = "/redress.intake.v1.IntakeService/"
 
@@ -59,6 +65,10 @@ var Table = map[string]Permission{
 	intake + "ResolveCase":               CaseHandle,
 	intake + "CloseCase":                 CaseClose,
 	intake + "ReopenCase":                CaseClose,
+
+	erasure + "Locate":    IntakeErase,
+	erasure + "Apply":     IntakeErase,
+	erasure + "Remaining": IntakeErase,
 
 	"/redress.reporting.v1.ReportingService/Export":            ReportExport,
 	"/redress.reporting.v1.ReportingService/InspectionPackage": ReportInspection,

@@ -13,6 +13,9 @@ const (
 	ComplianceOfficer Role = "compliance_officer"
 	Admin             Role = "admin"
 	Automation        Role = "automation"
+	// DeletionService is the deletion service's own account: it asks intake
+	// to erase a person's data, and nothing else.
+	DeletionService Role = "deletion_service"
 )
 
 // Permissions used by the console and the identity work (beside the RPC
@@ -26,7 +29,7 @@ const (
 )
 
 // Roles lists every role, in the order the console shows them.
-var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation}
+var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, DeletionService}
 
 // Agents attest a requester's identity (in person, on the phone): that lets
 // the plan be built, never approved. The deletion service makes a person's
@@ -57,6 +60,8 @@ var Grants = map[Role][]Permission{
 	// before they re-create a person's data (a credential carries it only
 	// when asked for by name, see defaultScopes).
 	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest, DeletionSuppressionCheck},
+	// The deletion service reaches intake's data only through ErasureService.
+	DeletionService: {IntakeErase},
 }
 
 // ValidRole reports whether r is one of Roles.

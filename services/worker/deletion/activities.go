@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
@@ -78,7 +79,10 @@ type Activities struct {
 	HTTPClient *http.Client // webhook connectors; nil = default
 	// Escalations opens the request's escalations (escalation.Command).
 	Escalations EscalationOpener
-	reg         registry
+	// Erasure reaches intake's ErasureService (the own-data connector) with
+	// the deletion service's credential.
+	Erasure intakev1.ErasureServiceClient
+	reg     registry
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):
