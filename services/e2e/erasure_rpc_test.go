@@ -66,7 +66,10 @@ func TestErasureServiceOnlyForTheDeletionService(t *testing.T) {
 			_, err := h.erasure.Locate(h.ctx, &intakev1.LocateRequest{Subject: &intakev1.ErasureSubject{DeletionRequestId: "x", EmailIndex: []byte("short")}})
 			return err
 		}, "subject.email_index"},
-		{func() error { _, err := h.erasure.Apply(h.ctx, &intakev1.ApplyRequest{Subject: subject, Step: "later"}); return err }, "step"},
+		{func() error {
+			_, err := h.erasure.Apply(h.ctx, &intakev1.ApplyRequest{Subject: subject, Step: "later"})
+			return err
+		}, "step"},
 	} {
 		if err := c.call(); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("bad input: %v, want InvalidArgument naming %s", err, c.field)

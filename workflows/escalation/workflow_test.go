@@ -28,7 +28,7 @@ type record struct {
 	actions   []string
 	notified  int
 	overdueAt time.Time
-	duties    []string // duty reminders and breaches: "type duty mark @time"
+	duties    []string          // duty reminders and breaches: "type duty mark @time"
 	opened    map[string]string // dedupe key → escalation id
 }
 
