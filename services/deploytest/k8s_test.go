@@ -417,8 +417,9 @@ func secretsOf(spec corev1.PodSpec) []string {
 // Each process runs as its own Deployment (`redress serve <name>`), and
 // each has its own NetworkPolicy restricting both directions. The gRPC
 // services are called only by whom they serve: the console calls all
-// four, the public pages intake and reporting (published figures), nobody calls the worker or the
-// checkpoint signer.
+// four, the public pages intake and reporting (published figures), the
+// deletion service and the worker intake's ErasureService; nobody calls the
+// worker or the checkpoint signer.
 func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 	deployments := map[string]*appsv1.Deployment{}
 	policies := map[string][]*networkingv1.NetworkPolicy{}
@@ -495,7 +496,7 @@ func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 	}{
 		{"console", "intake", true}, {"console", "deletion", true}, {"console", "escalation", true}, {"console", "reporting", true},
 		{"public", "intake", true}, {"public", "deletion", false}, {"public", "escalation", false}, {"public", "reporting", true},
-		{"worker", "intake", false}, {"intake", "deletion", false}, {"reporting", "escalation", false},
+		{"worker", "intake", true}, {"deletion", "intake", true}, {"intake", "deletion", false}, {"worker", "deletion", false}, {"reporting", "escalation", false},
 	} {
 		if got := calls("redress-"+c.from, "redress-"+c.to, 9090); got != c.want {
 			t.Errorf("%s may call %s: %v, want %v", c.from, c.to, got, c.want)

@@ -41,8 +41,8 @@ func TestDeletionConnectorHealthChecks(t *testing.T) {
 		w.WriteHeader(int(answer.Load()))
 	}))
 	defer hook.Close()
-	r := newDeletionRig(t, 3, func(c *deletion.Config) {
-		c.Tester = (&deletionworker.Activities{DB: c.DB, Keys: c.Keys, HTTPClient: hook.Client()}).TestConnector
+	r := newDeletionRig(t, 3, func(r *deletionRig, c *deletion.Config) {
+		c.Tester = (&deletionworker.Activities{DB: c.DB, Keys: c.Keys, HTTPClient: hook.Client(), Erasure: r.erasure}).TestConnector
 	})
 	admin := r.as("admin.zhao")
 

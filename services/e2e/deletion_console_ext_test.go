@@ -71,8 +71,8 @@ func (b *browser) post(path, page string, form url.Values) (int, string) {
 
 // The connectors page's Test button runs the real check and shows its answer.
 func TestConsoleConnectorTestButton(t *testing.T) {
-	r := newDeletionRig(t, 2, func(c *deletion.Config) {
-		c.Tester = (&deletionworker.Activities{DB: c.DB, Keys: c.Keys}).TestConnector
+	r := newDeletionRig(t, 2, func(r *deletionRig, c *deletion.Config) {
+		c.Tester = (&deletionworker.Activities{DB: c.DB, Keys: c.Keys, Erasure: r.erasure}).TestConnector
 	})
 	b := r.consoleAs("admin.zhao", access.Admin)
 	code, page := b.get("/connectors")

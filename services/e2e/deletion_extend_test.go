@@ -21,7 +21,7 @@ import (
 // testExtensionPolicy is the cn pack plus a test rule (not law) that sets a
 // PI request's deadline at 5 working days and allows 5 more: no real pack
 // of Redress allows extending a PI request, so the e2e tests use this one.
-func testExtensionPolicy(t *testing.T) func(*deletion.Config) {
+func testExtensionPolicy(t *testing.T) func(*deletionRig, *deletion.Config) {
 	cals, err := calendar.LoadEmbedded()
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func testExtensionPolicy(t *testing.T) func(*deletion.Config) {
 		Citations: []policy.Citation{{Text: "test policy (not law)"}}, Enabled: true, Confidence: "unverified",
 		Match:     policy.Match{Categories: []string{"personal_information_leak"}},
 		Extension: policy.Extension{Unit: policy.WorkingDays, Amount: 5}}
-	return func(c *deletion.Config) { c.Policy = policy.New(cals, policy.WithRules("cn", rule)) }
+	return func(_ *deletionRig, c *deletion.Config) { c.Policy = policy.New(cals, policy.WithRules("cn", rule)) }
 }
 
 // A supervisor extends a request under a policy that allows it: the workflow

@@ -82,7 +82,7 @@ func TestDeletionCodesLimitedPerIdentifier(t *testing.T) {
 
 // One credential's codes and guesses are limited too, across addresses.
 func TestDeletionCodesLimitedPerPrincipal(t *testing.T) {
-	r := newDeletionRig(t, 6, func(c *deletion.Config) {
+	r := newDeletionRig(t, 6, func(_ *deletionRig, c *deletion.Config) {
 		c.CodeLimits = deletion.CodeLimits{Window: time.Hour, SendsPerIdentifier: 5, GuessesPerIdentifier: 10,
 			SendsPerPrincipal: 3, GuessesPerPrincipal: 4}
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/deletion"
+	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
@@ -43,7 +44,7 @@ type deletionRig struct {
 	acts     *deletionworker.Activities
 }
 
-func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *deletionRig {
+func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deletion.Config)) *deletionRig {
 	h := newHarness(t, options{noWorker: true})
 	r := &deletionRig{harness: h}
 	var err error
@@ -70,7 +71,7 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *d
 	starter.Grace, starter.Every = 0, 200*time.Millisecond
 	conf := deletion.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Commands: h.signer, Sender: sender, Log: h.log}
 	for _, o := range opts {
-		o(&conf)
+		o(r, &conf)
 	}
 	srv := deletion.New(conf)
 	// Calls with a bearer credential are checked against their account's
@@ -90,7 +91,8 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletion.Config)) *d
 	}
 	t.Cleanup(func() { conn.Close() })
 	r.api = deletionv1.NewDeletionServiceClient(conn)
-	r.acts = &deletionworker.Activities{DB: h.db, Keys: h.keys, Sender: sender, Log: h.log, Auto: deletionworker.DefaultAutoApproval}
+	r.acts = &deletionworker.Activities{DB: h.db, Keys: h.keys, Sender: sender, Log: h.log, Auto: deletionworker.DefaultAutoApproval,
+		Escalations: esc.Command{Temporal: h.tc}, Erasure: h.erasure}
 	r.startDeletionWorker()
 	return r
 }

@@ -41,6 +41,7 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/regulator"
+	"github.com/redress/redress/services/worker"
 	escworker "github.com/redress/redress/services/worker/escalation"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -92,7 +93,7 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 	acts := &escworker.Activities{DB: h.db, Keys: h.keys, Regulators: o.dir, Log: h.log, Contact: "privacy@operator.example",
 		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second},
 		Alert:  &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}, AlertTo: o.alertTo}
-	trig := &esc.Triggers{DB: h.db, Policy: h.policy, Cluster: o.cluster, OperatorClass: o.class}
+	trig := &esc.Triggers{DB: h.db, Cluster: o.cluster, OperatorClass: o.class}
 	go func() {
 		defer close(done)
 		if err := escworker.Run(ctx, h.tc, escworker.Deps{Activities: acts, Triggers: trig, Timing: o.timing, Every: 100 * time.Millisecond, Commands: h.commands}); err != nil {
@@ -418,8 +419,8 @@ func (f *fakeRegulator) ServeHTTP(w http.ResponseWriter, r *http.Request, pub ed
 }
 
 // The done-when path: a complaint overdue from the start breaches its
-// acknowledgement deadline; the complaint workflow records the sla_breach
-// escalation; its workflow packages it and files it over HTTPS with mutual
+// acknowledgement deadline; the complaint workflow opens the sla_breach
+// escalation (escalation.Open); its workflow packages it and files it over HTTPS with mutual
 // TLS and a signature to a regulator that first times out, then answers 500,
 // then acknowledges. One filing exists at the regulator and the
 // acknowledgement reference lands on the escalation.
@@ -477,7 +478,8 @@ func TestSLABreachFiledOverHTTPSDespiteTimeoutAnd500(t *testing.T) {
 	if len(got.GetFilings()) != 1 || got.GetFilings()[0].GetOutcome() != wf.OutcomeAcknowledged || got.GetFilings()[0].GetPackageSha256() != got.GetPackageSha256() {
 		t.Fatalf("filings on record %+v", got.GetFilings())
 	}
-	if acts := auditActions(t, h, id); !slices.Equal(acts, []string{"escalation.packaged", "escalation.submitted"}) {
+	// Opened by the escalation service (the complaint worker only asked), so its opening is on the chain too.
+	if acts := auditActions(t, h, id); !slices.Equal(acts, []string{"escalation.opened", "escalation.packaged", "escalation.submitted"}) {
 		t.Fatalf("escalation audit %v", acts)
 	}
 }
@@ -544,10 +546,17 @@ func TestMaliciousProgramOpensMandatoryReport(t *testing.T) {
 	if n != 5 {
 		t.Fatalf("case timeline shows %d mandatory-report steps, want 5", n)
 	}
-	// Created once: another trigger pass opens nothing more.
-	trig := &esc.Triggers{DB: h.db, Policy: h.policy}
-	if n, err := trig.MandatoryReports(h.ctx); err != nil || n != 0 {
-		t.Fatalf("second pass opened %d (%v)", n, err)
+	// Opened once: the case's workflow asking again (as each of its runs
+	// does when it loads the case) opens nothing more.
+	acts := &worker.Activities{DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log, Escalations: esc.Command{Temporal: h.tc}}
+	if _, err := acts.LoadCase(h.ctx, c.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	var reports, opened int64
+	h.db.Model(&store.Escalation{}).Where("case_id = ? AND kind = ?", c.GetId(), wf.KindMandatoryReport).Count(&reports)
+	h.db.Table("audit_entries").Where("action = 'escalation.opened' AND object_id = ?", m.GetId()).Count(&opened)
+	if reports != 1 || opened != 1 {
+		t.Fatalf("%d mandatory reports, opened %d times; want 1 and 1", reports, opened)
 	}
 }
 
@@ -612,7 +621,7 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 		!inc.GetDueAt().AsTime().Equal(discovered.Add(2*time.Hour)) {
 		t.Fatalf("incident class %s due %v rule %s, discovered %v", inc.GetOperatorClass(), inc.GetDueAt().AsTime(), inc.GetDueRule(), discovered)
 	}
-	trig := &esc.Triggers{DB: h.db, Policy: h.policy, OperatorClass: wf.ClassCentralBody}
+	trig := &esc.Triggers{DB: h.db, OperatorClass: wf.ClassCentralBody}
 	if n, err := trig.DetectIncidents(h.ctx); err != nil || n != 0 {
 		t.Fatalf("a later pass opened %d incidents (%v): 19 complaints are below the threshold", n, err)
 	}
@@ -698,7 +707,7 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 // A regulator referral with a due date opens a regulator inquiry due then,
 // addressed to the referring body.
 func TestRegulatorReferralOpensInquiry(t *testing.T) {
-	h := newHarness(t, options{noWorker: true})
+	h := newHarness(t, options{})
 	e := startEscalation(h, escOptions{})
 	due := time.Now().Add(5 * 24 * time.Hour).UTC().Truncate(time.Second)
 	req := submission("esc-inquiry-0001")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
+	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/intake"
@@ -55,14 +57,22 @@ type harness struct {
 	api      intakev1.IntakeServiceClient
 	caseFile intakev1.CaseFileServiceClient
 	// conn reaches every service the harness serves (IntakeService,
-	// PublicStatusService, ReportingService) on its one gRPC socket.
-	conn *grpc.ClientConn
+	// PublicStatusService, ReportingService, IdentityService) on its one
+	// gRPC socket; intakeConn is the same connection.
+	conn       *grpc.ClientConn
+	intakeConn *grpc.ClientConn
 	// accounts is IdentityService on the same socket, as the console reaches it.
 	accounts identityv1.IdentityServiceClient
-	smtp     *smtptest.Server
-	stopWork context.CancelFunc
-	workDone chan struct{}
-	identity *identity.Store
+	// erasure reaches the intake listener's ErasureService with the
+	// deletion service's credential (issued on first use).
+	erasure      intakev1.ErasureServiceClient
+	erasureOnce  sync.Once
+	erasureToken string
+	erasureErr   error
+	smtp         *smtptest.Server
+	stopWork     context.CancelFunc
+	workDone     chan struct{}
+	identity     *identity.Store
 	// signer seals the services' actions; commands verifies them in the
 	// workers (one command key per test, as REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
@@ -121,6 +131,7 @@ func newHarness(t *testing.T, o options) *harness {
 	reportingv1.RegisterReportingServiceServer(gs.GRPC, &reports.Server{
 		Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: h.db, Log: h.log})
 	identityv1.RegisterIdentityServiceServer(gs.GRPC, &identity.Server{Store: h.identity, Log: h.log})
+	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: h.db, Keys: h.keys})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -135,10 +146,31 @@ func newHarness(t *testing.T, o options) *harness {
 	h.conn, h.api = conn, intakev1.NewIntakeServiceClient(conn)
 	h.caseFile = intakev1.NewCaseFileServiceClient(conn)
 	h.accounts = identityv1.NewIdentityServiceClient(conn)
+	h.intakeConn = conn
+	erasureConn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(access.Bearer{Token: h.deletionServiceCredential}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { erasureConn.Close() })
+	h.erasure = intakev1.NewErasureServiceClient(erasureConn)
 	if !o.noWorker {
 		h.startWorker()
 	}
 	return h
+}
+
+// deletionServiceCredential is the deletion service's credential: its own
+// account (role deletion_service) issues it on first use.
+func (h *harness) deletionServiceCredential(ctx context.Context) (string, error) {
+	h.erasureOnce.Do(func() {
+		if _, h.erasureErr = h.identity.AddUser(ctx, "system:test", identity.NewUser{Username: "svc.deletion",
+			DisplayName: "Deletion service", Role: access.DeletionService}); h.erasureErr != nil {
+			return
+		}
+		h.erasureToken, _, h.erasureErr = h.identity.IssueToken(ctx, "svc.deletion", "svc.deletion", "erasure", nil, time.Hour)
+	})
+	return h.erasureToken, h.erasureErr
 }
 
 func (h *harness) startTemporal() {
@@ -161,7 +193,7 @@ func (h *harness) stopTemporal() {
 func (h *harness) startWorker() {
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.stopWork, h.workDone = cancel, make(chan struct{})
-	acts := &worker.Activities{DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log,
+	acts := &worker.Activities{DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log, Escalations: esc.Command{Temporal: h.tc},
 		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}}
 	go func() {
 		defer close(h.workDone)

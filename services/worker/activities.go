@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -21,6 +21,7 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/workflows/complaint"
+	"github.com/redress/redress/workflows/escalation"
 	"github.com/redress/redress/workflows/policy"
 )
 
@@ -31,6 +32,14 @@ type Activities struct {
 	Policy *policy.Engine
 	Sender notify.Sender
 	Log    *slog.Logger
+	// Escalations opens the SLA-breach escalations (escalation.Command).
+	Escalations EscalationOpener
+}
+
+// EscalationOpener opens an escalation once per dedupe key (escalation.Open):
+// escalations are the escalation service's record, never written here.
+type EscalationOpener interface {
+	Open(ctx context.Context, o escalation.Opening) (string, error)
 }
 
 var _ complaint.Activities = (*Activities)(nil)
@@ -48,7 +57,56 @@ func (a *Activities) LoadCase(ctx context.Context, caseID string) (complaint.Cas
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return snap, temporal.NewNonRetryableApplicationError("case not on record", complaint.ErrTypeCaseNotFound, err)
 	}
-	return snap, err
+	if err != nil {
+		return snap, err
+	}
+	return snap, a.openDutyEscalations(ctx, caseID)
+}
+
+// mandatoryCategories need a mandatory report (CSL 2016 Art. 47/48).
+var mandatoryCategories = []string{"prohibited_information", "malicious_program"}
+
+// openDutyEscalations opens the escalations a case's facts call for: a
+// mandatory report for a case about prohibited information or a malicious
+// program, due when the policy says the case must be dealt with (cn/C2,
+// cn/C3), and a regulator inquiry for a referral with a due date. The facts
+// are fixed at submission; every run of the case's workflow asks again, and
+// the escalation service opens each once (by its dedupe key).
+func (a *Activities) openDutyEscalations(ctx context.Context, caseID string) error {
+	var c records.Case
+	if err := a.DB.WithContext(ctx).Select("id", "kind", "category", "channel", "referring_body", "policy_pack", "received_at",
+		"regulator_due_at", "state").Take(&c, "id = ?", caseID).Error; err != nil {
+		return err
+	}
+	var open []escalation.Opening
+	if slices.Contains(mandatoryCategories, c.Category) {
+		d, err := a.Policy.Decide(policy.Facts{Pack: c.PolicyPack, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
+			ReferringBody: c.ReferringBody, ReceivedAt: c.ReceivedAt, RegulatorDueAt: c.RegulatorDueAt})
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError("mandatory report: "+err.Error(), complaint.ErrTypeInvalidInput, err)
+		}
+		due := d.Resolution.DueAt
+		open = append(open, escalation.Opening{Kind: escalation.KindMandatoryReport, DedupeKey: escalation.KindMandatoryReport + "/" + c.ID,
+			CaseID: c.ID, DueAt: &due, DueRule: d.Resolution.RuleID, DueCitation: d.Resolution.Citation, Regulator: "cac",
+			Reason: "case in category " + c.Category + ": stop, eliminate, keep records, report"})
+	}
+	if c.Channel == "regulator_referral" && c.RegulatorDueAt != nil {
+		open = append(open, escalation.Opening{Kind: escalation.KindRegulatorInquiry, DedupeKey: escalation.KindRegulatorInquiry + "/" + c.ID,
+			CaseID: c.ID, DueAt: c.RegulatorDueAt, DueRule: "cn/P6", DueCitation: "PIPL Art. 65 (regulator referral due date)",
+			Regulator: c.ReferringBody, Reason: "referral from " + c.ReferringBody + " with a due date"})
+	}
+	if len(open) == 0 || c.State == "merged" {
+		return nil
+	}
+	if a.Escalations == nil {
+		return errors.New("no escalation opener configured")
+	}
+	for _, o := range open {
+		if _, err := a.Escalations.Open(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *Activities) snapshot(tx *gorm.DB, caseID string) (complaint.CaseSnapshot, error) {
@@ -215,23 +273,19 @@ func (a *Activities) ExtendDeadline(ctx context.Context, in complaint.ExtendInpu
 	}, nil
 }
 
-// RecordBreach marks the deadline missed, the case overdue, and records the
-// sla_breach escalation, once.
+// RecordBreach marks the deadline missed and the case overdue, once, and
+// opens the sla_breach escalation through the escalation service (idempotent
+// by its dedupe key, so a retry opens nothing twice).
 func (a *Activities) RecordBreach(ctx context.Context, in complaint.BreachInput) error {
-	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	if a.Escalations == nil {
+		return errors.New("no escalation opener configured")
+	}
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := time.Now().UTC()
-		caseID := in.CaseID
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&records.Escalation{
-			ID: uuid.NewString(), CaseID: &caseID, Kind: "sla_breach", DeadlineKind: in.Kind, Status: "open",
-			Reason:    fmt.Sprintf("%s deadline %s missed", in.Kind, in.DueAt.UTC().Format(time.RFC3339)),
-			DedupeKey: "sla_breach/" + in.CaseID + "/" + in.Kind, CreatedAt: now,
-		})
+		res := tx.Model(&records.Deadline{}).Where("case_id = ? AND kind = ? AND status = 'open'", in.CaseID, in.Kind).
+			Updates(map[string]any{"status": "breached", "breached_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
-		}
-		if err := tx.Model(&records.Deadline{}).Where("case_id = ? AND kind = ? AND status = 'open'", in.CaseID, in.Kind).
-			Updates(map[string]any{"status": "breached", "breached_at": now}).Error; err != nil {
-			return err
 		}
 		if err := tx.Model(&records.Case{}).Where("id = ?", in.CaseID).Update("overdue", true).Error; err != nil {
 			return err
@@ -242,6 +296,14 @@ func (a *Activities) RecordBreach(ctx context.Context, in complaint.BreachInput)
 		})
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	_, err = a.Escalations.Open(ctx, escalation.Opening{
+		Kind: escalation.KindSLABreach, DedupeKey: "sla_breach/" + in.CaseID + "/" + in.Kind, CaseID: in.CaseID, DeadlineKind: in.Kind,
+		Reason: fmt.Sprintf("%s deadline %s missed", in.Kind, in.DueAt.UTC().Format(time.RFC3339)),
+	})
+	return err
 }
 
 // RecordReminder records a reminder before a deadline, once per ordinal.

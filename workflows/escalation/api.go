@@ -136,6 +136,47 @@ func (a Action) WithSeal(seal command.Seal) any { a.Seal = seal; return a }
 type Input struct {
 	EscalationID string
 	Timing       Timing
+	// Opening, when set, opens the escalation: the workflow's first activity
+	// writes its record (once per dedupe key) and answers the escalation
+	// worker's timing. Openers outside the escalation service start the
+	// workflow this way instead of writing escalation rows.
+	Opening *Opening
+}
+
+// Opening is what opens an escalation: ids, codes and dates only. Free text
+// a person wrote (an officer's reason) is stored by the escalation service
+// before it opens; a system opener's Reason is built from codes and dates.
+type Opening struct {
+	DedupeKey         string
+	Kind              string
+	CaseID            string
+	DeletionRequestID string
+	DeadlineKind      string
+	Reason            string
+	Regulator         string
+	DueAt             *time.Time
+	DueRule           string
+	DueCitation       string
+	OperatorClass     string
+	LeakedDataType    string
+	LeakSource        string
+	DiscoveredAt      *time.Time
+	CaseIDs           []string // an incident's first cases
+	Actor             string   // who opens it; the workflow's system actor when empty
+}
+
+// OpenInput asks the escalation worker to write the record of an opening.
+type OpenInput struct {
+	EscalationID string
+	Opening      Opening
+}
+
+// Opened is the record an opening wrote or found.
+type Opened struct {
+	// EscalationID is the escalation holding the dedupe key: another one
+	// than asked when an escalation opened before under the key.
+	EscalationID string
+	Timing       Timing // the escalation worker's
 }
 
 // Timing of the acknowledgement wait. Zero values take the defaults.
@@ -221,6 +262,8 @@ type Activities interface {
 	// NotifyIndividuals sends the incident notice to the complainants of the
 	// incident's cases, once each.
 	NotifyIndividuals(ctx context.Context, escalationID string) (int, error)
+	// OpenEscalation writes the escalation of an opening once per dedupe key.
+	OpenEscalation(ctx context.Context, in OpenInput) (Opened, error)
 }
 
 // Application error types (non-retryable).

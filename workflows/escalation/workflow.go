@@ -23,6 +23,7 @@ const (
 	ActivitySubmit            = "Submit"
 	ActivityApplyAction       = "EscalationApplyAction"
 	ActivityNotifyIndividuals = "NotifyIndividuals"
+	ActivityOpenEscalation    = "OpenEscalation"
 )
 
 // RegisterWorkflow registers EscalationWorkflow under WorkflowName, as the
@@ -40,6 +41,7 @@ func Register(w worker.Registry, impl Activities, commands *command.Verifier) {
 	w.RegisterActivityWithOptions(impl.Submit, activity.RegisterOptions{Name: ActivitySubmit})
 	w.RegisterActivityWithOptions(impl.ApplyAction, activity.RegisterOptions{Name: ActivityApplyAction})
 	w.RegisterActivityWithOptions(impl.NotifyIndividuals, activity.RegisterOptions{Name: ActivityNotifyIndividuals})
+	w.RegisterActivityWithOptions(impl.OpenEscalation, activity.RegisterOptions{Name: ActivityOpenEscalation})
 }
 
 // activityOptions: each attempt has a minute (a regulator endpoint may be
@@ -129,6 +131,18 @@ func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifi
 		}},
 	); err != nil {
 		return r.snap, err
+	}
+	if in.Opening != nil {
+		// Opened by command: write the record first. Histories of workflows
+		// started without an opening have no such activity.
+		var o Opened
+		if err := workflow.ExecuteActivity(ctx, ActivityOpenEscalation, OpenInput{EscalationID: in.EscalationID, Opening: *in.Opening}).Get(ctx, &o); err != nil {
+			return r.snap, err
+		}
+		if o.EscalationID != in.EscalationID {
+			return r.snap, nil // the key belongs to an escalation opened before, with its own workflow
+		}
+		r.timing = o.Timing.withDefaults()
 	}
 	if err := workflow.ExecuteActivity(ctx, ActivityLoadEscalation, in.EscalationID).Get(ctx, &r.snap); err != nil {
 		return r.snap, err

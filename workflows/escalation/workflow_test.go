@@ -28,7 +28,8 @@ type record struct {
 	actions   []string
 	notified  int
 	overdueAt time.Time
-	duties    []string // duty reminders and breaches: "type duty mark @time"
+	duties    []string          // duty reminders and breaches: "type duty mark @time"
+	opened    map[string]string // dedupe key → escalation id
 }
 
 func (r *record) LoadEscalation(ctx context.Context, id string) (Snapshot, error) {
@@ -98,6 +99,21 @@ func (r *record) NotifyIndividuals(ctx context.Context, id string) (int, error) 
 	defer r.mu.Unlock()
 	r.notified++
 	return 1, nil
+}
+
+// OpenEscalation keeps the first opening's id per dedupe key.
+func (r *record) OpenEscalation(ctx context.Context, in OpenInput) (Opened, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.opened == nil {
+		r.opened = map[string]string{}
+	}
+	if id, ok := r.opened[in.Opening.DedupeKey]; ok {
+		return Opened{EscalationID: id}, nil
+	}
+	r.opened[in.Opening.DedupeKey] = in.EscalationID
+	r.snap.ID, r.snap.Kind, r.snap.Status = in.EscalationID, in.Opening.Kind, StatusOpen
+	return Opened{EscalationID: in.EscalationID, Timing: Timing{AckWait: time.Hour}}, nil
 }
 
 func newEnv(t *testing.T, r *record) *testsuite.TestWorkflowEnvironment {
@@ -332,5 +348,31 @@ func TestUnsignedOrForgedActionsAreRefused(t *testing.T) {
 	}
 	if r.snap.Status != StatusClosed || r.actions[len(r.actions)-1] != ActClose {
 		t.Fatalf("status %s, actions %v", r.snap.Status, r.actions)
+	}
+}
+
+// A workflow started with an opening writes its record first and runs on the
+// escalation worker's timing; one whose dedupe key an earlier escalation
+// holds ends without touching that escalation.
+func TestOpeningWritesTheRecordFirst(t *testing.T) {
+	r := &record{outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	update(env, 3*time.Hour, Action{ID: "u1", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e1", Opening: &Opening{DedupeKey: "sla_breach/c1/resolution", Kind: KindSLABreach}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	// The worker's AckWait of an hour: a reminder every 30 min, re-submissions on the hour, then the alert.
+	if r.submits != 3 || r.snap.ID != "e1" || !slices.Contains(r.actions, ActSupervisorAlert) {
+		t.Fatalf("submits %d id %q actions %v", r.submits, r.snap.ID, r.actions)
+	}
+
+	env = newEnv(t, r)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "e2", Opening: &Opening{DedupeKey: "sla_breach/c1/resolution", Kind: KindSLABreach}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 3 || r.snap.ID != "e1" {
+		t.Fatalf("a second opening under the key submitted again (%d) or took over the record (%q)", r.submits, r.snap.ID)
 	}
 }

@@ -12,8 +12,10 @@ import (
 	"gorm.io/gorm/clause"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
+	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/worker"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 )
@@ -33,7 +35,11 @@ func (s *stack) serveDeletion(ctx context.Context) error {
 	} else if n > 0 {
 		s.log.Info("deletion: clear reason and note texts sealed", "rows", n)
 	}
-	srv, starter := s.deletionServer()
+	erasure, err := s.erasureClient(ctx)
+	if err != nil {
+		return err
+	}
+	srv, starter := s.deletionServer(erasure)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return s.serveGRPC(ctx, "deletion", s.cfg.DeletionAddr, s.cfg.DeletionMetricsAddr,
@@ -43,14 +49,15 @@ func (s *stack) serveDeletion(ctx context.Context) error {
 	return g.Wait()
 }
 
-// deletionServer builds DeletionService and its workflow starter; the
-// caller runs the starter.
-func (s *stack) deletionServer() (*deletion.Server, *deletion.Starter) {
+// deletionServer builds DeletionService and its workflow starter (its
+// connector test erases through intake's ErasureService); the caller runs
+// the starter.
+func (s *stack) deletionServer(erasure intakev1.ErasureServiceClient) (*deletion.Server, *deletion.Starter) {
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,
 		Starter: starter, Commands: s.signer, Sender: s.sender(), Log: s.log,
 		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err },
-		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys}).TestConnector}), starter
+		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys, Erasure: erasure}).TestConnector}), starter
 }
 
 // runDeletionWorker runs the deletion workflows and their connectors. Redress's
@@ -64,7 +71,12 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 	if err != nil {
 		s.log.Warn("deletion: own-data connector not registered", "err", err)
 	}
-	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval}
+	erasure, err := s.erasureClient(ctx)
+	if err != nil {
+		return err
+	}
+	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval,
+		Escalations: esc.Command{Temporal: s.temporal}, Erasure: erasure}
 	var loops []worker.Loop
 	if addr := os.Getenv("REDRESS_DELETION_CALLBACK_ADDR"); addr != "" {
 		lis, err := net.Listen("tcp", addr)

@@ -60,7 +60,7 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 	}
 	acts := &escworker.Activities{DB: s.db, Keys: s.keys, Regulators: dir, Sender: s.sender(), Log: s.log,
 		Contact: s.cfg.OperatorContact, Alert: mail, AlertTo: s.cfg.ComplianceEmails}
-	trig := &esc.Triggers{DB: s.db, Policy: s.policy, OperatorClass: s.cfg.OperatorClass}
+	trig := &esc.Triggers{DB: s.db, OperatorClass: s.cfg.OperatorClass}
 	var loops []worker.Loop
 	if s.cfg.RegulatorCallbackAddr != "" {
 		lis, err := net.Listen("tcp", s.cfg.RegulatorCallbackAddr)

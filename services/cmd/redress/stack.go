@@ -18,6 +18,7 @@ import (
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
+	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/intake"
@@ -150,7 +151,8 @@ func (s *stack) sender() notify.Sender {
 }
 
 func (s *stack) activities() *worker.Activities {
-	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log}
+	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log,
+		Escalations: esc.Command{Temporal: s.temporal}}
 }
 
 // serveGRPC serves one gRPC service on addr (with health and reflection)
@@ -220,6 +222,7 @@ func (s *stack) serveIntake(ctx context.Context) error {
 func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *identity.Server) {
 	intakev1.RegisterIntakeServiceServer(gs, srv)
 	identityv1.RegisterIdentityServiceServer(gs, ids)
+	intakev1.RegisterErasureServiceServer(gs, &intake.Erasure{DB: s.db, Keys: s.keys})
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
 }

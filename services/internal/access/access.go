@@ -55,7 +55,13 @@ const (
 	IncidentManage   Permission = "incident.manage"   // link cases, grade, notification decision
 )
 
+// IntakeErase lets the deletion service erase a person's data held by
+// intake (ErasureService); only the deletion service's role holds it.
+const IntakeErase Permission = "intake.erase"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
+
+const erasure = "/redress.intake.v1.ErasureService/"
 
 const intake = "/redress.intake.v1.IntakeService/"
 
@@ -92,6 +98,10 @@ var Table = map[string]Permission{
 	"/redress.reporting.v1.ReportingService/GetPublishedStatistics": ReportPublished,
 
 	"/redress.intake.v1.PublicStatusService/LookupStatus": CaseLookup,
+
+	erasure + "Locate":    IntakeErase,
+	erasure + "Apply":     IntakeErase,
+	erasure + "Remaining": IntakeErase,
 
 	escalation + "EscalateManually":           EscalationCreate,
 	escalation + "OpenIncident":               EscalationCreate,

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -86,6 +87,24 @@ func TestIsAutomationIsPerson(t *testing.T) {
 	} {
 		if IsAutomation(c.ctx) != c.automation || IsPerson(c.ctx) != c.person {
 			t.Errorf("%s: automation %v person %v", Actor(c.ctx), IsAutomation(c.ctx), IsPerson(c.ctx))
+		}
+	}
+}
+
+// Erasing a person's data held by intake is the deletion service's alone,
+// and that is all its role may do.
+func TestIntakeEraseOnlyForTheDeletionService(t *testing.T) {
+	for _, r := range Roles {
+		if r.Holds(IntakeErase) != (r == DeletionService) {
+			t.Errorf("role %s holds intake.erase: %v", r, r.Holds(IntakeErase))
+		}
+	}
+	if g := Grants[DeletionService]; len(g) != 1 || g[0] != IntakeErase {
+		t.Errorf("deletion_service holds %v, want only intake.erase", g)
+	}
+	for m, p := range Table {
+		if p == IntakeErase && !strings.HasPrefix(m, "/redress.intake.v1.ErasureService/") {
+			t.Errorf("%s needs intake.erase", m)
 		}
 	}
 }

@@ -21,6 +21,9 @@ const (
 	// in (identity.session) and nothing else; what a person then does is
 	// done with that person's session.
 	Console Role = "console"
+	// DeletionService is the deletion service's own account: it asks intake
+	// to erase a person's data, and nothing else.
+	DeletionService Role = "deletion_service"
 )
 
 // Permissions used by the console and the identity work (beside the RPC
@@ -40,7 +43,7 @@ const (
 )
 
 // Roles lists every role, in the order the console shows them.
-var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite, Console}
+var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite, Console, DeletionService}
 
 // Agents attest a requester's identity (in person, on the phone): that lets
 // the plan be built, never approved. The deletion service makes a person's
@@ -76,6 +79,8 @@ var Grants = map[Role][]Permission{
 	PublicSite: {CaseSubmit, CaseLookup, ReportPublished},
 	// The console's account creates sessions and reads nothing.
 	Console: {IdentitySession},
+	// The deletion service reaches intake's data only through ErasureService.
+	DeletionService: {IntakeErase},
 }
 
 // ValidRole reports whether r is one of Roles.
@@ -88,8 +93,10 @@ func (r Role) Holds(p Permission) bool {
 }
 
 // IsService reports whether r is a system's account (a partner system or
-// pipeline, the public site, the console) rather than a person's: it sees
+// pipeline, the public site, the console, the deletion service) rather than a person's: it sees
 // and acts only on the objects it submitted, its word is not a person's,
 // its credentials are issued by an administrator, and it never becomes a
 // person's account.
-func (r Role) IsService() bool { return r == Automation || r == PublicSite || r == Console }
+func (r Role) IsService() bool {
+	return r == Automation || r == PublicSite || r == Console || r == DeletionService
+}

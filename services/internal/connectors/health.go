@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/outbound"
 )
 
@@ -118,14 +119,13 @@ func (w *Webhook) Test(ctx context.Context) error {
 // Test of a manual connector: a person does the work, nothing to reach.
 func (m *Manual) Test(ctx context.Context) error { return nil }
 
-// Test of Redress's own data: the database answers.
+// Test of Redress's own data: intake's erasure service answers this
+// credential (a lookup of a hash no identifier has).
 func (r *Redress) Test(ctx context.Context) error {
-	db, err := r.DB.DB()
-	if err == nil {
-		err = db.PingContext(ctx)
-	}
+	_, err := r.Intake.Locate(ctx, &intakev1.LocateRequest{Subject: &intakev1.ErasureSubject{
+		DeletionRequestId: "00000000-0000-0000-0000-000000000000", EmailIndex: make([]byte, 32)}})
 	if err != nil {
-		return fmt.Errorf("Redress's database does not answer: %w", err)
+		return fmt.Errorf("intake's erasure service does not answer: %w", err)
 	}
 	return nil
 }

@@ -2,106 +2,90 @@ package connectors
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/redress/redress/services/internal/crypto"
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/deletion"
-	"github.com/redress/redress/services/internal/records"
 	wf "github.com/redress/redress/workflows/deletion"
 )
 
-// Redress is Redress's own data: complainant records found by the keyed
-// hashes of the subject's identifiers. Erasure crypto-shreds their keys (the
-// rows and audit digests stay, unreadable) and keeps the identity only as a
-// keyed hash in the suppression list.
+// Redress is Redress's own data: intake's complainant records, found by the
+// keyed hashes of the subject's identifiers and erased through intake's
+// ErasureService (intake crypto-shreds their keys; the rows and audit
+// digests stay, unreadable). The deletion service never writes intake's
+// tables: it keeps the identity only as a keyed hash in its own suppression
+// list.
 type Redress struct {
-	DB   *gorm.DB
-	Keys *crypto.Keyring
+	Intake intakev1.ErasureServiceClient // with the deletion service's credential
+	DB     *gorm.DB                      // the deletion record (suppression list)
 }
 
-func matching(db *gorm.DB, s Subject) *gorm.DB {
-	q := db.Model(&records.Complainant{}).
-		Joins("JOIN subject_keys k ON k.id = complainants.subject_key_id AND k.shredded_at IS NULL")
-	switch {
-	case s.PhoneIndex != nil && s.EmailIndex != nil:
-		return q.Where("complainants.phone_index = ? OR complainants.email_index = ?", s.PhoneIndex, s.EmailIndex)
-	case s.PhoneIndex != nil:
-		return q.Where("complainants.phone_index = ?", s.PhoneIndex)
-	case s.EmailIndex != nil:
-		return q.Where("complainants.email_index = ?", s.EmailIndex)
+// subject names s to intake by its keyed hashes only (nil: nothing to find).
+func (r *Redress) subject(s Subject) *intakev1.ErasureSubject {
+	if s.PhoneIndex == nil && s.EmailIndex == nil {
+		return nil
 	}
-	return q.Where("false")
+	return &intakev1.ErasureSubject{DeletionRequestId: s.DeletionID, PhoneIndex: s.PhoneIndex, EmailIndex: s.EmailIndex}
 }
 
-// Locate counts the subject's complainant records whose key is not shredded.
+// Locate asks intake for the subject's complainant records whose key is not shredded.
 func (r *Redress) Locate(ctx context.Context, s Subject) (Found, error) {
-	var ids []string
-	if err := matching(r.DB.WithContext(ctx), s).Order("complainants.id").Pluck("complainants.id", &ids).Error; err != nil {
-		return Found{}, err
+	sub := r.subject(s)
+	if sub == nil {
+		return Found{Digest: digest()}, nil
 	}
-	f := Found{Digest: digest(ids...)}
-	if len(ids) > 0 {
-		f.Items = []wf.PlanItem{{Target: "complainants", Action: wf.ActionShred, Count: int64(len(ids))}}
+	resp, err := r.Intake.Locate(ctx, &intakev1.LocateRequest{Subject: sub})
+	if err != nil {
+		return Found{}, fmt.Errorf("intake erasure: locate: %w", err)
+	}
+	f := Found{Digest: resp.GetDigest()}
+	for _, it := range resp.GetItems() {
+		f.Items = append(f.Items, wf.PlanItem{Target: it.GetTarget(), Action: it.GetAction(), Count: it.GetCount()})
 	}
 	return f, nil
 }
 
-// Apply shreds the keys and records the suppression hashes, in one transaction.
+// Apply records the suppression hashes (the deletion service's own record:
+// written first, so a person whose data is going never comes back through a
+// sync) and asks intake to erase. Both are safe to repeat.
 func (r *Redress) Apply(ctx context.Context, s Subject, step string, _ []wf.PlanItem) (Result, error) {
-	if step != StepExecute {
+	sub := r.subject(s)
+	if step != StepExecute || sub == nil {
 		return Result{}, nil
 	}
-	var res Result
-	err := r.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var keyIDs []string
-		if err := matching(tx, s).Pluck("complainants.subject_key_id", &keyIDs).Error; err != nil {
-			return err
-		}
-		for _, id := range keyIDs {
-			if err := r.Keys.Shred(tx, id); err != nil {
-				return err
-			}
-		}
-		res.Affected = int64(len(keyIDs))
-		// The cases' sealed texts went with the keys; their search tokens
-		// and the clear leak source (kept for incident clustering) go now.
-		cases := tx.Model(&records.Case{}).Select("cases.id").
-			Joins("JOIN complainants p ON p.id = cases.complainant_id").Where("p.subject_key_id IN ?", keyIDs)
-		if len(keyIDs) > 0 {
-			if err := tx.Where("case_id IN (?)", cases).Delete(&records.CaseSearchToken{}).Error; err != nil {
-				return err
-			}
-			if err := tx.Model(&records.Case{}).Where("id IN (?)", cases).Update("leak_source", "").Error; err != nil {
-				return err
-			}
-		}
-		now := time.Now().UTC()
-		var sup []deletion.Suppression
-		if s.PhoneIndex != nil {
-			sup = append(sup, deletion.Suppression{Kind: "phone", Hash: s.PhoneIndex, DeletionID: s.DeletionID, CreatedAt: now})
-		}
-		if s.EmailIndex != nil {
-			sup = append(sup, deletion.Suppression{Kind: "email", Hash: s.EmailIndex, DeletionID: s.DeletionID, CreatedAt: now})
-		}
-		if len(sup) == 0 {
-			return nil
-		}
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error
-	})
-	return res, err
+	now := time.Now().UTC()
+	var sup []deletion.Suppression
+	if s.PhoneIndex != nil {
+		sup = append(sup, deletion.Suppression{Kind: "phone", Hash: s.PhoneIndex, DeletionID: s.DeletionID, CreatedAt: now})
+	}
+	if s.EmailIndex != nil {
+		sup = append(sup, deletion.Suppression{Kind: "email", Hash: s.EmailIndex, DeletionID: s.DeletionID, CreatedAt: now})
+	}
+	if err := r.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error; err != nil {
+		return Result{}, err
+	}
+	resp, err := r.Intake.Apply(ctx, &intakev1.ApplyRequest{Subject: sub, Step: step})
+	if err != nil {
+		return Result{}, fmt.Errorf("intake erasure: apply: %w", err)
+	}
+	return Result{Affected: resp.GetAffected()}, nil
 }
 
-// Remaining counts matching records whose key still exists.
+// Remaining asks intake what still matches.
 func (r *Redress) Remaining(ctx context.Context, s Subject, step string) (int64, error) {
-	if step != StepExecute {
+	sub := r.subject(s)
+	if step != StepExecute || sub == nil {
 		return 0, nil
 	}
-	var n int64
-	err := matching(r.DB.WithContext(ctx), s).Count(&n).Error
-	return n, err
+	resp, err := r.Intake.Remaining(ctx, &intakev1.RemainingRequest{Subject: sub, Step: step})
+	if err != nil {
+		return 0, fmt.Errorf("intake erasure: remaining: %w", err)
+	}
+	return resp.GetRemaining(), nil
 }
 
 // Suppressed tells whether an identity was deleted before (for syncs and intake).

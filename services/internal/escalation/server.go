@@ -104,6 +104,7 @@ func (s *Server) EscalateManually(ctx context.Context, req *escalationv1.Escalat
 	}
 	e := store.Escalation{ID: uuid.NewString(), Kind: wf.KindManual, Reason: req.Reason, Regulator: req.Regulator, CreatedAt: s.at()}
 	e.DedupeKey = dedupeKey(ctx, "manual", e.ID, req.IdempotencyKey)
+	e.ID = store.IDFor(e.DedupeKey) // the id Open would give the key
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if replay, err := s.replayed(tx, e.DedupeKey, wf.KindManual, req.CaseId, req.DeletionRequestId); err != nil || replay != nil {
 			if replay != nil {
@@ -223,6 +224,7 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 		DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac", GradedAt: &now, GradedBy: access.Actor(ctx),
 		LeakedDataType: strings.TrimSpace(req.LeakedDataType), LeakSource: strings.TrimSpace(req.LeakSource), CreatedAt: now}
 	e.DedupeKey = dedupeKey(ctx, "incident/manual", e.ID, req.IdempotencyKey)
+	e.ID = store.IDFor(e.DedupeKey)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if replay, err := s.replayed(tx, e.DedupeKey, wf.KindIncident, "", ""); err != nil || replay != nil {
 			if replay != nil {

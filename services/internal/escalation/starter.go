@@ -2,12 +2,9 @@ package escalation
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 
@@ -15,11 +12,12 @@ import (
 	wf "github.com/redress/redress/workflows/escalation"
 )
 
-// Starter starts escalation workflows from the record: whoever creates an
-// escalation row (this service, the complaint workflow on an SLA breach, the
-// mandatory-report and incident triggers) only writes the row; the starter
-// finds rows whose workflow has not started and starts it. The workflow id is
-// derived from the escalation id, so a second start is refused by Temporal.
+// Starter starts the workflows of escalations the escalation service wrote
+// itself (officers' escalations and incidents, the triggers' openings) right
+// after commit, and finds any whose start did not happen (the engine was
+// down) and starts it. Other services never write escalations: they call
+// Open. The workflow id is derived from the escalation id, so a second start
+// is harmless.
 type Starter struct {
 	Temporal client.Client
 	DB       *gorm.DB
@@ -63,18 +61,10 @@ func (s *Starter) StartPending(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// Start starts one escalation's workflow (already started counts as done)
-// and notes on the record that it runs.
+// Start starts the workflow of an escalation on record (already started
+// counts as done) and notes on the record that it runs.
 func (s *Starter) Start(ctx context.Context, id string) error {
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, err := s.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
-		ID:                    wf.WorkflowID(id),
-		TaskQueue:             wf.TaskQueue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, wf.WorkflowName, wf.Input{EscalationID: id, Timing: s.Timing})
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &already) {
+	if err := start(ctx, s.Temporal, wf.Input{EscalationID: id, Timing: s.Timing}); err != nil {
 		return err
 	}
 	return s.DB.WithContext(ctx).Model(&store.Escalation{}).Where("id = ? AND workflow_started_at IS NULL", id).

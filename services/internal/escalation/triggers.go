@@ -10,40 +10,24 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/escalation/store"
-	"github.com/redress/redress/services/internal/records"
 	wf "github.com/redress/redress/workflows/escalation"
-	"github.com/redress/redress/workflows/policy"
 )
 
-// Triggers create escalations nobody has to ask for: a mandatory report for
-// every case about prohibited information or a malicious program, a
-// regulator inquiry for every regulator referral with a due date, and an
+// Triggers open the escalations the escalation service finds itself: an
 // incident when enough complaints about the same leak arrive within the
 // policy's window. Each is created once (dedupe key); the Starter then starts
-// its workflow. (SLA breaches are recorded by the complaint workflow itself.)
+// its workflow. Escalations the complaint side calls for (mandatory reports,
+// regulator inquiries, SLA breaches) it opens itself through Open.
 type Triggers struct {
 	DB            *gorm.DB
-	Policy        *policy.Engine
 	Cluster       wf.ClusterPolicy
 	OperatorClass string
 	Now           func() time.Time
 }
 
-// mandatoryCategories need a mandatory report (CSL 2016 Art. 47/48).
-var mandatoryCategories = []string{"prohibited_information", "malicious_program"}
-
 // Pass runs every trigger once and answers how many escalations it opened.
 func (t *Triggers) Pass(ctx context.Context) (int, error) {
-	n, err := t.MandatoryReports(ctx)
-	if err != nil {
-		return n, err
-	}
-	m, err := t.RegulatorInquiries(ctx)
-	if err != nil {
-		return n + m, err
-	}
-	k, err := t.DetectIncidents(ctx)
-	return n + m + k, err
+	return t.DetectIncidents(ctx)
 }
 
 func (t *Triggers) now() time.Time {
@@ -51,69 +35,6 @@ func (t *Triggers) now() time.Time {
 		return t.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-func (t *Triggers) pending(ctx context.Context, prefix string, where string, args ...any) ([]records.Case, error) {
-	var cs []records.Case
-	err := t.DB.WithContext(ctx).Omit("lookup_code_hash", "lookup_code_enc", "description").
-		Where(where, args...).
-		Where("NOT EXISTS (SELECT 1 FROM escalations e WHERE e.dedupe_key = ? || cases.id::text)", prefix).
-		Where("state <> 'merged'").Order("received_at").Limit(200).Find(&cs).Error
-	return cs, err
-}
-
-// MandatoryReports opens a mandatory report for each case that needs one,
-// due when the policy says the case must be dealt with (cn/C2, cn/C3: 2 h).
-func (t *Triggers) MandatoryReports(ctx context.Context) (int, error) {
-	prefix := wf.KindMandatoryReport + "/"
-	cs, err := t.pending(ctx, prefix, "category IN ?", mandatoryCategories)
-	if err != nil {
-		return 0, err
-	}
-	opened := 0
-	for _, c := range cs {
-		d, err := t.Policy.Decide(policy.Facts{Pack: c.PolicyPack, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
-			ReferringBody: c.ReferringBody, ReceivedAt: c.ReceivedAt, RegulatorDueAt: c.RegulatorDueAt})
-		if err != nil {
-			return opened, fmt.Errorf("mandatory report of case %s: %w", c.ID, err)
-		}
-		caseID, due := c.ID, d.Resolution.DueAt
-		e := store.Escalation{
-			CaseID: &caseID, Kind: wf.KindMandatoryReport, DedupeKey: prefix + c.ID, DueAt: &due,
-			DueRule: d.Resolution.RuleID, DueCitation: d.Resolution.Citation, Regulator: "cac",
-			Reason: "case in category " + c.Category + ": stop, eliminate, keep records, report", CreatedAt: t.now(),
-		}
-		if _, created, err := store.Create(t.DB.WithContext(ctx), e, store.SystemActor, nil); err != nil {
-			return opened, err
-		} else if created {
-			opened++
-		}
-	}
-	return opened, nil
-}
-
-// RegulatorInquiries opens a regulator inquiry for each referral with a due date.
-func (t *Triggers) RegulatorInquiries(ctx context.Context) (int, error) {
-	prefix := wf.KindRegulatorInquiry + "/"
-	cs, err := t.pending(ctx, prefix, "channel = 'regulator_referral' AND regulator_due_at IS NOT NULL")
-	if err != nil {
-		return 0, err
-	}
-	opened := 0
-	for _, c := range cs {
-		caseID := c.ID
-		e := store.Escalation{
-			CaseID: &caseID, Kind: wf.KindRegulatorInquiry, DedupeKey: prefix + c.ID, DueAt: c.RegulatorDueAt,
-			DueRule: "cn/P6", DueCitation: "PIPL Art. 65 (regulator referral due date)", Regulator: c.ReferringBody,
-			Reason: "referral from " + c.ReferringBody + " with a due date", CreatedAt: t.now(),
-		}
-		if _, created, err := store.Create(t.DB.WithContext(ctx), e, store.SystemActor, nil); err != nil {
-			return opened, err
-		} else if created {
-			opened++
-		}
-	}
-	return opened, nil
 }
 
 type leakCase struct {

@@ -21,9 +21,10 @@ import (
 const NoRole access.Role = "none"
 
 // NeedsSecondPerson reports whether granting role takes a second person: it
-// reveals personal data, approves deletions or administers.
+// reveals personal data, approves deletions, administers or erases data.
 func NeedsSecondPerson(role access.Role) bool {
-	return role.Holds(access.CaseReveal) || role.Holds(access.DeletionApprove) || role.Holds(access.UserAdmin)
+	return role.Holds(access.CaseReveal) || role.Holds(access.DeletionApprove) || role.Holds(access.UserAdmin) ||
+		role.Holds(access.IntakeErase)
 }
 
 // Kinds of grant.

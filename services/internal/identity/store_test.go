@@ -257,3 +257,11 @@ func TestCredentialsOverGRPC(t *testing.T) {
 		t.Fatalf("signed-out session: %v", c)
 	}
 }
+
+// The deletion service's role erases people's data: granting it to an
+// account takes a second person, as for the other powerful roles.
+func TestDeletionServiceRoleNeedsSecondPerson(t *testing.T) {
+	if !NeedsSecondPerson(access.DeletionService) || NeedsSecondPerson(access.Automation) {
+		t.Fatal("deletion_service must need a second person; automation must not")
+	}
+}

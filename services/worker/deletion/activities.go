@@ -22,12 +22,14 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
 	wf "github.com/redress/redress/workflows/deletion"
+	"github.com/redress/redress/workflows/escalation"
 )
 
 // AutoApproval says which plans need no reviewer: requests from these
@@ -75,7 +77,18 @@ type Activities struct {
 	Log        *slog.Logger
 	Auto       AutoApproval
 	HTTPClient *http.Client // webhook connectors; nil = default
-	reg        registry
+	// Escalations opens the request's escalations (escalation.Command).
+	Escalations EscalationOpener
+	// Erasure reaches intake's ErasureService (the own-data connector) with
+	// the deletion service's credential.
+	Erasure intakev1.ErasureServiceClient
+	reg     registry
+}
+
+// EscalationOpener opens an escalation once per dedupe key (escalation.Open):
+// escalations are the escalation service's record, never written here.
+type EscalationOpener interface {
+	Open(ctx context.Context, o escalation.Opening) (string, error)
 }
 
 var _ wf.Activities = (*Activities)(nil)

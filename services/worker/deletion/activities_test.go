@@ -11,8 +11,20 @@ import (
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/pgtest"
 	wf "github.com/redress/redress/workflows/deletion"
+	"github.com/redress/redress/workflows/escalation"
 )
 
+// openings records what a worker asked the escalation service to open.
+type openings struct{ got []escalation.Opening }
+
+func (o *openings) Open(_ context.Context, op escalation.Opening) (string, error) {
+	o.got = append(o.got, op)
+	return "00000000-0000-0000-0000-0000000000e1", nil
+}
+
+// A breach asks the escalation service to open its escalation under one
+// dedupe key (the service opens one per key) and records it on the request
+// once, however often the activity is retried; it writes no escalation row.
 func TestBreachOpensOneEscalation(t *testing.T) {
 	db := pgtest.Open(t)
 	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
@@ -27,17 +39,23 @@ func TestBreachOpensOneEscalation(t *testing.T) {
 	if err := db.Create(&r).Error; err != nil {
 		t.Fatal(err)
 	}
-	a := &Activities{DB: db, Keys: keys}
-	for range 2 { // a retried activity opens it once
+	opened := &openings{}
+	a := &Activities{DB: db, Keys: keys, Escalations: opened}
+	for range 2 { // a retried activity
 		if err := a.RecordBreach(context.Background(), wf.BreachInput{DeletionID: r.ID, DueAt: r.DueAt}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var n, audited int64
-	db.Table("escalations").Where("kind = 'sla_breach' AND deletion_request_id = ?", r.ID).Count(&n)
-	db.Table("audit_entries").Where("object_id = ? AND action = 'deletion.escalated'", r.ID).Count(&audited)
-	if n != 1 || audited != 1 {
-		t.Fatalf("escalations %d, audit entries %d; want 1 and 1", n, audited)
+	if len(opened.got) != 2 || opened.got[0].DedupeKey != opened.got[1].DedupeKey || opened.got[0].Kind != escalation.KindSLABreach ||
+		opened.got[0].DeletionRequestID != r.ID {
+		t.Fatalf("openings %+v", opened.got)
+	}
+	var rows, audited int64
+	db.Table("escalations").Where("deletion_request_id = ?", r.ID).Count(&rows)
+	db.Table("audit_entries").Where("object_id = ? AND action = 'deletion.escalated' AND details::jsonb->>'escalation_id' = ?", r.ID,
+		"00000000-0000-0000-0000-0000000000e1").Count(&audited)
+	if rows != 0 || audited != 1 {
+		t.Fatalf("escalation rows written here %d, audit entries %d; want 0 and 1", rows, audited)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/redress/redress/services/internal/signed"
 	"github.com/redress/redress/workflows/calendar"
 	wf "github.com/redress/redress/workflows/deletion"
+	"github.com/redress/redress/workflows/escalation"
 	"github.com/redress/redress/workflows/policy"
 )
 
@@ -220,20 +220,32 @@ func (a *Activities) Escalate(ctx context.Context, in wf.EscalateInput) error {
 		fmt.Sprintf("connector %s: %s after retries", in.Connector, in.Reason), map[string]any{"connector": in.Connector})
 }
 
+// escalate opens the escalation through the escalation service (idempotent
+// by its dedupe key) and, once, records on the request that it did.
 func (a *Activities) escalate(ctx context.Context, id, kind, dedupe, reason string, details map[string]any) error {
+	if a.Escalations == nil {
+		return errors.New("no escalation opener configured")
+	}
+	r, err := a.request(a.DB.WithContext(ctx), id)
+	if err != nil {
+		return err
+	}
+	o := escalation.Opening{Kind: kind, DedupeKey: dedupe, DeletionRequestID: r.ID, DeadlineKind: "deletion", Reason: reason}
+	if r.CaseID != nil {
+		o.CaseID = *r.CaseID
+	}
+	eid, err := a.Escalations.Open(ctx, o)
+	if err != nil {
+		return err
+	}
 	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		r, err := a.request(tx, id)
-		if err != nil {
-			return err
-		}
-		row := map[string]any{"id": uuid.NewString(), "case_id": r.CaseID, "deletion_request_id": r.ID, "kind": kind, "deadline_kind": "deletion",
-			"status": "open", "reason": reason, "dedupe_key": dedupe, "created_at": time.Now().UTC()}
-		res := tx.Table("escalations").Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&deletion.Receipt{DeletionID: id, Connector: "escalation",
+			Step: dedupe, Receipt: fmt.Sprintf(`{"escalation_id":%q}`, eid), CreatedAt: time.Now().UTC()})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		details["escalation_id"], details["kind"] = row["id"], kind
-		_, err = audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.escalated", ObjectType: "deletion_request", ObjectID: id, Details: details})
+		details["escalation_id"], details["kind"] = eid, kind
+		_, err := audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.escalated", ObjectType: "deletion_request", ObjectID: id, Details: details})
 		return err
 	})
 }

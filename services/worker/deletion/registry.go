@@ -71,7 +71,10 @@ func (r *registry) build(row deletion.Connector) (connectors.Connector, error) {
 	}
 	switch row.Kind {
 	case connectors.KindRedress:
-		return &connectors.Redress{DB: r.a.DB, Keys: r.a.Keys}, nil
+		if r.a.Erasure == nil {
+			return nil, &connectors.ErrConfig{Connector: row.Name, Problem: "no client of intake's erasure service"}
+		}
+		return &connectors.Redress{Intake: r.a.Erasure, DB: r.a.DB}, nil
 	case connectors.KindManual:
 		return &connectors.Manual{DB: r.a.DB, Name: row.Name}, nil
 	case connectors.KindWebhook:

@@ -39,6 +39,9 @@ type Activities struct {
 	// Alert mails AlertTo when a filing needs a supervisor (optional).
 	Alert   regulator.MailSender
 	AlertTo []string
+	// Timing is told to the workflows of escalations opened by command
+	// (Run sets it from Deps.Timing).
+	Timing wf.Timing
 }
 
 var _ wf.Activities = (*Activities)(nil)
@@ -46,6 +49,39 @@ var _ wf.Activities = (*Activities)(nil)
 // LoadEscalation answers the workflow's snapshot.
 func (a *Activities) LoadEscalation(ctx context.Context, id string) (wf.Snapshot, error) {
 	return store.Snapshot(a.DB.WithContext(ctx), id)
+}
+
+// OpenEscalation writes the record of an escalation opened by command
+// (escalation.Open), once per dedupe key, and notes that its workflow runs.
+func (a *Activities) OpenEscalation(ctx context.Context, in wf.OpenInput) (wf.Opened, error) {
+	o := in.Opening
+	switch o.Kind {
+	case wf.KindSLABreach, wf.KindMandatoryReport, wf.KindIncident, wf.KindRegulatorInquiry, wf.KindManual:
+	default:
+		return wf.Opened{}, temporal.NewNonRetryableApplicationError("unknown escalation kind "+o.Kind, wf.ErrTypeInvalidInput, nil)
+	}
+	e := store.Escalation{ID: in.EscalationID, Kind: o.Kind, DeadlineKind: o.DeadlineKind, Reason: o.Reason, DedupeKey: o.DedupeKey,
+		Regulator: o.Regulator, DueAt: o.DueAt, DueRule: o.DueRule, DueCitation: o.DueCitation, OperatorClass: o.OperatorClass,
+		LeakedDataType: o.LeakedDataType, LeakSource: o.LeakSource, DiscoveredAt: o.DiscoveredAt}
+	if o.CaseID != "" {
+		e.CaseID = &o.CaseID
+	}
+	if o.DeletionRequestID != "" {
+		e.DeletionRequestID = &o.DeletionRequestID
+	}
+	actor := o.Actor
+	if actor == "" {
+		actor = store.SystemActor
+	}
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if e, _, err = store.Create(tx, e, actor, o.CaseIDs); err != nil {
+			return err
+		}
+		return tx.Model(&store.Escalation{}).Where("id = ? AND workflow_started_at IS NULL", in.EscalationID).
+			Update("workflow_started_at", time.Now().UTC()).Error
+	})
+	return wf.Opened{EscalationID: e.ID, Timing: a.Timing}, err
 }
 
 // BuildPackage assembles the filing package once and stores it with its audit entry.

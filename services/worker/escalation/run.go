@@ -19,21 +19,23 @@ type Deps struct {
 	Activities *Activities
 	Triggers   *esc.Triggers
 	Timing     wf.Timing
-	Every      time.Duration // period of the triggers and the starter; 2 s when zero
+	Every      time.Duration // period of the incident detector and the starter; 2 s when zero
 	// Commands verifies the services' seals on every officer action.
 	Commands *command.Verifier
 }
 
-// Run polls the escalation task queue, runs the triggers (mandatory reports,
-// regulator inquiries, incident detection) and starts the workflow of every
-// escalation on record that has none, with the side loops given (the
-// regulator callback server), until ctx ends; see worker.RunQueues for the
-// retries and the errors returned.
+// Run polls the escalation task queue, runs the incident detector and starts
+// the workflow of every escalation this service wrote whose start did not
+// happen, with the side loops given (the regulator callback server), until
+// ctx ends; see worker.RunQueues for the retries and the errors returned.
 func Run(ctx context.Context, c client.Client, d Deps, loops ...worker.Loop) error {
 	log := d.Activities.Log
 	if log == nil {
 		log = slog.Default()
 		d.Activities.Log = log
+	}
+	if d.Activities.Timing == (wf.Timing{}) {
+		d.Activities.Timing = d.Timing
 	}
 	every := d.Every
 	if every <= 0 {
@@ -43,9 +45,9 @@ func Run(ctx context.Context, c client.Client, d Deps, loops ...worker.Loop) err
 	triggers := func(ctx context.Context) error {
 		loop(ctx, every, func() {
 			if n, err := d.Triggers.Pass(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("escalation triggers failed; will retry", "err", err)
+				log.Warn("incident detection failed; will retry", "err", err)
 			} else if n > 0 {
-				log.Info("escalations opened by triggers", "count", n)
+				log.Info("incidents opened by detection", "count", n)
 				if _, err := starter.StartPending(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("escalation start failed; will retry", "err", err)
 				}
@@ -55,7 +57,7 @@ func Run(ctx context.Context, c client.Client, d Deps, loops ...worker.Loop) err
 	}
 	loops = append(loops, worker.LoopFunc("escalation starter", starter.Run))
 	if d.Triggers != nil {
-		loops = append(loops, worker.Loop{Name: "escalation triggers", Run: triggers})
+		loops = append(loops, worker.Loop{Name: "incident detection", Run: triggers})
 	}
 	return worker.RunQueues(ctx, c, log, []worker.Queue{{
 		Name:     wf.TaskQueue,

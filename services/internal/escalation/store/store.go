@@ -1,6 +1,6 @@
 // Package store holds the escalation record: GORM models of the escalation
-// tables, creation of escalations (by the service, the triggers and the
-// incident detector) and the writes of the escalation workflow's actions,
+// tables, creation of escalations (by the service, the triggers, the
+// incident detector and the workflow of an escalation opened by command) and the writes of the escalation workflow's actions,
 // each with its audit entry in the same transaction and idempotent by action id.
 package store
 
@@ -166,11 +166,20 @@ func (ActionRecord) TableName() string { return "escalation_actions" }
 // SystemActor writes what no person did.
 const SystemActor = "system:workflow"
 
+// namespace scopes the escalation ids derived from dedupe keys.
+var namespace = uuid.MustParse("6f1c2a52-7c1e-4d38-9a53-0e2b8d4f1a77")
+
+// IDFor is the escalation id of a dedupe key: whoever opens under the key
+// (the service in process, or another service through the workflow engine)
+// names the same escalation and so the same workflow.
+func IDFor(dedupeKey string) string { return uuid.NewSHA1(namespace, []byte(dedupeKey)).String() }
+
 // Create inserts an escalation once per DedupeKey, with its audit entry.
-// It answers the stored escalation and whether this call created it.
+// It answers the stored escalation and whether this call created it. Its id
+// is derived from the dedupe key unless set.
 func Create(tx *gorm.DB, e Escalation, actor string, caseIDs []string) (Escalation, bool, error) {
 	if e.ID == "" {
-		e.ID = uuid.NewString()
+		e.ID = IDFor(e.DedupeKey)
 	}
 	if e.Status == "" {
 		e.Status = wf.StatusOpen
