@@ -2,7 +2,8 @@
 # Builds .bin/redress and says what it is doing: the first build on a machine
 # fetches the Go toolchain and modules and compiles about 1,500 packages
 # (minutes on 2 cores); later builds take seconds. Progress goes to stderr.
-#   build.sh            build .bin/redress
+#   build.sh            build .bin/redress (the development build: -tags dev adds
+#                       `redress dev` with its embedded Temporal, and the benchmarks)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root/services"
@@ -42,11 +43,11 @@ if ! GOPROXY=off go list -deps ./cmd/redress >/dev/null 2>&1; then
   go mod download -x 2>&1 | grep --line-buffered -E '^# get .*: 200 OK' | grep --line-buffered '\.zip' | progress "downloaded modules" "~$total"
 fi
 
-total=$(go list -deps ./cmd/redress | wc -l)
+total=$(go list -deps -tags dev ./cmd/redress | wc -l)
 say "compiling redress ($total packages; the first build takes minutes, later ones seconds)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! go build -v -o "$root/.bin/redress" ./cmd/redress 2> >(tee "$log" | progress "compiled packages" "$total"); then
+if ! go build -tags dev -v -o "$root/.bin/redress" ./cmd/redress 2> >(tee "$log" | progress "compiled packages" "$total"); then
   wait
   grep -vE '^[^ :]+$' "$log" >&2 || true # the errors, without the package names
   say "go build failed"; exit 1

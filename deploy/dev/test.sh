@@ -38,9 +38,11 @@ for m in "${modules[@]}"; do
 done
 echo "== vet (the first run on a machine downloads modules and compiles for minutes)"
 for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
+# The development stack and the benchmarks build only with -tags dev.
+(cd services && go vet -tags dev ./cmd/redress/)
 
 echo "== test ($(elapsed) so far)"
-for m in "${modules[@]}"; do (cd "$m" && go test -count=1 -timeout 20m ./...); done
+for m in "${modules[@]}"; do (cd "$m" && go test -tags dev -count=1 -timeout 20m ./...); done
 
 echo "== fuzz (brief; $(elapsed) so far)"
 fuzz() { (cd "$1" && go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$3"); }

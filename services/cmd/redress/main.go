@@ -17,7 +17,7 @@ import (
 const usage = `usage: redress <command>
 
 commands:
-  dev              run the whole stack on this machine: embedded Temporal, demo data and demo sign-ins,
+  dev              (development build, -tags dev) run the whole stack on this machine: embedded Temporal, demo data and demo sign-ins,
                    then every service below as its own process (redress serve <service>), supervised
   serve intake     IntakeService on REDRESS_INTAKE_ADDR (metrics and probes on REDRESS_INTAKE_METRICS_ADDR)
   serve deletion   DeletionService on REDRESS_DELETION_ADDR (REDRESS_DELETION_METRICS_ADDR)
@@ -43,14 +43,19 @@ commands:
   signing-key      print the public key that signs certificates (to publish)
   user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   export <report>  download a register, the SLA statistics, a stored report or an inspection package
-  bench            measure intake and workflow start-up against a running stack beside raw baselines
-  bench-export     measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
+  bench            (development build) measure intake and workflow start-up against a running stack beside raw baselines
+  bench-export     (development build) measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
 
 configuration comes from the environment: DATABASE_URL (the services' runtime role),
 REDRESS_MIGRATE_DATABASE_URL (the owner, for migrate and dev), TEMPORAL_ADDRESS,
 REDRESS_MASTER_KEY, REDRESS_COMMAND_KEY, REDRESS_<SERVICE>_ADDR, REDRESS_<SERVICE>_METRICS_ADDR, REDRESS_SMTP_ADDR, ...
 (see services/internal/config/config.go)
 `
+
+// devCommands are the commands of the development build (-tags dev): the
+// whole stack with an embedded Temporal server, and the benchmarks. The
+// production binary carries neither, nor their dependencies.
+var devCommands = map[string]func(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error{}
 
 func main() {
 	if len(os.Args) < 2 {
@@ -66,18 +71,12 @@ func main() {
 	log := newLogger(cfg.LogLevel)
 	args := os.Args[2:]
 	switch os.Args[1] {
-	case "dev":
-		err = runDev(ctx, cfg, log)
 	case "serve":
 		err = runServe(ctx, cfg, log, args)
 	case "migrate":
 		err = runMigrate(ctx, cfg)
-	case "bench":
-		err = runBench(ctx, cfg, args)
 	case "export":
 		err = runExport(ctx, cfg, args)
-	case "bench-export":
-		err = runBenchExport(ctx, cfg, args)
 	case "audit":
 		os.Exit(runAudit(ctx, cfg, args))
 	case "user":
@@ -90,6 +89,13 @@ func main() {
 		err = runSigningKey(cfg, os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
+	case "dev", "bench", "bench-export":
+		run, ok := devCommands[os.Args[1]]
+		if !ok {
+			fatal(fmt.Errorf("%s is not in this build: the production binary leaves out the development stack and the benchmarks; "+
+				"build with `go build -tags dev` (make run and make bench do)", os.Args[1]))
+		}
+		err = run(ctx, cfg, log, args)
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)

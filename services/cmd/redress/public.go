@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"google.golang.org/grpc"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
-	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/grpcserver"
-	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/mtls"
 	"github.com/redress/redress/services/public"
 )
@@ -58,27 +55,4 @@ func (s *stack) runPublic(ctx context.Context) error {
 		return fmt.Errorf("public listen: %w", err)
 	}
 	return grpcserver.ServeHTTP(ctx, lis, site)
-}
-
-// devPublicCredential makes the public site's account (once) and a fresh
-// credential for it, revoking the ones earlier starts issued, so the
-// development stack runs the public pages as they run in production.
-func devPublicCredential(ctx context.Context, st *identity.Store) (string, error) {
-	_, err := st.AddUser(ctx, "demo", identity.NewUser{Username: public.Actor, DisplayName: "Public pages", Role: access.PublicSite})
-	if err != nil && !errors.Is(err, identity.ErrExists) {
-		return "", err
-	}
-	old, err := st.Tokens(ctx, public.Actor)
-	if err != nil {
-		return "", err
-	}
-	for _, t := range old {
-		if t.RevokedAt == nil {
-			if err := st.RevokeToken(ctx, "demo", t.ID); err != nil && !errors.Is(err, identity.ErrNotFound) {
-				return "", err
-			}
-		}
-	}
-	token, _, err := st.IssueToken(ctx, "demo", public.Actor, "make run", nil, 30*24*time.Hour)
-	return token, err
 }

@@ -1,0 +1,53 @@
+//go:build dev
+
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/redress/redress/services/internal/config"
+)
+
+// `redress dev` hands each child only the secrets its process uses: the
+// checkpoint signer no master key, the console no command key, nobody the
+// owner's database URL.
+func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
+	cfg := config.Config{DatabaseURL: "postgres://app@db/redress", TemporalAddress: "127.0.0.1:7233", MasterKey: "MASTER",
+		CommandKey: "COMMAND", CheckpointKeyFile: "/keys/checkpoint.key", CheckpointDir: "/data/checkpoints", DataDir: "/data"}
+	base := []string{"PATH=/usr/bin", "REDRESS_MIGRATE_DATABASE_URL=postgres://owner@db/redress", "REDRESS_MASTER_KEY=MASTER",
+		"REDRESS_COMMAND_KEY=COMMAND", "REDRESS_LOG_LEVEL=warn"}
+	has := func(env []string, kv string) bool { return slices.Contains(env, kv) }
+	named := func(env []string, k string) bool {
+		return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
+	}
+	for _, name := range processNames {
+		env := childEnv(base, cfg, name)
+		if named(env, "REDRESS_MIGRATE_DATABASE_URL") {
+			t.Errorf("%s gets the owner's database URL", name)
+		}
+		if !has(env, "PATH=/usr/bin") || !has(env, "REDRESS_LOG_LEVEL=warn") {
+			t.Errorf("%s lost dev's ordinary settings: %v", name, env)
+		}
+		n := processes[name].needs
+		if got, want := named(env, "REDRESS_MASTER_KEY"), n&needMasterKey != 0; got != want {
+			t.Errorf("%s gets the master key: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_COMMAND_KEY"), n&needCommandKey != 0; got != want {
+			t.Errorf("%s gets the command key: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_CONSOLE_TOKEN"), name == "console"; got != want {
+			t.Errorf("%s gets the console's credential: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_PUBLIC_TOKEN"), name == "public"; got != want {
+			t.Errorf("%s gets the public site's credential: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "DATABASE_URL"), n&needDB != 0; got != want {
+			t.Errorf("%s gets DATABASE_URL: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_CHECKPOINT_KEY_FILE"), name == "checkpoints"; got != want {
+			t.Errorf("%s gets the checkpoint key file: %v, want %v", name, got, want)
+		}
+	}
+}
