@@ -81,7 +81,7 @@ func benchCredential(ctx context.Context, databaseURL string) (string, error) {
 		return "", err
 	}
 	if sqlDB, err := gdb.DB(); err == nil {
-		defer sqlDB.Close()
+		defer func() { _ = sqlDB.Close() }()
 	}
 	st := &identity.Store{DB: gdb}
 	_, err = st.AddUser(ctx, "bench", identity.NewUser{Username: "bench", DisplayName: "Benchmark client", Role: access.Automation})
@@ -117,7 +117,7 @@ func (s *stack) runConsole(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	cc := console.Config{Identity: s.identity(), Intake: intakev1.NewIntakeServiceClient(conn),
 		Deletion: deletionv1.NewDeletionServiceClient(conn), Escalation: escalationv1.NewEscalationServiceClient(conn),
 		Reporting: reportingv1.NewReportingServiceClient(conn), DB: s.db, Keys: s.keys, Log: s.log, SecureCookies: s.cfg.ConsoleTLS}

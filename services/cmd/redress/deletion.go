@@ -56,7 +56,7 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 		srv := &http.Server{Handler: acts.CallbackHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			<-ctx.Done()
-			srv.Close()
+			_ = srv.Close()
 		}()
 		go func() {
 			if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {

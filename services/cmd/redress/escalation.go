@@ -59,7 +59,7 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 		}
 		cb := &regulator.Callback{Keys: dir.CallbackKeys, Acknowledge: s.escalationServer().AcknowledgeFromRegulator}
 		hs := &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
-		go func() { <-ctx.Done(); hs.Close() }()
+		go func() { <-ctx.Done(); _ = hs.Close() }()
 		go func() {
 			if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("regulator callback server stopped", "err", err)

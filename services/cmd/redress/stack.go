@@ -111,7 +111,7 @@ func (s *stack) requireCommandKey() error {
 func (s *stack) close() {
 	s.temporal.Close()
 	if sqlDB, err := s.db.DB(); err == nil {
-		sqlDB.Close()
+		_ = sqlDB.Close()
 	}
 }
 
@@ -147,15 +147,15 @@ func (s *stack) runIntake(ctx context.Context, srv *intake.Server, starter *inta
 	}
 	mlis, err := net.Listen("tcp", s.cfg.MetricsAddr)
 	if err != nil {
-		lis.Close()
+		_ = lis.Close()
 		return fmt.Errorf("metrics listen: %w", err)
 	}
 	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
 	reporting, err := s.reportingServer()
 	if err != nil {
-		lis.Close()
-		mlis.Close()
+		_ = lis.Close()
+		_ = mlis.Close()
 		return err
 	}
 	reportingv1.RegisterReportingServiceServer(gs.GRPC, reporting)
