@@ -49,7 +49,7 @@ func (p *Postgres) Test(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot connect: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	var problems []string
 	for _, t := range p.Mapping.Tables {
 		var missingJSON, colsJSON string
@@ -125,7 +125,7 @@ func (r *Redress) Test(ctx context.Context) error {
 		err = db.PingContext(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("Redress's database does not answer: %w", err)
+		return fmt.Errorf("Redress's database does not answer: %w", err) //nolint:staticcheck // ST1005: Redress is a name
 	}
 	return nil
 }
