@@ -106,13 +106,13 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(ctx, lis)
+	go func() { _ = gs.Serve(ctx, lis) }()
 	go h.starter.Run(ctx)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	h.api = intakev1.NewIntakeServiceClient(conn)
 	if !o.noWorker {
 		h.startWorker()
@@ -207,6 +207,6 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
