@@ -7,16 +7,21 @@ GOBIN := $(CURDIR)/.bin
 BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GOLANGCI_LINT_VERSION    := v2.15.0
 
-.PHONY: run test record-histories bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean clean-data
+.PHONY: run test lint record-histories bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean clean-data
 
 ## run: start PostgreSQL, embedded Temporal (+ Web UI), demo data, then one process per service (redress serve <name>); print addresses and pids
 run:
 	@bash deploy/dev/run.sh
 
-## test: start a throwaway PostgreSQL and run vet, every test and brief fuzzing
+## test: start a throwaway PostgreSQL and run lint, vet, every test and brief fuzzing
 test:
 	@bash deploy/dev/test.sh
+
+## lint: golangci-lint (rules in .golangci.yml) over every module; the first run builds the pinned version into .bin/
+lint:
+	@GOLANGCI_LINT_VERSION=$(GOLANGCI_LINT_VERSION) bash deploy/dev/lint.sh
 
 ## record-histories: re-record, from the end-to-end tests, the workflow histories the replay test replays (docs/workflows.md)
 record-histories:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: vet, every test of every module against a real PostgreSQL
+# `make test`: lint, vet, every test of every module against a real PostgreSQL
 # started here (throwaway cluster, fsync off), then brief fuzzing of the
 # parsers of outside input. Needs nothing started by hand.
 set -euo pipefail
@@ -36,6 +36,8 @@ echo "== go mod tidy leaves every module unchanged"
 for m in "${modules[@]}"; do
   (cd "$m" && go mod tidy -diff) || { echo "$m/go.mod or go.sum is not tidy: run 'go mod tidy' in $m and commit"; exit 1; }
 done
+echo "== lint"
+make --no-print-directory lint
 echo "== vet (the first run on a machine downloads modules and compiles for minutes)"
 for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
 # The development stack and the benchmarks build only with -tags dev.

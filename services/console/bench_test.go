@@ -117,7 +117,7 @@ func seedBenchTokens(ctx context.Context, db *sql.DB, keys *crypto.Keyring) erro
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, `TRUNCATE case_search_tokens`); err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func benchDB(b *testing.B) *gorm.DB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer adb.Close()
+	defer func() { _ = adb.Close() }()
 	var exists bool
 	if err := adb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'redress_console_bench')`).Scan(&exists); err != nil {
 		b.Fatal(err)
@@ -167,7 +167,7 @@ func benchDB(b *testing.B) *gorm.DB {
 	}
 	b.Cleanup(func() {
 		if s, err := gdb.DB(); err == nil {
-			s.Close()
+			_ = s.Close()
 		}
 	})
 	return gdb
@@ -192,6 +192,6 @@ func nextLink(page string) string {
 		return ""
 	}
 	href := page[j+len(`href="`):]
-	href = href[:strings.Index(href, `"`)]
+	href, _, _ = strings.Cut(href, `"`)
 	return strings.ReplaceAll(href, "&amp;", "&")
 }

@@ -120,7 +120,7 @@ func TestCasePageAttachments(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, err := io.ReadAll(hr.Body)
-	hr.Body.Close()
+	_ = hr.Body.Close()
 	if err != nil || hr.StatusCode != http.StatusOK || string(body) != string(content) ||
 		hr.Header.Get("Content-Disposition") != `attachment; filename="sms transcript.txt"` || hr.Header.Get("Content-Type") != "text/plain" {
 		t.Fatalf("download: %d %q %v %v", hr.StatusCode, body, hr.Header, err)

@@ -114,12 +114,12 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(e *Env, c *Config)) 
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(cancel)
-	go gs.Serve(sctx, lis)
+	go func() { _ = gs.Serve(sctx, lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	e.API = intakev1.NewIntakeServiceClient(conn)
 	hlis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -140,7 +140,7 @@ func newEnvOn(t testing.TB, gdb *gorm.DB, configure ...func(e *Env, c *Config)) 
 		t.Fatal(err)
 	}
 	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Listener.Close()
+	_ = hs.Listener.Close()
 	hs.Listener = hlis
 	hs.Start()
 	t.Cleanup(hs.Close)
@@ -195,7 +195,7 @@ func (c *client) do(req *http.Request) (int, string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	c.seen.Write(b)
 	for k, vs := range resp.Header {

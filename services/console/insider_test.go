@@ -242,7 +242,7 @@ func TestLanguageSwitchStaysOnSite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if got := resp.Header.Get("Location"); got != want {
 			t.Errorf("back=%s: Location %q, want %q", back, got, want)
 		}

@@ -28,7 +28,7 @@ func TestConsoleWithoutDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Listener.Close()
+	_ = hs.Listener.Close()
 	hs.Listener = lis
 	hs.Start()
 	t.Cleanup(hs.Close)
@@ -66,7 +66,7 @@ func TestConsoleWithoutDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin" {
 		t.Fatalf("ended session still served: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}

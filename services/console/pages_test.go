@@ -54,7 +54,7 @@ func TestSessionCookieFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	var found bool
 	for _, ck := range resp.Cookies() {
 		if ck.Name == sessionCookie {

@@ -47,12 +47,12 @@ func withReporting(t testing.TB, exp **reports.Exporter) func(e *Env, c *Config)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		go gs.Serve(ctx, lis)
+		go func() { _ = gs.Serve(ctx, lis) }()
 		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { conn.Close() })
+		t.Cleanup(func() { _ = conn.Close() })
 		c.Reporting = reportingv1.NewReportingServiceClient(conn)
 	}
 }
@@ -71,7 +71,7 @@ func (c *client) download(path string, form url.Values) (int, http.Header, []byt
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatalf("%s: body: %v", path, err)

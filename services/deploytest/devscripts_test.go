@@ -72,7 +72,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -87,7 +87,7 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	var one int
 	if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("query the started cluster: %v (got %d)", err, one)
@@ -101,7 +101,7 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer runtime.Close()
+	defer func() { _ = runtime.Close() }()
 	var who string
 	if err := runtime.QueryRow("SELECT current_user").Scan(&who); err != nil || who == "redress" {
 		t.Fatalf("runtime-url connects as %q (%v), want the runtime role", who, err)
@@ -120,7 +120,7 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	if err := db.QueryRow("SELECT 1").Scan(&one); err == nil {
 		t.Fatal("the cluster still answers after pg.sh stop")
 	}
-	db.Close()
+	_ = db.Close()
 	run(t, clone, "bash", "deploy/dev/pg.sh", "start", dataDir, port, "--fast")
 	if _, err := os.Stat(filepath.Join(dataDir, "PG_VERSION")); err != nil {
 		t.Fatalf("the cluster's data is not reachable from the project folder: %v", err)
@@ -198,7 +198,7 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	health := healthpb.NewHealthClient(conn)
 	deadline := time.Now().Add(8 * time.Minute) // a cold build compiles for minutes
 	for {

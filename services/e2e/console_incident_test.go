@@ -50,7 +50,7 @@ func (ic *incidentClient) do(req *http.Request) (int, string, *url.URL) {
 	if err != nil {
 		ic.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	if m := incidentCSRF.FindStringSubmatch(string(b)); m != nil {
 		ic.csrf = m[1]
@@ -88,12 +88,12 @@ func incidentConsole(t *testing.T) (*harness, *escalationEnv, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(h.ctx, glis)
+	go func() { _ = gs.Serve(h.ctx, glis) }()
 	conn, err := grpc.NewClient(glis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	base := serveConsole(t, h, console.Config{Escalation: escalationv1.NewEscalationServiceClient(conn)})
 	return h, e, base
 }

@@ -61,7 +61,7 @@ func serveConsole(t *testing.T, h *harness, cfg console.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go grpcserver.ServeHTTP(h.ctx, lis, srv.Handler())
+	go func() { _ = grpcserver.ServeHTTP(h.ctx, lis, srv.Handler()) }()
 	return "http://" + lis.Addr().String()
 }
 

@@ -52,7 +52,7 @@ func TestConsoleEscalationPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), resp.Header
 	}
@@ -62,7 +62,7 @@ func TestConsoleEscalationPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 
 	if code, list, _ := get("/escalations"); code != http.StatusOK || !strings.Contains(list, "/escalations/"+id) {
 		t.Fatalf("escalations list: %d", code)
@@ -89,7 +89,7 @@ func TestConsoleEscalationPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `id="flash"`) {
 			t.Fatalf("%s: %d\n%s", action, resp.StatusCode, b)
 		}
@@ -136,7 +136,7 @@ func TestConsoleDeletionApproval(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
@@ -145,7 +145,7 @@ func TestConsoleDeletionApproval(t *testing.T) {
 	if resp, err := c.PostForm(base+"/signin", url.Values{"csrf": {csrf}, "username": {"sup.wang"}, "password": {browserPassword}}); err != nil {
 		t.Fatal(err)
 	} else {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	if code, list := get("/deletions"); code != http.StatusOK || !strings.Contains(list, "/deletions/"+id) {
 		t.Fatalf("deletions list: %d", code)
@@ -163,7 +163,7 @@ func TestConsoleDeletionApproval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp2.Body.Close()
+	_ = resp2.Body.Close()
 	if resp2.StatusCode != http.StatusOK {
 		t.Fatalf("approve: %d", resp2.StatusCode)
 	}

@@ -117,7 +117,7 @@ func TestDeletionBulkThroughput(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			defer tx.Rollback()
+			defer func() { _ = tx.Rollback() }()
 			phone, email := customertest.Phone(i), customertest.Email(i)
 			for _, q := range []struct {
 				sql  string

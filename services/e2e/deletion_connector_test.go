@@ -71,7 +71,7 @@ func TestDeletionConnectorHealthChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer crm.Close()
+	defer func() { _ = crm.Close() }()
 	if err := customertest.Seed(r.ctx, crm, 1, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func (c *remoteCRM) confirm(id string) {
 		c.t.Errorf("callback: %v", err)
 		return
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 }
 
 func TestDeletionWorkerKilledMidExecutionActsOnce(t *testing.T) {

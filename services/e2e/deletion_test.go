@@ -52,7 +52,7 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deleti
 	if r.customer, err = sql.Open("pgx", custURL); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.customer.Close() })
+	t.Cleanup(func() { _ = r.customer.Close() })
 	if err := customertest.Seed(h.ctx, r.customer, people, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +83,13 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deleti
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(h.ctx, lis)
+	go func() { _ = gs.Serve(h.ctx, lis) }()
 	go starter.Run(h.ctx)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	r.api = deletionv1.NewDeletionServiceClient(conn)
 	r.acts = &deletionworker.Activities{DB: h.db, Keys: h.keys, Sender: sender, Log: h.log, Auto: deletionworker.DefaultAutoApproval,
 		Escalations: esc.Command{Temporal: h.tc}, Erasure: h.erasure}

@@ -81,13 +81,13 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	go gs.Serve(lis)
+	go func() { _ = gs.Serve(lis) }()
 	h.t.Cleanup(gs.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.t.Cleanup(func() { conn.Close() })
+	h.t.Cleanup(func() { _ = conn.Close() })
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan struct{})
 	acts := &escworker.Activities{DB: h.db, Keys: h.keys, Regulators: o.dir, Log: h.log, Contact: "privacy@operator.example",
@@ -436,7 +436,7 @@ func TestSLABreachFiledOverHTTPSDespiteTimeoutAnd500(t *testing.T) {
 	// Without a client certificate the endpoint refuses the connection.
 	anon := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
 	if resp, err := anon.Post(srv.URL, "application/json", strings.NewReader("{}")); err == nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		t.Fatal("the regulator endpoint accepted a client without a certificate")
 	}
 	reg.requests = nil
@@ -675,7 +675,7 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 		names = append(names, f.Name)
 		rc, _ := f.Open()
 		b, _ := io.ReadAll(rc)
-		rc.Close()
+		_ = rc.Close()
 		for _, pi := range []string{"victim07@example.com", "+8613800100007", "Zhang San"} {
 			if bytes.Contains(b, []byte(pi)) {
 				t.Fatalf("%s in the filing package holds personal data %q", f.Name, pi)
@@ -833,7 +833,7 @@ func TestLateAcknowledgementByCallback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	payload := fmt.Sprintf(`{"escalation_id":%q,"acknowledgement_id":"CAC-ACK-31"}`, id)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,9 @@ func TestFaultsTemporalProcess(t *testing.T) {
 		t.Skip("helper process of TestFaults")
 	}
 	var port int
-	fmt.Sscan(os.Getenv("REDRESS_FAULTS_TEMPORAL_PORT"), &port)
+	if _, err := fmt.Sscan(os.Getenv("REDRESS_FAULTS_TEMPORAL_PORT"), &port); err != nil {
+		t.Fatalf("REDRESS_FAULTS_TEMPORAL_PORT: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	ts, err := temporaldev.Start(ctx, temporaldev.Options{DatabaseFile: dbFile, FrontendPort: port, LogLevel: "error"})
@@ -94,18 +97,18 @@ func TestFaults(t *testing.T) {
 				fmt.Sprintf("REDRESS_FAULTS_TEMPORAL_PORT=%d", temporalPort))
 		case "intake":
 			cmd = exec.Command(bin, "serve", "intake")
-			cmd.Env = append(env, fmt.Sprintf("REDRESS_INTAKE_ADDR=127.0.0.1:%d", intakePort),
-				fmt.Sprintf("REDRESS_INTAKE_METRICS_ADDR=127.0.0.1:%d", metricsPort))
+			cmd.Env = slices.Concat(env, []string{fmt.Sprintf("REDRESS_INTAKE_ADDR=127.0.0.1:%d", intakePort),
+				fmt.Sprintf("REDRESS_INTAKE_METRICS_ADDR=127.0.0.1:%d", metricsPort)})
 		case "worker":
 			cmd = exec.Command(bin, "serve", "worker")
-			cmd.Env = append(env, fmt.Sprintf("REDRESS_WORKER_METRICS_ADDR=127.0.0.1:%d", wMetricsPort))
+			cmd.Env = slices.Concat(env, []string{fmt.Sprintf("REDRESS_WORKER_METRICS_ADDR=127.0.0.1:%d", wMetricsPort)})
 		}
 		log, _ := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", name, err)
 		}
-		go func() { _ = cmd.Wait(); log.Close() }()
+		go func() { _ = cmd.Wait(); _ = log.Close() }()
 		mu.Lock()
 		procs[name] = cmd
 		mu.Unlock()
@@ -127,7 +130,7 @@ func TestFaults(t *testing.T) {
 		for time.Now().Before(deadline) {
 			r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", metricsPort))
 			if err == nil {
-				r.Body.Close()
+				_ = r.Body.Close()
 				if r.StatusCode == 200 {
 					return
 				}
@@ -157,7 +160,7 @@ func TestFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	api := intakev1.NewIntakeServiceClient(conn)
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	run := fmt.Sprintf("%x", time.Now().UnixNano())

@@ -136,13 +136,13 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(ctx, lis)
+	go func() { _ = gs.Serve(ctx, lis) }()
 	go h.starter.Run(ctx)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	h.conn, h.api = conn, intakev1.NewIntakeServiceClient(conn)
 	h.caseFile = intakev1.NewCaseFileServiceClient(conn)
 	h.accounts = identityv1.NewIdentityServiceClient(conn)
@@ -152,7 +152,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { erasureConn.Close() })
+	t.Cleanup(func() { _ = erasureConn.Close() })
 	h.erasure = intakev1.NewErasureServiceClient(erasureConn)
 	if !o.noWorker {
 		h.startWorker()
@@ -260,6 +260,6 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }

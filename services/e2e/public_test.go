@@ -78,7 +78,7 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
@@ -91,9 +91,9 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 		if path == "/complaint" {
 			mw := multipart.NewWriter(&body)
 			for k, vs := range form {
-				mw.WriteField(k, vs[0])
+				_ = mw.WriteField(k, vs[0])
 			}
-			mw.Close()
+			_ = mw.Close()
 			ct = mw.FormDataContentType()
 		} else {
 			body.WriteString(form.Encode())
@@ -102,7 +102,7 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}

@@ -36,13 +36,14 @@ func TestPublicFormFileNameNotUTF8(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		part.Write([]byte("the SMS text"))
-		w.Close()
+		_, err = part.Write([]byte("the SMS text"))
+		mustNot(t, err)
+		mustNot(t, w.Close())
 		resp, err := http.Post(site.URL+"/complaint", w.FormDataContentType(), &body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		page, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(page)
 	}

@@ -197,14 +197,14 @@ func postComplaint(t *testing.T, base string, i int) int {
 		"description": fmt.Sprintf("Spam message number %d from the same sender.", i),
 		"email":       fmt.Sprintf("user%d@example.com", i), "prefer": "email", "consent": "yes",
 	} {
-		mw.WriteField(k, v)
+		mustNot(t, mw.WriteField(k, v))
 	}
-	mw.Close()
+	mustNot(t, mw.Close())
 	resp, err := http.Post(base+"/complaint", mw.FormDataContentType(), &body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode
 }
 
@@ -228,7 +228,7 @@ func TestMonthlyReportSchedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan error, 1)
 	go func() { done <- reports.Run(ctx, h.tc, docs) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { cancel(); mustNot(t, <-done) })
 
 	handle := h.tc.ScheduleClient().GetHandle(h.ctx, wfreports.MonthlyScheduleID)
 	var desc *client.ScheduleDescription
@@ -280,19 +280,21 @@ func TestPublicFormRefusesBadInput(t *testing.T) {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
 		for k, v := range fields {
-			mw.WriteField(k, v)
+			mustNot(t, mw.WriteField(k, v))
 		}
 		if fileName != "" {
 			hdr := make(textproto.MIMEHeader)
 			hdr.Set("Content-Disposition", fmt.Sprintf(`form-data; name="evidence"; filename=%q`, fileName))
 			hdr.Set("Content-Type", fileType)
-			part, _ := mw.CreatePart(hdr)
-			part.Write(content)
+			part, err := mw.CreatePart(hdr)
+			mustNot(t, err)
+			_, err = part.Write(content)
+			mustNot(t, err)
 		}
-		mw.Close()
+		mustNot(t, mw.Close())
 		resp, err := http.Post(site.URL+"/complaint", mw.FormDataContentType(), &body)
 		mustNot(t, err)
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}

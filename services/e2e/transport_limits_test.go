@@ -30,12 +30,12 @@ func TestRequestSizeAndAnonymousCallsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(h.ctx, lis)
+	go func() { _ = gs.Serve(h.ctx, lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	api := intakev1.NewIntakeServiceClient(conn)
 	partner := h.bearer("partner.big", access.Automation)
 

@@ -51,7 +51,7 @@ func TestSubmitLimitKeysOnForwardedClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	serve := func(proxies string) string {

@@ -308,7 +308,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusBadRequest, "Form not understood", "Please use the complaint form on this site.")
 		return
 	}
-	defer r.MultipartForm.RemoveAll()
+	defer func() {
+		// The spooled files are evidence uploads: one left behind must be noticed.
+		if err := r.MultipartForm.RemoveAll(); err != nil {
+			s.cfg.Log.Error("public submit: remove spooled upload", "err", err)
+		}
+	}()
 	f := formData{Categories: categories, Key: r.FormValue("key"), Kind: r.FormValue("kind"), Category: r.FormValue("category"),
 		Description: r.FormValue("description"), Name: r.FormValue("name"), Phone: r.FormValue("phone"),
 		Email: r.FormValue("email"), Prefer: r.FormValue("prefer")}
@@ -401,12 +406,12 @@ func uploads(files []*multipart.FileHeader) ([]*intakev1.AttachmentUpload, error
 		}
 		f, err := fh.Open()
 		if err != nil {
-			return nil, errors.New("An evidence file could not be read.")
+			return nil, errors.New("An evidence file could not be read.") //nolint:staticcheck // ST1005: shown to the complainant as is
 		}
 		b, err := io.ReadAll(io.LimitReader(f, 4<<20))
-		f.Close()
+		_ = f.Close()
 		if err != nil {
-			return nil, errors.New("An evidence file could not be read.")
+			return nil, errors.New("An evidence file could not be read.") //nolint:staticcheck // ST1005: shown to the complainant as is
 		}
 		ct := fh.Header.Get("Content-Type")
 		if i := strings.IndexByte(ct, ';'); i >= 0 {

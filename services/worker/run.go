@@ -171,7 +171,7 @@ func retryable(err error) bool {
 // error if it stops serving before.
 func HTTPLoop(name string, srv *http.Server, lis net.Listener) Loop {
 	return Loop{Name: name, Run: func(ctx context.Context) error {
-		stop := context.AfterFunc(ctx, func() { srv.Close() })
+		stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
 		defer stop()
 		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -103,7 +103,7 @@ func TestRunQueuesRetriesAnUnreachableEngineUntilStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close() // nothing listens there
+	_ = l.Close() // nothing listens there
 	c := dial(t, addr, "default")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := runAsync(ctx, c, []Queue{{Name: "q", Register: registerEmpty}})
@@ -174,7 +174,7 @@ func TestHTTPLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	cancel()
 	if err := await(t, done, 10*time.Second); err != nil {
 		t.Fatalf("closed on cancel: %v", err)
@@ -184,7 +184,7 @@ func TestHTTPLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis.Close() // the listener fails under the server
+	_ = lis.Close() // the listener fails under the server
 	go func() { done <- HTTPLoop("callbacks", &http.Server{}, lis).Run(t.Context()) }()
 	if err := await(t, done, 10*time.Second); err == nil {
 		t.Fatal("a server that stopped serving reported nothing")

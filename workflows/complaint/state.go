@@ -41,10 +41,10 @@ func (s State) Terminal() bool {
 // Allowed reports whether a case in state s takes action (an Update name or
 // ActionNote).
 func (s State) Allowed(action string) bool {
-	switch {
-	case action == ActionNote:
+	switch action {
+	case ActionNote:
 		return true
-	case action == UpdateReply:
+	case UpdateReply:
 		_, ok := allowed[s]
 		return ok
 	}

@@ -72,13 +72,13 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	api := intakev1.NewIntakeServiceClient(conn)
 	sqlDB, err := sql.Open("pgx", cfg.OwnerDatabaseURL()) // the baseline creates a schema of its own
 	if err != nil {
 		return err
 	}
-	defer sqlDB.Close()
+	defer func() { _ = sqlDB.Close() }()
 	sqlDB.SetMaxOpenConns(64)
 	sqlDB.SetMaxIdleConns(64)
 	raw, err := newRawBaseline(ctx, sqlDB)
@@ -439,7 +439,7 @@ func (b *rawBaseline) insert(i int) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	now := time.Now().UTC()
 	sk, comp, caseID := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw.subject_keys (id, wrapped_key, created_at) VALUES ($1, $2, $3)`,
@@ -521,7 +521,7 @@ func fetchProfile(ctx context.Context, base string, d time.Duration, out string)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: %s", req.URL, resp.Status)
 	}
@@ -530,7 +530,7 @@ func fetchProfile(ctx context.Context, base string, d time.Duration, out string)
 		return err
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

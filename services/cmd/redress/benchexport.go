@@ -51,7 +51,7 @@ func runBenchExport(ctx context.Context, cfg config.Config, args []string) error
 	if err != nil {
 		return err
 	}
-	defer sqlDB.Close()
+	defer func() { _ = sqlDB.Close() }()
 	if err := db.Migrate(ctx, sqlDB); err != nil {
 		return err
 	}
@@ -76,13 +76,13 @@ func runBenchExport(ctx context.Context, cfg config.Config, args []string) error
 	if err != nil {
 		return err
 	}
-	go gs.Serve(lis)
+	go func() { _ = gs.Serve(lis) }()
 	defer gs.Stop()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	from, to := reports.BenchFrom, reports.BenchTo(*n)
 	var results []exportFigures
@@ -104,13 +104,13 @@ func runBenchExport(ctx context.Context, cfg config.Config, args []string) error
 	if err != nil {
 		return err
 	}
-	defer pg.Close(ctx)
+	defer func() { _ = pg.Close(ctx) }()
 	r, err = measureExport("COPY ... TO STDOUT (csv)", func(w *lineCounter) error {
 		tx, err := pg.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		defer tx.Rollback(ctx)
+		defer func() { _ = tx.Rollback(ctx) }()
 		if _, err := tx.Exec(ctx, reports.ExportSessionSQL); err != nil {
 			return err
 		}

@@ -73,7 +73,7 @@ func (s *stack) runConsole(ctx context.Context) error {
 		if conns[i], err = grpc.NewClient(addr, transport); err != nil {
 			return err
 		}
-		defer conns[i].Close()
+		defer func() { _ = conns[i].Close() }()
 	}
 	cc := console.Config{Identity: identityv1.NewIdentityServiceClient(conns[0]), ConsoleToken: s.cfg.ConsoleToken,
 		Intake: intakev1.NewIntakeServiceClient(conns[0]), CaseFile: intakev1.NewCaseFileServiceClient(conns[0]),

@@ -58,7 +58,7 @@ func TestServeConsoleWithoutDatabaseOrKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(ctx, lis)
+	go func() { _ = gs.Serve(ctx, lis) }()
 	sub, err := srv.SubmitComplaint(access.WithActor(ctx, "test"), &intakev1.SubmitComplaintRequest{
 		IdempotencyKey: "serve-console-0001", Kind: intakev1.CaseKind_CASE_KIND_COMPLAINT, Category: intakev1.Category_CATEGORY_SPAM_SMS,
 		Channel: intakev1.Channel_CHANNEL_PHONE, Complainant: &intakev1.Complainant{Name: "Zhang San", Phone: "+8613800138000"},
@@ -88,7 +88,7 @@ func TestServeConsoleWithoutDatabaseOrKeys(t *testing.T) {
 		if err != nil {
 			return 0, err.Error()
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
@@ -115,7 +115,7 @@ func TestServeConsoleWithoutDatabaseOrKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if code, page := get("/queue"); code != http.StatusOK || !strings.Contains(page, sub.GetCase().GetCaseNumber()) {
 		t.Fatalf("queue after sign-in: %d\n%s", code, page)
 	}

@@ -50,7 +50,7 @@ func benchCredential(ctx context.Context, databaseURL string) (string, error) {
 		return "", err
 	}
 	if sqlDB, err := gdb.DB(); err == nil {
-		defer sqlDB.Close()
+		defer func() { _ = sqlDB.Close() }()
 	}
 	st := &identity.Store{DB: gdb}
 	_, err = st.AddUser(ctx, "bench", identity.NewUser{Username: "bench", DisplayName: "Benchmark client", Role: access.Automation})

@@ -74,7 +74,11 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("embedded Temporal: %w", err)
 		}
-		defer ts.Stop()
+		defer func() {
+			if err := ts.Stop(); err != nil {
+				log.Warn("embedded Temporal did not stop cleanly", "err", err)
+			}
+		}()
 		cfg.TemporalAddress = ts.FrontendAddress()
 		uiAddr = "http://" + ts.UIAddress()
 	}

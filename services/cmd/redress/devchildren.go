@@ -47,7 +47,7 @@ type lockedWriter struct {
 func (l *lockedWriter) line(prefix string, b []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "%-12s| %s\n", prefix, b)
+	_, _ = fmt.Fprintf(l.w, "%-12s| %s\n", prefix, b) // a lost line of a child's output is not worth stopping for
 }
 
 // prefixWriter writes a child's output line by line, each line prefixed
@@ -120,13 +120,16 @@ func (sv *supervisor) run(ctx context.Context, name string) error {
 		case <-ctx.Done():
 			_ = cmd.Process.Signal(os.Interrupt)
 			select {
-			case <-done:
+			case err = <-done:
 			case <-time.After(20 * time.Second):
 				_ = cmd.Process.Kill()
-				<-done
+				err = <-done
 			}
 			stdout.flush()
 			stderr.flush()
+			if err != nil { // a clean stop exits 0
+				sv.err.line(name, fmt.Appendf(nil, "stopped: %s", exitText(err)))
+			}
 			return nil
 		case err = <-done:
 		}
@@ -191,7 +194,7 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			resp, err := client.Do(req)
 			if err == nil {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
 					break
 				}

@@ -18,7 +18,7 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 		CommandKey: "COMMAND", CheckpointKeyFile: "/keys/checkpoint.key", CheckpointDir: "/data/checkpoints", DataDir: "/data"}
 	base := []string{"PATH=/usr/bin", "REDRESS_MIGRATE_DATABASE_URL=postgres://owner@db/redress", "REDRESS_MASTER_KEY=MASTER",
 		"REDRESS_COMMAND_KEY=COMMAND", "REDRESS_LOG_LEVEL=warn"}
-	has := func(env []string, kv string) bool { return slices.Contains(env, kv) }
+	has := slices.Contains[[]string]
 	named := func(env []string, k string) bool {
 		return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
 	}

@@ -37,7 +37,7 @@ func (s *stack) erasureClient(ctx context.Context) (intakev1.ErasureServiceClien
 	if err != nil {
 		return nil, err
 	}
-	context.AfterFunc(ctx, func() { conn.Close() })
+	context.AfterFunc(ctx, func() { _ = conn.Close() })
 	return intakev1.NewErasureServiceClient(conn), nil
 }
 

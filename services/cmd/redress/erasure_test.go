@@ -38,7 +38,7 @@ func TestErasureClientCallsAsTheDeletionService(t *testing.T) {
 	s := &stack{cfg: config.Config{IntakeAddr: lis.Addr().String()}, log: log, db: gdb, keys: keys}
 	gs := grpcserver.New(log, grpcserver.NewMetrics(), s.guard())
 	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: gdb, Keys: keys})
-	go gs.Serve(ctx, lis)
+	go func() { _ = gs.Serve(ctx, lis) }()
 
 	c, err := s.erasureClient(ctx)
 	if err != nil {

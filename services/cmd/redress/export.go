@@ -70,7 +70,7 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if *token == "" {
 		return fmt.Errorf("export: no credential: set -token or REDRESS_TOKEN (redress user token ...)")
 	}
@@ -83,7 +83,7 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	var w io.Writer = tmp
 	if *out == "-" {
 		w = os.Stdout
@@ -99,7 +99,8 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 		}
 		return nil
 	}
-	if what == "document" {
+	switch what {
+	case "document":
 		stream, err := client.DownloadDocument(ctx, &reportingv1.DownloadDocumentRequest{Id: *docID})
 		if err != nil {
 			return err
@@ -107,7 +108,7 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 		if name, err = reports.Receive(stream, w); err != nil {
 			return err
 		}
-	} else if what == "package" {
+	case "package":
 		stream, err := client.InspectionPackage(ctx, &reportingv1.InspectionPackageRequest{From: fromT, To: toT})
 		if err != nil {
 			return err
@@ -116,7 +117,7 @@ func runExport(ctx context.Context, cfg config.Config, args []string) error {
 		if err != nil {
 			return err
 		}
-	} else {
+	default:
 		report, ok := exportReports[what]
 		if !ok {
 			fmt.Fprint(os.Stderr, exportUsage)

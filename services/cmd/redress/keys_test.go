@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -56,5 +57,22 @@ func TestKeysRotateCommand(t *testing.T) {
 		if _, err := retired.SubjectKey(gdb, id); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// failingWriter is standard output redirected to a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A generated master key or a published signing key that could not be
+// written is an error, not a silent success with nothing saved.
+func TestKeyOutputWriteFailureIsAnError(t *testing.T) {
+	if err := runKeys(context.Background(), config.Config{}, []string{"generate"}, failingWriter{}); err == nil {
+		t.Error("keys generate: a failed write of the key succeeded")
+	}
+	cfg := config.Config{MasterKey: crypto.GenerateMasterKey(), MasterKeyVersion: 1}
+	if err := runSigningKey(cfg, failingWriter{}); err == nil {
+		t.Error("signing-key: a failed write of the key succeeded")
 	}
 }

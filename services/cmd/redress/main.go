@@ -78,7 +78,7 @@ func main() {
 	case "export":
 		err = runExport(ctx, cfg, args)
 	case "audit":
-		os.Exit(runAudit(ctx, cfg, args))
+		os.Exit(runAudit(ctx, cfg, args)) //nolint:gocritic // exitAfterDefer: stop only unregisters the signal handler
 	case "user":
 		err = runUser(ctx, cfg, args)
 	case "keys":

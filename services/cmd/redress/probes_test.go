@@ -31,7 +31,7 @@ func TestServeCheckpointsServesProbes(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := lis.Addr().String()
-	lis.Close()
+	_ = lis.Close()
 	cfg := config.Config{DatabaseURL: pgtest.URL(t), CheckpointKeyFile: keyFile, CheckpointsMetricsAddr: addr,
 		CheckpointEvery: 1000, CheckpointInterval: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -45,7 +45,7 @@ func TestServeCheckpointsServesProbes(t *testing.T) {
 		if err != nil {
 			return 0
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	// Wait for the listener (the process starting); a process that never

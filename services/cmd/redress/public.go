@@ -34,12 +34,12 @@ func (s *stack) runPublic(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	reporting, err := grpc.NewClient(s.cfg.ReportingAddr, transport)
 	if err != nil {
 		return err
 	}
-	defer reporting.Close()
+	defer func() { _ = reporting.Close() }()
 	proxies, err := s.cfg.Proxies()
 	if err != nil {
 		return err

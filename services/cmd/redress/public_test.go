@@ -52,7 +52,7 @@ func TestServePublicWithoutDatabaseOrKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(ctx, lis)
+	go func() { _ = gs.Serve(ctx, lis) }()
 
 	cfg, err := config.Load()
 	if err != nil {
@@ -71,7 +71,7 @@ func TestServePublicWithoutDatabaseOrKeys(t *testing.T) {
 	giveUp := time.After(30 * time.Second)
 	for {
 		if resp, err := http.Get(base + "/status"); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				break
 			}
@@ -89,7 +89,7 @@ func TestServePublicWithoutDatabaseOrKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(page), "No case matches") {
 		t.Fatalf("lookup through the intake service: %d\n%s", resp.StatusCode, page)
 	}

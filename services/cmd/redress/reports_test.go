@@ -38,7 +38,9 @@ func TestAuditVerifyPackageCommand(t *testing.T) {
 	if err := b.Build(context.Background(), now.Add(-24*time.Hour), now.Add(time.Hour), f); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if code := runAudit(context.Background(), config.Config{}, []string{"verify", "--package", p}); code != 0 {
 		t.Fatalf("untouched package: exit %d", code)
 	}

@@ -122,7 +122,7 @@ func runMigrate(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	sqlDB, _ := gdb.DB()
-	defer sqlDB.Close()
+	defer func() { _ = sqlDB.Close() }()
 	if err := db.Migrate(ctx, sqlDB); err != nil {
 		return err
 	}

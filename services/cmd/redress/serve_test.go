@@ -33,7 +33,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lis.Close()
+	defer func() { _ = lis.Close() }()
 	return lis.Addr().String()
 }
 
@@ -61,7 +61,7 @@ func TestServeDeletionAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	giveUp := time.Now().Add(30 * time.Second)
 	for {
 		cctx, ccancel := context.WithTimeout(ctx, time.Second)
@@ -84,7 +84,7 @@ func TestServeDeletionAlone(t *testing.T) {
 	if err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("deletion /readyz on %s: %v %v, want 200", cfg.DeletionMetricsAddr, r, err)
 	}
-	r.Body.Close()
+	_ = r.Body.Close()
 
 	gdb, err := db.Open(ctx, url)
 	if err != nil {
@@ -107,7 +107,7 @@ func TestServeDeletionAlone(t *testing.T) {
 		t.Errorf("IntakeService on the deletion address: %v, want Unimplemented (served by the intake process only)", err)
 	}
 	if c, err := net.DialTimeout("tcp", cfg.IntakeAddr, time.Second); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Errorf("serve deletion listens on the intake address %s too", cfg.IntakeAddr)
 	}
 	cancel()

@@ -130,7 +130,7 @@ func (s *stack) close() {
 	}
 	if s.db != nil {
 		if sqlDB, err := s.db.DB(); err == nil {
-			sqlDB.Close()
+			_ = sqlDB.Close()
 		}
 	}
 }
@@ -169,7 +169,7 @@ func (s *stack) serveGRPC(ctx context.Context, name, addr, metricsAddr string, r
 	}
 	mlis, err := net.Listen("tcp", metricsAddr)
 	if err != nil {
-		lis.Close()
+		_ = lis.Close()
 		return fmt.Errorf("%s metrics listen: %w", name, err)
 	}
 	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)

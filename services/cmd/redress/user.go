@@ -42,7 +42,7 @@ roles: agent, supervisor, compliance_officer, admin, automation, public_site (th
 // for service accounts (the command line is nobody's own account).
 func runUser(ctx context.Context, cfg config.Config, args []string) error {
 	if len(args) < 1 {
-		return errors.New(userUsage)
+		return errors.New(userUsage) //nolint:staticcheck // ST1005: the usage text is printed as is
 	}
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set")
@@ -52,7 +52,7 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 		return err
 	}
 	if sqlDB, err := gdb.DB(); err == nil {
-		defer sqlDB.Close()
+		defer func() { _ = sqlDB.Close() }()
 	}
 	st := identityStore(cfg, gdb, nil)
 	actor := "cli:" + os.Getenv("USER")
@@ -73,7 +73,7 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 	pos = append(pos, fs.Args()...)
 	need := func(n int) error {
 		if len(pos) != n {
-			return errors.New(userUsage)
+			return errors.New(userUsage) //nolint:staticcheck // ST1005: the usage text is printed as is
 		}
 		return nil
 	}
@@ -169,7 +169,7 @@ func runUser(ctx context.Context, cfg config.Config, args []string) error {
 			fmt.Printf("%-24s %-20s %-8s %s\n", u.Username, u.Role, state, u.DisplayName)
 		}
 	default:
-		return errors.New(userUsage)
+		return errors.New(userUsage) //nolint:staticcheck // ST1005: the usage text is printed as is
 	}
 	return nil
 }

@@ -22,8 +22,8 @@ func withStdin(t *testing.T, s string, f func() error) error {
 	}
 	old := os.Stdin
 	os.Stdin = r
-	defer func() { os.Stdin = old; r.Close() }()
-	go func() { w.WriteString(s); w.Close() }()
+	defer func() { os.Stdin = old; _ = r.Close() }()
+	go func() { _, _ = w.WriteString(s); _ = w.Close() }() // a failed write shows as the command reading a wrong answer
 	return f()
 }
 

@@ -41,14 +41,15 @@ func runVerify(args []string, out io.Writer) int {
 		fmt.Fprintln(os.Stderr, "redress:", err)
 		return 2
 	}
+	// The exit status carries the verdict; the text below only explains it.
 	pub, err := signed.Verify(doc, want)
 	if err != nil {
-		fmt.Fprintf(out, "NOT VALID: %s: %v\n证明无效：%v\n", fs.Arg(0), err, err)
+		_, _ = fmt.Fprintf(out, "NOT VALID: %s: %v\n证明无效：%v\n", fs.Arg(0), err, err)
 		return 1
 	}
-	fmt.Fprintf(out, "valid: %s is unchanged since it was signed by key %s\n有效：该证明自签发以来未被改动，签名密钥 %s\n", fs.Arg(0), signed.Fingerprint(pub), signed.Fingerprint(pub))
+	_, _ = fmt.Fprintf(out, "valid: %s is unchanged since it was signed by key %s\n有效：该证明自签发以来未被改动，签名密钥 %s\n", fs.Arg(0), signed.Fingerprint(pub), signed.Fingerprint(pub))
 	if want == nil {
-		fmt.Fprintln(out, "compare the key with the operator's published key (or pass it with -key)\n请将该密钥与运营者公布的密钥核对（或用 -key 指定）")
+		_, _ = fmt.Fprintln(out, "compare the key with the operator's published key (or pass it with -key)\n请将该密钥与运营者公布的密钥核对（或用 -key 指定）")
 	}
 	return 0
 }
@@ -60,6 +61,6 @@ func runSigningKey(cfg config.Config, out io.Writer) error {
 		return err
 	}
 	pub := keys.SigningKey().Public().(ed25519.PublicKey)
-	fmt.Fprintf(out, "%s\t%s\n", base64.StdEncoding.EncodeToString(pub), signed.Fingerprint(pub))
-	return nil
+	_, err = fmt.Fprintf(out, "%s\t%s\n", base64.StdEncoding.EncodeToString(pub), signed.Fingerprint(pub))
+	return err
 }

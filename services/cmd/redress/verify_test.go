@@ -21,8 +21,12 @@ func TestVerifyCertificateCommand(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "certificate.json")
 	bad := filepath.Join(dir, "changed.json")
-	os.WriteFile(good, doc, 0o600)
-	os.WriteFile(bad, bytes.Replace(doc, []byte("completed"), []byte("restricted"), 1), 0o600)
+	if err := os.WriteFile(good, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, bytes.Replace(doc, []byte("completed"), []byte("restricted"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	keyArg := base64.StdEncoding.EncodeToString(pub)
 	_, other, _ := ed25519.GenerateKey(nil)
 	otherArg := base64.StdEncoding.EncodeToString(other.Public().(ed25519.PublicKey))

@@ -143,7 +143,11 @@ func TestCheckpointsAreMailedToComplianceOfficers(t *testing.T) {
 		t.Fatalf("%d messages, want one per officer", len(msgs))
 	}
 	for _, m := range msgs {
-		body := m.Body[strings.Index(m.Body, "{"):]
+		i := strings.Index(m.Body, "{")
+		if i < 0 {
+			t.Fatalf("mail to %v carries no checkpoint", m.To)
+		}
+		body := m.Body[i:]
 		got, err := ParseCheckpoint([]byte(strings.TrimSpace(body)), pub)
 		if err != nil || got.Seq != 3 || !strings.Contains(m.Subject, "checkpoint 3") {
 			t.Fatalf("mailed checkpoint to %v: %+v %v", m.To, got, err)

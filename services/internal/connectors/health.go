@@ -50,7 +50,7 @@ func (p *Postgres) Test(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot connect: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	var problems []string
 	for _, t := range p.Mapping.Tables {
 		var missingJSON, colsJSON string

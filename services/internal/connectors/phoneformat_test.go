@@ -21,7 +21,7 @@ func TestPostgresMatchesEveryStoredPhoneFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	mine := []string{"13800138000", "+8613800138000", "8613800138000", "008613800138000", "138-0013-8000", "(+86) 138 0013 8000", "+86 138.0013.8000"}
 	others := []string{"13800138001", "138001380001", "213800138000", "+8613900139000", "", "no number"}
 	mustExec(t, db, `CREATE TABLE contacts (id serial PRIMARY KEY, phone text)`)

@@ -301,7 +301,7 @@ func (p *Postgres) order(ctx context.Context, tx *sql.Tx) ([]*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	children := map[string][]string{}
 	for rows.Next() {
 		var child, parent string
@@ -347,7 +347,7 @@ func (p *Postgres) Apply(ctx context.Context, s Subject, step string, items []de
 	if err != nil {
 		return Result{}, err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	tables, err := p.order(ctx, tx)
 	if err != nil {
 		return Result{}, fmt.Errorf("foreign key order: %w", err)

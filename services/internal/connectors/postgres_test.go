@@ -20,7 +20,7 @@ func customerDB(t *testing.T, people int) (*sql.DB, *connectors.Postgres) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	if err := customertest.Seed(context.Background(), db, people, time.Now()); err != nil {
 		t.Fatal(err)
 	}

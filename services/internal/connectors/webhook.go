@@ -184,7 +184,7 @@ func (w *Webhook) once(ctx context.Context, client *http.Client, timeout time.Du
 	if err != nil {
 		return webhookAnswer{}, fmt.Errorf("webhook %s: %s", w.Name, transportReason(err, timeout))
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:

@@ -134,7 +134,7 @@ func TestCallbackForgedIsRejectedAndAudited(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	hook := &connectors.Webhook{Name: "crm", DB: db}

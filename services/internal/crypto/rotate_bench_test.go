@@ -45,7 +45,7 @@ func BenchmarkRotate(b *testing.B) {
 				id := uuid.NewString()
 				return []any{id, old.wrapKey(id, randomBytes(keySize)), 1}, nil
 			}))
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func BenchmarkRotate(b *testing.B) {
 		b.ReportMetric(float64(n)/took.Seconds(), "keys/s")
 		b.Logf("rotated %d subject keys in %s (%.0f keys/s)", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 		if sqlDB, err := gdb.DB(); err == nil {
-			sqlDB.Close()
+			_ = sqlDB.Close()
 		}
 	}
 }

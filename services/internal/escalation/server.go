@@ -180,7 +180,7 @@ func regulatorPattern(r string) bool {
 		return false
 	}
 	for _, c := range r {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') { //nolint:staticcheck // QF1001: the allowed set reads better than its negation
 			return false
 		}
 	}

@@ -29,7 +29,7 @@ func ReadCheckpoints(zipBytes []byte) ([]audit.CheckpointDoc, error) {
 	if err != nil {
 		return nil, nil
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
 	if err != nil {
 		return nil, err

@@ -348,7 +348,7 @@ func Read(zipBytes []byte) (Manifest, []ProofEntry, error) {
 			return Manifest{}, nil, err
 		}
 		b, err := io.ReadAll(io.LimitReader(rc, 256<<20))
-		rc.Close()
+		_ = rc.Close()
 		if err != nil {
 			return Manifest{}, nil, err
 		}

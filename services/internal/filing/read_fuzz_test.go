@@ -12,11 +12,21 @@ import (
 func FuzzReadPackage(f *testing.F) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create(ManifestFile)
-	w.Write([]byte(`{"format":"redress-filing/1","files":[{"name":"audit-proof.json","sha256":"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"}]}`))
-	w, _ = zw.Create(ProofFile)
-	w.Write([]byte(`[]`))
-	zw.Close()
+	for _, file := range []struct{ name, body string }{
+		{ManifestFile, `{"format":"redress-filing/1","files":[{"name":"audit-proof.json","sha256":"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"}]}`},
+		{ProofFile, `[]`},
+	} {
+		w, err := zw.Create(file.name)
+		if err == nil {
+			_, err = w.Write([]byte(file.body))
+		}
+		if err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		f.Fatal(err)
+	}
 	f.Add(buf.Bytes())
 	f.Add([]byte("PK\x03\x04"))
 	f.Add([]byte{})

@@ -51,12 +51,12 @@ func newIdentityRig(t *testing.T) *identityRig {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go gs.Serve(ctx, lis)
+	go func() { _ = gs.Serve(ctx, lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	r := &identityRig{srv: srv, store: s, clk: clk, accounts: identityv1.NewIdentityServiceClient(conn), cases: intakev1.NewIntakeServiceClient(conn)}
 	addUsers(t, s, NewUser{Username: "agent.li", Role: access.Agent, Password: pw}, NewUser{Username: "admin", Role: access.Admin, Password: pw})
 	if r.console, err = s.ServiceCredential(ctx, "test", "console", "Console", access.Console, "console", time.Hour); err != nil {

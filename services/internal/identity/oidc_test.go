@@ -59,7 +59,7 @@ func authorizeURL(t *testing.T, authURL, state string) (code string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	back, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || back.Query().Get("state") != state {
 		t.Fatalf("provider redirect %q", resp.Header.Get("Location"))
@@ -188,7 +188,7 @@ func TestOIDCUsesPKCE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("authorization without PKCE: %d", resp.StatusCode)
 	}

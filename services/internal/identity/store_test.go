@@ -171,12 +171,12 @@ func TestCredentialsOverGRPC(t *testing.T) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go gs.Serve(sctx, lis)
+	go func() { _ = gs.Serve(sctx, lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	api := intakev1.NewIntakeServiceClient(conn)
 	get := func(bearer string) codes.Code {
 		c := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+bearer)

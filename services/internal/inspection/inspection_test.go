@@ -60,7 +60,7 @@ func rewrite(t *testing.T, src string, change func(name string, b []byte) []byte
 	t.Helper()
 	zr, err := zip.OpenReader(src)
 	must(t, err)
-	defer zr.Close()
+	defer func() { _ = zr.Close() }()
 	dst := filepath.Join(t.TempDir(), "altered.zip")
 	out, err := os.Create(dst)
 	must(t, err)
@@ -100,7 +100,7 @@ func TestUntouchedPackageVerifies(t *testing.T) {
 	dir := t.TempDir()
 	zr, err := zip.OpenReader(p)
 	must(t, err)
-	defer zr.Close()
+	defer func() { _ = zr.Close() }()
 	for _, f := range zr.File {
 		rc, err := f.Open()
 		must(t, err)
@@ -122,7 +122,7 @@ func TestAnyAlteredFileIsRejected(t *testing.T) {
 	for _, f := range zr.File {
 		names = append(names, f.Name)
 	}
-	zr.Close()
+	_ = zr.Close()
 	for _, name := range names {
 		altered := rewrite(t, p, func(n string, b []byte) []byte {
 			if n != name {
@@ -218,7 +218,7 @@ func TestPackageSelectsAuditEntriesBySequence(t *testing.T) {
 	}
 	zr, err := zip.OpenReader(p)
 	must(t, err)
-	defer zr.Close()
+	defer func() { _ = zr.Close() }()
 	rc, err := zr.Open(ExtractFile)
 	must(t, err)
 	extract, err := io.ReadAll(rc)

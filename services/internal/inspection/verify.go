@@ -54,7 +54,7 @@ func VerifyPathWithKey(p string, key ed25519.PublicKey) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: not a zip archive: %w", p, err)
 	}
-	defer zr.Close()
+	defer func() { _ = zr.Close() }()
 	return verify(&zr.Reader, key)
 }
 

@@ -79,7 +79,7 @@ func (s *SMSGatewaySender) Send(ctx context.Context, to Recipient, n Notice) err
 	if err != nil {
 		return ioError(ctx, err, "sms: gateway request")
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	// Drain a little so the connection can be reused; the body is never
 	// quoted (it may echo the number).
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -94,7 +94,7 @@ func (s *SMTPSender) deliver(ctx context.Context, from, to string, msg []byte) e
 	if err != nil {
 		return ioError(ctx, err, "email: connect")
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	// One deadline for the whole conversation; cancelling ctx ends it at once.
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
@@ -105,7 +105,7 @@ func (s *SMTPSender) deliver(ctx context.Context, from, to string, msg []byte) e
 	if err != nil {
 		return s.stepError(ctx, err, "greeting", false)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	local := s.LocalName
 	if local == "" {
 		local = "localhost"

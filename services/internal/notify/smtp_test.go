@@ -230,7 +230,7 @@ func TestSMTPErrorClasses(t *testing.T) {
 	// Nobody listening: temporary.
 	lis, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := lis.Addr().String()
-	lis.Close()
+	_ = lis.Close()
 	s.Addr = addr
 	if err := s.Send(ctx, notify.Recipient{Email: email}, n); err == nil || errors.Is(err, notify.ErrPermanent) {
 		t.Fatalf("connection refused: %v", err)
@@ -245,14 +245,14 @@ func TestSMTPTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { lis.Close() })
+	t.Cleanup(func() { _ = lis.Close() })
 	go func() {
 		for {
 			c, err := lis.Accept()
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { c.Close() })
+			t.Cleanup(func() { _ = c.Close() })
 		}
 	}()
 	s := &notify.SMTPSender{Addr: lis.Addr().String(), From: "complaints@operator.example", Timeout: 300 * time.Millisecond}

@@ -43,12 +43,12 @@ func TestClientRefusesInternalTargetsRedirectsAndPlainHTTP(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("loopback with the allowance: %v", err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	resp, err = allowed.Post(srv.URL+"/redirect", "text/plain", strings.NewReader("data"))
 	if err != nil || resp.StatusCode != http.StatusTemporaryRedirect || redirected.Load() != 0 {
 		t.Fatalf("redirect: %v %v, followed %d times", resp, err, redirected.Load())
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	plain := "http://" + srv.Listener.Addr().String() + "/"
 	if _, err := allowed.Post(plain, "text/plain", strings.NewReader("data")); err == nil || !strings.Contains(err.Error(), "https only") {
 		t.Fatalf("plain http: %v", err)

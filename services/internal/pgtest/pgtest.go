@@ -60,7 +60,7 @@ func URL(t testing.TB) string {
 	}
 	t.Cleanup(func() {
 		_, _ = admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
-		admin.Close()
+		_ = admin.Close()
 	})
 	return RuntimeURL(withDatabase(serverURL, name))
 }
@@ -104,7 +104,7 @@ func OpenURL(t testing.TB, u string) *gorm.DB {
 	}
 	t.Cleanup(func() {
 		if sqlDB, err := gdb.DB(); err == nil {
-			sqlDB.Close()
+			_ = sqlDB.Close()
 		}
 	})
 	return gdb
@@ -128,17 +128,19 @@ func buildTemplate() error {
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	ctx := context.Background()
 	conn, err := admin.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("reach test server: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
 		return err
 	}
-	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock(727274)")
+	// Closing conn (deferred above) ends the session and so releases the lock
+	// even when this unlock fails.
+	defer func() { _, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock(727274)") }()
 
 	// The runtime login role is cluster-wide; its privileges come with each
 	// database from the template's migrations.
@@ -162,7 +164,7 @@ func buildTemplate() error {
 			return err
 		}
 		err = db.Migrate(ctx, tpl)
-		tpl.Close()
+		_ = tpl.Close()
 		if err == nil {
 			return nil
 		}
@@ -179,7 +181,7 @@ func buildTemplate() error {
 	if err != nil {
 		return err
 	}
-	defer tpl.Close()
+	defer func() { _ = tpl.Close() }()
 	return db.Migrate(ctx, tpl)
 }
 

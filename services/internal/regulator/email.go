@@ -38,8 +38,9 @@ func (e *Email) Submit(ctx context.Context, f Filing) (Receipt, error) {
 	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: Regulatory filing %s (%s)\r\n", e.Mail.FromAddress(), e.To, f.EscalationID, f.Kind)
 	fmt.Fprintf(&msg, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n", time.Now().UTC().Format(time.RFC1123Z), notify.MessageID("filing/"+f.IdempotencyKey))
 	fmt.Fprintf(&msg, "Content-Type: multipart/mixed; boundary=%s\r\n\r\n", mw.Boundary())
+	// Every part is written into body, a bytes.Buffer, whose writes cannot fail.
 	text, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=utf-8"}})
-	fmt.Fprintf(text, "Filing %s (%s) is attached as a ZIP with manifest.json, summary.pdf and the audit-chain proof.\r\nPackage SHA-256: %s\r\n",
+	_, _ = fmt.Fprintf(text, "Filing %s (%s) is attached as a ZIP with manifest.json, summary.pdf and the audit-chain proof.\r\nPackage SHA-256: %s\r\n",
 		f.EscalationID, f.Kind, f.PackageSHA256)
 	att, _ := mw.CreatePart(textproto.MIMEHeader{
 		"Content-Type":              {"application/zip"},
@@ -48,11 +49,11 @@ func (e *Email) Submit(ctx context.Context, f Filing) (Receipt, error) {
 	})
 	enc := base64.StdEncoding.EncodeToString(f.Package)
 	for len(enc) > 76 {
-		fmt.Fprintf(att, "%s\r\n", enc[:76])
+		_, _ = fmt.Fprintf(att, "%s\r\n", enc[:76])
 		enc = enc[76:]
 	}
-	fmt.Fprintf(att, "%s\r\n", enc)
-	mw.Close()
+	_, _ = fmt.Fprintf(att, "%s\r\n", enc)
+	_ = mw.Close()
 	msg.Write(body.Bytes())
 	if err := e.Mail.SendMessage(ctx, e.To, msg.Bytes()); err != nil {
 		if errors.Is(err, notify.ErrPermanent) {

@@ -131,7 +131,7 @@ func (h *HTTPS) Submit(ctx context.Context, f Filing) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, fmt.Errorf("https: post: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:

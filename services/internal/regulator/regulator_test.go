@@ -121,11 +121,15 @@ func TestLoadDirectory(t *testing.T) {
 	seed := make([]byte, ed25519.SeedSize)
 	rand.Read(seed)
 	keyFile := filepath.Join(dir, "signing.key")
-	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(seed)), 0o600)
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(seed)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "regulators.json")
-	os.WriteFile(file, []byte(`{"default":{"adapter":"manual"},"bodies":{
+	if err := os.WriteFile(file, []byte(`{"default":{"adapter":"manual"},"bodies":{
 		"miit":{"adapter":"https","url":"https://filing.miit.example/api","signing_key":"`+keyFile+`","key_id":"op-1"},
-		"cac":{"adapter":"email","to":"report@cac.example"}}}`), 0o600)
+		"cac":{"adapter":"email","to":"report@cac.example"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	d, err := LoadDirectory(file, &notify.SMTPSender{Addr: "127.0.0.1:25", From: "a@b.example"})
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +146,9 @@ func TestLoadDirectory(t *testing.T) {
 		"email no smtp": `{"bodies":{"x":{"adapter":"email","to":"a@b.example"}}}`,
 		"unknown":       `{"bodies":{"x":{"adapter":"fax"}}}`,
 	} {
-		os.WriteFile(file, []byte(body), 0o600)
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := LoadDirectory(file, nil); err == nil {
 			t.Errorf("%s: accepted", name)
 		}

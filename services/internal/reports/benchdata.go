@@ -29,7 +29,7 @@ func SeedBench(ctx context.Context, db *sql.DB, n int) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	var complainant string
 	err = tx.QueryRowContext(ctx, `
 WITH k AS (INSERT INTO subject_keys (id, wrapped_key) VALUES (gen_random_uuid(), '\x01') RETURNING id)

@@ -39,7 +39,7 @@ func TestExportsNeutraliseFormulas(t *testing.T) {
 	must(t, s.Close())
 	f, err := excelize.OpenReader(&buf)
 	must(t, err)
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	for i, v := range in {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
 		if formula, _ := f.GetCellFormula("t", cell); formula != "" {

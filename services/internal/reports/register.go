@@ -85,15 +85,15 @@ func (e *Exporter) query(ctx context.Context, q string, args ...any) (*sql.Rows,
 		return nil, nil, err
 	}
 	if _, err := tx.ExecContext(ctx, ExportSessionSQL); err != nil {
-		tx.Rollback()
+		_ = tx.Rollback()
 		return nil, nil, err
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		tx.Rollback()
+		_ = tx.Rollback()
 		return nil, nil, err
 	}
-	return rows, func() { rows.Close(); tx.Rollback() }, nil
+	return rows, func() { _ = rows.Close(); _ = tx.Rollback() }, nil
 }
 
 // timeFormatter writes instants as RFC 3339 in the report's zone.

@@ -85,10 +85,10 @@ func reportingClient(t *testing.T, db *gorm.DB, asOf time.Time) reportingv1.Repo
 	})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	go gs.Serve(lis)
+	go func() { _ = gs.Serve(lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	must(t, err)
-	t.Cleanup(func() { conn.Close(); gs.Stop() })
+	t.Cleanup(func() { _ = conn.Close(); gs.Stop() })
 	return reportingv1.NewReportingServiceClient(conn)
 }
 

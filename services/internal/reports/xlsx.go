@@ -28,12 +28,12 @@ func newXLSXSink(w io.Writer, sheet string) (*xlsxSink, error) {
 		sheet = "report"
 	}
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return &xlsxSink{w: w, f: f, sw: sw}, nil
@@ -58,10 +58,11 @@ func (s *xlsxSink) Row(cells []string) error {
 	return nil
 }
 
+// Close writes the workbook and removes excelize's temporary files, which
+// hold the report's rows: a failure of either is returned.
 func (s *xlsxSink) Close() error {
-	defer s.f.Close()
 	if err := s.sw.Flush(); err != nil {
-		return fmt.Errorf("xlsx: %w", err)
+		return errors.Join(fmt.Errorf("xlsx: %w", err), s.f.Close())
 	}
-	return s.f.Write(s.w)
+	return errors.Join(s.f.Write(s.w), s.f.Close())
 }

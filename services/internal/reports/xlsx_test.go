@@ -32,7 +32,7 @@ func TestXLSXExportMatchesCSV(t *testing.T) {
 	}
 	f, err := excelize.OpenReader(&buf)
 	must(t, err)
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	got, err := f.GetRows("sla")
 	must(t, err)
 	if !slices.EqualFunc(got, want, slices.Equal[[]string]) {

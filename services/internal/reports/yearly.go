@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -42,16 +43,15 @@ func (e *Exporter) YearlyStatistics(ctx context.Context, from, to time.Time, w i
 			var k string
 			var n int64
 			if err := rows.Scan(&k, &n); err != nil {
-				rows.Close()
+				_ = rows.Close()
 				return err
 			}
 			if err := sink.Row([]string{q.section, k, "count", fmt.Sprint(n)}); err != nil {
-				rows.Close()
+				_ = rows.Close()
 				return err
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 	}

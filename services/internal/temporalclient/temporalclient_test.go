@@ -94,7 +94,7 @@ func TestDialMutualTLSAndAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(lis)
+	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 
 	check := func(sec Security) error {

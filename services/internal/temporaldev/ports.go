@@ -86,13 +86,13 @@ func ephemeralPort(host string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("temporaldev: pick a free port on %s: %w", host, err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	addr := l.Addr().(*net.TCPAddr)
 	c, err := net.DialTCP("tcp", nil, addr)
 	if err != nil {
 		return addr.Port, nil // the port is free anyway; only the TIME_WAIT guard is lost
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if s, err := l.Accept(); err == nil {
 		_ = s.Close() // server side closes first: TIME_WAIT lands on this port
 	}

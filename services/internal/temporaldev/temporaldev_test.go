@@ -258,7 +258,7 @@ func TestUI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GET UI: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET UI: %s", resp.Status)
@@ -274,7 +274,7 @@ func TestUI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GET UI API: %v", err)
 	}
-	defer resp2.Body.Close()
+	defer func() { _ = resp2.Body.Close() }()
 	if resp2.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp2.Body)
 		t.Fatalf("GET UI API: %s %.300s", resp2.Status, b)
@@ -345,7 +345,7 @@ func TestBusyPortIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	_, err = Start(context.Background(), Options{FrontendPort: l.Addr().(*net.TCPAddr).Port, Logger: testLogger(t)})
 	if err == nil || !strings.Contains(err.Error(), "not available") {
 		t.Fatalf("Start on a busy port: err = %v", err)

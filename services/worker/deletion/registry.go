@@ -158,7 +158,7 @@ func (a *Activities) TestConnector(ctx context.Context, row deletion.Connector) 
 		return err
 	}
 	if p, ok := c.(*connectors.Postgres); ok {
-		defer p.DB.Close()
+		defer func() { _ = p.DB.Close() }()
 	}
 	t, ok := c.(connectors.Tester)
 	if !ok {
