@@ -49,7 +49,11 @@ func (a *Activities) SendNotice(ctx context.Context, in complaint.NoticeInput) e
 	sendErr := a.Sender.Send(ctx, to, notice)
 	switch {
 	case sendErr == nil:
-		return a.finishNotice(dbc, row, "sent", to.Channel(), "")
+		// Delivered: record it even when the worker is stopping (this
+		// activity's context cancelled), or the retry would send it again.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return a.finishNotice(a.DB.WithContext(rctx), row, "sent", to.Channel(), "")
 	case errors.Is(sendErr, notify.ErrPermanent):
 		return a.finishNotice(dbc, row, "failed", to.Channel(), "refused by the carrier")
 	default:

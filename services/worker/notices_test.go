@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
@@ -40,23 +41,13 @@ func TestNoticeSurvivesTransientKeyReadError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk, err := keys.NewSubjectKey(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	email, _ := sk.Seal("email", []byte("zhang@example.com"))
-	comp, caseID, now := uuid.NewString(), uuid.NewString(), time.Now().UTC()
+	caseID := noticeCase(t, db, keys, "C-2026-N00001")
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(db.Exec(`INSERT INTO complainants (id, subject_key_id, email_enc) VALUES (?, ?, ?)`, comp, sk.ID, email).Error)
-	must(db.Exec(`INSERT INTO cases (id, case_number, kind, category, channel, state, complainant_id, description,
-		policy_pack, ack_due_at, resolution_due_at, lookup_code_hash, received_at, updated_at)
-		VALUES (?, 'C-2026-N00001', 'complaint', 'spam_sms', 'web_form', 'received', ?, 'x', 'cn', ?, ?, '\x00', ?, ?)`,
-		caseID, comp, now.Add(time.Hour), now.Add(240*time.Hour), now, now).Error)
 
 	sender := &sentNotices{}
 	a := &Activities{DB: db, Keys: keys, Sender: sender}
@@ -79,5 +70,74 @@ func TestNoticeSurvivesTransientKeyReadError(t *testing.T) {
 	must(db.Take(&n, "dedupe_key = ?", in.DedupeKey).Error)
 	if n.Status != "sent" || len(sender.to) != 1 || sender.to[0] != "zhang@example.com" {
 		t.Fatalf("after the retry: status %q, sent to %v", n.Status, sender.to)
+	}
+}
+
+// noticeCase records a case whose complainant has an email address, for a
+// notice to be sent to.
+func noticeCase(t *testing.T, db *gorm.DB, keys *crypto.Keyring, number string) string {
+	t.Helper()
+	sk, err := keys.NewSubjectKey(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email, err := sk.Seal("email", []byte("zhang@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, caseID, now := uuid.NewString(), uuid.NewString(), time.Now().UTC()
+	if err := db.Exec(`INSERT INTO complainants (id, subject_key_id, email_enc) VALUES (?, ?, ?)`, comp, sk.ID, email).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO cases (id, case_number, kind, category, channel, state, complainant_id, description,
+		policy_pack, ack_due_at, resolution_due_at, lookup_code_hash, received_at, updated_at)
+		VALUES (?, ?, 'complaint', 'spam_sms', 'web_form', 'received', ?, 'x', 'cn', ?, ?, '\x00', ?, ?)`,
+		caseID, number, comp, now.Add(time.Hour), now.Add(240*time.Hour), now, now).Error; err != nil {
+		t.Fatal(err)
+	}
+	return caseID
+}
+
+// stoppingSender delivers, then the worker stops: the activity's context is
+// cancelled right after the mail left.
+type stoppingSender struct {
+	sentNotices
+	stop context.CancelFunc
+}
+
+func (s *stoppingSender) Send(ctx context.Context, to notify.Recipient, n notify.Notice) error {
+	err := s.sentNotices.Send(ctx, to, n)
+	s.stop()
+	return err
+}
+
+// A worker stopping right after a notice was delivered (its activity's
+// context cancelled) still records the notice as sent: the retry on the next
+// worker sends nothing. Seen in make test as a 21st mail for 20 cases after
+// the worker was stopped midway.
+func TestNoticeDeliveredBeforeAStopIsNotSentAgain(t *testing.T) {
+	db := pgtest.Open(t)
+	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
+	keys, err := crypto.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseID := noticeCase(t, db, keys, "C-2026-N00002")
+	ctx, stop := context.WithCancel(context.Background())
+	sender := &stoppingSender{stop: stop}
+	a := &Activities{DB: db, Keys: keys, Sender: sender}
+	in := complaint.NoticeInput{CaseID: caseID, Kind: complaint.NoticeResult, DedupeKey: caseID + "/result"}
+	if err := a.SendNotice(ctx, in); err != nil {
+		t.Fatalf("delivered, then stopped: %v", err)
+	}
+	if err := a.SendNotice(context.Background(), in); err != nil { // the retry a new worker would run
+		t.Fatal(err)
+	}
+	var n records.Notification
+	if err := db.Take(&n, "dedupe_key = ?", in.DedupeKey).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n.Status != "sent" || len(sender.to) != 1 {
+		t.Fatalf("notice %q after %d deliveries, want sent after 1", n.Status, len(sender.to))
 	}
 }

@@ -311,7 +311,11 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 			return err
 		}
 	}
-	return a.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&deletion.Receipt{DeletionID: r.ID, Connector: "notice",
+	// Sent: record it even when the worker is stopping (this activity's
+	// context cancelled), or the retry would send the notice again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return a.DB.WithContext(rctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&deletion.Receipt{DeletionID: r.ID, Connector: "notice",
 		Step: in.Kind, Receipt: `{"channel":"` + to.Channel() + `"}`, CreatedAt: time.Now().UTC()}).Error
 }
 
