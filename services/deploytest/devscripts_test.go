@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,6 +77,17 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// withDatabase is the URL u naming database name.
+func withDatabase(t *testing.T, u, name string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Path = "/" + name
+	return p.String()
+}
+
 func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	clone := newClone(t)
 	dataDir := filepath.Join(clone, ".data", "pg")
@@ -112,6 +124,31 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	}
 	if _, err := runtime.Exec("INSERT INTO subject_keys (id, wrapped_key) VALUES (gen_random_uuid(), '\\x00')"); err != nil {
 		t.Fatalf("the services' role writing the record: %v", err)
+	}
+	// The embedded Temporal server connects as its own role, owner of its
+	// databases; the services' role cannot connect to them at all.
+	temporalURL := run(t, clone, "bash", "deploy/dev/pg.sh", "temporal-url", dataDir, port)
+	runtimeURL := run(t, clone, "bash", "deploy/dev/pg.sh", "runtime-url", dataDir, port)
+	for _, name := range []string{"temporal", "temporal_visibility"} {
+		tdb, err := sql.Open("pgx", withDatabase(t, temporalURL, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var who, owner string
+		err = tdb.QueryRow("SELECT current_user, pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()").Scan(&who, &owner)
+		_ = tdb.Close()
+		if err != nil || who != "temporal" || owner != "temporal" {
+			t.Fatalf("database %s through temporal-url: user %q, owner %q (%v), want both temporal", name, who, owner, err)
+		}
+		rdb, err := sql.Open("pgx", withDatabase(t, runtimeURL, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = rdb.Ping()
+		_ = rdb.Close()
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Fatalf("the services' role connecting to %s: %v, want permission denied", name, err)
+		}
 	}
 	// A second start of a running cluster is harmless; stop, then start again
 	// from the same data (what the next `make run` does).
