@@ -11,7 +11,7 @@ GOLANGCI_LINT_VERSION    := v2.15.0
 
 .PHONY: run test lint record-histories bench test-faults bench-export bench-deletion proto proto-check tools build vet fuzz clean clean-data
 
-## run: start PostgreSQL, embedded Temporal (+ Web UI), demo data, then one process per service (redress serve <name>); print addresses and pids
+## run: start PostgreSQL, embedded Temporal on it (+ Web UI), demo data, then one process per service (redress serve <name>); print addresses and pids
 run:
 	@bash deploy/dev/run.sh
 

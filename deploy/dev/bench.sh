@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: start a private stack (its own PostgreSQL cluster, durable
-# settings as in `make run`, embedded Temporal, intake and worker on their
+# settings as in `make run`, embedded Temporal on that cluster (or on SQLite
+# with REDRESS_TEMPORAL_STORE=sqlite), intake and worker on their
 # own ports), measure intake at offered rates and at saturation beside a raw
 # SQL baseline of the same rows, and workflow start-up beside empty
 # workflows; stop everything. BENCH_* variables shorten or lengthen runs.
@@ -13,10 +14,13 @@ pgdir="${REDRESS_BENCH_PG_DIR:-$root/.data/pgbench}"
 # The owner migrates (and holds the baseline's schema); the services run as the runtime role.
 REDRESS_MIGRATE_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
 DATABASE_URL=$(bash deploy/dev/pg.sh runtime-url "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
-export DATABASE_URL REDRESS_MIGRATE_DATABASE_URL
+# The embedded Temporal server keeps its state in the same cluster, as its own role.
+REDRESS_TEMPORAL_DATABASE_URL=$(bash deploy/dev/pg.sh temporal-url "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
+export DATABASE_URL REDRESS_MIGRATE_DATABASE_URL REDRESS_TEMPORAL_DATABASE_URL
 # Each run starts empty (record and workflow history), so runs compare.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 "${pgbin:+$pgbin/}psql" "${REDRESS_MIGRATE_DATABASE_URL/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS redress WITH (FORCE)' -c 'CREATE DATABASE redress'
+bash deploy/dev/pg.sh temporal-reset "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}"
 rm -rf "$root/.data/bench"
 bash deploy/dev/build.sh
 # Every process on its own port beside a running `make run`; the profiler

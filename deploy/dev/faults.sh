@@ -2,7 +2,8 @@
 # `make test-faults`: on a durable PostgreSQL cluster of its own (fsync on: a
 # crash must not lose a commit), run TestFaults, which kills -9 the intake
 # process (`redress serve intake`), the worker process (`redress serve
-# worker`) and the Temporal server by pid and crash-restarts PostgreSQL
+# worker`) and the Temporal server (on PostgreSQL, its databases in the same
+# cluster) by pid and crash-restarts PostgreSQL
 # under a steady load of submissions, then prints lost / duplicated /
 # double-notified counts (all must be zero).
 #   faults.sh                         run the test
@@ -30,6 +31,10 @@ url=$(bash deploy/dev/pg.sh start "$pgdir" "$port")
 trap 'bash "$root/deploy/dev/pg.sh" stop "$pgdir"' EXIT
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 "${pgbin:+$pgbin/}psql" "${url/\/redress\?/\/postgres?}" -qc 'DROP DATABASE IF EXISTS faults WITH (FORCE)' -c 'CREATE DATABASE faults'
-export REDRESS_FAULTS_DATABASE_URL="${url/\/redress\?/\/faults?}" REDRESS_FAULTS_PG_DIR="$pgdir"
+# Temporal keeps its state in the same cluster (as in `make run`), so the
+# crash-restart hits the engine too; each run starts from empty databases.
+bash deploy/dev/pg.sh temporal-reset "$pgdir" "$port"
+export REDRESS_FAULTS_DATABASE_URL="${url/\/redress\?/\/faults?}" REDRESS_FAULTS_PG_DIR="$pgdir" \
+  REDRESS_FAULTS_TEMPORAL_DATABASE_URL="$(bash deploy/dev/pg.sh temporal-url "$pgdir" "$port")"
 cd services
 go test -count=1 -v -timeout 30m -run '^TestFaults$' ./e2e/ 2>&1 | grep -v '^=== RUN\|^=== PAUSE\|^=== CONT'

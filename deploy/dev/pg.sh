@@ -11,6 +11,13 @@
 #                                   login role redress_app, a member of
 #                                   redress_runtime (migration 00012), which
 #                                   cannot rewrite the audit chain
+#   pg.sh temporal-url DIR PORT     print the embedded Temporal server's URL
+#                                   (REDRESS_TEMPORAL_DATABASE_URL): the login
+#                                   role temporal, owner of the databases
+#                                   temporal and temporal_visibility, which
+#                                   no other role may connect to
+#   pg.sh temporal-reset DIR PORT   drop Temporal's databases and create them
+#                                   empty (a benchmark or fault run starts clean)
 #   pg.sh remove DIR                stop the cluster and delete its data
 #
 # --fast turns off fsync for throwaway test clusters (never for `make run`).
@@ -23,7 +30,7 @@
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}; port=${3:-55432}; fast=${4:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|url|runtime-url|remove DIR [PORT] [--fast]" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|url|runtime-url|temporal-url|temporal-reset|remove DIR [PORT] [--fast]" >&2; exit 2; }
 
 find_bindir() {
   local d
@@ -65,6 +72,22 @@ as_owner() {
 url() { echo "postgres://redress@127.0.0.1:$port/redress?sslmode=disable"; }
 # The password only matters where pg_hba asks for one (this cluster trusts loopback).
 runtime_url() { echo "postgres://redress_app:redress_app@127.0.0.1:$port/redress?sslmode=disable"; }
+temporal_url() { echo "postgres://temporal:temporal@127.0.0.1:$port/temporal?sslmode=disable"; }
+
+# temporal_databases: the embedded Temporal server's login role and its two
+# databases (persistence, visibility), created when missing. `redress dev`
+# sets up and upgrades their schema. Only their owner (and the cluster's
+# superuser) may connect: the services' role never reaches the engine's state.
+temporal_databases() {
+  "$bindir/psql" -q -h 127.0.0.1 -p "$port" -U redress -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'temporal') THEN CREATE ROLE temporal LOGIN PASSWORD 'temporal'; END IF;
+END $$;
+SELECT format('CREATE DATABASE %I OWNER temporal', d) FROM unnest(ARRAY['temporal', 'temporal_visibility']) AS d
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d) \gexec
+REVOKE ALL ON DATABASE temporal, temporal_visibility FROM PUBLIC;
+SQL
+}
 
 # outside_home DIR: where the cluster of DIR lives when the postgres user
 # cannot reach DIR itself (one folder per project path, so clones never share).
@@ -135,6 +158,7 @@ DO $$ BEGIN
   END IF;
 END $$;
 SQL
+  temporal_databases
   url
   ;;
 stop)
@@ -152,5 +176,12 @@ remove)
   ;;
 url) url ;;
 runtime-url) runtime_url ;;
+temporal-url) temporal_url ;;
+temporal-reset)
+  ensure_binaries
+  "$bindir/psql" -q -h 127.0.0.1 -p "$port" -U redress -d postgres -v ON_ERROR_STOP=1 \
+    -c 'DROP DATABASE IF EXISTS temporal WITH (FORCE)' -c 'DROP DATABASE IF EXISTS temporal_visibility WITH (FORCE)' >/dev/null
+  temporal_databases
+  ;;
 *) echo "pg.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -3,8 +3,9 @@
 # PostgreSQL cluster (.data/pg) unless DATABASE_URL points elsewhere (then
 # REDRESS_MIGRATE_DATABASE_URL names the owner that migrates), builds
 # and runs `redress dev` (embedded Temporal unless TEMPORAL_ADDRESS is set,
-# and each service as its own process), and stops PostgreSQL again on
-# Ctrl-C. Prints what it is doing and how long the start took.
+# keeping its state in the cluster's databases temporal and
+# temporal_visibility, and each service as its own process), and stops
+# PostgreSQL again on Ctrl-C. Prints what it is doing and how long the start took.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -21,6 +22,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
   REDRESS_MIGRATE_DATABASE_URL=$(bash deploy/dev/pg.sh start "$root/.data/pg" "${REDRESS_PG_PORT:-55432}")
   DATABASE_URL=$(bash deploy/dev/pg.sh runtime-url "$root/.data/pg" "${REDRESS_PG_PORT:-55432}")
   export DATABASE_URL REDRESS_MIGRATE_DATABASE_URL
+  # The embedded Temporal server connects as its own role, owner of its databases.
+  if [ -z "${REDRESS_TEMPORAL_DATABASE_URL:-}" ]; then
+    REDRESS_TEMPORAL_DATABASE_URL=$(bash deploy/dev/pg.sh temporal-url "$root/.data/pg" "${REDRESS_PG_PORT:-55432}")
+    export REDRESS_TEMPORAL_DATABASE_URL
+  fi
   started_pg=1
 fi
 stop() {

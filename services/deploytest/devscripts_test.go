@@ -5,18 +5,24 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -76,6 +82,17 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// withDatabase is the URL u naming database name.
+func withDatabase(t *testing.T, u, name string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Path = "/" + name
+	return p.String()
+}
+
 func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	clone := newClone(t)
 	dataDir := filepath.Join(clone, ".data", "pg")
@@ -113,6 +130,31 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	if _, err := runtime.Exec("INSERT INTO subject_keys (id, wrapped_key) VALUES (gen_random_uuid(), '\\x00')"); err != nil {
 		t.Fatalf("the services' role writing the record: %v", err)
 	}
+	// The embedded Temporal server connects as its own role, owner of its
+	// databases; the services' role cannot connect to them at all.
+	temporalURL := run(t, clone, "bash", "deploy/dev/pg.sh", "temporal-url", dataDir, port)
+	runtimeURL := run(t, clone, "bash", "deploy/dev/pg.sh", "runtime-url", dataDir, port)
+	for _, name := range []string{"temporal", "temporal_visibility"} {
+		tdb, err := sql.Open("pgx", withDatabase(t, temporalURL, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var who, owner string
+		err = tdb.QueryRow("SELECT current_user, pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()").Scan(&who, &owner)
+		_ = tdb.Close()
+		if err != nil || who != "temporal" || owner != "temporal" {
+			t.Fatalf("database %s through temporal-url: user %q, owner %q (%v), want both temporal", name, who, owner, err)
+		}
+		rdb, err := sql.Open("pgx", withDatabase(t, runtimeURL, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = rdb.Ping()
+		_ = rdb.Close()
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Fatalf("the services' role connecting to %s: %v, want permission denied", name, err)
+		}
+	}
 	// A second start of a running cluster is harmless; stop, then start again
 	// from the same data (what the next `make run` does).
 	run(t, clone, "bash", "deploy/dev/pg.sh", "start", dataDir, port, "--fast")
@@ -134,31 +176,21 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	}
 }
 
-// TestMakeRunFromClosedFolder starts `make run` in a fresh clone (its own
-// ports) until the gRPC health check answers and the banner lists one
-// process per service, then stops it as Ctrl-C would and checks that every
-// process and PostgreSQL stopped with it.
-func TestMakeRunFromClosedFolder(t *testing.T) {
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Fatalf("make is needed: %v", err)
-	}
-	clone := newClone(t)
-	grpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+// makeRun is one `make run` in a clone, started by startMakeRun.
+type makeRun struct {
+	out  *syncBuffer
+	stop func() error
+}
+
+// startMakeRun starts `make run` in clone with env and waits until the gRPC
+// health check at grpcAddr answers SERVING and the banner is printed.
+func startMakeRun(t *testing.T, clone, grpcAddr string, env []string) *makeRun {
+	t.Helper()
 	cmd := exec.Command("make", "run")
 	cmd.Dir = clone
-	cmd.Env = append(os.Environ(),
-		"DATABASE_URL=", "TEMPORAL_ADDRESS=",
-		fmt.Sprintf("REDRESS_PG_PORT=%d", freePort(t)),
-		"REDRESS_INTAKE_ADDR="+grpcAddr,
-		fmt.Sprintf("REDRESS_TEMPORAL_PORT=%d", freePort(t)),
-		"REDRESS_TEMPORAL_UI_PORT=0", "REDRESS_PPROF_ADDR=", "REDRESS_LOG_LEVEL=warn",
-	)
-	for _, v := range []string{"INTAKE_METRICS", "DELETION", "DELETION_METRICS", "ESCALATION", "ESCALATION_METRICS",
-		"REPORTING", "REPORTING_METRICS", "WORKER_METRICS", "CHECKPOINTS_METRICS", "CONSOLE", "PUBLIC"} {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("REDRESS_%s_ADDR=127.0.0.1:%d", v, freePort(t)))
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = env
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -188,7 +220,6 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		_ = stop()
-		_ = exec.Command("bash", filepath.Join(clone, "deploy/dev/pg.sh"), "remove", filepath.Join(clone, ".data/pg")).Run()
 		if t.Failed() {
 			t.Logf("make run printed:\n%s", out.String())
 		}
@@ -227,8 +258,88 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	return &makeRun{out: out, stop: stop}
+}
+
+// syncBuffer is an output buffer written by make's process and read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runningWorkflows answers the run ID of every running workflow of the
+// namespace "default" on the Temporal frontend at addr, by workflow ID.
+func runningWorkflows(t *testing.T, addr string) map[string]string {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatalf("dial Temporal at %s: %v", addr, err)
+	}
+	defer c.Close()
+	runs := map[string]string{}
+	var page []byte
+	for {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "ExecutionStatus = 'Running'", NextPageToken: page,
+		})
+		if err != nil {
+			t.Fatalf("list running workflows: %v", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			runs[e.GetExecution().GetWorkflowId()] = e.GetExecution().GetRunId()
+		}
+		if page = resp.GetNextPageToken(); len(page) == 0 {
+			return runs
+		}
+	}
+}
+
+// TestMakeRunFromClosedFolder starts `make run` in a fresh clone (its own
+// ports) until the gRPC health check answers and the banner lists one
+// process per service, then stops it as Ctrl-C would and checks that every
+// process and PostgreSQL stopped with it. Then it starts `make run` again:
+// the demo cases' workflows started the first time (the embedded Temporal
+// server keeps them in PostgreSQL) are still running, the same runs.
+func TestMakeRunFromClosedFolder(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatalf("make is needed: %v", err)
+	}
+	clone := newClone(t)
+	grpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	temporalAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	env := append(os.Environ(),
+		"DATABASE_URL=", "TEMPORAL_ADDRESS=", "REDRESS_TEMPORAL_DATABASE_URL=", "REDRESS_TEMPORAL_STORE=",
+		fmt.Sprintf("REDRESS_PG_PORT=%d", freePort(t)),
+		"REDRESS_INTAKE_ADDR="+grpcAddr,
+		"REDRESS_TEMPORAL_PORT="+strings.TrimPrefix(temporalAddr, "127.0.0.1:"),
+		"REDRESS_TEMPORAL_UI_PORT=0", "REDRESS_PPROF_ADDR=", "REDRESS_LOG_LEVEL=warn",
+	)
+	for _, v := range []string{"INTAKE_METRICS", "DELETION", "DELETION_METRICS", "ESCALATION", "ESCALATION_METRICS",
+		"REPORTING", "REPORTING_METRICS", "WORKER_METRICS", "CHECKPOINTS_METRICS", "CONSOLE", "PUBLIC"} {
+		env = append(env, fmt.Sprintf("REDRESS_%s_ADDR=127.0.0.1:%d", v, freePort(t)))
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("bash", filepath.Join(clone, "deploy/dev/pg.sh"), "remove", filepath.Join(clone, ".data/pg")).Run()
+	})
+
+	first := startMakeRun(t, clone, grpcAddr, env)
+	if !regexp.MustCompile(`(?m)^  Temporal store +PostgreSQL postgres://`).MatchString(first.out.String()) {
+		t.Errorf("the banner does not show the embedded Temporal server on PostgreSQL")
+	}
 	pids := map[string]int{}
-	for _, m := range regexp.MustCompile(`(?m)^  (\w+) +pid (\d+) `).FindAllStringSubmatch(out.String(), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^  (\w+) +pid (\d+) `).FindAllStringSubmatch(first.out.String(), -1) {
 		pids[m[1]], _ = strconv.Atoi(m[2])
 	}
 	for _, name := range []string{"intake", "deletion", "escalation", "reporting", "worker", "checkpoints", "console", "public"} {
@@ -241,7 +352,25 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 			t.Errorf("%s runs in the dev process itself", name)
 		}
 	}
-	if err := stop(); err != nil {
+	// The demo cases' workflows (started before the banner; visibility
+	// follows within moments).
+	var before map[string]string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		before = runningWorkflows(t, temporalAddr)
+		n := 0
+		for id := range before {
+			if strings.HasPrefix(id, "complaint/") {
+				n++
+			}
+		}
+		if n >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d demo case workflows running, want 5: %v", n, before)
+		}
+	}
+	if err := first.stop(); err != nil {
 		t.Fatalf("stopping make run: %v", err)
 	}
 	for name, pid := range pids {
@@ -251,5 +380,17 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(clone, ".data/pg/postmaster.pid")); !os.IsNotExist(err) {
 		t.Errorf("PostgreSQL still runs after make run stopped (postmaster.pid: %v)", err)
+	}
+
+	// The next `make run` resumes: the same runs, still running.
+	second := startMakeRun(t, clone, grpcAddr, env)
+	after := runningWorkflows(t, temporalAddr)
+	for id, runID := range before {
+		if after[id] != runID {
+			t.Errorf("workflow %s: run %q running after the restart, want %q (the run before it)", id, after[id], runID)
+		}
+	}
+	if err := second.stop(); err != nil {
+		t.Fatalf("stopping the second make run: %v", err)
 	}
 }

@@ -33,11 +33,12 @@ import (
 )
 
 // TestFaultsTemporalProcess is not a test: TestFaults runs the test binary
-// again with REDRESS_FAULTS_TEMPORAL set, so Temporal is a process of its own
+// again with REDRESS_FAULTS_TEMPORAL set (the URL of its PostgreSQL
+// databases, as `make run` keeps them), so Temporal is a process of its own
 // that kill -9 can hit. It serves until killed.
 func TestFaultsTemporalProcess(t *testing.T) {
-	dbFile := os.Getenv("REDRESS_FAULTS_TEMPORAL")
-	if dbFile == "" {
+	pgURL := os.Getenv("REDRESS_FAULTS_TEMPORAL")
+	if pgURL == "" {
 		t.Skip("helper process of TestFaults")
 	}
 	var port int
@@ -46,7 +47,7 @@ func TestFaultsTemporalProcess(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	ts, err := temporaldev.Start(ctx, temporaldev.Options{DatabaseFile: dbFile, FrontendPort: port, LogLevel: "error"})
+	ts, err := temporaldev.Start(ctx, temporaldev.Options{PostgresURL: pgURL, FrontendPort: port, LogLevel: "error"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +56,9 @@ func TestFaultsTemporalProcess(t *testing.T) {
 }
 
 // TestFaults (make test-faults) submits complaints steadily while it kills
-// -9, in turn, the intake service, the worker and the Temporal server, and
-// restarts PostgreSQL as a crash would (immediate stop). Then every key
+// -9, in turn, the intake service, the worker and the Temporal server (on
+// PostgreSQL, in the same cluster), and restarts PostgreSQL as a crash would
+// (immediate stop). Then every key
 // whose submission failed is retried with the same key, and it checks: each
 // key that was ever answered OK names exactly one case, which has its two
 // deadlines and a running workflow that loaded it; no case exists without
@@ -64,8 +66,9 @@ func TestFaultsTemporalProcess(t *testing.T) {
 // a redelivery of the same message after a crash is counted and printed).
 func TestFaults(t *testing.T) {
 	pgURL, pgDir := os.Getenv("REDRESS_FAULTS_DATABASE_URL"), os.Getenv("REDRESS_FAULTS_PG_DIR")
-	if pgURL == "" || pgDir == "" {
-		t.Skip("run with make test-faults (needs REDRESS_FAULTS_DATABASE_URL and REDRESS_FAULTS_PG_DIR)")
+	temporalURL := os.Getenv("REDRESS_FAULTS_TEMPORAL_DATABASE_URL")
+	if pgURL == "" || pgDir == "" || temporalURL == "" {
+		t.Skip("run with make test-faults (needs REDRESS_FAULTS_DATABASE_URL, REDRESS_FAULTS_PG_DIR and REDRESS_FAULTS_TEMPORAL_DATABASE_URL)")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -93,7 +96,7 @@ func TestFaults(t *testing.T) {
 		switch name {
 		case "temporal":
 			cmd = exec.Command(os.Args[0], "-test.run=^TestFaultsTemporalProcess$")
-			cmd.Env = append(os.Environ(), "REDRESS_FAULTS_TEMPORAL="+filepath.Join(dir, "temporal.db"),
+			cmd.Env = append(os.Environ(), "REDRESS_FAULTS_TEMPORAL="+temporalURL,
 				fmt.Sprintf("REDRESS_FAULTS_TEMPORAL_PORT=%d", temporalPort))
 		case "intake":
 			cmd = exec.Command(bin, "serve", "intake")

@@ -65,12 +65,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := runMigrate(ctx, cfg); err != nil {
 		return err
 	}
-	uiAddr := "(external Temporal: its own UI)"
+	uiAddr, store := "(external Temporal: its own UI)", "(external Temporal: its own)"
 	if cfg.TemporalAddress == "" {
-		ts, err := temporaldev.Start(ctx, temporaldev.Options{
-			DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"),
-			FrontendPort: cfg.TemporalPort, UIPort: cfg.TemporalUI, Namespace: cfg.Namespace, Logger: log,
-		})
+		o, where, err := embeddedTemporal(cfg, log)
+		if err != nil {
+			return err
+		}
+		store = where
+		ts, err := temporaldev.Start(ctx, o)
 		if err != nil {
 			return fmt.Errorf("embedded Temporal: %w", err)
 		}
@@ -129,6 +131,7 @@ Redress is running, one process per service (Ctrl-C stops everything; the next '
 
   Temporal frontend  %s
   Temporal Web UI    %s
+  Temporal store     %s
   PostgreSQL         %s
   Demo cases         %d on record (submitted as principal "demo")
   Audit checkpoints  %s   (signed with %s; redress audit verify -checkpoints <that folder>)
@@ -137,13 +140,39 @@ Try:
   grpcurl -plaintext %s list
   grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"idempotency_key":"try-0001","kind":"CASE_KIND_COMPLAINT","category":"CATEGORY_SPAM_SMS","channel":"CHANNEL_WEB_FORM","complainant":{"name":"Zhang San","phone":"+8613800138000","email":"zhang.san@example.com"},"description":"Spam SMS every day since my data leaked"}' %s redress.intake.v1.IntakeService/SubmitComplaint
 
-%s`, procs.String(), "dev", os.Getpid(), cfg.TemporalAddress, uiAddr, redactURL(cfg.DatabaseURL), cases,
+%s`, procs.String(), "dev", os.Getpid(), cfg.TemporalAddress, uiAddr, store, redactURL(cfg.DatabaseURL), cases,
 			cfg.CheckpointDir, cfg.CheckpointKeyFile, cfg.IntakeAddr, apiToken, cfg.IntakeAddr, demoSignIns())
 		fmt.Fprintf(os.Stderr, "ready: started in %ds (the first run on a machine downloads and compiles; later runs take seconds)\n",
 			int(time.Since(t0).Seconds()))
 		return nil
 	})
 	return g.Wait()
+}
+
+// embeddedTemporal answers the embedded Temporal server's options for the
+// store cfg names (REDRESS_TEMPORAL_STORE), and where that store keeps the
+// server's state, for the banner.
+func embeddedTemporal(cfg config.Config, log *slog.Logger) (temporaldev.Options, string, error) {
+	o := temporaldev.Options{FrontendPort: cfg.TemporalPort, UIPort: cfg.TemporalUI, Namespace: cfg.Namespace, Logger: log}
+	sqlite := filepath.Join(cfg.DataDir, "temporal.db")
+	switch cfg.TemporalStore {
+	case "postgres":
+		if cfg.TemporalDatabaseURL == "" {
+			return o, "", errors.New("REDRESS_TEMPORAL_DATABASE_URL is not set: the embedded Temporal server keeps its state " +
+				"in PostgreSQL (make run sets it to the local cluster's databases temporal and temporal_visibility; " +
+				"REDRESS_TEMPORAL_STORE=sqlite keeps it in the data folder instead)")
+		}
+		if _, err := os.Stat(sqlite); err == nil {
+			log.Warn("the embedded Temporal server now keeps its state in PostgreSQL; workflows in the SQLite file stay there "+
+				"(REDRESS_TEMPORAL_STORE=sqlite runs on it; delete the file once done with it)", "file", sqlite)
+		}
+		o.PostgresURL = cfg.TemporalDatabaseURL
+		return o, "PostgreSQL " + redactURL(cfg.TemporalDatabaseURL) + " (and its _visibility database)", nil
+	case "sqlite":
+		o.DatabaseFile = sqlite
+		return o, "SQLite " + sqlite, nil
+	}
+	return o, "", fmt.Errorf("REDRESS_TEMPORAL_STORE=%q: want postgres or sqlite", cfg.TemporalStore)
 }
 
 // loadDemo creates the demo accounts and cases before the services start,

@@ -149,6 +149,11 @@ type Config struct {
 	DataDir      string `env:"REDRESS_DATA_DIR" envDefault:".data"`
 	TemporalPort int    `env:"REDRESS_TEMPORAL_PORT" envDefault:"7233"`
 	TemporalUI   int    `env:"REDRESS_TEMPORAL_UI_PORT" envDefault:"8233"`
+	// The embedded Temporal server's store: "postgres" (its databases at
+	// TemporalDatabaseURL, NAME and NAME_visibility; deploy/dev/run.sh sets
+	// it to the local cluster's) or "sqlite" (DataDir/temporal.db).
+	TemporalStore       string `env:"REDRESS_TEMPORAL_STORE" envDefault:"postgres"`
+	TemporalDatabaseURL string `env:"REDRESS_TEMPORAL_DATABASE_URL"`
 }
 
 // Keyring builds the keyring from the configured master keys.

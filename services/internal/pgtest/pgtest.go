@@ -39,6 +39,13 @@ const (
 	RuntimePassword = "redress_app"
 )
 
+// TemporalUser and TemporalPassword are the login role of an embedded
+// Temporal server on PostgreSQL, the one deploy/dev/pg.sh creates.
+const (
+	TemporalUser     = "temporal"
+	TemporalPassword = "temporal"
+)
+
 var (
 	once       sync.Once
 	serverURL  string
@@ -63,6 +70,33 @@ func URL(t testing.TB) string {
 		_ = admin.Close()
 	})
 	return RuntimeURL(withDatabase(serverURL, name))
+}
+
+// TemporalURL returns the URL of a fresh, empty pair of databases for an
+// embedded Temporal server on PostgreSQL (NAME for persistence and
+// NAME_visibility, owned by TemporalUser, as deploy/dev/pg.sh makes them),
+// connecting as TemporalUser; both are dropped when the test ends.
+func TemporalURL(t testing.TB) string {
+	t.Helper()
+	once.Do(prepare)
+	if prepareErr != nil {
+		t.Fatalf("pgtest: %v", prepareErr)
+	}
+	name := "tt_" + randomHex(8)
+	admin := openAdmin(t)
+	t.Cleanup(func() { _ = admin.Close() })
+	for _, db := range []string{name, name + "_visibility"} {
+		if _, err := admin.Exec(fmt.Sprintf("CREATE DATABASE %s OWNER %s", db, TemporalUser)); err != nil {
+			t.Fatalf("pgtest: create database: %v", err)
+		}
+		t.Cleanup(func() { _, _ = admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", db)) })
+	}
+	u, err := url.Parse(withDatabase(serverURL, name))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	u.User = url.UserPassword(TemporalUser, TemporalPassword)
+	return u.String()
 }
 
 // OwnerURL is u (a URL from URL) connecting as the owner of the tables.
@@ -149,8 +183,11 @@ func buildTemplate() error {
 		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+RuntimeUser+`') THEN
 			CREATE ROLE `+RuntimeUser+` LOGIN PASSWORD '`+RuntimePassword+`' IN ROLE redress_runtime;
 		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+TemporalUser+`') THEN
+			CREATE ROLE `+TemporalUser+` LOGIN PASSWORD '`+TemporalPassword+`';
+		END IF;
 	END $$`); err != nil {
-		return fmt.Errorf("create the runtime role: %w", err)
+		return fmt.Errorf("create the runtime and Temporal roles: %w", err)
 	}
 
 	// A template is rebuilt by each test run (a new binary may carry new migrations).

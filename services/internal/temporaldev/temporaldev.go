@@ -1,14 +1,20 @@
-// Package temporaldev runs a real Temporal server inside the process, on
-// SQLite, for the dev stack and for end-to-end tests — what `temporal server
-// start-dev` runs, built the same way as the Temporal CLI's devserver package:
-// frontend, history, matching and worker services in one process, static
-// membership (no ringpop), namespaces written straight into SQLite before the
+// Package temporaldev runs a real Temporal server inside the process, for the
+// dev stack and for end-to-end tests — what `temporal server start-dev` runs,
+// built the same way as the Temporal CLI's devserver package: frontend,
+// history, matching and worker services in one process, static membership
+// (no ringpop), namespaces written straight into the database before the
 // services start, and optionally the Temporal Web UI (ui-server v2, with its
 // embedded assets).
 //
-// A server started on a DatabaseFile keeps its workflows across Stop and a new
-// Start on the same file; starting again on the same FrontendPort after Stop is
-// supported, so tests can simulate a Temporal outage and its recovery.
+// Its state lives in PostgreSQL (Options.PostgresURL: the persistence a
+// production Temporal cluster uses, schema set up and upgraded by Start from
+// the server module's embedded schema), in a SQLite file
+// (Options.DatabaseFile), or in memory.
+//
+// A server started on PostgreSQL or a DatabaseFile keeps its workflows across
+// Stop and a new Start on the same databases; starting again on the same
+// FrontendPort after Stop is supported, so tests can simulate a Temporal
+// outage and its recovery.
 package temporaldev
 
 import (
@@ -63,9 +69,17 @@ const (
 // Options configures Start. The zero value is a usable in-memory server on
 // 127.0.0.1 and a free port, with namespace "default" and no UI.
 type Options struct {
-	// DatabaseFile is the SQLite file; "" keeps everything in memory. With a
-	// file, workflows survive Stop and a later Start on the same file. The
-	// file is created, with its schema, when missing; its directory must exist.
+	// PostgresURL keeps the server's state in PostgreSQL
+	// (postgres://user:password@host:port/NAME?sslmode=disable): persistence
+	// in database NAME, visibility in NAME_visibility. Both must exist and
+	// the URL's role must be able to create tables in them (deploy/dev/pg.sh
+	// makes them, owned by the role temporal); Start sets up an empty
+	// database's schema and upgrades an older one to the server's version.
+	PostgresURL string
+	// DatabaseFile is the SQLite file, when PostgresURL is empty; "" keeps
+	// everything in memory. With a file, workflows survive Stop and a later
+	// Start on the same file. The file is created, with its schema, when
+	// missing; its directory must exist.
 	DatabaseFile string
 	// IP the frontend (and the UI) bind to; default 127.0.0.1. History,
 	// matching and worker always bind to 127.0.0.1.
@@ -202,18 +216,36 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 
 	frontendAddr := net.JoinHostPort(dialIP, strconv.Itoa(o.FrontendPort))
-	sqlConf, err := prepareSQLite(o, logger)
-	if err != nil {
-		return nil, err
+	tl := serverLogger{l: logger}
+	var (
+		storeConf, visConf *config.SQL
+		shards             int32
+	)
+	if o.PostgresURL != "" {
+		if o.DatabaseFile != "" {
+			return nil, errors.New("temporaldev: both PostgresURL and DatabaseFile are set")
+		}
+		if storeConf, visConf, err = preparePostgres(o, tl); err != nil {
+			return nil, err
+		}
+		shards = postgresHistoryShards
+	} else {
+		if storeConf, err = prepareSQLite(o, logger); err != nil {
+			return nil, err
+		}
+		// One SQLite database holds both; a single connection serialises
+		// everything anyway, and files made so far have one shard (the count
+		// is fixed when a cluster is first started).
+		visConf, shards = storeConf, 1
 	}
 
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = internalIP
-	conf.Persistence.DefaultStore = "sqlite-default"
-	conf.Persistence.VisibilityStore = "sqlite-default"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	conf.Persistence.DefaultStore = "default"
+	conf.Persistence.VisibilityStore = "visibility"
+	conf.Persistence.NumHistoryShards = shards
+	conf.Persistence.DataStores = map[string]config.DataStore{"default": {SQL: storeConf}, "visibility": {SQL: visConf}}
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
 		FailoverVersionIncrement: 10,
@@ -243,7 +275,6 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	conf.PublicClient.HostPort = frontendAddr
 	// conf.Global.Metrics stays nil (no-op metrics, no listener); PProf port 0 = off.
 
-	tl := serverLogger{l: logger}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporaldev: authorizer: %w", err)
@@ -356,15 +387,27 @@ func prepareSQLite(o Options, logger *slog.Logger) (*config.SQL, error) {
 			return nil, fmt.Errorf("temporaldev: database file: %w", err)
 		}
 	}
+	if err := createNamespace(conf, o); err != nil {
+		return nil, err
+	}
+	return conf, nil
+}
+
+// createNamespace writes o's namespace into the persistence database conf
+// unless it exists. The server reads it at start, so the namespace is there
+// as soon as the frontend answers (registering it through the API would wait
+// for the namespace cache's refresh). sqliteschema's helpers work on any SQL
+// plugin's database, PostgreSQL too.
+func createNamespace(conf *config.SQL, o Options) error {
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
 	if err != nil {
-		return nil, fmt.Errorf("temporaldev: namespace config: %w", err)
+		return fmt.Errorf("temporaldev: namespace config: %w", err)
 	}
 	ns.Detail.Config.Retention = durationpb.New(o.Retention)
 	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
-		return nil, fmt.Errorf("temporaldev: create namespace %q: %w", o.Namespace, err)
+		return fmt.Errorf("temporaldev: create namespace %q: %w", o.Namespace, err)
 	}
-	return conf, nil
+	return nil
 }
 
 // startServer runs srv.Start, turning a panic in the calling goroutine into

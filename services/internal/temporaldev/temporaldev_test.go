@@ -99,14 +99,49 @@ func waitOrSignal(ctx workflow.Context) (string, error) {
 	return result, nil
 }
 
+// sleepThenReturn waits on a short durable timer.
+func sleepThenReturn(ctx workflow.Context, d time.Duration) (string, error) {
+	if err := workflow.Sleep(ctx, d); err != nil {
+		return "", err
+	}
+	return "timer", nil
+}
+
 func startWorker(t *testing.T, c client.Client) worker.Worker {
 	t.Helper()
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(waitOrSignal)
+	w.RegisterWorkflow(sleepThenReturn)
 	if err := w.Start(); err != nil {
 		t.Fatalf("worker start: %v", err)
 	}
 	return w
+}
+
+// awaitEvent polls run's history until it holds an event of type want.
+func awaitEvent(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, want enumspb.EventType) {
+	t.Helper()
+	for !hasEvent(ctx, t, c, run, want) {
+		if ctx.Err() != nil {
+			t.Fatalf("no %v event in the history of %s", want, run.GetID())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func hasEvent(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, want enumspb.EventType) bool {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatalf("history: %v", err)
+		}
+		if ev.GetEventType() == want {
+			return true
+		}
+	}
+	return false
 }
 
 func portOf(t *testing.T, hostport string) int {
@@ -141,24 +176,7 @@ func TestWorkflowSurvivesRestart(t *testing.T) {
 		t.Fatalf("ExecuteWorkflow: %v", err)
 	}
 	// Wait until the worker has run the first workflow task (the timer exists).
-	for {
-		it := c1.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		timerStarted := false
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatalf("history: %v", err)
-			}
-			timerStarted = timerStarted || ev.GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED
-		}
-		if timerStarted {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("timer never started")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	awaitEvent(ctx, t, c1, run, enumspb.EVENT_TYPE_TIMER_STARTED)
 	w1.Stop()
 	c1.Close()
 
