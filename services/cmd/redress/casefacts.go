@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"google.golang.org/grpc"
 
@@ -25,7 +24,7 @@ func (s *stack) caseFactsClient(ctx context.Context) (intakev1.CaseFactsServiceC
 	if err != nil {
 		return nil, err
 	}
-	token := staticToken(os.Getenv("REDRESS_ESCALATION_SERVICE_TOKEN"))
+	token := staticToken(s.cfg.EscalationServiceToken)
 	if token == nil {
 		token = (&ownCredential{store: s.identity(), account: escalationAccount, name: "Escalation service",
 			role: access.EscalationService, purpose: "case-facts"}).get

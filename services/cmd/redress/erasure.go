@@ -58,8 +58,8 @@ type ownCredential struct {
 	account, name, purpose string
 	role                   access.Role
 	mu                     sync.Mutex
-	token   string
-	expires time.Time
+	token                  string
+	expires                time.Time
 }
 
 func (c *ownCredential) get(ctx context.Context) (string, error) {
