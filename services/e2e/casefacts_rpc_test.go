@@ -56,6 +56,9 @@ func TestCaseFactsServiceOnlyForTheEscalationService(t *testing.T) {
 		if _, err := plain.NotifyComplainants(ctx, &intakev1.NotifyComplainantsRequest{}); status.Code(err) != codes.PermissionDenied {
 			t.Errorf("%s sends notices: %v, want PermissionDenied", role, err)
 		}
+		if _, err := plain.OpenCaseAnswers(ctx, &intakev1.OpenCaseAnswersRequest{CaseId: caseID, Sealed: [][]byte{{1}}}); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s opens answers: %v, want PermissionDenied", role, err)
+		}
 	}
 	svc := as("svc.other.escalation", access.EscalationService)
 	if _, err := h.api.GetCase(svc, &intakev1.GetCaseRequest{CaseId: caseID}); status.Code(err) != codes.PermissionDenied {
@@ -80,7 +83,10 @@ func TestCaseFactsServiceOnlyForTheEscalationService(t *testing.T) {
 			_, err := h.facts.GetCaseFacts(h.ctx, &intakev1.GetCaseFactsRequest{CaseIds: []string{caseID, caseID}})
 			return err
 		}, "case_ids[1]"},
-		{func() error { _, err := h.facts.ListLeakComplaints(h.ctx, &intakev1.ListLeakComplaintsRequest{}); return err }, "received_after"},
+		{func() error {
+			_, err := h.facts.ListLeakComplaints(h.ctx, &intakev1.ListLeakComplaintsRequest{})
+			return err
+		}, "received_after"},
 		{func() error {
 			_, err := h.facts.ListLeakComplaints(h.ctx, &intakev1.ListLeakComplaintsRequest{ReceivedAfter: since, PageSize: 5000})
 			return err
@@ -97,6 +103,18 @@ func TestCaseFactsServiceOnlyForTheEscalationService(t *testing.T) {
 			return err
 		}, "body"},
 		{func() error { _, err := h.facts.NotifyComplainants(h.ctx, notice("incident/"+escID)); return err }, "case_ids"},
+		{func() error {
+			_, err := h.facts.SealCaseAnswer(h.ctx, &intakev1.SealCaseAnswerRequest{Answer: "x"})
+			return err
+		}, "case_id"},
+		{func() error {
+			_, err := h.facts.SealCaseAnswer(h.ctx, &intakev1.SealCaseAnswerRequest{CaseId: caseID})
+			return err
+		}, "answer"},
+		{func() error {
+			_, err := h.facts.OpenCaseAnswers(h.ctx, &intakev1.OpenCaseAnswersRequest{CaseId: caseID})
+			return err
+		}, "sealed"},
 	} {
 		err := c.call()
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), c.field) {

@@ -31,14 +31,14 @@ func (s *stack) escalationTiming() wf.Timing {
 // serveEscalation runs the escalation process: EscalationService on its
 // own address, once follow-up answers from before sealing are sealed.
 func (s *stack) serveEscalation(ctx context.Context) error {
-	if n, err := esc.SealClearAnswers(ctx, s.db, s.keys); err != nil {
-		s.log.Error("escalation: clear follow-up answers not sealed", "err", err)
-	} else if n > 0 {
-		s.log.Info("escalation: clear follow-up answers sealed", "rows", n)
-	}
 	facts, err := s.caseFactsClient(ctx)
 	if err != nil {
 		return err
+	}
+	if n, err := esc.SealClearAnswers(ctx, s.db, s.keys, facts); err != nil {
+		s.log.Error("escalation: clear follow-up answers not sealed", "err", err)
+	} else if n > 0 {
+		s.log.Info("escalation: clear follow-up answers sealed", "rows", n)
 	}
 	return s.serveGRPC(ctx, "escalation", s.cfg.EscalationAddr, s.cfg.EscalationMetricsAddr,
 		func(gs *grpc.Server) { escalationv1.RegisterEscalationServiceServer(gs, s.escalationServer(facts)) })

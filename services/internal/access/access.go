@@ -113,6 +113,8 @@ var Table = map[string]Permission{
 	caseFacts + "GetCaseFacts":       IntakeCaseFacts,
 	caseFacts + "ListLeakComplaints": IntakeCaseFacts,
 	caseFacts + "NotifyComplainants": IntakeCaseFacts,
+	caseFacts + "SealCaseAnswer":     IntakeCaseFacts,
+	caseFacts + "OpenCaseAnswers":    IntakeCaseFacts,
 
 	escalation + "EscalateManually":           EscalationCreate,
 	escalation + "OpenIncident":               EscalationCreate,

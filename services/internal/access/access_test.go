@@ -120,7 +120,7 @@ func TestIntakeCaseFactsOnlyForTheEscalationService(t *testing.T) {
 	if g := Grants[EscalationService]; len(g) != 1 || g[0] != IntakeCaseFacts {
 		t.Errorf("escalation_service holds %v, want only intake.case_facts", g)
 	}
-	for _, m := range []string{"GetCaseFacts", "ListLeakComplaints", "NotifyComplainants"} {
+	for _, m := range []string{"GetCaseFacts", "ListLeakComplaints", "NotifyComplainants", "SealCaseAnswer", "OpenCaseAnswers"} {
 		if Table["/redress.intake.v1.CaseFactsService/"+m] != IntakeCaseFacts {
 			t.Errorf("CaseFactsService/%s does not need intake.case_facts", m)
 		}

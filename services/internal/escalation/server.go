@@ -519,21 +519,13 @@ func (s *Server) AnswerFollowUp(ctx context.Context, req *escalationv1.AnswerFol
 		return nil, err
 	}
 	upd := map[string]any{"answer": req.Answer}
-	keyID, err := answerKeyID(s.db.WithContext(ctx), e)
-	if err != nil {
+	enc, err := sealAnswer(ctx, s.db.WithContext(ctx), s.keys, s.intake, e, req.Answer)
+	if errors.Is(err, errAnswerErased) {
+		return nil, status.Error(codes.FailedPrecondition, "the person this escalation is about was erased: the answer cannot be kept under their key")
+	} else if err != nil {
 		return nil, s.dbError(err)
 	}
-	if keyID != "" {
-		sk, err := s.keys.SubjectKey(s.db.WithContext(ctx), keyID)
-		if errors.Is(err, crypto.ErrShredded) {
-			return nil, status.Error(codes.FailedPrecondition, "the person this escalation is about was erased: the answer cannot be kept under their key")
-		} else if err != nil {
-			return nil, s.dbError(err)
-		}
-		enc, err := sk.Seal(fieldAnswer, []byte(req.Answer))
-		if err != nil {
-			return nil, status.Error(codes.Internal, "the answer could not be sealed")
-		}
+	if enc != nil {
 		upd["answer"], upd["answer_enc"] = "", enc
 	}
 	if len(req.Attachment) > 0 {

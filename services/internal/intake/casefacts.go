@@ -273,3 +273,78 @@ func (s *CaseFacts) recipient(db *gorm.DB, complainantID string) (notify.Recipie
 	}
 	return notify.Recipient{Email: open("email", c.EmailEnc), Phone: open("phone", c.PhoneEnc), Preferred: c.PreferredContact}, nil
 }
+
+// fieldCaseAnswer is what a follow-up answer about a case is sealed as; the
+// escalation service may seal and open nothing else under a complainant's key.
+const fieldCaseAnswer = "escalation.follow_up_answer"
+
+// maxOpenAnswers bounds the answers one request opens.
+const maxOpenAnswers = 100
+
+// caseKey is the subject key of the case's complainant (crypto.ErrShredded
+// once erased); an unknown case answers NOT_FOUND.
+func (s *CaseFacts) caseKey(db *gorm.DB, caseID string) (crypto.SubjectKey, error) {
+	var ids []string
+	if err := db.Table("cases").Joins("JOIN complainants p ON p.id = cases.complainant_id").
+		Where("cases.id = ?", caseID).Pluck("p.subject_key_id", &ids).Error; err != nil {
+		return crypto.SubjectKey{}, err
+	}
+	if len(ids) != 1 {
+		return crypto.SubjectKey{}, status.Errorf(codes.NotFound, "case_id: case %s not found", caseID)
+	}
+	return s.Keys.SubjectKey(db, ids[0])
+}
+
+// SealCaseAnswer seals a follow-up answer under the case's complainant's key.
+func (s *CaseFacts) SealCaseAnswer(ctx context.Context, req *intakev1.SealCaseAnswerRequest) (*intakev1.SealCaseAnswerResponse, error) {
+	var v validation.Errors
+	v.UUID("case_id", req.GetCaseId())
+	v.Text("answer", req.GetAnswer(), 1, 20000)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sk, err := s.caseKey(s.DB.WithContext(ctx), req.CaseId)
+	if errors.Is(err, crypto.ErrShredded) {
+		return nil, status.Error(codes.FailedPrecondition, "case_id: the complainant was erased: the answer cannot be kept under their key")
+	} else if err != nil {
+		return nil, err
+	}
+	enc, err := sk.Seal(fieldCaseAnswer, []byte(req.Answer))
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.SealCaseAnswerResponse{Sealed: enc}, nil
+}
+
+// OpenCaseAnswers opens answers sealed by SealCaseAnswer for the case.
+func (s *CaseFacts) OpenCaseAnswers(ctx context.Context, req *intakev1.OpenCaseAnswersRequest) (*intakev1.OpenCaseAnswersResponse, error) {
+	var v validation.Errors
+	v.UUID("case_id", req.GetCaseId())
+	switch n := len(req.GetSealed()); {
+	case n == 0:
+		v.Add("sealed", "is required")
+	case n > maxOpenAnswers:
+		v.Addf("sealed", "at most %d answers at a time", maxOpenAnswers)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sk, err := s.caseKey(s.DB.WithContext(ctx), req.CaseId)
+	erased := errors.Is(err, crypto.ErrShredded)
+	if err != nil && !erased {
+		return nil, err
+	}
+	out := make([]*intakev1.OpenedAnswer, len(req.Sealed))
+	for i, enc := range req.Sealed {
+		out[i] = &intakev1.OpenedAnswer{Erased: erased}
+		if erased {
+			continue
+		}
+		if b, err := sk.Open(fieldCaseAnswer, enc); err != nil {
+			out[i].Unreadable = true
+		} else {
+			out[i].Text = string(b)
+		}
+	}
+	return &intakev1.OpenCaseAnswersResponse{Answers: out}, nil
+}

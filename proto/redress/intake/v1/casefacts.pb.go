@@ -734,6 +734,261 @@ func (x *NotifyComplainantsResponse) GetSent() int32 {
 	return 0
 }
 
+type SealCaseAnswerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Answer        string                 `protobuf:"bytes,2,opt,name=answer,proto3" json:"answer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealCaseAnswerRequest) Reset() {
+	*x = SealCaseAnswerRequest{}
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealCaseAnswerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealCaseAnswerRequest) ProtoMessage() {}
+
+func (x *SealCaseAnswerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealCaseAnswerRequest.ProtoReflect.Descriptor instead.
+func (*SealCaseAnswerRequest) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_casefacts_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SealCaseAnswerRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *SealCaseAnswerRequest) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+type SealCaseAnswerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sealed        []byte                 `protobuf:"bytes,1,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealCaseAnswerResponse) Reset() {
+	*x = SealCaseAnswerResponse{}
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealCaseAnswerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealCaseAnswerResponse) ProtoMessage() {}
+
+func (x *SealCaseAnswerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealCaseAnswerResponse.ProtoReflect.Descriptor instead.
+func (*SealCaseAnswerResponse) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_casefacts_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SealCaseAnswerResponse) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+type OpenCaseAnswersRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// At most 100 sealed answers.
+	Sealed        [][]byte `protobuf:"bytes,2,rep,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenCaseAnswersRequest) Reset() {
+	*x = OpenCaseAnswersRequest{}
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenCaseAnswersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenCaseAnswersRequest) ProtoMessage() {}
+
+func (x *OpenCaseAnswersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenCaseAnswersRequest.ProtoReflect.Descriptor instead.
+func (*OpenCaseAnswersRequest) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_casefacts_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *OpenCaseAnswersRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *OpenCaseAnswersRequest) GetSealed() [][]byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+// OpenedAnswer is one answer in clear, or why it is not.
+type OpenedAnswer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	Erased        bool                   `protobuf:"varint,2,opt,name=erased,proto3" json:"erased,omitempty"`         // the complainant's key is destroyed
+	Unreadable    bool                   `protobuf:"varint,3,opt,name=unreadable,proto3" json:"unreadable,omitempty"` // not sealed under this case's complainant's key
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenedAnswer) Reset() {
+	*x = OpenedAnswer{}
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenedAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenedAnswer) ProtoMessage() {}
+
+func (x *OpenedAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenedAnswer.ProtoReflect.Descriptor instead.
+func (*OpenedAnswer) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_casefacts_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *OpenedAnswer) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *OpenedAnswer) GetErased() bool {
+	if x != nil {
+		return x.Erased
+	}
+	return false
+}
+
+func (x *OpenedAnswer) GetUnreadable() bool {
+	if x != nil {
+		return x.Unreadable
+	}
+	return false
+}
+
+type OpenCaseAnswersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order asked.
+	Answers       []*OpenedAnswer `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenCaseAnswersResponse) Reset() {
+	*x = OpenCaseAnswersResponse{}
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenCaseAnswersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenCaseAnswersResponse) ProtoMessage() {}
+
+func (x *OpenCaseAnswersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_casefacts_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenCaseAnswersResponse.ProtoReflect.Descriptor instead.
+func (*OpenCaseAnswersResponse) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_casefacts_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *OpenCaseAnswersResponse) GetAnswers() []*OpenedAnswer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
 var File_redress_intake_v1_casefacts_proto protoreflect.FileDescriptor
 
 const file_redress_intake_v1_casefacts_proto_rawDesc = "" +
@@ -802,11 +1057,29 @@ const file_redress_intake_v1_casefacts_proto_rawDesc = "" +
 	"\x04body\x18\x04 \x01(\tR\x04body\x12\x1a\n" +
 	"\bcitation\x18\x05 \x01(\tR\bcitation\"0\n" +
 	"\x1aNotifyComplainantsResponse\x12\x12\n" +
-	"\x04sent\x18\x01 \x01(\x05R\x04sent2\xd9\x02\n" +
+	"\x04sent\x18\x01 \x01(\x05R\x04sent\"H\n" +
+	"\x15SealCaseAnswerRequest\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x16\n" +
+	"\x06answer\x18\x02 \x01(\tR\x06answer\"0\n" +
+	"\x16SealCaseAnswerResponse\x12\x16\n" +
+	"\x06sealed\x18\x01 \x01(\fR\x06sealed\"I\n" +
+	"\x16OpenCaseAnswersRequest\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x16\n" +
+	"\x06sealed\x18\x02 \x03(\fR\x06sealed\"Z\n" +
+	"\fOpenedAnswer\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x16\n" +
+	"\x06erased\x18\x02 \x01(\bR\x06erased\x12\x1e\n" +
+	"\n" +
+	"unreadable\x18\x03 \x01(\bR\n" +
+	"unreadable\"T\n" +
+	"\x17OpenCaseAnswersResponse\x129\n" +
+	"\aanswers\x18\x01 \x03(\v2\x1f.redress.intake.v1.OpenedAnswerR\aanswers2\xaa\x04\n" +
 	"\x10CaseFactsService\x12_\n" +
 	"\fGetCaseFacts\x12&.redress.intake.v1.GetCaseFactsRequest\x1a'.redress.intake.v1.GetCaseFactsResponse\x12q\n" +
 	"\x12ListLeakComplaints\x12,.redress.intake.v1.ListLeakComplaintsRequest\x1a-.redress.intake.v1.ListLeakComplaintsResponse\x12q\n" +
-	"\x12NotifyComplainants\x12,.redress.intake.v1.NotifyComplainantsRequest\x1a-.redress.intake.v1.NotifyComplainantsResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
+	"\x12NotifyComplainants\x12,.redress.intake.v1.NotifyComplainantsRequest\x1a-.redress.intake.v1.NotifyComplainantsResponse\x12e\n" +
+	"\x0eSealCaseAnswer\x12(.redress.intake.v1.SealCaseAnswerRequest\x1a).redress.intake.v1.SealCaseAnswerResponse\x12h\n" +
+	"\x0fOpenCaseAnswers\x12).redress.intake.v1.OpenCaseAnswersRequest\x1a*.redress.intake.v1.OpenCaseAnswersResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_redress_intake_v1_casefacts_proto_rawDescOnce sync.Once
@@ -820,7 +1093,7 @@ func file_redress_intake_v1_casefacts_proto_rawDescGZIP() []byte {
 	return file_redress_intake_v1_casefacts_proto_rawDescData
 }
 
-var file_redress_intake_v1_casefacts_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_redress_intake_v1_casefacts_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_redress_intake_v1_casefacts_proto_goTypes = []any{
 	(*CaseDeadline)(nil),               // 0: redress.intake.v1.CaseDeadline
 	(*CaseEvidence)(nil),               // 1: redress.intake.v1.CaseEvidence
@@ -832,29 +1105,39 @@ var file_redress_intake_v1_casefacts_proto_goTypes = []any{
 	(*ListLeakComplaintsResponse)(nil), // 7: redress.intake.v1.ListLeakComplaintsResponse
 	(*NotifyComplainantsRequest)(nil),  // 8: redress.intake.v1.NotifyComplainantsRequest
 	(*NotifyComplainantsResponse)(nil), // 9: redress.intake.v1.NotifyComplainantsResponse
-	(*timestamppb.Timestamp)(nil),      // 10: google.protobuf.Timestamp
+	(*SealCaseAnswerRequest)(nil),      // 10: redress.intake.v1.SealCaseAnswerRequest
+	(*SealCaseAnswerResponse)(nil),     // 11: redress.intake.v1.SealCaseAnswerResponse
+	(*OpenCaseAnswersRequest)(nil),     // 12: redress.intake.v1.OpenCaseAnswersRequest
+	(*OpenedAnswer)(nil),               // 13: redress.intake.v1.OpenedAnswer
+	(*OpenCaseAnswersResponse)(nil),    // 14: redress.intake.v1.OpenCaseAnswersResponse
+	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
 }
 var file_redress_intake_v1_casefacts_proto_depIdxs = []int32{
-	10, // 0: redress.intake.v1.CaseDeadline.due_at:type_name -> google.protobuf.Timestamp
-	10, // 1: redress.intake.v1.CaseDeadline.breached_at:type_name -> google.protobuf.Timestamp
-	10, // 2: redress.intake.v1.CaseFacts.received_at:type_name -> google.protobuf.Timestamp
+	15, // 0: redress.intake.v1.CaseDeadline.due_at:type_name -> google.protobuf.Timestamp
+	15, // 1: redress.intake.v1.CaseDeadline.breached_at:type_name -> google.protobuf.Timestamp
+	15, // 2: redress.intake.v1.CaseFacts.received_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: redress.intake.v1.CaseFacts.deadlines:type_name -> redress.intake.v1.CaseDeadline
 	1,  // 4: redress.intake.v1.CaseFacts.evidence:type_name -> redress.intake.v1.CaseEvidence
 	2,  // 5: redress.intake.v1.GetCaseFactsResponse.cases:type_name -> redress.intake.v1.CaseFacts
-	10, // 6: redress.intake.v1.LeakComplaint.received_at:type_name -> google.protobuf.Timestamp
-	10, // 7: redress.intake.v1.ListLeakComplaintsRequest.received_after:type_name -> google.protobuf.Timestamp
+	15, // 6: redress.intake.v1.LeakComplaint.received_at:type_name -> google.protobuf.Timestamp
+	15, // 7: redress.intake.v1.ListLeakComplaintsRequest.received_after:type_name -> google.protobuf.Timestamp
 	5,  // 8: redress.intake.v1.ListLeakComplaintsResponse.complaints:type_name -> redress.intake.v1.LeakComplaint
-	3,  // 9: redress.intake.v1.CaseFactsService.GetCaseFacts:input_type -> redress.intake.v1.GetCaseFactsRequest
-	6,  // 10: redress.intake.v1.CaseFactsService.ListLeakComplaints:input_type -> redress.intake.v1.ListLeakComplaintsRequest
-	8,  // 11: redress.intake.v1.CaseFactsService.NotifyComplainants:input_type -> redress.intake.v1.NotifyComplainantsRequest
-	4,  // 12: redress.intake.v1.CaseFactsService.GetCaseFacts:output_type -> redress.intake.v1.GetCaseFactsResponse
-	7,  // 13: redress.intake.v1.CaseFactsService.ListLeakComplaints:output_type -> redress.intake.v1.ListLeakComplaintsResponse
-	9,  // 14: redress.intake.v1.CaseFactsService.NotifyComplainants:output_type -> redress.intake.v1.NotifyComplainantsResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	13, // 9: redress.intake.v1.OpenCaseAnswersResponse.answers:type_name -> redress.intake.v1.OpenedAnswer
+	3,  // 10: redress.intake.v1.CaseFactsService.GetCaseFacts:input_type -> redress.intake.v1.GetCaseFactsRequest
+	6,  // 11: redress.intake.v1.CaseFactsService.ListLeakComplaints:input_type -> redress.intake.v1.ListLeakComplaintsRequest
+	8,  // 12: redress.intake.v1.CaseFactsService.NotifyComplainants:input_type -> redress.intake.v1.NotifyComplainantsRequest
+	10, // 13: redress.intake.v1.CaseFactsService.SealCaseAnswer:input_type -> redress.intake.v1.SealCaseAnswerRequest
+	12, // 14: redress.intake.v1.CaseFactsService.OpenCaseAnswers:input_type -> redress.intake.v1.OpenCaseAnswersRequest
+	4,  // 15: redress.intake.v1.CaseFactsService.GetCaseFacts:output_type -> redress.intake.v1.GetCaseFactsResponse
+	7,  // 16: redress.intake.v1.CaseFactsService.ListLeakComplaints:output_type -> redress.intake.v1.ListLeakComplaintsResponse
+	9,  // 17: redress.intake.v1.CaseFactsService.NotifyComplainants:output_type -> redress.intake.v1.NotifyComplainantsResponse
+	11, // 18: redress.intake.v1.CaseFactsService.SealCaseAnswer:output_type -> redress.intake.v1.SealCaseAnswerResponse
+	14, // 19: redress.intake.v1.CaseFactsService.OpenCaseAnswers:output_type -> redress.intake.v1.OpenCaseAnswersResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_redress_intake_v1_casefacts_proto_init() }
@@ -868,7 +1151,7 @@ func file_redress_intake_v1_casefacts_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_intake_v1_casefacts_proto_rawDesc), len(file_redress_intake_v1_casefacts_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

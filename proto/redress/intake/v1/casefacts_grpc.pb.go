@@ -22,6 +22,8 @@ const (
 	CaseFactsService_GetCaseFacts_FullMethodName       = "/redress.intake.v1.CaseFactsService/GetCaseFacts"
 	CaseFactsService_ListLeakComplaints_FullMethodName = "/redress.intake.v1.CaseFactsService/ListLeakComplaints"
 	CaseFactsService_NotifyComplainants_FullMethodName = "/redress.intake.v1.CaseFactsService/NotifyComplainants"
+	CaseFactsService_SealCaseAnswer_FullMethodName     = "/redress.intake.v1.CaseFactsService/SealCaseAnswer"
+	CaseFactsService_OpenCaseAnswers_FullMethodName    = "/redress.intake.v1.CaseFactsService/OpenCaseAnswers"
 )
 
 // CaseFactsServiceClient is the client API for CaseFactsService service.
@@ -45,6 +47,13 @@ type CaseFactsServiceClient interface {
 	// per case and idempotency key: a case already notified under the key is
 	// skipped, a complainant whose data is erased is not notified.
 	NotifyComplainants(ctx context.Context, in *NotifyComplainantsRequest, opts ...grpc.CallOption) (*NotifyComplainantsResponse, error)
+	// Seals the answer to a regulator's follow-up question about a case under
+	// its complainant's subject key, so erasing the complainant erases it too.
+	// A complainant already erased answers FAILED_PRECONDITION.
+	SealCaseAnswer(ctx context.Context, in *SealCaseAnswerRequest, opts ...grpc.CallOption) (*SealCaseAnswerResponse, error)
+	// Opens answers SealCaseAnswer sealed for the case (erased once the
+	// complainant's key is destroyed).
+	OpenCaseAnswers(ctx context.Context, in *OpenCaseAnswersRequest, opts ...grpc.CallOption) (*OpenCaseAnswersResponse, error)
 }
 
 type caseFactsServiceClient struct {
@@ -85,6 +94,26 @@ func (c *caseFactsServiceClient) NotifyComplainants(ctx context.Context, in *Not
 	return out, nil
 }
 
+func (c *caseFactsServiceClient) SealCaseAnswer(ctx context.Context, in *SealCaseAnswerRequest, opts ...grpc.CallOption) (*SealCaseAnswerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SealCaseAnswerResponse)
+	err := c.cc.Invoke(ctx, CaseFactsService_SealCaseAnswer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseFactsServiceClient) OpenCaseAnswers(ctx context.Context, in *OpenCaseAnswersRequest, opts ...grpc.CallOption) (*OpenCaseAnswersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenCaseAnswersResponse)
+	err := c.cc.Invoke(ctx, CaseFactsService_OpenCaseAnswers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseFactsServiceServer is the server API for CaseFactsService service.
 // All implementations must embed UnimplementedCaseFactsServiceServer
 // for forward compatibility.
@@ -106,6 +135,13 @@ type CaseFactsServiceServer interface {
 	// per case and idempotency key: a case already notified under the key is
 	// skipped, a complainant whose data is erased is not notified.
 	NotifyComplainants(context.Context, *NotifyComplainantsRequest) (*NotifyComplainantsResponse, error)
+	// Seals the answer to a regulator's follow-up question about a case under
+	// its complainant's subject key, so erasing the complainant erases it too.
+	// A complainant already erased answers FAILED_PRECONDITION.
+	SealCaseAnswer(context.Context, *SealCaseAnswerRequest) (*SealCaseAnswerResponse, error)
+	// Opens answers SealCaseAnswer sealed for the case (erased once the
+	// complainant's key is destroyed).
+	OpenCaseAnswers(context.Context, *OpenCaseAnswersRequest) (*OpenCaseAnswersResponse, error)
 	mustEmbedUnimplementedCaseFactsServiceServer()
 }
 
@@ -124,6 +160,12 @@ func (UnimplementedCaseFactsServiceServer) ListLeakComplaints(context.Context, *
 }
 func (UnimplementedCaseFactsServiceServer) NotifyComplainants(context.Context, *NotifyComplainantsRequest) (*NotifyComplainantsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method NotifyComplainants not implemented")
+}
+func (UnimplementedCaseFactsServiceServer) SealCaseAnswer(context.Context, *SealCaseAnswerRequest) (*SealCaseAnswerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SealCaseAnswer not implemented")
+}
+func (UnimplementedCaseFactsServiceServer) OpenCaseAnswers(context.Context, *OpenCaseAnswersRequest) (*OpenCaseAnswersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenCaseAnswers not implemented")
 }
 func (UnimplementedCaseFactsServiceServer) mustEmbedUnimplementedCaseFactsServiceServer() {}
 func (UnimplementedCaseFactsServiceServer) testEmbeddedByValue()                          {}
@@ -200,6 +242,42 @@ func _CaseFactsService_NotifyComplainants_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseFactsService_SealCaseAnswer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SealCaseAnswerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseFactsServiceServer).SealCaseAnswer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseFactsService_SealCaseAnswer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseFactsServiceServer).SealCaseAnswer(ctx, req.(*SealCaseAnswerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseFactsService_OpenCaseAnswers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenCaseAnswersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseFactsServiceServer).OpenCaseAnswers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseFactsService_OpenCaseAnswers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseFactsServiceServer).OpenCaseAnswers(ctx, req.(*OpenCaseAnswersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseFactsService_ServiceDesc is the grpc.ServiceDesc for CaseFactsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -218,6 +296,14 @@ var CaseFactsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "NotifyComplainants",
 			Handler:    _CaseFactsService_NotifyComplainants_Handler,
+		},
+		{
+			MethodName: "SealCaseAnswer",
+			Handler:    _CaseFactsService_SealCaseAnswer_Handler,
+		},
+		{
+			MethodName: "OpenCaseAnswers",
+			Handler:    _CaseFactsService_OpenCaseAnswers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
