@@ -69,10 +69,15 @@ type harness struct {
 	erasureOnce  sync.Once
 	erasureToken string
 	erasureErr   error
-	smtp         *smtptest.Server
-	stopWork     context.CancelFunc
-	workDone     chan struct{}
-	identity     *identity.Store
+	// facts reaches the intake listener's CaseFactsService with the
+	// escalation service's credential (issued on first use): the escalation
+	// service and worker reach intake's cases only through it.
+	facts     intakev1.CaseFactsServiceClient
+	factsCred serviceCredential
+	smtp      *smtptest.Server
+	stopWork  context.CancelFunc
+	workDone  chan struct{}
+	identity  *identity.Store
 	// signer seals the services' actions; commands verifies them in the
 	// workers (one command key per test, as REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
@@ -132,6 +137,8 @@ func newHarness(t *testing.T, o options) *harness {
 		Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: h.db, Log: h.log})
 	identityv1.RegisterIdentityServiceServer(gs.GRPC, &identity.Server{Store: h.identity, Log: h.log})
 	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: h.db, Keys: h.keys})
+	intakev1.RegisterCaseFactsServiceServer(gs.GRPC, &intake.CaseFacts{DB: h.db, Keys: h.keys,
+		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +161,15 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	t.Cleanup(func() { _ = erasureConn.Close() })
 	h.erasure = intakev1.NewErasureServiceClient(erasureConn)
+	factsConn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(access.Bearer{Token: func(ctx context.Context) (string, error) {
+			return h.factsCred.get(ctx, h.identity, "svc.escalation", access.EscalationService)
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = factsConn.Close() })
+	h.facts = intakev1.NewCaseFactsServiceClient(factsConn)
 	if !o.noWorker {
 		h.startWorker()
 	}
@@ -171,6 +187,24 @@ func (h *harness) deletionServiceCredential(ctx context.Context) (string, error)
 		h.erasureToken, _, h.erasureErr = h.identity.IssueToken(ctx, "svc.deletion", "svc.deletion", "erasure", nil, time.Hour)
 	})
 	return h.erasureToken, h.erasureErr
+}
+
+// serviceCredential is a service account's credential, issued by the
+// account (created with its role) on first use.
+type serviceCredential struct {
+	once  sync.Once
+	token string
+	err   error
+}
+
+func (c *serviceCredential) get(ctx context.Context, ids *identity.Store, account string, role access.Role) (string, error) {
+	c.once.Do(func() {
+		if _, c.err = ids.AddUser(ctx, "system:test", identity.NewUser{Username: account, DisplayName: account, Role: role}); c.err != nil {
+			return
+		}
+		c.token, _, c.err = ids.IssueToken(ctx, account, account, "service", nil, time.Hour)
+	})
+	return c.token, c.err
 }
 
 func (h *harness) startTemporal() {

@@ -208,6 +208,12 @@ func loadDemo(ctx context.Context, cfg *config.Config, log *slog.Logger) (int, s
 			return 0, "", fmt.Errorf("console credential: %w", err)
 		}
 	}
+	if cfg.EscalationServiceToken == "" { // the escalation service's, for intake's case facts
+		if cfg.EscalationServiceToken, err = st.identity().ServiceCredential(ctx, "demo", escalationAccount, "Escalation service",
+			access.EscalationService, "redress dev", 24*time.Hour); err != nil {
+			return 0, "", fmt.Errorf("escalation service credential: %w", err)
+		}
+	}
 	return n, apiToken, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,8 @@ func (s *stack) erasureClient(ctx context.Context) (intakev1.ErasureServiceClien
 	}
 	token := staticToken(os.Getenv("REDRESS_DELETION_SERVICE_TOKEN"))
 	if token == nil {
-		token = (&ownCredential{store: s.identity()}).get
+		token = (&ownCredential{store: s.identity(), account: deletionAccount, name: "Deletion service",
+			role: access.DeletionService, purpose: "erasure"}).get
 	}
 	conn, err := grpc.NewClient(s.cfg.IntakeAddr, transport, grpc.WithPerRPCCredentials(access.Bearer{Token: token}))
 	if err != nil {
@@ -48,13 +50,16 @@ func staticToken(t string) func(context.Context) (string, error) {
 	return func(context.Context) (string, error) { return t, nil }
 }
 
-// ownCredential is the deletion account's credential, issued by the account
-// to itself (credentials are issued only to their owner).
+// ownCredential is a service account's credential, issued by the account
+// to itself (credentials are issued only to their owner); the account is
+// created with its role on first use.
 type ownCredential struct {
-	store   *identity.Store
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	store                  *identity.Store
+	account, name, purpose string
+	role                   access.Role
+	mu                     sync.Mutex
+	token                  string
+	expires                time.Time
 }
 
 func (c *ownCredential) get(ctx context.Context) (string, error) {
@@ -63,13 +68,13 @@ func (c *ownCredential) get(ctx context.Context) (string, error) {
 	if c.token != "" && time.Until(c.expires) > time.Hour {
 		return c.token, nil
 	}
-	if _, err := c.store.User(ctx, deletionAccount); err != nil {
-		if _, err := c.store.AddUser(ctx, "system:deletion", identity.NewUser{Username: deletionAccount,
-			DisplayName: "Deletion service", Role: access.DeletionService}); err != nil {
-			return "", errors.New("deletion service account: " + err.Error())
+	if _, err := c.store.User(ctx, c.account); err != nil {
+		if _, err := c.store.AddUser(ctx, "system:"+strings.TrimPrefix(c.account, "svc."), identity.NewUser{Username: c.account,
+			DisplayName: c.name, Role: c.role}); err != nil {
+			return "", errors.New(c.account + " account: " + err.Error())
 		}
 	}
-	t, tok, err := c.store.IssueToken(ctx, deletionAccount, deletionAccount, "erasure", nil, 24*time.Hour)
+	t, tok, err := c.store.IssueToken(ctx, c.account, c.account, c.purpose, nil, 24*time.Hour)
 	if err != nil {
 		return "", err
 	}

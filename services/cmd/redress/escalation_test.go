@@ -48,7 +48,7 @@ func TestAuditVerifyFilingPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	other(2)
-	if _, err := store.Apply(gdb, e.ID, wf.Action{ID: "a-1", Type: wf.ActAckReminder, Actor: "system:workflow", Reference: "1"}); err != nil {
+	if _, err := store.Apply(gdb, nil, e.ID, wf.Action{ID: "a-1", Type: wf.ActAckReminder, Actor: "system:workflow", Reference: "1"}); err != nil {
 		t.Fatal(err)
 	}
 	other(3)
@@ -56,7 +56,7 @@ func TestAuditVerifyFilingPackage(t *testing.T) {
 	if _, err := (&audit.Checkpointer{DB: gdb, Key: key}).Tick(ctx); err != nil { // signs entry 4
 		t.Fatal(err)
 	}
-	b, err := filing.Build(ctx, gdb, e.ID, time.Now())
+	b, err := filing.Build(ctx, gdb, nil, e.ID, time.Now()) // no cases: intake is not asked
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -223,6 +223,7 @@ func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *ident
 	intakev1.RegisterIntakeServiceServer(gs, srv)
 	identityv1.RegisterIdentityServiceServer(gs, ids)
 	intakev1.RegisterErasureServiceServer(gs, &intake.Erasure{DB: s.db, Keys: s.keys})
+	intakev1.RegisterCaseFactsServiceServer(gs, &intake.CaseFacts{DB: s.db, Keys: s.keys, Sender: s.sender()})
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
 }

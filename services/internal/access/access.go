@@ -59,9 +59,16 @@ const (
 // intake (ErasureService); only the deletion service's role holds it.
 const IntakeErase Permission = "intake.erase"
 
+// IntakeCaseFacts lets the escalation service read the facts of cases (no
+// personal data), find leak complaints and have incident notices sent
+// (CaseFactsService); only the escalation service's role holds it.
+const IntakeCaseFacts Permission = "intake.case_facts"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
 
 const erasure = "/redress.intake.v1.ErasureService/"
+
+const caseFacts = "/redress.intake.v1.CaseFactsService/"
 
 const intake = "/redress.intake.v1.IntakeService/"
 
@@ -102,6 +109,12 @@ var Table = map[string]Permission{
 	erasure + "Locate":    IntakeErase,
 	erasure + "Apply":     IntakeErase,
 	erasure + "Remaining": IntakeErase,
+
+	caseFacts + "GetCaseFacts":       IntakeCaseFacts,
+	caseFacts + "ListLeakComplaints": IntakeCaseFacts,
+	caseFacts + "NotifyComplainants": IntakeCaseFacts,
+	caseFacts + "SealCaseAnswer":     IntakeCaseFacts,
+	caseFacts + "OpenCaseAnswers":    IntakeCaseFacts,
 
 	escalation + "EscalateManually":           EscalationCreate,
 	escalation + "OpenIncident":               EscalationCreate,

@@ -108,3 +108,21 @@ func TestIntakeEraseOnlyForTheDeletionService(t *testing.T) {
 		}
 	}
 }
+
+// Case facts and incident notices through intake are the escalation
+// service's alone, and that is all its role may do.
+func TestIntakeCaseFactsOnlyForTheEscalationService(t *testing.T) {
+	for _, r := range Roles {
+		if r.Holds(IntakeCaseFacts) != (r == EscalationService) {
+			t.Errorf("role %s holds intake.case_facts: %v", r, r.Holds(IntakeCaseFacts))
+		}
+	}
+	if g := Grants[EscalationService]; len(g) != 1 || g[0] != IntakeCaseFacts {
+		t.Errorf("escalation_service holds %v, want only intake.case_facts", g)
+	}
+	for _, m := range []string{"GetCaseFacts", "ListLeakComplaints", "NotifyComplainants", "SealCaseAnswer", "OpenCaseAnswers"} {
+		if Table["/redress.intake.v1.CaseFactsService/"+m] != IntakeCaseFacts {
+			t.Errorf("CaseFactsService/%s does not need intake.case_facts", m)
+		}
+	}
+}

@@ -24,6 +24,9 @@ const (
 	// DeletionService is the deletion service's own account: it asks intake
 	// to erase a person's data, and nothing else.
 	DeletionService Role = "deletion_service"
+	// EscalationService is the escalation service's own account: it asks
+	// intake for case facts and incident notices, and nothing else.
+	EscalationService Role = "escalation_service"
 )
 
 // Permissions used by the console and the identity work (beside the RPC
@@ -43,7 +46,7 @@ const (
 )
 
 // Roles lists every role, in the order the console shows them.
-var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite, Console, DeletionService}
+var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite, Console, DeletionService, EscalationService}
 
 // Agents attest a requester's identity (in person, on the phone): that lets
 // the plan be built, never approved. The deletion service makes a person's
@@ -81,6 +84,8 @@ var Grants = map[Role][]Permission{
 	Console: {IdentitySession},
 	// The deletion service reaches intake's data only through ErasureService.
 	DeletionService: {IntakeErase},
+	// The escalation service reaches intake's cases only through CaseFactsService.
+	EscalationService: {IntakeCaseFacts},
 }
 
 // ValidRole reports whether r is one of Roles.
@@ -93,10 +98,11 @@ func (r Role) Holds(p Permission) bool {
 }
 
 // IsService reports whether r is a system's account (a partner system or
-// pipeline, the public site, the console, the deletion service) rather than a person's: it sees
-// and acts only on the objects it submitted, its word is not a person's,
+// pipeline, the public site, the console, the deletion or escalation
+// service) rather than a person's: it sees and acts only on the objects it
+// submitted, its word is not a person's,
 // its credentials are issued by an administrator, and it never becomes a
 // person's account.
 func (r Role) IsService() bool {
-	return r == Automation || r == PublicSite || r == Console || r == DeletionService
+	return r == Automation || r == PublicSite || r == Console || r == DeletionService || r == EscalationService
 }

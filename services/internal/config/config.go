@@ -63,6 +63,10 @@ type Config struct {
 	// user token console`): it signs people in through IdentityService and
 	// can do nothing else. `redress dev` makes one at start.
 	ConsoleToken string `env:"REDRESS_CONSOLE_TOKEN"`
+	// EscalationServiceToken is the escalation service's credential (role
+	// escalation_service) for intake's CaseFactsService; empty: its account
+	// svc.escalation issues itself one. `redress dev` makes one at start.
+	EscalationServiceToken string `env:"REDRESS_ESCALATION_SERVICE_TOKEN"`
 	// Single sign-on for the console (any OpenID Connect provider); off
 	// when the issuer is empty. The redirect URL is <console>/signin/oidc/callback.
 	// The console runs the browser's flow (all four); the identity service

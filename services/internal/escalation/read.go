@@ -58,16 +58,21 @@ func (s *Server) load(ctx context.Context, id string) (*escalationv1.Escalation,
 		out.Filings = append(out.Filings, &escalationv1.Filing{Attempt: int32(f.Attempt), Adapter: f.Adapter, Outcome: f.Outcome,
 			Reference: f.Reference, PackageSha256: f.PackageSHA256, At: timestamppb.New(f.At)})
 	}
-	keyID := ""
-	if len(follow) > 0 {
-		if keyID, err = answerKeyID(db, e); err != nil {
-			return nil, s.dbError(err)
+	var answered []store.FollowUp // an open question's answer is still a draft
+	for _, f := range follow {
+		if f.Status == store.FollowUpAnswered {
+			answered = append(answered, f)
 		}
+	}
+	answers, err := openAnswers(ctx, db, s.keys, s.intake, e, answered)
+	if err != nil {
+		return nil, s.dbError(err)
 	}
 	for _, f := range follow {
 		fu := &escalationv1.FollowUp{Id: f.ID, Question: f.Question, DueAt: timestamppb.New(f.DueAt), Status: f.Status}
-		if f.Status == store.FollowUpAnswered { // an open question's answer is still a draft
-			fu.Answer, fu.AnsweredAt, fu.AttachmentSha256 = openAnswer(s.keys, db, keyID, f), ts(f.AnsweredAt), f.AttachmentSHA256
+		if f.Status == store.FollowUpAnswered {
+			fu.Answer, fu.AnsweredAt, fu.AttachmentSha256 = answers[0], ts(f.AnsweredAt), f.AttachmentSHA256
+			answers = answers[1:]
 		}
 		out.FollowUps = append(out.FollowUps, fu)
 	}

@@ -4,68 +4,143 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"gorm.io/gorm"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/escalation/store"
 )
 
 // Answers to a regulator's follow-up questions about one person's case or
 // deletion request can name them: they are sealed under that person's
-// subject key, so crypto-shredding erases them too. An incident's answers
-// concern many cases and stay in clear.
+// subject key, so crypto-shredding erases them too. A case's answers are
+// sealed and opened by intake, which holds its complainants' keys; a
+// deletion request's under the key the request names. An incident's
+// answers concern many cases and stay in clear.
 const (
 	fieldAnswer = "escalation.follow_up_answer"
 	erased      = "[erased]"
+	unreadable  = "[unreadable]"
 )
 
-// answerKeyID is the subject key the escalation's answers are sealed under
-// ("" for an incident).
-func answerKeyID(tx *gorm.DB, e store.Escalation) (string, error) {
+// errAnswerErased: the person the escalation is about was erased.
+var errAnswerErased = errors.New("the person this escalation is about was erased")
+
+// openBatch is the most answers intake opens at a time.
+const openBatch = 100
+
+// deletionKey is the subject key of a deletion request's requester.
+func deletionKey(tx *gorm.DB, keys *crypto.Keyring, requestID string) (crypto.SubjectKey, error) {
 	var ids []string
-	var err error
-	switch {
-	case e.CaseID != nil:
-		err = tx.Table("cases").Joins("JOIN complainants p ON p.id = cases.complainant_id").
-			Where("cases.id = ?", *e.CaseID).Pluck("p.subject_key_id", &ids).Error
-	case e.DeletionRequestID != nil:
-		err = tx.Table("deletion_requests").Where("id = ?", *e.DeletionRequestID).Pluck("subject_key_id", &ids).Error
-	default:
-		return "", nil
-	}
-	if err != nil {
-		return "", err
+	if err := tx.Table("deletion_requests").Where("id = ?", requestID).Pluck("subject_key_id", &ids).Error; err != nil {
+		return crypto.SubjectKey{}, err
 	}
 	if len(ids) != 1 {
-		return "", gorm.ErrRecordNotFound
+		return crypto.SubjectKey{}, gorm.ErrRecordNotFound
 	}
-	return ids[0], nil
+	return keys.SubjectKey(tx, ids[0])
 }
 
-// openAnswer is a follow-up's answer in clear (erased once the key is shredded).
-func openAnswer(keys *crypto.Keyring, tx *gorm.DB, keyID string, f store.FollowUp) string {
-	if len(f.AnswerEnc) == 0 {
-		return f.Answer
+// sealAnswer seals an answer of escalation e under the key of the person it
+// is about (nil: kept in clear), or answers errAnswerErased.
+func sealAnswer(ctx context.Context, tx *gorm.DB, keys *crypto.Keyring, in store.Intake, e store.Escalation, text string) ([]byte, error) {
+	switch {
+	case e.CaseID != nil:
+		res, err := in.SealCaseAnswer(ctx, &intakev1.SealCaseAnswerRequest{CaseId: *e.CaseID, Answer: text})
+		if status.Code(err) == codes.FailedPrecondition {
+			return nil, errAnswerErased
+		}
+		return res.GetSealed(), err
+	case e.DeletionRequestID != nil:
+		sk, err := deletionKey(tx, keys, *e.DeletionRequestID)
+		if errors.Is(err, crypto.ErrShredded) {
+			return nil, errAnswerErased
+		} else if err != nil {
+			return nil, err
+		}
+		return sk.Seal(fieldAnswer, []byte(text))
 	}
-	sk, err := keys.SubjectKey(tx, keyID)
-	if errors.Is(err, crypto.ErrShredded) {
-		return erased
+	return nil, nil
+}
+
+// openAnswers answers the follow-ups' answers in clear, in order (erased
+// once the person's key is shredded).
+func openAnswers(ctx context.Context, tx *gorm.DB, keys *crypto.Keyring, in store.Intake, e store.Escalation, fs []store.FollowUp) ([]string, error) {
+	out := make([]string, len(fs))
+	var sealed []int
+	for i, f := range fs {
+		if len(f.AnswerEnc) == 0 {
+			out[i] = f.Answer
+		} else {
+			sealed = append(sealed, i)
+		}
 	}
-	if err != nil {
-		return "[unreadable]"
+	if len(sealed) == 0 {
+		return out, nil
 	}
-	b, err := sk.Open(fieldAnswer, f.AnswerEnc)
-	if err != nil {
-		return "[unreadable]"
+	if e.CaseID == nil {
+		return out, openLocally(tx, keys, e, fs, sealed, out)
 	}
-	return string(b)
+	for len(sealed) > 0 {
+		batch := sealed[:min(openBatch, len(sealed))]
+		sealed = sealed[len(batch):]
+		req := &intakev1.OpenCaseAnswersRequest{CaseId: *e.CaseID}
+		for _, i := range batch {
+			req.Sealed = append(req.Sealed, fs[i].AnswerEnc)
+		}
+		res, err := in.OpenCaseAnswers(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		for j, a := range res.GetAnswers() {
+			switch {
+			case a.GetErased():
+				out[batch[j]] = erased
+			case a.GetUnreadable():
+				out[batch[j]] = unreadable
+			default:
+				out[batch[j]] = a.GetText()
+			}
+		}
+	}
+	return out, nil
+}
+
+// openLocally opens a deletion request's sealed answers under its key.
+func openLocally(tx *gorm.DB, keys *crypto.Keyring, e store.Escalation, fs []store.FollowUp, sealed []int, out []string) error {
+	var sk crypto.SubjectKey
+	var err error
+	if e.DeletionRequestID != nil {
+		sk, err = deletionKey(tx, keys, *e.DeletionRequestID)
+	}
+	for _, i := range sealed {
+		switch {
+		case errors.Is(err, crypto.ErrShredded):
+			out[i] = erased
+		case err != nil || e.DeletionRequestID == nil:
+			out[i] = unreadable
+		default:
+			if b, oerr := sk.Open(fieldAnswer, fs[i].AnswerEnc); oerr != nil {
+				out[i] = unreadable
+			} else {
+				out[i] = string(b)
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, crypto.ErrShredded) && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return err
+	}
+	return nil
 }
 
 // SealClearAnswers seals answers written in clear before they were sealed,
 // for escalations about one person (a shredded person's answers are
-// emptied), and answers how many it sealed. It runs at start: it needs the
-// master key, which the database never holds.
-func SealClearAnswers(ctx context.Context, db *gorm.DB, keys *crypto.Keyring) (int, error) {
+// emptied), and answers how many it sealed. It runs at start: a case's
+// answers are sealed by intake (in), a deletion request's with the master
+// key, which the database never holds.
+func SealClearAnswers(ctx context.Context, db *gorm.DB, keys *crypto.Keyring, in store.Intake) (int, error) {
 	n := 0
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []store.FollowUp
@@ -79,18 +154,8 @@ func SealClearAnswers(ctx context.Context, db *gorm.DB, keys *crypto.Keyring) (i
 			if err := tx.Take(&e, "id = ?", f.EscalationID).Error; err != nil {
 				return err
 			}
-			keyID, err := answerKeyID(tx, e)
-			if err != nil {
-				return err
-			}
-			var enc []byte
-			sk, err := keys.SubjectKey(tx, keyID)
-			switch {
-			case err == nil:
-				if enc, err = sk.Seal(fieldAnswer, []byte(f.Answer)); err != nil {
-					return err
-				}
-			case !errors.Is(err, crypto.ErrShredded):
+			enc, err := sealAnswer(ctx, tx, keys, in, e, f.Answer)
+			if err != nil && !errors.Is(err, errAnswerErased) {
 				return err
 			}
 			if err := tx.Model(&store.FollowUp{}).Where("id = ?", f.ID).

@@ -28,7 +28,6 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/escalation/store"
-	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
 	wf "github.com/redress/redress/workflows/escalation"
@@ -45,6 +44,7 @@ type Config struct {
 	Commands      *signing.Signer // seals the actions sent to escalation workflows
 	Log           *slog.Logger
 	Keys          *crypto.Keyring  // seals follow-up answers about one person
+	Intake        store.Intake     // the facts of cases, from intake
 	OperatorClass string           // default class of new incidents
 	Now           func() time.Time // tests; time.Now when nil
 }
@@ -54,6 +54,7 @@ type Server struct {
 	escalationv1.UnimplementedEscalationServiceServer
 	db       *gorm.DB
 	keys     *crypto.Keyring
+	intake   store.Intake
 	temporal client.Client
 	starter  *Starter
 	commands *signing.Signer
@@ -64,7 +65,7 @@ type Server struct {
 
 // New builds the server.
 func New(c Config) *Server {
-	s := &Server{db: c.DB, keys: c.Keys, temporal: c.Temporal, starter: c.Starter, commands: c.Commands, log: c.Log, class: c.OperatorClass, now: c.Now}
+	s := &Server{db: c.DB, keys: c.Keys, intake: c.Intake, temporal: c.Temporal, starter: c.Starter, commands: c.Commands, log: c.Log, class: c.OperatorClass, now: c.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -113,14 +114,13 @@ func (s *Server) EscalateManually(ctx context.Context, req *escalationv1.Escalat
 			return err
 		}
 		if req.CaseId != "" {
-			var c records.Case
-			err := tx.Select("id", "state").Take(&c, "id = ?", req.CaseId).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
+			cs, err := store.CaseFacts(ctx, s.intake, []string{req.CaseId})
+			if status.Code(err) == codes.NotFound {
 				return status.Errorf(codes.NotFound, "case_id: case %s not found", req.CaseId)
 			} else if err != nil {
 				return err
 			}
-			if c.State == "closed" || c.State == "merged" {
+			if c := cs[0]; c.State == "closed" || c.State == "merged" {
 				return status.Errorf(codes.FailedPrecondition, "case_id: case %s is %s and cannot be escalated", req.CaseId, c.State)
 			}
 			e.CaseID = &req.CaseId
@@ -232,22 +232,16 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 			}
 			return err
 		}
-		if err := s.checkCases(tx, req.CaseIds); err != nil {
+		first, err := s.checkCases(tx, req.CaseIds)
+		if err != nil {
 			return err
 		}
 		discovered := now
-		if len(req.CaseIds) > 0 {
-			var first *time.Time
-			if err := tx.Model(&records.Case{}).Where("id IN ?", req.CaseIds).Select("min(received_at)").Scan(&first).Error; err != nil {
-				return err
-			}
-			if first != nil && first.Before(now) {
-				discovered = first.UTC()
-			}
+		if first != nil && first.Before(now) {
+			discovered = first.UTC()
 		}
 		due, _ := wf.IncidentDeadline(class, discovered)
 		e.DiscoveredAt, e.DueAt = &discovered, &due
-		var err error
 		e, _, err = store.Create(tx, e, access.Actor(ctx), req.CaseIds)
 		return err
 	})
@@ -278,29 +272,25 @@ func (s *Server) caseIDs(v *validation.Errors, ids []string, required bool) {
 	}
 }
 
-// checkCases answers NOT_FOUND for unknown cases and FAILED_PRECONDITION for
-// cases already in an incident.
-func (s *Server) checkCases(tx *gorm.DB, ids []string) error {
+// checkCases answers NOT_FOUND for unknown cases (intake names the first)
+// and FAILED_PRECONDITION for cases already in an incident, or else the
+// earliest receipt among the cases (nil for none).
+func (s *Server) checkCases(tx *gorm.DB, ids []string) (*time.Time, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
-	var found []string
-	if err := tx.Model(&records.Case{}).Where("id IN ?", ids).Pluck("id", &found).Error; err != nil {
-		return err
-	}
-	for i, id := range ids {
-		if !slices.Contains(found, id) {
-			return status.Errorf(codes.NotFound, "case_ids[%d]: case %s not found", i, id)
-		}
+	first, err := store.FirstReceived(tx.Statement.Context, s.intake, ids)
+	if err != nil {
+		return nil, err
 	}
 	var linked []store.IncidentCase
 	if err := tx.Where("case_id IN ?", ids).Find(&linked).Error; err != nil {
-		return err
+		return nil, err
 	}
 	if len(linked) > 0 {
-		return status.Errorf(codes.FailedPrecondition, "case_ids: case %s already belongs to incident %s", linked[0].CaseID, linked[0].EscalationID)
+		return nil, status.Errorf(codes.FailedPrecondition, "case_ids: case %s already belongs to incident %s", linked[0].CaseID, linked[0].EscalationID)
 	}
-	return nil
+	return first, nil
 }
 
 // GetEscalation answers one escalation with its filings, follow-ups, steps and cases.
@@ -529,21 +519,13 @@ func (s *Server) AnswerFollowUp(ctx context.Context, req *escalationv1.AnswerFol
 		return nil, err
 	}
 	upd := map[string]any{"answer": req.Answer}
-	keyID, err := answerKeyID(s.db.WithContext(ctx), e)
-	if err != nil {
+	enc, err := sealAnswer(ctx, s.db.WithContext(ctx), s.keys, s.intake, e, req.Answer)
+	if errors.Is(err, errAnswerErased) {
+		return nil, status.Error(codes.FailedPrecondition, "the person this escalation is about was erased: the answer cannot be kept under their key")
+	} else if err != nil {
 		return nil, s.dbError(err)
 	}
-	if keyID != "" {
-		sk, err := s.keys.SubjectKey(s.db.WithContext(ctx), keyID)
-		if errors.Is(err, crypto.ErrShredded) {
-			return nil, status.Error(codes.FailedPrecondition, "the person this escalation is about was erased: the answer cannot be kept under their key")
-		} else if err != nil {
-			return nil, s.dbError(err)
-		}
-		enc, err := sk.Seal(fieldAnswer, []byte(req.Answer))
-		if err != nil {
-			return nil, status.Error(codes.Internal, "the answer could not be sealed")
-		}
+	if enc != nil {
 		upd["answer"], upd["answer_enc"] = "", enc
 	}
 	if len(req.Attachment) > 0 {
@@ -623,7 +605,7 @@ func (s *Server) LinkCases(ctx context.Context, req *escalationv1.LinkCasesReque
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkCases(s.db.WithContext(ctx), req.CaseIds); err != nil {
+	if _, err := s.checkCases(s.db.WithContext(ctx), req.CaseIds); err != nil {
 		return nil, s.dbError(err)
 	}
 	out, err := s.act(ctx, req.EscalationId, wf.Action{Type: wf.ActLinkCases, CaseIDs: req.CaseIds})

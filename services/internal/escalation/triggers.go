@@ -3,12 +3,15 @@ package escalation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"gorm.io/gorm"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/escalation/store"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -20,6 +23,7 @@ import (
 // regulator inquiries, SLA breaches) it opens itself through Open.
 type Triggers struct {
 	DB            *gorm.DB
+	Intake        store.Intake // leak complaints and case receipts, from intake
 	Cluster       wf.ClusterPolicy
 	OperatorClass string
 	Now           func() time.Time
@@ -72,11 +76,8 @@ func (t *Triggers) DetectIncidents(ctx context.Context) (int, error) {
 		// Cases older than two windows can no longer start or join a cluster
 		// that a running detector has not already seen; the margin covers an
 		// outage of the detector up to one window.
-		var cs []leakCase
-		if err := tx.Raw(`SELECT id, leaked_data_type, leak_source, received_at FROM cases c
-			WHERE leaked_data_type <> '' AND leak_source <> '' AND received_at > ? AND state <> 'merged'
-			  AND NOT EXISTS (SELECT 1 FROM incident_cases ic WHERE ic.case_id = c.id)
-			ORDER BY received_at, id LIMIT 10000`, t.now().Add(-2*cl.Window)).Scan(&cs).Error; err != nil {
+		cs, err := t.unclustered(ctx, tx, t.now().Add(-2*cl.Window))
+		if err != nil {
 			return err
 		}
 		groups := map[string][]leakCase{}
@@ -90,7 +91,7 @@ func (t *Triggers) DetectIncidents(ctx context.Context) (int, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			n, err := t.cluster(tx, groups[k], cl, class)
+			n, err := t.cluster(ctx, tx, groups[k], cl, class)
 			if err != nil {
 				return err
 			}
@@ -101,7 +102,42 @@ func (t *Triggers) DetectIncidents(ctx context.Context) (int, error) {
 	return opened, err
 }
 
-func (t *Triggers) cluster(tx *gorm.DB, cs []leakCase, cl wf.ClusterPolicy, class string) (int, error) {
+// maxLeakCases bounds the complaints one pass clusters.
+const maxLeakCases = 10000
+
+// unclustered answers the leak complaints received after since that belong
+// to no incident yet, in order of receipt, as intake lists them.
+func (t *Triggers) unclustered(ctx context.Context, tx *gorm.DB, since time.Time) ([]leakCase, error) {
+	var cs []leakCase
+	req := &intakev1.ListLeakComplaintsRequest{ReceivedAfter: timestamppb.New(since), PageSize: 1000}
+	for len(cs) < maxLeakCases {
+		res, err := t.Intake.ListLeakComplaints(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(res.Complaints))
+		for i, c := range res.Complaints {
+			ids[i] = c.CaseId
+		}
+		var linked []string
+		if err := tx.Model(&store.IncidentCase{}).Where("case_id IN ?", ids).Pluck("case_id", &linked).Error; err != nil {
+			return nil, err
+		}
+		for _, c := range res.Complaints {
+			if !slices.Contains(linked, c.CaseId) {
+				cs = append(cs, leakCase{ID: c.CaseId, LeakedDataType: c.LeakedDataType, LeakSource: c.LeakSource,
+					ReceivedAt: c.ReceivedAt.AsTime().UTC()})
+			}
+		}
+		if res.NextCursor == "" {
+			break
+		}
+		req.Cursor = res.NextCursor
+	}
+	return cs, nil
+}
+
+func (t *Triggers) cluster(ctx context.Context, tx *gorm.DB, cs []leakCase, cl wf.ClusterPolicy, class string) (int, error) {
 	first := cs[0]
 	// Join open incidents of the same leak whose window covers the case.
 	var open []store.Escalation
@@ -112,9 +148,16 @@ func (t *Triggers) cluster(tx *gorm.DB, cs []leakCase, cl wf.ClusterPolicy, clas
 	}
 	starts := make([]time.Time, len(open)) // each incident's window starts at its first case
 	for i, inc := range open {
-		if err := tx.Raw("SELECT min(c.received_at) FROM incident_cases ic JOIN cases c ON c.id = ic.case_id WHERE ic.escalation_id = ?",
-			inc.ID).Scan(&starts[i]).Error; err != nil {
+		var linked []string
+		if err := tx.Model(&store.IncidentCase{}).Where("escalation_id = ?", inc.ID).Pluck("case_id", &linked).Error; err != nil {
 			return 0, err
+		}
+		first, err := store.FirstReceived(ctx, t.Intake, linked)
+		if err != nil {
+			return 0, err
+		}
+		if first != nil {
+			starts[i] = *first
 		}
 	}
 	var rest []leakCase

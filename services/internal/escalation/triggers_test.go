@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/intake/intaketest"
 	"github.com/redress/redress/services/internal/pgtest"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -63,7 +64,7 @@ func TestIncidentThresholdAndWindow(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	cl := wf.ClusterPolicy{Threshold: 5, Window: 10 * time.Hour}
-	trig := &Triggers{DB: db, Cluster: cl, OperatorClass: wf.ClassOther, Now: func() time.Time { return now }}
+	trig := &Triggers{DB: db, Intake: intaketest.CaseFacts(t, db, nil, nil), Cluster: cl, OperatorClass: wf.ClassOther, Now: func() time.Time { return now }}
 	start := now.Add(-15 * time.Hour)
 	leakCases(t, db, 5, "exactly", start, time.Hour)      // 5 within 4 h
 	leakCases(t, db, 4, "one-fewer", start, time.Hour)    // 4
@@ -110,7 +111,7 @@ func BenchmarkDetectIncidents(b *testing.B) {
 	if err := db.Exec("ANALYZE").Error; err != nil {
 		b.Fatal(err)
 	}
-	trig := &Triggers{DB: db, Cluster: wf.DefaultClusterPolicy, OperatorClass: wf.ClassOther}
+	trig := &Triggers{DB: db, Intake: intaketest.CaseFacts(b, db, nil, nil), Cluster: wf.DefaultClusterPolicy, OperatorClass: wf.ClassOther}
 	t0 := time.Now()
 	opened := 0
 	for {

@@ -8,6 +8,7 @@ package filing
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,9 +21,9 @@ import (
 
 	"gorm.io/gorm"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/escalation/store"
-	"github.com/redress/redress/services/internal/records"
 )
 
 // Format names the package layout.
@@ -141,8 +142,9 @@ type Built struct {
 	ToSeq    int64
 }
 
-// Build assembles the package of an escalation from the record.
-func Build(ctx context.Context, db *gorm.DB, escalationID string, now time.Time) (Built, error) {
+// Build assembles the package of an escalation from the record; the facts of
+// its cases come from intake (in).
+func Build(ctx context.Context, db *gorm.DB, in store.Intake, escalationID string, now time.Time) (Built, error) {
 	db = db.WithContext(ctx)
 	var e store.Escalation
 	if err := db.Take(&e, "id = ?", escalationID).Error; err != nil {
@@ -161,7 +163,7 @@ func Build(ctx context.Context, db *gorm.DB, escalationID string, now time.Time)
 			caseIDs = append(caseIDs, id)
 		}
 	}
-	facts, evidence, err := caseFacts(db, caseIDs)
+	facts, evidence, err := caseFacts(ctx, in, caseIDs)
 	if err != nil {
 		return Built{}, err
 	}
@@ -245,36 +247,32 @@ func Build(ctx context.Context, db *gorm.DB, escalationID string, now time.Time)
 	return Built{Zip: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Manifest: manifest, FromSeq: first.Seq, ToSeq: last.Seq}, nil
 }
 
-func caseFacts(db *gorm.DB, ids []string) ([]CaseFacts, []Evidence, error) {
+func caseFacts(ctx context.Context, in store.Intake, ids []string) ([]CaseFacts, []Evidence, error) {
 	facts, evidence := []CaseFacts{}, []Evidence{}
-	if len(ids) == 0 {
-		return facts, evidence, nil
-	}
-	var cs []records.Case
-	if err := db.Omit("lookup_code_hash", "lookup_code_enc", "description", "subject_value").
-		Where("id IN ?", ids).Order("received_at, id").Find(&cs).Error; err != nil {
+	cs, err := store.CaseFacts(ctx, in, ids)
+	if err != nil {
 		return nil, nil, err
 	}
+	slices.SortFunc(cs, func(a, b *intakev1.CaseFacts) int { // by receipt, as one list
+		return cmp.Or(a.ReceivedAt.AsTime().Compare(b.ReceivedAt.AsTime()), cmp.Compare(a.CaseId, b.CaseId))
+	})
 	for _, c := range cs {
-		var ds []records.Deadline
-		if err := db.Where("case_id = ?", c.ID).Order("kind").Find(&ds).Error; err != nil {
-			return nil, nil, err
-		}
-		f := CaseFacts{ID: c.ID, CaseNumber: c.CaseNumber, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
+		f := CaseFacts{ID: c.CaseId, CaseNumber: c.CaseNumber, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
 			ReferringBody: c.ReferringBody, State: c.State, SubjectType: c.SubjectType, LeakedDataType: c.LeakedDataType,
-			LeakSource: c.LeakSource, PolicyPack: c.PolicyPack, ReceivedAt: c.ReceivedAt, Overdue: c.Overdue}
-		for _, d := range ds {
-			f.Deadlines = append(f.Deadlines, Deadline{Kind: d.Kind, DueAt: d.DueAt, RuleID: d.RuleID, Citation: d.Citation,
-				Status: d.Status, Breached: d.BreachedAt})
+			LeakSource: c.LeakSource, PolicyPack: c.PolicyPack, ReceivedAt: c.ReceivedAt.AsTime().UTC(), Overdue: c.Overdue}
+		for _, d := range c.Deadlines {
+			var breached *time.Time
+			if d.BreachedAt != nil {
+				t := d.BreachedAt.AsTime().UTC()
+				breached = &t
+			}
+			f.Deadlines = append(f.Deadlines, Deadline{Kind: d.Kind, DueAt: d.DueAt.AsTime().UTC(), RuleID: d.RuleId, Citation: d.Citation,
+				Status: d.Status, Breached: breached})
 		}
 		facts = append(facts, f)
-		var atts []records.Attachment
-		if err := db.Omit("content_enc", "file_name").Where("case_id = ?", c.ID).Order("created_at, id").Find(&atts).Error; err != nil {
-			return nil, nil, err
-		}
-		for _, a := range atts {
-			evidence = append(evidence, Evidence{CaseID: c.ID, AttachmentID: a.ID, ContentType: a.ContentType, Size: a.SizeBytes,
-				SHA256: hex.EncodeToString(a.SHA256)})
+		for _, a := range c.Evidence {
+			evidence = append(evidence, Evidence{CaseID: c.CaseId, AttachmentID: a.AttachmentId, ContentType: a.ContentType,
+				Size: a.SizeBytes, SHA256: a.Sha256})
 		}
 	}
 	return facts, evidence, nil

@@ -16,12 +16,11 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/filing"
-	"github.com/redress/redress/services/internal/notify"
-	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/services/internal/regulator"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -31,8 +30,10 @@ type Activities struct {
 	DB         *gorm.DB
 	Keys       *crypto.Keyring
 	Regulators *regulator.Directory
-	Sender     notify.Sender // incident notices to individuals
-	Log        *slog.Logger
+	// Intake answers the facts of cases and sends the incident notices to
+	// their complainants (CaseFactsService).
+	Intake store.Intake
+	Log    *slog.Logger
 	// Contact is the operator's contact point told to individuals in an
 	// incident notice.
 	Contact string
@@ -95,7 +96,7 @@ func (a *Activities) BuildPackage(ctx context.Context, id string) (string, error
 		return p.SHA256, nil
 	}
 	now := time.Now().UTC()
-	b, err := filing.Build(ctx, a.DB, id, now)
+	b, err := filing.Build(ctx, a.DB, a.Intake, id, now)
 	if err != nil {
 		return "", err
 	}
@@ -212,7 +213,7 @@ func (a *Activities) Submit(ctx context.Context, in wf.SubmitInput) (wf.SubmitRe
 
 // ApplyAction writes an action of the workflow.
 func (a *Activities) ApplyAction(ctx context.Context, in wf.ActionInput) (wf.Snapshot, error) {
-	snap, err := store.Apply(a.DB.WithContext(ctx), in.EscalationID, in.Action)
+	snap, err := store.Apply(a.DB.WithContext(ctx), a.Intake, in.EscalationID, in.Action)
 	if err != nil {
 		return snap, err
 	}
@@ -230,79 +231,32 @@ func (a *Activities) ApplyAction(ctx context.Context, in wf.ActionInput) (wf.Sna
 	return snap, err
 }
 
-// NotifyIndividuals sends the incident notice (PIPL Art. 57: what happened,
-// the data types, the harm, the remedies, what they can do, the contact) to
-// the complainant of every case of the incident, once per case.
+// NotifyIndividuals has intake send the incident notice (PIPL Art. 57:
+// what happened, the data types, the harm, the remedies, what they can do,
+// the contact) to the complainant of every case of the incident, once per
+// case: intake records each notice under "incident/<id>/<case>".
 func (a *Activities) NotifyIndividuals(ctx context.Context, id string) (int, error) {
 	db := a.DB.WithContext(ctx)
 	var e store.Escalation
 	if err := db.Take(&e, "id = ?", id).Error; err != nil {
 		return 0, err
 	}
-	var cases []records.Case
-	if err := db.Omit("lookup_code_hash", "lookup_code_enc", "description").
-		Where("id IN (SELECT case_id FROM incident_cases WHERE escalation_id = ?)", id).Order("id").Find(&cases).Error; err != nil {
+	var cases []string
+	if err := db.Model(&store.IncidentCase{}).Where("escalation_id = ?", id).Order("case_id").Pluck("case_id", &cases).Error; err != nil {
 		return 0, err
 	}
 	sent := 0
-	for _, c := range cases {
-		key := "incident/" + id + "/" + c.ID
-		var n records.Notification
-		res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&records.Notification{ID: uuid.NewString(), CaseID: c.ID,
-			Kind: "incident", DedupeKey: key, Status: "pending", CreatedAt: time.Now().UTC()})
-		if res.Error != nil {
-			return sent, res.Error
-		}
-		if err := db.Take(&n, "dedupe_key = ?", key).Error; err != nil {
-			return sent, err
-		}
-		if n.Status == "sent" {
-			continue
-		}
-		to, err := a.recipient(ctx, c.ComplainantID)
+	for len(cases) > 0 {
+		page := cases[:min(500, len(cases))]
+		cases = cases[len(page):]
+		res, err := a.Intake.NotifyComplainants(ctx, &intakev1.NotifyComplainantsRequest{IdempotencyKey: "incident/" + id,
+			EscalationId: id, CaseIds: page, Body: incidentText(e, a.Contact), Citation: wf.IncidentNoticeCitation})
 		if err != nil {
 			return sent, err
 		}
-		notice := notify.Notice{Kind: "reply", CaseNumber: c.CaseNumber, DedupeKey: key, Citation: wf.IncidentNoticeCitation,
-			Body: incidentText(e, a.Contact)}
-		if err := a.Sender.Send(ctx, to, notice); err != nil && !errors.Is(err, notify.ErrPermanent) {
-			return sent, err
-		}
-		now := time.Now().UTC()
-		if err := db.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Model(&records.Notification{}).Where("id = ?", n.ID).
-				Updates(map[string]any{"status": "sent", "sent_at": now, "channel": to.Channel(), "attempts": gorm.Expr("attempts + 1")}).Error; err != nil {
-				return err
-			}
-			_, err := audit.Append(tx, audit.Entry{Actor: store.SystemActor, Action: "case.incident_notice_sent", ObjectType: "case",
-				ObjectID: c.ID, Details: map[string]any{"escalation_id": id, "channel": to.Channel()}, At: now})
-			return err
-		}); err != nil {
-			return sent, err
-		}
-		sent++
+		sent += int(res.Sent)
 	}
 	return sent, nil
-}
-
-func (a *Activities) recipient(ctx context.Context, complainantID string) (notify.Recipient, error) {
-	db := a.DB.WithContext(ctx)
-	var c records.Complainant
-	if err := db.Take(&c, "id = ?", complainantID).Error; err != nil {
-		return notify.Recipient{}, err
-	}
-	key, err := a.Keys.SubjectKey(db, c.SubjectKeyID)
-	if errors.Is(err, crypto.ErrShredded) { // nobody left to notify
-		return notify.Recipient{}, nil
-	}
-	if err != nil { // the database, not the subject: retried
-		return notify.Recipient{}, err
-	}
-	open := func(field string, v []byte) string {
-		b, _ := key.Open(field, v)
-		return string(b)
-	}
-	return notify.Recipient{Email: open("email", c.EmailEnc), Phone: open("phone", c.PhoneEnc), Preferred: c.PreferredContact}, nil
 }
 
 func incidentText(e store.Escalation, contact string) string {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/notify"
-	"github.com/redress/redress/services/internal/records"
 )
 
 // alertSupervisors mails the people who watch escalations (REDRESS_COMPLIANCE_EMAILS)
@@ -30,9 +29,8 @@ func (a *Activities) mailSupervisors(ctx context.Context, id, key, subject, what
 	}
 	caseNumber := "-"
 	if e.CaseID != nil {
-		var c records.Case
-		if err := a.DB.WithContext(ctx).Select("case_number").Take(&c, "id = ?", *e.CaseID).Error; err == nil {
-			caseNumber = c.CaseNumber
+		if cs, err := store.CaseFacts(ctx, a.Intake, []string{*e.CaseID}); err == nil {
+			caseNumber = cs[0].CaseNumber
 		}
 	}
 	var filings int64

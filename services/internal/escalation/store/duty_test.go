@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
+	"github.com/redress/redress/services/internal/intake/intaketest"
 	"github.com/redress/redress/services/internal/pgtest"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -39,6 +40,7 @@ func leakCase(t *testing.T, db *gorm.DB, received time.Time) string {
 // discovery; a missed duty is one breach row per duty and due time.
 func TestIncidentDiscoveryGradeAndBreach(t *testing.T) {
 	db := pgtest.Open(t)
+	in := intaketest.CaseFacts(t, db, nil, nil)
 	d0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	c0 := leakCase(t, db, d0)
 	due := d0.Add(4 * time.Hour)
@@ -52,14 +54,14 @@ func TestIncidentDiscoveryGradeAndBreach(t *testing.T) {
 		t.Fatalf("snapshot %+v %v", s, err)
 	}
 	earlier := leakCase(t, db, d0.Add(-2*time.Hour))
-	if _, err := Apply(db, e.ID, wf.Action{ID: "l1", Type: wf.ActLinkCases, Actor: "officer.wang", CaseIDs: []string{earlier}}); err != nil {
+	if _, err := Apply(db, in, e.ID, wf.Action{ID: "l1", Type: wf.ActLinkCases, Actor: "officer.wang", CaseIDs: []string{earlier}}); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = Snapshot(db, e.ID)
 	if !s.ClockStart.Equal(d0.Add(-2*time.Hour)) || !s.DueAt.Equal(d0.Add(2*time.Hour)) {
 		t.Fatalf("after linking an earlier complaint: discovered %v due %v", s.ClockStart, s.DueAt)
 	}
-	if _, err := Apply(db, e.ID, wf.Action{ID: "g1", Type: wf.ActGrade, Actor: "officer.wang", OperatorClass: wf.ClassCentralBody}); err != nil {
+	if _, err := Apply(db, in, e.ID, wf.Action{ID: "g1", Type: wf.ActGrade, Actor: "officer.wang", OperatorClass: wf.ClassCentralBody}); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = Snapshot(db, e.ID)
@@ -69,7 +71,7 @@ func TestIncidentDiscoveryGradeAndBreach(t *testing.T) {
 		t.Fatalf("graded: %+v, graded by %q at %v", s, row.GradedBy, row.GradedAt)
 	}
 	for _, id := range []string{"b1", "b2"} {
-		if _, err := Apply(db, e.ID, wf.Action{ID: id, Type: wf.ActDutyBreached, Reference: wf.DutyReport, DueAt: d0}); err != nil {
+		if _, err := Apply(db, in, e.ID, wf.Action{ID: id, Type: wf.ActDutyBreached, Reference: wf.DutyReport, DueAt: d0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +80,7 @@ func TestIncidentDiscoveryGradeAndBreach(t *testing.T) {
 	if len(breaches) != 1 || breaches[0].Duty != wf.DutyReport || !breaches[0].DueAt.Equal(d0) || breaches[0].ActionID != "b1" {
 		t.Fatalf("breaches %+v", breaches)
 	}
-	_, err = Apply(db, e.ID, wf.Action{ID: "b3", Type: wf.ActDutyBreached, Reference: "lunch", DueAt: d0})
+	_, err = Apply(db, in, e.ID, wf.Action{ID: "b3", Type: wf.ActDutyBreached, Reference: "lunch", DueAt: d0})
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != wf.ErrTypeInvalidInput {
 		t.Fatalf("unknown duty: %v", err)

@@ -261,7 +261,8 @@ func illegal(format string, args ...any) error {
 
 // Apply writes one action of the escalation's workflow and its audit entry.
 // The action id is recorded first: a retry finds it and writes nothing.
-func Apply(db *gorm.DB, id string, a wf.Action) (wf.Snapshot, error) {
+// Linked cases are dated through intake (in).
+func Apply(db *gorm.DB, in Intake, id string, a wf.Action) (wf.Snapshot, error) {
 	var snap wf.Snapshot
 	err := db.Transaction(func(tx *gorm.DB) error {
 		at := a.At.UTC()
@@ -291,7 +292,7 @@ func Apply(db *gorm.DB, id string, a wf.Action) (wf.Snapshot, error) {
 		}
 		after := before
 		details := map[string]any{"action_id": a.ID}
-		if err := applyChange(tx, &after, a, at, details); err != nil {
+		if err := applyChange(tx, in, &after, a, at, details); err != nil {
 			return err
 		}
 		after.Version, after.UpdatedAt = before.Version+1, &at
@@ -316,7 +317,7 @@ func Apply(db *gorm.DB, id string, a wf.Action) (wf.Snapshot, error) {
 	return snap, err
 }
 
-func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details map[string]any) error {
+func applyChange(tx *gorm.DB, in Intake, e *Escalation, a wf.Action, at time.Time, details map[string]any) error {
 	switch a.Type {
 	case wf.ActRecordFiling:
 		if e.Status != wf.StatusOpen {
@@ -361,7 +362,7 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 			}
 		}
 		details["cases"] = a.CaseIDs
-		return discoveredEarlier(tx, e, a.CaseIDs, details)
+		return discoveredEarlier(tx, in, e, a.CaseIDs, details)
 	case wf.ActGrade:
 		due, err := wf.IncidentDeadline(a.OperatorClass, e.ClockStart())
 		if err != nil {
@@ -408,9 +409,9 @@ func applyChange(tx *gorm.DB, e *Escalation, a wf.Action, at time.Time, details 
 // discoveredEarlier moves an incident's discovery to the earliest receipt of
 // the cases just linked when that is earlier (the operator knew of the leak
 // from then), and its report deadline with it.
-func discoveredEarlier(tx *gorm.DB, e *Escalation, caseIDs []string, details map[string]any) error {
-	var first *time.Time
-	if err := tx.Table("cases").Where("id IN ?", caseIDs).Select("min(received_at)").Scan(&first).Error; err != nil {
+func discoveredEarlier(tx *gorm.DB, in Intake, e *Escalation, caseIDs []string, details map[string]any) error {
+	first, err := FirstReceived(tx.Statement.Context, in, caseIDs)
+	if err != nil {
 		return err
 	}
 	if first == nil || !first.Before(e.ClockStart()) {

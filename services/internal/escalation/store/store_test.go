@@ -29,16 +29,16 @@ func TestApplyIdempotentAndGuarded(t *testing.T) {
 	}
 	filing := wf.Action{ID: "act-1", Type: wf.ActRecordFiling, Actor: "officer.wang", Reference: "REF-1", At: time.Now()}
 	for range 2 {
-		s, err := Apply(db, e.ID, filing)
+		s, err := Apply(db, nil, e.ID, filing)
 		if err != nil || s.Status != wf.StatusFiled || s.Version != 1 {
 			t.Fatalf("apply: %+v %v", s, err)
 		}
 	}
 	// Acknowledging twice under different ids: the second is refused, nothing written.
-	if _, err := Apply(db, e.ID, wf.Action{ID: "act-2", Type: wf.ActAcknowledge, Reference: "A"}); err != nil {
+	if _, err := Apply(db, nil, e.ID, wf.Action{ID: "act-2", Type: wf.ActAcknowledge, Reference: "A"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Apply(db, e.ID, wf.Action{ID: "act-3", Type: wf.ActAcknowledge, Reference: "B"})
+	_, err = Apply(db, nil, e.ID, wf.Action{ID: "act-3", Type: wf.ActAcknowledge, Reference: "B"})
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != wf.ErrTypeIllegalAction {
 		t.Fatalf("second acknowledgement: %v", err)

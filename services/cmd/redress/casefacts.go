@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/mtls"
+)
+
+// escalationAccount is the escalation service's own account (role
+// escalation_service: intake.case_facts only).
+const escalationAccount = "svc.escalation"
+
+// caseFactsClient reaches intake's CaseFactsService (at REDRESS_INTAKE_ADDR)
+// as the escalation service, until ctx ends: the escalation service and its
+// worker learn of cases and send incident notices through it. The
+// credential is REDRESS_ESCALATION_SERVICE_TOKEN when set; otherwise the
+// service's own account issues itself a day's credential and renews it.
+func (s *stack) caseFactsClient(ctx context.Context) (intakev1.CaseFactsServiceClient, error) {
+	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
+	if err != nil {
+		return nil, err
+	}
+	token := staticToken(s.cfg.EscalationServiceToken)
+	if token == nil {
+		token = (&ownCredential{store: s.identity(), account: escalationAccount, name: "Escalation service",
+			role: access.EscalationService, purpose: "case-facts"}).get
+	}
+	conn, err := grpc.NewClient(s.cfg.IntakeAddr, transport, grpc.WithPerRPCCredentials(access.Bearer{Token: token}))
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() { _ = conn.Close() })
+	return intakev1.NewCaseFactsServiceClient(conn), nil
+}
