@@ -107,7 +107,8 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 
-	if code, page := get("/"); code != http.StatusOK || !strings.Contains(page, `id="stats"`) || !strings.Contains(page, "acknowledged on time") {
+	// A client that asks for no language gets the Chinese pages.
+	if code, page := get("/"); code != http.StatusOK || !strings.Contains(page, `id="stats"`) || !strings.Contains(page, "按时受理") {
 		t.Fatalf("channels page: %d\n%s", code, page)
 	}
 	code, page := get("/complaint")
@@ -124,7 +125,7 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 		t.Fatalf("submission: %d\n%s", code, page)
 	}
 	// The same form again answers the same case (idempotency, per the site's account).
-	if code, again := post("/complaint", form); code != http.StatusOK || !strings.Contains(again, number[1]) || !strings.Contains(again, "already been sent") {
+	if code, again := post("/complaint", form); code != http.StatusOK || !strings.Contains(again, number[1]) || !strings.Contains(again, `id="replayed"`) {
 		t.Fatalf("resubmission: %d\n%s", code, again)
 	}
 	var submittedBy string
@@ -135,13 +136,13 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 
 	// The code is case-insensitive, as printed or typed in lower case.
 	code, page = post("/status", url.Values{"case_number": {number[1]}, "code": {strings.ToLower(lookup[1])}})
-	if code != http.StatusOK || !strings.Contains(page, `id="state">received<`) || !strings.Contains(page, "resolution") ||
+	if code != http.StatusOK || !strings.Contains(page, `id="state">已接收<`) || !strings.Contains(page, "<td>处理</td>") ||
 		strings.Contains(page, "wang.fang") || strings.Contains(page, "Loan offers") {
 		t.Fatalf("status page: %d\n%s", code, page)
 	}
 	wrongCode, wrong := post("/status", url.Values{"case_number": {number[1]}, "code": {"WRONGCODE"}})
 	unknownCode, unknown := post("/status", url.Values{"case_number": {"C-2099-999999"}, "code": {lookup[1]}})
-	if wrongCode != http.StatusNotFound || wrongCode != unknownCode || wrong != unknown || !strings.Contains(wrong, "No case matches") {
+	if wrongCode != http.StatusNotFound || wrongCode != unknownCode || wrong != unknown || !strings.Contains(wrong, "没有与此案件编号和查询码相符的案件") {
 		t.Errorf("wrong code: %d\n%s\nunknown number: %d\n%s", wrongCode, wrong, unknownCode, unknown)
 	}
 	// A code that is not UTF-8 cannot go on the wire: it matches no case either.

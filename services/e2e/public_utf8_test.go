@@ -48,7 +48,7 @@ func TestPublicFormFileNameNotUTF8(t *testing.T) {
 		return resp.StatusCode, string(page)
 	}
 	code, page := post("public-utf8-test-0001", "scan\xff\xfe.txt")
-	if code != http.StatusBadRequest || !strings.Contains(page, "must be valid UTF-8") {
+	if code != http.StatusBadRequest || !strings.Contains(page, "证据文件1的文件名无效") {
 		t.Fatalf("file name not UTF-8: %d\n%s", code, page)
 	}
 	var n int64

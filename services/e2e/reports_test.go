@@ -60,7 +60,12 @@ func TestPublicComplaintFormWithoutJavaScript(t *testing.T) {
 		t.Fatalf("JavaScript is not disabled in the test browser: title %q, %v", title, err)
 	}
 
-	mustNot(t, chromedp.Do(ctx, chromedp.Navigate(site.URL+"/"), chromedp.WaitVisible("#limits")))
+	// The pages are Chinese first; this walk reads them in English, chosen
+	// with the switch's link (remembered for the following pages).
+	mustNot(t, chromedp.Do(ctx, chromedp.Navigate(site.URL+"/?lang=en"), chromedp.WaitVisible("#limits")))
+	if lang, err := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[string](`document.documentElement.lang`)); err != nil || lang != "en" {
+		t.Fatalf("page language %q after the switch: %v", lang, err)
+	}
 	scripts, err := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[int](`document.querySelectorAll('script').length`))
 	mustNot(t, err)
 	if scripts > 0 {
@@ -304,23 +309,23 @@ func TestPublicFormRefusesBadInput(t *testing.T) {
 	}
 	// An executable declared as a picture.
 	code, page := post(good(), "photo.png", "image/png", append([]byte("MZ\x90\x00"), bytes.Repeat([]byte{0}, 200)...))
-	if code != http.StatusBadRequest || !strings.Contains(page, "Evidence file") {
+	if code != http.StatusBadRequest || !strings.Contains(page, "证据文件1无法接收") {
 		t.Errorf("disguised executable: %d %s", code, page)
 	}
 	// Far too large.
 	code, page = post(good(), "scan.pdf", "application/pdf", append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 10<<20)...))
-	if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, "at most 9 MB") {
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, "最多9 MB") {
 		t.Errorf("oversized upload: %d", code)
 	}
 	// No consent, no contact.
 	f := good()
 	delete(f, "consent")
-	if code, page = post(f, "", "", nil); code != http.StatusBadRequest || !strings.Contains(page, "Please agree") {
+	if code, page = post(f, "", "", nil); code != http.StatusBadRequest || !strings.Contains(page, "请同意") {
 		t.Errorf("no consent: %d", code)
 	}
 	f = good()
 	delete(f, "email")
-	if code, page = post(f, "", "", nil); code != http.StatusBadRequest || !strings.Contains(page, "Contact") {
+	if code, page = post(f, "", "", nil); code != http.StatusBadRequest || !strings.Contains(page, "手机号或电子邮箱") {
 		t.Errorf("no contact: %d %s", code, page)
 	}
 	var n int64

@@ -14,13 +14,14 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/netip"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
+	"github.com/redress/redress/services/internal/i18n"
 	"github.com/redress/redress/services/internal/validation"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
@@ -94,12 +96,14 @@ type Config struct {
 // Server is the public site's http.Handler.
 type Server struct {
 	cfg  Config
-	tmpl map[string]*template.Template
+	tmpl map[i18n.Lang]map[string]*template.Template
 	mux  *http.ServeMux
 
 	statsMu sync.Mutex
 	stats   *figures // last month's, asked for again when the month changes
 }
+
+var pages = []string{"channels", "form", "submitted", "lookup", "status", "message"}
 
 // New builds the site; nil limiters default to 30 per minute.
 func New(cfg Config) (*Server, error) {
@@ -118,26 +122,44 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Contacts.Operator == "" {
 		cfg.Contacts.Operator = "Redress demo operator"
 	}
-	s := &Server{cfg: cfg, tmpl: map[string]*template.Template{}, mux: http.NewServeMux()}
-	funcs := template.FuncMap{"shanghai": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
+	s := &Server{cfg: cfg, tmpl: map[i18n.Lang]map[string]*template.Template{}, mux: http.NewServeMux()}
+	for _, l := range i18n.Langs {
+		s.tmpl[l] = map[string]*template.Template{}
+		for _, page := range pages {
+			t, err := template.New("layout.html").Funcs(funcs(l)).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+			if err != nil {
+				return nil, err
+			}
+			s.tmpl[l][page] = t
 		}
-		return t.In(calendar.Shanghai()).Format("2006-01-02 15:04 (UTC+8)")
-	}}
-	for _, page := range []string{"channels", "form", "submitted", "lookup", "status", "message"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
-		if err != nil {
-			return nil, err
-		}
-		s.tmpl[page] = t
 	}
 	s.mux.HandleFunc("GET /{$}", s.channels)
 	s.mux.HandleFunc("GET /complaint", s.form)
 	s.mux.HandleFunc("POST /complaint", s.submit)
 	s.mux.HandleFunc("GET /status", s.lookupForm)
 	s.mux.HandleFunc("POST /status", s.lookup)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.message(w, s.lang(w, r, ""), http.StatusNotFound, "not_found")
+	})
 	return s, nil
+}
+
+// funcs are the templates' words and dates in language l.
+func funcs(l i18n.Lang) template.FuncMap {
+	return template.FuncMap{
+		"t": func(key string, args ...any) string { return messages.T(l, key, args...) },
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(calendar.Shanghai()).Format(messages.T(l, "date"))
+		},
+		"month":     func(t time.Time) string { return t.Format(messages.T(l, "month")) },
+		"lang":      func() string { return l.Tag() },
+		"other":     func() string { return string(l.Other()) },
+		"otherTag":  func() string { return l.Other().Tag() },
+		"otherName": func() string { return messages.T(l.Other(), "lang.name") },
+	}
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -147,7 +169,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Accept-Language, Cookie")
 	s.mux.ServeHTTP(w, r)
+}
+
+// langCookie remembers the language chosen with the switch.
+const langCookie = "lang"
+
+// lang is the page's language: the one asked for (the switch's ?lang= or a
+// posted lang field), then remembered in a cookie; else the cookie's; else
+// the browser's Accept-Language; Chinese when none says otherwise.
+func (s *Server) lang(w http.ResponseWriter, r *http.Request, asked string) i18n.Lang {
+	if asked == "" {
+		asked = r.URL.Query().Get("lang")
+	}
+	if l, ok := i18n.Parse(asked); ok {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil {
+		if l, ok := i18n.Parse(c.Value); ok {
+			return l
+		}
+	}
+	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
 }
 
 func (s *Server) now() time.Time {
@@ -162,16 +208,19 @@ func (s *Server) authed(ctx context.Context) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.cfg.Token)
 }
 
-func (s *Server) render(w http.ResponseWriter, code int, page string, data any) {
+func (s *Server) render(w http.ResponseWriter, l i18n.Lang, code int, page string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Tag())
 	w.WriteHeader(code)
-	if err := s.tmpl[page].Execute(w, data); err != nil {
+	if err := s.tmpl[l][page].Execute(w, data); err != nil {
 		s.cfg.Log.Error("public page", "page", page, "err", err)
 	}
 }
 
-func (s *Server) message(w http.ResponseWriter, code int, title, text string) {
-	s.render(w, code, "message", map[string]any{"Title": title, "Text": text})
+// message is a page of one title and one text, the catalogue's key+".title"
+// and key+".text".
+func (s *Server) message(w http.ResponseWriter, l i18n.Lang, code int, key string) {
+	s.render(w, l, code, "message", map[string]any{"Title": key + ".title", "Text": key + ".text"})
 }
 
 // ---- channels page
@@ -181,17 +230,17 @@ type ruleRow struct {
 }
 
 func (s *Server) channels(w http.ResponseWriter, r *http.Request) {
+	l := s.lang(w, r, "")
 	today := calendar.DateOf(s.now(), calendar.Shanghai())
 	var rows []ruleRow
 	for _, rule := range s.cfg.Policy.Rules("cn") {
 		if !rule.Enabled || rule.Unit == policy.GivenInstant {
 			continue
 		}
-		rows = append(rows, ruleRow{Deadline: rule.Deadline, Applies: applies(rule.Match),
-			Limit:    fmt.Sprintf("%d %s", rule.Amount, strings.ReplaceAll(string(rule.Unit), "_", " ")),
-			Citation: rule.CitationOn(today)})
+		rows = append(rows, ruleRow{Deadline: messages.T(l, "deadline."+rule.Deadline), Applies: applies(l, rule.Match),
+			Limit: messages.T(l, "unit."+string(rule.Unit), rule.Amount), Citation: rule.CitationOn(today)})
 	}
-	s.render(w, http.StatusOK, "channels", map[string]any{"Contacts": s.cfg.Contacts, "Rules": rows, "Categories": categories,
+	s.render(w, l, http.StatusOK, "channels", map[string]any{"Contacts": s.cfg.Contacts, "Rules": rows, "Categories": categories,
 		"Stats": s.lastMonth(r.Context())})
 }
 
@@ -241,39 +290,43 @@ func percent(rate *float64) string {
 	return strconv.FormatFloat(100**rate, 'f', 1, 64) + "%"
 }
 
-func applies(m policy.Match) string {
+// applies says in l which cases a rule applies to.
+func applies(l i18n.Lang, m policy.Match) string {
 	var parts []string
-	add := func(label string, vs []string) {
-		if len(vs) > 0 {
-			parts = append(parts, label+": "+strings.ReplaceAll(strings.Join(vs, ", "), "_", " "))
+	add := func(label, prefix string, vs []string) {
+		if len(vs) == 0 {
+			return
 		}
+		names := make([]string, len(vs))
+		for i, v := range vs {
+			names[i] = messages.T(l, prefix+v)
+		}
+		parts = append(parts, messages.T(l, label)+messages.T(l, "sep.label")+strings.Join(names, messages.T(l, "sep.list")))
 	}
-	add("kind", m.Kinds)
-	add("category", m.Categories)
-	add("channel", m.Channels)
-	add("referred by", m.ReferringBodies)
+	add("applies.kind", "kind.", m.Kinds)
+	add("applies.category", "category.", m.Categories)
+	add("applies.channel", "channel.", m.Channels)
+	add("applies.referred", "body.", m.ReferringBodies)
 	if len(parts) == 0 {
-		return "every complaint and report"
+		return messages.T(l, "applies.all")
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, messages.T(l, "sep.parts"))
 }
 
 // ---- complaint form
 
-type category struct{ Value, Label string }
-
-var categories = []category{
-	{"spam_sms", "Spam SMS 垃圾短信"}, {"harassing_call", "Harassing calls 骚扰电话"}, {"junk_email", "Junk email 垃圾邮件"},
-	{"malicious_program", "Malicious program 恶意程序"}, {"prohibited_information", "Prohibited information 违法和不良信息"},
-	{"personal_information_leak", "Personal information leak 个人信息泄露"},
-	{"identity_misuse", "Identity misuse (accounts or cards in my name) 冒用身份"},
-	{"account_security", "Account security 账号安全"}, {"service_quality", "Service quality 服务质量"}, {"other", "Other 其他"},
+// categories are the form's categories (intake's names, lower case); their
+// labels are the catalogue's "category." keys.
+var categories = []string{
+	"spam_sms", "harassing_call", "junk_email", "malicious_program", "prohibited_information",
+	"personal_information_leak", "identity_misuse", "account_security", "service_quality", "other",
 }
 
 type formData struct {
-	Categories     []category
+	Categories     []string
 	Key            string
 	Errors         []string
+	Switched       bool // shown again in another language: files are to be chosen again
 	Kind, Category string
 	Description    string
 	Name, Phone    string
@@ -287,25 +340,23 @@ func newKey() string {
 }
 
 func (s *Server) form(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "form", formData{Categories: categories, Key: newKey(), Kind: "complaint"})
+	s.render(w, s.lang(w, r, ""), http.StatusOK, "form", formData{Categories: categories, Key: newKey(), Kind: "complaint"})
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.SubmitLimit.Allow(s.clientAddr(r)) {
 		w.Header().Set("Retry-After", "60")
-		s.message(w, http.StatusTooManyRequests, "Too many submissions",
-			"This address has sent too many complaints in the last minute. Please wait a minute and try again. 提交过于频繁，请一分钟后再试。")
+		s.message(w, s.lang(w, r, ""), http.StatusTooManyRequests, "busy.submit")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.message(w, http.StatusRequestEntityTooLarge, "Submission too large",
-				"The form with its evidence files may be at most 9 MB; each file at most 2 MB. 附件过大。")
+			s.message(w, s.lang(w, r, ""), http.StatusRequestEntityTooLarge, "large")
 			return
 		}
-		s.message(w, http.StatusBadRequest, "Form not understood", "Please use the complaint form on this site.")
+		s.message(w, s.lang(w, r, ""), http.StatusBadRequest, "bad_form")
 		return
 	}
 	defer func() {
@@ -314,26 +365,35 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Log.Error("public submit: remove spooled upload", "err", err)
 		}
 	}()
+	// The language switch on the form posts the form with a lang field: the
+	// form comes back in that language with what was typed, not submitted.
+	asked := r.PostFormValue("lang")
+	l := s.lang(w, r, asked)
 	f := formData{Categories: categories, Key: r.FormValue("key"), Kind: r.FormValue("kind"), Category: r.FormValue("category"),
 		Description: r.FormValue("description"), Name: r.FormValue("name"), Phone: r.FormValue("phone"),
 		Email: r.FormValue("email"), Prefer: r.FormValue("prefer")}
+	if asked != "" {
+		f.Switched = len(r.MultipartForm.File["evidence"]) > 0
+		s.render(w, l, http.StatusOK, "form", f)
+		return
+	}
 	if r.FormValue("consent") != "yes" {
-		f.Errors = append(f.Errors, "Please agree to the processing of your contact details for handling this complaint.")
+		f.Errors = append(f.Errors, messages.T(l, "error.consent"))
 	}
 	kind, okKind := intakev1.CaseKind_value["CASE_KIND_"+strings.ToUpper(f.Kind)]
 	cat, okCat := intakev1.Category_value["CATEGORY_"+strings.ToUpper(f.Category)]
 	if !okKind || kind == 0 {
-		f.Errors = append(f.Errors, "Choose whether this is a complaint or a report.")
+		f.Errors = append(f.Errors, messages.T(l, "error.kind"))
 	}
 	if !okCat || cat == 0 {
-		f.Errors = append(f.Errors, "Choose a category.")
+		f.Errors = append(f.Errors, messages.T(l, "error.category"))
 	}
-	atts, err := uploads(r.MultipartForm.File["evidence"])
-	if err != nil {
-		f.Errors = append(f.Errors, err.Error())
+	atts, ok := uploads(r.MultipartForm.File["evidence"])
+	if !ok {
+		f.Errors = append(f.Errors, messages.T(l, "error.file_unread"))
 	}
 	if len(f.Errors) > 0 {
-		s.render(w, http.StatusBadRequest, "form", f)
+		s.render(w, l, http.StatusBadRequest, "form", f)
 		return
 	}
 	req := &intakev1.SubmitComplaintRequest{
@@ -346,36 +406,45 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	// a file name): it is a bad field, answered as intake answers one.
 	var v validation.Errors
 	if v.UTF8(req); !v.Empty() {
-		f.Errors = fieldProblems(status.Convert(v.Err()))
-		s.render(w, http.StatusBadRequest, "form", f)
+		f.Errors = fieldProblems(l, status.Convert(v.Err()))
+		s.render(w, l, http.StatusBadRequest, "form", f)
 		return
 	}
 	resp, err := s.cfg.Intake.SubmitComplaint(s.authed(r.Context()), req)
 	if err != nil {
 		if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument {
-			f.Errors = fieldProblems(st)
-			s.render(w, http.StatusBadRequest, "form", f)
+			f.Errors = fieldProblems(l, st)
+			s.render(w, l, http.StatusBadRequest, "form", f)
 			return
 		}
 		s.cfg.Log.Error("public submit", "code", status.Code(err))
-		s.message(w, http.StatusServiceUnavailable, "Not received", "Your complaint could not be recorded just now. Please try again in a few minutes.")
+		s.message(w, l, http.StatusServiceUnavailable, "not_received")
 		return
 	}
 	c := resp.GetCase()
-	s.render(w, http.StatusOK, "submitted", map[string]any{
+	s.render(w, l, http.StatusOK, "submitted", map[string]any{
 		"CaseNumber": c.GetCaseNumber(), "LookupCode": resp.GetLookupCode(), "Replayed": resp.GetReplayed(),
 		"AckDue": c.GetAcknowledgement().GetDueAt().AsTime(), "ResolutionDue": c.GetResolution().GetDueAt().AsTime(),
 		"Citation": c.GetResolution().GetCitation(),
 	})
 }
 
-var fieldLabels = map[string]string{
-	"description": "Description", "complainant": "Contact", "complainant.name": "Name", "complainant.phone": "Phone",
-	"complainant.email": "Email", "complainant.preferred_contact": "Preferred contact", "idempotency_key": "Form",
+// fieldKeys are the catalogue's sentences for intake's bad fields: each
+// says what the field must be, whatever intake's (English, for programs)
+// description said.
+var fieldKeys = map[string]string{
+	"kind": "error.kind", "category": "error.category",
+	"description": "field.description", "complainant": "field.complainant", "complainant.name": "field.name",
+	"complainant.phone": "field.phone", "complainant.email": "field.email", "complainant.preferred_contact": "field.prefer",
+	"idempotency_key": "field.key", "attachments": "field.attachments",
+	"file_name": "field.attachment.file_name", "content_type": "field.attachment.type", "content": "field.attachment.content",
 }
 
-// fieldProblems turns intake's field violations into sentences for people.
-func fieldProblems(st *status.Status) []string {
+var attachmentField = regexp.MustCompile(`^attachments\[(\d+)\](?:\.(\w+))?$`)
+
+// fieldProblems turns intake's field violations into sentences for people
+// in l, each once.
+func fieldProblems(l i18n.Lang, st *status.Status) []string {
 	var out []string
 	for _, d := range st.Details() {
 		br, ok := d.(*errdetails.BadRequest)
@@ -383,22 +452,33 @@ func fieldProblems(st *status.Status) []string {
 			continue
 		}
 		for _, v := range br.GetFieldViolations() {
-			label := fieldLabels[v.GetField()]
-			if label == "" {
-				label = strings.ReplaceAll(v.GetField(), "attachments", "Evidence file")
+			var text string
+			if m := attachmentField.FindStringSubmatch(v.GetField()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				key := fieldKeys[m[2]]
+				if m[2] == "" || key == "" {
+					key = "field.attachment"
+				}
+				text = messages.T(l, key, n+1)
+			} else if key, ok := fieldKeys[v.GetField()]; ok {
+				text = messages.T(l, key)
+			} else {
+				text = messages.T(l, "error.invalid")
 			}
-			out = append(out, label+" "+v.GetDescription()+".")
+			if !slices.Contains(out, text) {
+				out = append(out, text)
+			}
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, "Some of the information given is not valid.")
+		out = append(out, messages.T(l, "error.invalid"))
 	}
 	return out
 }
 
-// uploads reads the evidence files; intake checks their size and sniffs
-// their type against the declared one.
-func uploads(files []*multipart.FileHeader) ([]*intakev1.AttachmentUpload, error) {
+// uploads reads the evidence files (false: one could not be read); intake
+// checks their size and sniffs their type against the declared one.
+func uploads(files []*multipart.FileHeader) ([]*intakev1.AttachmentUpload, bool) {
 	var out []*intakev1.AttachmentUpload
 	for _, fh := range files {
 		if fh.Filename == "" && fh.Size == 0 {
@@ -406,12 +486,12 @@ func uploads(files []*multipart.FileHeader) ([]*intakev1.AttachmentUpload, error
 		}
 		f, err := fh.Open()
 		if err != nil {
-			return nil, errors.New("An evidence file could not be read.") //nolint:staticcheck // ST1005: shown to the complainant as is
+			return nil, false
 		}
 		b, err := io.ReadAll(io.LimitReader(f, 4<<20))
 		_ = f.Close()
 		if err != nil {
-			return nil, errors.New("An evidence file could not be read.") //nolint:staticcheck // ST1005: shown to the complainant as is
+			return nil, false
 		}
 		ct := fh.Header.Get("Content-Type")
 		if i := strings.IndexByte(ct, ';'); i >= 0 {
@@ -419,13 +499,13 @@ func uploads(files []*multipart.FileHeader) ([]*intakev1.AttachmentUpload, error
 		}
 		out = append(out, &intakev1.AttachmentUpload{FileName: fh.Filename, ContentType: ct, Content: b})
 	}
-	return out, nil
+	return out, true
 }
 
 // ---- status lookup
 
 func (s *Server) lookupForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "lookup", nil)
+	s.render(w, s.lang(w, r, ""), http.StatusOK, "lookup", nil)
 }
 
 type deadlineView struct {
@@ -441,11 +521,12 @@ type deadlineView struct {
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.LookupLimit.Allow(s.clientAddr(r)) {
 		w.Header().Set("Retry-After", "60")
-		s.message(w, http.StatusTooManyRequests, "Too many lookups", "Please wait a minute and try again. 查询过于频繁，请一分钟后再试。")
+		s.message(w, s.lang(w, r, ""), http.StatusTooManyRequests, "busy.lookup")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	number, code := r.FormValue("case_number"), r.FormValue("code")
+	l := s.lang(w, r, r.PostFormValue("lang"))
 	var resp *intakev1.LookupStatusResponse
 	err := status.Error(codes.NotFound, "not UTF-8") // cannot go on the wire, matches no case
 	if utf8.ValidString(number) && utf8.ValidString(code) {
@@ -454,30 +535,33 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	switch status.Code(err) {
 	case codes.OK:
 	case codes.NotFound, codes.InvalidArgument: // an empty or overlong field matches no case either
-		s.message(w, http.StatusNotFound, "No matching case",
-			"No case matches this case number and lookup code. Check both and try again. 未找到匹配的案件。")
+		s.message(w, l, http.StatusNotFound, "no_case")
 		return
 	default:
 		s.cfg.Log.Error("public lookup", "code", status.Code(err))
-		s.message(w, http.StatusServiceUnavailable, "Not available", "Please try again in a few minutes.")
+		s.message(w, l, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
 	var ds []deadlineView
 	for _, d := range []struct {
 		kind string
 		d    *intakev1.Deadline
-	}{{"acknowledgement", resp.GetAcknowledgement()}, {"resolution", resp.GetResolution()}} {
+	}{{policy.KindAcknowledgement, resp.GetAcknowledgement()}, {policy.KindResolution, resp.GetResolution()}} {
 		if d.d == nil {
 			continue
 		}
-		v := deadlineView{Kind: d.kind, DueAt: d.d.GetDueAt().AsTime(), Status: d.d.GetStatus()}
+		v := deadlineView{Kind: messages.T(l, "deadline."+d.kind), DueAt: d.d.GetDueAt().AsTime(), Status: messages.T(l, "dstatus."+d.d.GetStatus())}
 		if d.d.MetAt != nil {
 			t := d.d.GetMetAt().AsTime()
 			v.MetAt = &t
 		}
 		ds = append(ds, v)
 	}
-	state := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(resp.GetState().String(), "CASE_STATE_")), "_", " ")
-	s.render(w, http.StatusOK, "status", map[string]any{"CaseNumber": resp.GetCaseNumber(), "State": state,
-		"ReceivedAt": resp.GetReceivedAt().AsTime(), "Deadlines": ds})
+	state := "state." + strings.ToLower(strings.TrimPrefix(resp.GetState().String(), "CASE_STATE_"))
+	if _, ok := messages[l][state]; !ok {
+		state = "state.unknown"
+	}
+	// The code goes back only into the language switch's form, which asks again.
+	s.render(w, l, http.StatusOK, "status", map[string]any{"CaseNumber": resp.GetCaseNumber(), "Code": code,
+		"State": messages.T(l, state), "ReceivedAt": resp.GetReceivedAt().AsTime(), "Deadlines": ds})
 }
