@@ -84,7 +84,7 @@ func TestServePublicWithoutDatabaseOrKeys(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	resp, err := http.PostForm(base+"/status", url.Values{"case_number": {"C-2099-999999"}, "code": {"ABCD2345"}})
+	resp, err := http.PostForm(base+"/status?lang=en", url.Values{"case_number": {"C-2099-999999"}, "code": {"ABCD2345"}})
 	if err != nil {
 		t.Fatal(err)
 	}
