@@ -36,7 +36,8 @@ func TestErasureClientCallsAsTheDeletionService(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := &stack{cfg: config.Config{IntakeAddr: lis.Addr().String()}, log: log, db: gdb, keys: keys}
-	gs := grpcserver.New(log, grpcserver.NewMetrics(), s.guard())
+	guard, _ := s.guard(ctx, "intake") // reads the identity tables itself
+	gs := grpcserver.New(log, grpcserver.NewMetrics(), guard)
 	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: gdb, Keys: keys})
 	go func() { _ = gs.Serve(ctx, lis) }()
 

@@ -39,7 +39,8 @@ func freeAddr(t *testing.T) string {
 
 // `redress serve deletion` alone answers DeletionService, gRPC health and
 // its /readyz on its own addresses, and serves nothing of the other
-// services; it stops cleanly when told to.
+// services; it authenticates its callers through IdentityService, served
+// by `redress serve intake`; it stops cleanly when told to.
 func TestServeDeletionAlone(t *testing.T) {
 	url := pgtest.URL(t)
 	cfg, err := config.Load() // the defaults, then this test's addresses
@@ -55,6 +56,10 @@ func TestServeDeletionAlone(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"deletion"})
+	}()
+	intakeDone := make(chan error, 1)
+	go func() {
+		intakeDone <- runServe(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"intake"})
 	}()
 
 	conn, err := grpc.NewClient(cfg.DeletionAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -106,11 +111,14 @@ func TestServeDeletionAlone(t *testing.T) {
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("IntakeService on the deletion address: %v, want Unimplemented (served by the intake process only)", err)
 	}
-	if c, err := net.DialTimeout("tcp", cfg.IntakeAddr, time.Second); err == nil {
-		_ = c.Close()
-		t.Errorf("serve deletion listens on the intake address %s too", cfg.IntakeAddr)
+	if _, err := deletionv1.NewDeletionServiceClient(conn).ListDeletions(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer rdt_unknown"),
+		&deletionv1.ListDeletionsRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("ListDeletions with an unknown credential: %v, want Unauthenticated", err)
 	}
 	cancel()
+	if err := <-intakeDone; err != nil {
+		t.Errorf("serve intake after cancel: %v", err)
+	}
 	select {
 	case err := <-done:
 		if err != nil {

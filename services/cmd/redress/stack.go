@@ -163,6 +163,10 @@ func (s *stack) serveGRPC(ctx context.Context, name, addr, metricsAddr string, r
 	if err != nil {
 		return err
 	}
+	guard, err := s.guard(ctx, name)
+	if err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s listen: %w", name, err)
@@ -172,7 +176,7 @@ func (s *stack) serveGRPC(ctx context.Context, name, addr, metricsAddr string, r
 		_ = lis.Close()
 		return fmt.Errorf("%s metrics listen: %w", name, err)
 	}
-	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
+	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), guard, tlsOpts...)
 	register(gs.GRPC)
 	s.log.Info(name+" serving", "grpc", addr, "metrics", metricsAddr)
 	g, ctx := errgroup.WithContext(ctx)
