@@ -418,7 +418,8 @@ func secretsOf(spec corev1.PodSpec) []string {
 // each has its own NetworkPolicy restricting both directions. The gRPC
 // services are called only by whom they serve: the console calls all
 // four, the public pages intake and reporting (published figures), the
-// deletion service and the worker intake's ErasureService; nobody calls the
+// deletion service and the worker intake's ErasureService, the deletion,
+// escalation and reporting services intake's IdentityService; nobody calls the
 // worker or the checkpoint signer.
 func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 	deployments := map[string]*appsv1.Deployment{}
@@ -496,7 +497,7 @@ func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 	}{
 		{"console", "intake", true}, {"console", "deletion", true}, {"console", "escalation", true}, {"console", "reporting", true},
 		{"public", "intake", true}, {"public", "deletion", false}, {"public", "escalation", false}, {"public", "reporting", true},
-		{"worker", "intake", true}, {"deletion", "intake", true}, {"intake", "deletion", false}, {"worker", "deletion", false}, {"reporting", "escalation", false},
+		{"worker", "intake", true}, {"deletion", "intake", true}, {"escalation", "intake", true}, {"reporting", "intake", true}, {"intake", "deletion", false}, {"worker", "deletion", false}, {"reporting", "escalation", false},
 	} {
 		if got := calls("redress-"+c.from, "redress-"+c.to, 9090); got != c.want {
 			t.Errorf("%s may call %s: %v, want %v", c.from, c.to, got, c.want)
@@ -553,13 +554,14 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 		smtpUser, smtpPass  = "redress-keys/REDRESS_SMTP_USER", "redress-keys/REDRESS_SMTP_PASSWORD"
 		sms, oidc           = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
 		checkpointKey       = "redress-checkpoint-key (volume)"
+		deletionToken       = "redress-deletion-token/REDRESS_DELETION_SERVICE_TOKEN"
 	)
 	want := map[string][]string{
 		"redress-intake":     {db, master, command, smtpUser, smtpPass},
-		"redress-deletion":   {db, master, command, smtpUser, smtpPass, sms},
+		"redress-deletion":   {db, master, command, smtpUser, smtpPass, sms, deletionToken},
 		"redress-escalation": {db, master, command},
 		"redress-reporting":  {db},
-		"redress-worker":     {db, master, command, smtpUser, smtpPass, sms},
+		"redress-worker":     {db, master, command, smtpUser, smtpPass, sms, deletionToken},
 		// The console and the public pages hold their own credentials
 		// only (and the console the single sign-on client secret): no
 		// database, no keys; accounts (and their mails) live with intake.

@@ -213,7 +213,7 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 // (the owner's database URL and dev's own profiler address never).
 var secretVars = []string{"DATABASE_URL", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
 	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR",
-	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN"}
+	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_DELETION_SERVICE_TOKEN"}
 
 // childEnv is the environment of child name: dev's own without the
 // secrets, plus what that process needs.
@@ -253,6 +253,9 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	if name == "public" {
 		env = append(env, "REDRESS_PUBLIC_TOKEN="+cfg.PublicToken)
+	}
+	if name == "deletion" || name == "worker" { // they erase through intake's ErasureService
+		env = append(env, "REDRESS_DELETION_SERVICE_TOKEN="+cfg.DeletionServiceToken)
 	}
 	if name == "checkpoints" {
 		env = append(env, "REDRESS_CHECKPOINT_KEY_FILE="+cfg.CheckpointKeyFile)

@@ -17,7 +17,7 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 	cfg := config.Config{DatabaseURL: "postgres://app@db/redress", TemporalAddress: "127.0.0.1:7233", MasterKey: "MASTER",
 		CommandKey: "COMMAND", CheckpointKeyFile: "/keys/checkpoint.key", CheckpointDir: "/data/checkpoints", DataDir: "/data"}
 	base := []string{"PATH=/usr/bin", "REDRESS_MIGRATE_DATABASE_URL=postgres://owner@db/redress", "REDRESS_MASTER_KEY=MASTER",
-		"REDRESS_COMMAND_KEY=COMMAND", "REDRESS_LOG_LEVEL=warn"}
+		"REDRESS_COMMAND_KEY=COMMAND", "REDRESS_DELETION_SERVICE_TOKEN=rdt_x", "REDRESS_LOG_LEVEL=warn"}
 	has := slices.Contains[[]string]
 	named := func(env []string, k string) bool {
 		return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
@@ -42,6 +42,9 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 		}
 		if got, want := named(env, "REDRESS_PUBLIC_TOKEN"), name == "public"; got != want {
 			t.Errorf("%s gets the public site's credential: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "REDRESS_DELETION_SERVICE_TOKEN"), name == "deletion" || name == "worker"; got != want {
+			t.Errorf("%s gets the deletion service's credential: %v, want %v", name, got, want)
 		}
 		if got, want := named(env, "DATABASE_URL"), n&needDB != 0; got != want {
 			t.Errorf("%s gets DATABASE_URL: %v, want %v", name, got, want)

@@ -71,6 +71,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("serve %s: %w", args[0], err)
 	}
 	defer st.close()
+	st.hostsIntake = slices.Contains(run, "intake")
 	g, ctx := errgroup.WithContext(ctx)
 	for _, name := range run {
 		p := processes[name]

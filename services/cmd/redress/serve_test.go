@@ -53,6 +53,21 @@ func TestServeDeletionAlone(t *testing.T) {
 	cfg.IntakeAddr, cfg.IntakeMetricsAddr = freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	gdb, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := &identity.Store{DB: gdb}
+	if _, err := ids.AddUser(ctx, "test", identity.NewUser{Username: "feed", DisplayName: "Feed", Role: access.Automation}); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := ids.IssueToken(ctx, "test", "feed", "test", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DeletionServiceToken, err = ids.ServiceCredential(ctx, "test", deletionAccount, "Deletion service", access.DeletionService, "test", time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"deletion"})
@@ -91,18 +106,6 @@ func TestServeDeletionAlone(t *testing.T) {
 	}
 	_ = r.Body.Close()
 
-	gdb, err := db.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := &identity.Store{DB: gdb}
-	if _, err := ids.AddUser(ctx, "test", identity.NewUser{Username: "feed", DisplayName: "Feed", Role: access.Automation}); err != nil {
-		t.Fatal(err)
-	}
-	token, _, err := ids.IssueToken(ctx, "test", "feed", "test", nil, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	if _, err := deletionv1.NewDeletionServiceClient(conn).ListDeletions(authed, &deletionv1.ListDeletionsRequest{}); err != nil {
 		t.Errorf("ListDeletions on the deletion process: %v", err)

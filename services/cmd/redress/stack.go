@@ -45,6 +45,8 @@ type stack struct {
 	// verifies them in the workers (one key, REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
 	commands *command.Verifier
+	// hostsIntake: this process serves intake (and with it identity) too.
+	hostsIntake bool
 }
 
 // needs says what a process opens. Only these are required of its

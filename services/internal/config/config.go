@@ -63,6 +63,13 @@ type Config struct {
 	// user token console`): it signs people in through IdentityService and
 	// can do nothing else. `redress dev` makes one at start.
 	ConsoleToken string `env:"REDRESS_CONSOLE_TOKEN"`
+	// DeletionServiceToken is the deletion service's own credential (the
+	// account svc.deletion, role deletion_service: `redress user add
+	// svc.deletion -role deletion_service` then `redress user token
+	// svc.deletion`), with which the deletion service and the worker erase
+	// a person's data held by intake. Required by `serve deletion` and
+	// `serve worker`; `redress dev` makes one at start.
+	DeletionServiceToken string `env:"REDRESS_DELETION_SERVICE_TOKEN"`
 	// Single sign-on for the console (any OpenID Connect provider); off
 	// when the issuer is empty. The redirect URL is <console>/signin/oidc/callback.
 	// The console runs the browser's flow (all four); the identity service
