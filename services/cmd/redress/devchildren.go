@@ -211,12 +211,14 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 
 // secretVars are the variables a child gets only when its needs name them
 // (the owner's database URL and dev's own profiler address never).
-var secretVars = []string{"DATABASE_URL", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
+var secretVars = []string{"DATABASE_URL", "DATABASE_URL_INTAKE", "DATABASE_URL_DELETION", "DATABASE_URL_REPORTING",
+	"DATABASE_URL_CHECKPOINTS", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
 	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR",
 	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_DELETION_SERVICE_TOKEN"}
 
 // childEnv is the environment of child name: dev's own without the
-// secrets, plus what that process needs.
+// secrets, plus what that process needs, and its own database connection
+// (Config.DatabaseURLOf).
 func childEnv(base []string, cfg config.Config, name string) []string {
 	env := make([]string, 0, len(base)+8)
 	for _, kv := range base {
@@ -231,7 +233,7 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	n := processes[name].needs
 	if n&needDB != 0 {
-		env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
+		env = append(env, "DATABASE_URL="+cfg.DatabaseURLOf(name)) // its own role, where it has one
 	}
 	if n&needTemporal != 0 {
 		env = append(env, "TEMPORAL_ADDRESS="+cfg.TemporalAddress)

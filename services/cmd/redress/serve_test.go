@@ -68,13 +68,18 @@ func TestServeDeletionAlone(t *testing.T) {
 	if cfg.DeletionServiceToken, err = ids.ServiceCredential(ctx, "test", deletionAccount, "Deletion service", access.DeletionService, "test", time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	// Each process connects as its own service's database role.
 	done := make(chan error, 1)
+	deletionCfg := cfg
+	deletionCfg.DatabaseURL = pgtest.LoginURL(url, "redress_deletion_app")
 	go func() {
-		done <- runServe(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"deletion"})
+		done <- runServe(ctx, deletionCfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"deletion"})
 	}()
 	intakeDone := make(chan error, 1)
+	intakeCfg := cfg
+	intakeCfg.DatabaseURL = pgtest.LoginURL(url, "redress_intake_app")
 	go func() {
-		intakeDone <- runServe(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"intake"})
+		intakeDone <- runServe(ctx, intakeCfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"intake"})
 	}()
 
 	conn, err := grpc.NewClient(cfg.DeletionAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -22,9 +22,20 @@ type Config struct {
 	// empty, DATABASE_URL migrates too (one role for both: no split).
 	DatabaseURL        string `env:"DATABASE_URL"`
 	MigrateDatabaseURL string `env:"REDRESS_MIGRATE_DATABASE_URL"`
-	TemporalAddress    string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
-	Namespace          string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
-	MasterKey          string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
+	// ProcessDatabaseURLs are the connections of the processes that connect
+	// as their own service's database role (login roles that are members of
+	// redress_intake and redress_identity, redress_deletion,
+	// redress_reporting, redress_checkpoints: migrations 00019, 00020), for
+	// `redress dev`, which hands each child its own as DATABASE_URL (see
+	// DatabaseURLOf). Unset: that process gets DATABASE_URL. A process run
+	// alone (`redress serve <name>`) reads DATABASE_URL only.
+	IntakeDatabaseURL      string `env:"DATABASE_URL_INTAKE"`
+	DeletionDatabaseURL    string `env:"DATABASE_URL_DELETION"`
+	ReportingDatabaseURL   string `env:"DATABASE_URL_REPORTING"`
+	CheckpointsDatabaseURL string `env:"DATABASE_URL_CHECKPOINTS"`
+	TemporalAddress        string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
+	Namespace              string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	MasterKey              string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
 	// Master key rotation (see crypto.MasterKeys): REDRESS_MASTER_KEY is the
 	// current key, of version REDRESS_MASTER_KEY_VERSION (1 by default);
 	// earlier versions still wrapping some subject keys are listed as
@@ -188,6 +199,20 @@ func Load() (Config, error) {
 func (c Config) OwnerDatabaseURL() string {
 	if c.MigrateDatabaseURL != "" {
 		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
+}
+
+// DatabaseURLOf is the connection of process name: its own (see
+// IntakeDatabaseURL) when set, else DatabaseURL. The escalation service and
+// the worker connect as DatabaseURL's role (a member of redress_runtime):
+// escalation still reads intake's cases, and the worker runs every
+// service's activities on one pool.
+func (c Config) DatabaseURLOf(name string) string {
+	own := map[string]string{"intake": c.IntakeDatabaseURL, "deletion": c.DeletionDatabaseURL,
+		"reporting": c.ReportingDatabaseURL, "checkpoints": c.CheckpointsDatabaseURL}[name]
+	if own != "" {
+		return own
 	}
 	return c.DatabaseURL
 }

@@ -141,6 +141,20 @@ func TestServiceRolesReachOnlyTheirTables(t *testing.T) {
 			t.Errorf("as %s, %q: %v; want permission denied", c.role, c.stmt, err)
 		}
 	}
+	// The checkpoint signer's role reads the chain and stores checkpoints only.
+	for _, table := range []string{"audit_entries", "audit_head", "audit_counts", "audit_checkpoints", "cases", "users"} {
+		for _, priv := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+			var has bool
+			if err := owner.Raw("SELECT has_table_privilege('redress_checkpoints', ?, ?)", table, priv).Scan(&has).Error; err != nil {
+				t.Fatal(err)
+			}
+			want := (priv == "SELECT" && table != "cases" && table != "users" && table != "audit_counts") ||
+				(priv == "INSERT" && table == "audit_checkpoints")
+			if has != want {
+				t.Errorf("redress_checkpoints %s on %s: %v, want %v", priv, table, has, want)
+			}
+		}
+	}
 	for _, c := range []struct{ role, stmt string }{
 		{"redress_deletion", "SELECT count(*) FROM deletion_requests"},
 		{"redress_escalation", "SELECT count(*) FROM escalations"},
