@@ -383,8 +383,10 @@ func TestOnlyMigrationsHoldTheOwnerCredentials(t *testing.T) {
 				t.Errorf("Job %s gets Secrets %v, want only redress-migrate-db", o.Name, s)
 			}
 		case *corev1.Secret:
-			if o.Name == "redress-keys" && strings.Contains(o.StringData["DATABASE_URL"], "//redress_owner") {
-				t.Errorf("Secret redress-keys: DATABASE_URL is the owner's")
+			for k, v := range o.StringData {
+				if o.Name == "redress-keys" && strings.HasPrefix(k, "DATABASE_URL") && strings.Contains(v, "//redress_owner") {
+					t.Errorf("Secret redress-keys: %s is the owner's", k)
+				}
 			}
 		}
 	}
@@ -551,23 +553,26 @@ func TestWritableTmpWhereRootIsReadOnly(t *testing.T) {
 func TestSecretsOnlyWhereUsed(t *testing.T) {
 	const (
 		db, master, command = "redress-keys/DATABASE_URL", "redress-keys/REDRESS_MASTER_KEY", "redress-command-key/REDRESS_COMMAND_KEY"
-		smtpUser, smtpPass  = "redress-keys/REDRESS_SMTP_USER", "redress-keys/REDRESS_SMTP_PASSWORD"
-		sms, oidc           = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
-		checkpointKey       = "redress-checkpoint-key (volume)"
-		deletionToken       = "redress-deletion-token/REDRESS_DELETION_SERVICE_TOKEN"
+		// The processes that connect as their own service's database role.
+		intakeDB, deletionDB       = "redress-keys/DATABASE_URL_INTAKE", "redress-keys/DATABASE_URL_DELETION"
+		reportingDB, checkpointsDB = "redress-keys/DATABASE_URL_REPORTING", "redress-keys/DATABASE_URL_CHECKPOINTS"
+		smtpUser, smtpPass         = "redress-keys/REDRESS_SMTP_USER", "redress-keys/REDRESS_SMTP_PASSWORD"
+		sms, oidc                  = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
+		checkpointKey              = "redress-checkpoint-key (volume)"
+		deletionToken              = "redress-deletion-token/REDRESS_DELETION_SERVICE_TOKEN"
 	)
 	want := map[string][]string{
-		"redress-intake":     {db, master, command, smtpUser, smtpPass},
-		"redress-deletion":   {db, master, command, smtpUser, smtpPass, sms, deletionToken},
+		"redress-intake":     {intakeDB, master, command, smtpUser, smtpPass},
+		"redress-deletion":   {deletionDB, master, command, smtpUser, smtpPass, sms, deletionToken},
 		"redress-escalation": {db, master, command},
-		"redress-reporting":  {db},
+		"redress-reporting":  {reportingDB},
 		"redress-worker":     {db, master, command, smtpUser, smtpPass, sms, deletionToken},
 		// The console and the public pages hold their own credentials
 		// only (and the console the single sign-on client secret): no
 		// database, no keys; accounts (and their mails) live with intake.
 		"redress-console":     {"redress-console-token/REDRESS_CONSOLE_TOKEN", oidc},
 		"redress-public":      {"redress-public-token/REDRESS_PUBLIC_TOKEN"},
-		"redress-checkpoints": {db, smtpUser, smtpPass, checkpointKey},
+		"redress-checkpoints": {checkpointsDB, smtpUser, smtpPass, checkpointKey},
 	}
 	for _, o := range decodeAll(t) {
 		d, ok := o.(*appsv1.Deployment)
