@@ -16,8 +16,10 @@
 #                                   checkpoints) that process's own login role,
 #                                   a member of its service's role only
 #                                   (migrations 00019, 00020; intake's also of
-#                                   redress_identity). escalation and worker
-#                                   still use redress_app.
+#                                   redress_identity). escalation and worker:
+#                                   redress_app (the worker takes intake's,
+#                                   deletion's and reporting's too, for
+#                                   their activities).
 #   pg.sh remove DIR                stop the cluster and delete its data
 #
 # --fast turns off fsync for throwaway test clusters (never for `make run`).

@@ -566,7 +566,9 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 		"redress-deletion":   {deletionDB, master, command, smtpUser, smtpPass, sms, deletionToken},
 		"redress-escalation": {db, master, command},
 		"redress-reporting":  {reportingDB},
-		"redress-worker":     {db, master, command, smtpUser, smtpPass, sms, deletionToken},
+		// The worker: escalation's activities on the shared role, the others
+		// each on its service's.
+		"redress-worker": {db, intakeDB, deletionDB, reportingDB, master, command, smtpUser, smtpPass, sms, deletionToken},
 		// The console and the public pages hold their own credentials
 		// only (and the console the single sign-on client secret): no
 		// database, no keys; accounts (and their mails) live with intake.

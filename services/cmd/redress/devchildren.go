@@ -235,6 +235,14 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	if n&needDB != 0 {
 		env = append(env, "DATABASE_URL="+cfg.DatabaseURLOf(name)) // its own role, where it has one
 	}
+	if name == "worker" { // each service's activities as that service's role (stack.asService)
+		for _, kv := range []string{"DATABASE_URL_INTAKE=" + cfg.IntakeDatabaseURL, "DATABASE_URL_DELETION=" + cfg.DeletionDatabaseURL,
+			"DATABASE_URL_REPORTING=" + cfg.ReportingDatabaseURL} {
+			if !strings.HasSuffix(kv, "=") {
+				env = append(env, kv)
+			}
+		}
+	}
 	if n&needTemporal != 0 {
 		env = append(env, "TEMPORAL_ADDRESS="+cfg.TemporalAddress)
 	}

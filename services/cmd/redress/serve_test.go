@@ -169,3 +169,35 @@ func TestSharedMetricsAddressIsRefused(t *testing.T) {
 		t.Fatalf("config.Load with REDRESS_METRICS_ADDR: %v, want refused naming the per-process addresses", err)
 	}
 }
+
+// The worker runs each service's activities on a pool of that service's
+// database role when its URL is given, and on its own pool otherwise; `serve
+// all`, hosting intake, keeps one pool.
+func TestWorkerPoolsPerServiceRole(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	gdb, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{cfg: config.Config{DatabaseURL: url, DeletionDatabaseURL: pgtest.LoginURL(url, "redress_deletion_app")}, db: gdb}
+	defer s.close()
+	deletions, err := s.asService(ctx, "deletion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who string
+	if err := deletions.db.Raw("SELECT current_user").Scan(&who).Error; err != nil || who != "redress_deletion_app" {
+		t.Errorf("the deletion activities' pool connects as %q (%v), want redress_deletion_app", who, err)
+	}
+	if err := deletions.db.Exec("SELECT count(*) FROM complainants").Error; err == nil || !strings.Contains(err.Error(), "42501") {
+		t.Errorf("the deletion activities reading complainants: %v, want permission denied", err)
+	}
+	if esc, err := s.asService(ctx, "escalation"); err != nil || esc != s {
+		t.Errorf("escalation's work: %v, want the process's own pool", err)
+	}
+	s.hostsIntake = true
+	if all, err := s.asService(ctx, "deletion"); err != nil || all != s {
+		t.Errorf("deletion's work in serve all: %v, want the one pool", err)
+	}
+}

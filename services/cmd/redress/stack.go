@@ -47,6 +47,8 @@ type stack struct {
 	commands *command.Verifier
 	// hostsIntake: this process serves intake (and with it identity) too.
 	hostsIntake bool
+	// pools are the extra pools of asService, closed with the stack.
+	pools []*gorm.DB
 }
 
 // needs says what a process opens. Only these are required of its
@@ -130,11 +132,36 @@ func (s *stack) close() {
 	if s.temporal != nil {
 		s.temporal.Close()
 	}
+	for _, p := range s.pools {
+		if sqlDB, err := p.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	}
 	if s.db != nil {
 		if sqlDB, err := s.db.DB(); err == nil {
 			_ = sqlDB.Close()
 		}
 	}
+}
+
+// asService is s with service's own database pool, for a process that runs
+// several services' work (the worker): the pool connects as that service's
+// role when its URL is configured (DATABASE_URL_<SERVICE>, see
+// config.DatabaseURLOf), else it is the process's own. `serve all`, which
+// hosts intake and its accounts, keeps one pool for everything.
+func (s *stack) asService(ctx context.Context, service string) (*stack, error) {
+	u := s.cfg.DatabaseURLOf(service)
+	if s.hostsIntake || u == s.cfg.DatabaseURL {
+		return s, nil
+	}
+	p, err := db.Open(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("%s's database role: %w", service, err)
+	}
+	s.pools = append(s.pools, p)
+	c := *s
+	c.db, c.pools = p, nil
+	return &c, nil
 }
 
 func (s *stack) sender() notify.Sender {

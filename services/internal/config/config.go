@@ -28,7 +28,9 @@ type Config struct {
 	// redress_reporting, redress_checkpoints: migrations 00019, 00020), for
 	// `redress dev`, which hands each child its own as DATABASE_URL (see
 	// DatabaseURLOf). Unset: that process gets DATABASE_URL. A process run
-	// alone (`redress serve <name>`) reads DATABASE_URL only.
+	// alone (`redress serve <name>`) reads DATABASE_URL, except the worker:
+	// it runs the complaint, deletion and report activities on pools of
+	// DATABASE_URL_INTAKE, _DELETION and _REPORTING when they are set.
 	IntakeDatabaseURL      string `env:"DATABASE_URL_INTAKE"`
 	DeletionDatabaseURL    string `env:"DATABASE_URL_DELETION"`
 	ReportingDatabaseURL   string `env:"DATABASE_URL_REPORTING"`
@@ -204,10 +206,9 @@ func (c Config) OwnerDatabaseURL() string {
 }
 
 // DatabaseURLOf is the connection of process name: its own (see
-// IntakeDatabaseURL) when set, else DatabaseURL. The escalation service and
-// the worker connect as DatabaseURL's role (a member of redress_runtime):
-// escalation still reads intake's cases, and the worker runs every
-// service's activities on one pool.
+// IntakeDatabaseURL) when set, else DatabaseURL. The escalation service
+// connects as DatabaseURL's role (a member of redress_runtime): it still
+// reads intake's cases; so does the worker for the escalation activities.
 func (c Config) DatabaseURLOf(name string) string {
 	own := map[string]string{"intake": c.IntakeDatabaseURL, "deletion": c.DeletionDatabaseURL,
 		"reporting": c.ReportingDatabaseURL, "checkpoints": c.CheckpointsDatabaseURL}[name]
