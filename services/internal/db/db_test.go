@@ -79,7 +79,7 @@ var serviceRoles = map[db.Service]string{
 
 // shared is what a service's role may do on tables it does not own: append
 // to the audit chain, keep the subject keys of the people whose data it owns,
-// and, for reporting, read its read model.
+// and, for reporting, read its read model and the audit checkpoints.
 func shared(svc db.Service, table, priv string) bool {
 	switch table {
 	case "audit_entries":
@@ -88,6 +88,8 @@ func shared(svc db.Service, table, priv string) bool {
 		return priv == "SELECT"
 	case "audit_counts":
 		return true
+	case "audit_checkpoints": // inspection packages carry them
+		return svc == db.Reporting && priv == "SELECT"
 	case "subject_keys":
 		return (svc == db.Intake || svc == db.Deletion) && priv != "DELETE"
 	case "cases", "deadlines", "deletion_requests", "escalations", "escalation_breaches":

@@ -2,7 +2,8 @@
 -- head and stores the checkpoints it signs, nothing else (it neither
 -- appends to the chain nor counts refusals). Like the services' roles of
 -- 00019 it is NOLOGIN; a login role is granted membership (deploy/dev/pg.sh
--- makes redress_checkpoints_app).
+-- makes redress_checkpoints_app). Reporting, whose inspection packages carry
+-- the checkpoints, may read them.
 
 -- +goose Up
 -- +goose StatementBegin
@@ -17,9 +18,13 @@ $$;
 -- +goose StatementEnd
 GRANT SELECT ON audit_entries, audit_head TO redress_checkpoints;
 GRANT SELECT, INSERT ON audit_checkpoints TO redress_checkpoints;
+-- Reporting's inspection packages carry the checkpoints covering their
+-- entries.
+GRANT SELECT ON audit_checkpoints TO redress_reporting;
 
 -- +goose Down
 REVOKE ALL ON audit_entries, audit_head, audit_checkpoints FROM redress_checkpoints;
+REVOKE SELECT ON audit_checkpoints FROM redress_reporting;
 -- +goose StatementBegin
 DO $$
 BEGIN
