@@ -7,10 +7,19 @@
 #                                   (it migrates: REDRESS_MIGRATE_DATABASE_URL)
 #   pg.sh stop DIR                  stop the cluster in DIR
 #   pg.sh url DIR PORT              print the owner's URL
-#   pg.sh runtime-url DIR PORT      print the services' URL (DATABASE_URL): the
+#   pg.sh runtime-url DIR PORT [SERVICE]
+#                                   print the services' URL (DATABASE_URL): the
 #                                   login role redress_app, a member of
 #                                   redress_runtime (migration 00012), which
-#                                   cannot rewrite the audit chain
+#                                   cannot rewrite the audit chain; with
+#                                   SERVICE (intake, deletion, reporting,
+#                                   checkpoints) that process's own login role,
+#                                   a member of its service's role only
+#                                   (migrations 00019, 00020; intake's also of
+#                                   redress_identity). escalation and worker:
+#                                   redress_app (the worker takes intake's,
+#                                   deletion's and reporting's too, for
+#                                   their activities).
 #   pg.sh temporal-url DIR PORT     print the embedded Temporal server's URL
 #                                   (REDRESS_TEMPORAL_DATABASE_URL): the login
 #                                   role temporal, owner of the databases
@@ -71,7 +80,15 @@ as_owner() {
 
 url() { echo "postgres://redress@127.0.0.1:$port/redress?sslmode=disable"; }
 # The password only matters where pg_hba asks for one (this cluster trusts loopback).
-runtime_url() { echo "postgres://redress_app:redress_app@127.0.0.1:$port/redress?sslmode=disable"; }
+runtime_url() {
+  local login=redress_app
+  case "${1:-}" in
+  intake|deletion|reporting|checkpoints) login="redress_$1_app" ;;
+  ""|escalation|worker) ;;
+  *) echo "pg.sh: no login role for $1" >&2; exit 2 ;;
+  esac
+  echo "postgres://$login:$login@127.0.0.1:$port/redress?sslmode=disable"
+}
 temporal_url() { echo "postgres://temporal:temporal@127.0.0.1:$port/temporal?sslmode=disable"; }
 
 # temporal_databases: the embedded Temporal server's login role and its two
@@ -157,6 +174,27 @@ DO $$ BEGIN
     CREATE ROLE redress_app LOGIN PASSWORD 'redress_app' IN ROLE redress_runtime;
   END IF;
 END $$;
+-- A login role per process that connects as its own service's role
+-- (services/internal/pgtest makes the same for the tests).
+DO $$
+DECLARE
+  l record;
+  r text;
+BEGIN
+  FOR l IN SELECT * FROM (VALUES
+      ('redress_intake_app', ARRAY['redress_intake', 'redress_identity']),
+      ('redress_deletion_app', ARRAY['redress_deletion']),
+      ('redress_reporting_app', ARRAY['redress_reporting']),
+      ('redress_checkpoints_app', ARRAY['redress_checkpoints'])) AS v(login, roles) LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = l.login) THEN
+      EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', l.login, l.login);
+    END IF;
+    FOREACH r IN ARRAY l.roles LOOP
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN EXECUTE format('CREATE ROLE %I NOLOGIN', r); END IF;
+      IF NOT pg_has_role(l.login, r, 'MEMBER') THEN EXECUTE format('GRANT %I TO %I', r, l.login); END IF;
+    END LOOP;
+  END LOOP;
+END $$;
 SQL
   temporal_databases
   url
@@ -175,7 +213,7 @@ remove)
   rm -rf -- "$dir" "$dir.initdb.log"
   ;;
 url) url ;;
-runtime-url) runtime_url ;;
+runtime-url) runtime_url "${4:-}" ;;
 temporal-url) temporal_url ;;
 temporal-reset)
   ensure_binaries

@@ -27,6 +27,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
     REDRESS_TEMPORAL_DATABASE_URL=$(bash deploy/dev/pg.sh temporal-url "$root/.data/pg" "${REDRESS_PG_PORT:-55432}")
     export REDRESS_TEMPORAL_DATABASE_URL
   fi
+  # The processes that can connect as their own service's role do.
+  for s in intake deletion reporting checkpoints; do
+    export "DATABASE_URL_${s^^}=$(bash deploy/dev/pg.sh runtime-url "$root/.data/pg" "${REDRESS_PG_PORT:-55432}" "$s")"
+  done
   started_pg=1
 fi
 stop() {

@@ -383,8 +383,10 @@ func TestOnlyMigrationsHoldTheOwnerCredentials(t *testing.T) {
 				t.Errorf("Job %s gets Secrets %v, want only redress-migrate-db", o.Name, s)
 			}
 		case *corev1.Secret:
-			if o.Name == "redress-keys" && strings.Contains(o.StringData["DATABASE_URL"], "//redress_owner") {
-				t.Errorf("Secret redress-keys: DATABASE_URL is the owner's")
+			for k, v := range o.StringData {
+				if o.Name == "redress-keys" && strings.HasPrefix(k, "DATABASE_URL") && strings.Contains(v, "//redress_owner") {
+					t.Errorf("Secret redress-keys: %s is the owner's", k)
+				}
 			}
 		}
 	}
@@ -418,7 +420,8 @@ func secretsOf(spec corev1.PodSpec) []string {
 // each has its own NetworkPolicy restricting both directions. The gRPC
 // services are called only by whom they serve: the console calls all
 // four, the public pages intake and reporting (published figures), the
-// deletion service and the worker intake's ErasureService; nobody calls the
+// deletion service and the worker intake's ErasureService, the deletion,
+// escalation and reporting services intake's IdentityService; nobody calls the
 // worker or the checkpoint signer.
 func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 	deployments := map[string]*appsv1.Deployment{}
@@ -496,7 +499,7 @@ func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 	}{
 		{"console", "intake", true}, {"console", "deletion", true}, {"console", "escalation", true}, {"console", "reporting", true},
 		{"public", "intake", true}, {"public", "deletion", false}, {"public", "escalation", false}, {"public", "reporting", true},
-		{"worker", "intake", true}, {"deletion", "intake", true}, {"intake", "deletion", false}, {"worker", "deletion", false}, {"reporting", "escalation", false},
+		{"worker", "intake", true}, {"deletion", "intake", true}, {"escalation", "intake", true}, {"reporting", "intake", true}, {"intake", "deletion", false}, {"worker", "deletion", false}, {"reporting", "escalation", false},
 	} {
 		if got := calls("redress-"+c.from, "redress-"+c.to, 9090); got != c.want {
 			t.Errorf("%s may call %s: %v, want %v", c.from, c.to, got, c.want)
@@ -550,22 +553,28 @@ func TestWritableTmpWhereRootIsReadOnly(t *testing.T) {
 func TestSecretsOnlyWhereUsed(t *testing.T) {
 	const (
 		db, master, command = "redress-keys/DATABASE_URL", "redress-keys/REDRESS_MASTER_KEY", "redress-command-key/REDRESS_COMMAND_KEY"
-		smtpUser, smtpPass  = "redress-keys/REDRESS_SMTP_USER", "redress-keys/REDRESS_SMTP_PASSWORD"
-		sms, oidc           = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
-		checkpointKey       = "redress-checkpoint-key (volume)"
+		// The processes that connect as their own service's database role.
+		intakeDB, deletionDB       = "redress-keys/DATABASE_URL_INTAKE", "redress-keys/DATABASE_URL_DELETION"
+		reportingDB, checkpointsDB = "redress-keys/DATABASE_URL_REPORTING", "redress-keys/DATABASE_URL_CHECKPOINTS"
+		smtpUser, smtpPass         = "redress-keys/REDRESS_SMTP_USER", "redress-keys/REDRESS_SMTP_PASSWORD"
+		sms, oidc                  = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
+		checkpointKey              = "redress-checkpoint-key (volume)"
+		deletionToken              = "redress-deletion-token/REDRESS_DELETION_SERVICE_TOKEN"
 	)
 	want := map[string][]string{
-		"redress-intake":     {db, master, command, smtpUser, smtpPass},
-		"redress-deletion":   {db, master, command, smtpUser, smtpPass, sms},
+		"redress-intake":     {intakeDB, master, command, smtpUser, smtpPass},
+		"redress-deletion":   {deletionDB, master, command, smtpUser, smtpPass, sms, deletionToken},
 		"redress-escalation": {db, master, command},
-		"redress-reporting":  {db},
-		"redress-worker":     {db, master, command, smtpUser, smtpPass, sms},
+		"redress-reporting":  {reportingDB},
+		// The worker: escalation's activities on the shared role, the others
+		// each on its service's.
+		"redress-worker": {db, intakeDB, deletionDB, reportingDB, master, command, smtpUser, smtpPass, sms, deletionToken},
 		// The console and the public pages hold their own credentials
 		// only (and the console the single sign-on client secret): no
 		// database, no keys; accounts (and their mails) live with intake.
 		"redress-console":     {"redress-console-token/REDRESS_CONSOLE_TOKEN", oidc},
 		"redress-public":      {"redress-public-token/REDRESS_PUBLIC_TOKEN"},
-		"redress-checkpoints": {db, smtpUser, smtpPass, checkpointKey},
+		"redress-checkpoints": {checkpointsDB, smtpUser, smtpPass, checkpointKey},
 	}
 	for _, o := range decodeAll(t) {
 		d, ok := o.(*appsv1.Deployment)

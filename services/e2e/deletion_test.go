@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/access"
@@ -25,6 +26,7 @@ import (
 	"github.com/redress/redress/services/internal/deletion"
 	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
+	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/pgtest"
@@ -42,6 +44,7 @@ type deletionRig struct {
 	stopWork context.CancelFunc
 	workDone chan struct{}
 	acts     *deletionworker.Activities
+	ddb      *gorm.DB // the deletion service's handle, as its own database role
 }
 
 func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deletion.Config)) *deletionRig {
@@ -67,17 +70,23 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deleti
 		}
 	}
 	sender := &notify.SMTPSender{Addr: h.smtp.Addr(), From: "privacy@operator.example", Timeout: 5 * time.Second}
-	starter := deletion.NewStarter(h.tc, h.db, h.log)
+	// The deletion service and its activities connect as the deletion
+	// service's own database role, as `redress dev` runs them: only its
+	// own tables, the audit chain and subject keys.
+	ddb := pgtest.As(t, h.db, "redress_deletion_app")
+	r.ddb = ddb
+	starter := deletion.NewStarter(h.tc, ddb, h.log)
 	starter.Grace, starter.Every = 0, 200*time.Millisecond
-	conf := deletion.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Commands: h.signer, Sender: sender, Log: h.log}
+	conf := deletion.Config{DB: ddb, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Commands: h.signer, Sender: sender, Log: h.log}
 	for _, o := range opts {
 		o(r, &conf)
 	}
 	srv := deletion.New(conf)
 	// Calls with a bearer credential are checked against their account's
 	// role (and refusals audited); calls without one come as x-redress-actor.
-	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true,
-		Refused: access.AuditRefusals(h.db, h.log)})
+	// authenticated through intake's IdentityService, as outside the intake process.
+	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: &identity.Remote{Client: h.accounts}, TrustActorHeader: true,
+		Refused: access.AuditRefusals(ddb, h.log)})
 	deletionv1.RegisterDeletionServiceServer(gs.GRPC, srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +100,7 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deleti
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	r.api = deletionv1.NewDeletionServiceClient(conn)
-	r.acts = &deletionworker.Activities{DB: h.db, Keys: h.keys, Sender: sender, Log: h.log, Auto: deletionworker.DefaultAutoApproval,
+	r.acts = &deletionworker.Activities{DB: ddb, Keys: h.keys, Sender: sender, Log: h.log, Auto: deletionworker.DefaultAutoApproval,
 		Escalations: esc.Command{Temporal: h.tc}, Erasure: h.erasure}
 	r.startDeletionWorker()
 	return r
@@ -384,6 +393,14 @@ func TestDeletionEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(notice.Body, "every system") || strings.Contains(notice.Body, "所有存有") {
 		t.Errorf("the notice claims deletion from every system:\n%s", notice.Body)
+	}
+	// All of that ran as the deletion service's database role, which cannot
+	// touch intake's tables: the complainants' data went through intake.
+	for _, stmt := range []string{"SELECT count(*) FROM complainants", "UPDATE complainants SET phone_index = NULL",
+		"SELECT count(*) FROM cases", "UPDATE cases SET leak_source = ''"} {
+		if err := r.ddb.Exec(stmt).Error; err == nil || !strings.Contains(err.Error(), "42501") {
+			t.Errorf("as the deletion role, %q: %v, want permission denied", stmt, err)
+		}
 	}
 }
 

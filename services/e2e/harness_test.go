@@ -227,7 +227,7 @@ func (h *harness) stopTemporal() {
 func (h *harness) startWorker() {
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.stopWork, h.workDone = cancel, make(chan struct{})
-	acts := &worker.Activities{DB: h.db, Keys: h.keys, Policy: h.policy, Log: h.log, Escalations: esc.Command{Temporal: h.tc},
+	acts := &worker.Activities{DB: pgtest.As(h.t, h.db, "redress_intake_app"), Keys: h.keys, Policy: h.policy, Log: h.log, Escalations: esc.Command{Temporal: h.tc},
 		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}}
 	go func() {
 		defer close(h.workDone)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc"
 
@@ -17,8 +18,9 @@ const escalationAccount = "svc.escalation"
 // caseFactsClient reaches intake's CaseFactsService (at REDRESS_INTAKE_ADDR)
 // as the escalation service, until ctx ends: the escalation service and its
 // worker learn of cases and send incident notices through it. The
-// credential is REDRESS_ESCALATION_SERVICE_TOKEN when set; otherwise the
-// service's own account issues itself a day's credential and renews it.
+// credential is REDRESS_ESCALATION_SERVICE_TOKEN; only a process that also
+// hosts intake (serve all) may go without, its account issuing itself a
+// day's credential and renewing it.
 func (s *stack) caseFactsClient(ctx context.Context) (intakev1.CaseFactsServiceClient, error) {
 	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
 	if err != nil {
@@ -26,6 +28,10 @@ func (s *stack) caseFactsClient(ctx context.Context) (intakev1.CaseFactsServiceC
 	}
 	token := staticToken(s.cfg.EscalationServiceToken)
 	if token == nil {
+		if !s.hostsIntake { // only a process holding identity's tables may issue itself one
+			return nil, errors.New("REDRESS_ESCALATION_SERVICE_TOKEN is not set (the escalation service's credential: " +
+				"`redress user add " + escalationAccount + " -role escalation_service`, then `redress user token " + escalationAccount + "`)")
+		}
 		token = (&ownCredential{store: s.identity(), account: escalationAccount, name: "Escalation service",
 			role: access.EscalationService, purpose: "case-facts"}).get
 	}

@@ -32,7 +32,11 @@ func TestCaseFactsClientCallsAsTheEscalationService(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := &stack{cfg: config.Config{IntakeAddr: lis.Addr().String()}, log: log, db: gdb}
-	gs := grpcserver.New(log, grpcserver.NewMetrics(), s.guard())
+	guard, err := s.guard(ctx, "intake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpcserver.New(log, grpcserver.NewMetrics(), guard)
 	intakev1.RegisterCaseFactsServiceServer(gs.GRPC, &intake.CaseFacts{DB: gdb})
 	go func() { _ = gs.Serve(ctx, lis) }()
 

@@ -27,7 +27,9 @@ func TestAuditVerifyAgainstCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub, key, _ := ed25519.GenerateKey(nil)
-	cp := &audit.Checkpointer{DB: gdb, Key: key, Dir: t.TempDir(), Every: 4}
+	// The signer connects as its own database role: it reads the chain and
+	// stores checkpoints, nothing else.
+	cp := &audit.Checkpointer{DB: pgtest.As(t, gdb, "redress_checkpoints_app"), Key: key, Dir: t.TempDir(), Every: 4}
 	for i := range 12 {
 		err := gdb.Transaction(func(tx *gorm.DB) error {
 			_, err := audit.Append(tx, audit.Entry{Actor: "agent.li", Action: "case.note_added", ObjectType: "case",

@@ -52,10 +52,29 @@ func (s *stack) identityServer(ctx context.Context) (*identity.Server, error) {
 	return srv, nil
 }
 
-// guard authenticates RPCs with bearer credentials (API tokens and console
-// sessions) and checks access.Table against the caller's role.
-func (s *stack) guard() access.Guard {
-	return access.Guard{Auth: s.identity(), Refused: access.AuditRefusals(s.db, s.log)}
+// guard authenticates the RPCs of process name with bearer credentials (API
+// tokens and console sessions) and checks access.Table against the caller's
+// role. Intake hosts IdentityService and reads identity's tables itself;
+// every other service asks IdentityService at REDRESS_INTAKE_ADDR
+// (identity.Remote, which remembers an answer for identity.RemoteCacheTTL).
+// Refusals are counted in the audit chain, which every service appends to.
+func (s *stack) guard(ctx context.Context, name string) (access.Guard, error) {
+	g := access.Guard{Refused: access.AuditRefusals(s.db, s.log)}
+	if name == "intake" {
+		g.Auth = s.identity()
+		return g, nil
+	}
+	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
+	if err != nil {
+		return g, err
+	}
+	conn, err := grpc.NewClient(s.cfg.IntakeAddr, transport)
+	if err != nil {
+		return g, err
+	}
+	context.AfterFunc(ctx, func() { _ = conn.Close() })
+	g.Auth = &identity.Remote{Client: identityv1.NewIdentityServiceClient(conn)}
+	return g, nil
 }
 
 // runConsole serves the web console; it reaches each service over gRPC at

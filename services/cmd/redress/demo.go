@@ -81,15 +81,26 @@ func consoleCredential(ctx context.Context, st *identity.Store) (string, error) 
 	return st.ServiceCredential(ctx, "demo", "console", "Web console (service account)", access.Console, "redress dev", 24*time.Hour)
 }
 
-// devPublicCredential makes the public site's account (once) and a fresh
-// credential for it, revoking the ones earlier starts issued, so the
-// development stack runs the public pages as they run in production.
+// devPublicCredential is the public site's credential, so the development
+// stack runs the public pages as they run in production.
 func devPublicCredential(ctx context.Context, st *identity.Store) (string, error) {
-	_, err := st.AddUser(ctx, "demo", identity.NewUser{Username: public.Actor, DisplayName: "Public pages", Role: access.PublicSite})
+	return devServiceCredential(ctx, st, public.Actor, "Public pages", access.PublicSite)
+}
+
+// devDeletionCredential is the deletion service's own credential, with
+// which the deletion service and the worker erase through intake.
+func devDeletionCredential(ctx context.Context, st *identity.Store) (string, error) {
+	return devServiceCredential(ctx, st, deletionAccount, "Deletion service", access.DeletionService)
+}
+
+// devServiceCredential makes a service account (once) and a fresh 30-day
+// credential for it, revoking the ones earlier starts issued.
+func devServiceCredential(ctx context.Context, st *identity.Store, username, displayName string, role access.Role) (string, error) {
+	_, err := st.AddUser(ctx, "demo", identity.NewUser{Username: username, DisplayName: displayName, Role: role})
 	if err != nil && !errors.Is(err, identity.ErrExists) {
 		return "", err
 	}
-	old, err := st.Tokens(ctx, public.Actor)
+	old, err := st.Tokens(ctx, username)
 	if err != nil {
 		return "", err
 	}
@@ -100,6 +111,6 @@ func devPublicCredential(ctx context.Context, st *identity.Store) (string, error
 			}
 		}
 	}
-	token, _, err := st.IssueToken(ctx, "demo", public.Actor, "make run", nil, 30*24*time.Hour)
+	token, _, err := st.IssueToken(ctx, "demo", username, "make run", nil, 30*24*time.Hour)
 	return token, err
 }

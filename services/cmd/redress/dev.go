@@ -179,7 +179,8 @@ func embeddedTemporal(cfg config.Config, log *slog.Logger) (temporaldev.Options,
 // through the intake service's own code in this process, and starts the
 // demo cases' workflows (the worker runs them once it polls). It answers
 // the number of cases on record and the automation account's credential,
-// and sets the public site's and the console's credentials in cfg.
+// and sets the public site's, the console's and the deletion service's
+// credentials in cfg.
 func loadDemo(ctx context.Context, cfg *config.Config, log *slog.Logger) (int, string, error) {
 	st, err := openStack(ctx, *cfg, log, needDB|needTemporal|needMasterKey|needCommandKey)
 	if err != nil {
@@ -202,6 +203,11 @@ func loadDemo(ctx context.Context, cfg *config.Config, log *slog.Logger) (int, s
 	}
 	if cfg.PublicToken, err = devPublicCredential(ctx, st.identity()); err != nil {
 		return 0, "", fmt.Errorf("public site credential: %w", err)
+	}
+	if cfg.DeletionServiceToken == "" {
+		if cfg.DeletionServiceToken, err = devDeletionCredential(ctx, st.identity()); err != nil {
+			return 0, "", fmt.Errorf("deletion service credential: %w", err)
+		}
 	}
 	if cfg.ConsoleToken == "" { // the console's own credential
 		if cfg.ConsoleToken, err = consoleCredential(ctx, st.identity()); err != nil {

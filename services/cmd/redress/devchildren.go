@@ -211,12 +211,14 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 
 // secretVars are the variables a child gets only when its needs name them
 // (the owner's database URL and dev's own profiler address never).
-var secretVars = []string{"DATABASE_URL", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
+var secretVars = []string{"DATABASE_URL", "DATABASE_URL_INTAKE", "DATABASE_URL_DELETION", "DATABASE_URL_REPORTING",
+	"DATABASE_URL_CHECKPOINTS", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
 	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR",
-	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_ESCALATION_SERVICE_TOKEN"}
+	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_ESCALATION_SERVICE_TOKEN", "REDRESS_DELETION_SERVICE_TOKEN"}
 
 // childEnv is the environment of child name: dev's own without the
-// secrets, plus what that process needs.
+// secrets, plus what that process needs, and its own database connection
+// (Config.DatabaseURLOf).
 func childEnv(base []string, cfg config.Config, name string) []string {
 	env := make([]string, 0, len(base)+8)
 	for _, kv := range base {
@@ -231,7 +233,15 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	n := processes[name].needs
 	if n&needDB != 0 {
-		env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
+		env = append(env, "DATABASE_URL="+cfg.DatabaseURLOf(name)) // its own role, where it has one
+	}
+	if name == "worker" { // each service's activities as that service's role (stack.asService)
+		for _, kv := range []string{"DATABASE_URL_INTAKE=" + cfg.IntakeDatabaseURL, "DATABASE_URL_DELETION=" + cfg.DeletionDatabaseURL,
+			"DATABASE_URL_REPORTING=" + cfg.ReportingDatabaseURL} {
+			if !strings.HasSuffix(kv, "=") {
+				env = append(env, kv)
+			}
+		}
 	}
 	if n&needTemporal != 0 {
 		env = append(env, "TEMPORAL_ADDRESS="+cfg.TemporalAddress)
@@ -256,6 +266,9 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	if name == "escalation" || name == "worker" { // they reach intake's CaseFactsService
 		env = append(env, "REDRESS_ESCALATION_SERVICE_TOKEN="+cfg.EscalationServiceToken)
+	}
+	if name == "deletion" || name == "worker" { // they erase through intake's ErasureService
+		env = append(env, "REDRESS_DELETION_SERVICE_TOKEN="+cfg.DeletionServiceToken)
 	}
 	if name == "checkpoints" {
 		env = append(env, "REDRESS_CHECKPOINT_KEY_FILE="+cfg.CheckpointKeyFile)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,16 +21,21 @@ const deletionAccount = "svc.deletion"
 
 // erasureClient reaches intake's ErasureService (at REDRESS_INTAKE_ADDR) as
 // the deletion service, until ctx ends: the own-data connector erases
-// through it. The credential is REDRESS_DELETION_SERVICE_TOKEN when set;
-// otherwise the service's own account issues itself a day's credential and
-// renews it before it runs out.
+// through it. The credential is REDRESS_DELETION_SERVICE_TOKEN. Only a
+// process that also hosts intake (`serve all`), and so holds identity's
+// tables anyway, may go without it: the account then issues itself a day's
+// credential and renews it before it runs out.
 func (s *stack) erasureClient(ctx context.Context) (intakev1.ErasureServiceClient, error) {
 	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
 	if err != nil {
 		return nil, err
 	}
-	token := staticToken(os.Getenv("REDRESS_DELETION_SERVICE_TOKEN"))
+	token := staticToken(s.cfg.DeletionServiceToken)
 	if token == nil {
+		if !s.hostsIntake {
+			return nil, errors.New("REDRESS_DELETION_SERVICE_TOKEN is not set (the deletion service's credential: " +
+				"`redress user add " + deletionAccount + " -role deletion_service`, then `redress user token " + deletionAccount + "`)")
+		}
 		token = (&ownCredential{store: s.identity(), account: deletionAccount, name: "Deletion service",
 			role: access.DeletionService, purpose: "erasure"}).get
 	}

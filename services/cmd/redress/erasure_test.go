@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -19,8 +20,9 @@ import (
 )
 
 // The deletion service reaches intake's ErasureService through the guard
-// with its own account's credential, issued once and reused; a credential
-// given in REDRESS_DELETION_SERVICE_TOKEN is used as it is.
+// with the credential given in REDRESS_DELETION_SERVICE_TOKEN, used as it
+// is; without one it refuses to start, unless the process hosts intake too
+// (`serve all`): then its own account's credential is issued once and reused.
 func TestErasureClientCallsAsTheDeletionService(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -36,7 +38,12 @@ func TestErasureClientCallsAsTheDeletionService(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := &stack{cfg: config.Config{IntakeAddr: lis.Addr().String()}, log: log, db: gdb, keys: keys}
-	gs := grpcserver.New(log, grpcserver.NewMetrics(), s.guard())
+	if _, err := s.erasureClient(ctx); err == nil || !strings.Contains(err.Error(), "REDRESS_DELETION_SERVICE_TOKEN") {
+		t.Fatalf("without a credential, intake elsewhere: %v, want refused naming REDRESS_DELETION_SERVICE_TOKEN", err)
+	}
+	s.hostsIntake = true
+	guard, _ := s.guard(ctx, "intake") // reads the identity tables itself
+	gs := grpcserver.New(log, grpcserver.NewMetrics(), guard)
 	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: gdb, Keys: keys})
 	go func() { _ = gs.Serve(ctx, lis) }()
 
@@ -59,7 +66,7 @@ func TestErasureClientCallsAsTheDeletionService(t *testing.T) {
 		t.Fatalf("account role %q with %d credentials; want deletion_service with 1", role, tokens)
 	}
 
-	t.Setenv("REDRESS_DELETION_SERVICE_TOKEN", "rdt_not-a-credential")
+	s.cfg.DeletionServiceToken = "rdt_not-a-credential"
 	c, err = s.erasureClient(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -71,6 +71,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("serve %s: %w", args[0], err)
 	}
 	defer st.close()
+	st.hostsIntake = slices.Contains(run, "intake")
 	g, ctx := errgroup.WithContext(ctx)
 	for _, name := range run {
 		p := processes[name]
@@ -88,13 +89,24 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 }
 
 // serveWorker runs the Temporal workers of every task queue (complaints,
-// deletions, escalations, reports) and their probes.
+// deletions, escalations, reports) and their probes. The complaint, deletion
+// and report activities each run on a pool of their service's database role
+// when one is configured (asService); the escalation activities, which still
+// read intake's cases, on the process's own (DATABASE_URL).
 func (s *stack) serveWorker(ctx context.Context) error {
+	var own [3]*stack
+	for i, service := range []string{"intake", "deletion", "reporting"} {
+		var err error
+		if own[i], err = s.asService(ctx, service); err != nil {
+			return err
+		}
+	}
+	complaints, deletions, reporting := own[0], own[1], own[2]
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return worker.Run(ctx, s.temporal, s.activities(), s.commands) })
+	g.Go(func() error { return worker.Run(ctx, s.temporal, complaints.activities(), s.commands) })
 	g.Go(func() error { return s.runEscalationWorker(ctx) })
-	g.Go(func() error { return s.runDeletionWorker(ctx) })
-	g.Go(func() error { return s.runReportsWorker(ctx) })
+	g.Go(func() error { return deletions.runDeletionWorker(ctx) })
+	g.Go(func() error { return reporting.runReportsWorker(ctx) })
 	g.Go(func() error { return s.runProbes(ctx, s.cfg.WorkerMetricsAddr, true) })
 	s.log.Info("worker polling", "temporal", s.cfg.TemporalAddress, "metrics", s.cfg.WorkerMetricsAddr)
 	return g.Wait()

@@ -39,7 +39,8 @@ func freeAddr(t *testing.T) string {
 
 // `redress serve deletion` alone answers DeletionService, gRPC health and
 // its /readyz on its own addresses, and serves nothing of the other
-// services; it stops cleanly when told to.
+// services; it authenticates its callers through IdentityService, served
+// by `redress serve intake`; it stops cleanly when told to.
 func TestServeDeletionAlone(t *testing.T) {
 	url := pgtest.URL(t)
 	cfg, err := config.Load() // the defaults, then this test's addresses
@@ -52,9 +53,33 @@ func TestServeDeletionAlone(t *testing.T) {
 	cfg.IntakeAddr, cfg.IntakeMetricsAddr = freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	gdb, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := &identity.Store{DB: gdb}
+	if _, err := ids.AddUser(ctx, "test", identity.NewUser{Username: "feed", DisplayName: "Feed", Role: access.Automation}); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := ids.IssueToken(ctx, "test", "feed", "test", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DeletionServiceToken, err = ids.ServiceCredential(ctx, "test", deletionAccount, "Deletion service", access.DeletionService, "test", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// Each process connects as its own service's database role.
 	done := make(chan error, 1)
+	deletionCfg := cfg
+	deletionCfg.DatabaseURL = pgtest.LoginURL(url, "redress_deletion_app")
 	go func() {
-		done <- runServe(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"deletion"})
+		done <- runServe(ctx, deletionCfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"deletion"})
+	}()
+	intakeDone := make(chan error, 1)
+	intakeCfg := cfg
+	intakeCfg.DatabaseURL = pgtest.LoginURL(url, "redress_intake_app")
+	go func() {
+		intakeDone <- runServe(ctx, intakeCfg, slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"intake"})
 	}()
 
 	conn, err := grpc.NewClient(cfg.DeletionAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -86,18 +111,6 @@ func TestServeDeletionAlone(t *testing.T) {
 	}
 	_ = r.Body.Close()
 
-	gdb, err := db.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := &identity.Store{DB: gdb}
-	if _, err := ids.AddUser(ctx, "test", identity.NewUser{Username: "feed", DisplayName: "Feed", Role: access.Automation}); err != nil {
-		t.Fatal(err)
-	}
-	token, _, err := ids.IssueToken(ctx, "test", "feed", "test", nil, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	if _, err := deletionv1.NewDeletionServiceClient(conn).ListDeletions(authed, &deletionv1.ListDeletionsRequest{}); err != nil {
 		t.Errorf("ListDeletions on the deletion process: %v", err)
@@ -106,11 +119,14 @@ func TestServeDeletionAlone(t *testing.T) {
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("IntakeService on the deletion address: %v, want Unimplemented (served by the intake process only)", err)
 	}
-	if c, err := net.DialTimeout("tcp", cfg.IntakeAddr, time.Second); err == nil {
-		_ = c.Close()
-		t.Errorf("serve deletion listens on the intake address %s too", cfg.IntakeAddr)
+	if _, err := deletionv1.NewDeletionServiceClient(conn).ListDeletions(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer rdt_unknown"),
+		&deletionv1.ListDeletionsRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("ListDeletions with an unknown credential: %v, want Unauthenticated", err)
 	}
 	cancel()
+	if err := <-intakeDone; err != nil {
+		t.Errorf("serve intake after cancel: %v", err)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
@@ -151,5 +167,37 @@ func TestSharedMetricsAddressIsRefused(t *testing.T) {
 	t.Setenv("REDRESS_METRICS_ADDR", "0.0.0.0:9091")
 	if _, err := config.Load(); err == nil || !strings.Contains(err.Error(), "REDRESS_{INTAKE,DELETION,ESCALATION,REPORTING,WORKER,CHECKPOINTS}_METRICS_ADDR") {
 		t.Fatalf("config.Load with REDRESS_METRICS_ADDR: %v, want refused naming the per-process addresses", err)
+	}
+}
+
+// The worker runs each service's activities on a pool of that service's
+// database role when its URL is given, and on its own pool otherwise; `serve
+// all`, hosting intake, keeps one pool.
+func TestWorkerPoolsPerServiceRole(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	gdb, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{cfg: config.Config{DatabaseURL: url, DeletionDatabaseURL: pgtest.LoginURL(url, "redress_deletion_app")}, db: gdb}
+	defer s.close()
+	deletions, err := s.asService(ctx, "deletion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who string
+	if err := deletions.db.Raw("SELECT current_user").Scan(&who).Error; err != nil || who != "redress_deletion_app" {
+		t.Errorf("the deletion activities' pool connects as %q (%v), want redress_deletion_app", who, err)
+	}
+	if err := deletions.db.Exec("SELECT count(*) FROM complainants").Error; err == nil || !strings.Contains(err.Error(), "42501") {
+		t.Errorf("the deletion activities reading complainants: %v, want permission denied", err)
+	}
+	if esc, err := s.asService(ctx, "escalation"); err != nil || esc != s {
+		t.Errorf("escalation's work: %v, want the process's own pool", err)
+	}
+	s.hostsIntake = true
+	if all, err := s.asService(ctx, "deletion"); err != nil || all != s {
+		t.Errorf("deletion's work in serve all: %v, want the one pool", err)
 	}
 }

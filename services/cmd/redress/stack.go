@@ -45,6 +45,10 @@ type stack struct {
 	// verifies them in the workers (one key, REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
 	commands *command.Verifier
+	// hostsIntake: this process serves intake (and with it identity) too.
+	hostsIntake bool
+	// pools are the extra pools of asService, closed with the stack.
+	pools []*gorm.DB
 }
 
 // needs says what a process opens. Only these are required of its
@@ -128,11 +132,36 @@ func (s *stack) close() {
 	if s.temporal != nil {
 		s.temporal.Close()
 	}
+	for _, p := range s.pools {
+		if sqlDB, err := p.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	}
 	if s.db != nil {
 		if sqlDB, err := s.db.DB(); err == nil {
 			_ = sqlDB.Close()
 		}
 	}
+}
+
+// asService is s with service's own database pool, for a process that runs
+// several services' work (the worker): the pool connects as that service's
+// role when its URL is configured (DATABASE_URL_<SERVICE>, see
+// config.DatabaseURLOf), else it is the process's own. `serve all`, which
+// hosts intake and its accounts, keeps one pool for everything.
+func (s *stack) asService(ctx context.Context, service string) (*stack, error) {
+	u := s.cfg.DatabaseURLOf(service)
+	if s.hostsIntake || u == s.cfg.DatabaseURL {
+		return s, nil
+	}
+	p, err := db.Open(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("%s's database role: %w", service, err)
+	}
+	s.pools = append(s.pools, p)
+	c := *s
+	c.db, c.pools = p, nil
+	return &c, nil
 }
 
 func (s *stack) sender() notify.Sender {
@@ -163,6 +192,10 @@ func (s *stack) serveGRPC(ctx context.Context, name, addr, metricsAddr string, r
 	if err != nil {
 		return err
 	}
+	guard, err := s.guard(ctx, name)
+	if err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s listen: %w", name, err)
@@ -172,7 +205,7 @@ func (s *stack) serveGRPC(ctx context.Context, name, addr, metricsAddr string, r
 		_ = lis.Close()
 		return fmt.Errorf("%s metrics listen: %w", name, err)
 	}
-	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), s.guard(), tlsOpts...)
+	gs := grpcserver.New(s.log, grpcserver.NewMetrics(), guard, tlsOpts...)
 	register(gs.GRPC)
 	s.log.Info(name+" serving", "grpc", addr, "metrics", metricsAddr)
 	g, ctx := errgroup.WithContext(ctx)

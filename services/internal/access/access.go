@@ -134,6 +134,7 @@ var Table = map[string]Permission{
 	identity + "SignIn":            IdentitySession,
 	identity + "SignInWithIDToken": IdentitySession,
 	identity + "WhoAmI":            Authenticated,
+	identity + "Authenticate":      Authenticated,
 	identity + "EndSession":        Authenticated,
 	identity + "ChangePassword":    Authenticated,
 	identity + "IssueOwnToken":     TokenOwn,

@@ -22,9 +22,22 @@ type Config struct {
 	// empty, DATABASE_URL migrates too (one role for both: no split).
 	DatabaseURL        string `env:"DATABASE_URL"`
 	MigrateDatabaseURL string `env:"REDRESS_MIGRATE_DATABASE_URL"`
-	TemporalAddress    string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
-	Namespace          string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
-	MasterKey          string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
+	// ProcessDatabaseURLs are the connections of the processes that connect
+	// as their own service's database role (login roles that are members of
+	// redress_intake and redress_identity, redress_deletion,
+	// redress_reporting, redress_checkpoints: migrations 00019, 00020), for
+	// `redress dev`, which hands each child its own as DATABASE_URL (see
+	// DatabaseURLOf). Unset: that process gets DATABASE_URL. A process run
+	// alone (`redress serve <name>`) reads DATABASE_URL, except the worker:
+	// it runs the complaint, deletion and report activities on pools of
+	// DATABASE_URL_INTAKE, _DELETION and _REPORTING when they are set.
+	IntakeDatabaseURL      string `env:"DATABASE_URL_INTAKE"`
+	DeletionDatabaseURL    string `env:"DATABASE_URL_DELETION"`
+	ReportingDatabaseURL   string `env:"DATABASE_URL_REPORTING"`
+	CheckpointsDatabaseURL string `env:"DATABASE_URL_CHECKPOINTS"`
+	TemporalAddress        string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
+	Namespace              string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	MasterKey              string `env:"REDRESS_MASTER_KEY"` // base64, 32 bytes; dev generates one
 	// Master key rotation (see crypto.MasterKeys): REDRESS_MASTER_KEY is the
 	// current key, of version REDRESS_MASTER_KEY_VERSION (1 by default);
 	// earlier versions still wrapping some subject keys are listed as
@@ -67,6 +80,13 @@ type Config struct {
 	// escalation_service) for intake's CaseFactsService; empty: its account
 	// svc.escalation issues itself one. `redress dev` makes one at start.
 	EscalationServiceToken string `env:"REDRESS_ESCALATION_SERVICE_TOKEN"`
+	// DeletionServiceToken is the deletion service's own credential (the
+	// account svc.deletion, role deletion_service: `redress user add
+	// svc.deletion -role deletion_service` then `redress user token
+	// svc.deletion`), with which the deletion service and the worker erase
+	// a person's data held by intake. Required by `serve deletion` and
+	// `serve worker`; `redress dev` makes one at start.
+	DeletionServiceToken string `env:"REDRESS_DELETION_SERVICE_TOKEN"`
 	// Single sign-on for the console (any OpenID Connect provider); off
 	// when the issuer is empty. The redirect URL is <console>/signin/oidc/callback.
 	// The console runs the browser's flow (all four); the identity service
@@ -190,6 +210,19 @@ func Load() (Config, error) {
 func (c Config) OwnerDatabaseURL() string {
 	if c.MigrateDatabaseURL != "" {
 		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
+}
+
+// DatabaseURLOf is the connection of process name: its own (see
+// IntakeDatabaseURL) when set, else DatabaseURL. The escalation service
+// connects as DatabaseURL's role (a member of redress_runtime): it still
+// reads intake's cases; so does the worker for the escalation activities.
+func (c Config) DatabaseURLOf(name string) string {
+	own := map[string]string{"intake": c.IntakeDatabaseURL, "deletion": c.DeletionDatabaseURL,
+		"reporting": c.ReportingDatabaseURL, "checkpoints": c.CheckpointsDatabaseURL}[name]
+	if own != "" {
+		return own
 	}
 	return c.DatabaseURL
 }

@@ -79,7 +79,8 @@ var serviceRoles = map[db.Service]string{
 
 // shared is what a service's role may do on tables it does not own: append
 // to the audit chain, keep the subject keys of the people whose data it owns,
-// for escalation read the signed checkpoints, and, for reporting, read its
+// and read the signed checkpoints (escalation's filing packages and
+// reporting's inspection packages carry them), and, for reporting, read its
 // read model.
 func shared(svc db.Service, table, priv string) bool {
 	switch table {
@@ -89,8 +90,8 @@ func shared(svc db.Service, table, priv string) bool {
 		return priv == "SELECT"
 	case "audit_counts":
 		return true
-	case "audit_checkpoints": // a filing package carries the checkpoints covering its entries
-		return svc == db.Escalation && priv == "SELECT"
+	case "audit_checkpoints": // filing and inspection packages carry the checkpoints covering their entries
+		return (svc == db.Escalation || svc == db.Reporting) && priv == "SELECT"
 	case "subject_keys":
 		return (svc == db.Intake || svc == db.Deletion) && priv != "DELETE"
 	case "cases", "deadlines", "deletion_requests", "escalations", "escalation_breaches":
@@ -142,6 +143,20 @@ func TestServiceRolesReachOnlyTheirTables(t *testing.T) {
 	} {
 		if err := as(c.role, c.stmt); !denied(err) {
 			t.Errorf("as %s, %q: %v; want permission denied", c.role, c.stmt, err)
+		}
+	}
+	// The checkpoint signer's role reads the chain and stores checkpoints only.
+	for _, table := range []string{"audit_entries", "audit_head", "audit_counts", "audit_checkpoints", "cases", "users"} {
+		for _, priv := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+			var has bool
+			if err := owner.Raw("SELECT has_table_privilege('redress_checkpoints', ?, ?)", table, priv).Scan(&has).Error; err != nil {
+				t.Fatal(err)
+			}
+			want := (priv == "SELECT" && table != "cases" && table != "users" && table != "audit_counts") ||
+				(priv == "INSERT" && table == "audit_checkpoints")
+			if has != want {
+				t.Errorf("redress_checkpoints %s on %s: %v, want %v", priv, table, has, want)
+			}
 		}
 	}
 	for _, c := range []struct{ role, stmt string }{

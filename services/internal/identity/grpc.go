@@ -148,6 +148,21 @@ func (s *Server) WhoAmI(ctx context.Context, _ *identityv1.WhoAmIRequest) (*iden
 	return &identityv1.WhoAmIResponse{User: userMsg(u)}, nil
 }
 
+// Authenticate answers the principal the guard found for the bearer (the
+// guard has already refused an invalid one), so it tells the caller nothing
+// the bearer does not already give it.
+func (s *Server) Authenticate(ctx context.Context, _ *identityv1.AuthenticateRequest) (*identityv1.AuthenticateResponse, error) {
+	p, ok := access.PrincipalFrom(ctx)
+	if !ok {
+		return nil, status.Error(codes.Unauthenticated, "no credential: send authorization: Bearer <token>")
+	}
+	resp := &identityv1.AuthenticateResponse{PrincipalId: p.ID, Role: string(p.Role)}
+	for _, sc := range p.Scopes {
+		resp.Scopes = append(resp.Scopes, string(sc))
+	}
+	return resp, nil
+}
+
 func (s *Server) EndSession(ctx context.Context, _ *identityv1.EndSessionRequest) (*identityv1.EndSessionResponse, error) {
 	token := bearer(ctx)
 	if !strings.HasPrefix(token, sessionPrefix) {

@@ -34,7 +34,9 @@ func (c *clock) now() time.Time { return c.t }
 
 func newStore(t *testing.T) (*Store, *clock) {
 	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	return &Store{DB: pgtest.Open(t), Now: c.now}, c
+	// As the intake process, which hosts identity, connects: a member of
+	// redress_intake and redress_identity.
+	return &Store{DB: pgtest.As(t, pgtest.Open(t), "redress_intake_app"), Now: c.now}, c
 }
 
 func TestPasswordHash(t *testing.T) {

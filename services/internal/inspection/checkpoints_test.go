@@ -14,9 +14,7 @@ import (
 
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/pgtest"
-	"github.com/redress/redress/services/internal/reports"
 	"github.com/redress/redress/workflows/calendar"
-	"github.com/redress/redress/workflows/policy"
 )
 
 // A package carries the signed checkpoints of its range and verifies with
@@ -41,11 +39,9 @@ func TestPackageCarriesCheckpoints(t *testing.T) {
 		if rewriteSeq > 0 {
 			ownerRewrite(t, db, rewriteSeq)
 		}
-		sqlDB, err := db.DB()
-		must(t, err)
 		cals, err := calendar.LoadEmbedded()
 		must(t, err)
-		b := &Builder{Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: db, Calendars: cals, Policy: policy.New(cals)}
+		b := reportingBuilder(t, db, cals)
 		p := filepath.Join(t.TempDir(), "package.zip")
 		f, err := os.Create(p)
 		must(t, err)

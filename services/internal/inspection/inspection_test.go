@@ -41,11 +41,9 @@ func buildPackage(t *testing.T) (string, *gorm.DB) {
 			return err
 		}))
 	}
-	sqlDB, err := db.DB()
-	must(t, err)
 	cals, err := calendar.LoadEmbedded()
 	must(t, err)
-	b := &Builder{Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: db, Calendars: cals, Policy: policy.New(cals)}
+	b := reportingBuilder(t, db, cals)
 	p := filepath.Join(t.TempDir(), "package.zip")
 	f, err := os.Create(p)
 	must(t, err)
@@ -200,11 +198,9 @@ func TestPackageSelectsAuditEntriesBySequence(t *testing.T) {
 		}
 		must(t, db.Transaction(func(tx *gorm.DB) error { _, err := audit.Append(tx, e); return err }))
 	}
-	sqlDB, err := db.DB()
-	must(t, err)
 	cals, err := calendar.LoadEmbedded()
 	must(t, err)
-	b := &Builder{Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: db, Calendars: cals, Policy: policy.New(cals)}
+	b := reportingBuilder(t, db, cals)
 	p := filepath.Join(t.TempDir(), "package.zip")
 	f, err := os.Create(p)
 	must(t, err)
@@ -229,4 +225,14 @@ func TestPackageSelectsAuditEntriesBySequence(t *testing.T) {
 	if !strings.Contains(string(extract), `"'=HYPERLINK(`) || !strings.Contains(string(extract), ",'-c-2,") {
 		t.Errorf("formula cells not neutralised:\n%s", extract)
 	}
+}
+
+// reportingBuilder is the package builder of the reporting service, which
+// connects as the reporting service's database role.
+func reportingBuilder(t *testing.T, db *gorm.DB, cals *calendar.Set) *Builder {
+	t.Helper()
+	rdb := pgtest.As(t, db, "redress_reporting_app")
+	sqlDB, err := rdb.DB()
+	must(t, err)
+	return &Builder{Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: rdb, Calendars: cals, Policy: policy.New(cals)}
 }

@@ -22,7 +22,7 @@ import (
 
 func newTestServer(t *testing.T) (*Server, *Starter) {
 	t.Helper()
-	gdb := pgtest.Open(t)
+	gdb := pgtest.As(t, pgtest.Open(t), "redress_intake_app") // as the intake process connects
 	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
 	keys, err := crypto.NewKeyring(master)
 	if err != nil {

@@ -46,6 +46,18 @@ const (
 	TemporalPassword = "temporal"
 )
 
+// Logins are the login roles of the processes that connect as their own
+// service's role (deploy/dev/pg.sh makes the same), each with the NOLOGIN
+// roles it is a member of (migrations 00019, 00020); a login's password is
+// its name. The escalation service and the worker still connect as
+// RuntimeUser.
+var Logins = map[string][]string{
+	"redress_intake_app":      {"redress_intake", "redress_identity"},
+	"redress_deletion_app":    {"redress_deletion"},
+	"redress_reporting_app":   {"redress_reporting"},
+	"redress_checkpoints_app": {"redress_checkpoints"},
+}
+
 var (
 	once       sync.Once
 	serverURL  string
@@ -189,6 +201,17 @@ func buildTemplate() error {
 	END $$`); err != nil {
 		return fmt.Errorf("create the runtime and Temporal roles: %w", err)
 	}
+	for login, roles := range Logins {
+		stmt := "DO $$ BEGIN\n"
+		for _, r := range roles {
+			stmt += "IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + r + "') THEN CREATE ROLE " + r + " NOLOGIN; END IF;\n"
+		}
+		stmt += "IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + login + "') THEN CREATE ROLE " + login +
+			" LOGIN PASSWORD '" + login + "'; END IF;\nEND $$; GRANT " + strings.Join(roles, ", ") + " TO " + login
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create the login role %s: %w", login, err)
+		}
+	}
 
 	// A template is rebuilt by each test run (a new binary may carry new migrations).
 	var exists bool
@@ -264,4 +287,26 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// LoginURL is u (a URL from URL) connecting as login, one of Logins.
+func LoginURL(u, login string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	p.User = url.UserPassword(login, login)
+	return p.String()
+}
+
+// As returns a handle on db's database as login (one of Logins), closed when
+// the test ends: what that process can do, and nothing more.
+func As(t testing.TB, db *gorm.DB, login string) *gorm.DB {
+	t.Helper()
+	var name string
+	if err := db.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	once.Do(prepare)
+	return OpenURL(t, LoginURL(withDatabase(serverURL, name), login))
 }

@@ -23,6 +23,7 @@ import (
 func TestMonthlyReportIsStoredOnceAndMailedOnce(t *testing.T) {
 	db := pgtest.Open(t)
 	seedFixtures(t, db, springFestival)
+	db = pgtest.As(t, db, "redress_reporting_app") // the worker makes documents as reporting's role
 	sqlDB, err := db.DB()
 	must(t, err)
 	cals, err := calendar.LoadEmbedded()
@@ -67,6 +68,7 @@ func TestMonthlyReportIsStoredOnceAndMailedOnce(t *testing.T) {
 func TestYearlyStatisticsDocument(t *testing.T) {
 	db := pgtest.Open(t)
 	seedFixtures(t, db, springFestival)
+	db = pgtest.As(t, db, "redress_reporting_app") // the worker makes documents as reporting's role
 	sqlDB, err := db.DB()
 	must(t, err)
 	cals, err := calendar.LoadEmbedded()
@@ -92,6 +94,7 @@ func TestYearlyStatisticsDocument(t *testing.T) {
 
 func TestStoredDocumentsAreListedAndDownloaded(t *testing.T) {
 	db := pgtest.Open(t)
+	db = pgtest.As(t, db, "redress_reporting_app") // the worker makes documents as reporting's role
 	sqlDB, err := db.DB()
 	must(t, err)
 	cals, err := calendar.LoadEmbedded()

@@ -71,6 +71,10 @@ var springFestival = []fixture{
 // reportingClient serves ReportingService over a real TCP socket.
 func reportingClient(t *testing.T, db *gorm.DB, asOf time.Time) reportingv1.ReportingServiceClient {
 	t.Helper()
+	// The service connects as the reporting service's own database role
+	// (its tables and its read model only), as `redress dev` runs it; the
+	// tests seed the other services' tables through db.
+	db = pgtest.As(t, db, "redress_reporting_app")
 	sqlDB, err := db.DB()
 	must(t, err)
 	cals, err := calendar.LoadEmbedded()

@@ -739,6 +739,105 @@ func (x *WhoAmIResponse) GetSession() *Session {
 	return nil
 }
 
+type AuthenticateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateRequest) Reset() {
+	*x = AuthenticateRequest{}
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateRequest) ProtoMessage() {}
+
+func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
+func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{10}
+}
+
+type AuthenticateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's username (the actor of audit entries).
+	PrincipalId string `protobuf:"bytes,1,opt,name=principal_id,json=principalId,proto3" json:"principal_id,omitempty"`
+	Role        string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// The permissions a scoped API credential narrows the role to; empty:
+	// all the role holds.
+	Scopes        []string `protobuf:"bytes,3,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateResponse) Reset() {
+	*x = AuthenticateResponse{}
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateResponse) ProtoMessage() {}
+
+func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
+func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AuthenticateResponse) GetPrincipalId() string {
+	if x != nil {
+		return x.PrincipalId
+	}
+	return ""
+}
+
+func (x *AuthenticateResponse) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *AuthenticateResponse) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
 type EndSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -747,7 +846,7 @@ type EndSessionRequest struct {
 
 func (x *EndSessionRequest) Reset() {
 	*x = EndSessionRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[10]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +858,7 @@ func (x *EndSessionRequest) String() string {
 func (*EndSessionRequest) ProtoMessage() {}
 
 func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[10]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +871,7 @@ func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionRequest.ProtoReflect.Descriptor instead.
 func (*EndSessionRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{10}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{12}
 }
 
 type EndSessionResponse struct {
@@ -783,7 +882,7 @@ type EndSessionResponse struct {
 
 func (x *EndSessionResponse) Reset() {
 	*x = EndSessionResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[11]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +894,7 @@ func (x *EndSessionResponse) String() string {
 func (*EndSessionResponse) ProtoMessage() {}
 
 func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[11]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +907,7 @@ func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionResponse.ProtoReflect.Descriptor instead.
 func (*EndSessionResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{11}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{13}
 }
 
 type ChangePasswordRequest struct {
@@ -821,7 +920,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[12]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +932,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[12]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +945,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{12}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -871,7 +970,7 @@ type ChangePasswordResponse struct {
 
 func (x *ChangePasswordResponse) Reset() {
 	*x = ChangePasswordResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[13]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +982,7 @@ func (x *ChangePasswordResponse) String() string {
 func (*ChangePasswordResponse) ProtoMessage() {}
 
 func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[13]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +995,7 @@ func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
 func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{13}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{15}
 }
 
 type IssueOwnTokenRequest struct {
@@ -909,7 +1008,7 @@ type IssueOwnTokenRequest struct {
 
 func (x *IssueOwnTokenRequest) Reset() {
 	*x = IssueOwnTokenRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[14]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1020,7 @@ func (x *IssueOwnTokenRequest) String() string {
 func (*IssueOwnTokenRequest) ProtoMessage() {}
 
 func (x *IssueOwnTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[14]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1033,7 @@ func (x *IssueOwnTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOwnTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueOwnTokenRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{14}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IssueOwnTokenRequest) GetName() string {
@@ -962,7 +1061,7 @@ type IssueOwnTokenResponse struct {
 
 func (x *IssueOwnTokenResponse) Reset() {
 	*x = IssueOwnTokenResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[15]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1073,7 @@ func (x *IssueOwnTokenResponse) String() string {
 func (*IssueOwnTokenResponse) ProtoMessage() {}
 
 func (x *IssueOwnTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[15]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1086,7 @@ func (x *IssueOwnTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOwnTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueOwnTokenResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{15}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IssueOwnTokenResponse) GetSecret() string {
@@ -1012,7 +1111,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[16]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1123,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[16]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1136,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{16}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{18}
 }
 
 type ListUsersResponse struct {
@@ -1049,7 +1148,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[17]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1160,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[17]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1173,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{17}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -1097,7 +1196,7 @@ type CreateAccountRequest struct {
 
 func (x *CreateAccountRequest) Reset() {
 	*x = CreateAccountRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[18]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1208,7 @@ func (x *CreateAccountRequest) String() string {
 func (*CreateAccountRequest) ProtoMessage() {}
 
 func (x *CreateAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[18]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1221,7 @@ func (x *CreateAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccountRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{18}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateAccountRequest) GetUsername() string {
@@ -1171,7 +1270,7 @@ type CreateAccountResponse struct {
 
 func (x *CreateAccountResponse) Reset() {
 	*x = CreateAccountResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[19]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1282,7 @@ func (x *CreateAccountResponse) String() string {
 func (*CreateAccountResponse) ProtoMessage() {}
 
 func (x *CreateAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[19]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1295,7 @@ func (x *CreateAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccountResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{19}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateAccountResponse) GetUser() *User {
@@ -1223,7 +1322,7 @@ type SetRoleRequest struct {
 
 func (x *SetRoleRequest) Reset() {
 	*x = SetRoleRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[20]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1334,7 @@ func (x *SetRoleRequest) String() string {
 func (*SetRoleRequest) ProtoMessage() {}
 
 func (x *SetRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[20]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1347,7 @@ func (x *SetRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRoleRequest.ProtoReflect.Descriptor instead.
 func (*SetRoleRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{20}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetRoleRequest) GetUsername() string {
@@ -1275,7 +1374,7 @@ type SetRoleResponse struct {
 
 func (x *SetRoleResponse) Reset() {
 	*x = SetRoleResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1386,7 @@ func (x *SetRoleResponse) String() string {
 func (*SetRoleResponse) ProtoMessage() {}
 
 func (x *SetRoleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1399,7 @@ func (x *SetRoleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRoleResponse.ProtoReflect.Descriptor instead.
 func (*SetRoleResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{21}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SetRoleResponse) GetPendingGrant() *Grant {
@@ -1323,7 +1422,7 @@ type RequestSSOLinkRequest struct {
 
 func (x *RequestSSOLinkRequest) Reset() {
 	*x = RequestSSOLinkRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1434,7 @@ func (x *RequestSSOLinkRequest) String() string {
 func (*RequestSSOLinkRequest) ProtoMessage() {}
 
 func (x *RequestSSOLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1447,7 @@ func (x *RequestSSOLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestSSOLinkRequest.ProtoReflect.Descriptor instead.
 func (*RequestSSOLinkRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{22}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RequestSSOLinkRequest) GetUsername() string {
@@ -1388,7 +1487,7 @@ type RequestSSOLinkResponse struct {
 
 func (x *RequestSSOLinkResponse) Reset() {
 	*x = RequestSSOLinkResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1499,7 @@ func (x *RequestSSOLinkResponse) String() string {
 func (*RequestSSOLinkResponse) ProtoMessage() {}
 
 func (x *RequestSSOLinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1512,7 @@ func (x *RequestSSOLinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestSSOLinkResponse.ProtoReflect.Descriptor instead.
 func (*RequestSSOLinkResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RequestSSOLinkResponse) GetPendingGrant() *Grant {
@@ -1433,7 +1532,7 @@ type SetDisabledRequest struct {
 
 func (x *SetDisabledRequest) Reset() {
 	*x = SetDisabledRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1544,7 @@ func (x *SetDisabledRequest) String() string {
 func (*SetDisabledRequest) ProtoMessage() {}
 
 func (x *SetDisabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1557,7 @@ func (x *SetDisabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDisabledRequest.ProtoReflect.Descriptor instead.
 func (*SetDisabledRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SetDisabledRequest) GetUsername() string {
@@ -1483,7 +1582,7 @@ type SetDisabledResponse struct {
 
 func (x *SetDisabledResponse) Reset() {
 	*x = SetDisabledResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1594,7 @@ func (x *SetDisabledResponse) String() string {
 func (*SetDisabledResponse) ProtoMessage() {}
 
 func (x *SetDisabledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1607,7 @@ func (x *SetDisabledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDisabledResponse.ProtoReflect.Descriptor instead.
 func (*SetDisabledResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{27}
 }
 
 type IssueTokenRequest struct {
@@ -1524,7 +1623,7 @@ type IssueTokenRequest struct {
 
 func (x *IssueTokenRequest) Reset() {
 	*x = IssueTokenRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1635,7 @@ func (x *IssueTokenRequest) String() string {
 func (*IssueTokenRequest) ProtoMessage() {}
 
 func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1648,7 @@ func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueTokenRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{26}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *IssueTokenRequest) GetUsername() string {
@@ -1590,7 +1689,7 @@ type IssueTokenResponse struct {
 
 func (x *IssueTokenResponse) Reset() {
 	*x = IssueTokenResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1701,7 @@ func (x *IssueTokenResponse) String() string {
 func (*IssueTokenResponse) ProtoMessage() {}
 
 func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1714,7 @@ func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueTokenResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{27}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *IssueTokenResponse) GetSecret() string {
@@ -1641,7 +1740,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1752,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1765,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{28}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RevokeTokenRequest) GetTokenId() string {
@@ -1684,7 +1783,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +1795,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +1808,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{29}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{31}
 }
 
 type ListPendingGrantsRequest struct {
@@ -1720,7 +1819,7 @@ type ListPendingGrantsRequest struct {
 
 func (x *ListPendingGrantsRequest) Reset() {
 	*x = ListPendingGrantsRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1831,7 @@ func (x *ListPendingGrantsRequest) String() string {
 func (*ListPendingGrantsRequest) ProtoMessage() {}
 
 func (x *ListPendingGrantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1844,7 @@ func (x *ListPendingGrantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPendingGrantsRequest.ProtoReflect.Descriptor instead.
 func (*ListPendingGrantsRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{30}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{32}
 }
 
 type ListPendingGrantsResponse struct {
@@ -1757,7 +1856,7 @@ type ListPendingGrantsResponse struct {
 
 func (x *ListPendingGrantsResponse) Reset() {
 	*x = ListPendingGrantsResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[31]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1868,7 @@ func (x *ListPendingGrantsResponse) String() string {
 func (*ListPendingGrantsResponse) ProtoMessage() {}
 
 func (x *ListPendingGrantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[31]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1881,7 @@ func (x *ListPendingGrantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPendingGrantsResponse.ProtoReflect.Descriptor instead.
 func (*ListPendingGrantsResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{31}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListPendingGrantsResponse) GetGrants() []*Grant {
@@ -1801,7 +1900,7 @@ type ConfirmGrantRequest struct {
 
 func (x *ConfirmGrantRequest) Reset() {
 	*x = ConfirmGrantRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[32]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +1912,7 @@ func (x *ConfirmGrantRequest) String() string {
 func (*ConfirmGrantRequest) ProtoMessage() {}
 
 func (x *ConfirmGrantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[32]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +1925,7 @@ func (x *ConfirmGrantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmGrantRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmGrantRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{32}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ConfirmGrantRequest) GetGrantId() string {
@@ -1844,7 +1943,7 @@ type ConfirmGrantResponse struct {
 
 func (x *ConfirmGrantResponse) Reset() {
 	*x = ConfirmGrantResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[33]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +1955,7 @@ func (x *ConfirmGrantResponse) String() string {
 func (*ConfirmGrantResponse) ProtoMessage() {}
 
 func (x *ConfirmGrantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[33]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +1968,7 @@ func (x *ConfirmGrantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmGrantResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmGrantResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{33}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{35}
 }
 
 type RejectGrantRequest struct {
@@ -1881,7 +1980,7 @@ type RejectGrantRequest struct {
 
 func (x *RejectGrantRequest) Reset() {
 	*x = RejectGrantRequest{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[34]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +1992,7 @@ func (x *RejectGrantRequest) String() string {
 func (*RejectGrantRequest) ProtoMessage() {}
 
 func (x *RejectGrantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[34]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2005,7 @@ func (x *RejectGrantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectGrantRequest.ProtoReflect.Descriptor instead.
 func (*RejectGrantRequest) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{34}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RejectGrantRequest) GetGrantId() string {
@@ -1924,7 +2023,7 @@ type RejectGrantResponse struct {
 
 func (x *RejectGrantResponse) Reset() {
 	*x = RejectGrantResponse{}
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[35]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2035,7 @@ func (x *RejectGrantResponse) String() string {
 func (*RejectGrantResponse) ProtoMessage() {}
 
 func (x *RejectGrantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_identity_v1_identity_proto_msgTypes[35]
+	mi := &file_redress_identity_v1_identity_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2048,7 @@ func (x *RejectGrantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectGrantResponse.ProtoReflect.Descriptor instead.
 func (*RejectGrantResponse) Descriptor() ([]byte, []int) {
-	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{35}
+	return file_redress_identity_v1_identity_proto_rawDescGZIP(), []int{37}
 }
 
 var File_redress_identity_v1_identity_proto protoreflect.FileDescriptor
@@ -2021,7 +2120,12 @@ const file_redress_identity_v1_identity_proto_rawDesc = "" +
 	"\rWhoAmIRequest\"w\n" +
 	"\x0eWhoAmIResponse\x12-\n" +
 	"\x04user\x18\x01 \x01(\v2\x19.redress.identity.v1.UserR\x04user\x126\n" +
-	"\asession\x18\x02 \x01(\v2\x1c.redress.identity.v1.SessionR\asession\"\x13\n" +
+	"\asession\x18\x02 \x01(\v2\x1c.redress.identity.v1.SessionR\asession\"\x15\n" +
+	"\x13AuthenticateRequest\"e\n" +
+	"\x14AuthenticateResponse\x12!\n" +
+	"\fprincipal_id\x18\x01 \x01(\tR\vprincipalId\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x16\n" +
+	"\x06scopes\x18\x03 \x03(\tR\x06scopes\"\x13\n" +
 	"\x11EndSessionRequest\"\x14\n" +
 	"\x12EndSessionResponse\"]\n" +
 	"\x15ChangePasswordRequest\x12!\n" +
@@ -2084,11 +2188,12 @@ const file_redress_identity_v1_identity_proto_rawDesc = "" +
 	"\x14ConfirmGrantResponse\"/\n" +
 	"\x12RejectGrantRequest\x12\x19\n" +
 	"\bgrant_id\x18\x01 \x01(\tR\agrantId\"\x15\n" +
-	"\x13RejectGrantResponse2\xc0\f\n" +
+	"\x13RejectGrantResponse2\xa5\r\n" +
 	"\x0fIdentityService\x12Q\n" +
 	"\x06SignIn\x12\".redress.identity.v1.SignInRequest\x1a#.redress.identity.v1.SignInResponse\x12r\n" +
 	"\x11SignInWithIDToken\x12-.redress.identity.v1.SignInWithIDTokenRequest\x1a..redress.identity.v1.SignInWithIDTokenResponse\x12Q\n" +
-	"\x06WhoAmI\x12\".redress.identity.v1.WhoAmIRequest\x1a#.redress.identity.v1.WhoAmIResponse\x12]\n" +
+	"\x06WhoAmI\x12\".redress.identity.v1.WhoAmIRequest\x1a#.redress.identity.v1.WhoAmIResponse\x12c\n" +
+	"\fAuthenticate\x12(.redress.identity.v1.AuthenticateRequest\x1a).redress.identity.v1.AuthenticateResponse\x12]\n" +
 	"\n" +
 	"EndSession\x12&.redress.identity.v1.EndSessionRequest\x1a'.redress.identity.v1.EndSessionResponse\x12i\n" +
 	"\x0eChangePassword\x12*.redress.identity.v1.ChangePasswordRequest\x1a+.redress.identity.v1.ChangePasswordResponse\x12f\n" +
@@ -2117,7 +2222,7 @@ func file_redress_identity_v1_identity_proto_rawDescGZIP() []byte {
 	return file_redress_identity_v1_identity_proto_rawDescData
 }
 
-var file_redress_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_redress_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_redress_identity_v1_identity_proto_goTypes = []any{
 	(*User)(nil),                      // 0: redress.identity.v1.User
 	(*Token)(nil),                     // 1: redress.identity.v1.Token
@@ -2129,43 +2234,45 @@ var file_redress_identity_v1_identity_proto_goTypes = []any{
 	(*SignInWithIDTokenResponse)(nil), // 7: redress.identity.v1.SignInWithIDTokenResponse
 	(*WhoAmIRequest)(nil),             // 8: redress.identity.v1.WhoAmIRequest
 	(*WhoAmIResponse)(nil),            // 9: redress.identity.v1.WhoAmIResponse
-	(*EndSessionRequest)(nil),         // 10: redress.identity.v1.EndSessionRequest
-	(*EndSessionResponse)(nil),        // 11: redress.identity.v1.EndSessionResponse
-	(*ChangePasswordRequest)(nil),     // 12: redress.identity.v1.ChangePasswordRequest
-	(*ChangePasswordResponse)(nil),    // 13: redress.identity.v1.ChangePasswordResponse
-	(*IssueOwnTokenRequest)(nil),      // 14: redress.identity.v1.IssueOwnTokenRequest
-	(*IssueOwnTokenResponse)(nil),     // 15: redress.identity.v1.IssueOwnTokenResponse
-	(*ListUsersRequest)(nil),          // 16: redress.identity.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 17: redress.identity.v1.ListUsersResponse
-	(*CreateAccountRequest)(nil),      // 18: redress.identity.v1.CreateAccountRequest
-	(*CreateAccountResponse)(nil),     // 19: redress.identity.v1.CreateAccountResponse
-	(*SetRoleRequest)(nil),            // 20: redress.identity.v1.SetRoleRequest
-	(*SetRoleResponse)(nil),           // 21: redress.identity.v1.SetRoleResponse
-	(*RequestSSOLinkRequest)(nil),     // 22: redress.identity.v1.RequestSSOLinkRequest
-	(*RequestSSOLinkResponse)(nil),    // 23: redress.identity.v1.RequestSSOLinkResponse
-	(*SetDisabledRequest)(nil),        // 24: redress.identity.v1.SetDisabledRequest
-	(*SetDisabledResponse)(nil),       // 25: redress.identity.v1.SetDisabledResponse
-	(*IssueTokenRequest)(nil),         // 26: redress.identity.v1.IssueTokenRequest
-	(*IssueTokenResponse)(nil),        // 27: redress.identity.v1.IssueTokenResponse
-	(*RevokeTokenRequest)(nil),        // 28: redress.identity.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),       // 29: redress.identity.v1.RevokeTokenResponse
-	(*ListPendingGrantsRequest)(nil),  // 30: redress.identity.v1.ListPendingGrantsRequest
-	(*ListPendingGrantsResponse)(nil), // 31: redress.identity.v1.ListPendingGrantsResponse
-	(*ConfirmGrantRequest)(nil),       // 32: redress.identity.v1.ConfirmGrantRequest
-	(*ConfirmGrantResponse)(nil),      // 33: redress.identity.v1.ConfirmGrantResponse
-	(*RejectGrantRequest)(nil),        // 34: redress.identity.v1.RejectGrantRequest
-	(*RejectGrantResponse)(nil),       // 35: redress.identity.v1.RejectGrantResponse
-	(*timestamppb.Timestamp)(nil),     // 36: google.protobuf.Timestamp
+	(*AuthenticateRequest)(nil),       // 10: redress.identity.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),      // 11: redress.identity.v1.AuthenticateResponse
+	(*EndSessionRequest)(nil),         // 12: redress.identity.v1.EndSessionRequest
+	(*EndSessionResponse)(nil),        // 13: redress.identity.v1.EndSessionResponse
+	(*ChangePasswordRequest)(nil),     // 14: redress.identity.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),    // 15: redress.identity.v1.ChangePasswordResponse
+	(*IssueOwnTokenRequest)(nil),      // 16: redress.identity.v1.IssueOwnTokenRequest
+	(*IssueOwnTokenResponse)(nil),     // 17: redress.identity.v1.IssueOwnTokenResponse
+	(*ListUsersRequest)(nil),          // 18: redress.identity.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),         // 19: redress.identity.v1.ListUsersResponse
+	(*CreateAccountRequest)(nil),      // 20: redress.identity.v1.CreateAccountRequest
+	(*CreateAccountResponse)(nil),     // 21: redress.identity.v1.CreateAccountResponse
+	(*SetRoleRequest)(nil),            // 22: redress.identity.v1.SetRoleRequest
+	(*SetRoleResponse)(nil),           // 23: redress.identity.v1.SetRoleResponse
+	(*RequestSSOLinkRequest)(nil),     // 24: redress.identity.v1.RequestSSOLinkRequest
+	(*RequestSSOLinkResponse)(nil),    // 25: redress.identity.v1.RequestSSOLinkResponse
+	(*SetDisabledRequest)(nil),        // 26: redress.identity.v1.SetDisabledRequest
+	(*SetDisabledResponse)(nil),       // 27: redress.identity.v1.SetDisabledResponse
+	(*IssueTokenRequest)(nil),         // 28: redress.identity.v1.IssueTokenRequest
+	(*IssueTokenResponse)(nil),        // 29: redress.identity.v1.IssueTokenResponse
+	(*RevokeTokenRequest)(nil),        // 30: redress.identity.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),       // 31: redress.identity.v1.RevokeTokenResponse
+	(*ListPendingGrantsRequest)(nil),  // 32: redress.identity.v1.ListPendingGrantsRequest
+	(*ListPendingGrantsResponse)(nil), // 33: redress.identity.v1.ListPendingGrantsResponse
+	(*ConfirmGrantRequest)(nil),       // 34: redress.identity.v1.ConfirmGrantRequest
+	(*ConfirmGrantResponse)(nil),      // 35: redress.identity.v1.ConfirmGrantResponse
+	(*RejectGrantRequest)(nil),        // 36: redress.identity.v1.RejectGrantRequest
+	(*RejectGrantResponse)(nil),       // 37: redress.identity.v1.RejectGrantResponse
+	(*timestamppb.Timestamp)(nil),     // 38: google.protobuf.Timestamp
 }
 var file_redress_identity_v1_identity_proto_depIdxs = []int32{
-	36, // 0: redress.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	38, // 0: redress.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: redress.identity.v1.User.tokens:type_name -> redress.identity.v1.Token
-	36, // 2: redress.identity.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	36, // 3: redress.identity.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	36, // 4: redress.identity.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	36, // 5: redress.identity.v1.Token.last_used_at:type_name -> google.protobuf.Timestamp
-	36, // 6: redress.identity.v1.Session.expires_at:type_name -> google.protobuf.Timestamp
-	36, // 7: redress.identity.v1.Grant.requested_at:type_name -> google.protobuf.Timestamp
+	38, // 2: redress.identity.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	38, // 3: redress.identity.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	38, // 4: redress.identity.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	38, // 5: redress.identity.v1.Token.last_used_at:type_name -> google.protobuf.Timestamp
+	38, // 6: redress.identity.v1.Session.expires_at:type_name -> google.protobuf.Timestamp
+	38, // 7: redress.identity.v1.Grant.requested_at:type_name -> google.protobuf.Timestamp
 	2,  // 8: redress.identity.v1.SignInResponse.session:type_name -> redress.identity.v1.Session
 	0,  // 9: redress.identity.v1.SignInResponse.user:type_name -> redress.identity.v1.User
 	2,  // 10: redress.identity.v1.SignInWithIDTokenResponse.session:type_name -> redress.identity.v1.Session
@@ -2183,37 +2290,39 @@ var file_redress_identity_v1_identity_proto_depIdxs = []int32{
 	4,  // 22: redress.identity.v1.IdentityService.SignIn:input_type -> redress.identity.v1.SignInRequest
 	6,  // 23: redress.identity.v1.IdentityService.SignInWithIDToken:input_type -> redress.identity.v1.SignInWithIDTokenRequest
 	8,  // 24: redress.identity.v1.IdentityService.WhoAmI:input_type -> redress.identity.v1.WhoAmIRequest
-	10, // 25: redress.identity.v1.IdentityService.EndSession:input_type -> redress.identity.v1.EndSessionRequest
-	12, // 26: redress.identity.v1.IdentityService.ChangePassword:input_type -> redress.identity.v1.ChangePasswordRequest
-	14, // 27: redress.identity.v1.IdentityService.IssueOwnToken:input_type -> redress.identity.v1.IssueOwnTokenRequest
-	16, // 28: redress.identity.v1.IdentityService.ListUsers:input_type -> redress.identity.v1.ListUsersRequest
-	18, // 29: redress.identity.v1.IdentityService.CreateAccount:input_type -> redress.identity.v1.CreateAccountRequest
-	20, // 30: redress.identity.v1.IdentityService.SetRole:input_type -> redress.identity.v1.SetRoleRequest
-	22, // 31: redress.identity.v1.IdentityService.RequestSSOLink:input_type -> redress.identity.v1.RequestSSOLinkRequest
-	24, // 32: redress.identity.v1.IdentityService.SetDisabled:input_type -> redress.identity.v1.SetDisabledRequest
-	26, // 33: redress.identity.v1.IdentityService.IssueToken:input_type -> redress.identity.v1.IssueTokenRequest
-	28, // 34: redress.identity.v1.IdentityService.RevokeToken:input_type -> redress.identity.v1.RevokeTokenRequest
-	30, // 35: redress.identity.v1.IdentityService.ListPendingGrants:input_type -> redress.identity.v1.ListPendingGrantsRequest
-	32, // 36: redress.identity.v1.IdentityService.ConfirmGrant:input_type -> redress.identity.v1.ConfirmGrantRequest
-	34, // 37: redress.identity.v1.IdentityService.RejectGrant:input_type -> redress.identity.v1.RejectGrantRequest
-	5,  // 38: redress.identity.v1.IdentityService.SignIn:output_type -> redress.identity.v1.SignInResponse
-	7,  // 39: redress.identity.v1.IdentityService.SignInWithIDToken:output_type -> redress.identity.v1.SignInWithIDTokenResponse
-	9,  // 40: redress.identity.v1.IdentityService.WhoAmI:output_type -> redress.identity.v1.WhoAmIResponse
-	11, // 41: redress.identity.v1.IdentityService.EndSession:output_type -> redress.identity.v1.EndSessionResponse
-	13, // 42: redress.identity.v1.IdentityService.ChangePassword:output_type -> redress.identity.v1.ChangePasswordResponse
-	15, // 43: redress.identity.v1.IdentityService.IssueOwnToken:output_type -> redress.identity.v1.IssueOwnTokenResponse
-	17, // 44: redress.identity.v1.IdentityService.ListUsers:output_type -> redress.identity.v1.ListUsersResponse
-	19, // 45: redress.identity.v1.IdentityService.CreateAccount:output_type -> redress.identity.v1.CreateAccountResponse
-	21, // 46: redress.identity.v1.IdentityService.SetRole:output_type -> redress.identity.v1.SetRoleResponse
-	23, // 47: redress.identity.v1.IdentityService.RequestSSOLink:output_type -> redress.identity.v1.RequestSSOLinkResponse
-	25, // 48: redress.identity.v1.IdentityService.SetDisabled:output_type -> redress.identity.v1.SetDisabledResponse
-	27, // 49: redress.identity.v1.IdentityService.IssueToken:output_type -> redress.identity.v1.IssueTokenResponse
-	29, // 50: redress.identity.v1.IdentityService.RevokeToken:output_type -> redress.identity.v1.RevokeTokenResponse
-	31, // 51: redress.identity.v1.IdentityService.ListPendingGrants:output_type -> redress.identity.v1.ListPendingGrantsResponse
-	33, // 52: redress.identity.v1.IdentityService.ConfirmGrant:output_type -> redress.identity.v1.ConfirmGrantResponse
-	35, // 53: redress.identity.v1.IdentityService.RejectGrant:output_type -> redress.identity.v1.RejectGrantResponse
-	38, // [38:54] is the sub-list for method output_type
-	22, // [22:38] is the sub-list for method input_type
+	10, // 25: redress.identity.v1.IdentityService.Authenticate:input_type -> redress.identity.v1.AuthenticateRequest
+	12, // 26: redress.identity.v1.IdentityService.EndSession:input_type -> redress.identity.v1.EndSessionRequest
+	14, // 27: redress.identity.v1.IdentityService.ChangePassword:input_type -> redress.identity.v1.ChangePasswordRequest
+	16, // 28: redress.identity.v1.IdentityService.IssueOwnToken:input_type -> redress.identity.v1.IssueOwnTokenRequest
+	18, // 29: redress.identity.v1.IdentityService.ListUsers:input_type -> redress.identity.v1.ListUsersRequest
+	20, // 30: redress.identity.v1.IdentityService.CreateAccount:input_type -> redress.identity.v1.CreateAccountRequest
+	22, // 31: redress.identity.v1.IdentityService.SetRole:input_type -> redress.identity.v1.SetRoleRequest
+	24, // 32: redress.identity.v1.IdentityService.RequestSSOLink:input_type -> redress.identity.v1.RequestSSOLinkRequest
+	26, // 33: redress.identity.v1.IdentityService.SetDisabled:input_type -> redress.identity.v1.SetDisabledRequest
+	28, // 34: redress.identity.v1.IdentityService.IssueToken:input_type -> redress.identity.v1.IssueTokenRequest
+	30, // 35: redress.identity.v1.IdentityService.RevokeToken:input_type -> redress.identity.v1.RevokeTokenRequest
+	32, // 36: redress.identity.v1.IdentityService.ListPendingGrants:input_type -> redress.identity.v1.ListPendingGrantsRequest
+	34, // 37: redress.identity.v1.IdentityService.ConfirmGrant:input_type -> redress.identity.v1.ConfirmGrantRequest
+	36, // 38: redress.identity.v1.IdentityService.RejectGrant:input_type -> redress.identity.v1.RejectGrantRequest
+	5,  // 39: redress.identity.v1.IdentityService.SignIn:output_type -> redress.identity.v1.SignInResponse
+	7,  // 40: redress.identity.v1.IdentityService.SignInWithIDToken:output_type -> redress.identity.v1.SignInWithIDTokenResponse
+	9,  // 41: redress.identity.v1.IdentityService.WhoAmI:output_type -> redress.identity.v1.WhoAmIResponse
+	11, // 42: redress.identity.v1.IdentityService.Authenticate:output_type -> redress.identity.v1.AuthenticateResponse
+	13, // 43: redress.identity.v1.IdentityService.EndSession:output_type -> redress.identity.v1.EndSessionResponse
+	15, // 44: redress.identity.v1.IdentityService.ChangePassword:output_type -> redress.identity.v1.ChangePasswordResponse
+	17, // 45: redress.identity.v1.IdentityService.IssueOwnToken:output_type -> redress.identity.v1.IssueOwnTokenResponse
+	19, // 46: redress.identity.v1.IdentityService.ListUsers:output_type -> redress.identity.v1.ListUsersResponse
+	21, // 47: redress.identity.v1.IdentityService.CreateAccount:output_type -> redress.identity.v1.CreateAccountResponse
+	23, // 48: redress.identity.v1.IdentityService.SetRole:output_type -> redress.identity.v1.SetRoleResponse
+	25, // 49: redress.identity.v1.IdentityService.RequestSSOLink:output_type -> redress.identity.v1.RequestSSOLinkResponse
+	27, // 50: redress.identity.v1.IdentityService.SetDisabled:output_type -> redress.identity.v1.SetDisabledResponse
+	29, // 51: redress.identity.v1.IdentityService.IssueToken:output_type -> redress.identity.v1.IssueTokenResponse
+	31, // 52: redress.identity.v1.IdentityService.RevokeToken:output_type -> redress.identity.v1.RevokeTokenResponse
+	33, // 53: redress.identity.v1.IdentityService.ListPendingGrants:output_type -> redress.identity.v1.ListPendingGrantsResponse
+	35, // 54: redress.identity.v1.IdentityService.ConfirmGrant:output_type -> redress.identity.v1.ConfirmGrantResponse
+	37, // 55: redress.identity.v1.IdentityService.RejectGrant:output_type -> redress.identity.v1.RejectGrantResponse
+	39, // [39:56] is the sub-list for method output_type
+	22, // [22:39] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name
@@ -2230,7 +2339,7 @@ func file_redress_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_identity_v1_identity_proto_rawDesc), len(file_redress_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	IdentityService_SignIn_FullMethodName            = "/redress.identity.v1.IdentityService/SignIn"
 	IdentityService_SignInWithIDToken_FullMethodName = "/redress.identity.v1.IdentityService/SignInWithIDToken"
 	IdentityService_WhoAmI_FullMethodName            = "/redress.identity.v1.IdentityService/WhoAmI"
+	IdentityService_Authenticate_FullMethodName      = "/redress.identity.v1.IdentityService/Authenticate"
 	IdentityService_EndSession_FullMethodName        = "/redress.identity.v1.IdentityService/EndSession"
 	IdentityService_ChangePassword_FullMethodName    = "/redress.identity.v1.IdentityService/ChangePassword"
 	IdentityService_IssueOwnToken_FullMethodName     = "/redress.identity.v1.IdentityService/IssueOwnToken"
@@ -68,6 +69,11 @@ type IdentityServiceClient interface {
 	// The bearer's own account, and its session when the bearer is one. An
 	// ended, expired or idle session, or a disabled account: UNAUTHENTICATED.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// The principal the bearer is: what the guard of a service that does not
+	// hold identity's tables needs to authorize a call. It describes only the
+	// bearer sent with it, which the caller already holds; an unknown,
+	// expired, revoked or disabled bearer: UNAUTHENTICATED, as on every RPC.
+	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error)
 	// Ends the session that is the bearer.
 	EndSession(ctx context.Context, in *EndSessionRequest, opts ...grpc.CallOption) (*EndSessionResponse, error)
 	// Changes the bearer's own password, proving the old one; ends their sessions.
@@ -121,6 +127,16 @@ func (c *identityServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, o
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(WhoAmIResponse)
 	err := c.cc.Invoke(ctx, IdentityService_WhoAmI_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuthenticateResponse)
+	err := c.cc.Invoke(ctx, IdentityService_Authenticate_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +304,11 @@ type IdentityServiceServer interface {
 	// The bearer's own account, and its session when the bearer is one. An
 	// ended, expired or idle session, or a disabled account: UNAUTHENTICATED.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// The principal the bearer is: what the guard of a service that does not
+	// hold identity's tables needs to authorize a call. It describes only the
+	// bearer sent with it, which the caller already holds; an unknown,
+	// expired, revoked or disabled bearer: UNAUTHENTICATED, as on every RPC.
+	Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error)
 	// Ends the session that is the bearer.
 	EndSession(context.Context, *EndSessionRequest) (*EndSessionResponse, error)
 	// Changes the bearer's own password, proving the old one; ends their sessions.
@@ -325,6 +346,9 @@ func (UnimplementedIdentityServiceServer) SignInWithIDToken(context.Context, *Si
 }
 func (UnimplementedIdentityServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedIdentityServiceServer) Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Authenticate not implemented")
 }
 func (UnimplementedIdentityServiceServer) EndSession(context.Context, *EndSessionRequest) (*EndSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EndSession not implemented")
@@ -436,6 +460,24 @@ func _IdentityService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IdentityServiceServer).WhoAmI(ctx, req.(*WhoAmIRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_Authenticate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuthenticateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).Authenticate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_Authenticate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).Authenticate(ctx, req.(*AuthenticateRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -692,6 +734,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WhoAmI",
 			Handler:    _IdentityService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "Authenticate",
+			Handler:    _IdentityService_Authenticate_Handler,
 		},
 		{
 			MethodName: "EndSession",
