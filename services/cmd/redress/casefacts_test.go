@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,12 @@ func TestCaseFactsClientCallsAsTheEscalationService(t *testing.T) {
 	intakev1.RegisterCaseFactsServiceServer(gs.GRPC, &intake.CaseFacts{DB: gdb})
 	go func() { _ = gs.Serve(ctx, lis) }()
 
+	// Only a process that hosts intake (serve all) may go without the
+	// credential, its account issuing itself one.
+	if _, err := s.caseFactsClient(ctx); err == nil || !strings.Contains(err.Error(), "REDRESS_ESCALATION_SERVICE_TOKEN") {
+		t.Fatalf("escalation process without its credential: %v, want refused naming REDRESS_ESCALATION_SERVICE_TOKEN", err)
+	}
+	s.hostsIntake = true
 	c, err := s.caseFactsClient(ctx)
 	if err != nil {
 		t.Fatal(err)
