@@ -67,7 +67,7 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 		o.dir = &regulator.Directory{}
 	}
 	starter := &esc.Starter{Temporal: h.tc, DB: h.db, Log: h.log, Timing: o.timing, Every: 100 * time.Millisecond}
-	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Commands: h.signer, Log: h.log, Keys: h.keys, Intake: h.facts, OperatorClass: o.class})
+	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Commands: h.signer, Log: h.log, Intake: h.facts, Deletion: h.delFacts, OperatorClass: o.class})
 	// A plain gRPC server that takes the caller from x-redress-actor: the
 	// access guard has its own tests; this one is about escalations.
 	gs := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
