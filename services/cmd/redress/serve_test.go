@@ -180,7 +180,8 @@ func TestWorkerPoolsPerServiceRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{cfg: config.Config{DatabaseURL: url, DeletionDatabaseURL: pgtest.LoginURL(url, "redress_deletion_app")}, db: gdb}
+	s := &stack{cfg: config.Config{DatabaseURL: url, DeletionDatabaseURL: pgtest.LoginURL(url, "redress_deletion_app"),
+		EscalationDatabaseURL: pgtest.LoginURL(url, "redress_escalation_app")}, db: gdb}
 	defer s.close()
 	deletions, err := s.asService(ctx, "deletion")
 	if err != nil {
@@ -193,8 +194,20 @@ func TestWorkerPoolsPerServiceRole(t *testing.T) {
 	if err := deletions.db.Exec("SELECT count(*) FROM complainants").Error; err == nil || !strings.Contains(err.Error(), "42501") {
 		t.Errorf("the deletion activities reading complainants: %v, want permission denied", err)
 	}
-	if esc, err := s.asService(ctx, "escalation"); err != nil || esc != s {
-		t.Errorf("escalation's work: %v, want the process's own pool", err)
+	escalations, err := s.asService(ctx, "escalation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := escalations.db.Raw("SELECT current_user").Scan(&who).Error; err != nil || who != "redress_escalation_app" {
+		t.Errorf("the escalation activities' pool connects as %q (%v), want redress_escalation_app", who, err)
+	}
+	for _, table := range []string{"cases", "deletion_requests", "subject_keys"} {
+		if err := escalations.db.Exec("SELECT count(*) FROM " + table).Error; err == nil || !strings.Contains(err.Error(), "42501") {
+			t.Errorf("the escalation activities reading %s: %v, want permission denied", table, err)
+		}
+	}
+	if reports, err := s.asService(ctx, "reporting"); err != nil || reports != s {
+		t.Errorf("reporting's work without its own URL: %v, want the process's own pool", err)
 	}
 	s.hostsIntake = true
 	if all, err := s.asService(ctx, "deletion"); err != nil || all != s {
