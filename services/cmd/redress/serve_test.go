@@ -37,7 +37,8 @@ func freeAddr(t *testing.T) string {
 	return lis.Addr().String()
 }
 
-// `redress serve deletion` alone answers DeletionService, gRPC health and
+// `redress serve deletion` alone answers DeletionService (and, to the
+// escalation service only, DeletionFactsService), gRPC health and
 // its /readyz on its own addresses, and serves nothing of the other
 // services; it authenticates its callers through IdentityService, served
 // by `redress serve intake`; it stops cleanly when told to.
@@ -122,6 +123,23 @@ func TestServeDeletionAlone(t *testing.T) {
 	if _, err := deletionv1.NewDeletionServiceClient(conn).ListDeletions(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer rdt_unknown"),
 		&deletionv1.ListDeletionsRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("ListDeletions with an unknown credential: %v, want Unauthenticated", err)
+	}
+	// DeletionFactsService answers the escalation service's credential, as
+	// the escalation process dials it, and nobody else.
+	escCfg := cfg
+	if escCfg.EscalationServiceToken, err = ids.ServiceCredential(ctx, "test", escalationAccount, "Escalation service", access.EscalationService, "test", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	facts, err := (&stack{cfg: escCfg}).deletionFactsClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := &deletionv1.GetDeletionFactsRequest{RequestId: "6d0c3a52-5b0e-4c55-9f43-0a7c1b8e2f10"}
+	if _, err := facts.GetDeletionFacts(ctx, unknown); status.Code(err) != codes.NotFound {
+		t.Errorf("GetDeletionFacts as the escalation service: %v, want NotFound", err)
+	}
+	if _, err := deletionv1.NewDeletionFactsServiceClient(conn).GetDeletionFacts(authed, unknown); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("GetDeletionFacts as an automation account: %v, want PermissionDenied", err)
 	}
 	cancel()
 	if err := <-intakeDone; err != nil {
