@@ -12,14 +12,13 @@
 #                                   login role redress_app, a member of
 #                                   redress_runtime (migration 00012), which
 #                                   cannot rewrite the audit chain; with
-#                                   SERVICE (intake, deletion, reporting,
-#                                   checkpoints) that process's own login role,
-#                                   a member of its service's role only
-#                                   (migrations 00019, 00020; intake's also of
-#                                   redress_identity). escalation and worker:
-#                                   redress_app (the worker takes intake's,
-#                                   deletion's and reporting's too, for
-#                                   their activities).
+#                                   SERVICE (intake, deletion, escalation,
+#                                   reporting, checkpoints) that process's
+#                                   own login role, a member of its service's
+#                                   role only (migrations 00019, 00020;
+#                                   intake's also of redress_identity).
+#                                   worker: redress_app (it takes the others'
+#                                   too, for their activities).
 #   pg.sh temporal-url DIR PORT     print the embedded Temporal server's URL
 #                                   (REDRESS_TEMPORAL_DATABASE_URL): the login
 #                                   role temporal, owner of the databases
@@ -83,8 +82,8 @@ url() { echo "postgres://redress@127.0.0.1:$port/redress?sslmode=disable"; }
 runtime_url() {
   local login=redress_app
   case "${1:-}" in
-  intake|deletion|reporting|checkpoints) login="redress_$1_app" ;;
-  ""|escalation|worker) ;;
+  intake|deletion|escalation|reporting|checkpoints) login="redress_$1_app" ;;
+  ""|worker) ;;
   *) echo "pg.sh: no login role for $1" >&2; exit 2 ;;
   esac
   echo "postgres://$login:$login@127.0.0.1:$port/redress?sslmode=disable"
@@ -185,6 +184,7 @@ BEGIN
       ('redress_intake_app', ARRAY['redress_intake', 'redress_identity']),
       ('redress_deletion_app', ARRAY['redress_deletion']),
       ('redress_reporting_app', ARRAY['redress_reporting']),
+      ('redress_escalation_app', ARRAY['redress_escalation']),
       ('redress_checkpoints_app', ARRAY['redress_checkpoints'])) AS v(login, roles) LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = l.login) THEN
       EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', l.login, l.login);

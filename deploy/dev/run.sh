@@ -28,7 +28,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
     export REDRESS_TEMPORAL_DATABASE_URL
   fi
   # The processes that can connect as their own service's role do.
-  for s in intake deletion reporting checkpoints; do
+  for s in intake deletion escalation reporting checkpoints; do
     export "DATABASE_URL_${s^^}=$(bash deploy/dev/pg.sh runtime-url "$root/.data/pg" "${REDRESS_PG_PORT:-55432}" "$s")"
   done
   started_pg=1

@@ -158,7 +158,8 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 	// The processes with a role of their own connect as a login that is a
 	// member of their service's role only: deletion cannot read complainants.
 	for svc, login := range map[string]string{"intake": "redress_intake_app", "deletion": "redress_deletion_app",
-		"reporting": "redress_reporting_app", "checkpoints": "redress_checkpoints_app", "worker": "redress_app"} {
+		"escalation": "redress_escalation_app", "reporting": "redress_reporting_app", "checkpoints": "redress_checkpoints_app",
+		"worker": "redress_app"} {
 		own, err := sql.Open("pgx", run(t, clone, "bash", "deploy/dev/pg.sh", "runtime-url", dataDir, port, svc))
 		if err != nil {
 			t.Fatal(err)
@@ -166,9 +167,9 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 		if err := own.QueryRow("SELECT current_user").Scan(&who); err != nil || who != login {
 			t.Errorf("runtime-url %s connects as %q (%v), want %s", svc, who, err, login)
 		}
-		if svc == "deletion" {
+		if svc == "deletion" || svc == "escalation" {
 			if _, err := own.Exec("SELECT count(*) FROM complainants"); err == nil || !strings.Contains(err.Error(), "42501") {
-				t.Errorf("the deletion service's login reading complainants: %v, want permission denied", err)
+				t.Errorf("the %s service's login reading complainants: %v, want permission denied", svc, err)
 			}
 		}
 		_ = own.Close()

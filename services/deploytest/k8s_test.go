@@ -421,7 +421,8 @@ func secretsOf(spec corev1.PodSpec) []string {
 // services are called only by whom they serve: the console calls all
 // four, the public pages intake and reporting (published figures), the
 // deletion service and the worker intake's ErasureService, the deletion,
-// escalation and reporting services intake's IdentityService; nobody calls the
+// escalation and reporting services intake's IdentityService, the escalation
+// service deletion's DeletionFactsService; nobody calls the
 // worker or the checkpoint signer.
 func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 	deployments := map[string]*appsv1.Deployment{}
@@ -500,6 +501,7 @@ func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 		{"console", "intake", true}, {"console", "deletion", true}, {"console", "escalation", true}, {"console", "reporting", true},
 		{"public", "intake", true}, {"public", "deletion", false}, {"public", "escalation", false}, {"public", "reporting", true},
 		{"worker", "intake", true}, {"deletion", "intake", true}, {"escalation", "intake", true}, {"reporting", "intake", true}, {"intake", "deletion", false}, {"worker", "deletion", false}, {"reporting", "escalation", false},
+		{"escalation", "deletion", true},
 	} {
 		if got := calls("redress-"+c.from, "redress-"+c.to, 9090); got != c.want {
 			t.Errorf("%s may call %s: %v, want %v", c.from, c.to, got, c.want)
@@ -555,6 +557,7 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 		db, master, command = "redress-keys/DATABASE_URL", "redress-keys/REDRESS_MASTER_KEY", "redress-command-key/REDRESS_COMMAND_KEY"
 		// The processes that connect as their own service's database role.
 		intakeDB, deletionDB       = "redress-keys/DATABASE_URL_INTAKE", "redress-keys/DATABASE_URL_DELETION"
+		escalationDB               = "redress-keys/DATABASE_URL_ESCALATION"
 		reportingDB, checkpointsDB = "redress-keys/DATABASE_URL_REPORTING", "redress-keys/DATABASE_URL_CHECKPOINTS"
 		smtpUser, smtpPass         = "redress-keys/REDRESS_SMTP_USER", "redress-keys/REDRESS_SMTP_PASSWORD"
 		sms, oidc                  = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
@@ -564,11 +567,11 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 	want := map[string][]string{
 		"redress-intake":     {intakeDB, master, command, smtpUser, smtpPass},
 		"redress-deletion":   {deletionDB, master, command, smtpUser, smtpPass, sms, deletionToken},
-		"redress-escalation": {db, master, command},
+		"redress-escalation": {escalationDB, master, command},
 		"redress-reporting":  {reportingDB},
-		// The worker: escalation's activities on the shared role, the others
-		// each on its service's.
-		"redress-worker": {db, intakeDB, deletionDB, reportingDB, master, command, smtpUser, smtpPass, sms, deletionToken},
+		// The worker: each service's activities on its service's role, its
+		// own probes on the shared role.
+		"redress-worker": {db, intakeDB, deletionDB, reportingDB, escalationDB, master, command, smtpUser, smtpPass, sms, deletionToken},
 		// The console and the public pages hold their own credentials
 		// only (and the console the single sign-on client secret): no
 		// database, no keys; accounts (and their mails) live with intake.

@@ -40,6 +40,7 @@ import (
 	"github.com/redress/redress/services/internal/filing"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
+	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/services/internal/regulator"
 	"github.com/redress/redress/services/worker"
 	escworker "github.com/redress/redress/services/worker/escalation"
@@ -66,8 +67,9 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 	if o.dir == nil {
 		o.dir = &regulator.Directory{}
 	}
-	starter := &esc.Starter{Temporal: h.tc, DB: h.db, Log: h.log, Timing: o.timing, Every: 100 * time.Millisecond}
-	srv := esc.New(esc.Config{DB: h.db, Temporal: h.tc, Starter: starter, Commands: h.signer, Log: h.log, Keys: h.keys, Intake: h.facts, OperatorClass: o.class})
+	db := pgtest.As(h.t, h.db, "redress_escalation_app") // the escalation process's own role
+	starter := &esc.Starter{Temporal: h.tc, DB: db, Log: h.log, Timing: o.timing, Every: 100 * time.Millisecond}
+	srv := esc.New(esc.Config{DB: db, Temporal: h.tc, Starter: starter, Commands: h.signer, Log: h.log, Intake: h.facts, Deletion: h.delFacts, OperatorClass: o.class})
 	// A plain gRPC server that takes the caller from x-redress-actor: the
 	// access guard has its own tests; this one is about escalations.
 	gs := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
@@ -90,10 +92,10 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 	h.t.Cleanup(func() { _ = conn.Close() })
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan struct{})
-	acts := &escworker.Activities{DB: h.db, Keys: h.keys, Regulators: o.dir, Log: h.log, Contact: "privacy@operator.example",
+	acts := &escworker.Activities{DB: db, Keys: h.keys, Regulators: o.dir, Log: h.log, Contact: "privacy@operator.example",
 		Intake: h.facts,
 		Alert:  &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}, AlertTo: o.alertTo}
-	trig := &esc.Triggers{DB: h.db, Intake: h.facts, Cluster: o.cluster, OperatorClass: o.class}
+	trig := &esc.Triggers{DB: db, Intake: h.facts, Cluster: o.cluster, OperatorClass: o.class}
 	go func() {
 		defer close(done)
 		if err := escworker.Run(ctx, h.tc, escworker.Deps{Activities: acts, Triggers: trig, Timing: o.timing, Every: 100 * time.Millisecond, Commands: h.commands}); err != nil {
@@ -621,7 +623,7 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 		!inc.GetDueAt().AsTime().Equal(discovered.Add(2*time.Hour)) {
 		t.Fatalf("incident class %s due %v rule %s, discovered %v", inc.GetOperatorClass(), inc.GetDueAt().AsTime(), inc.GetDueRule(), discovered)
 	}
-	trig := &esc.Triggers{DB: h.db, Intake: h.facts, OperatorClass: wf.ClassCentralBody}
+	trig := &esc.Triggers{DB: pgtest.As(t, h.db, "redress_escalation_app"), Intake: h.facts, OperatorClass: wf.ClassCentralBody}
 	if n, err := trig.DetectIncidents(h.ctx); err != nil || n != 0 {
 		t.Fatalf("a later pass opened %d incidents (%v): 19 complaints are below the threshold", n, err)
 	}

@@ -20,11 +20,13 @@ import (
 	"google.golang.org/grpc/metadata"
 	"gorm.io/gorm"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/deletion"
 	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
@@ -74,10 +76,13 @@ type harness struct {
 	// service and worker reach intake's cases only through it.
 	facts     intakev1.CaseFactsServiceClient
 	factsCred serviceCredential
-	smtp      *smtptest.Server
-	stopWork  context.CancelFunc
-	workDone  chan struct{}
-	identity  *identity.Store
+	// delFacts reaches DeletionFactsService (served on the same socket) with
+	// the escalation service's credential.
+	delFacts deletionv1.DeletionFactsServiceClient
+	smtp     *smtptest.Server
+	stopWork context.CancelFunc
+	workDone chan struct{}
+	identity *identity.Store
 	// signer seals the services' actions; commands verifies them in the
 	// workers (one command key per test, as REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
@@ -139,6 +144,7 @@ func newHarness(t *testing.T, o options) *harness {
 	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: h.db, Keys: h.keys})
 	intakev1.RegisterCaseFactsServiceServer(gs.GRPC, &intake.CaseFacts{DB: h.db, Keys: h.keys,
 		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}})
+	deletionv1.RegisterDeletionFactsServiceServer(gs.GRPC, &deletion.Facts{DB: pgtest.As(t, h.db, "redress_deletion_app"), Keys: h.keys})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +176,7 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	t.Cleanup(func() { _ = factsConn.Close() })
 	h.facts = intakev1.NewCaseFactsServiceClient(factsConn)
+	h.delFacts = deletionv1.NewDeletionFactsServiceClient(factsConn)
 	if !o.noWorker {
 		h.startWorker()
 	}

@@ -43,7 +43,10 @@ func (s *stack) serveDeletion(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return s.serveGRPC(ctx, "deletion", s.cfg.DeletionAddr, s.cfg.DeletionMetricsAddr,
-			func(gs *grpc.Server) { deletionv1.RegisterDeletionServiceServer(gs, srv) })
+			func(gs *grpc.Server) {
+				deletionv1.RegisterDeletionServiceServer(gs, srv)
+				deletionv1.RegisterDeletionFactsServiceServer(gs, &deletion.Facts{DB: s.db, Keys: s.keys})
+			})
 	})
 	g.Go(func() error { starter.Run(ctx); return nil })
 	return g.Wait()

@@ -211,7 +211,7 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 
 // secretVars are the variables a child gets only when its needs name them
 // (the owner's database URL and dev's own profiler address never).
-var secretVars = []string{"DATABASE_URL", "DATABASE_URL_INTAKE", "DATABASE_URL_DELETION", "DATABASE_URL_REPORTING",
+var secretVars = []string{"DATABASE_URL", "DATABASE_URL_INTAKE", "DATABASE_URL_DELETION", "DATABASE_URL_ESCALATION", "DATABASE_URL_REPORTING",
 	"DATABASE_URL_CHECKPOINTS", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
 	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR",
 	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_ESCALATION_SERVICE_TOKEN", "REDRESS_DELETION_SERVICE_TOKEN"}
@@ -237,7 +237,7 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	if name == "worker" { // each service's activities as that service's role (stack.asService)
 		for _, kv := range []string{"DATABASE_URL_INTAKE=" + cfg.IntakeDatabaseURL, "DATABASE_URL_DELETION=" + cfg.DeletionDatabaseURL,
-			"DATABASE_URL_REPORTING=" + cfg.ReportingDatabaseURL} {
+			"DATABASE_URL_ESCALATION=" + cfg.EscalationDatabaseURL, "DATABASE_URL_REPORTING=" + cfg.ReportingDatabaseURL} {
 			if !strings.HasSuffix(kv, "=") {
 				env = append(env, kv)
 			}

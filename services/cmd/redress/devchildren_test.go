@@ -17,7 +17,8 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 	cfg := config.Config{DatabaseURL: "postgres://app@db/redress", TemporalAddress: "127.0.0.1:7233", MasterKey: "MASTER",
 		CommandKey: "COMMAND", CheckpointKeyFile: "/keys/checkpoint.key", CheckpointDir: "/data/checkpoints", DataDir: "/data",
 		IntakeDatabaseURL: "postgres://intake@db/redress", DeletionDatabaseURL: "postgres://deletion@db/redress",
-		ReportingDatabaseURL: "postgres://reporting@db/redress", CheckpointsDatabaseURL: "postgres://checkpoints@db/redress"}
+		EscalationDatabaseURL: "postgres://escalation@db/redress",
+		ReportingDatabaseURL:  "postgres://reporting@db/redress", CheckpointsDatabaseURL: "postgres://checkpoints@db/redress"}
 	base := []string{"PATH=/usr/bin", "REDRESS_MIGRATE_DATABASE_URL=postgres://owner@db/redress", "REDRESS_MASTER_KEY=MASTER",
 		"REDRESS_COMMAND_KEY=COMMAND", "REDRESS_DELETION_SERVICE_TOKEN=rdt_x", "DATABASE_URL_DELETION=postgres://deletion@db/redress", "REDRESS_LOG_LEVEL=warn",
 		"REDRESS_ESCALATION_SERVICE_TOKEN=ESC"}
@@ -59,7 +60,7 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 		// runtime role otherwise; never another process's.
 		wantURL := map[string]string{"intake": "postgres://intake@db/redress", "deletion": "postgres://deletion@db/redress",
 			"reporting": "postgres://reporting@db/redress", "checkpoints": "postgres://checkpoints@db/redress",
-			"escalation": cfg.DatabaseURL, "worker": cfg.DatabaseURL}[name]
+			"escalation": "postgres://escalation@db/redress", "worker": cfg.DatabaseURL}[name]
 		if wantURL != "" && !has(env, "DATABASE_URL="+wantURL) {
 			t.Errorf("%s connects as %v, want DATABASE_URL=%s", name, env, wantURL)
 		}
@@ -67,6 +68,9 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 		// no other process gets another's database URL.
 		if got, want := named(env, "DATABASE_URL_DELETION"), name == "worker"; got != want {
 			t.Errorf("%s gets the deletion role's database URL: %v, want %v", name, got, want)
+		}
+		if got, want := named(env, "DATABASE_URL_ESCALATION"), name == "worker"; got != want {
+			t.Errorf("%s gets the escalation role's database URL: %v, want %v", name, got, want)
 		}
 		if got, want := named(env, "REDRESS_CHECKPOINT_KEY_FILE"), name == "checkpoints"; got != want {
 			t.Errorf("%s gets the checkpoint key file: %v, want %v", name, got, want)

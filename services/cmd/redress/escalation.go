@@ -12,7 +12,6 @@ import (
 	"gorm.io/gorm"
 
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
-	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/config"
 	esc "github.com/redress/redress/services/internal/escalation"
 	"github.com/redress/redress/services/internal/filing"
@@ -31,25 +30,40 @@ func (s *stack) escalationTiming() wf.Timing {
 // serveEscalation runs the escalation process: EscalationService on its
 // own address, once follow-up answers from before sealing are sealed.
 func (s *stack) serveEscalation(ctx context.Context) error {
-	facts, err := s.caseFactsClient(ctx)
+	own, err := s.escalationOwners(ctx)
 	if err != nil {
 		return err
 	}
-	if n, err := esc.SealClearAnswers(ctx, s.db, s.keys, facts); err != nil {
+	if n, err := esc.SealClearAnswers(ctx, s.db, own); err != nil {
 		s.log.Error("escalation: clear follow-up answers not sealed", "err", err)
 	} else if n > 0 {
 		s.log.Info("escalation: clear follow-up answers sealed", "rows", n)
 	}
 	return s.serveGRPC(ctx, "escalation", s.cfg.EscalationAddr, s.cfg.EscalationMetricsAddr,
-		func(gs *grpc.Server) { escalationv1.RegisterEscalationServiceServer(gs, s.escalationServer(facts)) })
+		func(gs *grpc.Server) { escalationv1.RegisterEscalationServiceServer(gs, s.escalationServer(own)) })
+}
+
+// escalationOwners reaches intake's CaseFactsService and the deletion
+// service's DeletionFactsService as the escalation service.
+func (s *stack) escalationOwners(ctx context.Context) (esc.Owners, error) {
+	in, err := s.caseFactsClient(ctx)
+	if err != nil {
+		return esc.Owners{}, err
+	}
+	del, err := s.deletionFactsClient(ctx)
+	if err != nil {
+		return esc.Owners{}, err
+	}
+	return esc.Owners{Intake: in, Deletion: del}, nil
 }
 
 // escalationServer builds EscalationService; its starter starts the
-// workflow of a new escalation at once. It learns of cases from intake.
-func (s *stack) escalationServer(facts intakev1.CaseFactsServiceClient) *esc.Server {
+// workflow of a new escalation at once. It learns of cases from intake and
+// of deletion requests from the deletion service.
+func (s *stack) escalationServer(own esc.Owners) *esc.Server {
 	starter := &esc.Starter{Temporal: s.temporal, DB: s.db, Log: s.log, Timing: s.escalationTiming()}
-	return esc.New(esc.Config{DB: s.db, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log, Keys: s.keys,
-		Intake: facts, OperatorClass: s.cfg.OperatorClass})
+	return esc.New(esc.Config{DB: s.db, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log,
+		Intake: own.Intake, Deletion: own.Deletion, OperatorClass: s.cfg.OperatorClass})
 }
 
 // runEscalationWorker runs the escalation worker with its triggers and
@@ -64,10 +78,11 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	facts, err := s.caseFactsClient(ctx)
+	own, err := s.escalationOwners(ctx)
 	if err != nil {
 		return err
 	}
+	facts := own.Intake
 	acts := &escworker.Activities{DB: s.db, Keys: s.keys, Regulators: dir, Intake: facts, Log: s.log,
 		Contact: s.cfg.OperatorContact, Alert: mail, AlertTo: s.cfg.ComplianceEmails}
 	trig := &esc.Triggers{DB: s.db, Intake: facts, OperatorClass: s.cfg.OperatorClass}
@@ -77,7 +92,7 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("regulator callback listen: %w", err)
 		}
-		cb := &regulator.Callback{Keys: dir.CallbackKeys, Acknowledge: s.escalationServer(facts).AcknowledgeFromRegulator}
+		cb := &regulator.Callback{Keys: dir.CallbackKeys, Acknowledge: s.escalationServer(own).AcknowledgeFromRegulator}
 		loops = append(loops, worker.HTTPLoop("regulator callbacks", &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}, lis))
 		s.log.Info("regulator callbacks", "http", s.cfg.RegulatorCallbackAddr)
 	}

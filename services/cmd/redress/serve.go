@@ -89,22 +89,21 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 }
 
 // serveWorker runs the Temporal workers of every task queue (complaints,
-// deletions, escalations, reports) and their probes. The complaint, deletion
-// and report activities each run on a pool of their service's database role
-// when one is configured (asService); the escalation activities, which still
-// read intake's cases, on the process's own (DATABASE_URL).
+// deletions, escalations, reports) and their probes. The complaint,
+// deletion, escalation and report activities each run on a pool of their
+// service's database role when one is configured (asService).
 func (s *stack) serveWorker(ctx context.Context) error {
-	var own [3]*stack
-	for i, service := range []string{"intake", "deletion", "reporting"} {
+	var own [4]*stack
+	for i, service := range []string{"intake", "deletion", "reporting", "escalation"} {
 		var err error
 		if own[i], err = s.asService(ctx, service); err != nil {
 			return err
 		}
 	}
-	complaints, deletions, reporting := own[0], own[1], own[2]
+	complaints, deletions, reporting, escalations := own[0], own[1], own[2], own[3]
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return worker.Run(ctx, s.temporal, complaints.activities(), s.commands) })
-	g.Go(func() error { return s.runEscalationWorker(ctx) })
+	g.Go(func() error { return escalations.runEscalationWorker(ctx) })
 	g.Go(func() error { return deletions.runDeletionWorker(ctx) })
 	g.Go(func() error { return reporting.runReportsWorker(ctx) })
 	g.Go(func() error { return s.runProbes(ctx, s.cfg.WorkerMetricsAddr, true) })

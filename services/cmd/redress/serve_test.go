@@ -37,7 +37,8 @@ func freeAddr(t *testing.T) string {
 	return lis.Addr().String()
 }
 
-// `redress serve deletion` alone answers DeletionService, gRPC health and
+// `redress serve deletion` alone answers DeletionService (and, to the
+// escalation service only, DeletionFactsService), gRPC health and
 // its /readyz on its own addresses, and serves nothing of the other
 // services; it authenticates its callers through IdentityService, served
 // by `redress serve intake`; it stops cleanly when told to.
@@ -123,6 +124,23 @@ func TestServeDeletionAlone(t *testing.T) {
 		&deletionv1.ListDeletionsRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("ListDeletions with an unknown credential: %v, want Unauthenticated", err)
 	}
+	// DeletionFactsService answers the escalation service's credential, as
+	// the escalation process dials it, and nobody else.
+	escCfg := cfg
+	if escCfg.EscalationServiceToken, err = ids.ServiceCredential(ctx, "test", escalationAccount, "Escalation service", access.EscalationService, "test", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	facts, err := (&stack{cfg: escCfg}).deletionFactsClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := &deletionv1.GetDeletionFactsRequest{RequestId: "6d0c3a52-5b0e-4c55-9f43-0a7c1b8e2f10"}
+	if _, err := facts.GetDeletionFacts(ctx, unknown); status.Code(err) != codes.NotFound {
+		t.Errorf("GetDeletionFacts as the escalation service: %v, want NotFound", err)
+	}
+	if _, err := deletionv1.NewDeletionFactsServiceClient(conn).GetDeletionFacts(authed, unknown); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("GetDeletionFacts as an automation account: %v, want PermissionDenied", err)
+	}
 	cancel()
 	if err := <-intakeDone; err != nil {
 		t.Errorf("serve intake after cancel: %v", err)
@@ -180,7 +198,8 @@ func TestWorkerPoolsPerServiceRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{cfg: config.Config{DatabaseURL: url, DeletionDatabaseURL: pgtest.LoginURL(url, "redress_deletion_app")}, db: gdb}
+	s := &stack{cfg: config.Config{DatabaseURL: url, DeletionDatabaseURL: pgtest.LoginURL(url, "redress_deletion_app"),
+		EscalationDatabaseURL: pgtest.LoginURL(url, "redress_escalation_app")}, db: gdb}
 	defer s.close()
 	deletions, err := s.asService(ctx, "deletion")
 	if err != nil {
@@ -193,8 +212,20 @@ func TestWorkerPoolsPerServiceRole(t *testing.T) {
 	if err := deletions.db.Exec("SELECT count(*) FROM complainants").Error; err == nil || !strings.Contains(err.Error(), "42501") {
 		t.Errorf("the deletion activities reading complainants: %v, want permission denied", err)
 	}
-	if esc, err := s.asService(ctx, "escalation"); err != nil || esc != s {
-		t.Errorf("escalation's work: %v, want the process's own pool", err)
+	escalations, err := s.asService(ctx, "escalation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := escalations.db.Raw("SELECT current_user").Scan(&who).Error; err != nil || who != "redress_escalation_app" {
+		t.Errorf("the escalation activities' pool connects as %q (%v), want redress_escalation_app", who, err)
+	}
+	for _, table := range []string{"cases", "deletion_requests", "subject_keys"} {
+		if err := escalations.db.Exec("SELECT count(*) FROM " + table).Error; err == nil || !strings.Contains(err.Error(), "42501") {
+			t.Errorf("the escalation activities reading %s: %v, want permission denied", table, err)
+		}
+	}
+	if reports, err := s.asService(ctx, "reporting"); err != nil || reports != s {
+		t.Errorf("reporting's work without its own URL: %v, want the process's own pool", err)
 	}
 	s.hostsIntake = true
 	if all, err := s.asService(ctx, "deletion"); err != nil || all != s {

@@ -64,11 +64,18 @@ const IntakeErase Permission = "intake.erase"
 // (CaseFactsService); only the escalation service's role holds it.
 const IntakeCaseFacts Permission = "intake.case_facts"
 
+// DeletionFacts lets the escalation service check deletion requests (no
+// personal data) and have answers about them sealed under their requesters'
+// keys (DeletionFactsService); only the escalation service's role holds it.
+const DeletionFacts Permission = "deletion.facts"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
 
 const erasure = "/redress.intake.v1.ErasureService/"
 
 const caseFacts = "/redress.intake.v1.CaseFactsService/"
+
+const deletionFacts = "/redress.deletion.v1.DeletionFactsService/"
 
 const intake = "/redress.intake.v1.IntakeService/"
 
@@ -115,6 +122,10 @@ var Table = map[string]Permission{
 	caseFacts + "NotifyComplainants": IntakeCaseFacts,
 	caseFacts + "SealCaseAnswer":     IntakeCaseFacts,
 	caseFacts + "OpenCaseAnswers":    IntakeCaseFacts,
+
+	deletionFacts + "GetDeletionFacts":   DeletionFacts,
+	deletionFacts + "SealRequestAnswer":  DeletionFacts,
+	deletionFacts + "OpenRequestAnswers": DeletionFacts,
 
 	escalation + "EscalateManually":           EscalationCreate,
 	escalation + "OpenIncident":               EscalationCreate,

@@ -117,8 +117,18 @@ func TestIntakeCaseFactsOnlyForTheEscalationService(t *testing.T) {
 			t.Errorf("role %s holds intake.case_facts: %v", r, r.Holds(IntakeCaseFacts))
 		}
 	}
-	if g := Grants[EscalationService]; len(g) != 1 || g[0] != IntakeCaseFacts {
-		t.Errorf("escalation_service holds %v, want only intake.case_facts", g)
+	if g := Grants[EscalationService]; len(g) != 2 || g[0] != IntakeCaseFacts || g[1] != DeletionFacts {
+		t.Errorf("escalation_service holds %v, want only intake.case_facts and deletion.facts", g)
+	}
+	for _, r := range Roles {
+		if r.Holds(DeletionFacts) != (r == EscalationService) {
+			t.Errorf("role %s holds deletion.facts: %v", r, r.Holds(DeletionFacts))
+		}
+	}
+	for _, m := range []string{"GetDeletionFacts", "SealRequestAnswer", "OpenRequestAnswers"} {
+		if Table["/redress.deletion.v1.DeletionFactsService/"+m] != DeletionFacts {
+			t.Errorf("DeletionFactsService/%s does not need deletion.facts", m)
+		}
 	}
 	for _, m := range []string{"GetCaseFacts", "ListLeakComplaints", "NotifyComplainants", "SealCaseAnswer", "OpenCaseAnswers"} {
 		if Table["/redress.intake.v1.CaseFactsService/"+m] != IntakeCaseFacts {

@@ -25,7 +25,8 @@ const (
 	// to erase a person's data, and nothing else.
 	DeletionService Role = "deletion_service"
 	// EscalationService is the escalation service's own account: it asks
-	// intake for case facts and incident notices, and nothing else.
+	// intake for case facts and incident notices, and the deletion service
+	// for the facts of deletion requests, and nothing else.
 	EscalationService Role = "escalation_service"
 )
 
@@ -84,8 +85,9 @@ var Grants = map[Role][]Permission{
 	Console: {IdentitySession},
 	// The deletion service reaches intake's data only through ErasureService.
 	DeletionService: {IntakeErase},
-	// The escalation service reaches intake's cases only through CaseFactsService.
-	EscalationService: {IntakeCaseFacts},
+	// The escalation service reaches intake's cases only through
+	// CaseFactsService, deletion requests only through DeletionFactsService.
+	EscalationService: {IntakeCaseFacts, DeletionFacts},
 }
 
 // ValidRole reports whether r is one of Roles.

@@ -25,14 +25,17 @@ type Config struct {
 	// ProcessDatabaseURLs are the connections of the processes that connect
 	// as their own service's database role (login roles that are members of
 	// redress_intake and redress_identity, redress_deletion,
-	// redress_reporting, redress_checkpoints: migrations 00019, 00020), for
+	// redress_escalation, redress_reporting, redress_checkpoints: migrations
+	// 00019, 00020), for
 	// `redress dev`, which hands each child its own as DATABASE_URL (see
 	// DatabaseURLOf). Unset: that process gets DATABASE_URL. A process run
 	// alone (`redress serve <name>`) reads DATABASE_URL, except the worker:
-	// it runs the complaint, deletion and report activities on pools of
-	// DATABASE_URL_INTAKE, _DELETION and _REPORTING when they are set.
+	// it runs the complaint, deletion, escalation and report activities on
+	// pools of DATABASE_URL_INTAKE, _DELETION, _ESCALATION and _REPORTING
+	// when they are set.
 	IntakeDatabaseURL      string `env:"DATABASE_URL_INTAKE"`
 	DeletionDatabaseURL    string `env:"DATABASE_URL_DELETION"`
+	EscalationDatabaseURL  string `env:"DATABASE_URL_ESCALATION"`
 	ReportingDatabaseURL   string `env:"DATABASE_URL_REPORTING"`
 	CheckpointsDatabaseURL string `env:"DATABASE_URL_CHECKPOINTS"`
 	TemporalAddress        string `env:"TEMPORAL_ADDRESS"` // empty in `redress dev`: embedded server
@@ -215,11 +218,9 @@ func (c Config) OwnerDatabaseURL() string {
 }
 
 // DatabaseURLOf is the connection of process name: its own (see
-// IntakeDatabaseURL) when set, else DatabaseURL. The escalation service
-// connects as DatabaseURL's role (a member of redress_runtime): it still
-// reads intake's cases; so does the worker for the escalation activities.
+// IntakeDatabaseURL) when set, else DatabaseURL.
 func (c Config) DatabaseURLOf(name string) string {
-	own := map[string]string{"intake": c.IntakeDatabaseURL, "deletion": c.DeletionDatabaseURL,
+	own := map[string]string{"intake": c.IntakeDatabaseURL, "deletion": c.DeletionDatabaseURL, "escalation": c.EscalationDatabaseURL,
 		"reporting": c.ReportingDatabaseURL, "checkpoints": c.CheckpointsDatabaseURL}[name]
 	if own != "" {
 		return own

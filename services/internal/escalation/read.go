@@ -64,7 +64,7 @@ func (s *Server) load(ctx context.Context, id string) (*escalationv1.Escalation,
 			answered = append(answered, f)
 		}
 	}
-	answers, err := openAnswers(ctx, db, s.keys, s.intake, e, answered)
+	answers, err := openAnswers(ctx, s.owners(), e, answered)
 	if err != nil {
 		return nil, s.dbError(err)
 	}

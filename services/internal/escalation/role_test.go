@@ -11,10 +11,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"gorm.io/gorm"
 
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/deletion/deletiontest"
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/filing"
 	"github.com/redress/redress/services/internal/intake/intaketest"
@@ -136,7 +140,7 @@ func TestCaseAnswersSealedThroughIntake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := sealAnswer(ctx, esc, keys, in, e, "Call records attached.")
+	enc, err := sealAnswer(ctx, Owners{Intake: in}, e, "Call records attached.")
 	if err != nil || len(enc) == 0 {
 		t.Fatalf("sealing an answer as the escalation role: %v", err)
 	}
@@ -148,14 +152,14 @@ func TestCaseAnswersSealedThroughIntake(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := SealClearAnswers(ctx, esc, keys, in); err != nil || n != 1 {
+	if n, err := SealClearAnswers(ctx, esc, Owners{Intake: in}); err != nil || n != 1 {
 		t.Fatalf("sealed %d clear answers: %v", n, err)
 	}
 	var clear int64
 	if err := esc.Model(&store.FollowUp{}).Where("answer <> '' OR answer_enc IS NULL").Count(&clear).Error; err != nil || clear != 0 {
 		t.Fatalf("%d answers left in clear (%v)", clear, err)
 	}
-	srv := New(Config{DB: esc, Keys: keys, Intake: in})
+	srv := New(Config{DB: esc, Intake: in})
 	answers := func() []string {
 		t.Helper()
 		r, err := srv.GetEscalation(ctx, &escalationv1.GetEscalationRequest{EscalationId: e.ID})
@@ -177,7 +181,89 @@ func TestCaseAnswersSealedThroughIntake(t *testing.T) {
 	if got := answers(); len(got) != 2 || got[0] != erased || got[1] != erased {
 		t.Fatalf("answers after erasure %q", got)
 	}
-	if _, err := sealAnswer(ctx, esc, keys, in, e, "Later."); err != errAnswerErased {
+	if _, err := sealAnswer(ctx, Owners{Intake: in}, e, "Later."); err != errAnswerErased {
+		t.Fatalf("sealing after erasure: %v, want errAnswerErased", err)
+	}
+}
+
+// A deletion request's follow-up answers are sealed and opened by the
+// deletion service under the requester's key, with the escalation service's
+// database role, which cannot read deletion_requests: a manual escalation
+// of the request is checked through the deletion service, answers written
+// in clear before are sealed at start, officers read them, and once the
+// requester's key is destroyed they read "[erased]" and no new answer is kept.
+func TestDeletionAnswersSealedThroughDeletion(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Open(t)
+	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
+	keys, err := crypto.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := deletiontest.Facts(t, pgtest.As(t, db, "redress_deletion_app"), keys)
+	esc := asEscalationRole(t, db)
+	if err := esc.Exec("SELECT 1 FROM deletion_requests LIMIT 1").Error; err == nil || !strings.Contains(err.Error(), "42501") {
+		t.Fatalf("the escalation role reads deletion_requests: %v", err)
+	}
+	sk, err := keys.NewSubjectKey(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqID := uuid.NewString()
+	if err := db.Exec(`INSERT INTO deletion_requests (id, type, source, status, subject_key_id, phone_enc, due_at, due_rule,
+		reason_code, submitted_by, created_at, updated_at)
+		VALUES (?, 'erasure', 'case', 'executing', ?, '\xdeadbeef', now(), 'cn/A1', '', 'agent-1', now(), now())`, reqID, sk.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{DB: esc, Deletion: del})
+	if _, err := srv.EscalateManually(access.WithActor(ctx, "officer.wang"), &escalationv1.EscalateManuallyRequest{
+		DeletionRequestId: uuid.NewString(), Reason: "regulator asks", Regulator: "cac"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("escalating an unknown deletion request: %v, want NOT_FOUND", err)
+	}
+	e, _, err := store.Create(esc, store.Escalation{Kind: wf.KindManual, DeletionRequestID: &reqID, DedupeKey: "manual/" + reqID, Reason: "regulator asks"},
+		"officer.wang", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := Owners{Deletion: del}
+	enc, err := sealAnswer(ctx, own, e, "Erased from every connector.")
+	if err != nil || len(enc) == 0 {
+		t.Fatalf("sealing an answer as the escalation role: %v", err)
+	}
+	now := time.Now().UTC()
+	for i, f := range []store.FollowUp{{AnswerEnc: enc}, {Answer: "Written before sealing."}, {AnswerEnc: []byte("not sealed under this key")}} {
+		f.ID, f.EscalationID, f.Question, f.DueAt, f.Status, f.AnsweredAt, f.CreatedAt =
+			uuid.NewString(), e.ID, "What happened?", now, store.FollowUpAnswered, &now, now.Add(time.Duration(i)*time.Second)
+		if err := esc.Create(&f).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := SealClearAnswers(ctx, esc, own); err != nil || n != 1 {
+		t.Fatalf("sealed %d clear answers: %v", n, err)
+	}
+	srv = New(Config{DB: esc, Deletion: del})
+	answers := func() []string {
+		t.Helper()
+		r, err := srv.GetEscalation(ctx, &escalationv1.GetEscalationRequest{EscalationId: e.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range r.GetEscalation().GetFollowUps() {
+			out = append(out, f.GetAnswer())
+		}
+		return out
+	}
+	if got := answers(); len(got) != 3 || got[0] != "Erased from every connector." || got[1] != "Written before sealing." || got[2] != unreadable {
+		t.Fatalf("answers %q", got)
+	}
+	if err := keys.Shred(db, sk.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := answers(); len(got) != 3 || got[0] != erased || got[1] != erased || got[2] != erased {
+		t.Fatalf("answers after erasure %q", got)
+	}
+	if _, err := sealAnswer(ctx, own, e, "Later."); err != errAnswerErased {
 		t.Fatalf("sealing after erasure: %v, want errAnswerErased", err)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/status"
 	"gorm.io/gorm"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
-	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/escalation/store"
 )
 
@@ -17,57 +17,59 @@ import (
 // deletion request can name them: they are sealed under that person's
 // subject key, so crypto-shredding erases them too. A case's answers are
 // sealed and opened by intake, which holds its complainants' keys; a
-// deletion request's under the key the request names. An incident's
-// answers concern many cases and stay in clear.
+// deletion request's by the deletion service, which holds its requesters'.
+// An incident's answers concern many cases and stay in clear.
 const (
-	fieldAnswer = "escalation.follow_up_answer"
-	erased      = "[erased]"
-	unreadable  = "[unreadable]"
+	erased     = "[erased]"
+	unreadable = "[unreadable]"
 )
 
 // errAnswerErased: the person the escalation is about was erased.
 var errAnswerErased = errors.New("the person this escalation is about was erased")
 
-// openBatch is the most answers intake opens at a time.
+// openBatch is the most answers intake or deletion opens at a time.
 const openBatch = 100
 
-// deletionKey is the subject key of a deletion request's requester.
-func deletionKey(tx *gorm.DB, keys *crypto.Keyring, requestID string) (crypto.SubjectKey, error) {
-	var ids []string
-	if err := tx.Table("deletion_requests").Where("id = ?", requestID).Pluck("subject_key_id", &ids).Error; err != nil {
-		return crypto.SubjectKey{}, err
-	}
-	if len(ids) != 1 {
-		return crypto.SubjectKey{}, gorm.ErrRecordNotFound
-	}
-	return keys.SubjectKey(tx, ids[0])
+// Owners are the services holding the keys of the people escalations are
+// about: intake for complainants, deletion for requesters.
+type Owners struct {
+	Intake   store.Intake
+	Deletion store.Deletion
+}
+
+// opened is an answer as an owner opened it.
+type opened interface {
+	GetText() string
+	GetErased() bool
+	GetUnreadable() bool
 }
 
 // sealAnswer seals an answer of escalation e under the key of the person it
 // is about (nil: kept in clear), or answers errAnswerErased.
-func sealAnswer(ctx context.Context, tx *gorm.DB, keys *crypto.Keyring, in store.Intake, e store.Escalation, text string) ([]byte, error) {
+func sealAnswer(ctx context.Context, own Owners, e store.Escalation, text string) ([]byte, error) {
+	var sealed []byte
+	var err error
 	switch {
 	case e.CaseID != nil:
-		res, err := in.SealCaseAnswer(ctx, &intakev1.SealCaseAnswerRequest{CaseId: *e.CaseID, Answer: text})
-		if status.Code(err) == codes.FailedPrecondition {
-			return nil, errAnswerErased
-		}
-		return res.GetSealed(), err
+		var res *intakev1.SealCaseAnswerResponse
+		res, err = own.Intake.SealCaseAnswer(ctx, &intakev1.SealCaseAnswerRequest{CaseId: *e.CaseID, Answer: text})
+		sealed = res.GetSealed()
 	case e.DeletionRequestID != nil:
-		sk, err := deletionKey(tx, keys, *e.DeletionRequestID)
-		if errors.Is(err, crypto.ErrShredded) {
-			return nil, errAnswerErased
-		} else if err != nil {
-			return nil, err
-		}
-		return sk.Seal(fieldAnswer, []byte(text))
+		var res *deletionv1.SealRequestAnswerResponse
+		res, err = own.Deletion.SealRequestAnswer(ctx, &deletionv1.SealRequestAnswerRequest{RequestId: *e.DeletionRequestID, Answer: text})
+		sealed = res.GetSealed()
+	default:
+		return nil, nil
 	}
-	return nil, nil
+	if status.Code(err) == codes.FailedPrecondition {
+		return nil, errAnswerErased
+	}
+	return sealed, err
 }
 
 // openAnswers answers the follow-ups' answers in clear, in order (erased
 // once the person's key is shredded).
-func openAnswers(ctx context.Context, tx *gorm.DB, keys *crypto.Keyring, in store.Intake, e store.Escalation, fs []store.FollowUp) ([]string, error) {
+func openAnswers(ctx context.Context, own Owners, e store.Escalation, fs []store.FollowUp) ([]string, error) {
 	out := make([]string, len(fs))
 	var sealed []int
 	for i, f := range fs {
@@ -77,29 +79,23 @@ func openAnswers(ctx context.Context, tx *gorm.DB, keys *crypto.Keyring, in stor
 			sealed = append(sealed, i)
 		}
 	}
-	if len(sealed) == 0 {
-		return out, nil
-	}
-	if e.CaseID == nil {
-		return out, openLocally(tx, keys, e, fs, sealed, out)
-	}
 	for len(sealed) > 0 {
 		batch := sealed[:min(openBatch, len(sealed))]
 		sealed = sealed[len(batch):]
-		req := &intakev1.OpenCaseAnswersRequest{CaseId: *e.CaseID}
+		var enc [][]byte
 		for _, i := range batch {
-			req.Sealed = append(req.Sealed, fs[i].AnswerEnc)
+			enc = append(enc, fs[i].AnswerEnc)
 		}
-		res, err := in.OpenCaseAnswers(ctx, req)
+		res, err := openBatchOf(ctx, own, e, enc)
 		if err != nil {
 			return nil, err
 		}
-		for j, a := range res.GetAnswers() {
-			switch {
+		for j := range batch {
+			switch a := res[j]; {
+			case a == nil || a.GetUnreadable():
+				out[batch[j]] = unreadable
 			case a.GetErased():
 				out[batch[j]] = erased
-			case a.GetUnreadable():
-				out[batch[j]] = unreadable
 			default:
 				out[batch[j]] = a.GetText()
 			}
@@ -108,39 +104,39 @@ func openAnswers(ctx context.Context, tx *gorm.DB, keys *crypto.Keyring, in stor
 	return out, nil
 }
 
-// openLocally opens a deletion request's sealed answers under its key.
-func openLocally(tx *gorm.DB, keys *crypto.Keyring, e store.Escalation, fs []store.FollowUp, sealed []int, out []string) error {
-	var sk crypto.SubjectKey
-	var err error
-	if e.DeletionRequestID != nil {
-		sk, err = deletionKey(tx, keys, *e.DeletionRequestID)
-	}
-	for _, i := range sealed {
-		switch {
-		case errors.Is(err, crypto.ErrShredded):
-			out[i] = erased
-		case err != nil || e.DeletionRequestID == nil:
-			out[i] = unreadable
-		default:
-			if b, oerr := sk.Open(fieldAnswer, fs[i].AnswerEnc); oerr != nil {
-				out[i] = unreadable
-			} else {
-				out[i] = string(b)
-			}
+// openBatchOf has the owner of e's person open a batch of answers; an
+// escalation about nobody has none it can read.
+func openBatchOf(ctx context.Context, own Owners, e store.Escalation, enc [][]byte) ([]opened, error) {
+	out := make([]opened, len(enc))
+	switch {
+	case e.CaseID != nil:
+		res, err := own.Intake.OpenCaseAnswers(ctx, &intakev1.OpenCaseAnswersRequest{CaseId: *e.CaseID, Sealed: enc})
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range res.GetAnswers() {
+			out[i] = a
+		}
+	case e.DeletionRequestID != nil:
+		res, err := own.Deletion.OpenRequestAnswers(ctx, &deletionv1.OpenRequestAnswersRequest{RequestId: *e.DeletionRequestID, Sealed: enc})
+		if status.Code(err) == codes.NotFound {
+			return out, nil // the request is gone: nothing to read them under
+		} else if err != nil {
+			return nil, err
+		}
+		for i, a := range res.GetAnswers() {
+			out[i] = a
 		}
 	}
-	if err != nil && !errors.Is(err, crypto.ErrShredded) && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return err
-	}
-	return nil
+	return out, nil
 }
 
 // SealClearAnswers seals answers written in clear before they were sealed,
 // for escalations about one person (a shredded person's answers are
 // emptied), and answers how many it sealed. It runs at start: a case's
-// answers are sealed by intake (in), a deletion request's with the master
-// key, which the database never holds.
-func SealClearAnswers(ctx context.Context, db *gorm.DB, keys *crypto.Keyring, in store.Intake) (int, error) {
+// answers are sealed by intake, a deletion request's by the deletion
+// service.
+func SealClearAnswers(ctx context.Context, db *gorm.DB, own Owners) (int, error) {
 	n := 0
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []store.FollowUp
@@ -154,7 +150,7 @@ func SealClearAnswers(ctx context.Context, db *gorm.DB, keys *crypto.Keyring, in
 			if err := tx.Take(&e, "id = ?", f.EscalationID).Error; err != nil {
 				return err
 			}
-			enc, err := sealAnswer(ctx, tx, keys, in, e, f.Answer)
+			enc, err := sealAnswer(ctx, own, e, f.Answer)
 			if err != nil && !errors.Is(err, errAnswerErased) {
 				return err
 			}

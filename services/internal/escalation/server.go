@@ -24,9 +24,9 @@ import (
 	"google.golang.org/grpc/status"
 	"gorm.io/gorm"
 
+	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	"github.com/redress/redress/services/internal/access"
-	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
@@ -43,8 +43,8 @@ type Config struct {
 	Starter       *Starter
 	Commands      *signing.Signer // seals the actions sent to escalation workflows
 	Log           *slog.Logger
-	Keys          *crypto.Keyring  // seals follow-up answers about one person
 	Intake        store.Intake     // the facts of cases, from intake
+	Deletion      store.Deletion   // the facts of deletion requests, from deletion
 	OperatorClass string           // default class of new incidents
 	Now           func() time.Time // tests; time.Now when nil
 }
@@ -53,8 +53,8 @@ type Config struct {
 type Server struct {
 	escalationv1.UnimplementedEscalationServiceServer
 	db       *gorm.DB
-	keys     *crypto.Keyring
 	intake   store.Intake
+	deletion store.Deletion
 	temporal client.Client
 	starter  *Starter
 	commands *signing.Signer
@@ -65,7 +65,7 @@ type Server struct {
 
 // New builds the server.
 func New(c Config) *Server {
-	s := &Server{db: c.DB, keys: c.Keys, intake: c.Intake, temporal: c.Temporal, starter: c.Starter, commands: c.Commands, log: c.Log, class: c.OperatorClass, now: c.Now}
+	s := &Server{db: c.DB, intake: c.Intake, deletion: c.Deletion, temporal: c.Temporal, starter: c.Starter, commands: c.Commands, log: c.Log, class: c.OperatorClass, now: c.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -77,6 +77,9 @@ func New(c Config) *Server {
 	}
 	return s
 }
+
+// owners are the services holding the keys of the people escalations are about.
+func (s *Server) owners() Owners { return Owners{Intake: s.intake, Deletion: s.deletion} }
 
 func (s *Server) at() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
@@ -125,17 +128,12 @@ func (s *Server) EscalateManually(ctx context.Context, req *escalationv1.Escalat
 			}
 			e.CaseID = &req.CaseId
 		} else {
-			e.DeletionRequestID = &req.DeletionRequestId
-			// The deletion record is another issue's table; check it when it exists.
-			var n int64
-			if tx.Migrator().HasTable("deletion_requests") {
-				if err := tx.Table("deletion_requests").Where("id = ?", req.DeletionRequestId).Count(&n).Error; err != nil {
-					return err
-				}
-				if n == 0 {
-					return status.Errorf(codes.NotFound, "deletion_request_id: deletion request %s not found", req.DeletionRequestId)
-				}
+			if _, err := s.deletion.GetDeletionFacts(ctx, &deletionv1.GetDeletionFactsRequest{RequestId: req.DeletionRequestId}); status.Code(err) == codes.NotFound {
+				return status.Errorf(codes.NotFound, "deletion_request_id: deletion request %s not found", req.DeletionRequestId)
+			} else if err != nil {
+				return err
 			}
+			e.DeletionRequestID = &req.DeletionRequestId
 		}
 		var err error
 		e, _, err = store.Create(tx, e, access.Actor(ctx), nil)
@@ -519,7 +517,7 @@ func (s *Server) AnswerFollowUp(ctx context.Context, req *escalationv1.AnswerFol
 		return nil, err
 	}
 	upd := map[string]any{"answer": req.Answer}
-	enc, err := sealAnswer(ctx, s.db.WithContext(ctx), s.keys, s.intake, e, req.Answer)
+	enc, err := sealAnswer(ctx, s.owners(), e, req.Answer)
 	if errors.Is(err, errAnswerErased) {
 		return nil, status.Error(codes.FailedPrecondition, "the person this escalation is about was erased: the answer cannot be kept under their key")
 	} else if err != nil {

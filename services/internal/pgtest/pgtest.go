@@ -49,13 +49,13 @@ const (
 // Logins are the login roles of the processes that connect as their own
 // service's role (deploy/dev/pg.sh makes the same), each with the NOLOGIN
 // roles it is a member of (migrations 00019, 00020); a login's password is
-// its name. The escalation service and the worker still connect as
-// RuntimeUser.
+// its name.
 var Logins = map[string][]string{
 	"redress_intake_app":      {"redress_intake", "redress_identity"},
 	"redress_deletion_app":    {"redress_deletion"},
 	"redress_reporting_app":   {"redress_reporting"},
 	"redress_checkpoints_app": {"redress_checkpoints"},
+	"redress_escalation_app":  {"redress_escalation"},
 }
 
 var (
