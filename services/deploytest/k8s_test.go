@@ -563,15 +563,16 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 		sms, oidc                  = "redress-keys/REDRESS_SMS_TOKEN", "redress-keys/REDRESS_OIDC_CLIENT_SECRET"
 		checkpointKey              = "redress-checkpoint-key (volume)"
 		deletionToken              = "redress-deletion-token/REDRESS_DELETION_SERVICE_TOKEN"
+		escalationToken            = "redress-escalation-token/REDRESS_ESCALATION_SERVICE_TOKEN"
 	)
 	want := map[string][]string{
 		"redress-intake":     {intakeDB, master, command, smtpUser, smtpPass},
 		"redress-deletion":   {deletionDB, master, command, smtpUser, smtpPass, sms, deletionToken},
-		"redress-escalation": {escalationDB, master, command},
+		"redress-escalation": {escalationDB, master, command, escalationToken},
 		"redress-reporting":  {reportingDB},
 		// The worker: each service's activities on its service's role, its
 		// own probes on the shared role.
-		"redress-worker": {db, intakeDB, deletionDB, reportingDB, escalationDB, master, command, smtpUser, smtpPass, sms, deletionToken},
+		"redress-worker": {db, intakeDB, deletionDB, reportingDB, escalationDB, master, command, smtpUser, smtpPass, sms, deletionToken, escalationToken},
 		// The console and the public pages hold their own credentials
 		// only (and the console the single sign-on client secret): no
 		// database, no keys; accounts (and their mails) live with intake.
