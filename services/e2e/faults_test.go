@@ -84,8 +84,22 @@ func TestFaults(t *testing.T) {
 	}
 	smtp := smtptest.Start(t)
 	temporalPort, intakePort, metricsPort, wMetricsPort := freePort(t), freePort(t), freePort(t), freePort(t)
+	// The worker erases through intake and reads case facts as the deletion
+	// and escalation services, with their own credentials, as in production.
+	services := &identity.Store{DB: pgtest.OpenURL(t, pgtest.RuntimeURL(pgURL))}
+	deletionToken, err := services.ServiceCredential(context.Background(), "faults", "svc.deletion", "Deletion service",
+		access.DeletionService, "faults", 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	escalationToken, err := services.ServiceCredential(context.Background(), "faults", "svc.escalation", "Escalation service",
+		access.EscalationService, "faults", 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The services run as the runtime role pg.sh created, as in production.
 	env := append(os.Environ(), "DATABASE_URL="+pgtest.RuntimeURL(pgURL), "REDRESS_MASTER_KEY="+crypto.GenerateMasterKey(),
+		"REDRESS_DELETION_SERVICE_TOKEN="+deletionToken, "REDRESS_ESCALATION_SERVICE_TOKEN="+escalationToken,
 		"REDRESS_COMMAND_KEY="+crypto.GenerateMasterKey(),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", temporalPort), "REDRESS_LOG_LEVEL=error",
 		"REDRESS_SMTP_ADDR="+smtp.Addr(), "REDRESS_DATA_DIR="+dir)
