@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	"github.com/redress/redress/services/internal/answers"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/validation"
 )
@@ -24,14 +25,6 @@ type Facts struct {
 }
 
 var _ deletionv1.DeletionFactsServiceServer = (*Facts)(nil)
-
-// fieldRequestAnswer is what a follow-up answer about a deletion request is
-// sealed as; the escalation service may seal and open nothing else under a
-// requester's key.
-const fieldRequestAnswer = "escalation.follow_up_answer"
-
-// maxOpenAnswers bounds the answers one request opens.
-const maxOpenAnswers = 100
 
 func notFound(id string) error {
 	return status.Errorf(codes.NotFound, "request_id: deletion request %s not found", id)
@@ -70,19 +63,9 @@ func (s *Facts) requestKey(db *gorm.DB, id string) (crypto.SubjectKey, error) {
 
 // SealRequestAnswer seals a follow-up answer under the requester's key.
 func (s *Facts) SealRequestAnswer(ctx context.Context, req *deletionv1.SealRequestAnswerRequest) (*deletionv1.SealRequestAnswerResponse, error) {
-	var v validation.Errors
-	v.UUID("request_id", req.GetRequestId())
-	v.Text("answer", req.GetAnswer(), 1, 20000)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	sk, err := s.requestKey(s.DB.WithContext(ctx), req.RequestId)
-	if errors.Is(err, crypto.ErrShredded) {
-		return nil, status.Error(codes.FailedPrecondition, "request_id: the requester's key is destroyed: the answer cannot be kept under it")
-	} else if err != nil {
-		return nil, err
-	}
-	enc, err := sk.Seal(fieldRequestAnswer, []byte(req.Answer))
+	enc, err := answers.Seal("request_id", req.GetRequestId(), req.GetAnswer(), func() (crypto.SubjectKey, error) {
+		return s.requestKey(s.DB.WithContext(ctx), req.GetRequestId())
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -91,33 +74,15 @@ func (s *Facts) SealRequestAnswer(ctx context.Context, req *deletionv1.SealReque
 
 // OpenRequestAnswers opens answers sealed by SealRequestAnswer for the request.
 func (s *Facts) OpenRequestAnswers(ctx context.Context, req *deletionv1.OpenRequestAnswersRequest) (*deletionv1.OpenRequestAnswersResponse, error) {
-	var v validation.Errors
-	v.UUID("request_id", req.GetRequestId())
-	switch n := len(req.GetSealed()); {
-	case n == 0:
-		v.Add("sealed", "is required")
-	case n > maxOpenAnswers:
-		v.Addf("sealed", "at most %d answers at a time", maxOpenAnswers)
-	}
-	if err := v.Err(); err != nil {
+	opened, err := answers.Open("request_id", req.GetRequestId(), req.GetSealed(), func() (crypto.SubjectKey, error) {
+		return s.requestKey(s.DB.WithContext(ctx), req.GetRequestId())
+	})
+	if err != nil {
 		return nil, err
 	}
-	sk, err := s.requestKey(s.DB.WithContext(ctx), req.RequestId)
-	erased := errors.Is(err, crypto.ErrShredded)
-	if err != nil && !erased {
-		return nil, err
-	}
-	out := make([]*deletionv1.RequestAnswer, len(req.Sealed))
-	for i, enc := range req.Sealed {
-		out[i] = &deletionv1.RequestAnswer{Erased: erased}
-		if erased {
-			continue
-		}
-		if b, err := sk.Open(fieldRequestAnswer, enc); err != nil {
-			out[i].Unreadable = true
-		} else {
-			out[i].Text = string(b)
-		}
+	out := make([]*deletionv1.RequestAnswer, len(opened))
+	for i, a := range opened {
+		out[i] = &deletionv1.RequestAnswer{Text: a.Text, Erased: a.Erased, Unreadable: a.Unreadable}
 	}
 	return &deletionv1.OpenRequestAnswersResponse{Answers: out}, nil
 }

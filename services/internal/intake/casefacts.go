@@ -19,6 +19,7 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/answers"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
@@ -274,13 +275,6 @@ func (s *CaseFacts) recipient(db *gorm.DB, complainantID string) (notify.Recipie
 	return notify.Recipient{Email: open("email", c.EmailEnc), Phone: open("phone", c.PhoneEnc), Preferred: c.PreferredContact}, nil
 }
 
-// fieldCaseAnswer is what a follow-up answer about a case is sealed as; the
-// escalation service may seal and open nothing else under a complainant's key.
-const fieldCaseAnswer = "escalation.follow_up_answer"
-
-// maxOpenAnswers bounds the answers one request opens.
-const maxOpenAnswers = 100
-
 // caseKey is the subject key of the case's complainant (crypto.ErrShredded
 // once erased); an unknown case answers NOT_FOUND.
 func (s *CaseFacts) caseKey(db *gorm.DB, caseID string) (crypto.SubjectKey, error) {
@@ -297,19 +291,9 @@ func (s *CaseFacts) caseKey(db *gorm.DB, caseID string) (crypto.SubjectKey, erro
 
 // SealCaseAnswer seals a follow-up answer under the case's complainant's key.
 func (s *CaseFacts) SealCaseAnswer(ctx context.Context, req *intakev1.SealCaseAnswerRequest) (*intakev1.SealCaseAnswerResponse, error) {
-	var v validation.Errors
-	v.UUID("case_id", req.GetCaseId())
-	v.Text("answer", req.GetAnswer(), 1, 20000)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	sk, err := s.caseKey(s.DB.WithContext(ctx), req.CaseId)
-	if errors.Is(err, crypto.ErrShredded) {
-		return nil, status.Error(codes.FailedPrecondition, "case_id: the complainant was erased: the answer cannot be kept under their key")
-	} else if err != nil {
-		return nil, err
-	}
-	enc, err := sk.Seal(fieldCaseAnswer, []byte(req.Answer))
+	enc, err := answers.Seal("case_id", req.GetCaseId(), req.GetAnswer(), func() (crypto.SubjectKey, error) {
+		return s.caseKey(s.DB.WithContext(ctx), req.GetCaseId())
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -318,33 +302,15 @@ func (s *CaseFacts) SealCaseAnswer(ctx context.Context, req *intakev1.SealCaseAn
 
 // OpenCaseAnswers opens answers sealed by SealCaseAnswer for the case.
 func (s *CaseFacts) OpenCaseAnswers(ctx context.Context, req *intakev1.OpenCaseAnswersRequest) (*intakev1.OpenCaseAnswersResponse, error) {
-	var v validation.Errors
-	v.UUID("case_id", req.GetCaseId())
-	switch n := len(req.GetSealed()); {
-	case n == 0:
-		v.Add("sealed", "is required")
-	case n > maxOpenAnswers:
-		v.Addf("sealed", "at most %d answers at a time", maxOpenAnswers)
-	}
-	if err := v.Err(); err != nil {
+	opened, err := answers.Open("case_id", req.GetCaseId(), req.GetSealed(), func() (crypto.SubjectKey, error) {
+		return s.caseKey(s.DB.WithContext(ctx), req.GetCaseId())
+	})
+	if err != nil {
 		return nil, err
 	}
-	sk, err := s.caseKey(s.DB.WithContext(ctx), req.CaseId)
-	erased := errors.Is(err, crypto.ErrShredded)
-	if err != nil && !erased {
-		return nil, err
-	}
-	out := make([]*intakev1.OpenedAnswer, len(req.Sealed))
-	for i, enc := range req.Sealed {
-		out[i] = &intakev1.OpenedAnswer{Erased: erased}
-		if erased {
-			continue
-		}
-		if b, err := sk.Open(fieldCaseAnswer, enc); err != nil {
-			out[i].Unreadable = true
-		} else {
-			out[i].Text = string(b)
-		}
+	out := make([]*intakev1.OpenedAnswer, len(opened))
+	for i, a := range opened {
+		out[i] = &intakev1.OpenedAnswer{Text: a.Text, Erased: a.Erased, Unreadable: a.Unreadable}
 	}
 	return &intakev1.OpenCaseAnswersResponse{Answers: out}, nil
 }
