@@ -3,15 +3,14 @@
 package intaketest
 
 import (
-	"net"
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"gorm.io/gorm"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/grpctest"
 	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/notify"
 )
@@ -20,18 +19,7 @@ import (
 // a client of it. keys and sender are needed only for notices.
 func CaseFacts(t testing.TB, db *gorm.DB, keys *crypto.Keyring, sender notify.Sender) intakev1.CaseFactsServiceClient {
 	t.Helper()
-	gs := grpc.NewServer()
-	intakev1.RegisterCaseFactsServiceServer(gs, &intake.CaseFacts{DB: db, Keys: keys, Sender: sender})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return intakev1.NewCaseFactsServiceClient(conn)
+	return intakev1.NewCaseFactsServiceClient(grpctest.Serve(t, func(gs *grpc.Server) {
+		intakev1.RegisterCaseFactsServiceServer(gs, &intake.CaseFacts{DB: db, Keys: keys, Sender: sender})
+	}))
 }
