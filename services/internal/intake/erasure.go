@@ -58,10 +58,13 @@ func keyedHash(v *validation.Errors, field string, b []byte) {
 	}
 }
 
-func validStep(v *validation.Errors, step string) {
+func validStepped(s *intakev1.ErasureSubject, step string) (execute bool, err error) {
+	var v validation.Errors
+	validSubject(&v, s)
 	if step != stepExecute && step != stepDeferred {
 		v.Add("step", "must be execute or deferred")
 	}
+	return step == stepExecute, v.Err()
 }
 
 // matching selects the subject's complainant records whose key still exists.
@@ -106,17 +109,15 @@ func (e *Erasure) Locate(ctx context.Context, req *intakev1.LocateRequest) (*int
 // or searchable (search tokens, the leak source kept for incident
 // clustering), in one transaction. Intake keeps nothing for a deferred step.
 func (e *Erasure) Apply(ctx context.Context, req *intakev1.ApplyRequest) (*intakev1.ApplyResponse, error) {
-	var v validation.Errors
-	validSubject(&v, req.GetSubject())
-	validStep(&v, req.GetStep())
-	if err := v.Err(); err != nil {
+	execute, err := validStepped(req.GetSubject(), req.GetStep())
+	if err != nil {
 		return nil, err
 	}
-	if req.GetStep() != stepExecute {
+	if !execute {
 		return &intakev1.ApplyResponse{}, nil
 	}
 	var keyIDs []string
-	err := e.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = e.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := matching(tx, req.GetSubject()).Pluck("complainants.subject_key_id", &keyIDs).Error; err != nil {
 			return err
 		}
@@ -143,13 +144,11 @@ func (e *Erasure) Apply(ctx context.Context, req *intakev1.ApplyRequest) (*intak
 
 // Remaining counts matching records whose key still exists.
 func (e *Erasure) Remaining(ctx context.Context, req *intakev1.RemainingRequest) (*intakev1.RemainingResponse, error) {
-	var v validation.Errors
-	validSubject(&v, req.GetSubject())
-	validStep(&v, req.GetStep())
-	if err := v.Err(); err != nil {
+	execute, err := validStepped(req.GetSubject(), req.GetStep())
+	if err != nil {
 		return nil, err
 	}
-	if req.GetStep() != stepExecute {
+	if !execute {
 		return &intakev1.RemainingResponse{}, nil
 	}
 	var n int64
