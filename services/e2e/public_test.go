@@ -88,7 +88,7 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 		t.Helper()
 		var body bytes.Buffer
 		ct := "application/x-www-form-urlencoded"
-		if path == "/complaint" {
+		if strings.HasPrefix(path, "/complaint") {
 			mw := multipart.NewWriter(&body)
 			for k, vs := range form {
 				_ = mw.WriteField(k, vs[0])
@@ -132,6 +132,26 @@ func TestPublicSiteOverGRPCOnly(t *testing.T) {
 	h.db.Raw(`SELECT submitted_by FROM cases WHERE case_number = ?`, number[1]).Scan(&submittedBy)
 	if submittedBy != public.Actor {
 		t.Errorf("case recorded as submitted by %q, want the site's account %q", submittedBy, public.Actor)
+	}
+	// The form was filled in Chinese: the complainant is answered in Chinese;
+	// one filled in on the English page, in English.
+	var language string
+	h.db.Raw(`SELECT language FROM cases WHERE case_number = ?`, number[1]).Scan(&language)
+	if language != "zh" {
+		t.Errorf("case from the Chinese form recorded in %q, want zh", language)
+	}
+	_, page = get("/complaint?lang=en")
+	enForm := url.Values{"kind": {"complaint"}, "category": {"spam_sms"}, "consent": {"yes"},
+		"description": {"Calls every evening since my number leaked."}, "email": {"li.na@example.com"},
+		"key": {regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(page)[1]}}
+	_, page = post("/complaint?lang=en", enForm)
+	enNumber := regexp.MustCompile(`id="case-number">([^<]+)<`).FindStringSubmatch(page)
+	if enNumber == nil {
+		t.Fatalf("English submission:\n%s", page)
+	}
+	h.db.Raw(`SELECT language FROM cases WHERE case_number = ?`, enNumber[1]).Scan(&language)
+	if language != "en" {
+		t.Errorf("case from the English form recorded in %q, want en", language)
 	}
 
 	// The code is case-insensitive, as printed or typed in lower case.

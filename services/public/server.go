@@ -401,6 +401,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Channel:     intakev1.Channel_CHANNEL_WEB_FORM,
 		Complainant: &intakev1.Complainant{Name: f.Name, Phone: f.Phone, Email: f.Email, PreferredContact: f.Prefer},
 		Description: f.Description, Attachments: atts,
+		// The language the form was filled in is the one the complainant reads.
+		Language: string(l),
 	}
 	// The gRPC codec refuses text that is not UTF-8 (a browser may send such
 	// a file name): it is a bad field, answered as intake answers one.

@@ -67,7 +67,7 @@ func cnPack() *pack {
 		kinds: []string{"complaint", "report"},
 		categories: []string{"spam_sms", "harassing_call", "junk_email", "malicious_program", "prohibited_information",
 			"personal_information_leak", "identity_misuse", "account_security", "service_quality", "other"},
-		channels: []string{"web_form", "api", "phone", "email", "sms", "regulator_referral", "internal"},
+		channels: []string{"web_form", "api", "phone", "email", "sms", "regulator_referral", "internal", "counter"},
 		bodies:   []string{"", "12321", "12377", "isc", "miit_appeal_centre", "other"},
 	}
 	for _, r := range cnRules {

@@ -134,7 +134,7 @@ func caseProto(c records.Case, deadlines []records.Deadline) *intakev1.Case {
 	out := &intakev1.Case{
 		Id: c.ID, CaseNumber: c.CaseNumber, Kind: kindEnum(c.Kind), Category: categoryEnum(c.Category),
 		Channel: channelEnum(c.Channel), ReferringBody: bodyEnum(c.ReferringBody), State: stateEnum(c.State),
-		Assignee: c.Assignee, Description: c.Description, PolicyPack: c.PolicyPack, Overdue: c.Overdue,
+		Assignee: c.Assignee, Description: c.Description, PolicyPack: c.PolicyPack, Language: c.Language, Overdue: c.Overdue,
 		RejectionReason: reasonEnum(c.RejectionReason), ReceivedAt: ts(c.ReceivedAt), UpdatedAt: ts(c.UpdatedAt),
 		WorkflowStarted: c.WorkflowStartedAt != nil, RegulatorDueAt: tsPtr(c.RegulatorDueAt),
 		Subject: &intakev1.Subject{

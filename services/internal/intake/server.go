@@ -232,7 +232,7 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 		ReferringBody: facts.ReferringBody, State: complaint.StateReceived, ComplainantID: sub.comp.ID,
 		SubjectType: subjectTypeName(req.GetSubject().GetType()), SubjectValue: req.GetSubject().GetValue(),
 		LeakedDataType: req.GetSubject().GetLeakedDataType(), LeakSource: req.GetSubject().GetLeakSource(),
-		Description: req.GetDescription(), PolicyPack: facts.Pack,
+		Description: req.GetDescription(), PolicyPack: facts.Pack, Language: languageOf(req.GetLanguage()),
 		AckDueAt: d.Acknowledgement.DueAt, ResolutionDueAt: d.Resolution.DueAt, RegulatorDueAt: facts.RegulatorDueAt,
 		LookupCodeEnc: codeEnc, ReceivedAt: now, UpdatedAt: now, SubmittedBy: &actor,
 	}

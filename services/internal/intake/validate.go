@@ -75,6 +75,9 @@ func validateSubmit(req *intakev1.SubmitComplaintRequest, now time.Time, packs [
 			e.Add("regulator_due_at", "must be within a year")
 		}
 	}
+	if l := req.GetLanguage(); l != "" && languageOf(l) == "" {
+		e.Add("language", "must be zh or en (a tag such as zh-CN or en-GB is accepted)")
+	}
 	validateComplainant(&e, req.GetComplainant())
 	if s := req.GetSubject(); s != nil {
 		if _, ok := intakev1.SubjectType_name[int32(s.GetType())]; !ok {
@@ -161,4 +164,18 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// languageOf maps a language tag to the complainant languages Redress
+// writes in: "" → "zh" (the operator's), zh-* → "zh", en-* → "en", anything
+// else → "" (refused).
+func languageOf(tag string) string {
+	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(strings.ReplaceAll(tag, "_", "-"))), "-")
+	switch base {
+	case "", "zh":
+		return "zh"
+	case "en":
+		return "en"
+	}
+	return ""
 }

@@ -76,3 +76,17 @@ func FuzzValidateSubmit(f *testing.F) {
 }
 
 func tsOf(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+func TestValidateSubmitLanguage(t *testing.T) {
+	for tag, want := range map[string]string{"": "zh", "zh": "zh", "zh-CN": "zh", "zh_Hans_CN": "zh", "EN": "en", "en-GB": "en", "fr": "", "english": ""} {
+		if got := languageOf(tag); got != want {
+			t.Errorf("languageOf(%q) = %q, want %q", tag, got, want)
+		}
+		req := validRequest()
+		req.Language = tag
+		err := validateSubmit(req, time.Now(), Packs)
+		if refused := err != nil && strings.Contains(err.Error(), "language:"); refused != (want == "") {
+			t.Errorf("language %q: %v", tag, err)
+		}
+	}
+}

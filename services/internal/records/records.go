@@ -24,6 +24,7 @@ type Case struct {
 	Description       string `gorm:"-"` // clear, in memory only: stored sealed in DescriptionEnc
 	DescriptionEnc    []byte
 	PolicyPack        string
+	Language          string // the complainant's: "zh" or "en"
 	AckDueAt          time.Time
 	ResolutionDueAt   time.Time
 	RegulatorDueAt    *time.Time

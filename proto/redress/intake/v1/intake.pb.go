@@ -155,6 +155,8 @@ const (
 	Channel_CHANNEL_SMS                Channel = 5
 	Channel_CHANNEL_REGULATOR_REFERRAL Channel = 6
 	Channel_CHANNEL_INTERNAL           Channel = 7
+	// In person at a service counter, entered by an agent.
+	Channel_CHANNEL_COUNTER Channel = 8
 )
 
 // Enum value maps for Channel.
@@ -168,6 +170,7 @@ var (
 		5: "CHANNEL_SMS",
 		6: "CHANNEL_REGULATOR_REFERRAL",
 		7: "CHANNEL_INTERNAL",
+		8: "CHANNEL_COUNTER",
 	}
 	Channel_value = map[string]int32{
 		"CHANNEL_UNSPECIFIED":        0,
@@ -178,6 +181,7 @@ var (
 		"CHANNEL_SMS":                5,
 		"CHANNEL_REGULATOR_REFERRAL": 6,
 		"CHANNEL_INTERNAL":           7,
+		"CHANNEL_COUNTER":            8,
 	}
 )
 
@@ -866,8 +870,11 @@ type Case struct {
 	// request_information, complainant_replied, resolve, close, reopen, merge,
 	// reply) and note. Clients offer exactly these.
 	AllowedActions []string `protobuf:"bytes,23,rep,name=allowed_actions,json=allowedActions,proto3" json:"allowed_actions,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The complainant's language ("zh" or "en"): notices, the status page and
+	// the certificate use it.
+	Language      string `protobuf:"bytes,24,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -1061,6 +1068,13 @@ func (x *Case) GetAllowedActions() []string {
 	return nil
 }
 
+func (x *Case) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
 type SubmitComplaintRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-chosen key, unique per submission; retries reuse it. 8–128 chars of [A-Za-z0-9._:-].
@@ -1075,8 +1089,11 @@ type SubmitComplaintRequest struct {
 	Attachments    []*AttachmentUpload    `protobuf:"bytes,9,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	PolicyPack     string                 `protobuf:"bytes,10,opt,name=policy_pack,json=policyPack,proto3" json:"policy_pack,omitempty"`               // default "cn"
 	RegulatorDueAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=regulator_due_at,json=regulatorDueAt,proto3" json:"regulator_due_at,omitempty"` // optional, for regulator referrals
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The complainant's language: "zh" (default) or "en"; a BCP 47 tag such as
+	// "zh-CN" or "en-GB" is accepted and stored as its language.
+	Language      string `protobuf:"bytes,12,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubmitComplaintRequest) Reset() {
@@ -1184,6 +1201,13 @@ func (x *SubmitComplaintRequest) GetRegulatorDueAt() *timestamppb.Timestamp {
 		return x.RegulatorDueAt
 	}
 	return nil
+}
+
+func (x *SubmitComplaintRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
 }
 
 type SubmitComplaintResponse struct {
@@ -2605,7 +2629,7 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\bcitation\x18\x03 \x01(\tR\bcitation\x12 \n" +
 	"\vprovisional\x18\x04 \x01(\bR\vprovisional\x12\x16\n" +
 	"\x06status\x18\x05 \x01(\tR\x06status\x121\n" +
-	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\"\x9a\t\n" +
+	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\"\xb6\t\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -2636,7 +2660,8 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12)\n" +
 	"\x10workflow_started\x18\x15 \x01(\bR\x0fworkflowStarted\x12D\n" +
 	"\x10regulator_due_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x0eregulatorDueAt\x12'\n" +
-	"\x0fallowed_actions\x18\x17 \x03(\tR\x0eallowedActions\"\xf2\x04\n" +
+	"\x0fallowed_actions\x18\x17 \x03(\tR\x0eallowedActions\x12\x1a\n" +
+	"\blanguage\x18\x18 \x01(\tR\blanguage\"\x8e\x05\n" +
 	"\x16SubmitComplaintRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.redress.intake.v1.CaseKindR\x04kind\x127\n" +
@@ -2650,7 +2675,8 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\vpolicy_pack\x18\n" +
 	" \x01(\tR\n" +
 	"policyPack\x12D\n" +
-	"\x10regulator_due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0eregulatorDueAt\"\x83\x01\n" +
+	"\x10regulator_due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0eregulatorDueAt\x12\x1a\n" +
+	"\blanguage\x18\f \x01(\tR\blanguage\"\x83\x01\n" +
 	"\x17SubmitComplaintResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.redress.intake.v1.CaseR\x04case\x12\x1f\n" +
 	"\vlookup_code\x18\x02 \x01(\tR\n" +
@@ -2750,7 +2776,7 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\x19CATEGORY_ACCOUNT_SECURITY\x10\b\x12\x1c\n" +
 	"\x18CATEGORY_SERVICE_QUALITY\x10\t\x12\x12\n" +
 	"\x0eCATEGORY_OTHER\x10\n" +
-	"*\xb6\x01\n" +
+	"*\xcb\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CHANNEL_WEB_FORM\x10\x01\x12\x0f\n" +
@@ -2759,7 +2785,8 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\rCHANNEL_EMAIL\x10\x04\x12\x0f\n" +
 	"\vCHANNEL_SMS\x10\x05\x12\x1e\n" +
 	"\x1aCHANNEL_REGULATOR_REFERRAL\x10\x06\x12\x14\n" +
-	"\x10CHANNEL_INTERNAL\x10\a*\xbc\x01\n" +
+	"\x10CHANNEL_INTERNAL\x10\a\x12\x13\n" +
+	"\x0fCHANNEL_COUNTER\x10\b*\xbc\x01\n" +
 	"\rReferringBody\x12\x1e\n" +
 	"\x1aREFERRING_BODY_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14REFERRING_BODY_12321\x10\x01\x12\x18\n" +
