@@ -41,9 +41,7 @@ type stack struct {
 	db       *gorm.DB
 	keys     *crypto.Keyring
 	policy   *policy.Engine
-	// calendars are the official holiday calendars the policy counts with.
-	calendars *calendar.Set
-	temporal  client.Client
+	temporal client.Client
 	// signer seals the actions the services send to workflows; commands
 	// verifies them in the workers (one key, REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
@@ -52,6 +50,8 @@ type stack struct {
 	hostsIntake bool
 	// pools are the extra pools of asService, closed with the stack.
 	pools []*gorm.DB
+	// calendars are the official holiday calendars the policy counts with.
+	calendars *calendar.Set
 }
 
 // needs says what a process opens. Only these are required of its

@@ -61,25 +61,34 @@ type Event struct {
 	Assignee string
 }
 
-// audience is who hears of an event of kind k besides a case's assignee.
+// audience is who hears of an event of kind k besides a case's assignee:
+// the supervisors for cases; for plans waiting for approval, whoever may
+// approve one; for escalations and incidents, whoever may file and record
+// them (the compliance officers and the supervisors); the administrators
+// for the calendar.
 func audience(k Kind) []access.Role {
 	switch k {
 	case CaseAtRisk, CaseOverdue:
 		return []access.Role{access.Supervisor}
-	case DeletionApproval: // whoever may approve a plan
-		var rs []access.Role
-		for _, r := range access.Roles {
-			if !r.IsService() && r.Holds(access.DeletionApprove) {
-				rs = append(rs, r)
-			}
-		}
-		return rs
+	case DeletionApproval:
+		return holders(access.DeletionApprove)
 	case EscalationDue, EscalationOverdue:
-		return []access.Role{access.ComplianceOfficer}
+		return holders(access.EscalationFile)
 	case CalendarMissing:
 		return []access.Role{access.Admin}
 	}
 	return nil
+}
+
+// holders are the people's roles holding p.
+func holders(p access.Permission) []access.Role {
+	var rs []access.Role
+	for _, r := range access.Roles {
+		if !r.IsService() && r.Holds(p) {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 // Preference is how a person wants to hear of one kind.

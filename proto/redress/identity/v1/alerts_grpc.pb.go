@@ -40,7 +40,8 @@ const (
 // (alerts.own); nobody reads another person's. The services raise alerts
 // with their own credentials (alerts.raise); the recipients follow from the
 // kind: a case's assignee and the supervisors, those who may approve a
-// deletion plan, the compliance officers, the administrators.
+// deletion plan, those who may file escalations (compliance officers and
+// supervisors), the administrators.
 //
 // An alert carries a kind, a reference (case number, request or escalation
 // id, a year), a short note and a console link; never personal data.
@@ -142,7 +143,8 @@ func (c *alertServiceClient) RaiseAlert(ctx context.Context, in *RaiseAlertReque
 // (alerts.own); nobody reads another person's. The services raise alerts
 // with their own credentials (alerts.raise); the recipients follow from the
 // kind: a case's assignee and the supervisors, those who may approve a
-// deletion plan, the compliance officers, the administrators.
+// deletion plan, those who may file escalations (compliance officers and
+// supervisors), the administrators.
 //
 // An alert carries a kind, a reference (case number, request or escalation
 // id, a year), a short note and a console link; never personal data.
