@@ -60,7 +60,10 @@ type Config struct {
 	// CaseFile answers the case page's timeline, messages, attachments and
 	// the audited reveal (same gRPC server as Intake).
 	CaseFile intakev1.CaseFileServiceClient
-	Log      *slog.Logger
+	// Alerts, when set, adds the notification panel: the unread count in
+	// the navigation bar and the alerts page (served with identity).
+	Alerts identityv1.AlertServiceClient
+	Log    *slog.Logger
 	// OIDC, when set, offers single sign-on with the organisation's
 	// provider; the identity service checks the ID tokens it brings back.
 	OIDC *oidcclient.Client
@@ -115,7 +118,7 @@ func New(c Config) (*Server, error) {
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident", "newcase"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident", "newcase", "alerts"} {
 		files := []string{"templates/layout.html", "templates/" + p + ".html"}
 		if p == "admin" || p == "grants" {
 			files = append(files, "templates/grants_list.html")
@@ -186,6 +189,11 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /reports/export", s.authed(s.requires(access.ReportExport, s.export)))
 		mux.Handle("POST /reports/inspection", s.authed(s.requires(access.ReportInspection, s.inspection)))
 	}
+	if s.c.Alerts != nil {
+		mux.Handle("GET /alerts", s.authed(s.requires(access.AlertsOwn, s.alertsPage)))
+		mux.Handle("POST /alerts/read", s.authed(s.requires(access.AlertsOwn, s.markAlertsRead)))
+		mux.Handle("POST /alerts/preferences", s.authed(s.requires(access.AlertsOwn, s.setAlertPreferences)))
+	}
 	mux.Handle("GET /account/password", s.authed(s.passwordPage))
 	mux.Handle("POST /account/password", s.authed(s.changePassword))
 	mux.Handle("POST /account/token", s.authed(s.ownToken))
@@ -221,7 +229,10 @@ type view struct {
 	// Which optional pages exist (their services are configured).
 	HasDeletions, HasEscalations, HasPolicies bool
 	HasReports                                bool
-	session                                   string // the session's token: the bearer of the person's calls
+	// HasAlerts: the navigation bar shows the alerts link with Unread.
+	HasAlerts bool
+	Unread    int64
+	session   string // the session's token: the bearer of the person's calls
 }
 
 func (v *view) Can(p string) bool {
@@ -271,6 +282,7 @@ func (s *Server) authed(h authedHandler) http.Handler {
 			return
 		}
 		v.User, v.CSRF = me.GetUser(), me.GetSession().GetCsrfToken()
+		s.unread(r, v)
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(v.CSRF)) != 1 {

@@ -69,6 +69,15 @@ const IntakeCaseFacts Permission = "intake.case_facts"
 // keys (DeletionFactsService); only the escalation service's role holds it.
 const DeletionFacts Permission = "deletion.facts"
 
+// AlertsOwn reads and marks one's own alerts and sets one's own alert
+// preferences (AlertService); the people's roles hold it.
+const AlertsOwn Permission = "alerts.own"
+
+// AlertsRaise raises alerts for staff (AlertService.RaiseAlert): the
+// deletion and escalation services' roles hold it, for their reminders and
+// breaches.
+const AlertsRaise Permission = "alerts.raise"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
 
 const erasure = "/redress.intake.v1.ErasureService/"
@@ -81,6 +90,7 @@ const intake = "/redress.intake.v1.IntakeService/"
 
 const caseFile = "/redress.intake.v1.CaseFileService/"
 const identity = "/redress.identity.v1.IdentityService/"
+const alertsSvc = "/redress.identity.v1.AlertService/"
 
 // Table maps full RPC method names to the permission they need.
 var Table = map[string]Permission{
@@ -159,6 +169,13 @@ var Table = map[string]Permission{
 	identity + "ListPendingGrants": GrantReview,
 	identity + "ConfirmGrant":      Authenticated,
 	identity + "RejectGrant":       Authenticated,
+
+	alertsSvc + "ListMyAlerts":   AlertsOwn,
+	alertsSvc + "CountUnread":    AlertsOwn,
+	alertsSvc + "MarkRead":       AlertsOwn,
+	alertsSvc + "GetPreferences": AlertsOwn,
+	alertsSvc + "SetPreferences": AlertsOwn,
+	alertsSvc + "RaiseAlert":     AlertsRaise,
 
 	"/grpc.health.v1.Health/Check":                                   Public,
 	"/grpc.health.v1.Health/Watch":                                   Public,

@@ -56,7 +56,7 @@ var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, Publ
 // auto-approval trusts (pipeline, self).
 var agentGrants = []Permission{
 	CaseSubmit, CaseRead, CaseNote, CaseReply, CaseTriage, CaseHandle, CaseClose, CaseReveal,
-	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead, TokenOwn,
+	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead, TokenOwn, AlertsOwn,
 }
 
 // Grants maps each role to the permissions it holds. Deny by default: a
@@ -68,10 +68,10 @@ var Grants = map[Role][]Permission{
 		EscalationCreate, EscalationFile, IncidentManage),
 	// Compliance officers export registers, prepare filings and inspections.
 	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, ReportPublished, DeletionRead,
-		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn},
+		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn, AlertsOwn},
 	// Administrators manage people and connectors; they see cases but
 	// never reveal personal data.
-	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn},
+	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn, AlertsOwn},
 	// Partner systems and pipelines submit and read status; a pipeline may
 	// vouch for identities it has checked itself (a scoped credential can
 	// leave that out); the operator's own systems ask the suppression list
@@ -83,11 +83,13 @@ var Grants = map[Role][]Permission{
 	PublicSite: {CaseSubmit, CaseLookup, ReportPublished},
 	// The console's account creates sessions and reads nothing.
 	Console: {IdentitySession},
-	// The deletion service reaches intake's data only through ErasureService.
-	DeletionService: {IntakeErase},
+	// The deletion service reaches intake's data only through ErasureService,
+	// and raises the alerts of plans waiting for approval.
+	DeletionService: {IntakeErase, AlertsRaise},
 	// The escalation service reaches intake's cases only through
-	// CaseFactsService, deletion requests only through DeletionFactsService.
-	EscalationService: {IntakeCaseFacts, DeletionFacts},
+	// CaseFactsService, deletion requests only through DeletionFactsService;
+	// it raises the alerts of duties near or past their due time.
+	EscalationService: {IntakeCaseFacts, DeletionFacts, AlertsRaise},
 }
 
 // ValidRole reports whether r is one of Roles.
