@@ -15,9 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"html/template"
-	"io"
 	"log/slog"
-	"mime/multipart"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -37,6 +35,7 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/i18n"
+	"github.com/redress/redress/services/internal/uploads"
 	"github.com/redress/redress/services/internal/validation"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
@@ -390,7 +389,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !okCat || cat == 0 {
 		f.Errors = append(f.Errors, messages.T(l, "error.category"))
 	}
-	atts, ok := uploads(r.MultipartForm.File["evidence"])
+	atts, ok := uploads.Read(r.MultipartForm.File["evidence"])
 	if !ok {
 		f.Errors = append(f.Errors, messages.T(l, "error.file_unread"))
 	}
@@ -480,32 +479,6 @@ func fieldProblems(l i18n.Lang, st *status.Status) []string {
 	return out
 }
 
-// uploads reads the evidence files (false: one could not be read); intake
-// checks their size and sniffs their type against the declared one.
-func uploads(files []*multipart.FileHeader) ([]*intakev1.AttachmentUpload, bool) {
-	var out []*intakev1.AttachmentUpload
-	for _, fh := range files {
-		if fh.Filename == "" && fh.Size == 0 {
-			continue // the empty file input of a form sent without a file
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, false
-		}
-		b, err := io.ReadAll(io.LimitReader(f, 4<<20))
-		_ = f.Close()
-		if err != nil {
-			return nil, false
-		}
-		ct := fh.Header.Get("Content-Type")
-		if i := strings.IndexByte(ct, ';'); i >= 0 {
-			ct = strings.TrimSpace(ct[:i])
-		}
-		out = append(out, &intakev1.AttachmentUpload{FileName: fh.Filename, ContentType: ct, Content: b})
-	}
-	return out, true
-}
-
 // ---- status lookup
 
 func (s *Server) lookupForm(w http.ResponseWriter, r *http.Request) {
@@ -587,7 +560,7 @@ func (s *Server) evidence(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Log.Error("public evidence: remove spooled upload", "err", err)
 		}
 	}()
-	atts, readable := uploads(r.MultipartForm.File["evidence"])
+	atts, readable := uploads.Read(r.MultipartForm.File["evidence"])
 	switch {
 	case !readable:
 		s.showStatus(w, r, l, number, code, http.StatusBadRequest, "", []string{messages.T(l, "error.file_unread")})
