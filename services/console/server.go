@@ -152,6 +152,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /cases/new", s.authed(s.requires(access.CaseSubmit, s.submitNewCase)))
 	mux.Handle("GET /cases/{id}", s.authed(s.casePage))
 	mux.Handle("POST /cases/{id}/reveal", s.authed(s.reveal))
+	mux.Handle("POST /cases/{id}/attachments", s.authedUpload(s.addAttachments))
 	mux.Handle("POST /cases/{id}/attachments/{attachment}", s.authed(s.attachment))
 	mux.Handle("POST /cases/{id}/{action}", s.authed(s.caseAction))
 	mux.Handle("GET /admin/users", s.authed(s.adminOnly(s.adminUsers)))
@@ -261,7 +262,14 @@ type authedHandler func(http.ResponseWriter, *http.Request, *view)
 
 // authed loads the session (or sends the browser to sign in) and checks the
 // CSRF token of every state-changing request.
-func (s *Server) authed(h authedHandler) http.Handler {
+func (s *Server) authed(h authedHandler) http.Handler { return s.authedLimit(1<<20, h) }
+
+// authedUpload is authed for a form carrying files: the intake service's
+// limits for a call's attachments plus the form's fields.
+func (s *Server) authedUpload(h authedHandler) http.Handler { return s.authedLimit(9<<20, h) }
+
+// authedLimit is authed for posts of at most limit bytes.
+func (s *Server) authedLimit(limit int64, h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		if err != nil || !sessionValue.MatchString(c.Value) {
@@ -284,7 +292,15 @@ func (s *Server) authed(h authedHandler) http.Handler {
 		v.User, v.CSRF = me.GetUser(), me.GetSession().GetCsrfToken()
 		s.unread(r, v)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				// Parsed here to tell a post too large from a missing CSRF token.
+				err := r.ParseMultipartForm(1 << 20)
+				if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+					s.render(w, http.StatusRequestEntityTooLarge, "message", v, "too_large")
+					return
+				}
+			}
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(v.CSRF)) != 1 {
 				s.render(w, http.StatusForbidden, "message", v, "csrf")
 				return

@@ -43,6 +43,10 @@ const (
 	// CaseLookup answers a case's state and deadlines to whoever holds its
 	// case number and lookup code (the public status page).
 	CaseLookup Permission = "case.lookup"
+	// CaseConverse adds what the complainant writes and the evidence they
+	// upload to a case, for whoever holds its case number and lookup code
+	// (the public status page).
+	CaseConverse Permission = "case.converse"
 	// ReportPublished answers the aggregate figures the operator publishes.
 	ReportPublished Permission = "report.published"
 )
@@ -89,6 +93,7 @@ const deletionFacts = "/redress.deletion.v1.DeletionFactsService/"
 const intake = "/redress.intake.v1.IntakeService/"
 
 const caseFile = "/redress.intake.v1.CaseFileService/"
+const publicStatus = "/redress.intake.v1.PublicStatusService/"
 const identity = "/redress.identity.v1.IdentityService/"
 const alertsSvc = "/redress.identity.v1.AlertService/"
 
@@ -114,14 +119,18 @@ var Table = map[string]Permission{
 	caseFile + "ListAttachments":    CaseRead,
 	caseFile + "RevealComplainant":  CaseReveal,
 	caseFile + "DownloadAttachment": CaseReveal,
+	caseFile + "AddAttachments":     CaseNote, // adds to the case file, as a note does
+
+	publicStatus + "LookupStatus":    CaseLookup,
+	publicStatus + "GetConversation": CaseLookup,
+	publicStatus + "AnswerCase":      CaseConverse,
+	publicStatus + "AddEvidence":     CaseConverse,
 
 	"/redress.reporting.v1.ReportingService/Export":                 ReportExport,
 	"/redress.reporting.v1.ReportingService/InspectionPackage":      ReportInspection,
 	"/redress.reporting.v1.ReportingService/ListDocuments":          ReportExport,
 	"/redress.reporting.v1.ReportingService/DownloadDocument":       ReportExport,
 	"/redress.reporting.v1.ReportingService/GetPublishedStatistics": ReportPublished,
-
-	"/redress.intake.v1.PublicStatusService/LookupStatus": CaseLookup,
 
 	erasure + "Locate":    IntakeErase,
 	erasure + "Apply":     IntakeErase,

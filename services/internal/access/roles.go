@@ -14,8 +14,9 @@ const (
 	Admin             Role = "admin"
 	Automation        Role = "automation"
 	// PublicSite is the internet-facing public pages' own account: it
-	// submits web-form complaints, looks a case up by number and code, and
-	// reads the published figures; nothing else.
+	// submits web-form complaints, looks a case up by number and code (and
+	// with both adds the complainant's answers and evidence), and reads the
+	// published figures; nothing else.
 	PublicSite Role = "public_site"
 	// Console is the web console's own service account: it signs people
 	// in (identity.session) and nothing else; what a person then does is
@@ -79,8 +80,9 @@ var Grants = map[Role][]Permission{
 	// when asked for by name, see defaultScopes).
 	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest, DeletionSuppressionCheck},
 	// The public site submits (web form only: the intake service refuses
-	// any other channel from it) and never reads a case beyond the lookup.
-	PublicSite: {CaseSubmit, CaseLookup, ReportPublished},
+	// any other channel from it) and never reads or writes a case beyond
+	// what number and code open.
+	PublicSite: {CaseSubmit, CaseLookup, CaseConverse, ReportPublished},
 	// The console's account creates sessions and reads nothing.
 	Console: {IdentitySession},
 	// The deletion service reaches intake's data only through ErasureService,
