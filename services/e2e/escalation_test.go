@@ -634,7 +634,8 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 	}
 
 	// Detected, not graded: filed only once an officer grades it.
-	g, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), OperatorClass: wf.ClassCriticalInfrastructure})
+	g, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), OperatorClass: wf.ClassCriticalInfrastructure,
+		Severity: wf.SeverityRelativelySerious})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,7 +753,7 @@ func TestManualIncidentAndLinking(t *testing.T) {
 		ids = append(ids, sub.GetCase().GetId())
 	}
 	r, err := e.api.OpenIncident(officer, &escalationv1.OpenIncidentRequest{LeakedDataType: "id_number", LeakSource: "partner CRM export",
-		CaseIds: ids[:1], Reason: "partner reported a misdirected export"})
+		CaseIds: ids[:1], Reason: "partner reported a misdirected export", Severity: wf.SeveritySerious})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -765,6 +766,20 @@ func TestManualIncidentAndLinking(t *testing.T) {
 		t.Fatalf("incident %+v", inc)
 	}
 	e.waitFor(h, inc.GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+	// The discovery time: never in the future, never after the first
+	// complaint; earlier moves the deadline with it.
+	_, err = e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(time.Now().Add(time.Hour))})
+	wantCode(t, "future discovery", err, codes.InvalidArgument, "discovered_at")
+	_, err = e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(discovered.Add(time.Second))})
+	wantCode(t, "discovery after the first complaint", err, codes.InvalidArgument, "discovered_at")
+	d, err := e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(discovered.Add(-3 * time.Hour))})
+	if err != nil || !d.GetEscalation().GetDueAt().AsTime().Equal(discovered.Add(time.Hour)) ||
+		!d.GetEscalation().GetDiscoveredAt().AsTime().Equal(discovered.Add(-3*time.Hour)) {
+		t.Fatalf("earlier discovery: %v %v", err, d.GetEscalation())
+	}
 	_, err = e.api.LinkCases(officer, &escalationv1.LinkCasesRequest{EscalationId: inc.GetId(), CaseIds: []string{ids[1], ids[0]}})
 	wantCode(t, "case already in the incident", err, codes.FailedPrecondition, ids[0])
 	_, err = e.api.LinkCases(officer, &escalationv1.LinkCasesRequest{EscalationId: inc.GetId(), CaseIds: []string{"00000000-0000-4000-8000-000000000009"}})
@@ -781,7 +796,7 @@ func TestManualIncidentAndLinking(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor(h, m.GetEscalation().GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
-	_, err = e.api.GradeIncident(officer, &escalationv1.GradeIncidentRequest{EscalationId: m.GetEscalation().GetId(), OperatorClass: wf.ClassCentralBody})
+	_, err = e.api.GradeIncident(officer, &escalationv1.GradeIncidentRequest{EscalationId: m.GetEscalation().GetId(), OperatorClass: wf.ClassCentralBody, Severity: wf.SeveritySerious})
 	wantCode(t, "grade a manual escalation", err, codes.FailedPrecondition, "incident")
 	_, err = e.api.RecordNotificationDecision(officer, &escalationv1.RecordNotificationDecisionRequest{EscalationId: inc.GetId(),
 		Decision: "not_notify", Reason: "the exported numbers were encrypted; no risk to the individuals"})
