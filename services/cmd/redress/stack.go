@@ -84,6 +84,9 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 		return nil, fmt.Errorf("REDRESS_PROVIDER_TYPE %q: one of %s, %s, %s", cfg.ProviderType,
 			policy.ProviderTelecom, policy.ProviderInternetInfo, policy.ProviderAppOperator)
 	}
+	if cfg.OperatorClass, err = operatorClass(cfg.OperatorClass); err != nil {
+		return nil, err
+	}
 	cals, err := calendar.LoadEmbedded()
 	if err != nil {
 		return nil, err
