@@ -174,7 +174,7 @@ var messages = map[string]map[string]string{
 		"send_reply":               "Send reply",
 		"accept":                   "Accept",
 		"reject":                   "Reject",
-		"rejection_reason":         "Reason (PIPL Art. 50: a refusal gives its reason)",
+		"rejection_reason":         "Reason (PIPL 2021 Art. 50: a refusal gives its reason)",
 		"assign":                   "Assign",
 		"assign_to":                "Assign to (username)",
 		"request_info":             "Request information",

@@ -70,4 +70,4 @@ var DefaultClusterPolicy = ClusterPolicy{Threshold: 20, Window: 72 * time.Hour}
 
 // IncidentNoticeCitation is the law that lists the content of the notice to
 // individuals (OBLIGATIONS P4).
-const IncidentNoticeCitation = "PIPL Art. 57"
+const IncidentNoticeCitation = "PIPL 2021 Art. 57"

@@ -152,13 +152,13 @@ func TestDecideResolution(t *testing.T) {
 			// ISC 10 wd from Mon Mar 2: Mar 3–6=1..4, Mar 9–13=5..9, Mar 16=10.
 			name: "ISC referral: T5",
 			f:    Facts{Category: "spam_sms", Channel: "regulator_referral", ReferringBody: "isc", ReceivedAt: sh(2026, 3, 2, 10, 0)},
-			due:  endOf(2026, 3, 16), rule: "cn/T5", citation: "ISC complaint platform rule",
+			due:  endOf(2026, 3, 16), rule: "cn/T5", citation: "Internet Society of China (ISC) complaint platform rule",
 		},
 		{
 			name: "strictest wins: regulator due date before 15 working days",
 			f: Facts{Category: "spam_sms", Channel: "regulator_referral", ReferringBody: "12321", ReceivedAt: sh(2026, 3, 2, 10, 0),
 				RegulatorDueAt: ptr(sh(2026, 3, 10, 18, 0))},
-			due: sh(2026, 3, 10, 18, 0).UTC(), rule: "cn/P6", citation: "PIPL Art. 65 (regulator referral due date)",
+			due: sh(2026, 3, 10, 18, 0).UTC(), rule: "cn/P6", citation: "PIPL 2021 Art. 65 (regulator referral due date)",
 		},
 		{
 			// T4 and P6 tie exactly, both not pausable: the rule listed first (T4) is recorded.

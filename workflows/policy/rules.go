@@ -130,6 +130,14 @@ func LogRetentionCitation(d calendar.Date) (en, zh string) {
 	return "CSL 2026 Art. 23(3)", "《网络安全法》（2025年修正）第二十三条第（三）项"
 }
 
+// PIPL cites the Personal Information Protection Law (2021, not amended
+// since) by version and article, like the CSL citations.
+func PIPL(article string) string { return "PIPL 2021 Art. " + article }
+
+// RegulatorReferralCitation is the basis of a regulator's own due date on a
+// referred complaint (cn/P6; the regulator inquiry it opens cites it too).
+var RegulatorReferralCitation = PIPL("65") + " (regulator referral due date)"
+
 // piCategories are the personal-information complaint categories (A1).
 var piCategories = []string{
 	"personal_information_leak", "identity_misuse", "account_security", "spam_sms", "harassing_call", "junk_email",
@@ -165,14 +173,18 @@ var cnRules = []Rule{
 		Match: Match{Categories: []string{"service_quality"}},
 	},
 	{
+		// The instrument is named; the article is not: OBLIGATIONS.md gives
+		// none and none is invented here.
 		ID: "cn/T4", Deadline: KindResolution, Citations: cite("MIIT SMS Service Rules (Order 31, 2015)"),
 		Unit: WorkingDays, Amount: 15, Enabled: true, Confidence: "secondary",
 		Match: Match{Channels: []string{"regulator_referral"}, ReferringBodies: []string{"12321"}},
+		Note:  "12321 referrals; article not identified (secondary source)",
 	},
 	{
-		ID: "cn/T5", Deadline: KindResolution, Citations: cite("ISC complaint platform rule"),
+		ID: "cn/T5", Deadline: KindResolution, Citations: cite("Internet Society of China (ISC) complaint platform rule"),
 		Unit: WorkingDays, Amount: 10, Enabled: true, Confidence: "secondary",
 		Match: Match{Channels: []string{"regulator_referral"}, ReferringBodies: []string{"isc"}},
+		Note:  "ISC referrals; the platform's published handling limit, article not identified (secondary source)",
 	},
 	{
 		ID: "cn/C2", Deadline: KindResolution, Citations: csl("Art. 47", "Art. 49"),
@@ -187,7 +199,7 @@ var cnRules = []Rule{
 		Note:  "immediately (立即); 2 h is the product default",
 	},
 	{
-		ID: "cn/P6", Deadline: KindResolution, Citations: cite("PIPL Art. 65 (regulator referral due date)"),
+		ID: "cn/P6", Deadline: KindResolution, Citations: cite(RegulatorReferralCitation),
 		Unit: GivenInstant, Enabled: true, Confidence: "text",
 		Match: Match{RegulatorDueAt: true},
 	},
