@@ -68,6 +68,9 @@ type Rule struct {
 	Pausable   bool // the clock may pause while awaiting the complainant
 	Enabled    bool
 	Confidence string // "text" | "secondary" | "unverified" (OBLIGATIONS.md)
+	// SwitchedOff: the operator's configuration switched this unverified
+	// rule off (SwitchOff).
+	SwitchedOff bool
 	Match      Match
 	Note       string
 	// Extension is how much longer the period may be made, once, with

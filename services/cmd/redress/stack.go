@@ -91,7 +91,11 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 	if err != nil {
 		return nil, err
 	}
-	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType))}
+	rulesOff, err := policy.SwitchOff(cfg.PolicyRulesOff...)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_POLICY_RULES_OFF: %w", err)
+	}
+	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType), rulesOff)}
 	defer func() {
 		if err != nil {
 			st.close()
