@@ -68,11 +68,11 @@ type Rule struct {
 	Pausable   bool // the clock may pause while awaiting the complainant
 	Enabled    bool
 	Confidence string // "text" | "secondary" | "unverified" (OBLIGATIONS.md)
+	Match      Match
+	Note       string
 	// SwitchedOff: the operator's configuration switched this unverified
 	// rule off (SwitchOff).
 	SwitchedOff bool
-	Match      Match
-	Note       string
 	// Extension is how much longer the period may be made, once, with
 	// reason and notice to the requester (e.g. GDPR Art. 12(3): two further
 	// months). Zero Amount: the rule allows no extension.
@@ -187,7 +187,7 @@ var cnRules = []Rule{
 		ID: "cn/T5", Deadline: KindResolution, Citations: cite("Internet Society of China (ISC) complaint platform rule"),
 		Unit: WorkingDays, Amount: 10, Enabled: true, Confidence: "secondary",
 		Match: Match{Channels: []string{"regulator_referral"}, ReferringBodies: []string{"isc"}},
-		Note:  "ISC referrals; the platform's published handling limit, article not identified (secondary source)",
+		Note:  "ISC referrals; article not identified (secondary source)",
 	},
 	{
 		ID: "cn/C2", Deadline: KindResolution, Citations: csl("Art. 47", "Art. 49"),

@@ -9,8 +9,8 @@ import (
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/workflows/calendar"
-	"github.com/redress/redress/workflows/policy"
 	wf "github.com/redress/redress/workflows/escalation"
+	"github.com/redress/redress/workflows/policy"
 )
 
 // A notice cites the law that set its deadline by instrument, version and
@@ -19,7 +19,9 @@ import (
 // ISC referral rule by its instrument; the incident notice names PIPL 2021
 // Art. 57.
 func TestNoticesCiteTheLawInForce(t *testing.T) {
-	sh := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, calendar.Shanghai()) }
+	sh := func(y int, m time.Month, d, h int) time.Time {
+		return time.Date(y, m, d, h, 0, 0, 0, calendar.Shanghai())
+	}
 	engine := policy.New(nil)
 	due := sh(2026, 3, 10, 18)
 	cases := []struct {
