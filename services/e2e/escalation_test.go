@@ -962,3 +962,41 @@ func TestEscalateManuallyIdempotent(t *testing.T) {
 		t.Fatalf("%d manual escalations on record, want 1", n)
 	}
 }
+
+// An incident an officer grades "general" (below "relatively serious") is
+// recorded without a report deadline and is not filed; re-graded
+// "relatively serious", its workflow files it, due from its discovery.
+func TestIncidentBelowThresholdRecordedNotFiled(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{})
+	officer := h.as("officer.wang")
+	sub, err := h.api.SubmitComplaint(officer, submission("esc-general-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.api.OpenIncident(officer, &escalationv1.OpenIncidentRequest{LeakedDataType: "nickname", LeakSource: "forum cache",
+		CaseIds: []string{sub.GetCase().GetId()}, Reason: "cached public nicknames", Severity: wf.SeverityGeneral})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := r.GetEscalation()
+	if inc.GetSeverity() != wf.SeverityGeneral || inc.GetDueAt() != nil || inc.GetGradedBy() != "officer.wang" {
+		t.Fatalf("incident graded general: %+v", inc)
+	}
+	// An update answers once the workflow runs past its record: the filing
+	// would follow at once.
+	discovered := inc.GetDiscoveredAt().AsTime().Add(-time.Hour)
+	if _, err := e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(discovered)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if x := e.get(h, inc.GetId()); len(x.GetFilings()) != 0 || x.GetPackageSha256() != "" || x.GetDueAt() != nil || x.GetStatus() != wf.StatusOpen {
+		t.Fatalf("an incident below the threshold was packaged or filed: %+v", x)
+	}
+	g, err := e.api.GradeIncident(officer, &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), Severity: wf.SeverityRelativelySerious})
+	if err != nil || !g.GetEscalation().GetDueAt().AsTime().Equal(discovered.Add(4*time.Hour)) {
+		t.Fatalf("re-graded: %v %+v", err, g.GetEscalation())
+	}
+	e.waitFor(h, inc.GetId(), "filed once re-graded", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+}
