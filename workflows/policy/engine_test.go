@@ -577,3 +577,25 @@ func TestProviderProfileSwitchesOrder24(t *testing.T) {
 		t.Error("ValidProviderType")
 	}
 }
+
+// A CSL citation written under either numbering reads as the law in force
+// on the day; other citations are left alone.
+func TestCitationInForce(t *testing.T) {
+	before, after := calendar.NewDate(2025, 12, 31), calendar.NewDate(2026, 1, 1)
+	for _, c := range []struct {
+		text string
+		d    calendar.Date
+		want string
+	}{
+		{"CSL 2016 Art. 21(3)", after, "CSL 2026 Art. 23(3)"},
+		{"CSL 2026 Art. 23(3)", before, "CSL 2016 Art. 21(3)"},
+		{"CSL 2016 Art. 21(3)", before, "CSL 2016 Art. 21(3)"},
+		{"CSL 2016 Art. 49", after, "CSL 2026 Art. 51"},
+		{"CSL 2026 Art. 49", before, "CSL 2016 Art. 47"},
+		{"PIPL 2021 Art. 47", after, "PIPL 2021 Art. 47"},
+	} {
+		if got := CitationInForce(c.text, c.d); got != c.want {
+			t.Errorf("CitationInForce(%q, %s) = %q, want %q", c.text, c.d, got, c.want)
+		}
+	}
+}

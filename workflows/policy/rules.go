@@ -133,6 +133,25 @@ func LogRetentionCitation(d calendar.Date) (en, zh string) {
 	return "CSL 2026 Art. 23(3)", "《网络安全法》（2025年修正）第二十三条第（三）项"
 }
 
+// cslArticles pairs the CSL articles a citation names that the amended law
+// renumbered (2016 numbering, 2026 numbering).
+var cslArticles = [][2]string{{"Art. 21(3)", "Art. 23(3)"}, {"Art. 47", "Art. 49"}, {"Art. 48 ¶2", "Art. 50"}, {"Art. 49", "Art. 51"}}
+
+// CitationInForce rewrites a CSL citation written under either numbering
+// (an administrator's connector mapping says "CSL 2016 Art. 21(3)") to the
+// one in force on day d; any other text comes back as given.
+func CitationInForce(text string, d calendar.Date) string {
+	for _, a := range cslArticles {
+		if text == "CSL 2016 "+a[0] || text == "CSL 2026 "+a[1] {
+			if d.Before(cslRenumbered) {
+				return "CSL 2016 " + a[0]
+			}
+			return "CSL 2026 " + a[1]
+		}
+	}
+	return text
+}
+
 // PIPL cites the Personal Information Protection Law (2021, not amended
 // since) by version and article, like the CSL citations.
 func PIPL(article string) string { return "PIPL 2021 Art. " + article }
