@@ -698,6 +698,9 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 	}
 	// The package holds the cases linked when it was built (the detector may
 	// link the last few later): each one's submission entry and the incident's.
+	if m := manifest.Escalation; m.Severity != wf.SeverityRelativelySerious || m.DiscoveredAt == nil || !m.DiscoveredAt.Equal(discovered) {
+		t.Fatalf("package severity %q discovered %v, want %s and %v", m.Severity, m.DiscoveredAt, wf.SeverityRelativelySerious, discovered)
+	}
 	cases := len(manifest.Escalation.CaseIDs)
 	if cases < 20 || cases > 25 {
 		t.Fatalf("package of %d cases", cases)
