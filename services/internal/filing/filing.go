@@ -62,6 +62,9 @@ type Escalation struct {
 	LeakedDataType string     `json:"leaked_data_type,omitempty"`
 	LeakSource     string     `json:"leak_source,omitempty"`
 	OpenedAt       time.Time  `json:"opened_at"`
+	// An incident's discovery (its report clock starts there) and severity grade.
+	DiscoveredAt *time.Time `json:"discovered_at,omitempty"`
+	Severity     string     `json:"severity,omitempty"`
 }
 
 // FileEntry is one file with its hash.
@@ -193,7 +196,7 @@ func Build(ctx context.Context, db *gorm.DB, in store.Intake, escalationID strin
 	m := Manifest{Format: Format, GeneratedAt: now.UTC(), Escalation: Escalation{
 		ID: e.ID, Kind: e.Kind, Reason: e.Reason, Regulator: e.Regulator, CaseIDs: caseIDs, DueAt: e.DueAt,
 		DueRule: e.DueRule, Citation: e.DueCitation, OperatorClass: e.OperatorClass, LeakedDataType: e.LeakedDataType,
-		LeakSource: e.LeakSource, OpenedAt: e.CreatedAt,
+		LeakSource: e.LeakSource, OpenedAt: e.CreatedAt, DiscoveredAt: e.DiscoveredAt, Severity: e.Severity,
 	}}
 	first, last := proof[0], proof[len(proof)-1]
 	m.Proof = ProofSummary{FromSeq: first.Seq, ToSeq: last.Seq, Entries: len(proof), HashAtTo: last.Hash,
@@ -306,6 +309,12 @@ func summary(m Manifest, facts []CaseFacts, proof []ProofEntry) []string {
 	}
 	if e.OperatorClass != "" {
 		l = append(l, "Operator class: "+e.OperatorClass, "Leak: "+e.LeakedDataType+" from "+e.LeakSource)
+	}
+	if e.DiscoveredAt != nil {
+		l = append(l, "Discovered: "+e.DiscoveredAt.UTC().Format(time.RFC3339))
+	}
+	if e.Severity != "" {
+		l = append(l, "Severity: "+e.Severity)
 	}
 	l = append(l, "", fmt.Sprintf("Cases (%d):", len(facts)))
 	for _, c := range facts {
