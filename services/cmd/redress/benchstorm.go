@@ -1,0 +1,161 @@
+//go:build dev
+
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The complaint storm (a leak in the news): n complaints offered at rate
+// per second on a fixed schedule. Every submission refused for load
+// (RESOURCE_EXHAUSTED, UNAVAILABLE) is retried with its idempotency key
+// after a backoff, as clients do, so all must end accepted; its latency
+// counts from its scheduled time, retries included. Then the storm lasts
+// until every accepted complaint has a started workflow and a sent
+// acknowledgement on record. Backlog is sampled every second: complaints
+// accepted whose acknowledgement is not yet sent.
+
+type stormOptions struct {
+	db      *sql.DB
+	n, rate int
+	limit   time.Duration
+	run     string
+	submit  func(key string) error
+}
+
+type stormResult struct {
+	N    int `json:"n"`
+	Rate int `json:"offered_rate"`
+	// Intake is the submissions' latency and outcome (retries included).
+	Intake  loadRow `json:"intake"`
+	Retries int     `json:"retries"`
+	// Seconds from the first submission: until the last submission was
+	// answered, and until the last acknowledgement was recorded as sent.
+	LastSubmitSeconds float64 `json:"last_submission_seconds"`
+	LastAckSeconds    float64 `json:"last_acknowledgement_seconds"`
+	// AfterLastSubmit is LastAckSeconds - LastSubmitSeconds (the target).
+	AfterLastSubmit  float64 `json:"after_last_submission_seconds"`
+	Accepted         int     `json:"accepted"`
+	WorkflowsStarted int     `json:"workflows_started"`
+	AcksSent         int     `json:"acknowledgements_sent"`
+	// PeakBacklog: most accepted complaints at once without a sent
+	// acknowledgement; PeakUnstarted: without a started workflow.
+	PeakBacklog   int  `json:"peak_backlog"`
+	PeakUnstarted int  `json:"peak_unstarted"`
+	Complete      bool `json:"complete"`
+}
+
+// stormCounts is one reading of the storm's complaints on record.
+type stormCounts struct {
+	accepted, started, acked int
+	lastAck                  sql.NullTime
+}
+
+func readStorm(ctx context.Context, db *sql.DB, keyPrefix string) (stormCounts, error) {
+	var c stormCounts
+	err := db.QueryRowContext(ctx, `SELECT count(*), count(c.workflow_started_at), count(n.sent_at), max(n.sent_at)
+		FROM intake_idempotency i
+		JOIN cases c ON c.id = i.case_id
+		LEFT JOIN notifications n ON n.case_id = c.id AND n.kind = 'acknowledgement' AND n.status = 'sent'
+		WHERE i.key LIKE $1`, keyPrefix+"%").Scan(&c.accepted, &c.started, &c.acked, &c.lastAck)
+	return c, err
+}
+
+func runStorm(ctx context.Context, o stormOptions) (stormResult, error) {
+	res := stormResult{N: o.n, Rate: o.rate}
+	prefix := "storm-" + o.run + "-"
+	var retries atomic.Int64
+	start := time.Now()
+	var lastSubmit time.Time
+	done := make(chan struct{})
+	submitted := make(chan loadRow, 1)
+	go func() {
+		r := openLoop(ctx, "intake during the storm", o.n, o.rate, func(i int) error {
+			n, err := submitRetrying(ctx, func() error { return o.submit(prefix + strconv.Itoa(i)) })
+			retries.Add(int64(n))
+			return err
+		})
+		lastSubmit = time.Now()
+		submitted <- r
+		close(done)
+	}()
+
+	// Sample the backlog until every submission is answered and every
+	// accepted complaint acknowledged.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	deadline := start.Add(o.limit)
+	answered := false
+	for {
+		select {
+		case <-done:
+			if !answered {
+				answered = true
+				res.Intake = <-submitted
+				res.LastSubmitSeconds = lastSubmit.Sub(start).Seconds()
+			}
+		case <-tick.C:
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+		c, err := readStorm(ctx, o.db, "bench/"+prefix)
+		if err != nil {
+			return res, err
+		}
+		res.PeakBacklog = max(res.PeakBacklog, c.accepted-c.acked)
+		res.PeakUnstarted = max(res.PeakUnstarted, c.accepted-c.started)
+		res.Accepted, res.WorkflowsStarted, res.AcksSent = c.accepted, c.started, c.acked
+		if answered && c.acked >= c.accepted {
+			if c.lastAck.Valid {
+				res.LastAckSeconds = c.lastAck.Time.Sub(start).Seconds()
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			res.Retries = int(retries.Load())
+			return res, fmt.Errorf("bench: storm not drained after %s: %d accepted, %d workflows started, %d acknowledgements sent",
+				o.limit, c.accepted, c.started, c.acked)
+		}
+	}
+	res.Retries = int(retries.Load())
+	res.AfterLastSubmit = res.LastAckSeconds - res.LastSubmitSeconds
+	res.Complete = res.Accepted == o.n && res.WorkflowsStarted == o.n && res.AcksSent == o.n
+	return res, nil
+}
+
+// submitRetrying calls submit until it is not refused for load, backing
+// off from 100 ms up to 5 s, at most 12 attempts; it answers the retries.
+func submitRetrying(ctx context.Context, submit func() error) (int, error) {
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := submit()
+		if c := status.Code(err); err == nil || (c != codes.ResourceExhausted && c != codes.Unavailable) || attempt == 11 {
+			return attempt, err
+		}
+		select {
+		case <-ctx.Done():
+			return attempt, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (r stormResult) print() {
+	fmt.Printf("\ncomplaint storm: %d offered at %d/s\n", r.N, r.Rate)
+	printHeader()
+	r.Intake.print()
+	fmt.Printf("  accepted %d, workflows started %d, acknowledgements sent %d (%d submissions retried after a refusal)\n",
+		r.Accepted, r.WorkflowsStarted, r.AcksSent, r.Retries)
+	fmt.Printf("  first submission → last submission answered %.1f s, → last acknowledgement sent %.1f s (%.1f s after the last submission)\n",
+		r.LastSubmitSeconds, r.LastAckSeconds, r.AfterLastSubmit)
+	fmt.Printf("  peak backlog: %d accepted without acknowledgement, %d without a started workflow\n", r.PeakBacklog, r.PeakUnstarted)
+}
