@@ -71,6 +71,8 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	fs.StringVar(&o.deletionJSON, "deletion-json", "", "figures of bench-deletion, for the deletion row")
 	fs.StringVar(&o.pprofURL, "pprof", "", "base URL of the intake's /debug/pprof: take a CPU profile during the saturation run")
 	fs.StringVar(&o.profileOut, "profile-out", "intake.cpu.pprof", "where the CPU profile goes")
+	fs.StringVar(&o.temporalPprof, "temporal-pprof", "", "base URL of redress dev's /debug/pprof (the embedded Temporal): take a CPU profile during the storm")
+	fs.StringVar(&o.temporalProfileOut, "temporal-profile-out", "temporal.cpu.pprof", "where that CPU profile goes")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of redress dev (it hosts the embedded Temporal; its children are the services), for per-process CPU and memory")
 	fs.IntVar(&o.pgPID, "pg-pid", 0, "pid of the PostgreSQL postmaster, for its processes' CPU and memory")
 	out := fs.String("json", "", "also write the figures to this JSON file")
@@ -106,8 +108,12 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	submitCase := func(key string) (string, error) {
+		resp, err := api.SubmitComplaint(authed, benchRequest(key))
+		return resp.GetCase().GetId(), err
+	}
 	submit := func(key string) error {
-		_, err := api.SubmitComplaint(authed, benchRequest(key))
+		_, err := submitCase(key)
 		return err
 	}
 	rep := &benchReport{Machine: machineFacts(), Started: time.Now().UTC()}
@@ -115,6 +121,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 		w := startPhase(name, o.serverPID, o.pgPID)
 		return func() {
 			p := w.end()
+			p.markBenchClient(ownerRole(o.ownerURL))
 			rep.Phases = append(rep.Phases, p)
 			p.print()
 		}
@@ -137,14 +144,26 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	// The storm next, while the engine has no backlog of its own.
 	if o.stormN > 0 {
+		profDone := make(chan error, 1)
+		if o.temporalPprof != "" { // the storm's first half minute at most
+			d := min(30*time.Second, time.Duration(o.stormN/max(o.stormRate, 1)+5)*time.Second)
+			go func() { profDone <- fetchProfile(ctx, o.temporalPprof, d, o.temporalProfileOut) }()
+		} else {
+			profDone <- nil
+		}
 		end := phase("storm")
-		st, err := runStorm(ctx, stormOptions{db: sqlDB, n: o.stormN, rate: o.stormRate, limit: o.stormLimit, run: run, submit: submit})
+		st, err := runStorm(ctx, stormOptions{db: sqlDB, n: o.stormN, rate: o.stormRate, limit: o.stormLimit, run: run, submit: submitCase})
 		end()
 		if err != nil {
 			return err
 		}
 		rep.Storm = &st
 		st.print()
+		if err := <-profDone; err != nil {
+			fmt.Fprintln(os.Stderr, "bench: CPU profile of the embedded Temporal:", err)
+		} else if o.temporalPprof != "" {
+			rep.TemporalProfile = o.temporalProfileOut
+		}
 	}
 	if err := rep.intakeRuns(ctx, o, raw, run, submit, phase); err != nil {
 		return err
@@ -221,8 +240,7 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, raw *raw
 		return err
 	}
 	if p := rep.Phases[len(rep.Phases)-1]; base.Accepted > 0 {
-		role := ownerRole(o.ownerURL)
-		cpu := cpuOf(p.Processes, func(n string) bool { return n == "postgres ("+role+")" || n == "postgres (server)" })
+		cpu := cpuOf(p.Processes, func(n string) bool { return n == benchClientGroup || n == "postgres (server)" })
 		rep.RawCPUms = 1000 * cpu / float64(base.Accepted)
 	}
 	profDone := make(chan error, 1)
@@ -263,6 +281,7 @@ func ownerRole(dbURL string) string {
 type benchOptions struct {
 	addr, rates, temporal, pprofURL, profileOut, store string
 	otherStartup, deletionJSON, ownerURL               string
+	temporalPprof, temporalProfileOut                  string
 	duration, startupLimit, stormLimit                 time.Duration
 	satC, startupN, startupC, serverPID, pgPID         int
 	stormN, stormRate                                  int
@@ -310,6 +329,9 @@ type benchReport struct {
 	RawCPUms float64 `json:"raw_sql_cpu_ms_per_complaint,omitempty"`
 	Phases   []phase `json:"phases"`
 	Profile  string  `json:"cpu_profile,omitempty"`
+	// TemporalProfile is a CPU profile of redress dev (the embedded
+	// Temporal server) during the storm.
+	TemporalProfile string `json:"temporal_cpu_profile,omitempty"`
 }
 
 func printHeader() {

@@ -63,6 +63,12 @@ func TestPhaseCostSplitsTheStack(t *testing.T) {
 	if !near(c.ServerMsPerOp, 1.5) || !near(c.TemporalMsPerOp, 2) || !near(c.PostgresMsPerOp, 1.5) || !near(c.TotalMsPerOp, 5) {
 		t.Fatalf("%+v", c)
 	}
+	// The bench's own database connections are no part of the stack.
+	p.Processes = append(p.Processes, procRow{Name: "postgres (redress)", CPUSeconds: 7})
+	p.markBenchClient("redress")
+	if c := p.costPer(1000); !near(c.TotalMsPerOp, 5) || !near(c.PostgresMsPerOp, 1.5) || !near(c.ServerMsPerOp, 1.5) {
+		t.Fatalf("with the bench's connections: %+v", c)
+	}
 	if p.costPer(0) != nil || (phase{}).costPer(10) != nil {
 		t.Fatal("a cost without operations or processes")
 	}

@@ -7,11 +7,14 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/redress/redress/workflows/complaint"
 )
 
 // The complaint storm (a leak in the news): n complaints offered at rate
@@ -28,7 +31,7 @@ type stormOptions struct {
 	n, rate int
 	limit   time.Duration
 	run     string
-	submit  func(key string) error
+	submit  func(key string) (caseID string, err error)
 }
 
 type stormResult struct {
@@ -53,25 +56,87 @@ type stormResult struct {
 	Complete      bool `json:"complete"`
 }
 
-// stormCounts is one reading of the storm's complaints on record.
-type stormCounts struct {
-	accepted, started, acked int
-	lastAck                  sql.NullTime
+// stormWatch follows the storm's cases on record: it asks only about the
+// cases still waiting for their workflow or acknowledgement, so polling
+// stays cheap as the backlog drains.
+type stormWatch struct {
+	db                 *sql.DB
+	mu                 sync.Mutex
+	accepted           int
+	unstarted, unacked map[string]bool
+	lastAck            time.Time
 }
 
-func readStorm(ctx context.Context, db *sql.DB, keyPrefix string) (stormCounts, error) {
-	var c stormCounts
-	err := db.QueryRowContext(ctx, `SELECT count(*), count(c.workflow_started_at), count(n.sent_at), max(n.sent_at)
-		FROM intake_idempotency i
-		JOIN cases c ON c.id = i.case_id
-		LEFT JOIN notifications n ON n.case_id = c.id AND n.kind = 'acknowledgement' AND n.status = 'sent'
-		WHERE i.key LIKE $1`, keyPrefix+"%").Scan(&c.accepted, &c.started, &c.acked, &c.lastAck)
-	return c, err
+func (w *stormWatch) add(caseID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.unstarted[caseID] && !w.unacked[caseID] {
+		w.accepted++
+		w.unstarted[caseID], w.unacked[caseID] = true, true
+	}
+}
+
+func (w *stormWatch) poll(ctx context.Context) (accepted, started, acked int, err error) {
+	w.mu.Lock()
+	var ids, keys []string
+	for id := range w.unstarted {
+		ids = append(ids, id)
+	}
+	for id := range w.unacked {
+		keys = append(keys, id+"/"+complaint.NoticeAcknowledgement)
+	}
+	w.mu.Unlock()
+	var done []string
+	rows, err := w.db.QueryContext(ctx, `SELECT id::text FROM cases WHERE id = ANY($1::uuid[]) AND workflow_started_at IS NOT NULL`, ids)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return 0, 0, 0, err
+		}
+		done = append(done, id)
+	}
+	_ = rows.Close()
+	type ack struct {
+		id string
+		at time.Time
+	}
+	var acks []ack
+	rows, err = w.db.QueryContext(ctx, `SELECT case_id::text, sent_at FROM notifications
+		WHERE dedupe_key = ANY($1) AND status = 'sent'`, keys)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for rows.Next() {
+		var a ack
+		if err := rows.Scan(&a.id, &a.at); err != nil {
+			_ = rows.Close()
+			return 0, 0, 0, err
+		}
+		acks = append(acks, a)
+	}
+	_ = rows.Close()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, id := range done {
+		delete(w.unstarted, id)
+	}
+	for _, a := range acks {
+		delete(w.unacked, a.id)
+		if a.at.After(w.lastAck) {
+			w.lastAck = a.at
+		}
+	}
+	return w.accepted, w.accepted - len(w.unstarted), w.accepted - len(w.unacked), rows.Err()
 }
 
 func runStorm(ctx context.Context, o stormOptions) (stormResult, error) {
 	res := stormResult{N: o.n, Rate: o.rate}
 	prefix := "storm-" + o.run + "-"
+	watch := &stormWatch{db: o.db, unstarted: map[string]bool{}, unacked: map[string]bool{}}
 	var retries atomic.Int64
 	start := time.Now()
 	var lastSubmit time.Time
@@ -79,7 +144,13 @@ func runStorm(ctx context.Context, o stormOptions) (stormResult, error) {
 	submitted := make(chan loadRow, 1)
 	go func() {
 		r := openLoop(ctx, "intake during the storm", o.n, o.rate, func(i int) error {
-			n, err := submitRetrying(ctx, func() error { return o.submit(prefix + strconv.Itoa(i)) })
+			n, err := submitRetrying(ctx, func() error {
+				id, err := o.submit(prefix + strconv.Itoa(i))
+				if err == nil {
+					watch.add(id)
+				}
+				return err
+			})
 			retries.Add(int64(n))
 			return err
 		})
@@ -106,23 +177,23 @@ func runStorm(ctx context.Context, o stormOptions) (stormResult, error) {
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
-		c, err := readStorm(ctx, o.db, "bench/"+prefix)
+		accepted, started, acked, err := watch.poll(ctx)
 		if err != nil {
 			return res, err
 		}
-		res.PeakBacklog = max(res.PeakBacklog, c.accepted-c.acked)
-		res.PeakUnstarted = max(res.PeakUnstarted, c.accepted-c.started)
-		res.Accepted, res.WorkflowsStarted, res.AcksSent = c.accepted, c.started, c.acked
-		if answered && c.acked >= c.accepted {
-			if c.lastAck.Valid {
-				res.LastAckSeconds = c.lastAck.Time.Sub(start).Seconds()
+		res.PeakBacklog = max(res.PeakBacklog, accepted-acked)
+		res.PeakUnstarted = max(res.PeakUnstarted, accepted-started)
+		res.Accepted, res.WorkflowsStarted, res.AcksSent = accepted, started, acked
+		if answered && acked >= accepted {
+			if !watch.lastAck.IsZero() {
+				res.LastAckSeconds = watch.lastAck.Sub(start).Seconds()
 			}
 			break
 		}
 		if time.Now().After(deadline) {
 			res.Retries = int(retries.Load())
 			return res, fmt.Errorf("bench: storm not drained after %s: %d accepted, %d workflows started, %d acknowledgements sent",
-				o.limit, c.accepted, c.started, c.acked)
+				o.limit, accepted, started, acked)
 		}
 	}
 	res.Retries = int(retries.Load())

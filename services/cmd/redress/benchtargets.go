@@ -166,8 +166,11 @@ func (rep *benchReport) printTargets() {
 			fmt.Printf("  %-72s %12s %12s %9s  %-34s %s (%s)\n", t.Measure, "-", "-", "-", t.Target, v, strings.TrimPrefix(t.Note, "not measured: "))
 			continue
 		}
-		fmt.Printf("  %-72s %12s %12s %8.2f×  %-34s %s\n", t.Measure, fmt.Sprintf("%.2f %s", t.Value, shortUnit(t.Unit)),
-			fmt.Sprintf("%.2f %s", t.Baseline, shortUnit(t.Unit)), t.Ratio, t.Target, v)
+		base, ratio := "-", "-"
+		if t.BaselineOf != "" {
+			base, ratio = fmt.Sprintf("%.2f %s", t.Baseline, shortUnit(t.Unit)), fmt.Sprintf("%.2f×", t.Ratio)
+		}
+		fmt.Printf("  %-72s %12s %12s %9s  %-34s %s\n", t.Measure, fmt.Sprintf("%.2f %s", t.Value, shortUnit(t.Unit)), base, ratio, t.Target, v)
 		if t.Note != "" {
 			fmt.Printf("  %-72s %s\n", "", t.Note)
 		}
