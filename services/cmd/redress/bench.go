@@ -62,6 +62,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	fs.IntVar(&o.startupN, "startup-n", 2000, "complaints (and empty workflows) for the start-up measure; 0 skips it")
 	fs.IntVar(&o.startupC, "startup-c", 32, "concurrent callers for the start-up measure")
 	fs.DurationVar(&o.startupLimit, "startup-limit", 30*time.Minute, "give up on the start-up measure after this long")
+	fs.DurationVar(&o.idle, "idle", 10*time.Second, "measure the idle stack's CPU and memory this long first; 0 skips it")
 	fs.IntVar(&o.stormN, "storm-n", 20000, "complaints in the storm; 0 skips it")
 	fs.IntVar(&o.stormRate, "storm-rate", 500, "the storm's offered rate (complaints/s)")
 	fs.DurationVar(&o.stormLimit, "storm-limit", 30*time.Minute, "give up on the storm after this long")
@@ -125,6 +126,16 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 			rep.Phases = append(rep.Phases, p)
 			p.print()
 		}
+	}
+	// What the stack burns doing nothing (timers, polls, the engine's own
+	// loops): the floor under every per-complaint figure below.
+	if o.idle > 0 {
+		end := phase("idle")
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.idle):
+		}
+		end()
 	}
 	// Start-up first, on an idle stack: the load runs below leave thousands
 	// of workflows for the worker to catch up with.
@@ -282,7 +293,7 @@ type benchOptions struct {
 	addr, rates, temporal, pprofURL, profileOut, store string
 	otherStartup, deletionJSON, ownerURL               string
 	temporalPprof, temporalProfileOut                  string
-	duration, startupLimit, stormLimit                 time.Duration
+	duration, startupLimit, stormLimit, idle           time.Duration
 	satC, startupN, startupC, serverPID, pgPID         int
 	stormN, stormRate                                  int
 }

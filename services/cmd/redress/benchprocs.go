@@ -301,10 +301,10 @@ func (p phase) print() {
 	fmt.Printf("\nprocesses during %s (%.1f s): CPU seconds, memory (PSS) peak / average\n", p.Name, p.Seconds)
 	var total float64
 	for _, r := range p.Processes {
-		fmt.Printf("  %-28s %3d proc %8.2f s CPU %8.1f MiB peak %8.1f MiB avg\n", r.Name, r.Processes, r.CPUSeconds, r.PeakMiB, r.AvgMiB)
+		fmt.Printf("  %-36s %3d proc %8.2f s CPU %8.1f MiB peak %8.1f MiB avg\n", r.Name, r.Processes, r.CPUSeconds, r.PeakMiB, r.AvgMiB)
 		total += r.CPUSeconds
 	}
-	fmt.Printf("  %-28s          %8.2f s CPU (%.0f%% of one core)\n", "all", total, 100*safeDiv(total, p.Seconds))
+	fmt.Printf("  %-36s          %8.2f s CPU (%.0f%% of one core)\n", "all", total, 100*safeDiv(total, p.Seconds))
 }
 
 // cpuOf sums the CPU seconds of the rows whose names match.
