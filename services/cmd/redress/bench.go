@@ -180,7 +180,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 		return err
 	}
 
-	if err := readJSON(o.deletionJSON, &rep.Deletion); err != nil {
+	if rep.Deletion, err = readDeletion(o.deletionJSON); err != nil {
 		return fmt.Errorf("bench: %s: %w", o.deletionJSON, err)
 	}
 	if o.otherStartup != "" {

@@ -5,6 +5,8 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -178,5 +180,27 @@ func TestBenchJSONHasEveryTargetRow(t *testing.T) {
 	b, _ := json.Marshal(rep)
 	if missing, _ := missingTargets(b); !slices.Equal(missing, targetKeys[:1]) {
 		t.Fatalf("missing %v, want %v", missing, targetKeys[:1])
+	}
+}
+
+// The deletion row reads the file bench-deletion writes, in its shape.
+func TestReadDeletionFigures(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bench-deletion.json")
+	if d, err := readDeletion(path); d != nil || err != nil {
+		t.Fatalf("no file: %+v, %v", d, err)
+	}
+	body := `{"requests": 1000, "end_to_end_requests": 1000, "connector_concurrency": 4,
+		"end_to_end_per_second": 3.8, "raw_sql_people_per_second": 1027.4, "ratio_raw_to_end_to_end": 270.4}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := readDeletion(path)
+	if err != nil || d.Requests != 1000 || d.EndToEndPerSec != 3.8 || d.RawPeoplePerSec != 1027.4 || d.MeasuredAt.IsZero() {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	rep := &benchReport{Deletion: d}
+	rep.buildTargets()
+	if r := targetByKey(t, rep, "deletion_end_to_end"); r.Met == nil || *r.Met || !near(r.Ratio, 1027.4/3.8) {
+		t.Fatalf("%+v", r)
 	}
 }
