@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/calendars"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/records"
@@ -34,6 +35,9 @@ type Activities struct {
 	Log    *slog.Logger
 	// Escalations opens the SLA-breach escalations (escalation.Command).
 	Escalations EscalationOpener
+	// Calendars brings confirmed calendars into the policy engine's set
+	// before a recomputation (nil: the set as it is).
+	Calendars *calendars.Store
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):

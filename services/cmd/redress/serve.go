@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -84,6 +85,11 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	if flush {
 		g.Go(func() error { return audit.RunCountFlusher(ctx, st.db, log) })
+	}
+	if st.calendars != nil {
+		// A calendar confirmed through the intake process is counted here
+		// within a minute, without a restart.
+		g.Go(func() error { st.calendars.Watch(ctx, time.Minute); return nil })
 	}
 	return g.Wait()
 }

@@ -13,8 +13,10 @@ import (
 	"google.golang.org/grpc"
 	"gorm.io/gorm"
 
+	calendarv1 "github.com/redress/redress/proto/redress/calendar/v1"
 	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/calendars"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
@@ -49,6 +51,9 @@ type stack struct {
 	hostsIntake bool
 	// pools are the extra pools of asService, closed with the stack.
 	pools []*gorm.DB
+	// calendars keeps the policy engine's calendars in line with the
+	// confirmed loads (nil without a database).
+	calendars *calendars.Store
 }
 
 // needs says what a process opens. Only these are required of its
@@ -114,6 +119,11 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 	if n&needDB != 0 {
 		if st.db, err = db.Open(ctx, cfg.DatabaseURL); err != nil {
 			return nil, err
+		}
+		st.calendars = &calendars.Store{DB: st.db, Set: cals, Log: log}
+		if err := st.calendars.Refresh(ctx); err != nil {
+			// Counted on the shipped calendars until the next refresh.
+			log.Error("confirmed calendars not loaded", "err", err)
 		}
 	}
 	if n&needTemporal != 0 {
@@ -181,7 +191,7 @@ func (s *stack) sender() notify.Sender {
 
 func (s *stack) activities() *worker.Activities {
 	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log,
-		Escalations: esc.Command{Temporal: s.temporal}}
+		Escalations: esc.Command{Temporal: s.temporal}, Calendars: s.calendars}
 }
 
 // serveGRPC serves one gRPC service on addr (with health and reflection)
@@ -259,6 +269,9 @@ func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *ident
 	intakev1.RegisterCaseFactsServiceServer(gs, &intake.CaseFacts{DB: s.db, Keys: s.keys, Sender: s.sender()})
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
+	calendarv1.RegisterCalendarServiceServer(gs, &calendars.Server{
+		DB: s.db, Store: s.calendars, Temporal: s.temporal, Commands: s.signer, Log: s.log,
+	})
 }
 
 // intakeServer builds IntakeService and its workflow starter; the caller

@@ -68,10 +68,12 @@ var Grants = map[Role][]Permission{
 		EscalationCreate, EscalationFile, IncidentManage),
 	// Compliance officers export registers, prepare filings and inspections.
 	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, ReportPublished, DeletionRead,
-		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn},
-	// Administrators manage people and connectors; they see cases but
-	// never reveal personal data.
-	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn},
+		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn, CalendarRead},
+	// Administrators manage people, connectors and the official calendars
+	// (a load takes a second administrator); they see cases but never
+	// reveal personal data.
+	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn,
+		CalendarAdmin, CalendarRead},
 	// Partner systems and pipelines submit and read status; a pipeline may
 	// vouch for identities it has checked itself (a scoped credential can
 	// leave that out); the operator's own systems ask the suppression list
