@@ -69,8 +69,9 @@ func TestConfirmedCalendarRecomputesAnOpenCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	gs := grpcserver.New(h.log, grpcserver.NewMetrics(), access.Guard{Auth: h.identity, TrustActorHeader: true})
-	calendarv1.RegisterCalendarServiceServer(gs.GRPC, &calendars.Server{DB: h.db, Store: &calendars.Store{DB: h.db, Set: intakeCals},
-		Temporal: h.tc, Commands: h.signer, Log: h.log})
+	calSrv := &calendars.Server{DB: h.db, Store: &calendars.Store{DB: h.db, Set: intakeCals},
+		Temporal: h.tc, Commands: h.signer, Log: h.log}
+	calendarv1.RegisterCalendarServiceServer(gs.GRPC, calSrv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +176,16 @@ func TestConfirmedCalendarRecomputesAnOpenCase(t *testing.T) {
 	})
 	if !strings.Contains(m.Body, "2027-01-12 00:00") {
 		t.Fatalf("deadline notice does not tell the new date:\n%s", m.Body)
+	}
+
+	// The intake process's sweep finds nothing left to recompute.
+	if err := calSrv.Sweep(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var recomputes int64
+	h.db.Model(&records.CaseAction{}).Where("case_id = ? AND action = ?", caseID, complaint.UpdateRecomputeDeadlines).Count(&recomputes)
+	if recomputes != 1 {
+		t.Fatalf("recompute actions after the sweep: %d, want 1", recomputes)
 	}
 
 	list, err := cal.List(h.as("officer.chen"), &calendarv1.ListRequest{})

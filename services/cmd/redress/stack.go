@@ -249,6 +249,8 @@ func (s *stack) serveIntake(ctx context.Context) error {
 			func(gs *grpc.Server) { s.registerOnIntake(gs, srv, ids) })
 	})
 	g.Go(func() error { starter.Run(ctx); return nil })
+	// Open cases a confirmed calendar has not reached yet are sent again.
+	g.Go(func() error { s.calendarServer().RunSweeps(ctx, 5*time.Minute); return nil })
 	g.Go(func() error {
 		if n, err := intake.SealClearTexts(ctx, s.db, s.keys); err != nil && ctx.Err() == nil {
 			s.log.Error("intake: clear case texts not sealed", "err", err)
@@ -269,9 +271,12 @@ func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *ident
 	intakev1.RegisterCaseFactsServiceServer(gs, &intake.CaseFacts{DB: s.db, Keys: s.keys, Sender: s.sender()})
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
-	calendarv1.RegisterCalendarServiceServer(gs, &calendars.Server{
-		DB: s.db, Store: s.calendars, Temporal: s.temporal, Commands: s.signer, Log: s.log,
-	})
+	calendarv1.RegisterCalendarServiceServer(gs, s.calendarServer())
+}
+
+// calendarServer is CalendarService, served on the intake listener.
+func (s *stack) calendarServer() *calendars.Server {
+	return &calendars.Server{DB: s.db, Store: s.calendars, Temporal: s.temporal, Commands: s.signer, Log: s.log}
 }
 
 // intakeServer builds IntakeService and its workflow starter; the caller

@@ -238,15 +238,67 @@ func (s *Server) Reject(ctx context.Context, req *calendarv1.RejectRequest) (*ca
 }
 
 // AffectedCases lists the open cases with a running deadline whose count
-// can touch year: received in or before it and due in or after it (Asia/Shanghai).
-func AffectedCases(ctx context.Context, db *gorm.DB, year int) ([]string, error) {
+// can touch year: received in or before it and due in or after it (Asia/Shanghai),
+// leaving out those recomputed since a non-zero since.
+func AffectedCases(ctx context.Context, db *gorm.DB, year int, since time.Time) ([]string, error) {
 	var ids []string
 	err := db.WithContext(ctx).Raw(`SELECT DISTINCT c.id FROM cases c JOIN deadlines d ON d.case_id = c.id
 		WHERE c.state NOT IN ('closed', 'rejected', 'merged') AND d.status IN ('open', 'paused')
 		  AND extract(year FROM c.received_at AT TIME ZONE 'Asia/Shanghai') <= ?
 		  AND extract(year FROM d.due_at AT TIME ZONE 'Asia/Shanghai') >= ?
-		ORDER BY c.id`, year, year).Scan(&ids).Error
+		  AND (?::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM case_actions a
+		       WHERE a.case_id = c.id AND a.action = ? AND a.applied_at >= ?::timestamptz))
+		ORDER BY c.id`, year, year, nullTime(since), complaint.UpdateRecomputeDeadlines, nullTime(since)).Scan(&ids).Error
 	return ids, err
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Sweep sends the recomputation again to every open case that a calendar in
+// force should have moved but that has not been recomputed since the
+// calendar's confirmation: a workflow that was busy or unreachable then, or
+// a confirmation whose process stopped before it reached every case.
+func (s *Server) Sweep(ctx context.Context) error {
+	var loads []Load
+	if err := s.DB.WithContext(ctx).Raw(`SELECT DISTINCT ON (jurisdiction, year) id, jurisdiction, year, decided_by, decided_at
+		FROM calendar_loads WHERE status = ? ORDER BY jurisdiction, year, decided_at DESC, id`, StatusConfirmed).
+		Scan(&loads).Error; err != nil {
+		return err
+	}
+	for _, l := range loads {
+		if l.Jurisdiction != "cn" || l.DecidedAt == nil {
+			continue
+		}
+		ids, err := AffectedCases(ctx, s.DB, l.Year, *l.DecidedAt)
+		if err != nil {
+			return err
+		}
+		if ok, failed := s.recomputeCases(ctx, ids, l.DecidedBy); ok+failed > 0 {
+			s.Log.Info("calendar sweep", "year", l.Year, "recomputed", ok, "failed", failed)
+		}
+	}
+	return nil
+}
+
+// RunSweeps sweeps every interval until ctx ends.
+func (s *Server) RunSweeps(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Error("calendar sweep failed", "err", err)
+			}
+		}
+	}
 }
 
 // Recompute sends UpdateRecomputeDeadlines to the workflow of every open case
@@ -257,12 +309,21 @@ func (s *Server) Recompute(ctx context.Context, jurisdiction string, year int, a
 	if jurisdiction != "cn" { // the only jurisdiction with cases today
 		return 0, 0, nil
 	}
-	ids, err := AffectedCases(ctx, s.DB, year)
+	ids, err := AffectedCases(ctx, s.DB, year, time.Time{})
 	if err != nil || len(ids) == 0 {
 		return 0, 0, err
 	}
 	if s.Temporal == nil || s.Commands == nil {
 		return 0, len(ids), errors.New("no workflow engine or command key: open cases not recomputed")
+	}
+	ok, failed = s.recomputeCases(ctx, ids, actor)
+	return ok, failed, nil
+}
+
+// recomputeCases sends the Update to each case, a few at a time.
+func (s *Server) recomputeCases(ctx context.Context, ids []string, actor string) (ok, failed int) {
+	if len(ids) == 0 || s.Temporal == nil || s.Commands == nil {
+		return 0, len(ids)
 	}
 	var (
 		mu  sync.Mutex
@@ -286,7 +347,7 @@ func (s *Server) Recompute(ctx context.Context, jurisdiction string, year int, a
 		}()
 	}
 	wg.Wait()
-	return ok, failed, nil
+	return ok, failed
 }
 
 func (s *Server) recomputeCase(ctx context.Context, caseID, actor string) error {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -216,5 +218,58 @@ func TestBadFileRefusedNamingTheField(t *testing.T) {
 	db.Table("audit_entries").Where("action LIKE 'calendar.%'").Count(&entries)
 	if loads != 0 || entries != 0 {
 		t.Fatalf("refused files left %d loads and %d audit entries", loads, entries)
+	}
+}
+
+// The cases a 2027 calendar can move: open, with a running deadline whose
+// count reaches into 2027; the sweep leaves out those recomputed since the
+// calendar's confirmation.
+func TestAffectedCases(t *testing.T) {
+	_, db := newServer(t)
+	sh := calendar.Shanghai()
+	add := func(state, status string, received, due time.Time) string {
+		t.Helper()
+		id, comp, key := uuid.NewString(), uuid.NewString(), uuid.NewString()
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO subject_keys (id, wrapped_key) VALUES (?, '\x00')`, []any{key}},
+			{`INSERT INTO complainants (id, subject_key_id) VALUES (?, ?)`, []any{comp, key}},
+			{`INSERT INTO cases (id, case_number, kind, category, channel, state, complainant_id, description, policy_pack,
+				ack_due_at, resolution_due_at, lookup_code_hash, received_at, updated_at)
+				VALUES (?, ?, 'complaint', 'spam_sms', 'web_form', ?, ?, 'x', 'cn', ?, ?, '\x00', ?, ?)`,
+				[]any{id, "C-" + id[:8], state, comp, due, due, received, received}},
+			{`INSERT INTO deadlines (case_id, kind, due_at, rule_id, citation, status) VALUES (?, 'resolution', ?, 'cn/A1', 'x', ?)`,
+				[]any{id, due, status}},
+		} {
+			if err := db.Exec(q.sql, q.args...).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	dec17, jan9 := time.Date(2026, 12, 17, 10, 0, 0, 0, sh), time.Date(2027, 1, 9, 0, 0, 0, 0, sh)
+	spans := add("in_progress", "open", dec17, jan9)
+	paused := add("awaiting_complainant", "paused", dec17, jan9)
+	add("in_progress", "open", time.Date(2026, 11, 2, 10, 0, 0, 0, sh), time.Date(2026, 11, 24, 0, 0, 0, 0, sh)) // all in 2026
+	add("closed", "met", dec17, jan9)
+	add("in_progress", "breached", dec17, jan9)
+	got, err := AffectedCases(context.Background(), db, 2027, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{spans, paused}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("affected: %v, want %v", got, want)
+	}
+	confirmed := time.Now().Add(-time.Minute)
+	if err := db.Exec(`INSERT INTO case_actions (action_id, case_id, action, from_state, to_state, actor, applied_at)
+		VALUES ('r-1', ?, 'recompute_deadlines', 'in_progress', 'in_progress', 'admin.wang', now())`, spans).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got, err = AffectedCases(context.Background(), db, 2027, confirmed); err != nil || !slices.Equal(got, []string{paused}) {
+		t.Fatalf("not yet recomputed since the confirmation: %v %v, want [%s]", got, err, paused)
 	}
 }

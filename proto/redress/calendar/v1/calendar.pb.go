@@ -266,9 +266,8 @@ func (x *ConfirmRequest) GetLoadId() string {
 type ConfirmResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Load  *CalendarLoad          `protobuf:"bytes,1,opt,name=load,proto3" json:"load,omitempty"`
-	// Open cases whose deadlines were sent for recomputation, and those the
-	// workflow engine did not take (retried at the next confirmation or by
-	// the periodic sweep).
+	// Open cases whose deadlines were recomputed, and those whose workflow
+	// did not take the recomputation (the intake process sweeps them again).
 	Recomputed    int32 `protobuf:"varint,2,opt,name=recomputed,proto3" json:"recomputed,omitempty"`
 	Failed        int32 `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
 	unknownFields protoimpl.UnknownFields
