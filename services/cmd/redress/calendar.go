@@ -97,14 +97,15 @@ func runCalendar(ctx context.Context, cfg config.Config, args []string, out io.W
 		if err != nil {
 			return fmt.Errorf("calendar list: %w", err)
 		}
+		// Write errors surface at Flush.
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "YEAR\tCOUNTED ON\tSOURCE")
+		_, _ = fmt.Fprintln(tw, "YEAR\tCOUNTED ON\tSOURCE")
 		for _, y := range r.GetYears() {
-			fmt.Fprintf(tw, "%d\t%s\t%s\n", y.GetYear(), yearBasis(y.GetBasis()), y.GetSource())
+			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\n", y.GetYear(), yearBasis(y.GetBasis()), y.GetSource())
 		}
-		fmt.Fprintln(tw, "\nLOAD\tYEAR\tSTATUS\tLOADED BY\tDECIDED BY\tSHA256")
+		_, _ = fmt.Fprintln(tw, "\nLOAD\tYEAR\tSTATUS\tLOADED BY\tDECIDED BY\tSHA256")
 		for _, l := range r.GetLoads() {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.12s\n", l.GetId(), l.GetYear(), loadStatus(l.GetStatus()),
+			_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.12s\n", l.GetId(), l.GetYear(), loadStatus(l.GetStatus()),
 				l.GetLoadedBy(), l.GetDecidedBy(), l.GetSha256())
 		}
 		return tw.Flush()
