@@ -24,12 +24,14 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/calendars"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
 	wf "github.com/redress/redress/workflows/deletion"
 	"github.com/redress/redress/workflows/escalation"
+	"github.com/redress/redress/workflows/policy"
 )
 
 // AutoApproval says which plans need no reviewer: requests from these
@@ -82,7 +84,10 @@ type Activities struct {
 	// Erasure reaches intake's ErasureService (the own-data connector) with
 	// the deletion service's credential.
 	Erasure intakev1.ErasureServiceClient
-	reg     registry
+	// Policy and Calendars recompute a due date when a calendar is confirmed.
+	Policy    *policy.Engine
+	Calendars *calendars.Store
+	reg       registry
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):
