@@ -73,6 +73,9 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	defer st.close()
 	st.hostsIntake = slices.Contains(run, "intake")
+	if slices.ContainsFunc(run, func(n string) bool { return n != "checkpoints" && processes[n].needs&needDB != 0 }) {
+		st.openCalendars(ctx) // the checkpoint signer's role reads no calendars: it counts no days
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, name := range run {
 		p := processes[name]

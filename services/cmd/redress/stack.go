@@ -51,9 +51,20 @@ type stack struct {
 	hostsIntake bool
 	// pools are the extra pools of asService, closed with the stack.
 	pools []*gorm.DB
-	// calendars keeps the policy engine's calendars in line with the
-	// confirmed loads (nil without a database).
+	// cals are the policy engine's calendars; calendars keeps them in line
+	// with the confirmed loads (see openCalendars; nil until then).
+	cals      *calendar.Set
 	calendars *calendars.Store
+}
+
+// openCalendars brings the confirmed calendars into the policy engine's set
+// (the shipped ones count until they are read) and keeps them refreshed
+// while ctx lasts: every process that counts working days runs it.
+func (s *stack) openCalendars(ctx context.Context) {
+	s.calendars = &calendars.Store{DB: s.db, Set: s.cals, Log: s.log}
+	if err := s.calendars.Refresh(ctx); err != nil {
+		s.log.Error("confirmed calendars not loaded", "err", err)
+	}
 }
 
 // needs says what a process opens. Only these are required of its
@@ -93,7 +104,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 	if err != nil {
 		return nil, err
 	}
-	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType))}
+	st = &stack{cfg: cfg, log: log, cals: cals, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType))}
 	defer func() {
 		if err != nil {
 			st.close()
@@ -120,11 +131,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 		if st.db, err = db.Open(ctx, cfg.DatabaseURL); err != nil {
 			return nil, err
 		}
-		st.calendars = &calendars.Store{DB: st.db, Set: cals, Log: log}
-		if err := st.calendars.Refresh(ctx); err != nil {
-			// Counted on the shipped calendars until the next refresh.
-			log.Error("confirmed calendars not loaded", "err", err)
-		}
+
 	}
 	if n&needTemporal != 0 {
 		st.temporal, err = temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace, temporalclient.Security{
