@@ -12,8 +12,8 @@ import (
 
 // Policies and holiday calendars, read-only: the operator profile the rules
 // read, the deadline rules in force with their citations and how well each
-// was checked (confidence), and the official calendars loaded per year (the
-// calendars ship as data files; a new year's file arrives with a release).
+// was checked (confidence), and the official calendars shipped per year (a
+// new year's notice is loaded on the calendars page, see calendars.go).
 
 type policyData struct {
 	Rules     []policy.Rule

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	calendarv1 "github.com/redress/redress/proto/redress/calendar/v1"
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
@@ -67,6 +68,9 @@ type Config struct {
 	// OIDC, when set, offers single sign-on with the organisation's
 	// provider; the identity service checks the ID tokens it brings back.
 	OIDC *oidcclient.Client
+	// Calendar, when set, adds the calendars page (CalendarService, on the
+	// intake listener).
+	Calendar calendarv1.CalendarServiceClient
 	// Policy and Calendars, when set, add the read-only policies page.
 	Policy    *policy.Engine
 	Calendars *calendar.Set
@@ -121,7 +125,7 @@ func New(c Config) (*Server, error) {
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident", "newcase", "alerts"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident", "newcase", "alerts", "calendars"} {
 		files := []string{"templates/layout.html", "templates/" + p + ".html"}
 		if p == "admin" || p == "grants" {
 			files = append(files, "templates/grants_list.html")
@@ -187,6 +191,11 @@ func (s *Server) Handler() http.Handler {
 	if s.c.Policy != nil {
 		mux.Handle("GET /policies", s.authed(s.policies))
 	}
+	if s.c.Calendar != nil {
+		mux.Handle("GET /calendars", s.authed(s.requires(access.CalendarRead, s.calendarsPage)))
+		mux.Handle("POST /calendars", s.authed(s.requires(access.CalendarAdmin, s.uploadCalendar)))
+		mux.Handle("POST /calendars/{id}/{action}", s.authed(s.requires(access.CalendarAdmin, s.calendarAction)))
+	}
 	if s.c.Reporting != nil {
 		mux.Handle("GET /reports", s.authed(s.requires(access.ReportExport, s.reportsPage)))
 		mux.Handle("GET /reports/documents/{id}", s.authed(s.requires(access.ReportExport, s.document)))
@@ -232,7 +241,7 @@ type view struct {
 	SSO   bool // single sign-on is offered
 	// Which optional pages exist (their services are configured).
 	HasDeletions, HasEscalations, HasPolicies bool
-	HasReports                                bool
+	HasReports, HasCalendars                  bool
 	// HasAlerts: the navigation bar shows the alerts link with Unread.
 	HasAlerts bool
 	Unread    int64
@@ -280,7 +289,8 @@ func (s *Server) authedLimit(limit int64, h authedHandler) http.Handler {
 			return
 		}
 		v := &view{Lang: language(r), session: c.Value,
-			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil, HasReports: s.c.Reporting != nil}
+			HasDeletions: s.c.Deletion != nil, HasEscalations: s.c.Escalation != nil, HasPolicies: s.c.Policy != nil, HasReports: s.c.Reporting != nil,
+			HasCalendars: s.c.Calendar != nil}
 		// Asked at every request, so a session ended or revoked anywhere
 		// stops here at once.
 		me, err := s.c.Identity.WhoAmI(v.rpc(r.Context()), &identityv1.WhoAmIRequest{})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/calendars"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/records"
@@ -38,6 +39,9 @@ type Activities struct {
 	// Alerts tells the assignee and the supervisors of reminders and
 	// breaches (nil: nobody is told beyond the audit chain).
 	Alerts alerts.Raiser
+	// Calendars brings confirmed calendars into the policy engine's set
+	// before a recomputation (nil: the set as it is).
+	Calendars *calendars.Store
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):

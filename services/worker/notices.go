@@ -108,6 +108,9 @@ func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (noti
 		Kind: in.Kind, Language: "zh", CaseNumber: c.CaseNumber, AckDueAt: c.AckDueAt,
 		ResolutionDueAt: c.ResolutionDueAt, ReasonCode: c.RejectionReason, DedupeKey: in.DedupeKey,
 	}
+	if in.Kind == complaint.NoticeDeadlineMoved && c.State != complaint.StateReceived {
+		n.AckDueAt = time.Time{} // acknowledged already: only the result's date still runs
+	}
 	if in.Kind == complaint.NoticeAcknowledgement {
 		n.LookupCode = open("lookup_code", c.LookupCodeEnc)
 		var d records.Deadline

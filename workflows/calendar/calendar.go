@@ -187,34 +187,54 @@ func (s *Set) IsWorkingDay(jurisdiction string, d Date) (working bool, known boo
 	return weekday, true
 }
 
+// FieldError is a file refused for one field, named by its JSON path
+// (e.g. "holidays[2].days_off", or "file" when the JSON itself is bad).
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Parse validates one year's calendar file (JSON) as Add does, without
+// adding it anywhere. A refusal is a *FieldError.
+func Parse(data []byte) (File, error) {
+	y, err := parse(data)
+	if err != nil {
+		return File{}, err
+	}
+	return y.file, nil
+}
+
 // parse decodes and validates one file against the notice's own totals.
 func parse(data []byte) (*year, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var f File
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("invalid calendar JSON: %w", err)
+		return nil, &FieldError{Field: "file", Err: fmt.Errorf("invalid calendar JSON: %w", err)}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("invalid calendar JSON: trailing data after the object")
+		return nil, &FieldError{Field: "file", Err: errors.New("invalid calendar JSON: trailing data after the object")}
 	}
 	if f.Jurisdiction == "" || strings.TrimSpace(f.Jurisdiction) != f.Jurisdiction || strings.ContainsAny(f.Jurisdiction, "/\\") {
-		return nil, fmt.Errorf("jurisdiction %q: must be a non-empty code", f.Jurisdiction)
+		return nil, &FieldError{Field: "jurisdiction", Err: fmt.Errorf("jurisdiction %q: must be a non-empty code", f.Jurisdiction)}
 	}
 	if f.Year < 1900 || f.Year > 9999 {
-		return nil, fmt.Errorf("year %d: out of range", f.Year)
+		return nil, &FieldError{Field: "year", Err: fmt.Errorf("year %d: out of range", f.Year)}
 	}
 	if strings.TrimSpace(f.Source) == "" {
-		return nil, errors.New("source: required (the notice the calendar comes from)")
+		return nil, &FieldError{Field: "source", Err: errors.New("source: required (the notice the calendar comes from)")}
 	}
 	y := &year{file: f, off: map[Date]bool{}, makeup: map[Date]bool{}}
 	inYear := func(field, s string) (Date, error) {
 		d, err := ParseDate(s)
 		if err != nil {
-			return Date{}, fmt.Errorf("%s: %w", field, err)
+			return Date{}, &FieldError{Field: field, Err: fmt.Errorf("%s: %w", field, err)}
 		}
 		if d.Year != f.Year {
-			return Date{}, fmt.Errorf("%s: %s is outside year %d", field, s, f.Year)
+			return Date{}, &FieldError{Field: field, Err: fmt.Errorf("%s: %s is outside year %d", field, s, f.Year)}
 		}
 		return d, nil
 	}
@@ -222,10 +242,10 @@ func parse(data []byte) (*year, error) {
 	for i, h := range f.Holidays {
 		field := fmt.Sprintf("holidays[%d]", i)
 		if strings.TrimSpace(h.Name) == "" {
-			return nil, fmt.Errorf("%s.name: required", field)
+			return nil, &FieldError{Field: field + ".name", Err: fmt.Errorf("%s.name: required", field)}
 		}
 		if names[h.Name] {
-			return nil, fmt.Errorf("%s.name: %q listed twice", field, h.Name)
+			return nil, &FieldError{Field: field + ".name", Err: fmt.Errorf("%s.name: %q listed twice", field, h.Name)}
 		}
 		names[h.Name] = true
 		from, err := inYear(field+".from", h.From)
@@ -237,14 +257,14 @@ func parse(data []byte) (*year, error) {
 			return nil, err
 		}
 		if to.Before(from) {
-			return nil, fmt.Errorf("%s (%s): to %s is before from %s", field, h.Name, h.To, h.From)
+			return nil, &FieldError{Field: field + ".to", Err: fmt.Errorf("%s (%s): to %s is before from %s", field, h.Name, h.To, h.From)}
 		}
 		if n := from.DaysUntil(to) + 1; n != h.DaysOff {
-			return nil, fmt.Errorf("%s (%s): %s to %s is %d days but days_off says %d", field, h.Name, h.From, h.To, n, h.DaysOff)
+			return nil, &FieldError{Field: field + ".days_off", Err: fmt.Errorf("%s (%s): %s to %s is %d days but days_off says %d", field, h.Name, h.From, h.To, n, h.DaysOff)}
 		}
 		for d := from; !d.After(to); d = d.AddDays(1) {
 			if y.off[d] {
-				return nil, fmt.Errorf("%s (%s): %s overlaps another holiday", field, h.Name, d)
+				return nil, &FieldError{Field: field, Err: fmt.Errorf("%s (%s): %s overlaps another holiday", field, h.Name, d)}
 			}
 			y.off[d] = true
 		}
@@ -256,19 +276,19 @@ func parse(data []byte) (*year, error) {
 			return nil, err
 		}
 		if wd := d.Weekday().String(); !strings.EqualFold(wd, m.Weekday) {
-			return nil, fmt.Errorf("%s: %s is a %s, but weekday says %q", field, m.Date, wd, m.Weekday)
+			return nil, &FieldError{Field: field + ".weekday", Err: fmt.Errorf("%s: %s is a %s, but weekday says %q", field, m.Date, wd, m.Weekday)}
 		}
 		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			return nil, fmt.Errorf("%s: %s is a %s; a make-up working day must fall on a weekend", field, m.Date, wd)
+			return nil, &FieldError{Field: field + ".date", Err: fmt.Errorf("%s: %s is a %s; a make-up working day must fall on a weekend", field, m.Date, wd)}
 		}
 		if y.off[d] {
-			return nil, fmt.Errorf("%s: %s lies inside a holiday range", field, m.Date)
+			return nil, &FieldError{Field: field + ".date", Err: fmt.Errorf("%s: %s lies inside a holiday range", field, m.Date)}
 		}
 		if y.makeup[d] {
-			return nil, fmt.Errorf("%s: %s listed twice", field, m.Date)
+			return nil, &FieldError{Field: field + ".date", Err: fmt.Errorf("%s: %s listed twice", field, m.Date)}
 		}
 		if m.For != "" && !names[m.For] {
-			return nil, fmt.Errorf("%s.for: %q names no holiday in this file", field, m.For)
+			return nil, &FieldError{Field: field + ".for", Err: fmt.Errorf("%s.for: %q names no holiday in this file", field, m.For)}
 		}
 		y.makeup[d] = true
 	}

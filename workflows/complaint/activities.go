@@ -94,7 +94,10 @@ func RegisterWorkflow(w worker.WorkflowRegistry, commands *command.Verifier) {
 // Update's seal with commands, and every method of impl under its Activity*
 // name on w (a worker.Worker, or a testsuite environment, which satisfies the
 // same interface).
-func Register(w worker.Registry, impl Activities, commands *command.Verifier) {
+func Register(w worker.Registry, impl interface {
+	Activities
+	Recomputer
+}, commands *command.Verifier) {
 	RegisterWorkflow(w, commands)
 	w.RegisterActivityWithOptions(impl.LoadCase, activity.RegisterOptions{Name: ActivityLoadCase})
 	w.RegisterActivityWithOptions(impl.ApplyTransition, activity.RegisterOptions{Name: ActivityApplyTransition})
@@ -102,4 +105,5 @@ func Register(w worker.Registry, impl Activities, commands *command.Verifier) {
 	w.RegisterActivityWithOptions(impl.RecordBreach, activity.RegisterOptions{Name: ActivityRecordBreach})
 	w.RegisterActivityWithOptions(impl.RecordReminder, activity.RegisterOptions{Name: ActivityRecordReminder})
 	w.RegisterActivityWithOptions(impl.SendNotice, activity.RegisterOptions{Name: ActivitySendNotice})
+	w.RegisterActivityWithOptions(impl.RecomputeDeadlines, activity.RegisterOptions{Name: ActivityRecomputeDeadlines})
 }

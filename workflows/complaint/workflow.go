@@ -228,7 +228,7 @@ func (w *complaintWF) registerHandlers(ctx workflow.Context) error {
 			return fmt.Errorf("register update %s: %w", name, err)
 		}
 	}
-	return nil
+	return w.registerRecompute(ctx)
 }
 
 // validate is the Update validator: read-only.

@@ -48,6 +48,8 @@ type fakeActivities struct {
 	failFirstApply bool
 	// noticeFailures makes the first n SendNotice attempts fail (notifier down).
 	noticeFailures int
+	// recomputedTo is where RecomputeDeadlines moves the resolution deadline.
+	recomputedTo time.Time
 	// loadDelay holds LoadCase for this long (real time).
 	loadDelay time.Duration
 }

@@ -192,6 +192,10 @@ type Activities interface {
 	RecordApproval(ctx context.Context, deletionID string, a Action) (Snapshot, error)
 	// RecordExtension moves the due date to a.NewDueAt, once, with its audit entry.
 	RecordExtension(ctx context.Context, deletionID string, a Action) (Snapshot, error)
+	// RecomputeDue recomputes the due date from its rule on the calendars in
+	// force and writes it, with an audit entry naming the old and new date,
+	// when it moved.
+	RecomputeDue(ctx context.Context, deletionID string, a Action) (Snapshot, error)
 	EnabledConnectors(ctx context.Context) ([]string, error)
 	Locate(ctx context.Context, deletionID, connector string) (Located, error)
 	BuildPlan(ctx context.Context, deletionID string, found []Located) (Plan, error)

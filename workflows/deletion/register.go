@@ -23,7 +23,7 @@ func Register(w worker.Registry, a Activities, commands *command.Verifier) {
 		actRecordApproval: a.RecordApproval, actConnectors: a.EnabledConnectors, actLocate: a.Locate,
 		actBuildPlan: a.BuildPlan, actApply: a.Apply, actVerify: a.Verify, actFinish: a.Finish,
 		actBreach: a.RecordBreach, actEscalate: a.Escalate, actNotify: a.Notify, actRemind: a.Remind,
-		actRecordExtension: a.RecordExtension, actForget: a.ForgetRequester,
+		actRecordExtension: a.RecordExtension, actForget: a.ForgetRequester, actRecomputeDue: a.RecomputeDue,
 	} {
 		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -257,6 +257,9 @@ func (w *wf) handleUpdates(ctx workflow.Context) error {
 	if err := reg(UpdateCancel, stoppable, stop(StatusCancelled)); err != nil {
 		return err
 	}
+	if err := reg(UpdateRecomputeDue, w.recomputable, w.recomputeDue); err != nil {
+		return err
+	}
 	return reg(UpdateExtendDeadline, w.extendable(ctx), w.extend)
 }
 

@@ -21,6 +21,8 @@ type fakeActs struct {
 	finishedAt []time.Time
 	now        func() time.Time // the test environment's clock
 	forgotten  []string         // request status when the requester's key was shredded
+	// recomputedTo is where RecomputeDue moves the due date.
+	recomputedTo time.Time
 }
 
 func (f *fakeActs) Load(ctx context.Context, id string) (Snapshot, error) { return f.snap, nil }

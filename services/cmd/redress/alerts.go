@@ -40,6 +40,6 @@ const calendarCheckEvery = 6 * time.Hour
 // year's official holiday calendar is missing; it runs beside the complaint
 // worker, raising on the complaint pool's alert store.
 func (s *stack) calendarCheckLoop() worker.Loop {
-	c := alerts.CalendarCheck{Alerts: alerts.Local{Store: s.alertStore()}, Official: alerts.OfficialIn(s.calendars), Log: s.log}
+	c := alerts.CalendarCheck{Alerts: alerts.Local{Store: s.alertStore()}, Official: alerts.OfficialIn(s.cals), Log: s.log}
 	return worker.LoopFunc("calendar check", func(ctx context.Context) { c.Run(ctx, calendarCheckEvery) })
 }

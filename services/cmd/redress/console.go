@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"gorm.io/gorm"
 
+	calendarv1 "github.com/redress/redress/proto/redress/calendar/v1"
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
@@ -98,7 +99,8 @@ func (s *stack) runConsole(ctx context.Context) error {
 		Intake: intakev1.NewIntakeServiceClient(conns[0]), CaseFile: intakev1.NewCaseFileServiceClient(conns[0]),
 		Alerts:   identityv1.NewAlertServiceClient(conns[0]),
 		Deletion: deletionv1.NewDeletionServiceClient(conns[1]), Escalation: escalationv1.NewEscalationServiceClient(conns[2]),
-		Reporting: reportingv1.NewReportingServiceClient(conns[3]), Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
+		Reporting: reportingv1.NewReportingServiceClient(conns[3]), Log: s.log, SecureCookies: s.cfg.ConsoleTLS,
+		Calendar: calendarv1.NewCalendarServiceClient(conns[0])}
 	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {
 		return err
 	}

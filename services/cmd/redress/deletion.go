@@ -49,7 +49,35 @@ func (s *stack) serveDeletion(ctx context.Context) error {
 			})
 	})
 	g.Go(func() error { starter.Run(ctx); return nil })
+	g.Go(func() error { s.recomputeDeletionsLoop(ctx, srv); return nil })
 	return g.Wait()
+}
+
+// recomputeDeletionsLoop brings open requests' due dates in line with the
+// calendars in force: a calendar confirmed (through the intake process) is
+// read here and the requests it moves are recomputed through their
+// workflows, within a minute.
+func (s *stack) recomputeDeletionsLoop(ctx context.Context, srv *deletion.Server) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.calendars != nil {
+			if err := s.calendars.Refresh(ctx); err != nil {
+				s.log.Error("deletion: calendars not refreshed", "err", err)
+				continue
+			}
+		}
+		if sent, failed, err := srv.RecomputeDue(ctx); err != nil {
+			s.log.Error("deletion: due dates not recomputed", "err", err)
+		} else if sent+failed > 0 {
+			s.log.Info("deletion: due dates recomputed on a confirmed calendar", "recomputed", sent, "failed", failed)
+		}
+	}
 }
 
 // deletionServer builds DeletionService and its workflow starter (its
@@ -79,7 +107,8 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 		return err
 	}
 	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval,
-		Escalations: esc.Command{Temporal: s.temporal}, Erasure: intakev1.NewErasureServiceClient(conn), Alerts: remoteAlerts(conn)}
+		Escalations: esc.Command{Temporal: s.temporal}, Erasure: intakev1.NewErasureServiceClient(conn), Policy: s.policy,
+		Calendars: s.calendars, Alerts: remoteAlerts(conn)}
 	var loops []worker.Loop
 	if addr := os.Getenv("REDRESS_DELETION_CALLBACK_ADDR"); addr != "" {
 		lis, err := net.Listen("tcp", addr)

@@ -43,6 +43,8 @@ commands:
   signing-key      print the public key that signs certificates (to publish)
   user ...         add, disable, enable, re-role users; set passwords; issue/revoke API credentials
   export <report>  download a register, the SLA statistics, a stored report or an inspection package
+  calendar load FILE | confirm ID | reject ID | list
+                   load a year's official calendar, confirmed by a second administrator (your own credential)
   bench            (development build) measure intake and workflow start-up against a running stack beside raw baselines
   bench-export     (development build) measure the CSV export of many cases beside COPY ... TO STDOUT of the same rows
 
@@ -77,6 +79,8 @@ func main() {
 		err = runMigrate(ctx, cfg)
 	case "export":
 		err = runExport(ctx, cfg, args)
+	case "calendar":
+		err = runCalendar(ctx, cfg, args, os.Stdout)
 	case "audit":
 		os.Exit(runAudit(ctx, cfg, args)) //nolint:gocritic // exitAfterDefer: stop only unregisters the signal handler
 	case "user":

@@ -11,7 +11,6 @@ import (
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/inspection"
 	"github.com/redress/redress/services/internal/reports"
-	"github.com/redress/redress/workflows/calendar"
 )
 
 // serveReporting runs the reporting process: ReportingService on its own address.
@@ -30,12 +29,9 @@ func (s *stack) reportingServer() (*reports.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cals, err := calendar.LoadEmbedded()
-	if err != nil {
-		return nil, err
-	}
-	exp := &reports.Exporter{DB: sqlDB, Calendars: cals}
-	packages := &inspection.Builder{Exporter: exp, DB: s.db, Calendars: cals, Policy: s.policy}
+	// The stack's calendars: the confirmed ones count as soon as they are read.
+	exp := &reports.Exporter{DB: sqlDB, Calendars: s.cals}
+	packages := &inspection.Builder{Exporter: exp, DB: s.db, Calendars: s.cals, Policy: s.policy}
 	return &reports.Server{Exporter: exp, DB: s.db, Packages: packages, Log: s.log}, nil
 }
 

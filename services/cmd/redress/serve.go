@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -72,6 +73,9 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	defer st.close()
 	st.hostsIntake = slices.Contains(run, "intake")
+	if slices.ContainsFunc(run, func(n string) bool { return n != "checkpoints" && processes[n].needs&needDB != 0 }) {
+		st.openCalendars(ctx) // the checkpoint signer's role reads no calendars: it counts no days
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, name := range run {
 		p := processes[name]
@@ -84,6 +88,11 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	if flush {
 		g.Go(func() error { return audit.RunCountFlusher(ctx, st.db, log) })
+	}
+	if st.calendars != nil {
+		// A calendar confirmed through the intake process is counted here
+		// within a minute, without a restart.
+		g.Go(func() error { st.calendars.Watch(ctx, time.Minute); return nil })
 	}
 	return g.Wait()
 }

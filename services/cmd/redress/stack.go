@@ -13,9 +13,11 @@ import (
 	"google.golang.org/grpc"
 	"gorm.io/gorm"
 
+	calendarv1 "github.com/redress/redress/proto/redress/calendar/v1"
 	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/alerts"
+	"github.com/redress/redress/services/internal/calendars"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
@@ -50,8 +52,20 @@ type stack struct {
 	hostsIntake bool
 	// pools are the extra pools of asService, closed with the stack.
 	pools []*gorm.DB
-	// calendars are the official holiday calendars the policy counts with.
-	calendars *calendar.Set
+	// cals are the policy engine's calendars; calendars keeps them in line
+	// with the confirmed loads (see openCalendars; nil until then).
+	cals      *calendar.Set
+	calendars *calendars.Store
+}
+
+// openCalendars brings the confirmed calendars into the policy engine's set
+// (the shipped ones count until they are read) and keeps them refreshed
+// while ctx lasts: every process that counts working days runs it.
+func (s *stack) openCalendars(ctx context.Context) {
+	s.calendars = &calendars.Store{DB: s.db, Set: s.cals, Log: s.log}
+	if err := s.calendars.Refresh(ctx); err != nil {
+		s.log.Error("confirmed calendars not loaded", "err", err)
+	}
 }
 
 // needs says what a process opens. Only these are required of its
@@ -98,7 +112,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 	if err != nil {
 		return nil, fmt.Errorf("REDRESS_POLICY_RULES_OFF: %w", err)
 	}
-	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType), rulesOff), calendars: cals}
+	st = &stack{cfg: cfg, log: log, cals: cals, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType), rulesOff)}
 	defer func() {
 		if err != nil {
 			st.close()
@@ -125,6 +139,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 		if st.db, err = db.Open(ctx, cfg.DatabaseURL); err != nil {
 			return nil, err
 		}
+
 	}
 	if n&needTemporal != 0 {
 		st.temporal, err = temporalclient.Dial(cfg.TemporalAddress, cfg.Namespace, temporalclient.Security{
@@ -191,7 +206,7 @@ func (s *stack) sender() notify.Sender {
 
 func (s *stack) activities() *worker.Activities {
 	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log,
-		Escalations: esc.Command{Temporal: s.temporal}, Alerts: alerts.Local{Store: s.alertStore()}}
+		Escalations: esc.Command{Temporal: s.temporal}, Alerts: alerts.Local{Store: s.alertStore()}, Calendars: s.calendars}
 }
 
 // serveGRPC serves one gRPC service on addr (with health and reflection)
@@ -249,6 +264,8 @@ func (s *stack) serveIntake(ctx context.Context) error {
 			func(gs *grpc.Server) { s.registerOnIntake(gs, srv, ids) })
 	})
 	g.Go(func() error { starter.Run(ctx); return nil })
+	// Open cases a confirmed calendar has not reached yet are sent again.
+	g.Go(func() error { s.calendarServer().RunSweeps(ctx, 5*time.Minute); return nil })
 	g.Go(func() error {
 		if n, err := intake.SealClearTexts(ctx, s.db, s.keys); err != nil && ctx.Err() == nil {
 			s.log.Error("intake: clear case texts not sealed", "err", err)
@@ -270,6 +287,12 @@ func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *ident
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
 	identityv1.RegisterAlertServiceServer(gs, &alerts.Server{Store: s.alertStore()})
+	calendarv1.RegisterCalendarServiceServer(gs, s.calendarServer())
+}
+
+// calendarServer is CalendarService, served on the intake listener.
+func (s *stack) calendarServer() *calendars.Server {
+	return &calendars.Server{DB: s.db, Store: s.calendars, Temporal: s.temporal, Commands: s.signer, Log: s.log}
 }
 
 // intakeServer builds IntakeService and its workflow starter; the caller

@@ -82,6 +82,16 @@ const AlertsOwn Permission = "alerts.own"
 // breaches.
 const AlertsRaise Permission = "alerts.raise"
 
+// CalendarAdmin loads official calendars and confirms or rejects another
+// administrator's load (CalendarService; the service refuses the loader's
+// own confirmation). CalendarRead shows which years are official.
+const (
+	CalendarAdmin Permission = "calendar.admin"
+	CalendarRead  Permission = "calendar.read"
+)
+
+const calendars = "/redress.calendar.v1.CalendarService/"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
 
 const erasure = "/redress.intake.v1.ErasureService/"
@@ -113,6 +123,11 @@ var Table = map[string]Permission{
 	intake + "ResolveCase":               CaseHandle,
 	intake + "CloseCase":                 CaseClose,
 	intake + "ReopenCase":                CaseClose,
+
+	calendars + "Load":    CalendarAdmin,
+	calendars + "Confirm": CalendarAdmin,
+	calendars + "Reject":  CalendarAdmin,
+	calendars + "List":    CalendarRead,
 
 	caseFile + "ListCaseTimeline":   CaseRead,
 	caseFile + "ListCaseMessages":   CaseRead, // bodies only with CaseReveal

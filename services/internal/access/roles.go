@@ -69,10 +69,12 @@ var Grants = map[Role][]Permission{
 		EscalationCreate, EscalationFile, IncidentManage),
 	// Compliance officers export registers, prepare filings and inspections.
 	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, ReportPublished, DeletionRead,
-		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn, AlertsOwn},
-	// Administrators manage people and connectors; they see cases but
-	// never reveal personal data.
-	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn, AlertsOwn},
+		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn, AlertsOwn, CalendarRead},
+	// Administrators manage people, connectors and the official calendars
+	// (a load takes a second administrator); they see cases but never
+	// reveal personal data.
+	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn, AlertsOwn,
+		CalendarAdmin, CalendarRead},
 	// Partner systems and pipelines submit and read status; a pipeline may
 	// vouch for identities it has checked itself (a scoped credential can
 	// leave that out); the operator's own systems ask the suppression list

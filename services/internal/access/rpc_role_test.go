@@ -137,6 +137,8 @@ func TestGrants(t *testing.T) {
 		{Console, IdentitySession, true}, {Console, CaseRead, false}, {Console, UserAdmin, false}, {Console, TokenOwn, false},
 		{Agent, IdentitySession, false}, {Admin, IdentitySession, false}, {Automation, TokenOwn, false}, {Agent, TokenOwn, true},
 		{ComplianceOfficer, GrantReview, true}, {Agent, GrantReview, false},
+		{Admin, CalendarAdmin, true}, {Admin, CalendarRead, true}, {ComplianceOfficer, CalendarRead, true},
+		{ComplianceOfficer, CalendarAdmin, false}, {Supervisor, CalendarAdmin, false}, {Automation, CalendarAdmin, false},
 	}
 	for _, c := range checks {
 		if got := c.role.Holds(c.perm); got != c.want {

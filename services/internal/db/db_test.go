@@ -96,6 +96,8 @@ func shared(svc db.Service, table, priv string) bool {
 		return (svc == db.Intake || svc == db.Deletion) && priv != "DELETE"
 	case "cases", "deadlines", "deletion_requests", "escalations", "escalation_breaches":
 		return svc == db.Reporting && priv == "SELECT"
+	case "calendar_loads": // every service that counts working days reads the calendars in force
+		return priv == "SELECT" && (svc == db.Deletion || svc == db.Escalation || svc == db.Reporting)
 	}
 	return false
 }

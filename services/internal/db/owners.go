@@ -35,6 +35,7 @@ var Owners = map[string]Service{
 	"deadline_reminders": Intake,
 	"intake_idempotency": Intake,
 	"notifications":      Intake, // notices to complainants
+	"calendar_loads":     Intake, // official calendars, loaded and confirmed through CalendarService
 
 	"deletion_requests":          Deletion,
 	"deletion_plans":             Deletion,

@@ -48,7 +48,7 @@ func (s *Server) ExtendDeadline(ctx context.Context, req *deletionv1.ExtendDeadl
 	case !s.now().Before(r.DueAt):
 		return refuse("due_passed", "the due date (%s) has passed: an extension must be made before it", r.DueAt.UTC().Format(day))
 	}
-	f := requestFacts(r.CreatedAt)
+	f := RequestFacts(r.CreatedAt)
 	f.Extended = true
 	dec, err := s.policy.Decide(f)
 	if err != nil {

@@ -303,15 +303,15 @@ func prefix(field string, i int, name string) string {
 // deadline is the policy's answer for a personal-information request: the
 // strictest applicable rule (CN: 15 working days, A1).
 func (s *Server) deadline(now time.Time) (policy.Deadline, error) {
-	d, err := s.policy.Decide(requestFacts(now))
+	d, err := s.policy.Decide(RequestFacts(now))
 	if err != nil {
 		return policy.Deadline{}, err
 	}
 	return d.Resolution, nil
 }
 
-// requestFacts are what the policy decides a request's deadline on.
-func requestFacts(received time.Time) policy.Facts {
+// RequestFacts are what the policy decides a request's deadline on.
+func RequestFacts(received time.Time) policy.Facts {
 	return policy.Facts{Pack: "cn", Kind: "complaint", Category: "personal_information_leak", Channel: "api", ReceivedAt: received}
 }
 

@@ -26,10 +26,13 @@ const (
 	KindResult             = "result"
 	KindReply              = "reply"
 	KindInformationRequest = "information_request"
+	// KindDeadlineMoved tells the complainant that a deadline already told
+	// to them moved (an official calendar was confirmed for its year).
+	KindDeadlineMoved = "deadline_moved"
 )
 
 // Kinds lists every notice kind.
-var Kinds = []string{KindAcknowledgement, KindRejection, KindResult, KindReply, KindInformationRequest}
+var Kinds = []string{KindAcknowledgement, KindRejection, KindResult, KindReply, KindInformationRequest, KindDeadlineMoved}
 
 // Languages of the templates. Anything that is not English is sent in Chinese.
 const (

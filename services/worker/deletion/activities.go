@@ -25,6 +25,7 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/calendars"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
@@ -88,7 +89,10 @@ type Activities struct {
 	// Alerts tells those who may approve of plans waiting for them
 	// (identity's AlertService, with the deletion service's credential).
 	Alerts alerts.Raiser
-	reg    registry
+	// Policy and Calendars recompute a due date when a calendar is confirmed.
+	Policy    *policy.Engine
+	Calendars *calendars.Store
+	reg       registry
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):
