@@ -69,6 +69,10 @@ const IntakeCaseFacts Permission = "intake.case_facts"
 // keys (DeletionFactsService); only the escalation service's role holds it.
 const DeletionFacts Permission = "deletion.facts"
 
+// IntakeInbound lets the inbound gateway add what complainants send by mail
+// and SMS to their cases (InboundService); only the gateway's role holds it.
+const IntakeInbound Permission = "intake.inbound"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
 
 const erasure = "/redress.intake.v1.ErasureService/"
@@ -78,6 +82,8 @@ const caseFacts = "/redress.intake.v1.CaseFactsService/"
 const deletionFacts = "/redress.deletion.v1.DeletionFactsService/"
 
 const intake = "/redress.intake.v1.IntakeService/"
+
+const inbound = "/redress.intake.v1.InboundService/"
 
 const caseFile = "/redress.intake.v1.CaseFileService/"
 const identity = "/redress.identity.v1.IdentityService/"
@@ -116,6 +122,8 @@ var Table = map[string]Permission{
 	erasure + "Locate":    IntakeErase,
 	erasure + "Apply":     IntakeErase,
 	erasure + "Remaining": IntakeErase,
+
+	inbound + "ComplainantWrote": IntakeInbound,
 
 	caseFacts + "GetCaseFacts":       IntakeCaseFacts,
 	caseFacts + "ListLeakComplaints": IntakeCaseFacts,

@@ -37,3 +37,11 @@ func WebFormOnly(ctx context.Context) bool {
 	p, ok := PrincipalFrom(ctx)
 	return ok && p.Role == PublicSite
 }
+
+// InboundOnly reports whether the caller submits what arrives by mail and
+// SMS only (the inbound gateway's account): any other channel is refused to
+// it.
+func InboundOnly(ctx context.Context) bool {
+	p, ok := PrincipalFrom(ctx)
+	return ok && p.Role == InboundGateway
+}

@@ -35,6 +35,7 @@ var Owners = map[string]Service{
 	"deadline_reminders": Intake,
 	"intake_idempotency": Intake,
 	"notifications":      Intake, // notices to complainants
+	"inbound_messages":   Intake, // mail and SMS from complainants, recorded once
 
 	"deletion_requests":          Deletion,
 	"deletion_plans":             Deletion,
