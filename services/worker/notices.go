@@ -108,6 +108,9 @@ func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (noti
 		Kind: in.Kind, Language: "zh", CaseNumber: c.CaseNumber, AckDueAt: c.AckDueAt,
 		ResolutionDueAt: c.ResolutionDueAt, ReasonCode: c.RejectionReason, DedupeKey: in.DedupeKey,
 	}
+	if len(c.SourceMessageIDEnc) > 0 { // the case came by mail: answer it
+		n.InReplyTo = open(records.FieldSourceMessageID, c.SourceMessageIDEnc)
+	}
 	if in.Kind == complaint.NoticeAcknowledgement {
 		n.LookupCode = open("lookup_code", c.LookupCodeEnc)
 		var d records.Deadline
