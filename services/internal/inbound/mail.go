@@ -94,12 +94,12 @@ func ParseMail(raw []byte) (*Mail, error) {
 		case *mail.InlineHeader:
 			ct, _, _ := ph.ContentType()
 			b, _ := io.ReadAll(io.LimitReader(p.Body, 4*maxText))
-			switch {
-			case ct == "text/plain" || ct == "":
+			switch ct {
+			case "text/plain", "":
 				if text == "" {
 					text = string(b)
 				}
-			case ct == "text/html":
+			case "text/html":
 				if html == "" {
 					html = string(b)
 				}
