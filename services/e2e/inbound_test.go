@@ -118,9 +118,18 @@ Subject: Spam SMS since the leak
 Message-ID: <first.1@mail.example.com>
 Date: Wed, 02 Dec 2026 09:00:00 +0800
 MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="part"
+
+--part
 Content-Type: text/plain; charset=UTF-8
 
 I get loan offers by SMS from 10690000001 every day since my number leaked.
+--part
+Content-Type: text/plain; charset=UTF-8
+Content-Disposition: attachment; filename="sms.txt"
+
+10690000001: Loan approved! Reply Y to get 50000 yuan today.
+--part--
 `
 	mailTo(t, mb, "li.lei@example.com", complaint)
 	mailTo(t, mb, "li.lei@example.com", complaint) // delivered twice
@@ -161,6 +170,11 @@ Status: 5.1.1
 	c := cs[0]
 	if c.Language != "en" || c.SubmittedBy == nil || *c.SubmittedBy != "svc.inbound" {
 		t.Fatalf("case opened with language %q by %v", c.Language, c.SubmittedBy)
+	}
+	var atts []records.Attachment
+	h.db.Where("case_id = ?", c.ID).Find(&atts)
+	if len(atts) != 1 || atts[0].ContentType != "text/plain" || atts[0].SizeBytes == 0 {
+		t.Fatalf("the mail's attachment kept as %+v", atts)
 	}
 	ack := h.smtp.WaitFor(t, 30*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Subject, c.CaseNumber) })
 	if ack.To[0] != "li.lei@example.com" || ack.Header.Get("In-Reply-To") != "<first.1@mail.example.com>" ||
