@@ -108,9 +108,9 @@ func (r Role) Holds(p Permission) bool {
 
 // IsService reports whether r is a system's account (a partner system or
 // pipeline, the public site, the console, the deletion or escalation
-// service, the inbound gateway) rather than a person's: it sees and acts only on the objects it
-// submitted, its word is not a person's,
-// its credentials are issued by an administrator, and it never becomes a
+// service, the inbound gateway) rather than a person's: it sees and acts
+// only on the objects it submitted, its word is not a person's, its
+// credentials are issued by an administrator, and it never becomes a
 // person's account.
 func (r Role) IsService() bool {
 	return r == Automation || r == PublicSite || r == Console || r == DeletionService || r == EscalationService || r == InboundGateway
