@@ -5,8 +5,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/smtp"
 	"net/url"
 	"os"
 	"os/exec"
@@ -345,9 +348,12 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 		"REDRESS_TEMPORAL_PORT="+strings.TrimPrefix(temporalAddr, "127.0.0.1:"),
 		"REDRESS_TEMPORAL_UI_PORT=0", "REDRESS_PPROF_ADDR=", "REDRESS_LOG_LEVEL=warn",
 	)
+	addrs := map[string]string{}
 	for _, v := range []string{"INTAKE_METRICS", "DELETION", "DELETION_METRICS", "ESCALATION", "ESCALATION_METRICS",
-		"REPORTING", "REPORTING_METRICS", "WORKER_METRICS", "CHECKPOINTS_METRICS", "CONSOLE", "PUBLIC"} {
-		env = append(env, fmt.Sprintf("REDRESS_%s_ADDR=127.0.0.1:%d", v, freePort(t)))
+		"REPORTING", "REPORTING_METRICS", "WORKER_METRICS", "CHECKPOINTS_METRICS", "CONSOLE", "PUBLIC", "INBOUND",
+		"DEV_MAIL_SMTP", "DEV_MAIL_IMAP", "DEV_MAIL_PAGE"} {
+		addrs[v] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		env = append(env, "REDRESS_"+v+"_ADDR="+addrs[v])
 	}
 	t.Cleanup(func() {
 		_ = exec.Command("bash", filepath.Join(clone, "deploy/dev/pg.sh"), "remove", filepath.Join(clone, ".data/pg")).Run()
@@ -361,7 +367,7 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^  (\w+) +pid (\d+) `).FindAllStringSubmatch(first.out.String(), -1) {
 		pids[m[1]], _ = strconv.Atoi(m[2])
 	}
-	for _, name := range []string{"intake", "deletion", "escalation", "reporting", "worker", "checkpoints", "console", "public"} {
+	for _, name := range []string{"intake", "deletion", "escalation", "reporting", "worker", "checkpoints", "console", "public", "inbound"} {
 		pid := pids[name]
 		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		if pid == 0 || err != nil || !strings.HasSuffix(string(cmdline), "\x00serve\x00"+name+"\x00") {
@@ -371,6 +377,7 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 			t.Errorf("%s runs in the dev process itself", name)
 		}
 	}
+	checkDevMailbox(t, first.out.String(), addrs)
 	// The demo cases' workflows (started before the banner; visibility
 	// follows within moments).
 	var before map[string]string
@@ -411,5 +418,36 @@ func TestMakeRunFromClosedFolder(t *testing.T) {
 	}
 	if err := second.stop(); err != nil {
 		t.Fatalf("stopping the second make run: %v", err)
+	}
+}
+
+// checkDevMailbox: the banner prints the development mailbox's addresses,
+// and a mail sent to the complaints address becomes a case, whose
+// acknowledgement the mailbox's page then lists.
+func checkDevMailbox(t *testing.T, banner string, addrs map[string]string) {
+	t.Helper()
+	const complaints = "complaints@redress.localhost"
+	for _, want := range []string{"Complaints address " + complaints, "Mail SMTP          " + addrs["DEV_MAIL_SMTP"],
+		"Mail IMAP          " + addrs["DEV_MAIL_IMAP"], "Delivered mail     http://" + addrs["DEV_MAIL_PAGE"] + "/",
+		"SMS webhook        http://" + addrs["INBOUND"] + "/sms/inbound"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the banner does not print %q", want)
+		}
+	}
+	msg := "From: New Comer <newcomer@example.com>\r\nTo: " + complaints + "\r\nSubject: Spam calls\r\n" +
+		"Message-ID: <try.1@example.com>\r\n\r\nI get spam calls every evening since last week.\r\n"
+	if err := smtp.SendMail(addrs["DEV_MAIL_SMTP"], nil, "newcomer@example.com", []string{complaints}, []byte(msg)); err != nil {
+		t.Fatalf("mail to the complaints address: %v", err)
+	}
+	page := ""
+	for deadline := time.Now().Add(90 * time.Second); strings.Count(page, "newcomer@example.com") < 2; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no acknowledgement to the mail within 90 s; the mailbox's page:\n%s", page)
+		}
+		if resp, err := http.Get("http://" + addrs["DEV_MAIL_PAGE"] + "/"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			page = string(b)
+		}
 	}
 }

@@ -396,7 +396,7 @@ func TestOnlyMigrationsHoldTheOwnerCredentials(t *testing.T) {
 }
 
 // processes are the `redress serve` processes, one Deployment each.
-var processes = []string{"intake", "deletion", "escalation", "reporting", "worker", "console", "public", "checkpoints"}
+var processes = []string{"intake", "deletion", "escalation", "reporting", "worker", "console", "public", "checkpoints", "inbound"}
 
 // secretsOf names the Secrets a pod's containers read, whole or key by key.
 func secretsOf(spec corev1.PodSpec) []string {
@@ -502,14 +502,15 @@ func TestOneDeploymentAndNetworkPolicyPerService(t *testing.T) {
 		{"public", "intake", true}, {"public", "deletion", false}, {"public", "escalation", false}, {"public", "reporting", true},
 		{"worker", "intake", true}, {"deletion", "intake", true}, {"escalation", "intake", true}, {"reporting", "intake", true}, {"intake", "deletion", false}, {"worker", "deletion", false}, {"reporting", "escalation", false},
 		{"escalation", "deletion", true},
+		{"inbound", "intake", true}, {"inbound", "deletion", false}, {"inbound", "escalation", false}, {"inbound", "reporting", false},
 	} {
 		if got := calls("redress-"+c.from, "redress-"+c.to, 9090); got != c.want {
 			t.Errorf("%s may call %s: %v, want %v", c.from, c.to, got, c.want)
 		}
 	}
-	for _, to := range []string{"worker", "checkpoints", "console", "public"} {
+	for _, to := range []string{"worker", "checkpoints", "console", "public", "inbound"} {
 		for _, from := range processes {
-			for _, port := range []int{8080, 8081, 9090, 9091} {
+			for _, port := range []int{8080, 8081, 8082, 9090, 9091} {
 				if deployments["redress-"+from] != nil && calls("redress-"+from, "redress-"+to, port) {
 					t.Errorf("%s may call %s on port %d", from, to, port)
 				}
@@ -576,8 +577,11 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 		// The console and the public pages hold their own credentials
 		// only (and the console the single sign-on client secret): no
 		// database, no keys; accounts (and their mails) live with intake.
-		"redress-console":     {"redress-console-token/REDRESS_CONSOLE_TOKEN", oidc},
-		"redress-public":      {"redress-public-token/REDRESS_PUBLIC_TOKEN"},
+		"redress-console": {"redress-console-token/REDRESS_CONSOLE_TOKEN", oidc},
+		"redress-public":  {"redress-public-token/REDRESS_PUBLIC_TOKEN"},
+		// The inbound gateway: its credential, the mailbox, the webhook's secret.
+		"redress-inbound": {"redress-inbound/REDRESS_INBOUND_SERVICE_TOKEN", "redress-inbound/REDRESS_IMAP_PASSWORD",
+			"redress-inbound/REDRESS_SMS_WEBHOOK_SECRET"},
 		"redress-checkpoints": {checkpointsDB, smtpUser, smtpPass, checkpointKey},
 	}
 	for _, o := range decodeAll(t) {

@@ -135,6 +135,7 @@ func newHarness(t *testing.T, o options) *harness {
 	intakev1.RegisterIntakeServiceServer(gs.GRPC, srv)
 	intakev1.RegisterCaseFileServiceServer(gs.GRPC, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs.GRPC, srv.PublicStatus())
+	intakev1.RegisterInboundServiceServer(gs.GRPC, srv.Inbound())
 	sqlDB, err := h.db.DB()
 	if err != nil {
 		t.Fatal(err)

@@ -111,6 +111,9 @@ func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (noti
 	if in.Kind == complaint.NoticeDeadlineMoved && c.State != complaint.StateReceived {
 		n.AckDueAt = time.Time{} // acknowledged already: only the result's date still runs
 	}
+	if len(c.SourceMessageIDEnc) > 0 { // the case came by mail: answer it
+		n.InReplyTo = open(records.FieldSourceMessageID, c.SourceMessageIDEnc)
+	}
 	if in.Kind == complaint.NoticeAcknowledgement {
 		n.LookupCode = open("lookup_code", c.LookupCodeEnc)
 		var d records.Deadline

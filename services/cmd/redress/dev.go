@@ -19,6 +19,8 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/devmail"
+	"github.com/redress/redress/services/internal/inbound"
 	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/internal/temporaldev"
 )
@@ -87,6 +89,13 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if os.Getenv("REDRESS_CONSOLE_TLS") == "" {
 		cfg.ConsoleTLS = false // plain HTTP on loopback
 	}
+	mailbox, err := startDevMail(&cfg, log)
+	if err != nil {
+		return err
+	}
+	if mailbox != nil {
+		defer func() { _ = mailbox.Close() }()
+	}
 	cases, apiToken, err := loadDemo(ctx, &cfg, log)
 	if err != nil {
 		return err
@@ -117,6 +126,8 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 				addr = "http://" + cfg.ConsoleAddr
 			case name == "public":
 				addr = "http://" + cfg.PublicAddr + "   (channels, complaint form, status lookup; no sign-in)"
+			case name == "inbound":
+				addr = "http://" + cfg.InboundAddr + inbound.SMSPath + "   (the SMS gateway's webhook; reads the complaints mailbox)"
 			}
 			probes := ""
 			if m := metricsAddr(cfg, name); m != "" {
@@ -135,13 +146,13 @@ Redress is running, one process per service (Ctrl-C stops everything; the next '
   PostgreSQL         %s
   Demo cases         %d on record (submitted as principal "demo")
   Audit checkpoints  %s   (signed with %s; redress audit verify -checkpoints <that folder>)
-
+%s
 Try:
   grpcurl -plaintext %s list
   grpcurl -plaintext -H 'authorization: Bearer %s' -d '{"idempotency_key":"try-0001","kind":"CASE_KIND_COMPLAINT","category":"CATEGORY_SPAM_SMS","channel":"CHANNEL_WEB_FORM","complainant":{"name":"Zhang San","phone":"+8613800138000","email":"zhang.san@example.com"},"description":"Spam SMS every day since my data leaked"}' %s redress.intake.v1.IntakeService/SubmitComplaint
 
 %s`, procs.String(), "dev", os.Getpid(), cfg.TemporalAddress, uiAddr, store, redactURL(cfg.DatabaseURL), cases,
-			cfg.CheckpointDir, cfg.CheckpointKeyFile, cfg.IntakeAddr, apiToken, cfg.IntakeAddr, demoSignIns())
+			cfg.CheckpointDir, cfg.CheckpointKeyFile, mailBanner(mailbox, cfg), cfg.IntakeAddr, apiToken, cfg.IntakeAddr, demoSignIns())
 		fmt.Fprintf(os.Stderr, "ready: started in %ds (the first run on a machine downloads and compiles; later runs take seconds)\n",
 			int(time.Since(t0).Seconds()))
 		return nil
@@ -212,6 +223,12 @@ func loadDemo(ctx context.Context, cfg *config.Config, log *slog.Logger) (int, s
 	if cfg.ConsoleToken == "" { // the console's own credential
 		if cfg.ConsoleToken, err = consoleCredential(ctx, st.identity()); err != nil {
 			return 0, "", fmt.Errorf("console credential: %w", err)
+		}
+	}
+	if cfg.InboundServiceToken == "" { // the inbound gateway's
+		if cfg.InboundServiceToken, err = devServiceCredential(ctx, st.identity(), inboundAccount, "Inbound gateway",
+			access.InboundGateway); err != nil {
+			return 0, "", fmt.Errorf("inbound gateway credential: %w", err)
 		}
 	}
 	if cfg.EscalationServiceToken == "" { // the escalation service's, for intake's case facts
@@ -288,4 +305,46 @@ func seedDemo(ctx context.Context, srv *intake.Server) (int, error) {
 		return 0, err
 	}
 	return len(resp.Cases), nil
+}
+
+// startDevMail starts the development mailbox (see devmail) unless a real
+// mail server is configured (REDRESS_SMTP_ADDR or REDRESS_IMAP_ADDR): the
+// notices are sent to it, from its complaints address, and the inbound
+// gateway reads its complaints mailbox. The SMS webhook's secret is made in
+// the data folder. A nil server: a real one is configured.
+func startDevMail(cfg *config.Config, log *slog.Logger) (*devmail.Server, error) {
+	if cfg.SMSWebhookSecret == "" {
+		secret, err := devMasterKey(filepath.Join(cfg.DataDir, "sms-webhook.key"))
+		if err != nil {
+			return nil, err
+		}
+		cfg.SMSWebhookSecret = secret
+	}
+	if cfg.SMTPAddr != "" || cfg.IMAPAddr != "" {
+		return nil, nil
+	}
+	password := crypto.GenerateMasterKey() // a fresh one each start: the mailboxes live in memory
+	mb, err := devmail.Start(devmail.Config{SMTPAddr: cfg.DevMailSMTPAddr, IMAPAddr: cfg.DevMailIMAPAddr,
+		PageAddr: cfg.DevMailPageAddr, Password: password, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	cfg.SMTPAddr, cfg.SMTPFrom = mb.SMTPAddr(), "Redress <"+mb.ComplaintsAddress()+">"
+	cfg.IMAPAddr, cfg.IMAPUser, cfg.IMAPPassword, cfg.IMAPSecurity = mb.IMAPAddr(), mb.ComplaintsAddress(), password, "none"
+	cfg.IMAPPoll = 5 * time.Second
+	return mb, nil
+}
+
+// mailBanner is the banner's lines about mail.
+func mailBanner(mb *devmail.Server, cfg config.Config) string {
+	sms := fmt.Sprintf("  SMS webhook        http://%s%s   (secret in %s)\n", cfg.InboundAddr, inbound.SMSPath,
+		filepath.Join(cfg.DataDir, "sms-webhook.key"))
+	if mb == nil {
+		return fmt.Sprintf("  Mail               SMTP %s, complaints mailbox IMAP %s (configured)\n", cfg.SMTPAddr, cfg.IMAPAddr) + sms
+	}
+	return fmt.Sprintf(`  Complaints address %s   (mail it a complaint: it becomes a case)
+  Mail SMTP          %s   (every notice is delivered here)
+  Mail IMAP          %s   (users %s and %s, password in this process only)
+  Delivered mail     %s
+`, mb.ComplaintsAddress(), mb.SMTPAddr(), mb.IMAPAddr(), mb.ComplaintsAddress(), devmail.CatchAllUser, mb.PageURL()) + sms
 }

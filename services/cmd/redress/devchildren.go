@@ -169,6 +169,8 @@ func probe(cfg config.Config, name string) string {
 		return "http://" + cfg.ConsoleAddr + "/healthz"
 	case "public":
 		return "http://" + cfg.PublicAddr + "/"
+	case "inbound":
+		return "http://" + cfg.InboundAddr + "/readyz"
 	}
 	return "http://" + metricsAddr(cfg, name) + "/readyz"
 }
@@ -214,7 +216,8 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 var secretVars = []string{"DATABASE_URL", "DATABASE_URL_INTAKE", "DATABASE_URL_DELETION", "DATABASE_URL_ESCALATION", "DATABASE_URL_REPORTING",
 	"DATABASE_URL_CHECKPOINTS", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
 	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR",
-	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_ESCALATION_SERVICE_TOKEN", "REDRESS_DELETION_SERVICE_TOKEN"}
+	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_ESCALATION_SERVICE_TOKEN", "REDRESS_DELETION_SERVICE_TOKEN",
+	"REDRESS_INBOUND_SERVICE_TOKEN", "REDRESS_IMAP_PASSWORD", "REDRESS_SMS_WEBHOOK_SECRET"}
 
 // childEnv is the environment of child name: dev's own without the
 // secrets, plus what that process needs, and its own database connection
@@ -272,6 +275,14 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	if name == "checkpoints" {
 		env = append(env, "REDRESS_CHECKPOINT_KEY_FILE="+cfg.CheckpointKeyFile)
+	}
+	if cfg.SMTPAddr != "" { // the development mailbox, when dev started it
+		env = append(env, "REDRESS_SMTP_ADDR="+cfg.SMTPAddr, "REDRESS_SMTP_FROM="+cfg.SMTPFrom)
+	}
+	if name == "inbound" {
+		env = append(env, "REDRESS_INBOUND_SERVICE_TOKEN="+cfg.InboundServiceToken, "REDRESS_SMS_WEBHOOK_SECRET="+cfg.SMSWebhookSecret,
+			"REDRESS_IMAP_ADDR="+cfg.IMAPAddr, "REDRESS_IMAP_USER="+cfg.IMAPUser, "REDRESS_IMAP_PASSWORD="+cfg.IMAPPassword,
+			"REDRESS_IMAP_SECURITY="+cfg.IMAPSecurity, "REDRESS_IMAP_POLL="+cfg.IMAPPoll.String())
 	}
 	if name == "intake" && os.Getenv("REDRESS_PPROF_ADDR") != "" { // make bench profiles the intake service
 		env = append(env, "REDRESS_PPROF_ADDR="+os.Getenv("REDRESS_PPROF_ADDR"))

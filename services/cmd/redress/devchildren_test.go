@@ -18,10 +18,11 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 		CommandKey: "COMMAND", CheckpointKeyFile: "/keys/checkpoint.key", CheckpointDir: "/data/checkpoints", DataDir: "/data",
 		IntakeDatabaseURL: "postgres://intake@db/redress", DeletionDatabaseURL: "postgres://deletion@db/redress",
 		EscalationDatabaseURL: "postgres://escalation@db/redress",
-		ReportingDatabaseURL:  "postgres://reporting@db/redress", CheckpointsDatabaseURL: "postgres://checkpoints@db/redress"}
+		ReportingDatabaseURL:  "postgres://reporting@db/redress", CheckpointsDatabaseURL: "postgres://checkpoints@db/redress",
+		InboundServiceToken: "INBOUND", IMAPAddr: "127.0.0.1:1143", IMAPPassword: "MAILBOX", SMSWebhookSecret: "SMS"}
 	base := []string{"PATH=/usr/bin", "REDRESS_MIGRATE_DATABASE_URL=postgres://owner@db/redress", "REDRESS_MASTER_KEY=MASTER",
 		"REDRESS_COMMAND_KEY=COMMAND", "REDRESS_DELETION_SERVICE_TOKEN=rdt_x", "DATABASE_URL_DELETION=postgres://deletion@db/redress", "REDRESS_LOG_LEVEL=warn",
-		"REDRESS_ESCALATION_SERVICE_TOKEN=ESC"}
+		"REDRESS_ESCALATION_SERVICE_TOKEN=ESC", "REDRESS_IMAP_PASSWORD=MAILBOX", "REDRESS_SMS_WEBHOOK_SECRET=SMS"}
 	has := slices.Contains[[]string]
 	named := func(env []string, k string) bool {
 		return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
@@ -74,6 +75,11 @@ func TestChildEnvHoldsOnlyWhatTheProcessUses(t *testing.T) {
 		}
 		if got, want := named(env, "REDRESS_CHECKPOINT_KEY_FILE"), name == "checkpoints"; got != want {
 			t.Errorf("%s gets the checkpoint key file: %v, want %v", name, got, want)
+		}
+		for _, k := range []string{"REDRESS_INBOUND_SERVICE_TOKEN", "REDRESS_IMAP_PASSWORD", "REDRESS_SMS_WEBHOOK_SECRET"} {
+			if got, want := named(env, k), name == "inbound"; got != want {
+				t.Errorf("%s gets %s: %v, want %v", name, k, got, want)
+			}
 		}
 	}
 }

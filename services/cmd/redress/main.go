@@ -27,6 +27,8 @@ commands:
   serve console    the web console (dials the four services at their addresses)
   serve public     the public channels page, complaint form and status lookup (no database, no keys:
                    the intake and reporting services over gRPC with REDRESS_PUBLIC_TOKEN)
+  serve inbound    the inbound gateway: the complaints mailbox (REDRESS_IMAP_ADDR) and the SMS webhook on
+                   REDRESS_INBOUND_ADDR, handed to intake over gRPC with REDRESS_INBOUND_SERVICE_TOKEN
   serve checkpoints
                    sign the audit chain head periodically (REDRESS_CHECKPOINT_KEY_FILE; REDRESS_CHECKPOINTS_METRICS_ADDR)
   serve all        all of the above in one process (each still on its own address), for small installs

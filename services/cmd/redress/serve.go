@@ -29,7 +29,7 @@ type process struct {
 
 // processNames lists every process in the order `redress dev` starts them
 // and its banner shows them.
-var processNames = []string{"intake", "deletion", "escalation", "reporting", "worker", "checkpoints", "console", "public"}
+var processNames = []string{"intake", "deletion", "escalation", "reporting", "worker", "checkpoints", "console", "public", "inbound"}
 
 var processes = map[string]process{
 	"intake":     {needs: needDB | needTemporal | needMasterKey | needCommandKey, flushes: true, run: (*stack).serveIntake},
@@ -44,6 +44,10 @@ var processes = map[string]process{
 	// person's session): no database, no keys, no Temporal.
 	"console": {run: (*stack).runConsole},
 	"public":  {run: (*stack).runPublic},
+	// The inbound gateway reads the complaints mailbox and takes the SMS
+	// gateway's messages, and hands them to intake over gRPC with its own
+	// credential: no database, no keys, no Temporal.
+	"inbound": {run: (*stack).serveInbound},
 }
 
 func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {

@@ -169,10 +169,14 @@ func TestServeNeedsOnlyWhatItUses(t *testing.T) {
 			t.Errorf("serve %s without the command key: %v, want refused naming REDRESS_COMMAND_KEY", name, err)
 		}
 	}
-	for name, n := range map[string]needs{"reporting": needDB, "checkpoints": needDB, "console": 0, "public": 0} {
+	for name, n := range map[string]needs{"reporting": needDB, "checkpoints": needDB, "console": 0, "public": 0, "inbound": 0} {
 		if got := processes[name].needs; got != n {
 			t.Errorf("serve %s needs %04b, want %04b", name, got, n)
 		}
+	}
+	if err := runServe(context.Background(), config.Config{}, log, []string{"inbound"}); err == nil ||
+		!strings.Contains(err.Error(), "REDRESS_INBOUND_SERVICE_TOKEN") {
+		t.Errorf("serve inbound without its credential: %v, want refused naming REDRESS_INBOUND_SERVICE_TOKEN", err)
 	}
 	if err := runServe(context.Background(), base, log, []string{"nonsense"}); err == nil || !strings.Contains(err.Error(), "intake, deletion") {
 		t.Errorf("serve nonsense: %v, want the list of processes", err)

@@ -286,6 +286,7 @@ func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *ident
 	intakev1.RegisterCaseFactsServiceServer(gs, &intake.CaseFacts{DB: s.db, Keys: s.keys, Sender: s.sender()})
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
+	intakev1.RegisterInboundServiceServer(gs, srv.Inbound())
 	identityv1.RegisterAlertServiceServer(gs, &alerts.Server{Store: s.alertStore()})
 	calendarv1.RegisterCalendarServiceServer(gs, s.calendarServer())
 }

@@ -92,6 +92,10 @@ const (
 
 const calendars = "/redress.calendar.v1.CalendarService/"
 
+// IntakeInbound lets the inbound gateway add what complainants send by mail
+// and SMS to their cases (InboundService); only the gateway's role holds it.
+const IntakeInbound Permission = "intake.inbound"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
 
 const erasure = "/redress.intake.v1.ErasureService/"
@@ -101,6 +105,8 @@ const caseFacts = "/redress.intake.v1.CaseFactsService/"
 const deletionFacts = "/redress.deletion.v1.DeletionFactsService/"
 
 const intake = "/redress.intake.v1.IntakeService/"
+
+const inbound = "/redress.intake.v1.InboundService/"
 
 const caseFile = "/redress.intake.v1.CaseFileService/"
 const publicStatus = "/redress.intake.v1.PublicStatusService/"
@@ -150,6 +156,8 @@ var Table = map[string]Permission{
 	erasure + "Locate":    IntakeErase,
 	erasure + "Apply":     IntakeErase,
 	erasure + "Remaining": IntakeErase,
+
+	inbound + "ComplainantWrote": IntakeInbound,
 
 	caseFacts + "GetCaseFacts":       IntakeCaseFacts,
 	caseFacts + "ListLeakComplaints": IntakeCaseFacts,

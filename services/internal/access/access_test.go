@@ -155,3 +155,28 @@ func TestAlertPermissions(t *testing.T) {
 		}
 	}
 }
+
+// Adding complainants' mail and SMS to cases is the inbound gateway's
+// alone, and besides submitting (mail and SMS only) that is all its role
+// may do; it is a service account, not a person.
+func TestIntakeInboundOnlyForTheInboundGateway(t *testing.T) {
+	for _, r := range Roles {
+		if r.Holds(IntakeInbound) != (r == InboundGateway) {
+			t.Errorf("role %s holds intake.inbound: %v", r, r.Holds(IntakeInbound))
+		}
+	}
+	if g := Grants[InboundGateway]; len(g) != 2 || g[0] != CaseSubmit || g[1] != IntakeInbound {
+		t.Errorf("inbound_gateway holds %v, want only case.submit and intake.inbound", g)
+	}
+	if Table["/redress.intake.v1.InboundService/ComplainantWrote"] != IntakeInbound {
+		t.Error("InboundService/ComplainantWrote does not need intake.inbound")
+	}
+	if !InboundGateway.IsService() {
+		t.Error("inbound_gateway is not a service account")
+	}
+	gw := WithPrincipal(context.Background(), Principal{ID: "svc.inbound", Role: InboundGateway})
+	site := WithPrincipal(context.Background(), Principal{ID: "public-web", Role: PublicSite})
+	if !InboundOnly(gw) || InboundOnly(site) || WebFormOnly(gw) {
+		t.Error("InboundOnly does not name the gateway's account alone")
+	}
+}

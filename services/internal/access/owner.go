@@ -52,3 +52,11 @@ func ForComplainant(ctx context.Context) context.Context {
 	ctx = WithPrincipal(ctx, Principal{ID: string(Complainant), Role: Complainant})
 	return WithActor(ctx, string(Complainant))
 }
+
+// InboundOnly reports whether the caller submits what arrives by mail and
+// SMS only (the inbound gateway's account): any other channel is refused to
+// it.
+func InboundOnly(ctx context.Context) bool {
+	p, ok := PrincipalFrom(ctx)
+	return ok && p.Role == InboundGateway
+}

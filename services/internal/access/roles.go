@@ -29,6 +29,10 @@ const (
 	// intake for case facts and incident notices, and the deletion service
 	// for the facts of deletion requests, and nothing else.
 	EscalationService Role = "escalation_service"
+	// InboundGateway is the inbound gateway's own account: it submits the
+	// complaints that arrive by mail and SMS (those channels only) and adds
+	// what complainants send to their cases; nothing else.
+	InboundGateway Role = "inbound_gateway"
 )
 
 // Permissions used by the console and the identity work (beside the RPC
@@ -48,7 +52,7 @@ const (
 )
 
 // Roles lists every role, in the order the console shows them.
-var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite, Console, DeletionService, EscalationService}
+var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, PublicSite, Console, DeletionService, EscalationService, InboundGateway}
 
 // Agents attest a requester's identity (in person, on the phone): that lets
 // the plan be built, never approved. The deletion service makes a person's
@@ -94,6 +98,9 @@ var Grants = map[Role][]Permission{
 	// CaseFactsService, deletion requests only through DeletionFactsService;
 	// it raises the alerts of duties near or past their due time.
 	EscalationService: {IntakeCaseFacts, DeletionFacts, AlertsRaise},
+	// The inbound gateway submits mail and SMS complaints (the intake
+	// service refuses any other channel from it) and reads nothing.
+	InboundGateway: {CaseSubmit, IntakeInbound},
 }
 
 // ValidRole reports whether r is one of Roles.
@@ -107,10 +114,10 @@ func (r Role) Holds(p Permission) bool {
 
 // IsService reports whether r is a system's account (a partner system or
 // pipeline, the public site, the console, the deletion or escalation
-// service) rather than a person's: it sees and acts only on the objects it
-// submitted, its word is not a person's,
-// its credentials are issued by an administrator, and it never becomes a
+// service, the inbound gateway) rather than a person's: it sees and acts
+// only on the objects it submitted, its word is not a person's, its
+// credentials are issued by an administrator, and it never becomes a
 // person's account.
 func (r Role) IsService() bool {
-	return r == Automation || r == PublicSite || r == Console || r == DeletionService || r == EscalationService
+	return r == Automation || r == PublicSite || r == Console || r == DeletionService || r == EscalationService || r == InboundGateway
 }

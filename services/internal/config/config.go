@@ -90,6 +90,26 @@ type Config struct {
 	// a person's data held by intake. Required by `serve deletion` and
 	// `serve worker`; `redress dev` makes one at start.
 	DeletionServiceToken string `env:"REDRESS_DELETION_SERVICE_TOKEN"`
+	// The inbound gateway (`serve inbound`) reads the complaints mailbox and
+	// takes the SMS gateway's messages, and hands them to intake with its
+	// own credential (the account svc.inbound, role inbound_gateway: `redress
+	// user add svc.inbound -role inbound_gateway` then `redress user token
+	// svc.inbound`; `redress dev` makes one at start). It serves the SMS
+	// webhook (/sms/inbound) and /metrics, /healthz, /readyz on InboundAddr.
+	InboundServiceToken string `env:"REDRESS_INBOUND_SERVICE_TOKEN"`
+	InboundAddr         string `env:"REDRESS_INBOUND_ADDR" envDefault:"127.0.0.1:8082"`
+	// The complaints mailbox (empty address: no mailbox is read). Security:
+	// "tls" (implicit, port 993), "starttls", or "none" (loopback only, the
+	// development mailbox). Without IDLE it is looked at every IMAPPoll.
+	IMAPAddr     string        `env:"REDRESS_IMAP_ADDR"`
+	IMAPUser     string        `env:"REDRESS_IMAP_USER"`
+	IMAPPassword string        `env:"REDRESS_IMAP_PASSWORD"`
+	IMAPFolder   string        `env:"REDRESS_IMAP_FOLDER" envDefault:"INBOX"`
+	IMAPSecurity string        `env:"REDRESS_IMAP_SECURITY" envDefault:"tls"`
+	IMAPPoll     time.Duration `env:"REDRESS_IMAP_POLL" envDefault:"1m"`
+	// SMSWebhookSecret is shared with the SMS gateway, which signs every
+	// message it posts with it; empty: the webhook refuses every request.
+	SMSWebhookSecret string `env:"REDRESS_SMS_WEBHOOK_SECRET"`
 	// Single sign-on for the console (any OpenID Connect provider); off
 	// when the issuer is empty. The redirect URL is <console>/signin/oidc/callback.
 	// The console runs the browser's flow (all four); the identity service
@@ -192,6 +212,11 @@ type Config struct {
 	// it to the local cluster's) or "sqlite" (DataDir/temporal.db).
 	TemporalStore       string `env:"REDRESS_TEMPORAL_STORE" envDefault:"postgres"`
 	TemporalDatabaseURL string `env:"REDRESS_TEMPORAL_DATABASE_URL"`
+	// The development mailbox (see devmail), started unless
+	// REDRESS_SMTP_ADDR or REDRESS_IMAP_ADDR names a real one.
+	DevMailSMTPAddr string `env:"REDRESS_DEV_MAIL_SMTP_ADDR" envDefault:"127.0.0.1:2525"`
+	DevMailIMAPAddr string `env:"REDRESS_DEV_MAIL_IMAP_ADDR" envDefault:"127.0.0.1:1143"`
+	DevMailPageAddr string `env:"REDRESS_DEV_MAIL_PAGE_ADDR" envDefault:"127.0.0.1:8025"`
 }
 
 // Keyring builds the keyring from the configured master keys.

@@ -36,6 +36,7 @@ var Owners = map[string]Service{
 	"intake_idempotency": Intake,
 	"notifications":      Intake, // notices to complainants
 	"calendar_loads":     Intake, // official calendars, loaded and confirmed through CalendarService
+	"inbound_messages":   Intake, // mail and SMS from complainants, recorded once
 
 	"deletion_requests":          Deletion,
 	"deletion_plans":             Deletion,

@@ -2,8 +2,15 @@ package intake
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/records"
 )
@@ -36,5 +43,90 @@ func TestComplainantWroteOutsideAnInformationRequest(t *testing.T) {
 		c.GetId()).Scan(&audited)
 	if audited != 1 {
 		t.Fatalf("%d audit entries, want 1", audited)
+	}
+}
+
+// The inbound gateway adds a mail or SMS to the case it answers — a notice
+// of ours it references, or the case number when the sender is the case's
+// complainant — once per message; anything else is not its case.
+func TestInboundFindsTheAnsweredCaseOnce(t *testing.T) {
+	srv, _ := newTestServer(t)
+	sub, err := srv.SubmitComplaint(access.WithActor(context.Background(), "public-web"), testRequest("inbound-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sub.GetCase()
+	gw := access.WithPrincipal(context.Background(), access.Principal{ID: "svc.inbound", Role: access.InboundGateway})
+	in := srv.Inbound()
+	mail := func(id, sender, number string, refs ...string) (*intakev1.ComplainantWroteResponse, error) {
+		return in.ComplainantWrote(gw, &intakev1.ComplainantWroteRequest{Channel: intakev1.Channel_CHANNEL_EMAIL,
+			ExternalId: id, Sender: sender, CaseNumber: number, References: refs, Body: "One more SMS today."})
+	}
+	got, err := mail("<a1@example.com>", "Wang@Example.com", c.GetCaseNumber())
+	if err != nil || got.GetCaseId() != c.GetId() || got.GetReplayed() {
+		t.Fatalf("by case number from the complainant: %v, %v", got, err)
+	}
+	again, err := mail("<a1@example.com>", "wang@example.com", c.GetCaseNumber())
+	if err != nil || !again.GetReplayed() || again.GetMessageId() != got.GetMessageId() {
+		t.Fatalf("the same mail again: %v, %v", again, err)
+	}
+	if _, err := mail("<a2@example.com>", "someone@example.org", c.GetCaseNumber()); status.Code(err) != codes.NotFound {
+		t.Fatalf("case number from another sender: %v, want NotFound", err)
+	}
+	// A reply to our acknowledgement finds the case whoever sends it.
+	if err := srv.db.Create(&records.Notification{ID: uuid.NewString(), CaseID: c.GetId(), Kind: "acknowledgement",
+		DedupeKey: c.GetId() + "/acknowledgement", Status: "sent", CreatedAt: time.Now()}).Error; err != nil {
+		t.Fatal(err)
+	}
+	byRef, err := mail("<a3@example.com>", "other@example.org", "", "<x@elsewhere>", "<"+c.GetId()+"/acknowledgement@redress>")
+	if err != nil || byRef.GetCaseId() != c.GetId() {
+		t.Fatalf("by reference: %v, %v", byRef, err)
+	}
+	sms := func(id, phone string) (*intakev1.ComplainantWroteResponse, error) {
+		return in.ComplainantWrote(gw, &intakev1.ComplainantWroteRequest{Channel: intakev1.Channel_CHANNEL_SMS,
+			ExternalId: id, Sender: phone, CaseNumber: c.GetCaseNumber(), Body: "still coming"})
+	}
+	if got, err := sms("sms-1", "+8613800138000"); err != nil || got.GetCaseId() != c.GetId() {
+		t.Fatalf("SMS from the complainant's phone: %v, %v", got, err)
+	}
+	if _, err := sms("sms-2", "+8613900139000"); status.Code(err) != codes.NotFound {
+		t.Fatalf("SMS from another phone: %v, want NotFound", err)
+	}
+	var n int64
+	srv.db.Model(&records.CaseMessage{}).Where("case_id = ? AND kind = ?", c.GetId(), records.MessageComplainantResponse).Count(&n)
+	if n != 3 {
+		t.Fatalf("%d complainant messages, want 3", n)
+	}
+	if _, err := in.ComplainantWrote(gw, &intakev1.ComplainantWroteRequest{Channel: intakev1.Channel_CHANNEL_API,
+		ExternalId: "x", Sender: "a@b.c", Body: "x"}); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "channel") {
+		t.Fatalf("channel api: %v", err)
+	}
+}
+
+// The gateway's account submits mail and SMS complaints only, and a mail's
+// Message-ID is kept sealed with the case.
+func TestInboundGatewaySubmitsMailAndSMSOnly(t *testing.T) {
+	srv, _ := newTestServer(t)
+	gw := access.WithPrincipal(context.Background(), access.Principal{ID: "svc.inbound", Role: access.InboundGateway})
+	if _, err := srv.SubmitComplaint(gw, testRequest("inbound-api-1")); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("API channel from the gateway: %v, want PermissionDenied", err)
+	}
+	req := testRequest("inbound-mail-1")
+	req.Channel, req.SourceMessageId = intakev1.Channel_CHANNEL_EMAIL, "<first@example.com>"
+	sub, err := srv.SubmitComplaint(gw, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c records.Case
+	if err := srv.db.Take(&c, "id = ?", sub.GetCase().GetId()).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(c.SourceMessageIDEnc) == 0 || strings.Contains(string(c.SourceMessageIDEnc), "first@example.com") {
+		t.Fatalf("source Message-ID stored as %q", c.SourceMessageIDEnc)
+	}
+	req = testRequest("inbound-sms-1")
+	req.Channel, req.SourceMessageId = intakev1.Channel_CHANNEL_SMS, "<first@example.com>"
+	if _, err := srv.SubmitComplaint(gw, req); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "source_message_id") {
+		t.Fatalf("source_message_id on an SMS: %v", err)
 	}
 }

@@ -84,6 +84,9 @@ func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitCompla
 	if access.WebFormOnly(ctx) && req.GetChannel() != intakev1.Channel_CHANNEL_WEB_FORM {
 		return nil, status.Error(codes.PermissionDenied, "channel: the public site submits web-form complaints only")
 	}
+	if access.InboundOnly(ctx) && req.GetChannel() != intakev1.Channel_CHANNEL_EMAIL && req.GetChannel() != intakev1.Channel_CHANNEL_SMS {
+		return nil, status.Error(codes.PermissionDenied, "channel: the inbound gateway submits email and SMS complaints only")
+	}
 	actor := access.Actor(ctx)
 	key := actor + "/" + req.GetIdempotencyKey()
 	fingerprint := s.requestFingerprint(req)
@@ -238,6 +241,11 @@ func (s *Server) prepare(req *intakev1.SubmitComplaintRequest, facts policy.Fact
 	}
 	if err := sealCaseText(sk.SubjectKey, &sub.c); err != nil {
 		return nil, err
+	}
+	if id := req.GetSourceMessageId(); id != "" {
+		if sub.c.SourceMessageIDEnc, err = sk.Seal(records.FieldSourceMessageID, []byte(id)); err != nil {
+			return nil, err
+		}
 	}
 	sub.tokens = caseTokens(s.keys, caseID, sub.c.Description, sub.c.SubjectValue)
 	for _, dl := range []policy.Deadline{d.Acknowledgement, d.Resolution} {

@@ -78,6 +78,12 @@ func validateSubmit(req *intakev1.SubmitComplaintRequest, now time.Time, packs [
 	if l := req.GetLanguage(); l != "" && languageOf(l) == "" {
 		e.Add("language", "must be zh or en (a tag such as zh-CN or en-GB is accepted)")
 	}
+	if id := req.GetSourceMessageId(); id != "" {
+		if req.GetChannel() != intakev1.Channel_CHANNEL_EMAIL {
+			e.Add("source_message_id", "is only allowed when channel is email")
+		}
+		e.Text("source_message_id", id, 3, 998)
+	}
 	validateComplainant(&e, req.GetComplainant())
 	if s := req.GetSubject(); s != nil {
 		if _, ok := intakev1.SubjectType_name[int32(s.GetType())]; !ok {

@@ -66,7 +66,7 @@ func isAtext(r rune) bool {
 // buildMessage writes the whole RFC 5322 message: UTF-8 text/plain, the body
 // in base64 when it is mostly non-ASCII (Chinese) and quoted-printable
 // otherwise, an RFC 2047 subject, Date and Message-ID.
-func buildMessage(from, to *mail.Address, r rendered, dedupeKey string, now time.Time) []byte {
+func buildMessage(from, to *mail.Address, r rendered, dedupeKey, inReplyTo string, now time.Time) []byte {
 	var h bytes.Buffer
 	header := func(k, v string) { h.WriteString(k + ": " + v + "\r\n") }
 	header("From", from.String())
@@ -74,6 +74,10 @@ func buildMessage(from, to *mail.Address, r rendered, dedupeKey string, now time
 	header("Subject", encodeSubject(r.Subject))
 	header("Date", now.Format(time.RFC1123Z))
 	header("Message-ID", MessageID(dedupeKey))
+	if id := threadID(inReplyTo); id != "" {
+		header("In-Reply-To", id)
+		header("References", id)
+	}
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=UTF-8")
 	if r.Lang == LangEN {
@@ -101,6 +105,21 @@ func buildMessage(from, to *mail.Address, r rendered, dedupeKey string, now time
 	_ = qp.Close()
 	h.WriteString("\r\n")
 	return h.Bytes()
+}
+
+// threadID is a Message-ID fit for a header ("<left@right>", printable
+// ASCII, no line breaks), or "" when it is not one.
+func threadID(id string) string {
+	id = strings.TrimSpace(id)
+	if len(id) < 3 || len(id) > 998 || id[0] != '<' || id[len(id)-1] != '>' || !strings.Contains(id, "@") {
+		return ""
+	}
+	for _, r := range id {
+		if r <= ' ' || r > '~' {
+			return ""
+		}
+	}
+	return id
 }
 
 // encodeSubject is the subject as RFC 2047 encoded words when it is not

@@ -66,6 +66,11 @@ type Notice struct {
 	// DedupeKey is stable per notice: the email Message-ID and the SMS
 	// idempotency key derive from it, so a resend is recognisable.
 	DedupeKey string
+	// InReplyTo is the Message-ID of the complainant's mail that opened the
+	// case (angle brackets included), "" when it came otherwise: the email
+	// answers it (In-Reply-To, References) so that the complainant's mail
+	// program threads the notices with it.
+	InReplyTo string
 }
 
 // String shows the kind and the case number only.

@@ -74,7 +74,7 @@ func (s *SMTPSender) Send(ctx context.Context, to Recipient, n Notice) error {
 	if s.now != nil {
 		now = s.now
 	}
-	msg := buildMessage(from, rcpt, r, n.DedupeKey, now())
+	msg := buildMessage(from, rcpt, r, n.DedupeKey, n.InReplyTo, now())
 	return s.deliver(ctx, from.Address, rcpt.Address, msg)
 }
 

@@ -274,3 +274,26 @@ func TestSMTPTimeout(t *testing.T) {
 		t.Fatalf("cancelled: %v after %v", err, time.Since(start))
 	}
 }
+
+// A notice about a case that came by mail answers the complainant's mail,
+// so that it threads; a header-breaking id is left out.
+func TestSMTPNoticeAnswersTheComplainantsMail(t *testing.T) {
+	srv := smtptest.Start(t)
+	s := &notify.SMTPSender{Addr: srv.Addr(), From: "complaints@operator.example", Timeout: 5 * time.Second}
+	n := sampleNotice(notify.KindAcknowledgement, notify.LangZH)
+	for _, id := range []string{"<first.mail@example.com>", "<x@y>\r\nBcc: someone@example.org", ""} {
+		n.InReplyTo = id
+		if err := s.Send(context.Background(), notify.Recipient{Email: email}, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := srv.WaitCount(t, 3, 5*time.Second)
+	if h := msgs[0].Header; h.Get("In-Reply-To") != "<first.mail@example.com>" || h.Get("References") != "<first.mail@example.com>" {
+		t.Fatalf("In-Reply-To %q, References %q", h.Get("In-Reply-To"), h.Get("References"))
+	}
+	for _, m := range msgs[1:] {
+		if m.Header.Get("In-Reply-To") != "" || m.Header.Get("References") != "" || m.Header.Get("Bcc") != "" {
+			t.Fatalf("headers %v", m.Header)
+		}
+	}
+}

@@ -7,37 +7,41 @@ import "time"
 // Case is a complaint or a report. Its state is written only by the case's
 // workflow (through worker activities); intake writes the first row.
 type Case struct {
-	ID                string `gorm:"primaryKey;type:uuid"`
-	CaseNumber        string
-	Kind              string
-	Category          string
-	Channel           string
-	ReferringBody     string
-	State             string
-	Assignee          string
-	ComplainantID     string `gorm:"type:uuid"`
-	SubjectType       string
-	SubjectValue      string `gorm:"-"` // clear, in memory only: stored sealed in SubjectValueEnc
-	SubjectValueEnc   []byte
-	LeakedDataType    string
-	LeakSource        string // names the leaking organisation, for incident clustering; blanked at erasure
-	Description       string `gorm:"-"` // clear, in memory only: stored sealed in DescriptionEnc
-	DescriptionEnc    []byte
-	PolicyPack        string
-	Language          string // the complainant's: "zh" or "en"
-	AckDueAt          time.Time
-	ResolutionDueAt   time.Time
-	RegulatorDueAt    *time.Time
-	Overdue           bool
-	MergedInto        *string `gorm:"type:uuid"`
-	RejectionReason   string
-	LookupCodeHash    []byte
-	LookupCodeEnc     []byte
-	Version           int64
-	WorkflowStartedAt *time.Time
-	SubmittedBy       *string // principal that submitted it; nil = a person or unknown (before it was recorded)
-	ReceivedAt        time.Time
-	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
+	ID              string `gorm:"primaryKey;type:uuid"`
+	CaseNumber      string
+	Kind            string
+	Category        string
+	Channel         string
+	ReferringBody   string
+	State           string
+	Assignee        string
+	ComplainantID   string `gorm:"type:uuid"`
+	SubjectType     string
+	SubjectValue    string `gorm:"-"` // clear, in memory only: stored sealed in SubjectValueEnc
+	SubjectValueEnc []byte
+	LeakedDataType  string
+	LeakSource      string // names the leaking organisation, for incident clustering; blanked at erasure
+	Description     string `gorm:"-"` // clear, in memory only: stored sealed in DescriptionEnc
+	DescriptionEnc  []byte
+	PolicyPack      string
+	Language        string // the complainant's: "zh" or "en"
+	AckDueAt        time.Time
+	ResolutionDueAt time.Time
+	RegulatorDueAt  *time.Time
+	Overdue         bool
+	MergedInto      *string `gorm:"type:uuid"`
+	RejectionReason string
+	LookupCodeHash  []byte
+	LookupCodeEnc   []byte
+	// SourceMessageIDEnc is the Message-ID of the mail that opened the case,
+	// sealed under the complainant's key as FieldSourceMessageID; notices
+	// answer it.
+	SourceMessageIDEnc []byte
+	Version            int64
+	WorkflowStartedAt  *time.Time
+	SubmittedBy        *string // principal that submitted it; nil = a person or unknown (before it was recorded)
+	ReceivedAt         time.Time
+	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
 }
 
 // Complainant holds the complainant's personal information, encrypted.
@@ -170,6 +174,18 @@ type IntakeIdempotency struct {
 }
 
 func (IntakeIdempotency) TableName() string { return "intake_idempotency" }
+
+// FieldSourceMessageID is the sealing field of Case.SourceMessageIDEnc.
+const FieldSourceMessageID = "source_message_id"
+
+// InboundMessage is a mail or SMS from a complainant added to a case: Key is
+// a keyed hash of its channel and its own id, so it is added once.
+type InboundMessage struct {
+	Key        []byte `gorm:"primaryKey"`
+	CaseID     string `gorm:"type:uuid"`
+	MessageID  string `gorm:"type:uuid"`
+	ReceivedAt time.Time
+}
 
 // AuditView is the part of a case that audit digests cover: facts and state,
 // never personal data.

@@ -1091,9 +1091,12 @@ type SubmitComplaintRequest struct {
 	RegulatorDueAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=regulator_due_at,json=regulatorDueAt,proto3" json:"regulator_due_at,omitempty"` // optional, for regulator referrals
 	// The complainant's language: "zh" (default) or "en"; a BCP 47 tag such as
 	// "zh-CN" or "en-GB" is accepted and stored as its language.
-	Language      string `protobuf:"bytes,12,opt,name=language,proto3" json:"language,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Language string `protobuf:"bytes,12,opt,name=language,proto3" json:"language,omitempty"`
+	// The Message-ID of the mail the complaint came in (channel email), angle
+	// brackets included: notices answer it so that they thread. Kept sealed.
+	SourceMessageId string `protobuf:"bytes,13,opt,name=source_message_id,json=sourceMessageId,proto3" json:"source_message_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SubmitComplaintRequest) Reset() {
@@ -1206,6 +1209,13 @@ func (x *SubmitComplaintRequest) GetRegulatorDueAt() *timestamppb.Timestamp {
 func (x *SubmitComplaintRequest) GetLanguage() string {
 	if x != nil {
 		return x.Language
+	}
+	return ""
+}
+
+func (x *SubmitComplaintRequest) GetSourceMessageId() string {
+	if x != nil {
+		return x.SourceMessageId
 	}
 	return ""
 }
@@ -2661,7 +2671,7 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\x10workflow_started\x18\x15 \x01(\bR\x0fworkflowStarted\x12D\n" +
 	"\x10regulator_due_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x0eregulatorDueAt\x12'\n" +
 	"\x0fallowed_actions\x18\x17 \x03(\tR\x0eallowedActions\x12\x1a\n" +
-	"\blanguage\x18\x18 \x01(\tR\blanguage\"\x8e\x05\n" +
+	"\blanguage\x18\x18 \x01(\tR\blanguage\"\xba\x05\n" +
 	"\x16SubmitComplaintRequest\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.redress.intake.v1.CaseKindR\x04kind\x127\n" +
@@ -2676,7 +2686,8 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"policyPack\x12D\n" +
 	"\x10regulator_due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0eregulatorDueAt\x12\x1a\n" +
-	"\blanguage\x18\f \x01(\tR\blanguage\"\x83\x01\n" +
+	"\blanguage\x18\f \x01(\tR\blanguage\x12*\n" +
+	"\x11source_message_id\x18\r \x01(\tR\x0fsourceMessageId\"\x83\x01\n" +
 	"\x17SubmitComplaintResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.redress.intake.v1.CaseR\x04case\x12\x1f\n" +
 	"\vlookup_code\x18\x02 \x01(\tR\n" +
