@@ -152,8 +152,10 @@ func funcs(l i18n.Lang) template.FuncMap {
 			if t.IsZero() {
 				return ""
 			}
-			return t.In(calendar.Shanghai()).Format(messages.T(l, "date"))
+			return i18n.Zoned(l, t.In(i18n.Zone()).Format(messages.T(l, "date")))
 		},
+		// A deadline as the law counts it (24:00 of its last day).
+		"deadline":  func(t time.Time) string { return i18n.LegalTime(l, t) },
 		"month":     func(t time.Time) string { return t.Format(messages.T(l, "month")) },
 		"lang":      func() string { return l.Tag() },
 		"other":     func() string { return string(l.Other()) },
@@ -515,6 +517,7 @@ type deadlineView struct {
 	DueAt  time.Time
 	Status string
 	MetAt  *time.Time
+	Left   string // time remaining, while the deadline runs
 }
 
 // lookup shows state and deadlines only, and only for the right case number
@@ -556,6 +559,9 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		if d.d.MetAt != nil {
 			t := d.d.GetMetAt().AsTime()
 			v.MetAt = &t
+		}
+		if d.d.GetStatus() == "open" {
+			v.Left = i18n.Left(l, s.now(), v.DueAt)
 		}
 		ds = append(ds, v)
 	}
