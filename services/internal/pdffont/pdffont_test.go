@@ -30,3 +30,35 @@ func TestChineseAndLatinPrint(t *testing.T) {
 		t.Errorf("document %d bytes for a font of %d: not subset", b.Len(), len(ttf))
 	}
 }
+
+// Lines wrap without losing a character (fpdf's MultiCell dropped the
+// Chinese character at each break), keep Latin words whole, and never
+// start a line with closing punctuation.
+func TestLinesKeepEveryCharacter(t *testing.T) {
+	pdf := New()
+	pdf.AddPage()
+	pdf.SetFont(Family, "", 10)
+	latin := " The handling time counts working days on the official calendar."
+	text := strings.Repeat("处理用时按国务院公布的节假日安排以工作日计，收到当日不计。", 4) + latin
+	lines := Lines(pdf, text, 60)
+	if len(lines) < 4 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	all := strings.Join(lines, " ")
+	for i, l := range lines {
+		if w := pdf.GetStringWidth(l); w > 60 {
+			t.Errorf("line %d is %.1f wide: %q", i, w, l)
+		}
+		if strings.ContainsAny(string([]rune(l)[0]), "，。") {
+			t.Errorf("line %d starts with closing punctuation: %q", i, l)
+		}
+	}
+	if strings.ReplaceAll(all, " ", "") != strings.ReplaceAll(text, " ", "") {
+		t.Errorf("characters lost:\n%q\n%q", all, text)
+	}
+	for _, word := range strings.Fields(latin) {
+		if !strings.Contains(" "+all+" ", " "+word+" ") && !strings.Contains(all, "。"+word+" ") {
+			t.Errorf("word %q cut: %q", word, lines)
+		}
+	}
+}
