@@ -11,6 +11,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 type caseData struct {
@@ -27,6 +28,7 @@ type caseData struct {
 	Reasons     []string
 	Rejections  []string
 	State       string
+	Languages   []i18n.Lang // a complainant's languages, for the language form
 	// The actions the service offers on the case (its allowed_actions):
 	// the page shows exactly these forms.
 	Allows map[string]bool
@@ -55,7 +57,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 		return nil, false
 	}
 	c := resp.GetCase()
-	d := &caseData{Case: c, Reasons: revealReasons(), State: c.GetState().String(), Allows: map[string]bool{}}
+	d := &caseData{Case: c, Reasons: revealReasons(), State: c.GetState().String(), Languages: i18n.Langs, Allows: map[string]bool{}}
 	for _, a := range c.GetAllowedActions() {
 		d.Allows[a] = true
 	}
@@ -186,6 +188,8 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, v *view) {
 		_, err = api.ReopenCase(ctx, &intakev1.ReopenCaseRequest{CaseId: id, Reason: f("body")})
 	case "merge":
 		_, err = api.MergeCase(ctx, &intakev1.MergeCaseRequest{CaseId: id, PrimaryCaseId: f("primary")})
+	case "language":
+		_, err = api.SetCaseLanguage(ctx, &intakev1.SetCaseLanguageRequest{CaseId: id, Language: f("language")})
 	default:
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
 		return

@@ -185,3 +185,32 @@ func TestNewCaseNeedsSubmitPermission(t *testing.T) {
 		t.Fatal("a refused POST filed a case")
 	}
 }
+
+// An agent changes the complainant's language on the case page: the
+// service stores it (and audits it), the page shows it.
+func TestCasePageSetsLanguage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.signIn("agent.li", testPassword)
+	_, body := c.post("/cases/new", phoneCaseForm(t, c))
+	m := createdRef.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("file case:\n%s", body)
+	}
+	code, page := c.get("/cases/" + m[1])
+	if code != http.StatusOK || !strings.Contains(page, `id="language-form"`) {
+		t.Fatalf("case page: %d, no language form\n%s", code, page)
+	}
+	code, page = c.post("/cases/"+m[1]+"/language", url.Values{"csrf": {csrfOf(t, page)}, "language": {"en"}})
+	if code != http.StatusOK || !regexp.MustCompile(`id="case-language">English`).MatchString(page) {
+		t.Fatalf("set language: %d\n%s", code, page)
+	}
+	if k := e.readBack(t, m[1]); k.GetLanguage() != "en" {
+		t.Fatalf("language %q, want en", k.GetLanguage())
+	}
+	var audited int64
+	e.DB.Raw(`SELECT count(*) FROM audit_entries WHERE action = 'case.language_set' AND object_id = ? AND actor = 'agent.li'`, m[1]).Scan(&audited)
+	if audited != 1 {
+		t.Fatalf("%d audit entries, want 1", audited)
+	}
+}

@@ -98,6 +98,7 @@ var Table = map[string]Permission{
 	intake + "ResolveCase":               CaseHandle,
 	intake + "CloseCase":                 CaseClose,
 	intake + "ReopenCase":                CaseClose,
+	intake + "SetCaseLanguage":           CaseHandle,
 
 	caseFile + "ListCaseTimeline":   CaseRead,
 	caseFile + "ListCaseMessages":   CaseRead, // bodies only with CaseReveal
