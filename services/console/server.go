@@ -111,6 +111,7 @@ func New(c Config) (*Server, error) {
 		"T":               translate,
 		"fmtTime":         fmtTime,
 		"legalTime":       legalTime,
+		"term":            term,
 		"deletionReasons": deletionReasons,
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,

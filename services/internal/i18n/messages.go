@@ -37,7 +37,20 @@ var Shared = Catalogue{
 		"role.agent": "客服专员", "role.supervisor": "主管", "role.compliance_officer": "合规专员", "role.admin": "管理员",
 		"role.automation": "自动化接口", "role.public_site": "公众网站", "role.none": "无（待确认）",
 
+		"rejection.out_of_scope": "不属于受理范围", "rejection.insufficient_information": "信息不足",
+		"rejection.not_our_service": "非本单位业务", "rejection.abusive": "恶意投诉", "rejection.already_handled": "已处理过",
+		"rejection.identity_not_verified": "身份未核实",
+		"subject_type.phone_number":       "电话号码", "subject_type.email_address": "电子邮件地址", "subject_type.url": "网址",
+		"subject_type.app": "应用", "subject_type.account": "账号", "subject_type.message_content": "信息内容",
+
 		"col.found": "找到", "col.affected": "已处理", "col.remaining": "剩余", "col.receipt": "回执",
+
+		"action.delete": "删除", "action.mask": "遮蔽", "action.restrict": "限制处理（依法留存）", "action.shred": "销毁密钥",
+		"action.task": "人工任务", "action.webhook": "通知系统",
+
+		"unit.hours": "小时", "unit.calendar_days": "日", "unit.working_days": "个工作日", "unit.calendar_months": "个月",
+		"rule.pausable":   "可暂停计时",
+		"confidence.text": "依据原文", "confidence.secondary": "依据二手资料", "confidence.unverified": "未经核实",
 	},
 	EN: {
 		"kind.complaint": "complaint", "kind.report": "report",
@@ -69,7 +82,20 @@ var Shared = Catalogue{
 		"role.agent": "agent", "role.supervisor": "supervisor", "role.compliance_officer": "compliance officer", "role.admin": "administrator",
 		"role.automation": "automation", "role.public_site": "public site", "role.none": "none (awaiting confirmation)",
 
+		"rejection.out_of_scope": "out of scope", "rejection.insufficient_information": "insufficient information",
+		"rejection.not_our_service": "not our service", "rejection.abusive": "abusive", "rejection.already_handled": "already handled",
+		"rejection.identity_not_verified": "identity not verified",
+		"subject_type.phone_number":       "phone number", "subject_type.email_address": "email address", "subject_type.url": "URL",
+		"subject_type.app": "app", "subject_type.account": "account", "subject_type.message_content": "message content",
+
 		"col.found": "found", "col.affected": "affected", "col.remaining": "remaining", "col.receipt": "receipt",
+
+		"action.delete": "delete", "action.mask": "mask", "action.restrict": "restrict (kept by law)", "action.shred": "shred key",
+		"action.task": "manual task", "action.webhook": "notify system",
+
+		"unit.hours": "hours", "unit.calendar_days": "calendar days", "unit.working_days": "working days", "unit.calendar_months": "months",
+		"rule.pausable":   "pausable",
+		"confidence.text": "from the text", "confidence.secondary": "secondary source", "confidence.unverified": "unverified",
 	},
 }
 
