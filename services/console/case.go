@@ -70,7 +70,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 		d.Risk, d.Left = risk(s.c.Now(), due, c.GetOverdue())
 	}
 	if dl := c.GetAcknowledgement(); dl.GetDueAt() != nil {
-		d.Ack = legalTimeOf(v.Lang, dl.GetDueAt().AsTime()) + " (" + dl.GetStatus() + ")"
+		d.Ack = legalTimeOf(v.Lang, dl.GetDueAt().AsTime()) + translate(v.Lang, "paren.open") + term(v.Lang, "dstatus", dl.GetStatus()) + translate(v.Lang, "paren.close")
 	}
 	d.Deletions, d.Escalations = s.linked(r, v, c.GetId())
 	msgs, err := s.c.CaseFile.ListCaseMessages(ctx, &intakev1.ListCaseMessagesRequest{CaseId: c.GetId()})

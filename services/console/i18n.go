@@ -281,6 +281,9 @@ var messages = i18n.Catalogue{
 		"lang.en":                       "English",
 		"case.language":                 "Complainant's language",
 		"case.set_language":             "Change",
+		"paren.open":                    " (",
+		"paren.close":                   ")",
+		"list.sep":                      " + ",
 		"incident.case_ids":             "Case ids (one per line or comma-separated)",
 		"incident.link":                 "Link cases",
 		"incident.grade":                "Set grade",
@@ -564,6 +567,9 @@ var messages = i18n.Catalogue{
 		"lang.en":                       "英文",
 		"case.language":                 "投诉人语言",
 		"case.set_language":             "更改",
+		"paren.open":                    "（",
+		"paren.close":                   "）",
+		"list.sep":                      "、",
 		"incident.case_ids":             "案件ID（每行一个或以逗号分隔）",
 		"incident.link":                 "关联案件",
 		"incident.grade":                "确定类别",
@@ -616,9 +622,14 @@ func language(r *http.Request) string {
 }
 
 // term names a stored code ("completed", "supervisor") in lang from the
-// shared catalogue (i18n.Term).
+// shared catalogue (i18n.Term); codes joined with "+" (a system's actions,
+// "delete+mask") are named one by one.
 func term(lang, group string, code any) string {
-	return i18n.Term(i18n.Lang(lang), group, fmt.Sprint(code))
+	parts := strings.Split(fmt.Sprint(code), "+")
+	for i, p := range parts {
+		parts[i] = i18n.Term(i18n.Lang(lang), group, p)
+	}
+	return strings.Join(parts, translate(lang, "list.sep"))
 }
 
 // enumGroups maps the proto enums the console shows to their group in the

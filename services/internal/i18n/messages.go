@@ -33,6 +33,7 @@ var Shared = Catalogue{
 		"esc_kind.regulator_inquiry": "监管问询", "esc_kind.manual": "人工升级",
 		"esc.open": "待报送", "esc.filed": "已报送", "esc.acknowledged": "已回执", "esc.closed": "已关闭",
 		"followup.open": "待答复", "followup.answered": "已答复",
+		"adapter.https": "接口报送", "adapter.email": "电子邮件报送", "adapter.manual": "人工报送",
 
 		"role.agent": "客服专员", "role.supervisor": "主管", "role.compliance_officer": "合规专员", "role.admin": "管理员",
 		"role.automation": "自动化接口", "role.public_site": "公众网站", "role.none": "无（待确认）",
@@ -46,7 +47,7 @@ var Shared = Catalogue{
 		"col.found": "找到", "col.affected": "已处理", "col.remaining": "剩余", "col.receipt": "回执",
 
 		"action.delete": "删除", "action.mask": "遮蔽", "action.restrict": "限制处理（依法留存）", "action.shred": "销毁密钥",
-		"action.task": "人工任务", "action.webhook": "通知系统",
+		"action.task": "人工任务", "action.webhook": "通知系统", "action.none": "无",
 
 		"unit.hours": "小时", "unit.calendar_days": "日", "unit.working_days": "个工作日", "unit.calendar_months": "个月",
 		"rule.pausable":   "可暂停计时",
@@ -78,6 +79,7 @@ var Shared = Catalogue{
 		"esc_kind.regulator_inquiry": "regulator inquiry", "esc_kind.manual": "manual escalation",
 		"esc.open": "open", "esc.filed": "filed", "esc.acknowledged": "acknowledged", "esc.closed": "closed",
 		"followup.open": "open", "followup.answered": "answered",
+		"adapter.https": "HTTPS", "adapter.email": "email", "adapter.manual": "filed by hand",
 
 		"role.agent": "agent", "role.supervisor": "supervisor", "role.compliance_officer": "compliance officer", "role.admin": "administrator",
 		"role.automation": "automation", "role.public_site": "public site", "role.none": "none (awaiting confirmation)",
@@ -91,7 +93,7 @@ var Shared = Catalogue{
 		"col.found": "found", "col.affected": "affected", "col.remaining": "remaining", "col.receipt": "receipt",
 
 		"action.delete": "delete", "action.mask": "mask", "action.restrict": "restrict (kept by law)", "action.shred": "shred key",
-		"action.task": "manual task", "action.webhook": "notify system",
+		"action.task": "manual task", "action.webhook": "notify system", "action.none": "none",
 
 		"unit.hours": "hours", "unit.calendar_days": "calendar days", "unit.working_days": "working days", "unit.calendar_months": "months",
 		"rule.pausable":   "pausable",
