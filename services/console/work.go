@@ -11,6 +11,7 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	"github.com/redress/redress/services/internal/certificate"
 	"github.com/redress/redress/services/internal/i18n"
 )
 
@@ -202,6 +203,38 @@ func (s *Server) certificate(w http.ResponseWriter, r *http.Request, v *view) {
 	w.Header().Set("Content-Disposition", `attachment; filename="deletion-certificate-`+url.PathEscape(id)+`.json"`)
 	w.Header().Set("X-Content-SHA256", ev.GetCertificateDigest())
 	_, _ = w.Write([]byte(ev.GetCertificate()))
+}
+
+// certificatePDF prints the certificate in the requester's language: a
+// readable copy of the JSON, naming its SHA-256.
+func (s *Server) certificatePDF(w http.ResponseWriter, r *http.Request, v *view) {
+	id, ctx := r.PathValue("id"), v.rpc(r.Context())
+	d, err := s.c.Deletion.GetDeletion(ctx, &deletionv1.GetDeletionRequest{DeletionId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	ev, err := s.c.Deletion.GetEvidence(ctx, &deletionv1.GetEvidenceRequest{DeletionId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if ev.GetCertificate() == "" {
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return
+	}
+	lang, _ := i18n.Parse(d.GetDeletion().GetLanguage())
+	if lang == "" {
+		lang = i18n.ZH
+	}
+	pdf, err := certificate.PDF([]byte(ev.GetCertificate()), ev.GetCertificateDigest(), lang)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="deletion-certificate-`+url.PathEscape(id)+`.pdf"`)
+	_, _ = w.Write(pdf)
 }
 
 // connectors lists the data systems deletions reach; connector.admin may
