@@ -12,6 +12,7 @@ import (
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/i18n"
+	"github.com/redress/redress/services/internal/uploads"
 )
 
 type caseData struct {
@@ -203,4 +204,26 @@ func rejectRequest(id, reason, text string) *intakev1.RejectCaseRequest {
 		req.Reason = intakev1.RejectionReason(v)
 	}
 	return req
+}
+
+// addAttachments adds an agent's files to the case through CaseFileService,
+// which checks them as a submission's, seals them and audits each.
+func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	if r.MultipartForm == nil {
+		s.render(w, http.StatusBadRequest, "message", v, "bad_request")
+		return
+	}
+	defer func() {
+		if err := r.MultipartForm.RemoveAll(); err != nil {
+			s.c.Log.Error("console: remove spooled upload", "err", err)
+		}
+	}()
+	files, ok := uploads.Read(r.MultipartForm.File["file"])
+	if !ok {
+		s.render(w, http.StatusBadRequest, "message", v, "bad_request")
+		return
+	}
+	_, err := s.c.CaseFile.AddAttachments(v.rpc(r.Context()), &intakev1.AddAttachmentsRequest{CaseId: id, Attachments: files})
+	s.finish(w, r, v, err, "/cases/"+id)
 }

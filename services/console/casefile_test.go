@@ -1,9 +1,15 @@
 package console
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"slices"
@@ -142,5 +148,100 @@ func TestCasePageAttachments(t *testing.T) {
 	}
 	if code, _ := admin.post(path, url.Values{"csrf": {csrfOf(t, apage)}}); code != http.StatusForbidden {
 		t.Fatalf("administrator forcing the download: %d", code)
+	}
+}
+
+// postFiles posts a multipart form of fields and one file per name→content
+// (declared as contentType) to path.
+func (c *client) postFiles(path string, fields url.Values, contentType string, files map[string][]byte) (int, string) {
+	c.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, vs := range fields {
+		_ = mw.WriteField(k, vs[0])
+	}
+	for name, content := range files {
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", `form-data; name="file"; filename="`+name+`"`)
+		h.Set("Content-Type", contentType)
+		fw, err := mw.CreatePart(h)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		_, _ = fw.Write(content)
+	}
+	if err := mw.Close(); err != nil {
+		c.t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return c.do(req)
+}
+
+// An agent adds files from the case page: listed with their hash, audited;
+// a file too large or not what it declares is refused with the reason and
+// nothing is added; a role without case.note is offered no form and
+// refused.
+func TestAgentAddsAttachments(t *testing.T) {
+	e := newEnv(t)
+	cs := e.Submit(t, "console-add-attach-01", "Spam SMS; evidence to follow.")
+	agent := e.client(t)
+	agent.signIn("agent.li", testPassword)
+	path := "/cases/" + cs.GetId()
+	_, page := agent.get(path)
+	if !strings.Contains(page, `id="add-attachments"`) {
+		t.Fatalf("agent's case page offers no way to add files:\n%s", page)
+	}
+	csrf := url.Values{"csrf": {csrfOf(t, page)}}
+	content := []byte("Call log exported from the complainant's phone.\n")
+	if code, _ := agent.postFiles(path+"/attachments", csrf, "text/plain", map[string][]byte{"call log.txt": content}); code != http.StatusOK {
+		t.Fatalf("add: %d", code) // followed the redirect to the case page
+	}
+	_, page = agent.get(path)
+	sum := sha256.Sum256(content)
+	if !strings.Contains(page, "call log.txt") || !strings.Contains(page, hex.EncodeToString(sum[:])) {
+		t.Fatalf("the added file is not listed with its hash:\n%s", page)
+	}
+	recs, err := audit.ForObject(context.Background(), e.DB, "case", cs.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := recs[len(recs)-1]; last.Action != "attachment.added" || last.Actor != "agent.li" || last.Details["sha256"] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("no audit entry for the added file: %+v", last)
+	}
+	listed := func() (n int64) {
+		if err := e.DB.Model(&records.Attachment{}).Where("case_id = ?", cs.GetId()).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := listed()
+	for name, c := range map[string]struct {
+		ct      string
+		content []byte
+		code    int
+		want    string
+	}{
+		"big.txt":  {"text/plain", bytes.Repeat([]byte("a"), 2<<20+1), http.StatusBadRequest, "is larger than 2 MiB"},
+		"shot.png": {"image/png", []byte("not a picture"), http.StatusBadRequest, "does not look like image/png"},
+		"huge.txt": {"text/plain", bytes.Repeat([]byte("a"), 10<<20), http.StatusRequestEntityTooLarge, translate("en", "too_large")},
+	} {
+		code, page := agent.postFiles(path+"/attachments", csrf, c.ct, map[string][]byte{name: c.content})
+		if code != c.code || !strings.Contains(html.UnescapeString(page), c.want) {
+			t.Errorf("%s: %d, want %d saying %q\n%s", name, code, c.code, c.want, page)
+		}
+	}
+	if n := listed(); n != before {
+		t.Fatalf("refused files were added: %d attachments, want %d", n, before)
+	}
+
+	admin := e.client(t)
+	admin.signIn("admin", testPassword)
+	_, apage := admin.get(path)
+	if strings.Contains(apage, `id="add-attachments"`) {
+		t.Fatal("administrator offered to add files")
+	}
+	if code, _ := admin.postFiles(path+"/attachments", url.Values{"csrf": {csrfOf(t, apage)}}, "text/plain", map[string][]byte{"x.txt": content}); code != http.StatusForbidden {
+		t.Fatalf("administrator adding a file: %d, want 403", code)
 	}
 }

@@ -60,7 +60,10 @@ type Config struct {
 	// CaseFile answers the case page's timeline, messages, attachments and
 	// the audited reveal (same gRPC server as Intake).
 	CaseFile intakev1.CaseFileServiceClient
-	Log      *slog.Logger
+	// Alerts, when set, adds the notification panel: the unread count in
+	// the navigation bar and the alerts page (served with identity).
+	Alerts identityv1.AlertServiceClient
+	Log    *slog.Logger
 	// OIDC, when set, offers single sign-on with the organisation's
 	// provider; the identity service checks the ID tokens it brings back.
 	OIDC *oidcclient.Client
@@ -116,7 +119,7 @@ func New(c Config) (*Server, error) {
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
 	}
-	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident", "newcase"} {
+	for _, p := range []string{"signin", "queue", "case", "message", "password", "admin", "grants", "deletions", "deletion", "escalations", "escalation", "connectors", "policies", "reports", "incidents", "incident", "newcase", "alerts"} {
 		files := []string{"templates/layout.html", "templates/" + p + ".html"}
 		if p == "admin" || p == "grants" {
 			files = append(files, "templates/grants_list.html")
@@ -150,6 +153,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /cases/new", s.authed(s.requires(access.CaseSubmit, s.submitNewCase)))
 	mux.Handle("GET /cases/{id}", s.authed(s.casePage))
 	mux.Handle("POST /cases/{id}/reveal", s.authed(s.reveal))
+	mux.Handle("POST /cases/{id}/attachments", s.authedUpload(s.addAttachments))
 	mux.Handle("POST /cases/{id}/attachments/{attachment}", s.authed(s.attachment))
 	mux.Handle("POST /cases/{id}/{action}", s.authed(s.caseAction))
 	mux.Handle("GET /admin/users", s.authed(s.adminOnly(s.adminUsers)))
@@ -188,6 +192,11 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /reports/export", s.authed(s.requires(access.ReportExport, s.export)))
 		mux.Handle("POST /reports/inspection", s.authed(s.requires(access.ReportInspection, s.inspection)))
 	}
+	if s.c.Alerts != nil {
+		mux.Handle("GET /alerts", s.authed(s.requires(access.AlertsOwn, s.alertsPage)))
+		mux.Handle("POST /alerts/read", s.authed(s.requires(access.AlertsOwn, s.markAlertsRead)))
+		mux.Handle("POST /alerts/preferences", s.authed(s.requires(access.AlertsOwn, s.setAlertPreferences)))
+	}
 	mux.Handle("GET /account/password", s.authed(s.passwordPage))
 	mux.Handle("POST /account/password", s.authed(s.changePassword))
 	mux.Handle("POST /account/token", s.authed(s.ownToken))
@@ -223,7 +232,10 @@ type view struct {
 	// Which optional pages exist (their services are configured).
 	HasDeletions, HasEscalations, HasPolicies bool
 	HasReports                                bool
-	session                                   string // the session's token: the bearer of the person's calls
+	// HasAlerts: the navigation bar shows the alerts link with Unread.
+	HasAlerts bool
+	Unread    int64
+	session   string // the session's token: the bearer of the person's calls
 }
 
 func (v *view) Can(p string) bool {
@@ -252,7 +264,14 @@ type authedHandler func(http.ResponseWriter, *http.Request, *view)
 
 // authed loads the session (or sends the browser to sign in) and checks the
 // CSRF token of every state-changing request.
-func (s *Server) authed(h authedHandler) http.Handler {
+func (s *Server) authed(h authedHandler) http.Handler { return s.authedLimit(1<<20, h) }
+
+// authedUpload is authed for a form carrying files: the intake service's
+// limits for a call's attachments plus the form's fields.
+func (s *Server) authedUpload(h authedHandler) http.Handler { return s.authedLimit(9<<20, h) }
+
+// authedLimit is authed for posts of at most limit bytes.
+func (s *Server) authedLimit(limit int64, h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		if err != nil || !sessionValue.MatchString(c.Value) {
@@ -273,8 +292,17 @@ func (s *Server) authed(h authedHandler) http.Handler {
 			return
 		}
 		v.User, v.CSRF = me.GetUser(), me.GetSession().GetCsrfToken()
+		s.unread(r, v)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				// Parsed here to tell a post too large from a missing CSRF token.
+				err := r.ParseMultipartForm(1 << 20)
+				if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+					s.render(w, http.StatusRequestEntityTooLarge, "message", v, "too_large")
+					return
+				}
+			}
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(v.CSRF)) != 1 {
 				s.render(w, http.StatusForbidden, "message", v, "csrf")
 				return

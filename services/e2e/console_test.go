@@ -68,6 +68,13 @@ func serveConsole(t *testing.T, h *harness, cfg console.Config) string {
 func startConsole(t *testing.T, h *harness) string {
 	t.Helper()
 	base := serveConsole(t, h, console.Config{})
+	consoleAccounts(t, h)
+	return base
+}
+
+// consoleAccounts makes one account per role of the browser tests.
+func consoleAccounts(t *testing.T, h *harness) {
+	t.Helper()
 	for _, u := range []identity.NewUser{
 		{Username: "agent.li", Role: access.Agent, Password: browserPassword},
 		{Username: "sup.wang", Role: access.Supervisor, Password: browserPassword},
@@ -77,7 +84,6 @@ func startConsole(t *testing.T, h *harness) string {
 			t.Fatal(err)
 		}
 	}
-	return base
 }
 
 // consoleBrowser starts a headless Chromium at 1280x800. On failure it

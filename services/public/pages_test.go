@@ -3,11 +3,13 @@ package public
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"slices"
@@ -65,6 +67,43 @@ func (fakeStatus) LookupStatus(_ context.Context, in *intakev1.LookupStatusReque
 		Resolution:      &intakev1.Deadline{DueAt: endOf17, Status: "open"}}, nil
 }
 
+// GetConversation answers the status above with a request for information
+// and the complainant's earlier message.
+func (f fakeStatus) GetConversation(ctx context.Context, in *intakev1.GetConversationRequest, _ ...grpc.CallOption) (*intakev1.GetConversationResponse, error) {
+	st, err := f.LookupStatus(ctx, &intakev1.LookupStatusRequest{CaseNumber: in.GetCaseNumber(), LookupCode: in.GetLookupCode()})
+	if err != nil {
+		return nil, err
+	}
+	at := timestamppb.New(time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC))
+	return &intakev1.GetConversationResponse{Status: st, Messages: []*intakev1.ConversationMessage{
+		{Kind: "complainant_response", CreatedAt: at, Body: "I got another SMS <b>today</b>."},
+		{Kind: "information_request", CreatedAt: at, Body: "请提供短信截图。"},
+	}}, nil
+}
+
+// AnswerCase refuses an empty body as intake does.
+func (f fakeStatus) AnswerCase(ctx context.Context, in *intakev1.AnswerCaseRequest, _ ...grpc.CallOption) (*intakev1.AnswerCaseResponse, error) {
+	if _, err := f.LookupStatus(ctx, &intakev1.LookupStatusRequest{CaseNumber: in.GetCaseNumber(), LookupCode: in.GetLookupCode()}); err != nil {
+		return nil, err
+	}
+	return &intakev1.AnswerCaseResponse{State: intakev1.CaseState_CASE_STATE_IN_PROGRESS}, nil
+}
+
+// AddEvidence refuses a declared PNG that is not one, as intake does.
+func (f fakeStatus) AddEvidence(ctx context.Context, in *intakev1.AddEvidenceRequest, _ ...grpc.CallOption) (*intakev1.AddEvidenceResponse, error) {
+	if _, err := f.LookupStatus(ctx, &intakev1.LookupStatusRequest{CaseNumber: in.GetCaseNumber(), LookupCode: in.GetLookupCode()}); err != nil {
+		return nil, err
+	}
+	for i, a := range in.GetAttachments() {
+		if a.GetContentType() == "image/png" && !bytes.HasPrefix(a.GetContent(), []byte("\x89PNG")) {
+			var v validation.Errors
+			v.Addf(fmt.Sprintf("attachments[%d].content", i), "does not look like image/png")
+			return nil, v.Err()
+		}
+	}
+	return &intakev1.AddEvidenceResponse{}, nil
+}
+
 // endOf17 is 24:00 on 17 December 2026, Beijing time.
 var endOf17 = timestamppb.New(time.Date(2026, 12, 17, 16, 0, 0, 0, time.UTC))
 
@@ -98,7 +137,7 @@ func do(t *testing.T, method, target string, form url.Values, h ...string) (*htt
 	var body io.Reader
 	ct := ""
 	switch {
-	case form != nil && strings.HasSuffix(target, "/complaint"):
+	case form != nil && (strings.HasSuffix(target, "/complaint") || strings.HasSuffix(target, "/evidence")):
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
 		for k, vs := range form {
@@ -136,7 +175,7 @@ func do(t *testing.T, method, target string, form url.Values, h ...string) (*htt
 }
 
 var (
-	notProse    = regexp.MustCompile(`(?s)<style>.*?</style>|<cite>.*?</cite>|<textarea[^>]*>.*?</textarea>`)
+	notProse    = regexp.MustCompile(`(?s)<style>.*?</style>|<cite>.*?</cite>|<textarea[^>]*>.*?</textarea>|<blockquote>.*?</blockquote>`)
 	tag         = regexp.MustCompile(`(?s)<[^>]*>`)
 	emailOrHost = regexp.MustCompile(`[\w.+-]+@[\w.-]+|(?:[a-z0-9-]+\.)+(?:cn|example|com)\b`)
 	latinRun    = regexp.MustCompile(`[A-Za-z]{3,}`)
@@ -149,7 +188,8 @@ var (
 var zhAllowed = []string{"PNG", "JPEG", "PDF", "UTF-8", "English", "Example Telecom", testNumber, testCode}
 
 // pageText is what a reader sees of page, without citations (references,
-// as the law names them), what the complainant typed, and addresses.
+// as the law names them), what the complainant and the agents wrote, and
+// addresses.
 func pageText(page string) string {
 	s := notProse.ReplaceAllString(page, " ")
 	s = html.UnescapeString(tag.ReplaceAllString(s, " "))
@@ -207,6 +247,9 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 		{"intake's bad fields", "POST", "/complaint", bad, 400, `id="errors"`},
 		{"lookup form", "GET", "/status", nil, 200, `id="lookup"`},
 		{"status", "POST", "/status", url.Values{"case_number": {testNumber}, "code": {testCode}}, 200, `id="state"`},
+		{"answered", "POST", "/status/answer", url.Values{"case_number": {testNumber}, "code": {testCode}, "body": {"截图已上传"}}, 200, `id="notice"`},
+		{"empty answer", "POST", "/status/answer", url.Values{"case_number": {testNumber}, "code": {testCode}, "body": {" "}}, 400, `id="errors"`},
+		{"evidence without a file", "POST", "/status/evidence", url.Values{"case_number": {testNumber}, "code": {testCode}}, 400, `id="errors"`},
 		{"no matching case", "POST", "/status", url.Values{"case_number": {testNumber}, "code": {"WRONG"}}, 404, `id="message-title"`},
 		{"no such page", "GET", "/nowhere", nil, 404, `id="message-title"`},
 	}
@@ -295,6 +338,67 @@ func TestCatalogueComplete(t *testing.T) {
 	}
 	if !slices.Equal(i18n.Langs, []i18n.Lang{i18n.ZH, i18n.EN}) {
 		t.Errorf("languages %v: Chinese first, then English", i18n.Langs)
+	}
+}
+
+// The status page is the conversation: what was written to the complainant
+// and by them, each body as text, and the forms to answer and add evidence.
+// Number and code travel only in the forms' bodies, never in a URL.
+func TestStatusPageIsAConversation(t *testing.T) {
+	site, _ := testSite(t)
+	lookup := url.Values{"case_number": {testNumber}, "code": {testCode}}
+	_, page := do(t, "POST", site.URL+"/status", lookup)
+	for _, want := range []string{`id="conversation"`, messages.T(i18n.ZH, "said.information_request"), "请提供短信截图。",
+		"I got another SMS &lt;b&gt;today&lt;/b&gt;.", messages.T(i18n.ZH, "answer.heading.awaiting"),
+		`action="/status/answer"`, `action="/status/evidence" enctype="multipart/form-data"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("status page lacks %s\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "?code=") || regexp.MustCompile(`(?:href|action)="[^"]*`+testCode).MatchString(page) {
+		t.Errorf("the lookup code is in a URL:\n%s", page)
+	}
+	if n := strings.Count(page, `name="code" value="`+testCode+`"`); n != 3 {
+		t.Errorf("the code goes with %d forms, want 3 (answer, evidence, language switch)", n)
+	}
+}
+
+// A file that is not what it claims to be is refused with the catalogue's
+// sentence naming the file, on the status page in its language.
+func TestEvidenceRefusedReadably(t *testing.T) {
+	site, _ := testSite(t)
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range map[string]string{"case_number": testNumber, "code": testCode} {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", `form-data; name="evidence"; filename="shot.png"`)
+	h.Set("Content-Type", "image/png")
+	fw, err := mw.CreatePart(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte("not a picture"))
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range i18n.Langs {
+		req, _ := http.NewRequest("POST", site.URL+"/status/evidence", bytes.NewReader(b.Bytes()))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Cookie", "lang="+string(l))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if want := messages.T(l, "field.attachment.content", 1); resp.StatusCode != http.StatusBadRequest ||
+			!strings.Contains(html.UnescapeString(string(page)), want) || !strings.Contains(string(page), `id="conversation"`) {
+			t.Errorf("%s: %d, want 400 with %q on the status page\n%s", l, resp.StatusCode, want, page)
+		}
 	}
 }
 

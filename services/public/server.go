@@ -15,9 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"html/template"
-	"io"
 	"log/slog"
-	"mime/multipart"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -37,6 +35,7 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/i18n"
+	"github.com/redress/redress/services/internal/uploads"
 	"github.com/redress/redress/services/internal/validation"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
@@ -138,6 +137,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("POST /complaint", s.submit)
 	s.mux.HandleFunc("GET /status", s.lookupForm)
 	s.mux.HandleFunc("POST /status", s.lookup)
+	s.mux.HandleFunc("POST /status/answer", s.answer)
+	s.mux.HandleFunc("POST /status/evidence", s.evidence)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.message(w, s.lang(w, r, ""), http.StatusNotFound, "not_found")
 	})
@@ -390,7 +391,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !okCat || cat == 0 {
 		f.Errors = append(f.Errors, messages.T(l, "error.category"))
 	}
-	atts, ok := uploads(r.MultipartForm.File["evidence"])
+	atts, ok := uploads.Read(r.MultipartForm.File["evidence"])
 	if !ok {
 		f.Errors = append(f.Errors, messages.T(l, "error.file_unread"))
 	}
@@ -440,7 +441,7 @@ var fieldKeys = map[string]string{
 	"kind": "error.kind", "category": "error.category",
 	"description": "field.description", "complainant": "field.complainant", "complainant.name": "field.name",
 	"complainant.phone": "field.phone", "complainant.email": "field.email", "complainant.preferred_contact": "field.prefer",
-	"idempotency_key": "field.key", "attachments": "field.attachments",
+	"idempotency_key": "field.key", "attachments": "field.attachments", "body": "field.answer",
 	"file_name": "field.attachment.file_name", "content_type": "field.attachment.type", "content": "field.attachment.content",
 }
 
@@ -480,32 +481,6 @@ func fieldProblems(l i18n.Lang, st *status.Status) []string {
 	return out
 }
 
-// uploads reads the evidence files (false: one could not be read); intake
-// checks their size and sniffs their type against the declared one.
-func uploads(files []*multipart.FileHeader) ([]*intakev1.AttachmentUpload, bool) {
-	var out []*intakev1.AttachmentUpload
-	for _, fh := range files {
-		if fh.Filename == "" && fh.Size == 0 {
-			continue // the empty file input of a form sent without a file
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, false
-		}
-		b, err := io.ReadAll(io.LimitReader(f, 4<<20))
-		_ = f.Close()
-		if err != nil {
-			return nil, false
-		}
-		ct := fh.Header.Get("Content-Type")
-		if i := strings.IndexByte(ct, ';'); i >= 0 {
-			ct = strings.TrimSpace(ct[:i])
-		}
-		out = append(out, &intakev1.AttachmentUpload{FileName: fh.Filename, ContentType: ct, Content: b})
-	}
-	return out, true
-}
-
 // ---- status lookup
 
 func (s *Server) lookupForm(w http.ResponseWriter, r *http.Request) {
@@ -520,22 +495,163 @@ type deadlineView struct {
 	Left   string // time remaining, while the deadline runs
 }
 
-// lookup shows state and deadlines only, and only for the right case number
-// and code; a wrong code and an unknown number get the same answer (the
-// intake service answers both alike).
+type messageView struct {
+	Kind  string // the message's kind, for the page's classes
+	Label string
+	At    time.Time
+	Body  string
+}
+
+// statusData is the status page: the case's state and deadlines, the
+// conversation, and the forms to answer and add evidence. Number and code
+// travel only in the bodies of its POST forms (the language switch, the
+// answer, the evidence), never in a URL: the site keeps no session and no
+// key, and any replica answers any form.
+type statusData struct {
+	CaseNumber, Code string
+	State            string
+	ReceivedAt       time.Time
+	Deadlines        []deadlineView
+	Messages         []messageView
+	Erased           bool
+	Awaiting         bool // an information request waits for the complainant's answer
+	Open             bool // the case still takes answers and evidence
+	Notice           string
+	Errors           []string
+}
+
+// lookup shows the case's state, deadlines and conversation, only for the
+// right case number and code; a wrong code and an unknown number get the
+// same answer (the intake service answers both alike).
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
+	l, number, code, ok := s.statusRequest(w, r, 4<<10)
+	if !ok {
+		return
+	}
+	s.showStatus(w, r, l, number, code, http.StatusOK, "", nil)
+}
+
+// answer sends what the complainant wrote on the status page; while the
+// case awaits them it is the answer to the information request.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
+	l, number, code, ok := s.statusRequest(w, r, 64<<10)
+	if !ok {
+		return
+	}
+	body := strings.TrimSpace(r.PostFormValue("body"))
+	if body == "" || !utf8.ValidString(body) {
+		s.showStatus(w, r, l, number, code, http.StatusBadRequest, "", []string{messages.T(l, "field.answer")})
+		return
+	}
+	_, err := s.cfg.Status.AnswerCase(s.authed(r.Context()), &intakev1.AnswerCaseRequest{CaseNumber: number, LookupCode: code, Body: body})
+	s.afterWrite(w, r, l, number, code, err, "answer.sent")
+}
+
+// evidence adds the complainant's files to the case, checked by intake as a
+// submission's attachments are.
+func (s *Server) evidence(w http.ResponseWriter, r *http.Request) {
+	l, number, code, ok := s.statusRequest(w, r, maxBody)
+	if !ok {
+		return
+	}
+	if r.MultipartForm == nil {
+		s.message(w, l, http.StatusBadRequest, "bad_form")
+		return
+	}
+	defer func() {
+		if err := r.MultipartForm.RemoveAll(); err != nil {
+			s.cfg.Log.Error("public evidence: remove spooled upload", "err", err)
+		}
+	}()
+	atts, readable := uploads.Read(r.MultipartForm.File["evidence"])
+	switch {
+	case !readable:
+		s.showStatus(w, r, l, number, code, http.StatusBadRequest, "", []string{messages.T(l, "error.file_unread")})
+		return
+	case len(atts) == 0:
+		s.showStatus(w, r, l, number, code, http.StatusBadRequest, "", []string{messages.T(l, "field.evidence")})
+		return
+	}
+	req := &intakev1.AddEvidenceRequest{CaseNumber: number, LookupCode: code, Attachments: atts}
+	var v validation.Errors
+	if v.UTF8(req); !v.Empty() {
+		s.showStatus(w, r, l, number, code, http.StatusBadRequest, "", fieldProblems(l, status.Convert(v.Err())))
+		return
+	}
+	_, err := s.cfg.Status.AddEvidence(s.authed(r.Context()), req)
+	s.afterWrite(w, r, l, number, code, err, "evidence.sent")
+}
+
+// statusRequest reads a status page form (a multipart one when it carries
+// files) of at most limit bytes under the lookup rate limit, and answers
+// the page's language, case number and code; false when it has answered
+// already.
+func (s *Server) statusRequest(w http.ResponseWriter, r *http.Request, limit int64) (i18n.Lang, string, string, bool) {
 	if !s.cfg.LookupLimit.Allow(s.clientAddr(r)) {
 		w.Header().Set("Retry-After", "60")
 		s.message(w, s.lang(w, r, ""), http.StatusTooManyRequests, "busy.lookup")
-		return
+		return "", "", "", false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	number, code := r.FormValue("case_number"), r.FormValue("code")
-	l := s.lang(w, r, r.PostFormValue("lang"))
-	var resp *intakev1.LookupStatusResponse
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		err = r.ParseMultipartForm(1 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.message(w, s.lang(w, r, ""), http.StatusRequestEntityTooLarge, "large")
+		return "", "", "", false
+	case err != nil:
+		s.message(w, s.lang(w, r, ""), http.StatusBadRequest, "bad_form")
+		return "", "", "", false
+	}
+	return s.lang(w, r, r.PostFormValue("lang")), r.PostFormValue("case_number"), r.PostFormValue("code"), true
+}
+
+// afterWrite shows the status page after an answer or evidence was sent:
+// with notice when it was taken, with the reasons when intake refused it.
+func (s *Server) afterWrite(w http.ResponseWriter, r *http.Request, l i18n.Lang, number, code string, err error, notice string) {
+	st := status.Convert(err)
+	switch {
+	case st.Code() == codes.OK:
+		s.showStatus(w, r, l, number, code, http.StatusOK, messages.T(l, notice), nil)
+	case st.Code() == codes.NotFound || st.Code() == codes.InvalidArgument && badLookup(st):
+		s.message(w, l, http.StatusNotFound, "no_case")
+	case st.Code() == codes.InvalidArgument:
+		s.showStatus(w, r, l, number, code, http.StatusBadRequest, "", fieldProblems(l, st))
+	case st.Code() == codes.FailedPrecondition:
+		s.showStatus(w, r, l, number, code, http.StatusConflict, "", []string{messages.T(l, "error.closed")})
+	default:
+		s.cfg.Log.Error("public status write", "code", st.Code())
+		s.message(w, l, http.StatusServiceUnavailable, "unavailable")
+	}
+}
+
+// badLookup reports whether intake refused the case number or the code
+// themselves (empty, too long): that matches no case either.
+func badLookup(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == "case_number" || v.GetField() == "lookup_code" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// showStatus renders the status page of the case number and code (or the
+// one answer for no such case).
+func (s *Server) showStatus(w http.ResponseWriter, r *http.Request, l i18n.Lang, number, code string, httpCode int, notice string, problems []string) {
+	var resp *intakev1.GetConversationResponse
 	err := status.Error(codes.NotFound, "not UTF-8") // cannot go on the wire, matches no case
 	if utf8.ValidString(number) && utf8.ValidString(code) {
-		resp, err = s.cfg.Status.LookupStatus(s.authed(r.Context()), &intakev1.LookupStatusRequest{CaseNumber: number, LookupCode: code})
+		resp, err = s.cfg.Status.GetConversation(s.authed(r.Context()), &intakev1.GetConversationRequest{CaseNumber: number, LookupCode: code})
 	}
 	switch status.Code(err) {
 	case codes.OK:
@@ -547,29 +663,42 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		s.message(w, l, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	var ds []deadlineView
-	for _, d := range []struct {
+	st := resp.GetStatus()
+	d := statusData{CaseNumber: st.GetCaseNumber(), Code: code, ReceivedAt: st.GetReceivedAt().AsTime(), Erased: resp.GetErased(),
+		Awaiting: st.GetState() == intakev1.CaseState_CASE_STATE_AWAITING_COMPLAINANT, Notice: notice, Errors: problems}
+	switch st.GetState() {
+	case intakev1.CaseState_CASE_STATE_CLOSED, intakev1.CaseState_CASE_STATE_REJECTED, intakev1.CaseState_CASE_STATE_MERGED:
+	default:
+		d.Open = !d.Erased
+	}
+	for _, dl := range []struct {
 		kind string
 		d    *intakev1.Deadline
-	}{{policy.KindAcknowledgement, resp.GetAcknowledgement()}, {policy.KindResolution, resp.GetResolution()}} {
-		if d.d == nil {
+	}{{policy.KindAcknowledgement, st.GetAcknowledgement()}, {policy.KindResolution, st.GetResolution()}} {
+		if dl.d == nil {
 			continue
 		}
-		v := deadlineView{Kind: messages.T(l, "deadline."+d.kind), DueAt: d.d.GetDueAt().AsTime(), Status: messages.T(l, "dstatus."+d.d.GetStatus())}
-		if d.d.MetAt != nil {
-			t := d.d.GetMetAt().AsTime()
+		v := deadlineView{Kind: messages.T(l, "deadline."+dl.kind), DueAt: dl.d.GetDueAt().AsTime(), Status: messages.T(l, "dstatus."+dl.d.GetStatus())}
+		if dl.d.MetAt != nil {
+			t := dl.d.GetMetAt().AsTime()
 			v.MetAt = &t
 		}
-		if d.d.GetStatus() == "open" {
+		if dl.d.GetStatus() == "open" {
 			v.Left = i18n.Left(l, s.now(), v.DueAt)
 		}
-		ds = append(ds, v)
+		d.Deadlines = append(d.Deadlines, v)
 	}
-	state := "state." + strings.ToLower(strings.TrimPrefix(resp.GetState().String(), "CASE_STATE_"))
+	state := "state." + strings.ToLower(strings.TrimPrefix(st.GetState().String(), "CASE_STATE_"))
 	if _, ok := messages[l][state]; !ok {
 		state = "state.unknown"
 	}
-	// The code goes back only into the language switch's form, which asks again.
-	s.render(w, l, http.StatusOK, "status", map[string]any{"CaseNumber": resp.GetCaseNumber(), "Code": code,
-		"State": messages.T(l, state), "ReceivedAt": resp.GetReceivedAt().AsTime(), "Deadlines": ds})
+	d.State = messages.T(l, state)
+	for _, m := range resp.GetMessages() {
+		label := "said." + m.GetKind()
+		if _, ok := messages[l][label]; !ok {
+			continue // a kind this page does not know is not shown half-labelled
+		}
+		d.Messages = append(d.Messages, messageView{Kind: m.GetKind(), Label: messages.T(l, label), At: m.GetCreatedAt().AsTime(), Body: m.GetBody()})
+	}
+	s.render(w, l, httpCode, "status", d)
 }

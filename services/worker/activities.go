@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
@@ -34,6 +35,9 @@ type Activities struct {
 	Log    *slog.Logger
 	// Escalations opens the SLA-breach escalations (escalation.Command).
 	Escalations EscalationOpener
+	// Alerts tells the assignee and the supervisors of reminders and
+	// breaches (nil: nobody is told beyond the audit chain).
+	Alerts alerts.Raiser
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):
@@ -303,12 +307,18 @@ func (a *Activities) RecordBreach(ctx context.Context, in complaint.BreachInput)
 		Kind: escalation.KindSLABreach, DedupeKey: "sla_breach/" + in.CaseID + "/" + in.Kind, CaseID: in.CaseID, DeadlineKind: in.Kind,
 		Reason: fmt.Sprintf("%s deadline %s missed", in.Kind, in.DueAt.UTC().Format(time.RFC3339)),
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return a.alertCase(ctx, alerts.CaseOverdue, in.CaseID, "breach/"+in.Kind, in.Kind+" deadline missed", in.DueAt)
 }
 
-// RecordReminder records a reminder before a deadline, once per ordinal.
+// RecordReminder records a reminder before a deadline, once per ordinal,
+// and alerts the assignee and the supervisors (once per ordinal too: a
+// retry after the record was written raises the same event again, which
+// adds nothing).
 func (a *Activities) RecordReminder(ctx context.Context, in complaint.ReminderInput) error {
-	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&records.DeadlineReminder{
 			CaseID: in.CaseID, Kind: in.Kind, Ordinal: in.Ordinal, DueAt: in.DueAt, SentAt: time.Now().UTC(),
 		})
@@ -322,6 +332,26 @@ func (a *Activities) RecordReminder(ctx context.Context, in complaint.ReminderIn
 		})
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return a.alertCase(ctx, alerts.CaseAtRisk, in.CaseID, fmt.Sprintf("reminder/%s/%d", in.Kind, in.Ordinal),
+		fmt.Sprintf("%s deadline near (reminder %d)", in.Kind, in.Ordinal), in.DueAt)
+}
+
+// alertCase raises an alert about a case for its assignee and the
+// supervisors: the case number, the deadline's kind and due time, a link.
+func (a *Activities) alertCase(ctx context.Context, kind alerts.Kind, caseID, event, note string, due time.Time) error {
+	if a.Alerts == nil {
+		return nil
+	}
+	var c records.Case
+	if err := a.DB.WithContext(ctx).Select("id", "case_number", "assignee").Take(&c, "id = ?", caseID).Error; err != nil {
+		return err
+	}
+	due = due.UTC()
+	return a.Alerts.Raise(ctx, alerts.Event{Kind: kind, Key: "case/" + caseID + "/" + event, SubjectType: "case",
+		SubjectRef: c.CaseNumber, Note: note, Link: "/cases/" + caseID, DueAt: &due, Assignee: c.Assignee})
 }
 
 func actorOf(args complaint.Action) string {

@@ -96,6 +96,7 @@ func (s *stack) runConsole(ctx context.Context) error {
 	}
 	cc := console.Config{Identity: identityv1.NewIdentityServiceClient(conns[0]), ConsoleToken: s.cfg.ConsoleToken,
 		Intake: intakev1.NewIntakeServiceClient(conns[0]), CaseFile: intakev1.NewCaseFileServiceClient(conns[0]),
+		Alerts:   identityv1.NewAlertServiceClient(conns[0]),
 		Deletion: deletionv1.NewDeletionServiceClient(conns[1]), Escalation: escalationv1.NewEscalationServiceClient(conns[2]),
 		Reporting: reportingv1.NewReportingServiceClient(conns[3]), Log: s.log, SecureCookies: s.cfg.ConsoleTLS}
 	if cc.TrustedProxies, err = s.cfg.Proxies(); err != nil {

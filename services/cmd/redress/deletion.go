@@ -74,12 +74,12 @@ func (s *stack) runDeletionWorker(ctx context.Context) error {
 	if err != nil {
 		s.log.Warn("deletion: own-data connector not registered", "err", err)
 	}
-	erasure, err := s.erasureClient(ctx)
+	conn, err := s.deletionConn(ctx)
 	if err != nil {
 		return err
 	}
 	acts := &deletionworker.Activities{DB: s.db, Keys: s.keys, Sender: s.sender(), Log: s.log, Auto: deletionworker.DefaultAutoApproval,
-		Escalations: esc.Command{Temporal: s.temporal}, Erasure: erasure}
+		Escalations: esc.Command{Temporal: s.temporal}, Erasure: intakev1.NewErasureServiceClient(conn), Alerts: remoteAlerts(conn)}
 	var loops []worker.Loop
 	if addr := os.Getenv("REDRESS_DELETION_CALLBACK_ADDR"); addr != "" {
 		lis, err := net.Listen("tcp", addr)

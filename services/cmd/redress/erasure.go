@@ -26,6 +26,16 @@ const deletionAccount = "svc.deletion"
 // tables anyway, may go without it: the account then issues itself a day's
 // credential and renews it before it runs out.
 func (s *stack) erasureClient(ctx context.Context) (intakev1.ErasureServiceClient, error) {
+	conn, err := s.deletionConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return intakev1.NewErasureServiceClient(conn), nil
+}
+
+// deletionConn dials intake (REDRESS_INTAKE_ADDR) with the deletion
+// service's credential (see erasureClient), closed when ctx ends.
+func (s *stack) deletionConn(ctx context.Context) (*grpc.ClientConn, error) {
 	transport, err := mtls.DialOption(s.tlsFiles(), s.cfg.TLSServerName)
 	if err != nil {
 		return nil, err
@@ -44,7 +54,7 @@ func (s *stack) erasureClient(ctx context.Context) (intakev1.ErasureServiceClien
 		return nil, err
 	}
 	context.AfterFunc(ctx, func() { _ = conn.Close() })
-	return intakev1.NewErasureServiceClient(conn), nil
+	return conn, nil
 }
 
 func staticToken(t string) func(context.Context) (string, error) {

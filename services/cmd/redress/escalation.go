@@ -83,8 +83,12 @@ func (s *stack) runEscalationWorker(ctx context.Context) error {
 		return err
 	}
 	facts := own.Intake
+	conn, err := s.escalationConn(ctx, s.cfg.IntakeAddr)
+	if err != nil {
+		return err
+	}
 	acts := &escworker.Activities{DB: s.db, Keys: s.keys, Regulators: dir, Intake: facts, Log: s.log,
-		Contact: s.cfg.OperatorContact, Alert: mail, AlertTo: s.cfg.ComplianceEmails}
+		Contact: s.cfg.OperatorContact, Alerts: remoteAlerts(conn), Alert: mail, AlertTo: s.cfg.ComplianceEmails}
 	trig := &esc.Triggers{DB: s.db, Intake: facts, OperatorClass: s.cfg.OperatorClass}
 	var loops []worker.Loop
 	if s.cfg.RegulatorCallbackAddr != "" {

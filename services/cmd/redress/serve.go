@@ -102,7 +102,9 @@ func (s *stack) serveWorker(ctx context.Context) error {
 	}
 	complaints, deletions, reporting, escalations := own[0], own[1], own[2], own[3]
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return worker.Run(ctx, s.temporal, complaints.activities(), s.commands) })
+	g.Go(func() error {
+		return worker.Run(ctx, s.temporal, complaints.activities(), s.commands, complaints.calendarCheckLoop())
+	})
 	g.Go(func() error { return escalations.runEscalationWorker(ctx) })
 	g.Go(func() error { return deletions.runDeletionWorker(ctx) })
 	g.Go(func() error { return reporting.runReportsWorker(ctx) })

@@ -15,6 +15,7 @@ import (
 
 	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/db"
@@ -49,6 +50,8 @@ type stack struct {
 	hostsIntake bool
 	// pools are the extra pools of asService, closed with the stack.
 	pools []*gorm.DB
+	// calendars are the official holiday calendars the policy counts with.
+	calendars *calendar.Set
 }
 
 // needs says what a process opens. Only these are required of its
@@ -88,7 +91,7 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 	if err != nil {
 		return nil, err
 	}
-	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType))}
+	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType)), calendars: cals}
 	defer func() {
 		if err != nil {
 			st.close()
@@ -181,7 +184,7 @@ func (s *stack) sender() notify.Sender {
 
 func (s *stack) activities() *worker.Activities {
 	return &worker.Activities{DB: s.db, Keys: s.keys, Policy: s.policy, Sender: s.sender(), Log: s.log,
-		Escalations: esc.Command{Temporal: s.temporal}}
+		Escalations: esc.Command{Temporal: s.temporal}, Alerts: alerts.Local{Store: s.alertStore()}}
 }
 
 // serveGRPC serves one gRPC service on addr (with health and reflection)
@@ -259,6 +262,7 @@ func (s *stack) registerOnIntake(gs *grpc.Server, srv *intake.Server, ids *ident
 	intakev1.RegisterCaseFactsServiceServer(gs, &intake.CaseFacts{DB: s.db, Keys: s.keys, Sender: s.sender()})
 	intakev1.RegisterCaseFileServiceServer(gs, srv.CaseFile())
 	intakev1.RegisterPublicStatusServiceServer(gs, srv.PublicStatus())
+	identityv1.RegisterAlertServiceServer(gs, &alerts.Server{Store: s.alertStore()})
 }
 
 // intakeServer builds IntakeService and its workflow starter; the caller

@@ -43,6 +43,10 @@ const (
 	// CaseLookup answers a case's state and deadlines to whoever holds its
 	// case number and lookup code (the public status page).
 	CaseLookup Permission = "case.lookup"
+	// CaseConverse adds what the complainant writes and the evidence they
+	// upload to a case, for whoever holds its case number and lookup code
+	// (the public status page).
+	CaseConverse Permission = "case.converse"
 	// ReportPublished answers the aggregate figures the operator publishes.
 	ReportPublished Permission = "report.published"
 )
@@ -69,6 +73,15 @@ const IntakeCaseFacts Permission = "intake.case_facts"
 // keys (DeletionFactsService); only the escalation service's role holds it.
 const DeletionFacts Permission = "deletion.facts"
 
+// AlertsOwn reads and marks one's own alerts and sets one's own alert
+// preferences (AlertService); the people's roles hold it.
+const AlertsOwn Permission = "alerts.own"
+
+// AlertsRaise raises alerts for staff (AlertService.RaiseAlert): the
+// deletion and escalation services' roles hold it, for their reminders and
+// breaches.
+const AlertsRaise Permission = "alerts.raise"
+
 const escalation = "/redress.escalation.v1.EscalationService/"
 
 const erasure = "/redress.intake.v1.ErasureService/"
@@ -80,7 +93,9 @@ const deletionFacts = "/redress.deletion.v1.DeletionFactsService/"
 const intake = "/redress.intake.v1.IntakeService/"
 
 const caseFile = "/redress.intake.v1.CaseFileService/"
+const publicStatus = "/redress.intake.v1.PublicStatusService/"
 const identity = "/redress.identity.v1.IdentityService/"
+const alertsSvc = "/redress.identity.v1.AlertService/"
 
 // Table maps full RPC method names to the permission they need.
 var Table = map[string]Permission{
@@ -105,14 +120,18 @@ var Table = map[string]Permission{
 	caseFile + "ListAttachments":    CaseRead,
 	caseFile + "RevealComplainant":  CaseReveal,
 	caseFile + "DownloadAttachment": CaseReveal,
+	caseFile + "AddAttachments":     CaseNote, // adds to the case file, as a note does
+
+	publicStatus + "LookupStatus":    CaseLookup,
+	publicStatus + "GetConversation": CaseLookup,
+	publicStatus + "AnswerCase":      CaseConverse,
+	publicStatus + "AddEvidence":     CaseConverse,
 
 	"/redress.reporting.v1.ReportingService/Export":                 ReportExport,
 	"/redress.reporting.v1.ReportingService/InspectionPackage":      ReportInspection,
 	"/redress.reporting.v1.ReportingService/ListDocuments":          ReportExport,
 	"/redress.reporting.v1.ReportingService/DownloadDocument":       ReportExport,
 	"/redress.reporting.v1.ReportingService/GetPublishedStatistics": ReportPublished,
-
-	"/redress.intake.v1.PublicStatusService/LookupStatus": CaseLookup,
 
 	erasure + "Locate":    IntakeErase,
 	erasure + "Apply":     IntakeErase,
@@ -160,6 +179,13 @@ var Table = map[string]Permission{
 	identity + "ListPendingGrants": GrantReview,
 	identity + "ConfirmGrant":      Authenticated,
 	identity + "RejectGrant":       Authenticated,
+
+	alertsSvc + "ListMyAlerts":   AlertsOwn,
+	alertsSvc + "CountUnread":    AlertsOwn,
+	alertsSvc + "MarkRead":       AlertsOwn,
+	alertsSvc + "GetPreferences": AlertsOwn,
+	alertsSvc + "SetPreferences": AlertsOwn,
+	alertsSvc + "RaiseAlert":     AlertsRaise,
 
 	"/grpc.health.v1.Health/Check":                                   Public,
 	"/grpc.health.v1.Health/Watch":                                   Public,

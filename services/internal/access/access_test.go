@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,8 +100,8 @@ func TestIntakeEraseOnlyForTheDeletionService(t *testing.T) {
 			t.Errorf("role %s holds intake.erase: %v", r, r.Holds(IntakeErase))
 		}
 	}
-	if g := Grants[DeletionService]; len(g) != 1 || g[0] != IntakeErase {
-		t.Errorf("deletion_service holds %v, want only intake.erase", g)
+	if g := Grants[DeletionService]; !slices.Equal(g, []Permission{IntakeErase, AlertsRaise}) {
+		t.Errorf("deletion_service holds %v, want only intake.erase and alerts.raise", g)
 	}
 	for m, p := range Table {
 		if p == IntakeErase && !strings.HasPrefix(m, "/redress.intake.v1.ErasureService/") {
@@ -117,8 +118,8 @@ func TestIntakeCaseFactsOnlyForTheEscalationService(t *testing.T) {
 			t.Errorf("role %s holds intake.case_facts: %v", r, r.Holds(IntakeCaseFacts))
 		}
 	}
-	if g := Grants[EscalationService]; len(g) != 2 || g[0] != IntakeCaseFacts || g[1] != DeletionFacts {
-		t.Errorf("escalation_service holds %v, want only intake.case_facts and deletion.facts", g)
+	if g := Grants[EscalationService]; !slices.Equal(g, []Permission{IntakeCaseFacts, DeletionFacts, AlertsRaise}) {
+		t.Errorf("escalation_service holds %v, want only intake.case_facts, deletion.facts and alerts.raise", g)
 	}
 	for _, r := range Roles {
 		if r.Holds(DeletionFacts) != (r == EscalationService) {
@@ -133,6 +134,24 @@ func TestIntakeCaseFactsOnlyForTheEscalationService(t *testing.T) {
 	for _, m := range []string{"GetCaseFacts", "ListLeakComplaints", "NotifyComplainants", "SealCaseAnswer", "OpenCaseAnswers"} {
 		if Table["/redress.intake.v1.CaseFactsService/"+m] != IntakeCaseFacts {
 			t.Errorf("CaseFactsService/%s does not need intake.case_facts", m)
+		}
+	}
+}
+
+// Raising alerts is for the deletion and escalation services; reading and
+// marking one's own alerts is for people, never for a service account.
+func TestAlertPermissions(t *testing.T) {
+	for _, r := range Roles {
+		if r.Holds(AlertsRaise) != (r == DeletionService || r == EscalationService) {
+			t.Errorf("role %s holds alerts.raise: %v", r, r.Holds(AlertsRaise))
+		}
+		if r.Holds(AlertsOwn) != !r.IsService() {
+			t.Errorf("role %s holds alerts.own: %v", r, r.Holds(AlertsOwn))
+		}
+	}
+	for m, p := range Table {
+		if (p == AlertsRaise || p == AlertsOwn) != strings.HasPrefix(m, "/redress.identity.v1.AlertService/") {
+			t.Errorf("%s needs %s", m, p)
 		}
 	}
 }

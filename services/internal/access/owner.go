@@ -37,3 +37,18 @@ func WebFormOnly(ctx context.Context) bool {
 	p, ok := PrincipalFrom(ctx)
 	return ok && p.Role == PublicSite
 }
+
+// Complainant is the principal of a call the intake service makes for the
+// complainant of one case, once the caller proved that case's lookup code
+// (the public status page). It is no account and holds no permission; the
+// code, not the caller's own confinement to the cases it submitted, decides
+// which case it reaches.
+const Complainant Role = "complainant"
+
+// ForComplainant returns ctx acting as the complainant of the case whose
+// lookup code the service has just checked: audit entries and workflow
+// actions name "complainant", not the public site's account.
+func ForComplainant(ctx context.Context) context.Context {
+	ctx = WithPrincipal(ctx, Principal{ID: string(Complainant), Role: Complainant})
+	return WithActor(ctx, string(Complainant))
+}

@@ -14,8 +14,9 @@ const (
 	Admin             Role = "admin"
 	Automation        Role = "automation"
 	// PublicSite is the internet-facing public pages' own account: it
-	// submits web-form complaints, looks a case up by number and code, and
-	// reads the published figures; nothing else.
+	// submits web-form complaints, looks a case up by number and code (and
+	// with both adds the complainant's answers and evidence), and reads the
+	// published figures; nothing else.
 	PublicSite Role = "public_site"
 	// Console is the web console's own service account: it signs people
 	// in (identity.session) and nothing else; what a person then does is
@@ -56,7 +57,7 @@ var Roles = []Role{Agent, Supervisor, ComplianceOfficer, Admin, Automation, Publ
 // auto-approval trusts (pipeline, self).
 var agentGrants = []Permission{
 	CaseSubmit, CaseRead, CaseNote, CaseReply, CaseTriage, CaseHandle, CaseClose, CaseReveal,
-	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead, TokenOwn,
+	DeletionSubmit, DeletionRead, DeletionAttest, DeletionTask, EscalationRead, TokenOwn, AlertsOwn,
 }
 
 // Grants maps each role to the permissions it holds. Deny by default: a
@@ -68,10 +69,10 @@ var Grants = map[Role][]Permission{
 		EscalationCreate, EscalationFile, IncidentManage),
 	// Compliance officers export registers, prepare filings and inspections.
 	ComplianceOfficer: {CaseRead, CaseReveal, ReportExport, ReportInspection, ReportPublished, DeletionRead,
-		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn},
+		EscalationRead, EscalationCreate, EscalationFile, IncidentManage, GrantReview, TokenOwn, AlertsOwn},
 	// Administrators manage people and connectors; they see cases but
 	// never reveal personal data.
-	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn},
+	Admin: {CaseRead, UserAdmin, ConnectorAdmin, DeletionRead, EscalationRead, GrantReview, TokenOwn, AlertsOwn},
 	// Partner systems and pipelines submit and read status; a pipeline may
 	// vouch for identities it has checked itself (a scoped credential can
 	// leave that out); the operator's own systems ask the suppression list
@@ -79,15 +80,18 @@ var Grants = map[Role][]Permission{
 	// when asked for by name, see defaultScopes).
 	Automation: {CaseSubmit, CaseRead, DeletionSubmit, DeletionRead, DeletionAttest, DeletionSuppressionCheck},
 	// The public site submits (web form only: the intake service refuses
-	// any other channel from it) and never reads a case beyond the lookup.
-	PublicSite: {CaseSubmit, CaseLookup, ReportPublished},
+	// any other channel from it) and never reads or writes a case beyond
+	// what number and code open.
+	PublicSite: {CaseSubmit, CaseLookup, CaseConverse, ReportPublished},
 	// The console's account creates sessions and reads nothing.
 	Console: {IdentitySession},
-	// The deletion service reaches intake's data only through ErasureService.
-	DeletionService: {IntakeErase},
+	// The deletion service reaches intake's data only through ErasureService,
+	// and raises the alerts of plans waiting for approval.
+	DeletionService: {IntakeErase, AlertsRaise},
 	// The escalation service reaches intake's cases only through
-	// CaseFactsService, deletion requests only through DeletionFactsService.
-	EscalationService: {IntakeCaseFacts, DeletionFacts},
+	// CaseFactsService, deletion requests only through DeletionFactsService;
+	// it raises the alerts of duties near or past their due time.
+	EscalationService: {IntakeCaseFacts, DeletionFacts, AlertsRaise},
 }
 
 // ValidRole reports whether r is one of Roles.

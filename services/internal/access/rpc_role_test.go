@@ -133,6 +133,7 @@ func TestGrants(t *testing.T) {
 		{Automation, DeletionApprove, false}, {Automation, DeletionCancel, false},
 		{PublicSite, CaseSubmit, true}, {PublicSite, CaseLookup, true}, {PublicSite, ReportPublished, true},
 		{Automation, CaseLookup, false}, {Agent, CaseLookup, false},
+		{PublicSite, CaseConverse, true}, {Automation, CaseConverse, false}, {Agent, CaseConverse, false}, {PublicSite, CaseNote, false},
 		{Console, IdentitySession, true}, {Console, CaseRead, false}, {Console, UserAdmin, false}, {Console, TokenOwn, false},
 		{Agent, IdentitySession, false}, {Admin, IdentitySession, false}, {Automation, TokenOwn, false}, {Agent, TokenOwn, true},
 		{ComplianceOfficer, GrantReview, true}, {Agent, GrantReview, false},
@@ -147,7 +148,7 @@ func TestGrants(t *testing.T) {
 // The public site's account holds exactly its three permissions: it reads no
 // case beyond the lookup by number and code.
 func TestPublicSiteHoldsOnlyItsJob(t *testing.T) {
-	want := []Permission{CaseSubmit, CaseLookup, ReportPublished}
+	want := []Permission{CaseSubmit, CaseLookup, CaseConverse, ReportPublished}
 	if got := Grants[PublicSite]; !slices.Equal(got, want) {
 		t.Errorf("public_site holds %v, want %v", got, want)
 	}

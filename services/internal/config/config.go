@@ -137,6 +137,9 @@ type Config struct {
 	PublicToken string `env:"REDRESS_PUBLIC_TOKEN"`
 	// Compliance officers' addresses for the monthly and yearly reports (comma-separated).
 	ComplianceEmails []string `env:"REDRESS_COMPLIANCE_EMAILS" envSeparator:","`
+	// ConsoleURL is the console's address as people reach it, for the links
+	// in alert mails (empty: the mails give the console path only).
+	ConsoleURL string `env:"REDRESS_CONSOLE_URL"`
 
 	SMTPAddr     string `env:"REDRESS_SMTP_ADDR"` // host:port; empty = notices are logged (redacted), not sent
 	SMTPFrom     string `env:"REDRESS_SMTP_FROM" envDefault:"Redress <no-reply@redress.local>"`

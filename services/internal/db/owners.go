@@ -15,7 +15,7 @@ const (
 	Deletion   Service = "deletion"   // deletion requests, plans, evidence, suppression
 	Escalation Service = "escalation" // escalations to regulators and incidents
 	Reporting  Service = "reporting"  // statutory reports
-	Identity   Service = "identity"   // users, sessions, tokens, grants
+	Identity   Service = "identity"   // users, sessions, tokens, grants, staff alerts
 	Audit      Service = "audit"      // the hash-chained audit log
 	Crypto     Service = "crypto"     // per-subject keys (crypto-shredding)
 	Migrations Service = "migrations" // the migration tool's own bookkeeping
@@ -65,6 +65,9 @@ var Owners = map[string]Service{
 	"sessions":    Identity,
 	"api_tokens":  Identity,
 	"role_grants": Identity,
+	// What staff are told and how they want to be told: identity knows the people.
+	"alerts":            Identity,
+	"alert_preferences": Identity,
 
 	"audit_entries":     Audit,
 	"audit_head":        Audit,

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
@@ -82,7 +83,10 @@ type Activities struct {
 	// Erasure reaches intake's ErasureService (the own-data connector) with
 	// the deletion service's credential.
 	Erasure intakev1.ErasureServiceClient
-	reg     registry
+	// Alerts tells those who may approve of plans waiting for them
+	// (identity's AlertService, with the deletion service's credential).
+	Alerts alerts.Raiser
+	reg    registry
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):

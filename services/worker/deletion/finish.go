@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
@@ -251,8 +253,26 @@ func (a *Activities) escalate(ctx context.Context, id, kind, dedupe, reason stri
 	})
 }
 
-// Remind records a reminder that a plan awaits a reviewer.
+// Remind tells those who may approve that a plan awaits them (an alert
+// through identity's AlertService, one per reminder however often the
+// activity is retried) and records the reminder.
 func (a *Activities) Remind(ctx context.Context, id string) error {
+	if a.Alerts != nil {
+		var r deletion.Request
+		if err := a.DB.WithContext(ctx).Select("id", "due_at").Take(&r, "id = ?", id).Error; err != nil {
+			return err
+		}
+		key := "deletion/" + id + "/approval"
+		if activity.IsActivity(ctx) { // one alert per reminder: its activity id is stable across retries
+			info := activity.GetInfo(ctx)
+			key += "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID
+		}
+		due := r.DueAt.UTC()
+		if err := a.Alerts.Raise(ctx, alerts.Event{Kind: alerts.DeletionApproval, Key: key, SubjectType: "deletion_request",
+			SubjectRef: "DR-" + id[:8], Note: "deletion plan waits for approval", Link: "/deletions/" + id, DueAt: &due}); err != nil {
+			return err
+		}
+	}
 	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		_, err := audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.approval_reminder", ObjectType: "deletion_request", ObjectID: id})
 		return err

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/escalation/store"
@@ -37,6 +38,9 @@ type Activities struct {
 	// Contact is the operator's contact point told to individuals in an
 	// incident notice.
 	Contact string
+	// Alerts tells the compliance officers in the console and by mail
+	// (identity's AlertService, with the escalation service's credential).
+	Alerts alerts.Raiser
 	// Alert mails AlertTo when a filing needs a supervisor (optional).
 	Alert   regulator.MailSender
 	AlertTo []string
@@ -223,7 +227,7 @@ func (a *Activities) ApplyAction(ctx context.Context, in wf.ActionInput) (wf.Sna
 		err = a.alertSupervisors(ctx, in.EscalationID, "ack", "The regulator has not acknowledged the filing after every submission, or refused it.")
 	case wf.ActFollowUpOverdue:
 		a.Log.Warn("regulator follow-up not answered by its due date", "escalation_id", in.EscalationID, "follow_up_id", in.Action.FollowUpID)
-		err = a.mailSupervisors(ctx, in.EscalationID, "follow-up/"+in.Action.FollowUpID, "missed a due date",
+		err = a.mailSupervisors(ctx, in.EscalationID, alerts.EscalationOverdue, "follow-up/"+in.Action.FollowUpID, "missed a due date",
 			"A question from the regulator ("+in.Action.FollowUpID+") was not answered by its due date "+dueText(in.Action.DueAt)+". The breach is on record.")
 	case wf.ActDutyReminder, wf.ActDutyBreached:
 		err = a.dutyAlert(ctx, in.EscalationID, in.Action)
@@ -299,10 +303,10 @@ func (a *Activities) dutyAlert(ctx context.Context, id string, act wf.Action) er
 	}
 	if act.Type == wf.ActDutyBreached {
 		a.Log.Warn("escalation duty missed", "escalation_id", id, "duty", act.Reference)
-		return a.mailSupervisors(ctx, id, "breach/"+act.Reference+"/"+dueText(act.DueAt), "missed a due date",
+		return a.mailSupervisors(ctx, id, alerts.EscalationOverdue, "breach/"+act.Reference+"/"+dueText(act.DueAt), "missed a due date",
 			what+" The due time has passed: the breach is on record.")
 	}
-	return a.mailSupervisors(ctx, id, "reminder/"+act.Reference+"/"+dueText(act.DueAt)+"/"+act.Step,
+	return a.mailSupervisors(ctx, id, alerts.EscalationDue, "reminder/"+act.Reference+"/"+dueText(act.DueAt)+"/"+act.Step,
 		"is due "+dueText(act.DueAt), what+" ("+act.Step+" of the time has passed.)")
 }
 

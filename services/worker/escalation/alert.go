@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/notify"
+	wf "github.com/redress/redress/workflows/escalation"
 )
 
 // alertSupervisors mails the people who watch escalations (REDRESS_COMPLIANCE_EMAILS)
@@ -15,17 +17,30 @@ import (
 // a refusal. Ids and codes only. The Message-ID is stable per escalation, so
 // a resend after a failed activity attempt is recognisably the same alert.
 func (a *Activities) alertSupervisors(ctx context.Context, id, key, what string) error {
-	return a.mailSupervisors(ctx, id, key, "needs a supervisor", what)
+	return a.mailSupervisors(ctx, id, alerts.EscalationOverdue, key, "needs a supervisor", what)
 }
 
-// mailSupervisors sends one alert about escalation id; subject follows "Escalation <id> ".
-func (a *Activities) mailSupervisors(ctx context.Context, id, key, subject, what string) error {
-	if a.Alert == nil || len(a.AlertTo) == 0 {
-		return nil
-	}
+// mailSupervisors sends one alert about escalation id to the compliance
+// officers, in their console (and mail, per their preferences) through
+// identity's AlertService, and to REDRESS_COMPLIANCE_EMAILS; subject
+// follows "Escalation <id> ".
+func (a *Activities) mailSupervisors(ctx context.Context, id string, kind alerts.Kind, key, subject, what string) error {
 	var e store.Escalation
 	if err := a.DB.WithContext(ctx).Take(&e, "id = ?", id).Error; err != nil {
 		return err
+	}
+	if a.Alerts != nil {
+		link := "/escalations/" + id
+		if e.Kind == wf.KindIncident {
+			link = "/incidents/" + id
+		}
+		if err := a.Alerts.Raise(ctx, alerts.Event{Kind: kind, Key: "escalation/" + id + "/" + key, SubjectType: "escalation",
+			SubjectRef: id, Note: e.Kind + ": " + subject, Link: link, DueAt: e.DueAt}); err != nil {
+			return fmt.Errorf("supervisor alert: %w", err)
+		}
+	}
+	if a.Alert == nil || len(a.AlertTo) == 0 {
+		return nil
 	}
 	caseNumber := "-"
 	if e.CaseID != nil {

@@ -718,6 +718,103 @@ func (x *DownloadAttachmentResponse) GetContent() []byte {
 	return nil
 }
 
+type AddAttachmentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Attachments   []*AttachmentUpload    `protobuf:"bytes,2,rep,name=attachments,proto3" json:"attachments,omitempty"` // 1 to 5; limits as in SubmitComplaintRequest
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAttachmentsRequest) Reset() {
+	*x = AddAttachmentsRequest{}
+	mi := &file_redress_intake_v1_casefile_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAttachmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAttachmentsRequest) ProtoMessage() {}
+
+func (x *AddAttachmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_casefile_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAttachmentsRequest.ProtoReflect.Descriptor instead.
+func (*AddAttachmentsRequest) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_casefile_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AddAttachmentsRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AddAttachmentsRequest) GetAttachments() []*AttachmentUpload {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+// FAILED_PRECONDITION when the complainant's data was erased.
+type AddAttachmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachments   []*Attachment          `protobuf:"bytes,1,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAttachmentsResponse) Reset() {
+	*x = AddAttachmentsResponse{}
+	mi := &file_redress_intake_v1_casefile_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAttachmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAttachmentsResponse) ProtoMessage() {}
+
+func (x *AddAttachmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_casefile_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAttachmentsResponse.ProtoReflect.Descriptor instead.
+func (*AddAttachmentsResponse) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_casefile_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AddAttachmentsResponse) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 var File_redress_intake_v1_casefile_proto protoreflect.FileDescriptor
 
 const file_redress_intake_v1_casefile_proto_rawDesc = "" +
@@ -762,19 +859,25 @@ const file_redress_intake_v1_casefile_proto_rawDesc = "" +
 	"\n" +
 	"attachment\x18\x01 \x01(\v2\x1d.redress.intake.v1.AttachmentR\n" +
 	"attachment\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\fR\acontent*\x9b\x01\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent\"w\n" +
+	"\x15AddAttachmentsRequest\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12E\n" +
+	"\vattachments\x18\x02 \x03(\v2#.redress.intake.v1.AttachmentUploadR\vattachments\"Y\n" +
+	"\x16AddAttachmentsResponse\x12?\n" +
+	"\vattachments\x18\x01 \x03(\v2\x1d.redress.intake.v1.AttachmentR\vattachments*\x9b\x01\n" +
 	"\fRevealReason\x12\x1d\n" +
 	"\x19REVEAL_REASON_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15REVEAL_REASON_CONTACT\x10\x01\x12\x18\n" +
 	"\x14REVEAL_REASON_VERIFY\x10\x02\x12\x1b\n" +
 	"\x17REVEAL_REASON_REGULATOR\x10\x03\x12\x1a\n" +
-	"\x16REVEAL_REASON_DELETION\x10\x042\xb8\x04\n" +
+	"\x16REVEAL_REASON_DELETION\x10\x042\x9f\x05\n" +
 	"\x0fCaseFileService\x12k\n" +
 	"\x10ListCaseTimeline\x12*.redress.intake.v1.ListCaseTimelineRequest\x1a+.redress.intake.v1.ListCaseTimelineResponse\x12k\n" +
 	"\x10ListCaseMessages\x12*.redress.intake.v1.ListCaseMessagesRequest\x1a+.redress.intake.v1.ListCaseMessagesResponse\x12n\n" +
 	"\x11RevealComplainant\x12+.redress.intake.v1.RevealComplainantRequest\x1a,.redress.intake.v1.RevealComplainantResponse\x12h\n" +
 	"\x0fListAttachments\x12).redress.intake.v1.ListAttachmentsRequest\x1a*.redress.intake.v1.ListAttachmentsResponse\x12q\n" +
-	"\x12DownloadAttachment\x12,.redress.intake.v1.DownloadAttachmentRequest\x1a-.redress.intake.v1.DownloadAttachmentResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
+	"\x12DownloadAttachment\x12,.redress.intake.v1.DownloadAttachmentRequest\x1a-.redress.intake.v1.DownloadAttachmentResponse\x12e\n" +
+	"\x0eAddAttachments\x12(.redress.intake.v1.AddAttachmentsRequest\x1a).redress.intake.v1.AddAttachmentsResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_redress_intake_v1_casefile_proto_rawDescOnce sync.Once
@@ -789,7 +892,7 @@ func file_redress_intake_v1_casefile_proto_rawDescGZIP() []byte {
 }
 
 var file_redress_intake_v1_casefile_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_redress_intake_v1_casefile_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_redress_intake_v1_casefile_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_redress_intake_v1_casefile_proto_goTypes = []any{
 	(RevealReason)(0),                  // 0: redress.intake.v1.RevealReason
 	(*TimelineEntry)(nil),              // 1: redress.intake.v1.TimelineEntry
@@ -804,34 +907,41 @@ var file_redress_intake_v1_casefile_proto_goTypes = []any{
 	(*ListAttachmentsResponse)(nil),    // 10: redress.intake.v1.ListAttachmentsResponse
 	(*DownloadAttachmentRequest)(nil),  // 11: redress.intake.v1.DownloadAttachmentRequest
 	(*DownloadAttachmentResponse)(nil), // 12: redress.intake.v1.DownloadAttachmentResponse
-	(*timestamppb.Timestamp)(nil),      // 13: google.protobuf.Timestamp
-	(*Complainant)(nil),                // 14: redress.intake.v1.Complainant
-	(*Attachment)(nil),                 // 15: redress.intake.v1.Attachment
+	(*AddAttachmentsRequest)(nil),      // 13: redress.intake.v1.AddAttachmentsRequest
+	(*AddAttachmentsResponse)(nil),     // 14: redress.intake.v1.AddAttachmentsResponse
+	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
+	(*Complainant)(nil),                // 16: redress.intake.v1.Complainant
+	(*Attachment)(nil),                 // 17: redress.intake.v1.Attachment
+	(*AttachmentUpload)(nil),           // 18: redress.intake.v1.AttachmentUpload
 }
 var file_redress_intake_v1_casefile_proto_depIdxs = []int32{
-	13, // 0: redress.intake.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
+	15, // 0: redress.intake.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
 	1,  // 1: redress.intake.v1.ListCaseTimelineResponse.entries:type_name -> redress.intake.v1.TimelineEntry
-	13, // 2: redress.intake.v1.CaseMessage.created_at:type_name -> google.protobuf.Timestamp
+	15, // 2: redress.intake.v1.CaseMessage.created_at:type_name -> google.protobuf.Timestamp
 	4,  // 3: redress.intake.v1.ListCaseMessagesResponse.messages:type_name -> redress.intake.v1.CaseMessage
 	0,  // 4: redress.intake.v1.RevealComplainantRequest.reason:type_name -> redress.intake.v1.RevealReason
-	14, // 5: redress.intake.v1.RevealComplainantResponse.complainant:type_name -> redress.intake.v1.Complainant
-	15, // 6: redress.intake.v1.ListAttachmentsResponse.attachments:type_name -> redress.intake.v1.Attachment
-	15, // 7: redress.intake.v1.DownloadAttachmentResponse.attachment:type_name -> redress.intake.v1.Attachment
-	2,  // 8: redress.intake.v1.CaseFileService.ListCaseTimeline:input_type -> redress.intake.v1.ListCaseTimelineRequest
-	5,  // 9: redress.intake.v1.CaseFileService.ListCaseMessages:input_type -> redress.intake.v1.ListCaseMessagesRequest
-	7,  // 10: redress.intake.v1.CaseFileService.RevealComplainant:input_type -> redress.intake.v1.RevealComplainantRequest
-	9,  // 11: redress.intake.v1.CaseFileService.ListAttachments:input_type -> redress.intake.v1.ListAttachmentsRequest
-	11, // 12: redress.intake.v1.CaseFileService.DownloadAttachment:input_type -> redress.intake.v1.DownloadAttachmentRequest
-	3,  // 13: redress.intake.v1.CaseFileService.ListCaseTimeline:output_type -> redress.intake.v1.ListCaseTimelineResponse
-	6,  // 14: redress.intake.v1.CaseFileService.ListCaseMessages:output_type -> redress.intake.v1.ListCaseMessagesResponse
-	8,  // 15: redress.intake.v1.CaseFileService.RevealComplainant:output_type -> redress.intake.v1.RevealComplainantResponse
-	10, // 16: redress.intake.v1.CaseFileService.ListAttachments:output_type -> redress.intake.v1.ListAttachmentsResponse
-	12, // 17: redress.intake.v1.CaseFileService.DownloadAttachment:output_type -> redress.intake.v1.DownloadAttachmentResponse
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	16, // 5: redress.intake.v1.RevealComplainantResponse.complainant:type_name -> redress.intake.v1.Complainant
+	17, // 6: redress.intake.v1.ListAttachmentsResponse.attachments:type_name -> redress.intake.v1.Attachment
+	17, // 7: redress.intake.v1.DownloadAttachmentResponse.attachment:type_name -> redress.intake.v1.Attachment
+	18, // 8: redress.intake.v1.AddAttachmentsRequest.attachments:type_name -> redress.intake.v1.AttachmentUpload
+	17, // 9: redress.intake.v1.AddAttachmentsResponse.attachments:type_name -> redress.intake.v1.Attachment
+	2,  // 10: redress.intake.v1.CaseFileService.ListCaseTimeline:input_type -> redress.intake.v1.ListCaseTimelineRequest
+	5,  // 11: redress.intake.v1.CaseFileService.ListCaseMessages:input_type -> redress.intake.v1.ListCaseMessagesRequest
+	7,  // 12: redress.intake.v1.CaseFileService.RevealComplainant:input_type -> redress.intake.v1.RevealComplainantRequest
+	9,  // 13: redress.intake.v1.CaseFileService.ListAttachments:input_type -> redress.intake.v1.ListAttachmentsRequest
+	11, // 14: redress.intake.v1.CaseFileService.DownloadAttachment:input_type -> redress.intake.v1.DownloadAttachmentRequest
+	13, // 15: redress.intake.v1.CaseFileService.AddAttachments:input_type -> redress.intake.v1.AddAttachmentsRequest
+	3,  // 16: redress.intake.v1.CaseFileService.ListCaseTimeline:output_type -> redress.intake.v1.ListCaseTimelineResponse
+	6,  // 17: redress.intake.v1.CaseFileService.ListCaseMessages:output_type -> redress.intake.v1.ListCaseMessagesResponse
+	8,  // 18: redress.intake.v1.CaseFileService.RevealComplainant:output_type -> redress.intake.v1.RevealComplainantResponse
+	10, // 19: redress.intake.v1.CaseFileService.ListAttachments:output_type -> redress.intake.v1.ListAttachmentsResponse
+	12, // 20: redress.intake.v1.CaseFileService.DownloadAttachment:output_type -> redress.intake.v1.DownloadAttachmentResponse
+	14, // 21: redress.intake.v1.CaseFileService.AddAttachments:output_type -> redress.intake.v1.AddAttachmentsResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_redress_intake_v1_casefile_proto_init() }
@@ -846,7 +956,7 @@ func file_redress_intake_v1_casefile_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_intake_v1_casefile_proto_rawDesc), len(file_redress_intake_v1_casefile_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

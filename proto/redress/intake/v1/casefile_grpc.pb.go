@@ -24,6 +24,7 @@ const (
 	CaseFileService_RevealComplainant_FullMethodName  = "/redress.intake.v1.CaseFileService/RevealComplainant"
 	CaseFileService_ListAttachments_FullMethodName    = "/redress.intake.v1.CaseFileService/ListAttachments"
 	CaseFileService_DownloadAttachment_FullMethodName = "/redress.intake.v1.CaseFileService/DownloadAttachment"
+	CaseFileService_AddAttachments_FullMethodName     = "/redress.intake.v1.CaseFileService/AddAttachments"
 )
 
 // CaseFileServiceClient is the client API for CaseFileService service.
@@ -48,6 +49,11 @@ type CaseFileServiceClient interface {
 	ListAttachments(ctx context.Context, in *ListAttachmentsRequest, opts ...grpc.CallOption) (*ListAttachmentsResponse, error)
 	// One attachment's content; audited as attachment.downloaded.
 	DownloadAttachment(ctx context.Context, in *DownloadAttachmentRequest, opts ...grpc.CallOption) (*DownloadAttachmentResponse, error)
+	// Adds files to the case, checked as a submission's attachments are
+	// (count, size, type sniffed from the content) and sealed under the
+	// complainant's key; audited as attachment.added. Nothing is added unless
+	// every file is accepted.
+	AddAttachments(ctx context.Context, in *AddAttachmentsRequest, opts ...grpc.CallOption) (*AddAttachmentsResponse, error)
 }
 
 type caseFileServiceClient struct {
@@ -108,6 +114,16 @@ func (c *caseFileServiceClient) DownloadAttachment(ctx context.Context, in *Down
 	return out, nil
 }
 
+func (c *caseFileServiceClient) AddAttachments(ctx context.Context, in *AddAttachmentsRequest, opts ...grpc.CallOption) (*AddAttachmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddAttachmentsResponse)
+	err := c.cc.Invoke(ctx, CaseFileService_AddAttachments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseFileServiceServer is the server API for CaseFileService service.
 // All implementations must embed UnimplementedCaseFileServiceServer
 // for forward compatibility.
@@ -130,6 +146,11 @@ type CaseFileServiceServer interface {
 	ListAttachments(context.Context, *ListAttachmentsRequest) (*ListAttachmentsResponse, error)
 	// One attachment's content; audited as attachment.downloaded.
 	DownloadAttachment(context.Context, *DownloadAttachmentRequest) (*DownloadAttachmentResponse, error)
+	// Adds files to the case, checked as a submission's attachments are
+	// (count, size, type sniffed from the content) and sealed under the
+	// complainant's key; audited as attachment.added. Nothing is added unless
+	// every file is accepted.
+	AddAttachments(context.Context, *AddAttachmentsRequest) (*AddAttachmentsResponse, error)
 	mustEmbedUnimplementedCaseFileServiceServer()
 }
 
@@ -154,6 +175,9 @@ func (UnimplementedCaseFileServiceServer) ListAttachments(context.Context, *List
 }
 func (UnimplementedCaseFileServiceServer) DownloadAttachment(context.Context, *DownloadAttachmentRequest) (*DownloadAttachmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DownloadAttachment not implemented")
+}
+func (UnimplementedCaseFileServiceServer) AddAttachments(context.Context, *AddAttachmentsRequest) (*AddAttachmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddAttachments not implemented")
 }
 func (UnimplementedCaseFileServiceServer) mustEmbedUnimplementedCaseFileServiceServer() {}
 func (UnimplementedCaseFileServiceServer) testEmbeddedByValue()                         {}
@@ -266,6 +290,24 @@ func _CaseFileService_DownloadAttachment_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseFileService_AddAttachments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddAttachmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseFileServiceServer).AddAttachments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseFileService_AddAttachments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseFileServiceServer).AddAttachments(ctx, req.(*AddAttachmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseFileService_ServiceDesc is the grpc.ServiceDesc for CaseFileService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -292,6 +334,10 @@ var CaseFileService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DownloadAttachment",
 			Handler:    _CaseFileService_DownloadAttachment_Handler,
+		},
+		{
+			MethodName: "AddAttachments",
+			Handler:    _CaseFileService_AddAttachments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

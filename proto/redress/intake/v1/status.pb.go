@@ -150,6 +150,390 @@ func (x *LookupStatusResponse) GetResolution() *Deadline {
 	return nil
 }
 
+// One entry of the conversation between the operator and the complainant.
+type ConversationMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reply, information_request, feedback (the result), rejection, or
+	// complainant_response (what the complainant wrote)
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Body          string                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConversationMessage) Reset() {
+	*x = ConversationMessage{}
+	mi := &file_redress_intake_v1_status_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConversationMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConversationMessage) ProtoMessage() {}
+
+func (x *ConversationMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_status_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConversationMessage.ProtoReflect.Descriptor instead.
+func (*ConversationMessage) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_status_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConversationMessage) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ConversationMessage) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *ConversationMessage) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+type GetConversationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	LookupCode    string                 `protobuf:"bytes,2,opt,name=lookup_code,json=lookupCode,proto3" json:"lookup_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConversationRequest) Reset() {
+	*x = GetConversationRequest{}
+	mi := &file_redress_intake_v1_status_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConversationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConversationRequest) ProtoMessage() {}
+
+func (x *GetConversationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_status_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConversationRequest.ProtoReflect.Descriptor instead.
+func (*GetConversationRequest) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_status_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetConversationRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *GetConversationRequest) GetLookupCode() string {
+	if x != nil {
+		return x.LookupCode
+	}
+	return ""
+}
+
+type GetConversationResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Status   *LookupStatusResponse  `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Messages []*ConversationMessage `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	// The complainant's data was erased: no texts are left to show.
+	Erased        bool `protobuf:"varint,3,opt,name=erased,proto3" json:"erased,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConversationResponse) Reset() {
+	*x = GetConversationResponse{}
+	mi := &file_redress_intake_v1_status_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConversationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConversationResponse) ProtoMessage() {}
+
+func (x *GetConversationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_status_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConversationResponse.ProtoReflect.Descriptor instead.
+func (*GetConversationResponse) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_status_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetConversationResponse) GetStatus() *LookupStatusResponse {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *GetConversationResponse) GetMessages() []*ConversationMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *GetConversationResponse) GetErased() bool {
+	if x != nil {
+		return x.Erased
+	}
+	return false
+}
+
+type AnswerCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	LookupCode    string                 `protobuf:"bytes,2,opt,name=lookup_code,json=lookupCode,proto3" json:"lookup_code,omitempty"`
+	Body          string                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"` // 1 to 10000 characters
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerCaseRequest) Reset() {
+	*x = AnswerCaseRequest{}
+	mi := &file_redress_intake_v1_status_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerCaseRequest) ProtoMessage() {}
+
+func (x *AnswerCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_status_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerCaseRequest.ProtoReflect.Descriptor instead.
+func (*AnswerCaseRequest) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_status_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AnswerCaseRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *AnswerCaseRequest) GetLookupCode() string {
+	if x != nil {
+		return x.LookupCode
+	}
+	return ""
+}
+
+func (x *AnswerCaseRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+type AnswerCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         CaseState              `protobuf:"varint,1,opt,name=state,proto3,enum=redress.intake.v1.CaseState" json:"state,omitempty"` // the case's state after the answer
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerCaseResponse) Reset() {
+	*x = AnswerCaseResponse{}
+	mi := &file_redress_intake_v1_status_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerCaseResponse) ProtoMessage() {}
+
+func (x *AnswerCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_status_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerCaseResponse.ProtoReflect.Descriptor instead.
+func (*AnswerCaseResponse) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_status_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AnswerCaseResponse) GetState() CaseState {
+	if x != nil {
+		return x.State
+	}
+	return CaseState_CASE_STATE_UNSPECIFIED
+}
+
+type AddEvidenceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	LookupCode    string                 `protobuf:"bytes,2,opt,name=lookup_code,json=lookupCode,proto3" json:"lookup_code,omitempty"`
+	Attachments   []*AttachmentUpload    `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"` // 1 to 5; limits as in SubmitComplaintRequest
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddEvidenceRequest) Reset() {
+	*x = AddEvidenceRequest{}
+	mi := &file_redress_intake_v1_status_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddEvidenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddEvidenceRequest) ProtoMessage() {}
+
+func (x *AddEvidenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_status_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddEvidenceRequest.ProtoReflect.Descriptor instead.
+func (*AddEvidenceRequest) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_status_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AddEvidenceRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *AddEvidenceRequest) GetLookupCode() string {
+	if x != nil {
+		return x.LookupCode
+	}
+	return ""
+}
+
+func (x *AddEvidenceRequest) GetAttachments() []*AttachmentUpload {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+type AddEvidenceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachments   []*Attachment          `protobuf:"bytes,1,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddEvidenceResponse) Reset() {
+	*x = AddEvidenceResponse{}
+	mi := &file_redress_intake_v1_status_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddEvidenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddEvidenceResponse) ProtoMessage() {}
+
+func (x *AddEvidenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_status_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddEvidenceResponse.ProtoReflect.Descriptor instead.
+func (*AddEvidenceResponse) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_status_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AddEvidenceResponse) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 var File_redress_intake_v1_status_proto protoreflect.FileDescriptor
 
 const file_redress_intake_v1_status_proto_rawDesc = "" +
@@ -169,9 +553,43 @@ const file_redress_intake_v1_status_proto_rawDesc = "" +
 	"\x0facknowledgement\x18\x04 \x01(\v2\x1b.redress.intake.v1.DeadlineR\x0facknowledgement\x12;\n" +
 	"\n" +
 	"resolution\x18\x05 \x01(\v2\x1b.redress.intake.v1.DeadlineR\n" +
-	"resolution2v\n" +
+	"resolution\"x\n" +
+	"\x13ConversationMessage\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x129\n" +
+	"\n" +
+	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\tR\x04body\"Z\n" +
+	"\x16GetConversationRequest\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x12\x1f\n" +
+	"\vlookup_code\x18\x02 \x01(\tR\n" +
+	"lookupCode\"\xb6\x01\n" +
+	"\x17GetConversationResponse\x12?\n" +
+	"\x06status\x18\x01 \x01(\v2'.redress.intake.v1.LookupStatusResponseR\x06status\x12B\n" +
+	"\bmessages\x18\x02 \x03(\v2&.redress.intake.v1.ConversationMessageR\bmessages\x12\x16\n" +
+	"\x06erased\x18\x03 \x01(\bR\x06erased\"i\n" +
+	"\x11AnswerCaseRequest\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x12\x1f\n" +
+	"\vlookup_code\x18\x02 \x01(\tR\n" +
+	"lookupCode\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\tR\x04body\"H\n" +
+	"\x12AnswerCaseResponse\x122\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1c.redress.intake.v1.CaseStateR\x05state\"\x9d\x01\n" +
+	"\x12AddEvidenceRequest\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x12\x1f\n" +
+	"\vlookup_code\x18\x02 \x01(\tR\n" +
+	"lookupCode\x12E\n" +
+	"\vattachments\x18\x03 \x03(\v2#.redress.intake.v1.AttachmentUploadR\vattachments\"V\n" +
+	"\x13AddEvidenceResponse\x12?\n" +
+	"\vattachments\x18\x01 \x03(\v2\x1d.redress.intake.v1.AttachmentR\vattachments2\x99\x03\n" +
 	"\x13PublicStatusService\x12_\n" +
-	"\fLookupStatus\x12&.redress.intake.v1.LookupStatusRequest\x1a'.redress.intake.v1.LookupStatusResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
+	"\fLookupStatus\x12&.redress.intake.v1.LookupStatusRequest\x1a'.redress.intake.v1.LookupStatusResponse\x12h\n" +
+	"\x0fGetConversation\x12).redress.intake.v1.GetConversationRequest\x1a*.redress.intake.v1.GetConversationResponse\x12Y\n" +
+	"\n" +
+	"AnswerCase\x12$.redress.intake.v1.AnswerCaseRequest\x1a%.redress.intake.v1.AnswerCaseResponse\x12\\\n" +
+	"\vAddEvidence\x12%.redress.intake.v1.AddEvidenceRequest\x1a&.redress.intake.v1.AddEvidenceResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_redress_intake_v1_status_proto_rawDescOnce sync.Once
@@ -185,26 +603,47 @@ func file_redress_intake_v1_status_proto_rawDescGZIP() []byte {
 	return file_redress_intake_v1_status_proto_rawDescData
 }
 
-var file_redress_intake_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_redress_intake_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_redress_intake_v1_status_proto_goTypes = []any{
-	(*LookupStatusRequest)(nil),   // 0: redress.intake.v1.LookupStatusRequest
-	(*LookupStatusResponse)(nil),  // 1: redress.intake.v1.LookupStatusResponse
-	(CaseState)(0),                // 2: redress.intake.v1.CaseState
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
-	(*Deadline)(nil),              // 4: redress.intake.v1.Deadline
+	(*LookupStatusRequest)(nil),     // 0: redress.intake.v1.LookupStatusRequest
+	(*LookupStatusResponse)(nil),    // 1: redress.intake.v1.LookupStatusResponse
+	(*ConversationMessage)(nil),     // 2: redress.intake.v1.ConversationMessage
+	(*GetConversationRequest)(nil),  // 3: redress.intake.v1.GetConversationRequest
+	(*GetConversationResponse)(nil), // 4: redress.intake.v1.GetConversationResponse
+	(*AnswerCaseRequest)(nil),       // 5: redress.intake.v1.AnswerCaseRequest
+	(*AnswerCaseResponse)(nil),      // 6: redress.intake.v1.AnswerCaseResponse
+	(*AddEvidenceRequest)(nil),      // 7: redress.intake.v1.AddEvidenceRequest
+	(*AddEvidenceResponse)(nil),     // 8: redress.intake.v1.AddEvidenceResponse
+	(CaseState)(0),                  // 9: redress.intake.v1.CaseState
+	(*timestamppb.Timestamp)(nil),   // 10: google.protobuf.Timestamp
+	(*Deadline)(nil),                // 11: redress.intake.v1.Deadline
+	(*AttachmentUpload)(nil),        // 12: redress.intake.v1.AttachmentUpload
+	(*Attachment)(nil),              // 13: redress.intake.v1.Attachment
 }
 var file_redress_intake_v1_status_proto_depIdxs = []int32{
-	2, // 0: redress.intake.v1.LookupStatusResponse.state:type_name -> redress.intake.v1.CaseState
-	3, // 1: redress.intake.v1.LookupStatusResponse.received_at:type_name -> google.protobuf.Timestamp
-	4, // 2: redress.intake.v1.LookupStatusResponse.acknowledgement:type_name -> redress.intake.v1.Deadline
-	4, // 3: redress.intake.v1.LookupStatusResponse.resolution:type_name -> redress.intake.v1.Deadline
-	0, // 4: redress.intake.v1.PublicStatusService.LookupStatus:input_type -> redress.intake.v1.LookupStatusRequest
-	1, // 5: redress.intake.v1.PublicStatusService.LookupStatus:output_type -> redress.intake.v1.LookupStatusResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	9,  // 0: redress.intake.v1.LookupStatusResponse.state:type_name -> redress.intake.v1.CaseState
+	10, // 1: redress.intake.v1.LookupStatusResponse.received_at:type_name -> google.protobuf.Timestamp
+	11, // 2: redress.intake.v1.LookupStatusResponse.acknowledgement:type_name -> redress.intake.v1.Deadline
+	11, // 3: redress.intake.v1.LookupStatusResponse.resolution:type_name -> redress.intake.v1.Deadline
+	10, // 4: redress.intake.v1.ConversationMessage.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 5: redress.intake.v1.GetConversationResponse.status:type_name -> redress.intake.v1.LookupStatusResponse
+	2,  // 6: redress.intake.v1.GetConversationResponse.messages:type_name -> redress.intake.v1.ConversationMessage
+	9,  // 7: redress.intake.v1.AnswerCaseResponse.state:type_name -> redress.intake.v1.CaseState
+	12, // 8: redress.intake.v1.AddEvidenceRequest.attachments:type_name -> redress.intake.v1.AttachmentUpload
+	13, // 9: redress.intake.v1.AddEvidenceResponse.attachments:type_name -> redress.intake.v1.Attachment
+	0,  // 10: redress.intake.v1.PublicStatusService.LookupStatus:input_type -> redress.intake.v1.LookupStatusRequest
+	3,  // 11: redress.intake.v1.PublicStatusService.GetConversation:input_type -> redress.intake.v1.GetConversationRequest
+	5,  // 12: redress.intake.v1.PublicStatusService.AnswerCase:input_type -> redress.intake.v1.AnswerCaseRequest
+	7,  // 13: redress.intake.v1.PublicStatusService.AddEvidence:input_type -> redress.intake.v1.AddEvidenceRequest
+	1,  // 14: redress.intake.v1.PublicStatusService.LookupStatus:output_type -> redress.intake.v1.LookupStatusResponse
+	4,  // 15: redress.intake.v1.PublicStatusService.GetConversation:output_type -> redress.intake.v1.GetConversationResponse
+	6,  // 16: redress.intake.v1.PublicStatusService.AnswerCase:output_type -> redress.intake.v1.AnswerCaseResponse
+	8,  // 17: redress.intake.v1.PublicStatusService.AddEvidence:output_type -> redress.intake.v1.AddEvidenceResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_redress_intake_v1_status_proto_init() }
@@ -219,7 +658,7 @@ func file_redress_intake_v1_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_intake_v1_status_proto_rawDesc), len(file_redress_intake_v1_status_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

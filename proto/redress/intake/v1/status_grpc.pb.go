@@ -19,7 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PublicStatusService_LookupStatus_FullMethodName = "/redress.intake.v1.PublicStatusService/LookupStatus"
+	PublicStatusService_LookupStatus_FullMethodName    = "/redress.intake.v1.PublicStatusService/LookupStatus"
+	PublicStatusService_GetConversation_FullMethodName = "/redress.intake.v1.PublicStatusService/GetConversation"
+	PublicStatusService_AnswerCase_FullMethodName      = "/redress.intake.v1.PublicStatusService/AnswerCase"
+	PublicStatusService_AddEvidence_FullMethodName     = "/redress.intake.v1.PublicStatusService/AddEvidence"
 )
 
 // PublicStatusServiceClient is the client API for PublicStatusService service.
@@ -33,6 +36,16 @@ type PublicStatusServiceClient interface {
 	// A wrong lookup code and an unknown case number answer the same
 	// NOT_FOUND, so the call never tells whether a case number exists.
 	LookupStatus(ctx context.Context, in *LookupStatusRequest, opts ...grpc.CallOption) (*LookupStatusResponse, error)
+	// The case's status and what was written to the complainant (replies,
+	// information requests, the result) with what the complainant wrote,
+	// oldest first; never internal notes.
+	GetConversation(ctx context.Context, in *GetConversationRequest, opts ...grpc.CallOption) (*GetConversationResponse, error)
+	// What the complainant writes on the status page. While the case awaits
+	// the complainant it is the answer to the information request and the
+	// clock resumes; otherwise it is kept for the agent to read.
+	AnswerCase(ctx context.Context, in *AnswerCaseRequest, opts ...grpc.CallOption) (*AnswerCaseResponse, error)
+	// Evidence the complainant adds, checked as a submission's attachments.
+	AddEvidence(ctx context.Context, in *AddEvidenceRequest, opts ...grpc.CallOption) (*AddEvidenceResponse, error)
 }
 
 type publicStatusServiceClient struct {
@@ -53,6 +66,36 @@ func (c *publicStatusServiceClient) LookupStatus(ctx context.Context, in *Lookup
 	return out, nil
 }
 
+func (c *publicStatusServiceClient) GetConversation(ctx context.Context, in *GetConversationRequest, opts ...grpc.CallOption) (*GetConversationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConversationResponse)
+	err := c.cc.Invoke(ctx, PublicStatusService_GetConversation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *publicStatusServiceClient) AnswerCase(ctx context.Context, in *AnswerCaseRequest, opts ...grpc.CallOption) (*AnswerCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerCaseResponse)
+	err := c.cc.Invoke(ctx, PublicStatusService_AnswerCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *publicStatusServiceClient) AddEvidence(ctx context.Context, in *AddEvidenceRequest, opts ...grpc.CallOption) (*AddEvidenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddEvidenceResponse)
+	err := c.cc.Invoke(ctx, PublicStatusService_AddEvidence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PublicStatusServiceServer is the server API for PublicStatusService service.
 // All implementations must embed UnimplementedPublicStatusServiceServer
 // for forward compatibility.
@@ -64,6 +107,16 @@ type PublicStatusServiceServer interface {
 	// A wrong lookup code and an unknown case number answer the same
 	// NOT_FOUND, so the call never tells whether a case number exists.
 	LookupStatus(context.Context, *LookupStatusRequest) (*LookupStatusResponse, error)
+	// The case's status and what was written to the complainant (replies,
+	// information requests, the result) with what the complainant wrote,
+	// oldest first; never internal notes.
+	GetConversation(context.Context, *GetConversationRequest) (*GetConversationResponse, error)
+	// What the complainant writes on the status page. While the case awaits
+	// the complainant it is the answer to the information request and the
+	// clock resumes; otherwise it is kept for the agent to read.
+	AnswerCase(context.Context, *AnswerCaseRequest) (*AnswerCaseResponse, error)
+	// Evidence the complainant adds, checked as a submission's attachments.
+	AddEvidence(context.Context, *AddEvidenceRequest) (*AddEvidenceResponse, error)
 	mustEmbedUnimplementedPublicStatusServiceServer()
 }
 
@@ -76,6 +129,15 @@ type UnimplementedPublicStatusServiceServer struct{}
 
 func (UnimplementedPublicStatusServiceServer) LookupStatus(context.Context, *LookupStatusRequest) (*LookupStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method LookupStatus not implemented")
+}
+func (UnimplementedPublicStatusServiceServer) GetConversation(context.Context, *GetConversationRequest) (*GetConversationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConversation not implemented")
+}
+func (UnimplementedPublicStatusServiceServer) AnswerCase(context.Context, *AnswerCaseRequest) (*AnswerCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerCase not implemented")
+}
+func (UnimplementedPublicStatusServiceServer) AddEvidence(context.Context, *AddEvidenceRequest) (*AddEvidenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddEvidence not implemented")
 }
 func (UnimplementedPublicStatusServiceServer) mustEmbedUnimplementedPublicStatusServiceServer() {}
 func (UnimplementedPublicStatusServiceServer) testEmbeddedByValue()                             {}
@@ -116,6 +178,60 @@ func _PublicStatusService_LookupStatus_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PublicStatusService_GetConversation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConversationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PublicStatusServiceServer).GetConversation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PublicStatusService_GetConversation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PublicStatusServiceServer).GetConversation(ctx, req.(*GetConversationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PublicStatusService_AnswerCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PublicStatusServiceServer).AnswerCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PublicStatusService_AnswerCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PublicStatusServiceServer).AnswerCase(ctx, req.(*AnswerCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PublicStatusService_AddEvidence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddEvidenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PublicStatusServiceServer).AddEvidence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PublicStatusService_AddEvidence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PublicStatusServiceServer).AddEvidence(ctx, req.(*AddEvidenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PublicStatusService_ServiceDesc is the grpc.ServiceDesc for PublicStatusService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -126,6 +242,18 @@ var PublicStatusService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupStatus",
 			Handler:    _PublicStatusService_LookupStatus_Handler,
+		},
+		{
+			MethodName: "GetConversation",
+			Handler:    _PublicStatusService_GetConversation_Handler,
+		},
+		{
+			MethodName: "AnswerCase",
+			Handler:    _PublicStatusService_AnswerCase_Handler,
+		},
+		{
+			MethodName: "AddEvidence",
+			Handler:    _PublicStatusService_AddEvidence_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
