@@ -91,7 +91,7 @@ func PDF(cert []byte, digest string, l i18n.Lang) ([]byte, error) {
 	pdf.SetModificationDate(c.IssuedAt.UTC())
 	pdf.SetMargins(20, 20, 20)
 	pdf.AddPage()
-	pdf.SetFont(pdffont.Family, "B", 16)
+	pdf.SetFont(pdffont.Family, "", 16)
 	pdf.CellFormat(0, 12, title, "", 1, "L", false, 0, "")
 	pdf.SetFont(pdffont.Family, "", 10)
 	for _, line := range lines {

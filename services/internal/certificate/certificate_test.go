@@ -1,6 +1,7 @@
 package certificate
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -23,6 +24,9 @@ func TestCertificateInTheRequestersLanguage(t *testing.T) {
 		pdf, err := PDF([]byte(sample), "abc123", l)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if again, _ := PDF([]byte(sample), "abc123", l); !bytes.Equal(again, pdf) {
+			t.Errorf("%s: not the same bytes twice", l)
 		}
 		text := strings.ReplaceAll(pdftest.Text(t, pdf), "\n", "")
 		for _, w := range want {

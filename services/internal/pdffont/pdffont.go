@@ -19,11 +19,11 @@ var ttf []byte
 // Family is the font's name in a document after Add.
 const Family = "wqy"
 
-// Add registers the font with pdf as Family, regular and bold (the font has
-// one weight: bold prints as regular). Set it with pdf.SetFont(Family, ...).
+// Add registers the font with pdf as Family. It has one weight: set it with
+// pdf.SetFont(Family, "", size), headings larger. (One font also keeps a
+// document's bytes stable: fpdf writes its fonts in map order.)
 func Add(pdf *fpdf.Fpdf) {
 	pdf.AddUTF8FontFromBytes(Family, "", ttf)
-	pdf.AddUTF8FontFromBytes(Family, "B", ttf)
 }
 
 // New is an A4 portrait document in millimetres with the font added.

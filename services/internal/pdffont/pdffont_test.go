@@ -11,7 +11,7 @@ import (
 func TestChineseAndLatinPrint(t *testing.T) {
 	pdf := New()
 	pdf.AddPage()
-	pdf.SetFont(Family, "B", 14)
+	pdf.SetFont(Family, "", 14)
 	pdf.CellFormat(0, 10, "个人信息删除证明", "", 1, "L", false, 0, "")
 	pdf.SetFont(Family, "", 10)
 	pdf.MultiCell(0, 5, "案件编号 C-2026-000123：期限 2026-12-17 24:00（北京时间）. Résumé 100%", "", "L", false)

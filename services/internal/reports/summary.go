@@ -61,7 +61,7 @@ func (e *Exporter) MonthlySummary(ctx context.Context, month time.Time, operator
 	pdf.SetCreationDate(e.now().UTC())
 	pdf.SetModificationDate(e.now().UTC())
 	pdf.AddPage()
-	pdf.SetFont(pdffont.Family, "B", 16)
+	pdf.SetFont(pdffont.Family, "", 16)
 	pdf.CellFormat(0, 10, title, "", 1, "L", false, 0, "")
 	pdf.SetFont(pdffont.Family, "", 10)
 	pdffont.Paragraph(pdf, 5, fmt.Sprintf("%s。统计%s至%s（北京时间）收到的案件。生成于%s。"+
@@ -72,7 +72,7 @@ func (e *Exporter) MonthlySummary(ctx context.Context, month time.Time, operator
 	pdf.Ln(3)
 
 	total := byCat[len(byCat)-1]
-	pdf.SetFont(pdffont.Family, "B", 12)
+	pdf.SetFont(pdffont.Family, "", 12)
 	pdf.CellFormat(0, 8, "合计", "", 1, "L", false, 0, "")
 	pdf.SetFont(pdffont.Family, "", 10)
 	for _, kv := range [][2]string{
@@ -123,11 +123,11 @@ func dash(s string) string {
 
 // statTable prints group, cases, the two rates and the handling times.
 func statTable(pdf *fpdf.Fpdf, title, group string, rows [][]string) {
-	pdf.SetFont(pdffont.Family, "B", 12)
+	pdf.SetFont(pdffont.Family, "", 12)
 	pdf.CellFormat(0, 8, title, "", 1, "L", false, 0, "")
 	widths := []float64{62, 18, 28, 28, 27, 27}
 	head := []string{"分组", "案件数", "按时受理", "按时办结", "用时中位数", "用时第90百分位"}
-	pdf.SetFont(pdffont.Family, "B", 9)
+	pdf.SetFont(pdffont.Family, "", 9)
 	pdf.SetFillColor(230, 230, 230)
 	for i, h := range head {
 		pdf.CellFormat(widths[i], 6, h, "1", 0, "L", true, 0, "")
@@ -152,7 +152,7 @@ func rateChart(pdf *fpdf.Fpdf, rows [][]string) {
 	if pdf.GetY() > 200 {
 		pdf.AddPage()
 	}
-	pdf.SetFont(pdffont.Family, "B", 12)
+	pdf.SetFont(pdffont.Family, "", 12)
 	pdf.CellFormat(0, 8, "各类别按时率", "", 1, "L", false, 0, "")
 	pdf.SetFont(pdffont.Family, "", 8)
 	const labelW, barW, barH = 55.0, 110.0, 3.5
