@@ -27,17 +27,17 @@ lint:
 record-histories:
 	@bash deploy/dev/record-histories.sh
 
-## bench: intake at offered rates and saturation beside a raw SQL baseline of the same rows; workflow start-up beside empty workflows; then bench-export and bench-deletion
+## bench: bench-deletion, then the deployed shape (one process per service, Temporal on PostgreSQL): start-up beside empty workflows (PostgreSQL and SQLite stores), the complaint storm, intake at offered rates and saturation beside raw SQL, CPU and memory per process; every target row in .data/bench.json; then bench-export
 bench:
+	@if [ "$${BENCH_DELETION:-1}" != 0 ]; then $(MAKE) --no-print-directory bench-deletion; fi
 	@bash deploy/dev/bench.sh
 	@$(MAKE) --no-print-directory bench-export
-	@$(MAKE) --no-print-directory bench-deletion
 
 ## bench-export: CSV export of 1,000,000 cases (rows/s, peak RSS) beside COPY ... TO STDOUT of the same rows
 bench-export:
 	@bash deploy/dev/bench-export.sh
 
-## bench-deletion: 10,000 deletion requests bulk-submitted and run end to end against the PostgreSQL connector beside direct SQL deletes of the same rows
+## bench-deletion: 10,000 deletion requests bulk-submitted and run end to end (Temporal on PostgreSQL) against the PostgreSQL connector beside direct SQL deletes of the same rows
 bench-deletion:
 	@bash deploy/dev/bench-deletion.sh
 

@@ -2,7 +2,8 @@
 # `make bench-deletion` (also run by `make bench`): bulk submission of
 # BENCH_DELETION_N (10,000) deletion requests, all of them end to end against
 # the PostgreSQL connector, beside direct SQL deletes of the same rows of as
-# many other people; private PostgreSQL cluster, embedded Temporal, real gRPC.
+# many other people; private PostgreSQL cluster, embedded Temporal keeping its
+# state in that cluster (the production engine's store), real gRPC.
 # Figures on stdout and in .data/bench-deletion.json. Takes ~10 minutes on
 # 2 cores at 10,000 (the embedded Temporal server is the bound).
 set -euo pipefail
@@ -11,8 +12,11 @@ cd "$root"
 export GOTOOLCHAIN=auto
 mkdir -p .data
 pgdir="$root/.data/pgbench-deletion"
-REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "${REDRESS_BENCH_DELETION_PG_PORT:-55437}" --fast)
-export REDRESS_TEST_DATABASE_URL
+pgport="${REDRESS_BENCH_DELETION_PG_PORT:-55437}"
+REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$pgport" --fast)
+bash deploy/dev/pg.sh temporal-reset "$pgdir" "$pgport" # each run starts with an empty workflow history
+REDRESS_E2E_TEMPORAL_DATABASE_URL=$(bash deploy/dev/pg.sh temporal-url "$pgdir" "$pgport")
+export REDRESS_TEST_DATABASE_URL REDRESS_E2E_TEMPORAL_DATABASE_URL
 trap 'bash "$root/deploy/dev/pg.sh" stop "$pgdir"' EXIT
 # The template database is rebuilt from the migrations of this checkout.
 psql -q "$(sed 's#/redress?#/postgres?#' <<<"$REDRESS_TEST_DATABASE_URL")" -c 'DROP DATABASE IF EXISTS redress_template WITH (FORCE)'

@@ -8,19 +8,46 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	"github.com/redress/redress/services/internal/validation"
+	"github.com/redress/redress/workflows/calendar"
+	wf "github.com/redress/redress/workflows/escalation"
 )
 
 // Incidents (personal-information leaks and security incidents, PIPL Art.
 // 57): a list with the report deadline counting down, and a page per
-// incident where an officer opens one, links cases, grades it (the operator
-// class sets the deadline) and records the notification decision. Every
+// incident where an officer opens one, links cases, sets its discovery time
+// (the report clock starts there), grades its severity (the operator class
+// sets the deadline; below "relatively serious" nothing is filed) and
+// records the notification decision. Every
 // change is an EscalationService call with the session's credential; the
 // filing, acknowledgement and follow-up forms stay on the escalation page.
 
-// operatorClasses are the grades GradeIncident accepts.
-var operatorClasses = []string{"critical_infrastructure", "central_body", "other"}
+// operatorClasses are the operator classes GradeIncident accepts; severities
+// its grades, most serious first (reporting applies from relatively_serious).
+var (
+	operatorClasses = []string{"critical_infrastructure", "central_body", "other"}
+	severities      = wf.Severities
+)
+
+// discoveryLayout is the form's discovery time: a datetime-local input read
+// in Beijing time, the zone the report deadline is counted in.
+const discoveryLayout = "2006-01-02T15:04"
+
+// formTime reads an optional Beijing-time field of a form: nil when empty,
+// an INVALID_ARGUMENT naming the field when it is not a time.
+func formTime(field, value string) (*timestamppb.Timestamp, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	t, err := time.ParseInLocation(discoveryLayout, strings.TrimSpace(value), calendar.Shanghai())
+	if err != nil {
+		return nil, validation.Invalid(field, "must be a date and time (YYYY-MM-DDTHH:MM, Beijing time)")
+	}
+	return timestamppb.New(t), nil
+}
 
 // escalationStatuses are the states an escalation goes through.
 var escalationStatuses = []string{"open", "filed", "acknowledged", "closed"}
@@ -44,12 +71,13 @@ func (s *Server) incidentRow(x *escalationv1.Escalation) incidentRow {
 }
 
 type incidentsData struct {
-	Status   string
-	Statuses []string
-	Next     string
-	Rows     []incidentRow
-	Classes  []string
-	Open     url.Values // the open-incident form's values after a refusal
+	Status     string
+	Statuses   []string
+	Next       string
+	Rows       []incidentRow
+	Classes    []string
+	Severities []string
+	Open       url.Values // the open-incident form's values after a refusal
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request, v *view) {
@@ -67,7 +95,7 @@ func (s *Server) renderIncidents(w http.ResponseWriter, r *http.Request, v *view
 		s.fail(w, r, v, err)
 		return
 	}
-	d := incidentsData{Status: q.Get("status"), Statuses: escalationStatuses, Classes: operatorClasses, Open: open}
+	d := incidentsData{Status: q.Get("status"), Statuses: escalationStatuses, Classes: operatorClasses, Severities: severities, Open: open}
 	for _, x := range resp.GetEscalations() {
 		d.Rows = append(d.Rows, s.incidentRow(x))
 	}
@@ -84,9 +112,13 @@ func (s *Server) renderIncidents(w http.ResponseWriter, r *http.Request, v *view
 // openIncident opens an incident by hand with its first cases.
 func (s *Server) openIncident(w http.ResponseWriter, r *http.Request, v *view) {
 	f := r.PostFormValue
-	resp, err := s.c.Escalation.OpenIncident(v.rpc(r.Context()), &escalationv1.OpenIncidentRequest{
-		LeakedDataType: f("leaked_data_type"), LeakSource: f("leak_source"), OperatorClass: f("operator_class"),
-		CaseIds: caseIDList(f("case_ids")), Reason: f("reason")})
+	discovered, err := formTime("discovered_at", f("discovered_at"))
+	var resp *escalationv1.OpenIncidentResponse
+	if err == nil {
+		resp, err = s.c.Escalation.OpenIncident(v.rpc(r.Context()), &escalationv1.OpenIncidentRequest{
+			LeakedDataType: f("leaked_data_type"), LeakSource: f("leak_source"), OperatorClass: f("operator_class"),
+			CaseIds: caseIDList(f("case_ids")), Reason: f("reason"), Severity: f("severity"), DiscoveredAt: discovered})
+	}
 	if err != nil {
 		if code := formError(v, err); code != 0 {
 			s.renderIncidents(w, r, v, code, r.PostForm)
@@ -100,9 +132,11 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request, v *view) {
 
 type incidentData struct {
 	incidentRow
-	Classes   []string
-	Decisions []string
-	Form      url.Values // the values of a refused form, shown again
+	Classes    []string
+	Severities []string
+	Decisions  []string
+	Discovered string     // the discovery time as the form shows it (Beijing time)
+	Form       url.Values // the values of a refused form, shown again
 }
 
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -122,8 +156,12 @@ func (s *Server) renderIncident(w http.ResponseWriter, r *http.Request, v *view,
 		return
 	}
 	v.Title = translate(v.Lang, "incident")
-	v.Data = incidentData{incidentRow: s.incidentRow(x), Classes: operatorClasses,
+	d := incidentData{incidentRow: s.incidentRow(x), Classes: operatorClasses, Severities: severities,
 		Decisions: []string{"notify", "not_notify"}, Form: form}
+	if x.GetDiscoveredAt().IsValid() {
+		d.Discovered = x.GetDiscoveredAt().AsTime().In(calendar.Shanghai()).Format(discoveryLayout)
+	}
+	v.Data = d
 	if v.Flash == "" {
 		v.Flash = flash(r, v.Lang)
 	}
@@ -139,7 +177,12 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request, v *view)
 	case "link":
 		_, err = api.LinkCases(ctx, &escalationv1.LinkCasesRequest{EscalationId: id, CaseIds: caseIDList(f("case_ids"))})
 	case "grade":
-		_, err = api.GradeIncident(ctx, &escalationv1.GradeIncidentRequest{EscalationId: id, OperatorClass: f("operator_class")})
+		_, err = api.GradeIncident(ctx, &escalationv1.GradeIncidentRequest{EscalationId: id, OperatorClass: f("operator_class"), Severity: f("severity")})
+	case "discovery":
+		var at *timestamppb.Timestamp
+		if at, err = formTime("discovered_at", f("discovered_at")); err == nil {
+			_, err = api.SetIncidentDiscovery(ctx, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: id, DiscoveredAt: at})
+		}
 	case "notify":
 		_, err = api.RecordNotificationDecision(ctx, &escalationv1.RecordNotificationDecisionRequest{EscalationId: id,
 			Decision: f("decision"), Reason: strings.TrimSpace(f("reason"))})

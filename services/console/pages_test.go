@@ -186,8 +186,19 @@ func TestPoliciesAndCalendars(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(page, "cn/A1") || !strings.Contains(page, `id="holidays"`) || !strings.Contains(page, "2026-02-") {
 		t.Fatalf("policies page: %d\n%s", code, page)
 	}
+	// The operator profile with where it is set, each rule's confidence, the
+	// instruments of T4 and T5, and the CSL citation switching on 2026-01-01.
+	for _, want := range []string{`id="profile"`, `id="operator-class">Other operator<`, "REDRESS_OPERATOR_CLASS", "within 4 h",
+		`id="provider-type">App operator`, "REDRESS_PROVIDER_TYPE", "disabled: cn/T3", "MIIT Order 24 (2013) Art. 12, 14",
+		"MIIT SMS Service Rules (Order 31, 2015)", "Internet Society of China (ISC) complaint platform rule", "article not identified",
+		`class="confidence-secondary">secondary source only<`, `class="confidence-unverified">unverified: a configurable default<`,
+		`class="confidence-text">verified`, "REDRESS_POLICY_RULES_OFF", "from 2026-01-01:</small> CSL 2026 Art. 51"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("policies page lacks %q:\n%s", want, page)
+		}
+	}
 	c.get("/lang/zh")
-	if _, zh := c.get("/policies?year=2026"); !strings.Contains(zh, "春节") {
-		t.Fatal("no Chinese holiday names")
+	if _, zh := c.get("/policies?year=2026"); !strings.Contains(zh, "春节") || !strings.Contains(zh, "仅有二手来源") || !strings.Contains(zh, "App 运营者") {
+		t.Fatal("no Chinese holiday names, confidence or profile")
 	}
 }

@@ -70,6 +70,9 @@ type Config struct {
 	// Policy and Calendars, when set, add the read-only policies page.
 	Policy    *policy.Engine
 	Calendars *calendar.Set
+	// OperatorClass is the operator profile's class (REDRESS_OPERATOR_CLASS),
+	// shown on the policies page beside the provider type Policy holds.
+	OperatorClass string
 	// SecureCookies marks cookies Secure; set it whenever the console is
 	// reached over TLS (a proxy in front of it counts).
 	SecureCookies bool

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"google.golang.org/grpc"
@@ -19,6 +20,7 @@ import (
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/workflows/calendar"
 	wf "github.com/redress/redress/workflows/escalation"
 )
 
@@ -134,7 +136,8 @@ func TestConsoleIncidentPages(t *testing.T) {
 		t.Fatalf("incidents list: %d\n%s", code, list)
 	}
 	// Opening without a reason is refused on the page, the values kept.
-	open := url.Values{"leaked_data_type": {"phone_number"}, "leak_source": {"billing export to a partner"}, "case_ids": {ids[0]}}
+	open := url.Values{"leaked_data_type": {"phone_number"}, "leak_source": {"billing export to a partner"}, "case_ids": {ids[0]},
+		"severity": {wf.SeverityRelativelySerious}}
 	code, page, _ := officer.post("/incidents", open)
 	if code != http.StatusBadRequest || !strings.Contains(pageError(page), "reason") ||
 		!strings.Contains(page, `value="billing export to a partner"`) {
@@ -173,17 +176,42 @@ func TestConsoleIncidentPages(t *testing.T) {
 		t.Fatalf("linked cases %v", got)
 	}
 
-	// Grade: an unknown class is refused; a real one moves the deadline.
-	if code, page, _ = officer.post("/incidents/"+id+"/grade", url.Values{"operator_class": {"huge"}}); code != http.StatusBadRequest || !strings.Contains(pageError(page), "operator_class") {
+	// Grade: an unknown class or no severity is refused; a real one moves the deadline.
+	if code, page, _ = officer.post("/incidents/"+id+"/grade", url.Values{"operator_class": {"huge"}, "severity": {wf.SeveritySerious}}); code != http.StatusBadRequest || !strings.Contains(pageError(page), "operator_class") {
 		t.Fatalf("bad grade: %d\n%s", code, page)
 	}
+	if code, page, _ = officer.post("/incidents/"+id+"/grade", url.Values{"operator_class": {wf.ClassOther}}); code != http.StatusBadRequest || !strings.Contains(pageError(page), "severity") {
+		t.Fatalf("grade without severity: %d\n%s", code, page)
+	}
 	before := e.get(h, id)
-	if code, _, _ = officer.post("/incidents/"+id+"/grade", url.Values{"operator_class": {wf.ClassCriticalInfrastructure}}); code != http.StatusOK {
+	if code, _, _ = officer.post("/incidents/"+id+"/grade", url.Values{"operator_class": {wf.ClassCriticalInfrastructure}, "severity": {wf.SeveritySerious}}); code != http.StatusOK {
 		t.Fatalf("grade: %d", code)
 	}
 	after := e.get(h, id)
 	if after.GetOperatorClass() != wf.ClassCriticalInfrastructure || after.GetDueAt().AsTime().Equal(before.GetDueAt().AsTime()) {
 		t.Fatalf("graded %s, due %v → %v", after.GetOperatorClass(), before.GetDueAt().AsTime(), after.GetDueAt().AsTime())
+	}
+	if after.GetSeverity() != wf.SeveritySerious || after.GetGradedBy() != "comp.zhao" {
+		t.Fatalf("severity %q graded by %q", after.GetSeverity(), after.GetGradedBy())
+	}
+
+	// Discovery: a time in the future is refused on the page and changes
+	// nothing; an earlier one (Beijing time) moves the deadline with it.
+	bj := func(t time.Time) string { return t.In(calendar.Shanghai()).Format("2006-01-02T15:04") }
+	code, page, _ = officer.post("/incidents/"+id+"/discovery", url.Values{"discovered_at": {bj(time.Now().Add(time.Hour))}})
+	if code != http.StatusBadRequest || !strings.Contains(pageError(page), "discovered_at") || !strings.Contains(pageError(page), "future") {
+		t.Fatalf("future discovery: %d\n%s", code, page)
+	}
+	if x := e.get(h, id); !x.GetDiscoveredAt().AsTime().Equal(after.GetDiscoveredAt().AsTime()) {
+		t.Fatalf("a refused discovery changed it: %v", x.GetDiscoveredAt().AsTime())
+	}
+	earlier := after.GetDiscoveredAt().AsTime().Add(-2 * time.Hour).Truncate(time.Minute)
+	if code, page, _ = officer.post("/incidents/"+id+"/discovery", url.Values{"discovered_at": {bj(earlier)}}); code != http.StatusOK ||
+		!strings.Contains(page, `id="incident-discovered"`) {
+		t.Fatalf("set discovery: %d\n%s", code, page)
+	}
+	if x := e.get(h, id); !x.GetDiscoveredAt().AsTime().Equal(earlier) || !x.GetDueAt().AsTime().Equal(earlier.Add(time.Hour)) {
+		t.Fatalf("discovered %v due %v, want %v and an hour later", x.GetDiscoveredAt().AsTime(), x.GetDueAt().AsTime(), earlier)
 	}
 
 	// Notification decision: not notifying needs a documented reason.
@@ -243,7 +271,7 @@ func TestConsoleIncidentInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := e.api.OpenIncident(h.as("comp.zhao"), &escalationv1.OpenIncidentRequest{LeakedDataType: "email_address",
-		LeakSource: "newsletter tool", CaseIds: []string{sub.GetCase().GetId()}, Reason: "mailing list exposed"})
+		LeakSource: "newsletter tool", CaseIds: []string{sub.GetCase().GetId()}, Reason: "mailing list exposed", Severity: wf.SeveritySerious})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,8 @@ var notWords = regexp.MustCompile(`\b(?:sup\.wang|agent\.li|comp\.zhao|admin\.zh
 // Every console page in Chinese, in Chromium, for each role that sees it:
 // no English state, status, role, kind or column name, and no untranslated
 // key. Audit action codes (the timeline), identifiers, what people typed
-// and citations are data, not words of the console, and are left out.
+// and citations with the policy's notes on them are data, not words of the
+// console, and are left out.
 func TestConsoleSpeaksChineseOnEveryPage(t *testing.T) {
 	r := newDeletionRig(t, 10)
 	h := r.harness
@@ -153,7 +154,7 @@ func TestConsoleSpeaksChineseOnEveryPage(t *testing.T) {
 			// typed text, citations, audit codes) and without people's names.
 			text := cget(t, ctx, "text of "+path, chromedp.Evaluate[string](`(() => {
 				const main = document.body.cloneNode(true);
-				main.querySelectorAll("code, cite, pre, time, textarea, input, .description, #timeline, #who b")
+				main.querySelectorAll("code, cite, pre, time, textarea, input, .description, #timeline, #who b, #rules td:nth-child(4)")
 					.forEach(e => e.remove());
 				return main.innerText;
 			})()`))

@@ -386,10 +386,15 @@ func TestDeletionEndToEnd(t *testing.T) {
 	}
 	// The requester was told.
 	notice := r.smtp.WaitFor(t, 10*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, "restricted to storage") })
-	for _, want := range []string{"marketing_list", "masked", "call_logs", "CSL 2016 Art. 21(3)"} {
+	// The mapping says "CSL 2016 Art. 21(3)": since 2026-01-01 that duty is
+	// Art. 23(3) of the amended law, and the notice cites it so.
+	for _, want := range []string{"marketing_list", "masked", "call_logs", "(CSL 2026 Art. 23(3)), restricted"} {
 		if !strings.Contains(notice.Body, want) {
 			t.Errorf("the notice does not say %q:\n%s", want, notice.Body)
 		}
+	}
+	if strings.Contains(notice.Body, "CSL 2016") {
+		t.Errorf("the notice cites the law as it was numbered before 2026:\n%s", notice.Body)
 	}
 	if strings.Contains(notice.Body, "every system") || strings.Contains(notice.Body, "所有存有") {
 		t.Errorf("the notice claims deletion from every system:\n%s", notice.Body)

@@ -99,7 +99,7 @@ func TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches(t *testing.T) {
 
 	// The officer grades it: now it is filed (the manual adapter: ready for
 	// the officer to file by hand).
-	if _, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: id, OperatorClass: wf.ClassOther}); err != nil {
+	if _, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: id, OperatorClass: wf.ClassOther, Severity: wf.SeverityRelativelySerious}); err != nil {
 		t.Fatal(err)
 	}
 	x := e.waitFor(h, id, "filed after grading", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })

@@ -634,7 +634,8 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 	}
 
 	// Detected, not graded: filed only once an officer grades it.
-	g, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), OperatorClass: wf.ClassCriticalInfrastructure})
+	g, err := e.api.GradeIncident(h.as("officer.wang"), &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), OperatorClass: wf.ClassCriticalInfrastructure,
+		Severity: wf.SeverityRelativelySerious})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -697,6 +698,9 @@ func TestLeakClusterOpensOneIncident(t *testing.T) {
 	}
 	// The package holds the cases linked when it was built (the detector may
 	// link the last few later): each one's submission entry and the incident's.
+	if m := manifest.Escalation; m.Severity != wf.SeverityRelativelySerious || m.DiscoveredAt == nil || !m.DiscoveredAt.Equal(discovered) {
+		t.Fatalf("package severity %q discovered %v, want %s and %v", m.Severity, m.DiscoveredAt, wf.SeverityRelativelySerious, discovered)
+	}
 	cases := len(manifest.Escalation.CaseIDs)
 	if cases < 20 || cases > 25 {
 		t.Fatalf("package of %d cases", cases)
@@ -752,7 +756,7 @@ func TestManualIncidentAndLinking(t *testing.T) {
 		ids = append(ids, sub.GetCase().GetId())
 	}
 	r, err := e.api.OpenIncident(officer, &escalationv1.OpenIncidentRequest{LeakedDataType: "id_number", LeakSource: "partner CRM export",
-		CaseIds: ids[:1], Reason: "partner reported a misdirected export"})
+		CaseIds: ids[:1], Reason: "partner reported a misdirected export", Severity: wf.SeveritySerious})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -765,6 +769,20 @@ func TestManualIncidentAndLinking(t *testing.T) {
 		t.Fatalf("incident %+v", inc)
 	}
 	e.waitFor(h, inc.GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
+	// The discovery time: never in the future, never after the first
+	// complaint; earlier moves the deadline with it.
+	_, err = e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(time.Now().Add(time.Hour))})
+	wantCode(t, "future discovery", err, codes.InvalidArgument, "discovered_at")
+	_, err = e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(discovered.Add(time.Second))})
+	wantCode(t, "discovery after the first complaint", err, codes.InvalidArgument, "discovered_at")
+	d, err := e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(discovered.Add(-3 * time.Hour))})
+	if err != nil || !d.GetEscalation().GetDueAt().AsTime().Equal(discovered.Add(time.Hour)) ||
+		!d.GetEscalation().GetDiscoveredAt().AsTime().Equal(discovered.Add(-3*time.Hour)) {
+		t.Fatalf("earlier discovery: %v %v", err, d.GetEscalation())
+	}
 	_, err = e.api.LinkCases(officer, &escalationv1.LinkCasesRequest{EscalationId: inc.GetId(), CaseIds: []string{ids[1], ids[0]}})
 	wantCode(t, "case already in the incident", err, codes.FailedPrecondition, ids[0])
 	_, err = e.api.LinkCases(officer, &escalationv1.LinkCasesRequest{EscalationId: inc.GetId(), CaseIds: []string{"00000000-0000-4000-8000-000000000009"}})
@@ -781,7 +799,7 @@ func TestManualIncidentAndLinking(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor(h, m.GetEscalation().GetId(), "workflow running", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
-	_, err = e.api.GradeIncident(officer, &escalationv1.GradeIncidentRequest{EscalationId: m.GetEscalation().GetId(), OperatorClass: wf.ClassCentralBody})
+	_, err = e.api.GradeIncident(officer, &escalationv1.GradeIncidentRequest{EscalationId: m.GetEscalation().GetId(), OperatorClass: wf.ClassCentralBody, Severity: wf.SeveritySerious})
 	wantCode(t, "grade a manual escalation", err, codes.FailedPrecondition, "incident")
 	_, err = e.api.RecordNotificationDecision(officer, &escalationv1.RecordNotificationDecisionRequest{EscalationId: inc.GetId(),
 		Decision: "not_notify", Reason: "the exported numbers were encrypted; no risk to the individuals"})
@@ -946,4 +964,42 @@ func TestEscalateManuallyIdempotent(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d manual escalations on record, want 1", n)
 	}
+}
+
+// An incident an officer grades "general" (below "relatively serious") is
+// recorded without a report deadline and is not filed; re-graded
+// "relatively serious", its workflow files it, due from its discovery.
+func TestIncidentBelowThresholdRecordedNotFiled(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	e := startEscalation(h, escOptions{})
+	officer := h.as("officer.wang")
+	sub, err := h.api.SubmitComplaint(officer, submission("esc-general-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.api.OpenIncident(officer, &escalationv1.OpenIncidentRequest{LeakedDataType: "nickname", LeakSource: "forum cache",
+		CaseIds: []string{sub.GetCase().GetId()}, Reason: "cached public nicknames", Severity: wf.SeverityGeneral})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := r.GetEscalation()
+	if inc.GetSeverity() != wf.SeverityGeneral || inc.GetDueAt() != nil || inc.GetGradedBy() != "officer.wang" {
+		t.Fatalf("incident graded general: %+v", inc)
+	}
+	// An update answers once the workflow runs past its record: the filing
+	// would follow at once.
+	discovered := inc.GetDiscoveredAt().AsTime().Add(-time.Hour)
+	if _, err := e.api.SetIncidentDiscovery(officer, &escalationv1.SetIncidentDiscoveryRequest{EscalationId: inc.GetId(),
+		DiscoveredAt: timestamppb.New(discovered)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if x := e.get(h, inc.GetId()); len(x.GetFilings()) != 0 || x.GetPackageSha256() != "" || x.GetDueAt() != nil || x.GetStatus() != wf.StatusOpen {
+		t.Fatalf("an incident below the threshold was packaged or filed: %+v", x)
+	}
+	g, err := e.api.GradeIncident(officer, &escalationv1.GradeIncidentRequest{EscalationId: inc.GetId(), Severity: wf.SeverityRelativelySerious})
+	if err != nil || !g.GetEscalation().GetDueAt().AsTime().Equal(discovered.Add(4*time.Hour)) {
+		t.Fatalf("re-graded: %v %+v", err, g.GetEscalation())
+	}
+	e.waitFor(h, inc.GetId(), "filed once re-graded", func(x *escalationv1.Escalation) bool { return len(x.GetFilings()) == 1 })
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -216,7 +217,11 @@ func (c *serviceCredential) get(ctx context.Context, ids *identity.Store, accoun
 
 func (h *harness) startTemporal() {
 	h.t.Helper()
-	ts, err := temporaldev.Start(h.ctx, temporaldev.Options{DatabaseFile: h.tfile, FrontendPort: h.tport, LogLevel: "error", LogOutput: io.Discard})
+	o := temporaldev.Options{DatabaseFile: h.tfile, FrontendPort: h.tport, LogLevel: "error", LogOutput: io.Discard}
+	if url := os.Getenv("REDRESS_E2E_TEMPORAL_DATABASE_URL"); url != "" { // make bench-deletion: the production engine's store
+		o = temporaldev.Options{PostgresURL: url, FrontendPort: h.tport, LogLevel: "error", LogOutput: io.Discard}
+	}
+	ts, err := temporaldev.Start(h.ctx, o)
 	if err != nil {
 		h.t.Fatalf("start Temporal: %v", err)
 	}

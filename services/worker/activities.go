@@ -96,7 +96,7 @@ func (a *Activities) openDutyEscalations(ctx context.Context, caseID string) err
 	}
 	if c.Channel == "regulator_referral" && c.RegulatorDueAt != nil {
 		open = append(open, escalation.Opening{Kind: escalation.KindRegulatorInquiry, DedupeKey: escalation.KindRegulatorInquiry + "/" + c.ID,
-			CaseID: c.ID, DueAt: c.RegulatorDueAt, DueRule: "cn/P6", DueCitation: "PIPL Art. 65 (regulator referral due date)",
+			CaseID: c.ID, DueAt: c.RegulatorDueAt, DueRule: "cn/P6", DueCitation: policy.RegulatorReferralCitation,
 			Regulator: c.ReferringBody, Reason: "referral from " + c.ReferringBody + " with a due date"})
 	}
 	if len(open) == 0 || c.State == "merged" {

@@ -58,6 +58,13 @@ const (
 // activityOptions are used for every activity of ComplaintWorkflow: each
 // attempt has 30s, retries back off from 1s to 1m and never give up, except on
 // the non-retryable error types above.
+// localActivityOptions are those of the short database reads the workflow
+// runs inside its own workflow task: the same retries, a shorter timeout
+// (a slow attempt holds the workflow task).
+func localActivityOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{StartToCloseTimeout: ActivityStartToCloseTimeout, RetryPolicy: activityOptions().RetryPolicy}
+}
+
 func activityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: ActivityStartToCloseTimeout,

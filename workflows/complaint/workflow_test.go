@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -1167,5 +1169,30 @@ func TestUnsignedOrForgedActionsAreRefused(t *testing.T) {
 	mustOK(t, "signed accept", signed)
 	if tr := h.fake.transitions(); len(tr) != 1 || tr[0].ActionID != "ok" || tr[0].Args.Actor != "sup.wang" {
 		t.Fatalf("transitions: %s", stateChain(tr))
+	}
+}
+
+// The case is loaded inside the first workflow task (a local activity), so a
+// new case's deadline timers and acknowledgement leave with that task.
+func TestCaseLoadedAsLocalActivity(t *testing.T) {
+	h := newHarness(t)
+	var local, remote []string
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local = append(local, info.ActivityType.Name)
+	})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+	h.stopAt(time.Hour)
+	h.run()
+	h.requireCancelled()
+	if !slices.Equal(local, []string{ActivityLoadCase}) {
+		t.Fatalf("local activities %v, want only %s", local, ActivityLoadCase)
+	}
+	if slices.Contains(remote, ActivityLoadCase) {
+		t.Fatalf("%s also ran as an activity: %v", ActivityLoadCase, remote)
+	}
+	if !slices.Contains(remote, ActivitySendNotice) {
+		t.Fatalf("no acknowledgement sent: %v", remote)
 	}
 }

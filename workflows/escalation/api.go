@@ -75,6 +75,7 @@ const (
 	ActClose            = "close"
 	ActLinkCases        = "link_cases"
 	ActGrade            = "grade"
+	ActSetDiscovery     = "set_discovery" // an officer sets when the operator discovered the incident
 	ActNotifyDecision   = "notify_decision"
 	ActSupervisorAlert  = "supervisor_alert"
 	ActAckReminder      = "ack_reminder"
@@ -119,7 +120,11 @@ type Action struct {
 	Step          string
 	CaseIDs       []string
 	OperatorClass string
-	Decision      string
+	// Severity is an incident's grade (grade; see ValidSeverity);
+	// DiscoveredAt when the operator discovered it (set_discovery).
+	Severity     string
+	DiscoveredAt time.Time
+	Decision     string
 	// Seal is the service's signature over this action (see package
 	// command): the validator refuses an action without a valid one.
 	Seal command.Seal
@@ -229,6 +234,9 @@ type Snapshot struct {
 	// AwaitingGrade: an incident detected from a complaint cluster that no
 	// officer has graded; it is not filed until one does.
 	AwaitingGrade bool
+	// BelowThreshold: an incident an officer graded below "relatively
+	// serious": recorded, with no duty to file it (no DueAt) unless re-graded.
+	BelowThreshold bool
 }
 
 // SubmitInput asks for one submission attempt.

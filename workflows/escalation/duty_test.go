@@ -169,3 +169,68 @@ func TestGradeBeforeTheRecordIsReadWaits(t *testing.T) {
 		t.Fatalf("submits %d actions %v", r.submits, r.actions)
 	}
 }
+
+// An officer sets the discovery three hours before the incident was opened:
+// its 4 h report clock now ends an hour after the opening, and the timer
+// fires then, not at 4 h (the missed 50 % reminder goes at once, the 80 %
+// one at its new time).
+func TestEarlierDiscoveryMovesTheReportDeadline(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "d9", Kind: KindIncident, Status: StatusOpen, Adapter: AdapterManual, ClockStart: testStart,
+		DueAt: ptr(testStart.Add(4 * time.Hour))}, outcome: OutcomeReadyInManual}
+	env := newEnv(t, r)
+	update(env, 10*time.Minute, Action{ID: "s1", Type: ActSetDiscovery, DiscoveredAt: testStart.Add(-3 * time.Hour)}, false, t)
+	update(env, 5*time.Hour, Action{ID: "c1", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "d9"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"duty_reminder report 50% @" + at(10*time.Minute),
+		"duty_reminder report 80% @" + at(12*time.Minute),
+		"duty_breached report  @" + at(time.Hour),
+	}
+	if !slices.Equal(r.duties, want) {
+		t.Fatalf("duties %q\nwant %q", r.duties, want)
+	}
+}
+
+// A detected incident graded "general" (below "relatively serious") is
+// recorded and never filed; it has no report duty to remind of or breach,
+// and the decision to notify the individuals is still carried out.
+func TestIncidentBelowThresholdFilesNothing(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "d10", Kind: KindIncident, Status: StatusOpen, AwaitingGrade: true, ClockStart: testStart,
+		DueAt: ptr(testStart.Add(4 * time.Hour))}, outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	update(env, 10*time.Minute, Action{ID: "g1", Type: ActGrade, OperatorClass: ClassOther, Severity: SeverityGeneral}, false, t)
+	update(env, 20*time.Minute, Action{ID: "n1", Type: ActNotifyDecision, Decision: "notify"}, false, t)
+	update(env, 6*time.Hour, Action{ID: "c1", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "d10", Timing: Timing{AckWait: 100 * time.Hour}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 0 || len(r.duties) != 0 || r.notified != 1 {
+		t.Fatalf("submits %d duties %q notified %d: want no filing, no duty, one notice", r.submits, r.duties, r.notified)
+	}
+}
+
+// Re-graded "serious" after "general", the incident is filed then.
+func TestIncidentRegradedAboveThresholdIsFiled(t *testing.T) {
+	r := &record{snap: Snapshot{ID: "d11", Kind: KindIncident, Status: StatusOpen, AwaitingGrade: true, ClockStart: testStart,
+		DueAt: ptr(testStart.Add(4 * time.Hour))}, outcome: OutcomeAccepted}
+	env := newEnv(t, r)
+	update(env, 10*time.Minute, Action{ID: "g1", Type: ActGrade, OperatorClass: ClassOther, Severity: SeverityGeneral}, false, t)
+	env.RegisterDelayedCallback(func() {
+		if r.submits != 0 {
+			t.Errorf("filed while graded general")
+		}
+	}, 25*time.Minute)
+	update(env, 30*time.Minute, Action{ID: "g2", Type: ActGrade, OperatorClass: ClassOther, Severity: SeveritySerious}, false, t)
+	update(env, 3*time.Hour, Action{ID: "c1", Type: ActClose}, false, t)
+	env.ExecuteWorkflow(WorkflowName, Input{EscalationID: "d11", Timing: Timing{AckWait: 100 * time.Hour}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r.submits != 1 || len(r.duties) != 0 {
+		t.Fatalf("submits %d duties %q", r.submits, r.duties)
+	}
+}

@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -11,6 +12,28 @@ const (
 	ClassCentralBody            = "central_body"
 	ClassOther                  = "other"
 )
+
+// Severity grades of a cybersecurity incident (CAC Cybersecurity Incident
+// Reporting Measures): 特别重大, 重大, 较大, 一般. The duty to report
+// applies from "relatively serious" (较大) up (OBLIGATIONS I1); an incident
+// graded "general" is recorded, not filed.
+const (
+	SeverityEspeciallySerious = "especially_serious" // 特别重大
+	SeveritySerious           = "serious"            // 重大
+	SeverityRelativelySerious = "relatively_serious" // 较大: the reporting threshold
+	SeverityGeneral           = "general"            // 一般
+)
+
+// Severities lists the grades, most serious first.
+var Severities = []string{SeverityEspeciallySerious, SeveritySerious, SeverityRelativelySerious, SeverityGeneral}
+
+// ValidSeverity tells whether s is a severity grade.
+func ValidSeverity(s string) bool { return slices.Contains(Severities, s) }
+
+// BelowReportThreshold tells whether an incident graded s carries no duty to
+// report. Empty (not graded yet, or graded before grades were recorded) is
+// not below: the clock runs.
+func BelowReportThreshold(s string) bool { return s == SeverityGeneral }
 
 // IncidentRule is the reporting deadline of an incident by operator class
 // (OBLIGATIONS I1; confidence: secondary).
@@ -47,4 +70,4 @@ var DefaultClusterPolicy = ClusterPolicy{Threshold: 20, Window: 72 * time.Hour}
 
 // IncidentNoticeCitation is the law that lists the content of the notice to
 // individuals (OBLIGATIONS P4).
-const IncidentNoticeCitation = "PIPL Art. 57"
+const IncidentNoticeCitation = "PIPL 2021 Art. 57"

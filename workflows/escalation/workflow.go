@@ -165,6 +165,13 @@ func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifi
 			return r.snap, err
 		}
 	}
+	notified := false
+	if r.snap.Status == StatusOpen && r.snap.Attempts == 0 && r.snap.BelowThreshold &&
+		workflow.GetVersion(ctx, versionOfficerDuty, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		if err := r.awaitReportable(ctx, in.EscalationID, &notified); err != nil {
+			return r.snap, err
+		}
+	}
 	if r.snap.Status == StatusOpen && r.snap.Attempts == 0 {
 		if err := workflow.ExecuteActivity(ctx, ActivityBuildPackage, in.EscalationID).Get(ctx, nil); err != nil {
 			return r.snap, err
@@ -173,7 +180,6 @@ func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifi
 			return r.snap, err
 		}
 	}
-	notified := false
 	for r.snap.Status != StatusClosed {
 		if r.snap.Kind == KindIncident && r.snap.NotifyDecision == "notify" && !notified {
 			if err := workflow.ExecuteActivity(ctx, ActivityNotifyIndividuals, in.EscalationID).Get(ctx, nil); err != nil {
@@ -197,6 +203,33 @@ func escalationWorkflow(ctx workflow.Context, in Input, commands *command.Verifi
 	// Let an update that closed the escalation answer before the run ends.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return r.snap, nil
+}
+
+// versionOfficerDuty names the change that holds back the filing of an
+// incident an officer graded below "relatively serious" (workflow.GetVersion).
+const versionOfficerDuty = "officer-duty"
+
+// awaitReportable holds an incident graded below the reporting threshold:
+// recorded, not filed, until an officer re-grades it at or above the
+// threshold or closes it. A decision to notify the individuals is carried
+// out meanwhile (PIPL Art. 57 does not depend on the grade).
+func (r *run) awaitReportable(ctx workflow.Context, id string, notified *bool) error {
+	for r.snap.BelowThreshold && r.snap.Status != StatusClosed {
+		if r.snap.NotifyDecision == "notify" && !*notified {
+			if err := workflow.ExecuteActivity(ctx, ActivityNotifyIndividuals, id).Get(ctx, nil); err != nil {
+				return err
+			}
+			*notified = true
+			continue
+		}
+		decision := r.snap.NotifyDecision
+		if err := workflow.Await(ctx, func() bool {
+			return !r.snap.BelowThreshold || r.snap.Status == StatusClosed || r.snap.NotifyDecision != decision
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *run) submit(ctx workflow.Context, id string) error {
@@ -463,7 +496,7 @@ func (r *run) legal(a Action) error {
 		if !slices.Contains(MandatorySteps, a.Step) {
 			return temporal.NewApplicationError("unknown step", ErrTypeInvalidInput)
 		}
-	case ActLinkCases, ActGrade, ActNotifyDecision:
+	case ActLinkCases, ActGrade, ActNotifyDecision, ActSetDiscovery:
 		if s.Kind != KindIncident {
 			return illegal("only incidents take %s", a.Type)
 		}

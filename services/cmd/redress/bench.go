@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -33,6 +34,11 @@ import (
 
 // runBench measures a running stack on this machine, in one run:
 //
+//   - workflow start-up: the time for -startup-n accepted complaints to all
+//     have a running workflow with its deadlines armed, beside the time for
+//     the same Temporal server to run as many empty workflows (benchstartup.go);
+//   - the complaint storm: -storm-n complaints offered at -storm-rate, until
+//     every one is acknowledged (benchstorm.go);
 //   - intake: SubmitComplaint over gRPC at fixed offered rates (open loop:
 //     requests leave on a schedule whatever the answers do, and latency counts
 //     from the scheduled time, so a stalled server cannot hide its queue) and
@@ -40,27 +46,36 @@ import (
 //     the same durable rows (subject key, complainant, case, two deadlines,
 //     idempotency key, audit entry and chain head) inserted by plain SQL
 //     transactions, one per complaint, into
-//     copies of the same tables, with the same indexes, on the same database;
-//   - workflow start-up: the time for -startup-n accepted complaints to all
-//     have a running workflow with its deadlines armed, beside the time for
-//     the same Temporal server to run as many empty workflows (benchstartup.go).
+//     copies of the same tables, with the same indexes, on the same database.
 //
-// The table goes to stdout and, with -json, to a file runs can be compared by.
+// Each phase reports the CPU seconds and memory of every process of the
+// stack (benchprocs.go). The issue's targets, each beside its same-run
+// baseline, close the table (benchtargets.go); with -json everything goes
+// to a file runs can be compared by.
 func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := benchOptions{}
 	fs.StringVar(&o.addr, "addr", cfg.IntakeAddr, "intake gRPC address")
-	fs.StringVar(&o.rates, "rates", "250,500,1000", "comma-separated offered rates (complaints/s) for the open-loop runs")
+	fs.StringVar(&o.rates, "rates", "250,500,1000", "comma-separated offered rates (complaints/s) for the open-loop runs; empty skips them")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each open-loop and saturation run")
-	fs.IntVar(&o.satC, "sat-c", 32, "concurrent callers for the saturation run")
+	fs.IntVar(&o.satC, "sat-c", 32, "concurrent callers for the saturation run; 0 skips it")
 	fs.IntVar(&o.startupN, "startup-n", 2000, "complaints (and empty workflows) for the start-up measure; 0 skips it")
 	fs.IntVar(&o.startupC, "startup-c", 32, "concurrent callers for the start-up measure")
 	fs.DurationVar(&o.startupLimit, "startup-limit", 30*time.Minute, "give up on the start-up measure after this long")
+	fs.DurationVar(&o.idle, "idle", 10*time.Second, "measure the idle stack's CPU and memory this long first; 0 skips it")
+	fs.IntVar(&o.stormN, "storm-n", 20000, "complaints in the storm; 0 skips it")
+	fs.IntVar(&o.stormRate, "storm-rate", 500, "the storm's offered rate (complaints/s)")
+	fs.DurationVar(&o.stormLimit, "storm-limit", 30*time.Minute, "give up on the storm after this long")
 	fs.StringVar(&o.temporal, "temporal", cfg.TemporalAddress, "Temporal frontend address (start-up measure)")
+	fs.StringVar(&o.store, "store", cfg.TemporalStore, "the Temporal server's persistence, for the report (postgres, sqlite)")
+	fs.StringVar(&o.otherStartup, "other-startup", "", "bench.json of a run on the other Temporal store: its start-up row joins this report")
+	fs.StringVar(&o.deletionJSON, "deletion-json", "", "figures of bench-deletion, for the deletion row")
 	fs.StringVar(&o.pprofURL, "pprof", "", "base URL of the intake's /debug/pprof: take a CPU profile during the saturation run")
 	fs.StringVar(&o.profileOut, "profile-out", "intake.cpu.pprof", "where the CPU profile goes")
-	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the Redress process (redress dev: with its children, every service), to report its CPU time per complaint")
-	fs.IntVar(&o.pgPID, "pg-pid", 0, "pid of the PostgreSQL postmaster, to report its CPU time per complaint")
+	fs.StringVar(&o.temporalPprof, "temporal-pprof", "", "base URL of redress dev's /debug/pprof (the embedded Temporal): take a CPU profile during the storm")
+	fs.StringVar(&o.temporalProfileOut, "temporal-profile-out", "temporal.cpu.pprof", "where that CPU profile goes")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of redress dev (it hosts the embedded Temporal; its children are the services), for per-process CPU and memory")
+	fs.IntVar(&o.pgPID, "pg-pid", 0, "pid of the PostgreSQL postmaster, for its processes' CPU and memory")
 	out := fs.String("json", "", "also write the figures to this JSON file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,6 +83,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (the baseline runs on the same database)")
 	}
+	o.ownerURL = cfg.OwnerDatabaseURL()
 	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -93,11 +109,34 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	submitCase := func(key string) (string, error) {
+		resp, err := api.SubmitComplaint(authed, benchRequest(key))
+		return resp.GetCase().GetId(), err
+	}
 	submit := func(key string) error {
-		_, err := api.SubmitComplaint(authed, benchRequest(key))
+		_, err := submitCase(key)
 		return err
 	}
-	rep := benchReport{Machine: machineFacts(), Started: time.Now().UTC()}
+	rep := &benchReport{Machine: machineFacts(), Started: time.Now().UTC()}
+	phase := func(name string) func() {
+		w := startPhase(name, o.serverPID, o.pgPID)
+		return func() {
+			p := w.end()
+			p.markBenchClient(ownerRole(o.ownerURL))
+			rep.Phases = append(rep.Phases, p)
+			p.print()
+		}
+	}
+	// What the stack burns doing nothing (timers, polls, the engine's own
+	// loops): the floor under every per-complaint figure below.
+	if o.idle > 0 {
+		end := phase("idle")
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.idle):
+		}
+		end()
+	}
 	// Start-up first, on an idle stack: the load runs below leave thousands
 	// of workflows for the worker to catch up with.
 	if o.startupN > 0 {
@@ -105,16 +144,78 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 			return errors.New("bench: -temporal (or TEMPORAL_ADDRESS) is needed for the start-up measure; -startup-n 0 skips it")
 		}
 		st, err := measureStartup(ctx, startupOptions{
-			temporal: o.temporal, namespace: cfg.Namespace, db: sqlDB, n: o.startupN, c: o.startupC,
-			limit: o.startupLimit, run: run, submit: submit,
+			temporal: o.temporal, namespace: cfg.Namespace, store: o.store, db: sqlDB, n: o.startupN, c: o.startupC,
+			limit: o.startupLimit, run: run, submit: submit, phase: phase,
 		})
 		if err != nil {
 			return err
 		}
 		rep.Startup = &st
 		st.print()
-		fmt.Println()
 	}
+	// The storm next, while the engine has no backlog of its own.
+	if o.stormN > 0 {
+		profDone := make(chan error, 1)
+		if o.temporalPprof != "" { // the storm's first half minute at most
+			d := min(30*time.Second, time.Duration(o.stormN/max(o.stormRate, 1)+5)*time.Second)
+			go func() { profDone <- fetchProfile(ctx, o.temporalPprof, d, o.temporalProfileOut) }()
+		} else {
+			profDone <- nil
+		}
+		end := phase("storm")
+		st, err := runStorm(ctx, stormOptions{db: sqlDB, n: o.stormN, rate: o.stormRate, limit: o.stormLimit, run: run, submit: submitCase})
+		end()
+		if err != nil {
+			return err
+		}
+		rep.Storm = &st
+		st.print()
+		if err := <-profDone; err != nil {
+			fmt.Fprintln(os.Stderr, "bench: CPU profile of the embedded Temporal:", err)
+		} else if o.temporalPprof != "" {
+			rep.TemporalProfile = o.temporalProfileOut
+		}
+	}
+	if err := rep.intakeRuns(ctx, o, raw, run, submit, phase); err != nil {
+		return err
+	}
+
+	if rep.Deletion, err = readDeletion(o.deletionJSON); err != nil {
+		return fmt.Errorf("bench: %s: %w", o.deletionJSON, err)
+	}
+	if o.otherStartup != "" {
+		var other benchReport
+		if err := readJSON(o.otherStartup, &other); err != nil {
+			return fmt.Errorf("bench: %s: %w", o.otherStartup, err)
+		}
+		rep.StartupOther = other.Startup
+		if other.Startup != nil {
+			other.Startup.print()
+		}
+	}
+	rep.buildTargets()
+	rep.printTargets()
+	if *out == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if missing, err := missingTargets(b); err != nil || len(missing) > 0 {
+		return fmt.Errorf("bench: the report lacks target rows %v (%v)", missing, err)
+	}
+	return os.WriteFile(*out, append(b, '\n'), 0o644)
+}
+
+// intakeRuns measures intake at the offered rates and at saturation, each
+// beside the raw baseline.
+func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, raw *rawBaseline, run string,
+	submit func(string) error, phase func(string) func()) error {
+	if strings.TrimSpace(o.rates) == "" && o.satC == 0 {
+		return nil
+	}
+	fmt.Println()
 	printHeader()
 	// Warm both paths (connections, caches, JIT of plans) before measuring.
 	if _, err := closedLoop(ctx, "warm-up", 200, 8, 0, func(i int) error { return submit(fmt.Sprintf("warm-%s-%d", run, i)) }); err != nil {
@@ -123,9 +224,11 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	if _, err := closedLoop(ctx, "warm-up", 200, 8, 0, raw.insert); err != nil {
 		return err
 	}
-
 	var seq atomic.Int64
 	for _, rs := range strings.Split(o.rates, ",") {
+		if strings.TrimSpace(rs) == "" {
+			continue
+		}
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil || rate < 1 {
 			return fmt.Errorf("bad rate %q", rs)
@@ -137,45 +240,62 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 		})
 		rep.addPair(base, in)
 	}
-
+	if o.satC == 0 {
+		return nil
+	}
 	// Saturation: as fast as -sat-c callers go, for -duration each.
+	end := phase("saturation: raw SQL baseline")
 	base, err := closedLoop(ctx, "raw SQL baseline", 0, o.satC, o.duration, raw.insert)
+	end()
 	if err != nil {
 		return err
 	}
-	cpu := startCPU(o.serverPID, o.pgPID)
+	if p := rep.Phases[len(rep.Phases)-1]; base.Accepted > 0 {
+		cpu := cpuOf(p.Processes, func(n string) bool { return n == benchClientGroup || n == "postgres (server)" })
+		rep.RawCPUms = 1000 * cpu / float64(base.Accepted)
+	}
 	profDone := make(chan error, 1)
 	if o.pprofURL != "" {
 		go func() { profDone <- fetchProfile(ctx, o.pprofURL, o.duration*8/10, o.profileOut) }()
 	} else {
 		profDone <- nil
 	}
+	end = phase("saturation: intake")
 	in, err := closedLoop(ctx, "intake SubmitComplaint", 0, o.satC, o.duration, func(int) error {
 		return submit(fmt.Sprintf("sat-%s-%d", run, seq.Add(1)))
 	})
+	end()
 	if err != nil {
 		return err
 	}
-	in.CPU = cpu.per(in.Accepted)
+	in.CPU = rep.Phases[len(rep.Phases)-1].costPer(in.Accepted)
 	if err := <-profDone; err != nil {
 		fmt.Fprintln(os.Stderr, "bench: CPU profile:", err)
 	} else if o.pprofURL != "" {
 		rep.Profile = o.profileOut
 	}
+	fmt.Println()
+	printHeader()
 	rep.addPair(base, in)
-
-	rep.printTargets()
-	if *out != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		return os.WriteFile(*out, append(b, '\n'), 0o644)
-	}
 	return nil
 }
 
+// ownerRole is the user of a database URL ("" when it has none).
+func ownerRole(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	return u.User.Username()
+}
+
 type benchOptions struct {
-	addr, rates, temporal, pprofURL, profileOut string
-	duration, startupLimit                      time.Duration
-	satC, startupN, startupC, serverPID, pgPID  int
+	addr, rates, temporal, pprofURL, profileOut, store string
+	otherStartup, deletionJSON, ownerURL               string
+	temporalPprof, temporalProfileOut                  string
+	duration, startupLimit, stormLimit, idle           time.Duration
+	satC, startupN, startupC, serverPID, pgPID         int
+	stormN, stormRate                                  int
 }
 
 // loadRow is one measured run.
@@ -208,9 +328,21 @@ type loadPair struct {
 type benchReport struct {
 	Machine map[string]string `json:"machine"`
 	Started time.Time         `json:"started"`
-	Intake  []loadPair        `json:"intake"`
-	Startup *startupResult    `json:"startup,omitempty"`
-	Profile string            `json:"cpu_profile,omitempty"`
+	// Targets are the issue's rows, every one present (benchtargets.go).
+	Targets []targetRow    `json:"targets"`
+	Intake  []loadPair     `json:"intake"`
+	Startup *startupResult `json:"startup,omitempty"`
+	// StartupOther is the start-up measure of a run on the other store.
+	StartupOther *startupResult   `json:"startup_other_store,omitempty"`
+	Storm        *stormResult     `json:"storm,omitempty"`
+	Deletion     *deletionFigures `json:"deletion,omitempty"`
+	// RawCPUms is PostgreSQL's CPU per raw SQL complaint at saturation.
+	RawCPUms float64 `json:"raw_sql_cpu_ms_per_complaint,omitempty"`
+	Phases   []phase `json:"phases"`
+	Profile  string  `json:"cpu_profile,omitempty"`
+	// TemporalProfile is a CPU profile of redress dev (the embedded
+	// Temporal server) during the storm.
+	TemporalProfile string `json:"temporal_cpu_profile,omitempty"`
 }
 
 func printHeader() {
@@ -246,25 +378,8 @@ func (rep *benchReport) addPair(base, in loadRow) {
 	in.print()
 	fmt.Printf("%-24s %-9s %38.0f%%   p99 %.1f× baseline\n", "  ratio intake/baseline", "", 100*p.Ratio, safeDiv(in.P99ms, base.P99ms))
 	if in.CPU != nil {
-		fmt.Printf("  CPU per accepted complaint: redress %.2f ms, postgres %.2f ms (%.0f%% of %d cores busy)\n",
-			in.CPU.ServerMsPerOp, in.CPU.PostgresMsPerOp, in.CPU.BusyPercent, in.CPU.Cores)
-	}
-}
-
-func (rep *benchReport) printTargets() {
-	fmt.Println("\ntargets:")
-	for _, p := range rep.Intake {
-		if p.Intake.Mode == "closed" {
-			fmt.Printf("  intake ≥ 50%% of raw baseline at saturation: %.0f%% (%s)\n", 100*p.Ratio, verdict(p.Ratio >= 0.5))
-		}
-		if p.Intake.OfferedRate == 1000 {
-			offered := p.Intake.Sent + p.Intake.Shed
-			ok := p.Intake.P99ms <= 50 && p.Intake.Accepted >= offered*99/100
-			fmt.Printf("  p99 ≤ 50 ms at 1,000/s: %.1f ms, %d of %d offered accepted (%s)\n", p.Intake.P99ms, p.Intake.Accepted, offered, verdict(ok))
-		}
-	}
-	if rep.Startup != nil {
-		fmt.Printf("  start-up ≤ 1.5× empty-workflow baseline: %.2f× (%s)\n", rep.Startup.Ratio, verdict(rep.Startup.Ratio <= 1.5))
+		fmt.Printf("  CPU per accepted complaint: services %.2f ms, Temporal %.2f ms, postgres %.2f ms (machine %.0f%% busy of %d cores)\n",
+			in.CPU.ServerMsPerOp, in.CPU.TemporalMsPerOp, in.CPU.PostgresMsPerOp, in.CPU.BusyPercent, in.CPU.Cores)
 	}
 }
 

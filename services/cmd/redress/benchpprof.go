@@ -11,10 +11,15 @@ import (
 
 // REDRESS_PPROF_ADDR serves the Go profiler on its own address (never the
 // public one) in `serve`, so `make bench` can profile the stack under load
-// (`redress dev` hands it to its intake process).
+// (`redress dev` hands it to its intake process); REDRESS_DEV_PPROF_ADDR
+// does the same for `redress dev` itself, which hosts the embedded Temporal
+// server.
 func init() {
-	addr := os.Getenv("REDRESS_PPROF_ADDR")
-	if addr == "" || len(os.Args) < 2 || os.Args[1] != "serve" {
+	if len(os.Args) < 2 {
+		return
+	}
+	addr := map[string]string{"serve": os.Getenv("REDRESS_PPROF_ADDR"), "dev": os.Getenv("REDRESS_DEV_PPROF_ADDR")}[os.Args[1]]
+	if addr == "" {
 		return
 	}
 	mux := http.NewServeMux()

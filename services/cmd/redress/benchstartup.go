@@ -22,12 +22,14 @@ import (
 )
 
 type startupOptions struct {
-	temporal, namespace string
-	db                  *sql.DB
-	n, c                int
-	limit               time.Duration
-	run                 string
-	submit              func(key string) error
+	temporal, namespace, store string
+	db                         *sql.DB
+	n, c                       int
+	limit                      time.Duration
+	run                        string
+	submit                     func(key string) error
+	// phase starts a measured phase; calling what it answers ends it.
+	phase func(name string) func()
 }
 
 // startupResult compares how long n complaints take, from the first submit,
@@ -36,6 +38,7 @@ type startupOptions struct {
 // in the same step), with how long the same Temporal server takes to start
 // and run n empty workflows from this process.
 type startupResult struct {
+	Store              string  `json:"store"` // the Temporal server's persistence
 	N                  int     `json:"n"`
 	Concurrency        int     `json:"concurrency"`
 	ComplaintsSeconds  float64 `json:"complaints_seconds"`
@@ -49,7 +52,7 @@ type startupResult struct {
 }
 
 func (r startupResult) print() {
-	fmt.Printf("\nworkflow start-up (%d each, %d callers)\n", r.N, r.Concurrency)
+	fmt.Printf("\nworkflow start-up, Temporal on %s (%d each, %d callers)\n", r.Store, r.N, r.Concurrency)
 	fmt.Printf("  %-52s %8.1f s  %7.0f /s\n", "empty workflows started and completed", r.EmptySeconds, r.EmptyPerSec)
 	fmt.Printf("  %-52s %8.1f s  %7.0f /s  (submits done in %.1f s, %d errors)\n",
 		"complaints submitted, workflows running, deadlines armed", r.ComplaintsSeconds, r.ComplaintsPerSec, r.SubmitSeconds, r.SubmitErrors)
@@ -60,7 +63,7 @@ func (r startupResult) print() {
 func benchEmptyWorkflow(workflow.Context) error { return nil }
 
 func measureStartup(ctx context.Context, o startupOptions) (startupResult, error) {
-	res := startupResult{N: o.n, Concurrency: o.c}
+	res := startupResult{Store: o.store, N: o.n, Concurrency: o.c}
 	tc, err := temporalclient.Dial(o.temporal, o.namespace, temporalclient.Security{})
 	if err != nil {
 		return res, err
@@ -76,6 +79,7 @@ func measureStartup(ctx context.Context, o startupOptions) (startupResult, error
 
 	// Empty workflows: start n, wait until all completed.
 	var failures atomic.Int64
+	endPhase := o.phase("start-up: empty workflows")
 	start := time.Now()
 	parallel(o.n, o.c, func(i int) {
 		run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -89,11 +93,13 @@ func measureStartup(ctx context.Context, o startupOptions) (startupResult, error
 		}
 	})
 	res.EmptySeconds = time.Since(start).Seconds()
+	endPhase()
 	res.EmptyStartFailures = int(failures.Load())
 
 	// Complaints: submit n, wait until every one's workflow armed its deadlines.
 	var errs atomic.Int64
 	prefix := "startup-" + o.run + "-"
+	endPhase = o.phase("start-up: complaints")
 	start = time.Now()
 	parallel(o.n, o.c, func(i int) {
 		for attempt := 0; ; attempt++ { // a refused submit is retried with its key, as clients do
@@ -129,6 +135,7 @@ func measureStartup(ctx context.Context, o startupOptions) (startupResult, error
 		time.Sleep(100 * time.Millisecond)
 	}
 	res.ComplaintsSeconds = time.Since(start).Seconds()
+	endPhase()
 	res.ComplaintsPerSec = float64(o.n) / res.ComplaintsSeconds
 	res.EmptyPerSec = float64(o.n) / res.EmptySeconds
 	res.Ratio = res.ComplaintsSeconds / res.EmptySeconds
@@ -171,78 +178,15 @@ func machineFacts() map[string]string {
 	return m
 }
 
-// cpuCost is the CPU time the Redress process and PostgreSQL spent per
-// accepted complaint during a run, read from /proc.
+// cpuCost is the CPU time the stack spent per operation during a phase,
+// read from /proc (benchprocs.go).
 type cpuCost struct {
 	ServerMsPerOp   float64 `json:"redress_ms_per_complaint"`
+	TemporalMsPerOp float64 `json:"temporal_ms_per_complaint"`
 	PostgresMsPerOp float64 `json:"postgres_ms_per_complaint"`
+	TotalMsPerOp    float64 `json:"total_ms_per_complaint"`
 	BusyPercent     float64 `json:"machine_busy_percent"`
 	Cores           int     `json:"cores"`
-}
-
-type cpuMark struct {
-	server, pg, busy, total float64
-	serverPID, pgPID        int
-}
-
-func startCPU(serverPID, pgPID int) *cpuMark {
-	m := &cpuMark{serverPID: serverPID, pgPID: pgPID}
-	// `redress dev` runs each service as a child process: count them all.
-	m.server, m.pg = procTicks(serverPID, true), procTicks(pgPID, true)
-	m.busy, m.total = machineTicks()
-	return m
-}
-
-func (m *cpuMark) per(ops int) *cpuCost {
-	if ops == 0 {
-		return nil
-	}
-	end := startCPU(m.serverPID, m.pgPID)
-	const tick = 10.0 // ms per clock tick (USER_HZ 100)
-	c := &cpuCost{Cores: runtime.NumCPU()}
-	if m.serverPID > 0 {
-		c.ServerMsPerOp = (end.server - m.server) * tick / float64(ops)
-	}
-	if m.pgPID > 0 {
-		c.PostgresMsPerOp = (end.pg - m.pg) * tick / float64(ops)
-	}
-	if d := end.total - m.total; d > 0 {
-		c.BusyPercent = 100 * (end.busy - m.busy) / d
-	}
-	return c
-}
-
-// procTicks is utime+stime of pid (and, with children, of every process
-// whose parent it is: PostgreSQL's backends).
-func procTicks(pid int, children bool) float64 {
-	if pid <= 0 {
-		return 0
-	}
-	total := 0.0
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil || (p != pid && !children) {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from "state" on
-		if len(f) < 13 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		if p != pid && ppid != pid {
-			continue
-		}
-		ut, _ := strconv.ParseFloat(f[11], 64)
-		st, _ := strconv.ParseFloat(f[12], 64)
-		total += ut + st
-	}
-	return total
 }
 
 func machineTicks() (busy, total float64) {

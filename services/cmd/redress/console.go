@@ -105,7 +105,7 @@ func (s *stack) runConsole(ctx context.Context) error {
 	if cc.Calendars, err = calendar.LoadEmbedded(); err != nil {
 		return err
 	}
-	cc.Policy = s.policy
+	cc.Policy, cc.OperatorClass = s.policy, s.cfg.OperatorClass
 	if s.cfg.OIDCIssuer != "" {
 		if cc.OIDC, err = oidcclient.New(ctx, s.cfg.OIDCIssuer, s.cfg.OIDCClientID, s.cfg.OIDCClientSecret, s.cfg.OIDCRedirectURL); err != nil {
 			return err

@@ -23,8 +23,22 @@ import (
 	wf "github.com/redress/redress/workflows/escalation"
 )
 
+// operatorClass checks the operator profile's class (REDRESS_OPERATOR_CLASS):
+// a misspelt class is refused at start rather than taken for "other", whose
+// 4 h incident deadline is the longest. Empty (a Config not read from the
+// environment) is "other", the variable's default.
+func operatorClass(c string) (string, error) {
+	if c == "" {
+		return wf.ClassOther, nil
+	}
+	if !wf.ValidOperatorClass(c) {
+		return "", fmt.Errorf("REDRESS_OPERATOR_CLASS %q: one of %s, %s, %s", c, wf.ClassCriticalInfrastructure, wf.ClassCentralBody, wf.ClassOther)
+	}
+	return c, nil
+}
+
 func (s *stack) escalationTiming() wf.Timing {
-	return wf.Timing{AckWait: s.cfg.EscalationAckWait}
+	return wf.Timing{AckWait: s.cfg.EscalationAckWait, FilingWait: s.cfg.EscalationFilingWait}
 }
 
 // serveEscalation runs the escalation process: EscalationService on its

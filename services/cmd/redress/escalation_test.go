@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,30 @@ func TestAuditVerifyFilingPackage(t *testing.T) {
 	v, err := filing.VerifyPackage(ctx, gdb, b.Zip)
 	if err != nil || v.OK || v.BrokenSeq != 2 {
 		t.Fatalf("verification after tampering: %+v %v; want entry 2 named", v, err)
+	}
+}
+
+// The operator profile and the filing wait come from the environment: a
+// misspelt operator class stops the process instead of being taken for
+// "other"; REDRESS_ESCALATION_FILING_WAIT reaches the escalation workflows'
+// timing.
+func TestEscalationProfileAndFilingWaitFromEnvironment(t *testing.T) {
+	t.Setenv("REDRESS_ESCALATION_FILING_WAIT", "6h")
+	t.Setenv("REDRESS_OPERATOR_CLASS", "central_bodies")
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openStack(context.Background(), cfg, nil, 0); err == nil || !strings.Contains(err.Error(), "REDRESS_OPERATOR_CLASS") {
+		t.Fatalf("misspelt operator class: %v", err)
+	}
+	cfg.OperatorClass = wf.ClassCentralBody
+	st, err := openStack(context.Background(), cfg, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	if got := st.escalationTiming(); got.FilingWait != 6*time.Hour || got.AckWait != 24*time.Hour {
+		t.Fatalf("timing %+v", got)
 	}
 }

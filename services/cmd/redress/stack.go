@@ -87,11 +87,18 @@ func openStack(ctx context.Context, cfg config.Config, log *slog.Logger, n needs
 		return nil, fmt.Errorf("REDRESS_PROVIDER_TYPE %q: one of %s, %s, %s", cfg.ProviderType,
 			policy.ProviderTelecom, policy.ProviderInternetInfo, policy.ProviderAppOperator)
 	}
+	if cfg.OperatorClass, err = operatorClass(cfg.OperatorClass); err != nil {
+		return nil, err
+	}
 	cals, err := calendar.LoadEmbedded()
 	if err != nil {
 		return nil, err
 	}
-	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType)), calendars: cals}
+	rulesOff, err := policy.SwitchOff(cfg.PolicyRulesOff...)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_POLICY_RULES_OFF: %w", err)
+	}
+	st = &stack{cfg: cfg, log: log, policy: policy.New(cals, policy.WithProvider(cfg.ProviderType), rulesOff), calendars: cals}
 	defer func() {
 		if err != nil {
 			st.close()

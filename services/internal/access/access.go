@@ -160,6 +160,7 @@ var Table = map[string]Permission{
 	escalation + "CloseEscalation":            EscalationFile,
 	escalation + "LinkCases":                  IncidentManage,
 	escalation + "GradeIncident":              IncidentManage,
+	escalation + "SetIncidentDiscovery":       IncidentManage,
 	escalation + "RecordNotificationDecision": IncidentManage,
 
 	identity + "SignIn":            IdentitySession,

@@ -163,6 +163,14 @@ type Config struct {
 	ProviderType      string        `env:"REDRESS_PROVIDER_TYPE" envDefault:"app_operator"`
 	OperatorContact   string        `env:"REDRESS_OPERATOR_CONTACT"`
 	EscalationAckWait time.Duration `env:"REDRESS_ESCALATION_ACK_WAIT" envDefault:"24h"`
+	// An escalation without a legal due date (SLA breach, manual) still not
+	// filed this long after it opened is a missed duty: reminders at 50 % and
+	// 80 %, then a breach record and alert. Read when an escalation opens.
+	EscalationFilingWait time.Duration `env:"REDRESS_ESCALATION_FILING_WAIT" envDefault:"24h"`
+	// Rules whose wording could not be verified (confidence secondary or
+	// unverified, shown on the console's policies page) the operator
+	// switches off, comma-separated ids such as cn/G1; a verified rule is refused.
+	PolicyRulesOff []string `env:"REDRESS_POLICY_RULES_OFF" envSeparator:","`
 	// Where regulators post late acknowledgements (HTTP; put TLS in front). Empty: off.
 	RegulatorCallbackAddr string `env:"REDRESS_REGULATOR_CALLBACK_ADDR"`
 

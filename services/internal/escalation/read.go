@@ -53,6 +53,7 @@ func (s *Server) load(ctx context.Context, id string) (*escalationv1.Escalation,
 		ClosedAt: ts(e.ClosedAt), OpenedBy: e.OpenedBy, CreatedAt: timestamppb.New(e.CreatedAt),
 		OperatorClass: e.OperatorClass, LeakedDataType: e.LeakedDataType, LeakSource: e.LeakSource, CaseIds: cases,
 		NotifyDecision: e.NotifyDecision, NotifyReason: e.NotifyReason, PackageSha256: pkg.SHA256, DeadlineKind: e.DeadlineKind,
+		DiscoveredAt: ts(e.DiscoveredAt), Severity: e.Severity, GradedAt: ts(e.GradedAt), GradedBy: e.GradedBy,
 	}
 	for _, f := range filings {
 		out.Filings = append(out.Filings, &escalationv1.Filing{Attempt: int32(f.Attempt), Adapter: f.Adapter, Outcome: f.Outcome,

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"gorm.io/gorm"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
@@ -212,15 +213,23 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 	if req.IdempotencyKey != "" {
 		v.IdempotencyKey("idempotency_key", req.IdempotencyKey)
 	}
+	if req.Severity != "" {
+		severity(&v, req.Severity)
+	}
+	now := s.at()
+	given := s.discoveredAt(&v, req.DiscoveredAt, req.DiscoveredAt != nil)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	now := s.at()
-	// Opened and classified by an officer: graded. Discovered at its earliest
-	// linked complaint, or now.
-	e := store.Escalation{ID: uuid.NewString(), Kind: wf.KindIncident, Reason: req.Reason, OperatorClass: class,
-		DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac", GradedAt: &now, GradedBy: access.Actor(ctx),
+	// Graded when the officer gives a severity; otherwise it waits for a
+	// grade like a detected incident. Discovered when the officer says, else
+	// at its earliest linked complaint, or now.
+	e := store.Escalation{ID: uuid.NewString(), Kind: wf.KindIncident, Reason: req.Reason, OperatorClass: class, Severity: req.Severity,
+		DueRule: wf.IncidentRuleID, DueCitation: wf.IncidentCitation, Regulator: "cac",
 		LeakedDataType: strings.TrimSpace(req.LeakedDataType), LeakSource: strings.TrimSpace(req.LeakSource), CreatedAt: now}
+	if req.Severity != "" {
+		e.GradedAt, e.GradedBy = &now, access.Actor(ctx)
+	}
 	e.DedupeKey = dedupeKey(ctx, "incident/manual", e.ID, req.IdempotencyKey)
 	e.ID = store.IDFor(e.DedupeKey)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -238,8 +247,17 @@ func (s *Server) OpenIncident(ctx context.Context, req *escalationv1.OpenInciden
 		if first != nil && first.Before(now) {
 			discovered = first.UTC()
 		}
-		due, _ := wf.IncidentDeadline(class, discovered)
-		e.DiscoveredAt, e.DueAt = &discovered, &due
+		if given != nil {
+			if given.After(discovered) {
+				return laterThanComplaint(discovered)
+			}
+			discovered = *given
+		}
+		e.DiscoveredAt = &discovered
+		if !wf.BelowReportThreshold(e.Severity) {
+			due, _ := wf.IncidentDeadline(class, discovered)
+			e.DueAt = &due
+		}
 		e, _, err = store.Create(tx, e, access.Actor(ctx), req.CaseIds)
 		return err
 	})
@@ -613,21 +631,89 @@ func (s *Server) LinkCases(ctx context.Context, req *escalationv1.LinkCasesReque
 	return &escalationv1.LinkCasesResponse{Escalation: out}, nil
 }
 
-// GradeIncident sets the operator class; the deadline follows it.
+// GradeIncident grades an incident's severity (and may correct its operator
+// class); the deadline follows the class, and a grade below "relatively
+// serious" leaves nothing to file.
 func (s *Server) GradeIncident(ctx context.Context, req *escalationv1.GradeIncidentRequest) (*escalationv1.GradeIncidentResponse, error) {
 	var v validation.Errors
 	v.UUID("escalation_id", req.EscalationId)
-	if !wf.ValidOperatorClass(req.OperatorClass) {
+	if req.OperatorClass != "" && !wf.ValidOperatorClass(req.OperatorClass) {
 		v.Add("operator_class", "must be critical_infrastructure, central_body or other")
 	}
+	severity(&v, req.Severity)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out, err := s.act(ctx, req.EscalationId, wf.Action{Type: wf.ActGrade, OperatorClass: req.OperatorClass})
+	out, err := s.act(ctx, req.EscalationId, wf.Action{Type: wf.ActGrade, OperatorClass: req.OperatorClass, Severity: req.Severity})
 	if err != nil {
 		return nil, err
 	}
 	return &escalationv1.GradeIncidentResponse{Escalation: out}, nil
+}
+
+func severity(v *validation.Errors, sev string) {
+	if !wf.ValidSeverity(sev) {
+		v.Addf("severity", "must be one of %s", strings.Join(wf.Severities, ", "))
+	}
+}
+
+// discoveredAt checks an officer's discovery time: required when asked,
+// valid, not in the future. It answers the time, nil when absent or refused.
+func (s *Server) discoveredAt(v *validation.Errors, t *timestamppb.Timestamp, required bool) *time.Time {
+	switch {
+	case t == nil:
+		if required {
+			v.Add("discovered_at", "is required")
+		}
+	case t.CheckValid() != nil:
+		v.Add("discovered_at", "is not a valid time")
+	case t.AsTime().After(s.at()):
+		v.Add("discovered_at", "must not be in the future")
+	default:
+		d := t.AsTime().UTC().Truncate(time.Microsecond)
+		return &d
+	}
+	return nil
+}
+
+// laterThanComplaint refuses a discovery after the first complaint about
+// the leak: the operator knew of it from that complaint on.
+func laterThanComplaint(first time.Time) error {
+	return validation.Invalid("discovered_at", fmt.Sprintf("must not be after the first linked complaint's receipt (%s)", first.UTC().Format(time.RFC3339)))
+}
+
+// SetIncidentDiscovery sets when the operator discovered an incident; its
+// workflow moves the report deadline and re-arms the duty timers.
+func (s *Server) SetIncidentDiscovery(ctx context.Context, req *escalationv1.SetIncidentDiscoveryRequest) (*escalationv1.SetIncidentDiscoveryResponse, error) {
+	var v validation.Errors
+	v.UUID("escalation_id", req.EscalationId)
+	d := s.discoveredAt(&v, req.DiscoveredAt, true)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	e, err := s.row(ctx, req.EscalationId)
+	if err != nil {
+		return nil, err
+	}
+	if e.Kind != wf.KindIncident {
+		return nil, status.Errorf(codes.FailedPrecondition, "escalation %s is a %s, not an incident", e.ID, e.Kind)
+	}
+	var cases []string
+	if err := s.db.WithContext(ctx).Model(&store.IncidentCase{}).Where("escalation_id = ?", e.ID).Pluck("case_id", &cases).Error; err != nil {
+		return nil, s.dbError(err)
+	}
+	first, err := store.FirstReceived(ctx, s.intake, cases)
+	if err != nil {
+		return nil, s.dbError(err)
+	}
+	if first != nil && d.After(*first) {
+		return nil, laterThanComplaint(*first)
+	}
+	out, err := s.act(ctx, req.EscalationId, wf.Action{Type: wf.ActSetDiscovery, DiscoveredAt: *d})
+	if err != nil {
+		return nil, err
+	}
+	return &escalationv1.SetIncidentDiscoveryResponse{Escalation: out}, nil
 }
 
 // RecordNotificationDecision records whether the individuals are notified

@@ -63,6 +63,9 @@ type Escalation struct {
 	LeakedDataType string     `json:"leaked_data_type,omitempty"`
 	LeakSource     string     `json:"leak_source,omitempty"`
 	OpenedAt       time.Time  `json:"opened_at"`
+	// An incident's discovery (its report clock starts there) and severity grade.
+	DiscoveredAt *time.Time `json:"discovered_at,omitempty"`
+	Severity     string     `json:"severity,omitempty"`
 }
 
 // FileEntry is one file with its hash.
@@ -194,7 +197,7 @@ func Build(ctx context.Context, db *gorm.DB, in store.Intake, escalationID strin
 	m := Manifest{Format: Format, GeneratedAt: now.UTC(), Escalation: Escalation{
 		ID: e.ID, Kind: e.Kind, Reason: e.Reason, Regulator: e.Regulator, CaseIDs: caseIDs, DueAt: e.DueAt,
 		DueRule: e.DueRule, Citation: e.DueCitation, OperatorClass: e.OperatorClass, LeakedDataType: e.LeakedDataType,
-		LeakSource: e.LeakSource, OpenedAt: e.CreatedAt,
+		LeakSource: e.LeakSource, OpenedAt: e.CreatedAt, DiscoveredAt: e.DiscoveredAt, Severity: e.Severity,
 	}}
 	first, last := proof[0], proof[len(proof)-1]
 	m.Proof = ProofSummary{FromSeq: first.Seq, ToSeq: last.Seq, Entries: len(proof), HashAtTo: last.Hash,
@@ -312,6 +315,12 @@ func summary(m Manifest, facts []CaseFacts, proof []ProofEntry) []string {
 	}
 	if e.OperatorClass != "" {
 		l = append(l, "运营者类别："+e.OperatorClass, "泄露的数据："+e.LeakedDataType+"，来源："+e.LeakSource)
+	}
+	if e.DiscoveredAt != nil {
+		l = append(l, "发现时间："+at(*e.DiscoveredAt))
+	}
+	if e.Severity != "" {
+		l = append(l, "严重程度："+zh("severity", e.Severity))
 	}
 	l = append(l, "", fmt.Sprintf("案件（%d件）：", len(facts)))
 	for _, c := range facts {

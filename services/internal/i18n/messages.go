@@ -50,8 +50,8 @@ var Shared = Catalogue{
 		"action.task": "人工任务", "action.webhook": "通知系统", "action.none": "无",
 
 		"unit.hours": "小时", "unit.calendar_days": "日", "unit.working_days": "个工作日", "unit.calendar_months": "个月",
-		"rule.pausable":   "可暂停计时",
-		"confidence.text": "依据原文", "confidence.secondary": "依据二手资料", "confidence.unverified": "未经核实",
+		"rule.pausable":               "可暂停计时",
+		"severity.especially_serious": "特别重大", "severity.serious": "重大", "severity.relatively_serious": "较大", "severity.general": "一般",
 	},
 	EN: {
 		"kind.complaint": "complaint", "kind.report": "report",
@@ -96,8 +96,8 @@ var Shared = Catalogue{
 		"action.task": "manual task", "action.webhook": "notify system", "action.none": "none",
 
 		"unit.hours": "hours", "unit.calendar_days": "calendar days", "unit.working_days": "working days", "unit.calendar_months": "months",
-		"rule.pausable":   "pausable",
-		"confidence.text": "from the text", "confidence.secondary": "secondary source", "confidence.unverified": "unverified",
+		"rule.pausable":               "pausable",
+		"severity.especially_serious": "especially serious", "severity.serious": "serious", "severity.relatively_serious": "relatively serious", "severity.general": "general",
 	},
 }
 

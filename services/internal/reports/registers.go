@@ -13,8 +13,9 @@ var escalationColumns = []string{"escalation_id", "case_number", "kind", "deadli
 	"created_at", "due_at", "due_rule", "due_citation", "filed_at", "filing_reference", "acknowledged_at", "ack_reference",
 	"closed_at", "opened_by", "operator_class", "notify_decision", "reason",
 	// When an incident was discovered and graded, and every dated duty that
-	// passed undone ("report@<due>; follow_up/<id>@<due>"), for inspectors.
-	"discovered_at", "graded_at", "missed_duties"}
+	// passed undone ("report@<due>; follow_up/<id>@<due>"), for inspectors;
+	// an incident's severity grade (general: recorded, not filed).
+	"discovered_at", "graded_at", "missed_duties", "severity"}
 
 const escalationQuery = `
 SELECT e.id::text, coalesce(c.case_number, ''), e.kind, e.deadline_kind, e.status, e.regulator, e.adapter,
@@ -22,7 +23,8 @@ SELECT e.id::text, coalesce(c.case_number, ''), e.kind, e.deadline_kind, e.statu
        e.closed_at, e.opened_by, e.operator_class, e.notify_decision, e.reason,
        e.discovered_at, e.graded_at,
        coalesce((SELECT string_agg(b.duty || '@' || to_char(b.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '; ' ORDER BY b.due_at, b.duty)
-                 FROM escalation_breaches b WHERE b.escalation_id = e.id), '')
+                 FROM escalation_breaches b WHERE b.escalation_id = e.id), ''),
+       e.severity
 FROM escalations e LEFT JOIN cases c ON c.id = e.case_id
 WHERE e.created_at >= $1 AND e.created_at < $2
 ORDER BY e.created_at, e.id`
@@ -34,7 +36,7 @@ func (e *Exporter) escalationRegister(ctx context.Context, req Request, sink Sin
 		var due, filed, acked, closed, discovered, graded sql.NullTime
 		if err := rows.Scan(&cells[0], &cells[1], &cells[2], &cells[3], &cells[4], &cells[5], &cells[6],
 			&created, &due, &cells[9], &cells[10], &filed, &cells[12], &acked, &cells[14],
-			&closed, &cells[16], &cells[17], &cells[18], &cells[19], &discovered, &graded, &cells[22]); err != nil {
+			&closed, &cells[16], &cells[17], &cells[18], &cells[19], &discovered, &graded, &cells[22], &cells[23]); err != nil {
 			return err
 		}
 		cells[7], cells[8], cells[11], cells[13], cells[15] = tf.format(created), tf.null(due), tf.null(filed), tf.null(acked), tf.null(closed)

@@ -29,8 +29,10 @@ import (
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	"github.com/redress/redress/services/internal/notify"
+	"github.com/redress/redress/workflows/calendar"
 	wf "github.com/redress/redress/workflows/deletion"
 	"github.com/redress/redress/workflows/escalation"
+	"github.com/redress/redress/workflows/policy"
 )
 
 // AutoApproval says which plans need no reviewer: requests from these
@@ -302,8 +304,10 @@ func (a *Activities) Locate(ctx context.Context, id, name string) (wf.Located, e
 	if err != nil {
 		return wf.Located{}, err
 	}
+	today := calendar.DateOf(time.Now(), calendar.Shanghai())
 	for i := range f.Items {
-		f.Items[i].Connector = name
+		// A mapping's retention citation as the law in force today words it.
+		f.Items[i].Connector, f.Items[i].Citation = name, policy.CitationInForce(f.Items[i].Citation, today)
 	}
 	return wf.Located{Connector: name, Items: f.Items, Digest: f.Digest}, nil
 }

@@ -294,8 +294,16 @@ type Escalation struct {
 	NotifyReason   string   `protobuf:"bytes,28,opt,name=notify_reason,json=notifyReason,proto3" json:"notify_reason,omitempty"`
 	PackageSha256  string   `protobuf:"bytes,29,opt,name=package_sha256,json=packageSha256,proto3" json:"package_sha256,omitempty"`
 	DeadlineKind   string   `protobuf:"bytes,30,opt,name=deadline_kind,json=deadlineKind,proto3" json:"deadline_kind,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Incidents: when the operator discovered it (the report clock starts
+	// there), its severity grade (especially_serious, serious,
+	// relatively_serious, general; empty until an officer grades it) and who
+	// graded it when.
+	DiscoveredAt  *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=discovered_at,json=discoveredAt,proto3" json:"discovered_at,omitempty"`
+	Severity      string                 `protobuf:"bytes,32,opt,name=severity,proto3" json:"severity,omitempty"`
+	GradedAt      *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=graded_at,json=gradedAt,proto3" json:"graded_at,omitempty"`
+	GradedBy      string                 `protobuf:"bytes,34,opt,name=graded_by,json=gradedBy,proto3" json:"graded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Escalation) Reset() {
@@ -534,6 +542,34 @@ func (x *Escalation) GetPackageSha256() string {
 func (x *Escalation) GetDeadlineKind() string {
 	if x != nil {
 		return x.DeadlineKind
+	}
+	return ""
+}
+
+func (x *Escalation) GetDiscoveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DiscoveredAt
+	}
+	return nil
+}
+
+func (x *Escalation) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *Escalation) GetGradedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GradedAt
+	}
+	return nil
+}
+
+func (x *Escalation) GetGradedBy() string {
+	if x != nil {
+		return x.GradedBy
 	}
 	return ""
 }
@@ -1599,8 +1635,14 @@ type OpenIncidentRequest struct {
 	Reason         string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Optional client key, as in EscalateManuallyRequest.
 	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Optional severity grade; without one the incident waits for an
+	// officer's grade before anything is filed.
+	Severity string `protobuf:"bytes,7,opt,name=severity,proto3" json:"severity,omitempty"`
+	// Optional discovery time (never in the future, never after the first
+	// case's receipt); default the first case's receipt, or now.
+	DiscoveredAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=discovered_at,json=discoveredAt,proto3" json:"discovered_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OpenIncidentRequest) Reset() {
@@ -1673,6 +1715,20 @@ func (x *OpenIncidentRequest) GetIdempotencyKey() string {
 		return x.IdempotencyKey
 	}
 	return ""
+}
+
+func (x *OpenIncidentRequest) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *OpenIncidentRequest) GetDiscoveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DiscoveredAt
+	}
+	return nil
 }
 
 type OpenIncidentResponse struct {
@@ -1818,7 +1874,8 @@ func (x *LinkCasesResponse) GetEscalation() *Escalation {
 type GradeIncidentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EscalationId  string                 `protobuf:"bytes,1,opt,name=escalation_id,json=escalationId,proto3" json:"escalation_id,omitempty"`
-	OperatorClass string                 `protobuf:"bytes,2,opt,name=operator_class,json=operatorClass,proto3" json:"operator_class,omitempty"`
+	OperatorClass string                 `protobuf:"bytes,2,opt,name=operator_class,json=operatorClass,proto3" json:"operator_class,omitempty"` // optional: default the incident's
+	Severity      string                 `protobuf:"bytes,3,opt,name=severity,proto3" json:"severity,omitempty"`                                // especially_serious, serious, relatively_serious, general
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1867,6 +1924,13 @@ func (x *GradeIncidentRequest) GetOperatorClass() string {
 	return ""
 }
 
+func (x *GradeIncidentRequest) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
 type GradeIncidentResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Escalation    *Escalation            `protobuf:"bytes,1,opt,name=escalation,proto3" json:"escalation,omitempty"`
@@ -1911,6 +1975,102 @@ func (x *GradeIncidentResponse) GetEscalation() *Escalation {
 	return nil
 }
 
+type SetIncidentDiscoveryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EscalationId  string                 `protobuf:"bytes,1,opt,name=escalation_id,json=escalationId,proto3" json:"escalation_id,omitempty"`
+	DiscoveredAt  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=discovered_at,json=discoveredAt,proto3" json:"discovered_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetIncidentDiscoveryRequest) Reset() {
+	*x = SetIncidentDiscoveryRequest{}
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetIncidentDiscoveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetIncidentDiscoveryRequest) ProtoMessage() {}
+
+func (x *SetIncidentDiscoveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetIncidentDiscoveryRequest.ProtoReflect.Descriptor instead.
+func (*SetIncidentDiscoveryRequest) Descriptor() ([]byte, []int) {
+	return file_redress_escalation_v1_escalation_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SetIncidentDiscoveryRequest) GetEscalationId() string {
+	if x != nil {
+		return x.EscalationId
+	}
+	return ""
+}
+
+func (x *SetIncidentDiscoveryRequest) GetDiscoveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DiscoveredAt
+	}
+	return nil
+}
+
+type SetIncidentDiscoveryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Escalation    *Escalation            `protobuf:"bytes,1,opt,name=escalation,proto3" json:"escalation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetIncidentDiscoveryResponse) Reset() {
+	*x = SetIncidentDiscoveryResponse{}
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetIncidentDiscoveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetIncidentDiscoveryResponse) ProtoMessage() {}
+
+func (x *SetIncidentDiscoveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetIncidentDiscoveryResponse.ProtoReflect.Descriptor instead.
+func (*SetIncidentDiscoveryResponse) Descriptor() ([]byte, []int) {
+	return file_redress_escalation_v1_escalation_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SetIncidentDiscoveryResponse) GetEscalation() *Escalation {
+	if x != nil {
+		return x.Escalation
+	}
+	return nil
+}
+
 type RecordNotificationDecisionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EscalationId  string                 `protobuf:"bytes,1,opt,name=escalation_id,json=escalationId,proto3" json:"escalation_id,omitempty"`
@@ -1922,7 +2082,7 @@ type RecordNotificationDecisionRequest struct {
 
 func (x *RecordNotificationDecisionRequest) Reset() {
 	*x = RecordNotificationDecisionRequest{}
-	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[30]
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2094,7 @@ func (x *RecordNotificationDecisionRequest) String() string {
 func (*RecordNotificationDecisionRequest) ProtoMessage() {}
 
 func (x *RecordNotificationDecisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[30]
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2107,7 @@ func (x *RecordNotificationDecisionRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RecordNotificationDecisionRequest.ProtoReflect.Descriptor instead.
 func (*RecordNotificationDecisionRequest) Descriptor() ([]byte, []int) {
-	return file_redress_escalation_v1_escalation_proto_rawDescGZIP(), []int{30}
+	return file_redress_escalation_v1_escalation_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecordNotificationDecisionRequest) GetEscalationId() string {
@@ -1980,7 +2140,7 @@ type RecordNotificationDecisionResponse struct {
 
 func (x *RecordNotificationDecisionResponse) Reset() {
 	*x = RecordNotificationDecisionResponse{}
-	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[31]
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2152,7 @@ func (x *RecordNotificationDecisionResponse) String() string {
 func (*RecordNotificationDecisionResponse) ProtoMessage() {}
 
 func (x *RecordNotificationDecisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[31]
+	mi := &file_redress_escalation_v1_escalation_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2165,7 @@ func (x *RecordNotificationDecisionResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RecordNotificationDecisionResponse.ProtoReflect.Descriptor instead.
 func (*RecordNotificationDecisionResponse) Descriptor() ([]byte, []int) {
-	return file_redress_escalation_v1_escalation_proto_rawDescGZIP(), []int{31}
+	return file_redress_escalation_v1_escalation_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordNotificationDecisionResponse) GetEscalation() *Escalation {
@@ -2039,7 +2199,7 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\x04Step\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\tR\x04step\x123\n" +
 	"\adone_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06doneAt\x12\x14\n" +
-	"\x05actor\x18\x03 \x01(\tR\x05actor\"\xd2\t\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\"\x85\v\n" +
 	"\n" +
 	"Escalation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2075,7 +2235,11 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\x0fnotify_decision\x18\x1b \x01(\tR\x0enotifyDecision\x12#\n" +
 	"\rnotify_reason\x18\x1c \x01(\tR\fnotifyReason\x12%\n" +
 	"\x0epackage_sha256\x18\x1d \x01(\tR\rpackageSha256\x12#\n" +
-	"\rdeadline_kind\x18\x1e \x01(\tR\fdeadlineKind\"\xc1\x01\n" +
+	"\rdeadline_kind\x18\x1e \x01(\tR\fdeadlineKind\x12?\n" +
+	"\rdiscovered_at\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoveredAt\x12\x1a\n" +
+	"\bseverity\x18  \x01(\tR\bseverity\x127\n" +
+	"\tgraded_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\bgradedAt\x12\x1b\n" +
+	"\tgraded_by\x18\" \x01(\tR\bgradedBy\"\xc1\x01\n" +
 	"\x17EscalateManuallyRequest\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12.\n" +
 	"\x13deletion_request_id\x18\x02 \x01(\tR\x11deletionRequestId\x12\x16\n" +
@@ -2157,7 +2321,7 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\rescalation_id\x18\x01 \x01(\tR\fescalationId\"D\n" +
 	"\x18GetFilingPackageResponse\x12\x10\n" +
 	"\x03zip\x18\x01 \x01(\fR\x03zip\x12\x16\n" +
-	"\x06sha256\x18\x02 \x01(\tR\x06sha256\"\xe3\x01\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\"\xc0\x02\n" +
 	"\x13OpenIncidentRequest\x12(\n" +
 	"\x10leaked_data_type\x18\x01 \x01(\tR\x0eleakedDataType\x12\x1f\n" +
 	"\vleak_source\x18\x02 \x01(\tR\n" +
@@ -2165,7 +2329,9 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\x0eoperator_class\x18\x03 \x01(\tR\roperatorClass\x12\x19\n" +
 	"\bcase_ids\x18\x04 \x03(\tR\acaseIds\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12'\n" +
-	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\"Y\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12\x1a\n" +
+	"\bseverity\x18\a \x01(\tR\bseverity\x12?\n" +
+	"\rdiscovered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoveredAt\"Y\n" +
 	"\x14OpenIncidentResponse\x12A\n" +
 	"\n" +
 	"escalation\x18\x01 \x01(\v2!.redress.escalation.v1.EscalationR\n" +
@@ -2176,11 +2342,19 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\x11LinkCasesResponse\x12A\n" +
 	"\n" +
 	"escalation\x18\x01 \x01(\v2!.redress.escalation.v1.EscalationR\n" +
-	"escalation\"b\n" +
+	"escalation\"~\n" +
 	"\x14GradeIncidentRequest\x12#\n" +
 	"\rescalation_id\x18\x01 \x01(\tR\fescalationId\x12%\n" +
-	"\x0eoperator_class\x18\x02 \x01(\tR\roperatorClass\"Z\n" +
+	"\x0eoperator_class\x18\x02 \x01(\tR\roperatorClass\x12\x1a\n" +
+	"\bseverity\x18\x03 \x01(\tR\bseverity\"Z\n" +
 	"\x15GradeIncidentResponse\x12A\n" +
+	"\n" +
+	"escalation\x18\x01 \x01(\v2!.redress.escalation.v1.EscalationR\n" +
+	"escalation\"\x83\x01\n" +
+	"\x1bSetIncidentDiscoveryRequest\x12#\n" +
+	"\rescalation_id\x18\x01 \x01(\tR\fescalationId\x12?\n" +
+	"\rdiscovered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoveredAt\"a\n" +
+	"\x1cSetIncidentDiscoveryResponse\x12A\n" +
 	"\n" +
 	"escalation\x18\x01 \x01(\v2!.redress.escalation.v1.EscalationR\n" +
 	"escalation\"|\n" +
@@ -2191,7 +2365,7 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\"RecordNotificationDecisionResponse\x12A\n" +
 	"\n" +
 	"escalation\x18\x01 \x01(\v2!.redress.escalation.v1.EscalationR\n" +
-	"escalation2\xbc\f\n" +
+	"escalation2\xbd\r\n" +
 	"\x11EscalationService\x12s\n" +
 	"\x10EscalateManually\x12..redress.escalation.v1.EscalateManuallyRequest\x1a/.redress.escalation.v1.EscalateManuallyResponse\x12j\n" +
 	"\rGetEscalation\x12+.redress.escalation.v1.GetEscalationRequest\x1a,.redress.escalation.v1.GetEscalationResponse\x12p\n" +
@@ -2206,7 +2380,8 @@ const file_redress_escalation_v1_escalation_proto_rawDesc = "" +
 	"\x10GetFilingPackage\x12..redress.escalation.v1.GetFilingPackageRequest\x1a/.redress.escalation.v1.GetFilingPackageResponse\x12g\n" +
 	"\fOpenIncident\x12*.redress.escalation.v1.OpenIncidentRequest\x1a+.redress.escalation.v1.OpenIncidentResponse\x12^\n" +
 	"\tLinkCases\x12'.redress.escalation.v1.LinkCasesRequest\x1a(.redress.escalation.v1.LinkCasesResponse\x12j\n" +
-	"\rGradeIncident\x12+.redress.escalation.v1.GradeIncidentRequest\x1a,.redress.escalation.v1.GradeIncidentResponse\x12\x91\x01\n" +
+	"\rGradeIncident\x12+.redress.escalation.v1.GradeIncidentRequest\x1a,.redress.escalation.v1.GradeIncidentResponse\x12\x7f\n" +
+	"\x14SetIncidentDiscovery\x122.redress.escalation.v1.SetIncidentDiscoveryRequest\x1a3.redress.escalation.v1.SetIncidentDiscoveryResponse\x12\x91\x01\n" +
 	"\x1aRecordNotificationDecision\x128.redress.escalation.v1.RecordNotificationDecisionRequest\x1a9.redress.escalation.v1.RecordNotificationDecisionResponseBEZCgithub.com/redress/redress/proto/redress/escalation/v1;escalationv1b\x06proto3"
 
 var (
@@ -2221,7 +2396,7 @@ func file_redress_escalation_v1_escalation_proto_rawDescGZIP() []byte {
 	return file_redress_escalation_v1_escalation_proto_rawDescData
 }
 
-var file_redress_escalation_v1_escalation_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_redress_escalation_v1_escalation_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_redress_escalation_v1_escalation_proto_goTypes = []any{
 	(*Filing)(nil),                             // 0: redress.escalation.v1.Filing
 	(*FollowUp)(nil),                           // 1: redress.escalation.v1.FollowUp
@@ -2253,72 +2428,81 @@ var file_redress_escalation_v1_escalation_proto_goTypes = []any{
 	(*LinkCasesResponse)(nil),                  // 27: redress.escalation.v1.LinkCasesResponse
 	(*GradeIncidentRequest)(nil),               // 28: redress.escalation.v1.GradeIncidentRequest
 	(*GradeIncidentResponse)(nil),              // 29: redress.escalation.v1.GradeIncidentResponse
-	(*RecordNotificationDecisionRequest)(nil),  // 30: redress.escalation.v1.RecordNotificationDecisionRequest
-	(*RecordNotificationDecisionResponse)(nil), // 31: redress.escalation.v1.RecordNotificationDecisionResponse
-	(*timestamppb.Timestamp)(nil),              // 32: google.protobuf.Timestamp
+	(*SetIncidentDiscoveryRequest)(nil),        // 30: redress.escalation.v1.SetIncidentDiscoveryRequest
+	(*SetIncidentDiscoveryResponse)(nil),       // 31: redress.escalation.v1.SetIncidentDiscoveryResponse
+	(*RecordNotificationDecisionRequest)(nil),  // 32: redress.escalation.v1.RecordNotificationDecisionRequest
+	(*RecordNotificationDecisionResponse)(nil), // 33: redress.escalation.v1.RecordNotificationDecisionResponse
+	(*timestamppb.Timestamp)(nil),              // 34: google.protobuf.Timestamp
 }
 var file_redress_escalation_v1_escalation_proto_depIdxs = []int32{
-	32, // 0: redress.escalation.v1.Filing.at:type_name -> google.protobuf.Timestamp
-	32, // 1: redress.escalation.v1.FollowUp.due_at:type_name -> google.protobuf.Timestamp
-	32, // 2: redress.escalation.v1.FollowUp.answered_at:type_name -> google.protobuf.Timestamp
-	32, // 3: redress.escalation.v1.Step.done_at:type_name -> google.protobuf.Timestamp
-	32, // 4: redress.escalation.v1.Escalation.due_at:type_name -> google.protobuf.Timestamp
-	32, // 5: redress.escalation.v1.Escalation.filed_at:type_name -> google.protobuf.Timestamp
-	32, // 6: redress.escalation.v1.Escalation.acknowledged_at:type_name -> google.protobuf.Timestamp
-	32, // 7: redress.escalation.v1.Escalation.supervisor_alerted_at:type_name -> google.protobuf.Timestamp
-	32, // 8: redress.escalation.v1.Escalation.closed_at:type_name -> google.protobuf.Timestamp
-	32, // 9: redress.escalation.v1.Escalation.created_at:type_name -> google.protobuf.Timestamp
+	34, // 0: redress.escalation.v1.Filing.at:type_name -> google.protobuf.Timestamp
+	34, // 1: redress.escalation.v1.FollowUp.due_at:type_name -> google.protobuf.Timestamp
+	34, // 2: redress.escalation.v1.FollowUp.answered_at:type_name -> google.protobuf.Timestamp
+	34, // 3: redress.escalation.v1.Step.done_at:type_name -> google.protobuf.Timestamp
+	34, // 4: redress.escalation.v1.Escalation.due_at:type_name -> google.protobuf.Timestamp
+	34, // 5: redress.escalation.v1.Escalation.filed_at:type_name -> google.protobuf.Timestamp
+	34, // 6: redress.escalation.v1.Escalation.acknowledged_at:type_name -> google.protobuf.Timestamp
+	34, // 7: redress.escalation.v1.Escalation.supervisor_alerted_at:type_name -> google.protobuf.Timestamp
+	34, // 8: redress.escalation.v1.Escalation.closed_at:type_name -> google.protobuf.Timestamp
+	34, // 9: redress.escalation.v1.Escalation.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 10: redress.escalation.v1.Escalation.filings:type_name -> redress.escalation.v1.Filing
 	1,  // 11: redress.escalation.v1.Escalation.follow_ups:type_name -> redress.escalation.v1.FollowUp
 	2,  // 12: redress.escalation.v1.Escalation.steps:type_name -> redress.escalation.v1.Step
-	3,  // 13: redress.escalation.v1.EscalateManuallyResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 14: redress.escalation.v1.GetEscalationResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 15: redress.escalation.v1.ListEscalationsResponse.escalations:type_name -> redress.escalation.v1.Escalation
-	3,  // 16: redress.escalation.v1.RecordFilingResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	32, // 17: redress.escalation.v1.RecordAcknowledgementRequest.acknowledged_at:type_name -> google.protobuf.Timestamp
-	3,  // 18: redress.escalation.v1.RecordAcknowledgementResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	32, // 19: redress.escalation.v1.AddFollowUpRequest.due_at:type_name -> google.protobuf.Timestamp
-	3,  // 20: redress.escalation.v1.AddFollowUpResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 21: redress.escalation.v1.AnswerFollowUpResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 22: redress.escalation.v1.RecordStepResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 23: redress.escalation.v1.CloseEscalationResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 24: redress.escalation.v1.OpenIncidentResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 25: redress.escalation.v1.LinkCasesResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 26: redress.escalation.v1.GradeIncidentResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	3,  // 27: redress.escalation.v1.RecordNotificationDecisionResponse.escalation:type_name -> redress.escalation.v1.Escalation
-	4,  // 28: redress.escalation.v1.EscalationService.EscalateManually:input_type -> redress.escalation.v1.EscalateManuallyRequest
-	6,  // 29: redress.escalation.v1.EscalationService.GetEscalation:input_type -> redress.escalation.v1.GetEscalationRequest
-	8,  // 30: redress.escalation.v1.EscalationService.ListEscalations:input_type -> redress.escalation.v1.ListEscalationsRequest
-	10, // 31: redress.escalation.v1.EscalationService.RecordFiling:input_type -> redress.escalation.v1.RecordFilingRequest
-	12, // 32: redress.escalation.v1.EscalationService.RecordAcknowledgement:input_type -> redress.escalation.v1.RecordAcknowledgementRequest
-	14, // 33: redress.escalation.v1.EscalationService.AddFollowUp:input_type -> redress.escalation.v1.AddFollowUpRequest
-	16, // 34: redress.escalation.v1.EscalationService.AnswerFollowUp:input_type -> redress.escalation.v1.AnswerFollowUpRequest
-	18, // 35: redress.escalation.v1.EscalationService.RecordStep:input_type -> redress.escalation.v1.RecordStepRequest
-	20, // 36: redress.escalation.v1.EscalationService.CloseEscalation:input_type -> redress.escalation.v1.CloseEscalationRequest
-	22, // 37: redress.escalation.v1.EscalationService.GetFilingPackage:input_type -> redress.escalation.v1.GetFilingPackageRequest
-	24, // 38: redress.escalation.v1.EscalationService.OpenIncident:input_type -> redress.escalation.v1.OpenIncidentRequest
-	26, // 39: redress.escalation.v1.EscalationService.LinkCases:input_type -> redress.escalation.v1.LinkCasesRequest
-	28, // 40: redress.escalation.v1.EscalationService.GradeIncident:input_type -> redress.escalation.v1.GradeIncidentRequest
-	30, // 41: redress.escalation.v1.EscalationService.RecordNotificationDecision:input_type -> redress.escalation.v1.RecordNotificationDecisionRequest
-	5,  // 42: redress.escalation.v1.EscalationService.EscalateManually:output_type -> redress.escalation.v1.EscalateManuallyResponse
-	7,  // 43: redress.escalation.v1.EscalationService.GetEscalation:output_type -> redress.escalation.v1.GetEscalationResponse
-	9,  // 44: redress.escalation.v1.EscalationService.ListEscalations:output_type -> redress.escalation.v1.ListEscalationsResponse
-	11, // 45: redress.escalation.v1.EscalationService.RecordFiling:output_type -> redress.escalation.v1.RecordFilingResponse
-	13, // 46: redress.escalation.v1.EscalationService.RecordAcknowledgement:output_type -> redress.escalation.v1.RecordAcknowledgementResponse
-	15, // 47: redress.escalation.v1.EscalationService.AddFollowUp:output_type -> redress.escalation.v1.AddFollowUpResponse
-	17, // 48: redress.escalation.v1.EscalationService.AnswerFollowUp:output_type -> redress.escalation.v1.AnswerFollowUpResponse
-	19, // 49: redress.escalation.v1.EscalationService.RecordStep:output_type -> redress.escalation.v1.RecordStepResponse
-	21, // 50: redress.escalation.v1.EscalationService.CloseEscalation:output_type -> redress.escalation.v1.CloseEscalationResponse
-	23, // 51: redress.escalation.v1.EscalationService.GetFilingPackage:output_type -> redress.escalation.v1.GetFilingPackageResponse
-	25, // 52: redress.escalation.v1.EscalationService.OpenIncident:output_type -> redress.escalation.v1.OpenIncidentResponse
-	27, // 53: redress.escalation.v1.EscalationService.LinkCases:output_type -> redress.escalation.v1.LinkCasesResponse
-	29, // 54: redress.escalation.v1.EscalationService.GradeIncident:output_type -> redress.escalation.v1.GradeIncidentResponse
-	31, // 55: redress.escalation.v1.EscalationService.RecordNotificationDecision:output_type -> redress.escalation.v1.RecordNotificationDecisionResponse
-	42, // [42:56] is the sub-list for method output_type
-	28, // [28:42] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	34, // 13: redress.escalation.v1.Escalation.discovered_at:type_name -> google.protobuf.Timestamp
+	34, // 14: redress.escalation.v1.Escalation.graded_at:type_name -> google.protobuf.Timestamp
+	3,  // 15: redress.escalation.v1.EscalateManuallyResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 16: redress.escalation.v1.GetEscalationResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 17: redress.escalation.v1.ListEscalationsResponse.escalations:type_name -> redress.escalation.v1.Escalation
+	3,  // 18: redress.escalation.v1.RecordFilingResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	34, // 19: redress.escalation.v1.RecordAcknowledgementRequest.acknowledged_at:type_name -> google.protobuf.Timestamp
+	3,  // 20: redress.escalation.v1.RecordAcknowledgementResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	34, // 21: redress.escalation.v1.AddFollowUpRequest.due_at:type_name -> google.protobuf.Timestamp
+	3,  // 22: redress.escalation.v1.AddFollowUpResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 23: redress.escalation.v1.AnswerFollowUpResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 24: redress.escalation.v1.RecordStepResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 25: redress.escalation.v1.CloseEscalationResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	34, // 26: redress.escalation.v1.OpenIncidentRequest.discovered_at:type_name -> google.protobuf.Timestamp
+	3,  // 27: redress.escalation.v1.OpenIncidentResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 28: redress.escalation.v1.LinkCasesResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 29: redress.escalation.v1.GradeIncidentResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	34, // 30: redress.escalation.v1.SetIncidentDiscoveryRequest.discovered_at:type_name -> google.protobuf.Timestamp
+	3,  // 31: redress.escalation.v1.SetIncidentDiscoveryResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	3,  // 32: redress.escalation.v1.RecordNotificationDecisionResponse.escalation:type_name -> redress.escalation.v1.Escalation
+	4,  // 33: redress.escalation.v1.EscalationService.EscalateManually:input_type -> redress.escalation.v1.EscalateManuallyRequest
+	6,  // 34: redress.escalation.v1.EscalationService.GetEscalation:input_type -> redress.escalation.v1.GetEscalationRequest
+	8,  // 35: redress.escalation.v1.EscalationService.ListEscalations:input_type -> redress.escalation.v1.ListEscalationsRequest
+	10, // 36: redress.escalation.v1.EscalationService.RecordFiling:input_type -> redress.escalation.v1.RecordFilingRequest
+	12, // 37: redress.escalation.v1.EscalationService.RecordAcknowledgement:input_type -> redress.escalation.v1.RecordAcknowledgementRequest
+	14, // 38: redress.escalation.v1.EscalationService.AddFollowUp:input_type -> redress.escalation.v1.AddFollowUpRequest
+	16, // 39: redress.escalation.v1.EscalationService.AnswerFollowUp:input_type -> redress.escalation.v1.AnswerFollowUpRequest
+	18, // 40: redress.escalation.v1.EscalationService.RecordStep:input_type -> redress.escalation.v1.RecordStepRequest
+	20, // 41: redress.escalation.v1.EscalationService.CloseEscalation:input_type -> redress.escalation.v1.CloseEscalationRequest
+	22, // 42: redress.escalation.v1.EscalationService.GetFilingPackage:input_type -> redress.escalation.v1.GetFilingPackageRequest
+	24, // 43: redress.escalation.v1.EscalationService.OpenIncident:input_type -> redress.escalation.v1.OpenIncidentRequest
+	26, // 44: redress.escalation.v1.EscalationService.LinkCases:input_type -> redress.escalation.v1.LinkCasesRequest
+	28, // 45: redress.escalation.v1.EscalationService.GradeIncident:input_type -> redress.escalation.v1.GradeIncidentRequest
+	30, // 46: redress.escalation.v1.EscalationService.SetIncidentDiscovery:input_type -> redress.escalation.v1.SetIncidentDiscoveryRequest
+	32, // 47: redress.escalation.v1.EscalationService.RecordNotificationDecision:input_type -> redress.escalation.v1.RecordNotificationDecisionRequest
+	5,  // 48: redress.escalation.v1.EscalationService.EscalateManually:output_type -> redress.escalation.v1.EscalateManuallyResponse
+	7,  // 49: redress.escalation.v1.EscalationService.GetEscalation:output_type -> redress.escalation.v1.GetEscalationResponse
+	9,  // 50: redress.escalation.v1.EscalationService.ListEscalations:output_type -> redress.escalation.v1.ListEscalationsResponse
+	11, // 51: redress.escalation.v1.EscalationService.RecordFiling:output_type -> redress.escalation.v1.RecordFilingResponse
+	13, // 52: redress.escalation.v1.EscalationService.RecordAcknowledgement:output_type -> redress.escalation.v1.RecordAcknowledgementResponse
+	15, // 53: redress.escalation.v1.EscalationService.AddFollowUp:output_type -> redress.escalation.v1.AddFollowUpResponse
+	17, // 54: redress.escalation.v1.EscalationService.AnswerFollowUp:output_type -> redress.escalation.v1.AnswerFollowUpResponse
+	19, // 55: redress.escalation.v1.EscalationService.RecordStep:output_type -> redress.escalation.v1.RecordStepResponse
+	21, // 56: redress.escalation.v1.EscalationService.CloseEscalation:output_type -> redress.escalation.v1.CloseEscalationResponse
+	23, // 57: redress.escalation.v1.EscalationService.GetFilingPackage:output_type -> redress.escalation.v1.GetFilingPackageResponse
+	25, // 58: redress.escalation.v1.EscalationService.OpenIncident:output_type -> redress.escalation.v1.OpenIncidentResponse
+	27, // 59: redress.escalation.v1.EscalationService.LinkCases:output_type -> redress.escalation.v1.LinkCasesResponse
+	29, // 60: redress.escalation.v1.EscalationService.GradeIncident:output_type -> redress.escalation.v1.GradeIncidentResponse
+	31, // 61: redress.escalation.v1.EscalationService.SetIncidentDiscovery:output_type -> redress.escalation.v1.SetIncidentDiscoveryResponse
+	33, // 62: redress.escalation.v1.EscalationService.RecordNotificationDecision:output_type -> redress.escalation.v1.RecordNotificationDecisionResponse
+	48, // [48:63] is the sub-list for method output_type
+	33, // [33:48] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_redress_escalation_v1_escalation_proto_init() }
@@ -2332,7 +2516,7 @@ func file_redress_escalation_v1_escalation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_escalation_v1_escalation_proto_rawDesc), len(file_redress_escalation_v1_escalation_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,7 @@ const (
 	EscalationService_OpenIncident_FullMethodName               = "/redress.escalation.v1.EscalationService/OpenIncident"
 	EscalationService_LinkCases_FullMethodName                  = "/redress.escalation.v1.EscalationService/LinkCases"
 	EscalationService_GradeIncident_FullMethodName              = "/redress.escalation.v1.EscalationService/GradeIncident"
+	EscalationService_SetIncidentDiscovery_FullMethodName       = "/redress.escalation.v1.EscalationService/SetIncidentDiscovery"
 	EscalationService_RecordNotificationDecision_FullMethodName = "/redress.escalation.v1.EscalationService/RecordNotificationDecision"
 )
 
@@ -66,7 +67,14 @@ type EscalationServiceClient interface {
 	// Incidents.
 	OpenIncident(ctx context.Context, in *OpenIncidentRequest, opts ...grpc.CallOption) (*OpenIncidentResponse, error)
 	LinkCases(ctx context.Context, in *LinkCasesRequest, opts ...grpc.CallOption) (*LinkCasesResponse, error)
+	// An officer grades an incident's severity (and may correct its operator
+	// class). The duty to report applies from relatively_serious up; an
+	// incident graded general is recorded and not filed.
 	GradeIncident(ctx context.Context, in *GradeIncidentRequest, opts ...grpc.CallOption) (*GradeIncidentResponse, error)
+	// An officer sets when the operator discovered the incident (never in the
+	// future, never after its first linked complaint): the report deadline
+	// follows it. Audited with the old and new times.
+	SetIncidentDiscovery(ctx context.Context, in *SetIncidentDiscoveryRequest, opts ...grpc.CallOption) (*SetIncidentDiscoveryResponse, error)
 	RecordNotificationDecision(ctx context.Context, in *RecordNotificationDecisionRequest, opts ...grpc.CallOption) (*RecordNotificationDecisionResponse, error)
 }
 
@@ -208,6 +216,16 @@ func (c *escalationServiceClient) GradeIncident(ctx context.Context, in *GradeIn
 	return out, nil
 }
 
+func (c *escalationServiceClient) SetIncidentDiscovery(ctx context.Context, in *SetIncidentDiscoveryRequest, opts ...grpc.CallOption) (*SetIncidentDiscoveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetIncidentDiscoveryResponse)
+	err := c.cc.Invoke(ctx, EscalationService_SetIncidentDiscovery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *escalationServiceClient) RecordNotificationDecision(ctx context.Context, in *RecordNotificationDecisionRequest, opts ...grpc.CallOption) (*RecordNotificationDecisionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RecordNotificationDecisionResponse)
@@ -249,7 +267,14 @@ type EscalationServiceServer interface {
 	// Incidents.
 	OpenIncident(context.Context, *OpenIncidentRequest) (*OpenIncidentResponse, error)
 	LinkCases(context.Context, *LinkCasesRequest) (*LinkCasesResponse, error)
+	// An officer grades an incident's severity (and may correct its operator
+	// class). The duty to report applies from relatively_serious up; an
+	// incident graded general is recorded and not filed.
 	GradeIncident(context.Context, *GradeIncidentRequest) (*GradeIncidentResponse, error)
+	// An officer sets when the operator discovered the incident (never in the
+	// future, never after its first linked complaint): the report deadline
+	// follows it. Audited with the old and new times.
+	SetIncidentDiscovery(context.Context, *SetIncidentDiscoveryRequest) (*SetIncidentDiscoveryResponse, error)
 	RecordNotificationDecision(context.Context, *RecordNotificationDecisionRequest) (*RecordNotificationDecisionResponse, error)
 	mustEmbedUnimplementedEscalationServiceServer()
 }
@@ -299,6 +324,9 @@ func (UnimplementedEscalationServiceServer) LinkCases(context.Context, *LinkCase
 }
 func (UnimplementedEscalationServiceServer) GradeIncident(context.Context, *GradeIncidentRequest) (*GradeIncidentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GradeIncident not implemented")
+}
+func (UnimplementedEscalationServiceServer) SetIncidentDiscovery(context.Context, *SetIncidentDiscoveryRequest) (*SetIncidentDiscoveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetIncidentDiscovery not implemented")
 }
 func (UnimplementedEscalationServiceServer) RecordNotificationDecision(context.Context, *RecordNotificationDecisionRequest) (*RecordNotificationDecisionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordNotificationDecision not implemented")
@@ -558,6 +586,24 @@ func _EscalationService_GradeIncident_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EscalationService_SetIncidentDiscovery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetIncidentDiscoveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).SetIncidentDiscovery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_SetIncidentDiscovery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).SetIncidentDiscovery(ctx, req.(*SetIncidentDiscoveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EscalationService_RecordNotificationDecision_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RecordNotificationDecisionRequest)
 	if err := dec(in); err != nil {
@@ -634,6 +680,10 @@ var EscalationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GradeIncident",
 			Handler:    _EscalationService_GradeIncident_Handler,
+		},
+		{
+			MethodName: "SetIncidentDiscovery",
+			Handler:    _EscalationService_SetIncidentDiscovery_Handler,
 		},
 		{
 			MethodName: "RecordNotificationDecision",

@@ -49,9 +49,12 @@ type Escalation struct {
 	// DiscoveredAt starts an incident's report clock (the earliest complaint
 	// about the leak, or when an officer opened it); GradedAt is when an
 	// officer graded it (detected incidents are not filed before).
-	DiscoveredAt      *time.Time
-	GradedAt          *time.Time
-	GradedBy          string
+	DiscoveredAt *time.Time
+	GradedAt     *time.Time
+	GradedBy     string
+	// Severity is an incident's grade (wf.Severities); below the reporting
+	// threshold the incident has no due date and is not filed.
+	Severity          string
 	Version           int64
 	WorkflowStartedAt *time.Time
 	CreatedAt         time.Time  `gorm:"autoCreateTime:false"`
@@ -65,6 +68,7 @@ func (e Escalation) AuditView() map[string]any {
 		"adapter": e.Adapter, "due_at": e.DueAt, "filing_reference": e.FilingReference,
 		"ack_reference": e.AckReference, "acknowledged_at": e.AcknowledgedAt, "closed_at": e.ClosedAt,
 		"operator_class": e.OperatorClass, "notify_decision": e.NotifyDecision, "version": e.Version,
+		"discovered_at": e.DiscoveredAt, "severity": e.Severity,
 	}
 }
 
@@ -243,6 +247,7 @@ func Snapshot(tx *gorm.DB, id string) (wf.Snapshot, error) {
 		ID: e.ID, Kind: e.Kind, Status: e.Status, Adapter: e.Adapter, Version: e.Version, FiledAt: e.FiledAt,
 		NotifyDecision: e.NotifyDecision, Attempts: int(attempts), Alerted: e.SupervisorAlertedAt != nil,
 		DueAt: e.DueAt, ClockStart: e.ClockStart(), AwaitingGrade: e.Kind == wf.KindIncident && e.GradedAt == nil,
+		BelowThreshold: e.Kind == wf.KindIncident && wf.BelowReportThreshold(e.Severity),
 	}, nil
 }
 
@@ -364,14 +369,28 @@ func applyChange(tx *gorm.DB, in Intake, e *Escalation, a wf.Action, at time.Tim
 		details["cases"] = a.CaseIDs
 		return discoveredEarlier(tx, in, e, a.CaseIDs, details)
 	case wf.ActGrade:
-		due, err := wf.IncidentDeadline(a.OperatorClass, e.ClockStart())
-		if err != nil {
-			return temporal.NewNonRetryableApplicationError(err.Error(), wf.ErrTypeInvalidInput, err)
+		class := a.OperatorClass
+		if class == "" {
+			class = e.OperatorClass
 		}
-		e.OperatorClass, e.DueAt, e.DueRule, e.DueCitation = a.OperatorClass, &due, wf.IncidentRuleID, wf.IncidentCitation
+		if !wf.ValidOperatorClass(class) || !wf.ValidSeverity(a.Severity) {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("grade needs an operator class and a severity (got %q, %q)", class, a.Severity), wf.ErrTypeInvalidInput, nil)
+		}
+		details["old_severity"], details["old_due_at"] = e.Severity, timeText(e.DueAt)
+		e.OperatorClass, e.Severity, e.DueRule, e.DueCitation = class, a.Severity, wf.IncidentRuleID, wf.IncidentCitation
 		e.GradedAt, e.GradedBy = &at, a.Actor
-		details["operator_class"], details["due_at"] = a.OperatorClass, due.Format(time.RFC3339)
+		reportDue(e)
+		details["operator_class"], details["severity"], details["due_at"] = class, a.Severity, timeText(e.DueAt)
 		details["discovered_at"] = e.ClockStart().Format(time.RFC3339)
+	case wf.ActSetDiscovery:
+		d := a.DiscoveredAt.UTC()
+		if d.IsZero() || d.After(at) {
+			return temporal.NewNonRetryableApplicationError("the discovery time must be set and not in the future", wf.ErrTypeInvalidInput, nil)
+		}
+		details["old_discovered_at"], details["old_due_at"] = e.ClockStart().Format(time.RFC3339), timeText(e.DueAt)
+		e.DiscoveredAt = &d
+		reportDue(e)
+		details["discovered_at"], details["due_at"] = d.Format(time.RFC3339), timeText(e.DueAt)
 	case wf.ActNotifyDecision:
 		e.NotifyDecision, e.NotifyReason = a.Decision, a.Reference
 		details["decision"] = a.Decision
@@ -420,12 +439,34 @@ func discoveredEarlier(tx *gorm.DB, in Intake, e *Escalation, caseIDs []string, 
 	d := first.UTC()
 	e.DiscoveredAt = &d
 	details["discovered_at"] = d.Format(time.RFC3339)
-	if wf.ValidOperatorClass(e.OperatorClass) {
-		due, _ := wf.IncidentDeadline(e.OperatorClass, d)
-		e.DueAt = &due
-		details["due_at"] = due.Format(time.RFC3339)
+	if reportDue(e) {
+		details["due_at"] = timeText(e.DueAt)
 	}
 	return nil
+}
+
+// reportDue sets an incident's report due date from its operator class and
+// discovery: none when graded below the reporting threshold. It answers
+// false, changing nothing, for an incident without a known class.
+func reportDue(e *Escalation) bool {
+	if !wf.ValidOperatorClass(e.OperatorClass) {
+		return false
+	}
+	if wf.BelowReportThreshold(e.Severity) {
+		e.DueAt = nil
+		return true
+	}
+	due, _ := wf.IncidentDeadline(e.OperatorClass, e.ClockStart())
+	e.DueAt = &due
+	return true
+}
+
+// timeText is an optional time as audit details carry it ("" for none).
+func timeText(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // recordBreach writes the breach row of a missed duty (once per duty and due
