@@ -19,6 +19,18 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   fi
 fi
 
+# The PDF tests read the text back with pdftotext (poppler-utils).
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing pdftotext for the PDF tests (apt-get install poppler-utils)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >&2
+  else
+    echo "test.sh: pdftotext not found; install the 'poppler-utils' package" >&2
+    exit 1
+  fi
+fi
+
 pgdir="$root/.data/pgtest"
 # A port another cluster (a second checkout, a test run by hand) holds is skipped.
 port=${REDRESS_TEST_PG_PORT:-55433}

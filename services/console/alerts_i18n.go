@@ -1,5 +1,7 @@
 package console
 
+import "github.com/redress/redress/services/internal/i18n"
+
 // The notification panel's labels, added to the console's catalogue
 // (messages) in both languages.
 var alertMessages = map[string]map[string]string{
@@ -60,7 +62,7 @@ var alertMessages = map[string]map[string]string{
 func init() {
 	for lang, m := range alertMessages {
 		for k, v := range m {
-			messages[lang][k] = v
+			messages[i18n.Lang(lang)][k] = v
 		}
 	}
 }

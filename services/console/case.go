@@ -11,6 +11,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/i18n"
 	"github.com/redress/redress/services/internal/uploads"
 )
 
@@ -28,6 +29,7 @@ type caseData struct {
 	Reasons     []string
 	Rejections  []string
 	State       string
+	Languages   []i18n.Lang // a complainant's languages, for the language form
 	// The actions the service offers on the case (its allowed_actions):
 	// the page shows exactly these forms.
 	Allows map[string]bool
@@ -56,7 +58,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 		return nil, false
 	}
 	c := resp.GetCase()
-	d := &caseData{Case: c, Reasons: revealReasons(), State: c.GetState().String(), Allows: map[string]bool{}}
+	d := &caseData{Case: c, Reasons: revealReasons(), State: c.GetState().String(), Languages: i18n.Langs, Allows: map[string]bool{}}
 	for _, a := range c.GetAllowedActions() {
 		d.Allows[a] = true
 	}
@@ -69,7 +71,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, v *view) (*cas
 		d.Risk, d.Left = risk(s.c.Now(), due, c.GetOverdue())
 	}
 	if dl := c.GetAcknowledgement(); dl.GetDueAt() != nil {
-		d.Ack = legalTimeOf(v.Lang, dl.GetDueAt().AsTime()) + " (" + dl.GetStatus() + ")"
+		d.Ack = legalTimeOf(v.Lang, dl.GetDueAt().AsTime()) + translate(v.Lang, "paren.open") + term(v.Lang, "dstatus", dl.GetStatus()) + translate(v.Lang, "paren.close")
 	}
 	d.Deletions, d.Escalations = s.linked(r, v, c.GetId())
 	msgs, err := s.c.CaseFile.ListCaseMessages(ctx, &intakev1.ListCaseMessagesRequest{CaseId: c.GetId()})
@@ -187,6 +189,8 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, v *view) {
 		_, err = api.ReopenCase(ctx, &intakev1.ReopenCaseRequest{CaseId: id, Reason: f("body")})
 	case "merge":
 		_, err = api.MergeCase(ctx, &intakev1.MergeCaseRequest{CaseId: id, PrimaryCaseId: f("primary")})
+	case "language":
+		_, err = api.SetCaseLanguage(ctx, &intakev1.SetCaseLanguageRequest{CaseId: id, Language: f("language")})
 	default:
 		s.render(w, http.StatusNotFound, "message", v, "not_found")
 		return

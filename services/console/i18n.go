@@ -1,17 +1,23 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 // Languages the console speaks; the first is the default.
 var languages = []string{"en", "zh"}
 
-// messages holds every label and message of the console in each language.
-// A key missing from a language falls back to English, then to the key.
-var messages = map[string]map[string]string{
-	"en": {
+// messages holds every label and message of the console in each language
+// (the words every surface shares, such as state and role names, are in
+// i18n.Shared). A key missing from a language falls back to the shared
+// catalogue, then to English, then to the key; TestConsoleCatalogue finds
+// it first.
+var messages = i18n.Catalogue{
+	i18n.EN: {
 		"step.stop":                "Stopped the transmission",
 		"step.eliminate":           "Removed the content",
 		"step.keep_records":        "Kept the records",
@@ -296,6 +302,15 @@ var messages = map[string]map[string]string{
 		"newcase.subject":               "What the complaint is about",
 		"newcase.subject_type":          "Type",
 		"newcase.subject_value":         "Number, address, app or content",
+		"newcase.language":              "Complainant's language (notices, certificate)",
+		"lang.zh":                       "Chinese",
+		"lang.en":                       "English",
+		"case.language":                 "Complainant's language",
+		"case.set_language":             "Change",
+		"paren.open":                    " (",
+		"paren.close":                   ")",
+		"list.sep":                      " + ",
+		"certificate.pdf":               "Printable copy (PDF, in the requester's language)",
 		"incident.case_ids":             "Case ids (one per line or comma-separated)",
 		"incident.link":                 "Link cases",
 		"incident.grade":                "Set grade",
@@ -346,7 +361,7 @@ var messages = map[string]map[string]string{
 		"severity.relatively_serious":           "Relatively serious (较大)",
 		"severity.general":                      "General (一般)",
 	},
-	"zh": {
+	i18n.ZH: {
 		"step.stop":                "停止传输",
 		"step.eliminate":           "消除处置",
 		"step.keep_records":        "保存有关记录",
@@ -631,6 +646,15 @@ var messages = map[string]map[string]string{
 		"newcase.subject":               "投诉对象",
 		"newcase.subject_type":          "类型",
 		"newcase.subject_value":         "号码、地址、应用或内容",
+		"newcase.language":              "投诉人语言（通知、证明）",
+		"lang.zh":                       "中文",
+		"lang.en":                       "英文",
+		"case.language":                 "投诉人语言",
+		"case.set_language":             "更改",
+		"paren.open":                    "（",
+		"paren.close":                   "）",
+		"list.sep":                      "、",
+		"certificate.pdf":               "可打印副本（PDF，申请人的语言）",
 		"incident.case_ids":             "案件ID（每行一个或以逗号分隔）",
 		"incident.link":                 "关联案件",
 		"incident.grade":                "确定类别",
@@ -684,10 +708,14 @@ var messages = map[string]map[string]string{
 }
 
 func translate(lang, key string) string {
-	if m, ok := messages[lang][key]; ok {
+	l := i18n.Lang(lang)
+	if m, ok := messages[l][key]; ok {
 		return m
 	}
-	if m, ok := messages["en"][key]; ok {
+	if m, ok := i18n.Shared[l][key]; ok {
+		return m
+	}
+	if m, ok := messages[i18n.EN][key]; ok {
 		return m
 	}
 	return key
@@ -709,36 +737,30 @@ func language(r *http.Request) string {
 	return "en"
 }
 
-// enumNames gives Chinese labels of the enum values the console shows;
-// English labels are the value names made readable.
-var enumNames = map[string]string{
-	"CASE_STATE_RECEIVED": "已接收", "CASE_STATE_ACCEPTED": "已受理", "CASE_STATE_REJECTED": "不予受理",
-	"CASE_STATE_IN_PROGRESS": "处理中", "CASE_STATE_AWAITING_COMPLAINANT": "等待投诉人", "CASE_STATE_RESOLVED": "已办结",
-	"CASE_STATE_REOPENED": "重新处理", "CASE_STATE_CLOSED": "已关闭", "CASE_STATE_MERGED": "已合并",
-	"CATEGORY_SPAM_SMS": "垃圾短信", "CATEGORY_HARASSING_CALL": "骚扰电话", "CATEGORY_JUNK_EMAIL": "垃圾邮件",
-	"CATEGORY_MALICIOUS_PROGRAM": "恶意程序", "CATEGORY_PROHIBITED_INFORMATION": "违法信息",
-	"CATEGORY_PERSONAL_INFORMATION_LEAK": "个人信息泄露", "CATEGORY_IDENTITY_MISUSE": "身份冒用",
-	"CATEGORY_ACCOUNT_SECURITY": "账户安全", "CATEGORY_SERVICE_QUALITY": "服务质量", "CATEGORY_OTHER": "其他",
-	"CHANNEL_WEB_FORM": "网页表单", "CHANNEL_API": "接口", "CHANNEL_PHONE": "电话", "CHANNEL_EMAIL": "电子邮件",
-	"CHANNEL_SMS": "短信", "CHANNEL_REGULATOR_REFERRAL": "监管转办", "CHANNEL_INTERNAL": "内部",
-	"REJECTION_REASON_OUT_OF_SCOPE": "不属于受理范围", "REJECTION_REASON_INSUFFICIENT_INFORMATION": "信息不足",
-	"REJECTION_REASON_NOT_OUR_SERVICE": "非本单位业务", "REJECTION_REASON_ABUSIVE": "恶意投诉",
-	"REJECTION_REASON_ALREADY_HANDLED": "已处理过", "REJECTION_REASON_IDENTITY_NOT_VERIFIED": "身份未核实",
-	"CASE_KIND_COMPLAINT": "投诉", "CASE_KIND_REPORT": "举报",
-	"SUBJECT_TYPE_PHONE_NUMBER": "电话号码", "SUBJECT_TYPE_EMAIL_ADDRESS": "电子邮件地址", "SUBJECT_TYPE_URL": "网址",
-	"SUBJECT_TYPE_APP": "应用", "SUBJECT_TYPE_ACCOUNT": "账号", "SUBJECT_TYPE_MESSAGE_CONTENT": "信息内容",
+// term names a stored code ("completed", "supervisor") in lang from the
+// shared catalogue (i18n.Term); codes joined with "+" (a system's actions,
+// "delete+mask") are named one by one.
+func term(lang, group string, code any) string {
+	parts := strings.Split(fmt.Sprint(code), "+")
+	for i, p := range parts {
+		parts[i] = i18n.Term(i18n.Lang(lang), group, p)
+	}
+	return strings.Join(parts, translate(lang, "list.sep"))
 }
 
-var enumPrefixes = []string{"CASE_STATE_", "CATEGORY_", "CHANNEL_", "REJECTION_REASON_", "CASE_KIND_", "SUBJECT_TYPE_"}
+// enumGroups maps the proto enums the console shows to their group in the
+// shared catalogue.
+var enumGroups = []struct{ prefix, group string }{
+	{"CASE_STATE_", "state"}, {"CATEGORY_", "category"}, {"CHANNEL_", "channel"}, {"REJECTION_REASON_", "rejection"},
+	{"CASE_KIND_", "kind"}, {"SUBJECT_TYPE_", "subject_type"},
+}
 
+// enumLabel names a proto enum value ("CASE_STATE_IN_PROGRESS") in lang.
 func enumLabel(lang, name string) string {
-	if lang == "zh" {
-		if l, ok := enumNames[name]; ok {
-			return l
+	for _, g := range enumGroups {
+		if code, ok := strings.CutPrefix(name, g.prefix); ok {
+			return term(lang, g.group, strings.ToLower(code))
 		}
-	}
-	for _, p := range enumPrefixes {
-		name = strings.TrimPrefix(name, p)
 	}
 	return strings.ReplaceAll(strings.ToLower(name), "_", " ")
 }

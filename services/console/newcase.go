@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 // An agent takes a complaint on the phone and files it here with every
@@ -19,12 +21,15 @@ import (
 // detection clusters on. The form goes to IntakeService.SubmitComplaint with
 // the agent's credential; the idempotency key is drawn when the form is
 // shown, so a double submit (or a reload of the answer) files one case.
-// The proto has no counter channel: the form files phone cases only.
+// The agent picks the channel (phone, or counter for a visit in person) and
+// the complainant's language, which chooses the language of every notice.
 
 type newCaseData struct {
 	Form         url.Values
 	Key          string
 	Kinds        []string
+	Channels     []string
+	Languages    []i18n.Lang
 	Categories   []string
 	SubjectTypes []string
 	Errs         map[string]string // field → reason, from the service's field violations
@@ -32,7 +37,8 @@ type newCaseData struct {
 }
 
 func newCaseForm(form url.Values, key string) *newCaseData {
-	d := &newCaseData{Form: form, Key: key, Kinds: []string{"CASE_KIND_COMPLAINT", "CASE_KIND_REPORT"}, Errs: map[string]string{}}
+	d := &newCaseData{Form: form, Key: key, Kinds: []string{"CASE_KIND_COMPLAINT", "CASE_KIND_REPORT"},
+		Channels: agentChannels, Languages: i18n.Langs, Errs: map[string]string{}}
 	for i := int32(1); intakev1.Category_name[i] != ""; i++ {
 		d.Categories = append(d.Categories, intakev1.Category_name[i])
 	}
@@ -41,6 +47,9 @@ func newCaseForm(form url.Values, key string) *newCaseData {
 	}
 	return d
 }
+
+// agentChannels are the channels a case filed by an agent arrives by.
+var agentChannels = []string{"CHANNEL_PHONE", "CHANNEL_COUNTER"}
 
 func (s *Server) newCasePage(w http.ResponseWriter, r *http.Request, v *view) {
 	b := make([]byte, 16)
@@ -61,9 +70,13 @@ func (s *Server) submitNewCase(w http.ResponseWriter, r *http.Request, v *view) 
 		Kind:           intakev1.CaseKind(intakev1.CaseKind_value[f("kind")]),
 		Category:       intakev1.Category(intakev1.Category_value[f("category")]),
 		Channel:        intakev1.Channel_CHANNEL_PHONE,
+		Language:       f("language"),
 		Complainant: &intakev1.Complainant{Name: strings.TrimSpace(f("name")), Phone: strings.TrimSpace(f("phone")),
 			Email: strings.TrimSpace(f("email")), IdNumber: strings.TrimSpace(f("id_number")), PreferredContact: f("preferred_contact")},
 		Description: strings.TrimSpace(f("description")),
+	}
+	if slices.Contains(agentChannels, f("channel")) {
+		req.Channel = intakev1.Channel(intakev1.Channel_value[f("channel")])
 	}
 	subject := &intakev1.Subject{Type: intakev1.SubjectType(intakev1.SubjectType_value[f("subject_type")]),
 		Value: strings.TrimSpace(f("subject_value")), LeakedDataType: strings.TrimSpace(f("leaked_data_type")),

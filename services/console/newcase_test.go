@@ -75,18 +75,8 @@ func TestNewPhoneCase(t *testing.T) {
 	if n := e.caseCount(t); n != before+1 {
 		t.Fatalf("cases filed: %d, want 1", n-before)
 	}
-	// Read back as a supervisor (automation sees only the cases it filed).
-	tok, _, err := e.Store.IssueToken(context.Background(), "sup.wang", "sup.wang", "read back", nil, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
-	got, err := e.API.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: m[1]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := got.GetCase()
-	if k.GetCaseNumber() != m[2] || k.GetChannel() != intakev1.Channel_CHANNEL_PHONE ||
+	k := e.readBack(t, m[1])
+	if k.GetCaseNumber() != m[2] || k.GetChannel() != intakev1.Channel_CHANNEL_PHONE || k.GetLanguage() != "zh" ||
 		k.GetCategory() != intakev1.Category_CATEGORY_PERSONAL_INFORMATION_LEAK ||
 		k.GetSubject().GetLeakedDataType() != "phone" || k.GetSubject().GetLeakSource() != "Shop app partner" ||
 		k.GetSubject().GetType() != intakev1.SubjectType_SUBJECT_TYPE_APP {
@@ -97,6 +87,49 @@ func TestNewPhoneCase(t *testing.T) {
 		if strings.Contains(e.Logs.String(), pi) {
 			t.Fatalf("personal data %q in the logs", pi)
 		}
+	}
+}
+
+// readBack reads a case as a supervisor (automation sees only the cases it
+// filed).
+func (e *Env) readBack(t *testing.T, id string) *intakev1.Case {
+	t.Helper()
+	tok, _, err := e.Store.IssueToken(context.Background(), "sup.wang", "sup.wang", "read back", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+	got, err := e.API.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.GetCase()
+}
+
+// A complainant who comes to the counter and speaks English: the case is
+// filed with channel counter and language en (which chooses the notices').
+func TestNewCounterCaseInEnglish(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.signIn("agent.li", testPassword)
+	form := phoneCaseForm(t, c)
+	form.Set("channel", "CHANNEL_COUNTER")
+	form.Set("language", "en")
+	code, body := c.post("/cases/new", form)
+	m := createdRef.FindStringSubmatch(body)
+	if code != http.StatusOK || m == nil {
+		t.Fatalf("file case: %d\n%s", code, body)
+	}
+	if k := e.readBack(t, m[1]); k.GetChannel() != intakev1.Channel_CHANNEL_COUNTER || k.GetLanguage() != "en" {
+		t.Fatalf("case read back: channel %v language %q", k.GetChannel(), k.GetLanguage())
+	}
+	// Only an agent's channels are offered; anything else files a phone case.
+	form = phoneCaseForm(t, c)
+	form.Set("channel", "CHANNEL_REGULATOR_REFERRAL")
+	if _, body = c.post("/cases/new", form); createdRef.FindStringSubmatch(body) == nil {
+		t.Fatalf("file case:\n%s", body)
+	} else if k := e.readBack(t, createdRef.FindStringSubmatch(body)[1]); k.GetChannel() != intakev1.Channel_CHANNEL_PHONE {
+		t.Fatalf("channel %v, want phone", k.GetChannel())
 	}
 }
 
@@ -150,5 +183,34 @@ func TestNewCaseNeedsSubmitPermission(t *testing.T) {
 	}
 	if n := e.caseCount(t); n != before {
 		t.Fatal("a refused POST filed a case")
+	}
+}
+
+// An agent changes the complainant's language on the case page: the
+// service stores it (and audits it), the page shows it.
+func TestCasePageSetsLanguage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.signIn("agent.li", testPassword)
+	_, body := c.post("/cases/new", phoneCaseForm(t, c))
+	m := createdRef.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("file case:\n%s", body)
+	}
+	code, page := c.get("/cases/" + m[1])
+	if code != http.StatusOK || !strings.Contains(page, `id="language-form"`) {
+		t.Fatalf("case page: %d, no language form\n%s", code, page)
+	}
+	code, page = c.post("/cases/"+m[1]+"/language", url.Values{"csrf": {csrfOf(t, page)}, "language": {"en"}})
+	if code != http.StatusOK || !regexp.MustCompile(`id="case-language">English`).MatchString(page) {
+		t.Fatalf("set language: %d\n%s", code, page)
+	}
+	if k := e.readBack(t, m[1]); k.GetLanguage() != "en" {
+		t.Fatalf("language %q, want en", k.GetLanguage())
+	}
+	var audited int64
+	e.DB.Raw(`SELECT count(*) FROM audit_entries WHERE action = 'case.language_set' AND object_id = ? AND actor = 'agent.li'`, m[1]).Scan(&audited)
+	if audited != 1 {
+		t.Fatalf("%d audit entries, want 1", audited)
 	}
 }

@@ -3,12 +3,12 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 // Queue views: what an agent or a supervisor looks at first.
@@ -105,24 +105,11 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 // risk colours a deadline and writes the time left (the page's script keeps
 // it counting down).
 func risk(now, due time.Time, overdue bool) (string, string) {
-	left := due.Sub(now)
-	switch {
+	switch left := due.Sub(now); {
 	case overdue || left <= 0:
-		return "overdue", "-" + fmtDuration(-left)
+		return "overdue", "-" + i18n.Countdown(due, now)
 	case left < atRisk:
-		return "risk", fmtDuration(left)
+		return "risk", i18n.Countdown(now, due)
 	}
-	return "ok", fmtDuration(left)
-}
-
-func fmtDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	h := d / time.Hour
-	m := (d - h*time.Hour) / time.Minute
-	if days > 0 {
-		return strconv.Itoa(int(days)) + "d " + strconv.Itoa(int(h)) + "h"
-	}
-	return strconv.Itoa(int(h)) + "h " + strconv.Itoa(int(m)) + "m"
+	return "ok", i18n.Countdown(now, due)
 }

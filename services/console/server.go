@@ -121,6 +121,7 @@ func New(c Config) (*Server, error) {
 		"T":               translate,
 		"fmtTime":         fmtTime,
 		"legalTime":       legalTime,
+		"term":            term,
 		"deletionReasons": deletionReasons,
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,
@@ -173,6 +174,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /deletions/{id}", s.authed(s.deletionPage))
 		mux.Handle("POST /deletions/{id}/approve", s.authed(s.approvePlan))
 		mux.Handle("GET /deletions/{id}/certificate", s.authed(s.certificate))
+		mux.Handle("GET /deletions/{id}/certificate.pdf", s.authed(s.certificatePDF))
 		mux.Handle("POST /deletions/{id}/{action}", s.authed(s.deletionAction))
 		mux.Handle("GET /connectors", s.authed(s.connectors))
 		mux.Handle("POST /connectors/{name}", s.authed(s.setConnector))

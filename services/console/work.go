@@ -11,7 +11,8 @@ import (
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
-	"github.com/redress/redress/workflows/calendar"
+	"github.com/redress/redress/services/internal/certificate"
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 // Deletion requests and escalations: lists, a detail page each, and the
@@ -158,6 +159,7 @@ func (s *Server) linked(r *http.Request, v *view, caseID string) (dels []*deleti
 	return dels, escs
 }
 
+// fmtTime shows a moment (not a deadline) in the operator's zone.
 func fmtTime(t interface{ AsTime() time.Time }) string {
 	if t == nil {
 		return ""
@@ -166,12 +168,11 @@ func fmtTime(t interface{ AsTime() time.Time }) string {
 	if tt.IsZero() || tt.Unix() == 0 {
 		return ""
 	}
-	return tt.Format("2006-01-02 15:04 MST")
+	return tt.In(i18n.Zone()).Format("2006-01-02 15:04 -07:00")
 }
 
-// legalTime shows a moment as the law counts it: in Beijing time, and a
-// period that ends at midnight as 24:00 of its last day (a deadline of 17
-// December ends at 2026-12-17 24:00, not 2026-12-18 00:00 or 16:00 UTC).
+// legalTime shows a deadline as the law counts it (i18n.LegalTime): in the
+// operator's zone, a period that ends at midnight as 24:00 of its last day.
 func legalTime(lang string, t interface{ AsTime() time.Time }) string {
 	if t == nil {
 		return ""
@@ -183,17 +184,7 @@ func legalTime(lang string, t interface{ AsTime() time.Time }) string {
 	return legalTimeOf(lang, tt)
 }
 
-func legalTimeOf(lang string, t time.Time) string {
-	bj := t.In(calendar.Shanghai())
-	s := bj.Format("2006-01-02 15:04")
-	if bj.Hour() == 0 && bj.Minute() == 0 && bj.Second() == 0 {
-		s = bj.Add(-time.Minute).Format("2006-01-02") + " 24:00"
-	}
-	if lang == "zh" {
-		return s + "（北京时间）"
-	}
-	return s + " (Beijing time)"
-}
+func legalTimeOf(lang string, t time.Time) string { return i18n.LegalTime(i18n.Lang(lang), t) }
 
 // certificate downloads the deletion certificate (JSON) once the request
 // completed; its SHA-256 travels in a header.
@@ -212,6 +203,38 @@ func (s *Server) certificate(w http.ResponseWriter, r *http.Request, v *view) {
 	w.Header().Set("Content-Disposition", `attachment; filename="deletion-certificate-`+url.PathEscape(id)+`.json"`)
 	w.Header().Set("X-Content-SHA256", ev.GetCertificateDigest())
 	_, _ = w.Write([]byte(ev.GetCertificate()))
+}
+
+// certificatePDF prints the certificate in the requester's language: a
+// readable copy of the JSON, naming its SHA-256.
+func (s *Server) certificatePDF(w http.ResponseWriter, r *http.Request, v *view) {
+	id, ctx := r.PathValue("id"), v.rpc(r.Context())
+	d, err := s.c.Deletion.GetDeletion(ctx, &deletionv1.GetDeletionRequest{DeletionId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	ev, err := s.c.Deletion.GetEvidence(ctx, &deletionv1.GetEvidenceRequest{DeletionId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if ev.GetCertificate() == "" {
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return
+	}
+	lang, _ := i18n.Parse(d.GetDeletion().GetLanguage())
+	if lang == "" {
+		lang = i18n.ZH
+	}
+	pdf, err := certificate.PDF([]byte(ev.GetCertificate()), ev.GetCertificateDigest(), lang)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="deletion-certificate-`+url.PathEscape(id)+`.pdf"`)
+	_, _ = w.Write(pdf)
 }
 
 // connectors lists the data systems deletions reach; connector.admin may

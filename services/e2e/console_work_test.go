@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/redress/redress/services/internal/identity"
+	"github.com/redress/redress/services/internal/pdffont/pdftest"
 	delwf "github.com/redress/redress/workflows/deletion"
 )
 
@@ -175,5 +176,13 @@ func TestConsoleDeletionApproval(t *testing.T) {
 	})
 	if _, detail := get("/deletions/" + id); !strings.Contains(detail, `id="evidence"`) || strings.Contains(detail, `id="approve-plan"`) {
 		t.Fatalf("after approval: no evidence, or still an approve button:\n%s", detail)
+	}
+	// The printable certificate speaks the requester's language (English here).
+	code, pdf := get("/deletions/" + id + "/certificate.pdf")
+	if code != http.StatusOK || !strings.HasPrefix(pdf, "%PDF-") {
+		t.Fatalf("certificate PDF: %d", code)
+	}
+	if text := pdftest.Text(t, []byte(pdf)); !strings.Contains(text, "Certificate of deletion") || !strings.Contains(text, "customer-db") {
+		t.Fatalf("certificate PDF says:\n%s", text)
 	}
 }

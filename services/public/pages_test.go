@@ -50,7 +50,7 @@ func (f *fakeIntake) SubmitComplaint(_ context.Context, in *intakev1.SubmitCompl
 		v.Add("subject.leaked_data_type", "something intake may add one day")
 		return nil, v.Err()
 	}
-	due := timestamppb.New(time.Date(2026, 12, 17, 16, 0, 0, 0, time.UTC))
+	due := endOf17
 	return &intakev1.SubmitComplaintResponse{LookupCode: testCode, Case: &intakev1.Case{CaseNumber: testNumber,
 		Acknowledgement: &intakev1.Deadline{DueAt: due}, Resolution: &intakev1.Deadline{DueAt: due, Citation: citation}}}, nil
 }
@@ -64,7 +64,7 @@ func (fakeStatus) LookupStatus(_ context.Context, in *intakev1.LookupStatusReque
 	at := timestamppb.New(time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC))
 	return &intakev1.LookupStatusResponse{CaseNumber: testNumber, State: intakev1.CaseState_CASE_STATE_AWAITING_COMPLAINANT, ReceivedAt: at,
 		Acknowledgement: &intakev1.Deadline{DueAt: at, Status: "met", MetAt: at},
-		Resolution:      &intakev1.Deadline{DueAt: at, Status: "paused"}}, nil
+		Resolution:      &intakev1.Deadline{DueAt: endOf17, Status: "open"}}, nil
 }
 
 // GetConversation answers the status above with a request for information
@@ -104,6 +104,9 @@ func (f fakeStatus) AddEvidence(ctx context.Context, in *intakev1.AddEvidenceReq
 	return &intakev1.AddEvidenceResponse{}, nil
 }
 
+// endOf17 is 24:00 on 17 December 2026, Beijing time.
+var endOf17 = timestamppb.New(time.Date(2026, 12, 17, 16, 0, 0, 0, time.UTC))
+
 type fakeStats struct{}
 
 func (fakeStats) GetPublishedStatistics(context.Context, *reportingv1.GetPublishedStatisticsRequest, ...grpc.CallOption) (*reportingv1.GetPublishedStatisticsResponse, error) {
@@ -117,6 +120,7 @@ func testSite(t *testing.T) (*httptest.Server, *fakeIntake) {
 	t.Helper()
 	intake := &fakeIntake{}
 	site, err := New(Config{Intake: intake, Status: fakeStatus{}, Stats: fakeStats{}, Policy: policy.New(nil),
+		Now:      func() time.Time { return time.Date(2026, 12, 14, 12, 0, 0, 0, time.UTC) },
 		Contacts: Contacts{Operator: "Example Telecom", Phone: "10000", Email: "complaints@operator.example"}})
 	if err != nil {
 		t.Fatal(err)
@@ -394,6 +398,32 @@ func TestEvidenceRefusedReadably(t *testing.T) {
 		if want := messages.T(l, "field.attachment.content", 1); resp.StatusCode != http.StatusBadRequest ||
 			!strings.Contains(html.UnescapeString(string(page)), want) || !strings.Contains(string(page), `id="conversation"`) {
 			t.Errorf("%s: %d, want 400 with %q on the status page\n%s", l, resp.StatusCode, want, page)
+		}
+	}
+}
+
+// A legal deadline reads as the end of its day in Beijing time, with the
+// time left beside it while it runs; it read "2026年12月18日 00:00".
+func TestDeadlinesReadAsEndOfDay(t *testing.T) {
+	site, _ := testSite(t)
+	lookup := url.Values{"case_number": {testNumber}, "code": {testCode}}
+	for _, c := range []struct {
+		h    []string
+		want []string
+	}{
+		{nil, []string{"2026-12-17 24:00（北京时间）", "还剩3天4小时", "2026年12月1日 10:00（北京时间）"}},
+		{[]string{"Accept-Language", "en"}, []string{"2026-12-17 24:00 (Beijing time)", "3 days 4 hours left", "2026-12-01 10:00 (Beijing time)"}},
+	} {
+		_, page := do(t, "POST", site.URL+"/status", lookup, c.h...)
+		for _, w := range c.want {
+			if !strings.Contains(page, w) {
+				t.Errorf("status page lacks %q:\n%s", w, page)
+			}
+		}
+		_, page = do(t, "POST", site.URL+"/complaint", url.Values{"key": {"web-test-0009"}, "kind": {"complaint"}, "category": {"spam_sms"},
+			"consent": {"yes"}, "description": {"Loan offers by SMS every day."}, "email": {"a@example.com"}}, c.h...)
+		if !strings.Contains(page, c.want[0]) {
+			t.Errorf("answer to a complaint lacks %q:\n%s", c.want[0], page)
 		}
 	}
 }

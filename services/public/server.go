@@ -153,8 +153,10 @@ func funcs(l i18n.Lang) template.FuncMap {
 			if t.IsZero() {
 				return ""
 			}
-			return t.In(calendar.Shanghai()).Format(messages.T(l, "date"))
+			return i18n.Zoned(l, t.In(i18n.Zone()).Format(messages.T(l, "date")))
 		},
+		// A deadline as the law counts it (24:00 of its last day).
+		"deadline":  func(t time.Time) string { return i18n.LegalTime(l, t) },
 		"month":     func(t time.Time) string { return t.Format(messages.T(l, "month")) },
 		"lang":      func() string { return l.Tag() },
 		"other":     func() string { return string(l.Other()) },
@@ -490,6 +492,7 @@ type deadlineView struct {
 	DueAt  time.Time
 	Status string
 	MetAt  *time.Time
+	Left   string // time remaining, while the deadline runs
 }
 
 type messageView struct {
@@ -679,6 +682,9 @@ func (s *Server) showStatus(w http.ResponseWriter, r *http.Request, l i18n.Lang,
 		if dl.d.MetAt != nil {
 			t := dl.d.GetMetAt().AsTime()
 			v.MetAt = &t
+		}
+		if dl.d.GetStatus() == "open" {
+			v.Left = i18n.Left(l, s.now(), v.DueAt)
 		}
 		d.Deadlines = append(d.Deadlines, v)
 	}

@@ -105,7 +105,7 @@ func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (noti
 	}
 	to := notify.Recipient{Email: open("email", comp.EmailEnc), Phone: open("phone", comp.PhoneEnc), Preferred: comp.PreferredContact}
 	n := notify.Notice{
-		Kind: in.Kind, Language: "zh", CaseNumber: c.CaseNumber, AckDueAt: c.AckDueAt,
+		Kind: in.Kind, Language: c.Language, CaseNumber: c.CaseNumber, AckDueAt: c.AckDueAt,
 		ResolutionDueAt: c.ResolutionDueAt, ReasonCode: c.RejectionReason, DedupeKey: in.DedupeKey,
 	}
 	if in.Kind == complaint.NoticeDeadlineMoved && c.State != complaint.StateReceived {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -17,15 +18,43 @@ import (
 )
 
 type sentNotices struct {
-	mu sync.Mutex
-	to []string
+	mu    sync.Mutex
+	to    []string
+	langs []string
 }
 
-func (s *sentNotices) Send(_ context.Context, to notify.Recipient, _ notify.Notice) error {
+func (s *sentNotices) Send(_ context.Context, to notify.Recipient, n notify.Notice) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.to = append(s.to, to.Email)
+	s.langs = append(s.langs, n.Language)
 	return nil
+}
+
+// A notice speaks the complainant's language, recorded on the case; every
+// notice was Chinese.
+func TestNoticeInTheComplainantsLanguage(t *testing.T) {
+	db := pgtest.Open(t)
+	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
+	keys, err := crypto.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := &sentNotices{}
+	a := &Activities{DB: db, Keys: keys, Sender: sender}
+	for i, lang := range []string{"en", "zh"} {
+		caseID := noticeCase(t, db, keys, fmt.Sprintf("C-2026-L0000%d", i))
+		if err := db.Exec(`UPDATE cases SET language = ? WHERE id = ?`, lang, caseID).Error; err != nil {
+			t.Fatal(err)
+		}
+		in := complaint.NoticeInput{CaseID: caseID, Kind: complaint.NoticeAcknowledgement, DedupeKey: caseID + "/ack"}
+		if err := a.SendNotice(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		if got := sender.langs[i]; got != lang {
+			t.Errorf("case in %s: notice in %q", lang, got)
+		}
+	}
 }
 
 // A database error while reading the complainant's key (a stale pooled

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/redress/redress/services/internal/config"
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 const usage = `usage: redress <command>
@@ -71,6 +72,9 @@ func main() {
 	cfg, err := config.Load()
 	if err != nil {
 		fatal(err)
+	}
+	if err := i18n.SetZone(cfg.TimeZone); err != nil {
+		fatal(fmt.Errorf("configuration: REDRESS_TIME_ZONE: %w", err))
 	}
 	log := newLogger(cfg.LogLevel)
 	args := os.Args[2:]

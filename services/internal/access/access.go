@@ -129,6 +129,7 @@ var Table = map[string]Permission{
 	intake + "ResolveCase":               CaseHandle,
 	intake + "CloseCase":                 CaseClose,
 	intake + "ReopenCase":                CaseClose,
+	intake + "SetCaseLanguage":           CaseHandle,
 
 	calendars + "Load":    CalendarAdmin,
 	calendars + "Confirm": CalendarAdmin,

@@ -64,7 +64,10 @@ type Config struct {
 	WorkerMetricsAddr      string `env:"REDRESS_WORKER_METRICS_ADDR" envDefault:"127.0.0.1:9098"`
 	CheckpointsMetricsAddr string `env:"REDRESS_CHECKPOINTS_METRICS_ADDR" envDefault:"127.0.0.1:9099"`
 	LogLevel               string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
-	ConsoleAddr            string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
+	// TimeZone is the IANA zone people see times in (console, public pages,
+	// notices, PDFs). Legal periods are counted in Beijing time whatever it is.
+	TimeZone    string `env:"REDRESS_TIME_ZONE" envDefault:"Asia/Shanghai"`
+	ConsoleAddr string `env:"REDRESS_CONSOLE_ADDR" envDefault:"127.0.0.1:8080"`
 	// ConsoleTLS says the console is reached over HTTPS (directly or behind a
 	// proxy): its cookies are then marked Secure. `redress dev` serves plain HTTP
 	// on loopback and turns it off unless set.

@@ -80,7 +80,7 @@ func (s *Server) toProto(r Request) *deletionv1.Deletion {
 		PhoneVerified: r.PhoneVerifiedAt != nil, EmailVerified: r.EmailVerifiedAt != nil, IdentityMethod: r.IdentityMethod,
 		DueAt: ts(r.DueAt), DueRule: r.DueRule, PlanDigest: r.PlanDigest, ApprovedBy: r.ApprovedBy,
 		ReasonCode: deletionv1.ReasonCode(deletionv1.ReasonCode_value["REASON_CODE_"+strings.ToUpper(r.ReasonCode)]),
-		CreatedAt:  ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt), RestrictedUntil: tsPtr(r.RestrictedUntil),
+		CreatedAt:  ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt), RestrictedUntil: tsPtr(r.RestrictedUntil), Language: r.Language,
 	}
 	if r.CaseID != nil {
 		d.CaseId = *r.CaseID

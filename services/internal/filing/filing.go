@@ -24,6 +24,7 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 // Format names the package layout.
@@ -219,7 +220,7 @@ func Build(ctx context.Context, db *gorm.DB, in store.Intake, escalationID strin
 	files = append(files, struct {
 		name string
 		data []byte
-	}{SummaryFile, textPDF("Filing "+e.ID, summary(m, facts, proof))})
+	}{SummaryFile, textPDF("监管报送 "+e.ID, summary(m, facts, proof), now)})
 	for _, f := range files {
 		sum := sha256.Sum256(f.data)
 		m.Files = append(m.Files, FileEntry{Name: f.name, SHA256: hex.EncodeToString(sum[:]), Size: len(f.data)})
@@ -297,39 +298,44 @@ func timeline(p []ProofEntry) []timelineEntry {
 	return out
 }
 
+// summary is the filing in words for the regulator, in Chinese; codes,
+// identifiers and citations print as they are. Times are in the operator's
+// zone, a deadline as the law counts it.
 func summary(m Manifest, facts []CaseFacts, proof []ProofEntry) []string {
 	e := m.Escalation
+	zh := func(group, code string) string { return i18n.Term(i18n.ZH, group, code) }
+	at := func(t time.Time) string { return i18n.Zoned(i18n.ZH, t.In(i18n.Zone()).Format("2006-01-02 15:04:05")) }
 	l := []string{
-		"Redress regulatory filing", "",
-		"Escalation: " + e.ID, "Kind: " + e.Kind, "Regulator: " + e.Regulator, "Reason: " + e.Reason,
-		"Opened: " + e.OpenedAt.UTC().Format(time.RFC3339),
+		"Redress 监管报送摘要", "",
+		"升级编号：" + e.ID, "类型：" + zh("esc_kind", e.Kind), "监管机构：" + e.Regulator, "原因：" + e.Reason,
+		"开立时间：" + at(e.OpenedAt),
 	}
 	if e.DueAt != nil {
-		l = append(l, "Due: "+e.DueAt.UTC().Format(time.RFC3339)+" ("+e.DueRule+", "+e.Citation+")")
+		l = append(l, "报送期限："+i18n.LegalTime(i18n.ZH, *e.DueAt)+"（"+e.DueRule+"，"+e.Citation+"）")
 	}
 	if e.OperatorClass != "" {
-		l = append(l, "Operator class: "+e.OperatorClass, "Leak: "+e.LeakedDataType+" from "+e.LeakSource)
+		l = append(l, "运营者类别："+e.OperatorClass, "泄露的数据："+e.LeakedDataType+"，来源："+e.LeakSource)
 	}
 	if e.DiscoveredAt != nil {
-		l = append(l, "Discovered: "+e.DiscoveredAt.UTC().Format(time.RFC3339))
+		l = append(l, "发现时间："+at(*e.DiscoveredAt))
 	}
 	if e.Severity != "" {
-		l = append(l, "Severity: "+e.Severity)
+		l = append(l, "严重程度："+zh("severity", e.Severity))
 	}
-	l = append(l, "", fmt.Sprintf("Cases (%d):", len(facts)))
+	l = append(l, "", fmt.Sprintf("案件（%d件）：", len(facts)))
 	for _, c := range facts {
-		l = append(l, fmt.Sprintf("  %s  %s %s via %s, %s, received %s", c.CaseNumber, c.Kind, c.Category, c.Channel, c.State,
-			c.ReceivedAt.UTC().Format(time.RFC3339)))
+		l = append(l, fmt.Sprintf("  %s  %s，%s，渠道：%s，状态：%s，收到时间：%s", c.CaseNumber, zh("kind", c.Kind), zh("category", c.Category),
+			zh("channel", c.Channel), zh("state", c.State), at(c.ReceivedAt)))
 		for _, d := range c.Deadlines {
-			l = append(l, fmt.Sprintf("    %s due %s [%s] %s (%s)", d.Kind, d.DueAt.UTC().Format(time.RFC3339), d.Status, d.RuleID, d.Citation))
+			l = append(l, fmt.Sprintf("    %s期限 %s［%s］%s（%s）", zh("deadline", d.Kind), i18n.LegalTime(i18n.ZH, d.DueAt), zh("dstatus", d.Status), d.RuleID, d.Citation))
 		}
 	}
-	l = append(l, "", "Timeline (from the audit chain):")
+	l = append(l, "", "经过（取自审计链）：")
 	for _, p := range proof {
-		l = append(l, fmt.Sprintf("  #%d %s %s %s by %s", p.Seq, p.At, p.ObjectType, p.Action, p.Actor))
+		l = append(l, fmt.Sprintf("  #%d %s %s %s，操作者：%s", p.Seq, p.At, p.ObjectType, p.Action, p.Actor))
 	}
-	l = append(l, "", fmt.Sprintf("Audit proof: entries %d..%d, hash at %d: %s", m.Proof.FromSeq, m.Proof.ToSeq, m.Proof.ToSeq, m.Proof.HashAtTo),
-		"Verify: "+m.Proof.VerifyCommand)
+	l = append(l, "", fmt.Sprintf("审计证明：第%d至%d条，第%d条的哈希值：%s", m.Proof.FromSeq, m.Proof.ToSeq, m.Proof.ToSeq, m.Proof.HashAtTo),
+		"核验方法："+m.Proof.VerifyCommand)
 	return l
 }
 

@@ -3,47 +3,51 @@ package filing
 import (
 	"bytes"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redress/redress/services/internal/pdffont/pdftest"
 )
 
-// The summary PDF is well formed: startxref points at the xref table, every
-// xref offset points at its object, pages are counted, and text is escaped.
-func TestTextPDFStructure(t *testing.T) {
-	lines := []string{"Escalation (test) \\ back", "非 ASCII"}
+// The summary prints Chinese (it printed "?" for every character outside
+// ASCII), runs over pages, and the same input gives the same bytes.
+func TestTextPDFPrintsChineseOnPages(t *testing.T) {
+	lines := []string{"报送期限：2026-12-17 24:00（北京时间）", "Escalation (test) \\ back"}
 	for i := range 130 {
 		lines = append(lines, fmt.Sprintf("line %d", i))
 	}
-	pdf := textPDF("Filing (x)", lines)
-	if !bytes.HasPrefix(pdf, []byte("%PDF-1.4\n")) || !bytes.HasSuffix(pdf, []byte("%%EOF\n")) {
-		t.Fatal("header or trailer missing")
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	pdf := textPDF("监管报送 (x)", lines, at)
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.Equal(pdf, textPDF("监管报送 (x)", lines, at)) {
+		t.Fatal("not a PDF, or not the same bytes twice")
 	}
-	m := regexp.MustCompile(`startxref\n(\d+)\n`).FindSubmatch(pdf)
-	if m == nil {
-		t.Fatal("no startxref")
-	}
-	xref, _ := strconv.Atoi(string(m[1]))
-	if !bytes.HasPrefix(pdf[xref:], []byte("xref\n0 ")) {
-		t.Fatalf("startxref %d does not point at the xref table", xref)
-	}
-	rows := strings.Split(string(pdf[xref:]), "\n")[3:]
-	objects := 0
-	for i, row := range rows {
-		if !strings.HasSuffix(row, " 00000 n ") {
-			break
+	text := pdftest.Text(t, pdf)
+	for _, want := range []string{"报送期限：2026-12-17 24:00（北京时间）", "Escalation (test) \\ back", "line 0", "line 129"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%q not in the text:\n%s", want, text)
 		}
-		off, _ := strconv.Atoi(row[:10])
-		if want := fmt.Sprintf("%d 0 obj\n", i+1); !bytes.HasPrefix(pdf[off:], []byte(want)) {
-			t.Fatalf("xref entry %d points at %q", i+1, pdf[off:off+12])
+	}
+	if pages := strings.Count(text, "\f"); pages < 2 {
+		t.Errorf("%d pages for 132 lines", pages)
+	}
+}
+
+// The summary speaks Chinese to the regulator: states, categories and
+// channels by name, deadlines as the law counts them (it said "Due:
+// 2026-12-17T16:00:00Z" and "personal_information_leak via phone").
+func TestSummaryInChinese(t *testing.T) {
+	due := time.Date(2026, 12, 17, 16, 0, 0, 0, time.UTC)
+	m := Manifest{Escalation: Escalation{ID: "e-1", Kind: "incident", Regulator: "cac", DueAt: &due, DueRule: "cn/C2",
+		OpenedAt: time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)}}
+	facts := []CaseFacts{{CaseNumber: "C-2026-000001", Kind: "complaint", Category: "personal_information_leak", Channel: "counter",
+		State: "in_progress", ReceivedAt: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC),
+		Deadlines: []Deadline{{Kind: "resolution", DueAt: due, Status: "open", RuleID: "cn/A1", Citation: "PIPL Art. 50"}}}}
+	text := strings.Join(summary(m, facts, nil), "\n")
+	for _, want := range []string{"报送期限：2026-12-17 24:00（北京时间）", "安全事件", "开立时间：2026-12-01 10:00:00（北京时间）",
+		"C-2026-000001  投诉，个人信息泄露，渠道：柜台，状态：处理中", "处理期限 2026-12-17 24:00（北京时间）［进行中］cn/A1（PIPL Art. 50）"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%q not in\n%s", want, text)
 		}
-		objects++
-	}
-	if objects != 4+2*3 || !bytes.Contains(pdf, []byte("/Count 3")) {
-		t.Fatalf("%d objects; want 3 pages (10 objects)", objects)
-	}
-	if !bytes.Contains(pdf, []byte(`(Escalation \(test\) \\ back) '`)) || !bytes.Contains(pdf, []byte("(? ASCII) '")) {
-		t.Fatal("text not escaped as expected")
 	}
 }

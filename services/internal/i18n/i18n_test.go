@@ -34,3 +34,15 @@ func TestCheckFindsMissingKeysAndArguments(t *testing.T) {
 		t.Errorf("missing key shows %q", got)
 	}
 }
+
+func TestSharedCatalogueComplete(t *testing.T) {
+	if bad := Shared.Check(); len(bad) > 0 {
+		t.Fatal(bad)
+	}
+	if got := Term(ZH, "state", "in_progress"); got != "处理中" {
+		t.Errorf("state in_progress: %q", got)
+	}
+	if got := Term(ZH, "state", "someday"); got != "someday" {
+		t.Errorf("unknown code: %q", got)
+	}
+}

@@ -207,7 +207,7 @@ func (s *CaseFacts) NotifyComplainants(ctx context.Context, req *intakev1.Notify
 	}
 	db := s.DB.WithContext(ctx)
 	var cs []records.Case
-	if err := db.Select("id", "case_number", "complainant_id").Where("id IN ?", req.CaseIds).Order("id").Find(&cs).Error; err != nil {
+	if err := db.Select("id", "case_number", "complainant_id", "language").Where("id IN ?", req.CaseIds).Order("id").Find(&cs).Error; err != nil {
 		return nil, err
 	}
 	if err := allFound(req.CaseIds, cs); err != nil {
@@ -234,7 +234,7 @@ func (s *CaseFacts) NotifyComplainants(ctx context.Context, req *intakev1.Notify
 		if err != nil {
 			return nil, err
 		}
-		notice := notify.Notice{Kind: "reply", CaseNumber: c.CaseNumber, DedupeKey: key, Citation: req.Citation, Body: req.Body}
+		notice := notify.Notice{Kind: "reply", Language: c.Language, CaseNumber: c.CaseNumber, DedupeKey: key, Citation: req.Citation, Body: req.Body}
 		if err := s.Sender.Send(ctx, to, notice); err != nil && !errors.Is(err, notify.ErrPermanent) {
 			return nil, status.Errorf(codes.Unavailable, "notice for case %s not sent yet", c.ID)
 		}

@@ -23,8 +23,8 @@ const (
 )
 
 var (
-	ackDue = time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)  // 18:00 in Shanghai
-	resDue = time.Date(2026, 3, 31, 15, 59, 0, 0, time.UTC) // 23:59 in Shanghai
+	ackDue = time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC) // 18:00 in Shanghai
+	resDue = time.Date(2026, 3, 31, 16, 0, 0, 0, time.UTC) // the end of 31 March in Shanghai
 )
 
 // bodies of the kinds that carry one, with a word the tests look for.
@@ -55,7 +55,8 @@ func wantText(t *testing.T, kind, lang string) []string {
 	want := []string{caseNumber}
 	switch kind {
 	case notify.KindAcknowledgement:
-		want = append(want, lookupCode, "2026-03-10 18:00", "2026-03-31 23:59")
+		// A period that ends at midnight reads as 24:00 of its last day.
+		want = append(want, lookupCode, "2026-03-10 18:00", "2026-03-31 24:00", map[string]string{"zh": "北京时间", "en": "Beijing time"}[lang])
 	case notify.KindRejection:
 		reason, ok := notify.ReasonText(notify.ReasonNotOurService, lang)
 		if !ok {

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"text/template"
 	"time"
-	_ "time/tzdata" // Asia/Shanghai must resolve on hosts without a zoneinfo database
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/redress/redress/services/internal/i18n"
 )
 
 // Rejection reason codes (the intake API's RejectionReason, lower case).
@@ -77,18 +78,6 @@ func ReasonText(code, lang string) (string, bool) {
 // SMSMaxChars bounds an SMS text, in characters (runes).
 const SMSMaxChars = 300
 
-// TimeLayout is how deadlines are shown, in Asia/Shanghai.
-const TimeLayout = "2006-01-02 15:04"
-
-// shanghai is the zone deadlines are shown in. China has kept UTC+8 without
-// daylight saving since 1991, so the fixed zone is an exact fallback.
-var shanghai = func() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}()
-
 //go:embed templates
 var templateFS embed.FS
 
@@ -115,7 +104,8 @@ var templates = func() map[string]map[string]*template.Template {
 // view is what the templates see.
 type view struct {
 	CaseNumber, LookupCode string
-	AckDue, ResolutionDue  string // formatted in Asia/Shanghai, "" when unset
+	AckDue, ResolutionDue  string // as the law counts them (i18n.Clock), "" when unset
+	Zone                   string // the zone they are in, named in the notice's language
 	Body                   string
 	Reason                 string // rejection: the text of the reason code
 	Citation               string
@@ -136,12 +126,14 @@ func language(l string) string {
 	return LangZH
 }
 
-// FormatDeadline shows t in Asia/Shanghai as "2006-01-02 15:04"; "" for zero.
+// FormatDeadline shows a deadline in the operator's zone as the law counts
+// it, "2006-01-02 15:04" with a period ending at midnight as 24:00 of its last
+// day; "" for zero. The notice names the zone once.
 func FormatDeadline(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(shanghai).Format(TimeLayout)
+	return i18n.Clock(t)
 }
 
 // render checks a notice and puts it in words. An invalid notice is a
@@ -157,7 +149,7 @@ func render(n Notice) (rendered, error) {
 	}
 	v := view{
 		CaseNumber: strings.TrimSpace(n.CaseNumber), LookupCode: strings.TrimSpace(n.LookupCode),
-		AckDue: FormatDeadline(n.AckDueAt), ResolutionDue: FormatDeadline(n.ResolutionDueAt),
+		AckDue: FormatDeadline(n.AckDueAt), ResolutionDue: FormatDeadline(n.ResolutionDueAt), Zone: i18n.ZoneName(i18n.Lang(lang)),
 		Body: strings.TrimSpace(normaliseNewlines(n.Body)), Citation: strings.TrimSpace(n.Citation),
 	}
 	switch n.Kind {

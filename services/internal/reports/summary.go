@@ -9,6 +9,9 @@ import (
 
 	"github.com/go-pdf/fpdf"
 
+	"github.com/redress/redress/services/internal/i18n"
+	"github.com/redress/redress/services/internal/pdffont"
+
 	"github.com/redress/redress/workflows/calendar"
 )
 
@@ -51,44 +54,53 @@ func (e *Exporter) MonthlySummary(ctx context.Context, month time.Time, operator
 	if err != nil {
 		return err
 	}
-	title := "Monthly compliance summary " + from.Format("2006-01")
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle(title, false)
-	pdf.SetCreator("Redress", false)
+	title := "月度合规摘要 " + from.Format("2006年1月")
+	pdf := pdffont.New()
+	pdf.SetTitle(title, true)
+	pdf.SetCreator("Redress", true)
 	pdf.SetCreationDate(e.now().UTC())
 	pdf.SetModificationDate(e.now().UTC())
 	pdf.AddPage()
-	pdf.SetFont("Helvetica", "B", 16)
+	pdf.SetFont(pdffont.Family, "", 16)
 	pdf.CellFormat(0, 10, title, "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 10)
-	pdf.MultiCell(0, 5, fmt.Sprintf("%s. Cases received %s to %s (Asia/Shanghai). Produced %s. "+
-		"On time = deadline met at or before its due time; rates exclude pending deadlines. "+
-		"Handling time in working days on the official calendar, the day of receipt not counted.",
-		operator, from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02"),
-		e.now().In(calendar.Shanghai()).Format("2006-01-02 15:04 MST")), "", "L", false)
+	pdf.SetFont(pdffont.Family, "", 10)
+	pdffont.Paragraph(pdf, 5, fmt.Sprintf("%s。统计%s至%s（北京时间）收到的案件。生成于%s。"+
+		"按时：期限届满前（含届满时）完成；比率不计尚未届满的期限。"+
+		"处理用时按国务院公布的节假日安排以工作日计，收到当日不计。",
+		operator, from.Format("2006年1月2日"), to.AddDate(0, 0, -1).Format("2006年1月2日"),
+		i18n.Zoned(i18n.ZH, e.now().In(i18n.Zone()).Format("2006-01-02 15:04"))))
 	pdf.Ln(3)
 
 	total := byCat[len(byCat)-1]
-	pdf.SetFont("Helvetica", "B", 12)
-	pdf.CellFormat(0, 8, "Totals", "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 10)
+	pdf.SetFont(pdffont.Family, "", 12)
+	pdf.CellFormat(0, 8, "合计", "", 1, "L", false, 0, "")
+	pdf.SetFont(pdffont.Family, "", 10)
 	for _, kv := range [][2]string{
-		{"Cases", total[2]},
-		{"Acknowledged on time", percent(total[6]) + fmt.Sprintf(" (%s on time, %s late, %s pending)", total[3], total[4], total[5])},
-		{"Resolved on time", percent(total[10]) + fmt.Sprintf(" (%s on time, %s late, %s pending)", total[7], total[8], total[9])},
-		{"Handling time, median / p90", dash(total[12]) + " / " + dash(total[13]) + " working days"},
+		{"案件数", total[2]},
+		{"按时受理", percent(total[6]) + fmt.Sprintf("（按时%s件，超时%s件，未届满%s件）", total[3], total[4], total[5])},
+		{"按时办结", percent(total[10]) + fmt.Sprintf("（按时%s件，超时%s件，未届满%s件）", total[7], total[8], total[9])},
+		{"处理用时（中位数／第90百分位）", dash(total[12]) + "／" + dash(total[13]) + "个工作日"},
 	} {
 		pdf.CellFormat(60, 6, kv[0], "", 0, "L", false, 0, "")
 		pdf.CellFormat(0, 6, kv[1], "", 1, "L", false, 0, "")
 	}
 	pdf.Ln(3)
-	statTable(pdf, "By category", byCat)
-	statTable(pdf, "By channel", byChan)
+	statTable(pdf, "按类别", "category", byCat)
+	statTable(pdf, "按渠道", "channel", byChan)
 	rateChart(pdf, byCat[1:len(byCat)-1])
 	if err := pdf.Error(); err != nil {
 		return fmt.Errorf("monthly summary: %w", err)
 	}
 	return pdf.Output(w)
+}
+
+// groupName is a statistics group's name: the category's or channel's, or
+// the total.
+func groupName(group, code string) string {
+	if code == "total" {
+		return "合计"
+	}
+	return i18n.Term(i18n.ZH, group, code)
 }
 
 func percent(rate string) string {
@@ -110,20 +122,20 @@ func dash(s string) string {
 }
 
 // statTable prints group, cases, the two rates and the handling times.
-func statTable(pdf *fpdf.Fpdf, title string, rows [][]string) {
-	pdf.SetFont("Helvetica", "B", 12)
+func statTable(pdf *fpdf.Fpdf, title, group string, rows [][]string) {
+	pdf.SetFont(pdffont.Family, "", 12)
 	pdf.CellFormat(0, 8, title, "", 1, "L", false, 0, "")
 	widths := []float64{62, 18, 28, 28, 27, 27}
-	head := []string{"group", "cases", "ack on time", "resolved on time", "median days", "p90 days"}
-	pdf.SetFont("Helvetica", "B", 9)
+	head := []string{"分组", "案件数", "按时受理", "按时办结", "用时中位数", "用时第90百分位"}
+	pdf.SetFont(pdffont.Family, "", 9)
 	pdf.SetFillColor(230, 230, 230)
 	for i, h := range head {
 		pdf.CellFormat(widths[i], 6, h, "1", 0, "L", true, 0, "")
 	}
 	pdf.Ln(-1)
-	pdf.SetFont("Helvetica", "", 9)
+	pdf.SetFont(pdffont.Family, "", 9)
 	for _, r := range rows[1:] {
-		cells := []string{r[1], r[2], percent(r[6]), percent(r[10]), dash(r[12]), dash(r[13])}
+		cells := []string{groupName(group, r[1]), r[2], percent(r[6]), percent(r[10]), dash(r[12]), dash(r[13])}
 		for i, c := range cells {
 			pdf.CellFormat(widths[i], 6, c, "1", 0, "L", false, 0, "")
 		}
@@ -140,15 +152,15 @@ func rateChart(pdf *fpdf.Fpdf, rows [][]string) {
 	if pdf.GetY() > 200 {
 		pdf.AddPage()
 	}
-	pdf.SetFont("Helvetica", "B", 12)
-	pdf.CellFormat(0, 8, "On-time rates by category", "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 8)
+	pdf.SetFont(pdffont.Family, "", 12)
+	pdf.CellFormat(0, 8, "各类别按时率", "", 1, "L", false, 0, "")
+	pdf.SetFont(pdffont.Family, "", 8)
 	const labelW, barW, barH = 55.0, 110.0, 3.5
 	x0 := pdf.GetX()
 	for _, r := range rows {
 		y := pdf.GetY()
 		pdf.SetXY(x0, y)
-		pdf.CellFormat(labelW, 2*barH, r[1], "", 0, "L", false, 0, "")
+		pdf.CellFormat(labelW, 2*barH, groupName("category", r[1]), "", 0, "L", false, 0, "")
 		for i, rate := range []string{r[6], r[10]} {
 			f, _ := strconv.ParseFloat(rate, 64)
 			if i == 0 {
@@ -167,9 +179,9 @@ func rateChart(pdf *fpdf.Fpdf, rows [][]string) {
 	pdf.SetFillColor(70, 130, 180)
 	pdf.Rect(x0+labelW, pdf.GetY()+0.5, 4, 3, "F")
 	pdf.SetX(x0 + labelW + 5)
-	pdf.CellFormat(40, 4, "acknowledged on time", "", 0, "L", false, 0, "")
+	pdf.CellFormat(40, 4, "按时受理", "", 0, "L", false, 0, "")
 	pdf.SetFillColor(60, 160, 90)
 	pdf.Rect(pdf.GetX(), pdf.GetY()+0.5, 4, 3, "F")
 	pdf.SetX(pdf.GetX() + 5)
-	pdf.CellFormat(40, 4, "resolved on time", "", 1, "L", false, 0, "")
+	pdf.CellFormat(40, 4, "按时办结", "", 1, "L", false, 0, "")
 }

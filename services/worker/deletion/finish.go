@@ -18,6 +18,7 @@ import (
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
+	"github.com/redress/redress/services/internal/i18n"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/signed"
 	"github.com/redress/redress/workflows/calendar"
@@ -408,13 +409,11 @@ func outcomeText(r deletion.Request, kind string, done []string) string {
 		}
 		return "您的删除申请已处理；法律要求留存的网络日志（" + citeZH + "）仅作存储和安全用途，将于 " + until + " 删除。逐个系统：" + list + "\n删除证明编号：DR-" + r.ID[:8] + "。"
 	case wf.NoticeExtended:
-		// The last minute of the period (a day's period ends at 24:00).
-		due := r.DueAt.Add(-time.Minute).In(calendar.Shanghai()).Format("2006-01-02 15:04")
 		if en {
-			return "We need more time to complete your deletion request. The new due date is " + due + " (China Standard Time). " +
+			return "We need more time to complete your deletion request. The new due date is " + i18n.LegalTime(i18n.EN, r.DueAt) + ". " +
 				extensionReasonEN[r.ExtensionReasonCode] + " " + r.ReasonText
 		}
-		return "您的删除申请需要更多处理时间，新的办理期限为 " + due + "（北京时间）。" + extensionReasonZH[r.ExtensionReasonCode] + r.ReasonText
+		return "您的删除申请需要更多处理时间，新的办理期限为 " + i18n.LegalTime(i18n.ZH, r.DueAt) + "。" + extensionReasonZH[r.ExtensionReasonCode] + r.ReasonText
 	case wf.StatusFailed:
 		if en {
 			return "We could not yet confirm the deletion in every system; a person is following up and we will write again."

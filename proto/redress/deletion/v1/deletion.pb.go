@@ -1090,8 +1090,11 @@ type Deletion struct {
 	OriginalDueAt       *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=original_due_at,json=originalDueAt,proto3" json:"original_due_at,omitempty"`
 	ExtensionReason     ExtensionReason        `protobuf:"varint,21,opt,name=extension_reason,json=extensionReason,proto3,enum=redress.deletion.v1.ExtensionReason" json:"extension_reason,omitempty"`
 	ExtensionReasonText string                 `protobuf:"bytes,22,opt,name=extension_reason_text,json=extensionReasonText,proto3" json:"extension_reason_text,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The requester's language ("zh" or "en"): notices and the certificate
+	// speak it.
+	Language      string `protobuf:"bytes,23,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Deletion) Reset() {
@@ -1274,6 +1277,13 @@ func (x *Deletion) GetExtensionReason() ExtensionReason {
 func (x *Deletion) GetExtensionReasonText() string {
 	if x != nil {
 		return x.ExtensionReasonText
+	}
+	return ""
+}
+
+func (x *Deletion) GetLanguage() string {
+	if x != nil {
+		return x.Language
 	}
 	return ""
 }
@@ -2925,7 +2935,7 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"deletionId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"S\n" +
 	"\x16AttestIdentityResponse\x129\n" +
-	"\bdeletion\x18\x01 \x01(\v2\x1d.redress.deletion.v1.DeletionR\bdeletion\"\xec\a\n" +
+	"\bdeletion\x18\x01 \x01(\v2\x1d.redress.deletion.v1.DeletionR\bdeletion\"\x88\b\n" +
 	"\bDeletion\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\x04type\x18\x02 \x01(\x0e2 .redress.deletion.v1.RequestTypeR\x04type\x123\n" +
@@ -2955,7 +2965,8 @@ const file_redress_deletion_v1_deletion_proto_rawDesc = "" +
 	"\x10restricted_until\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x0frestrictedUntil\x12B\n" +
 	"\x0foriginal_due_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\roriginalDueAt\x12O\n" +
 	"\x10extension_reason\x18\x15 \x01(\x0e2$.redress.deletion.v1.ExtensionReasonR\x0fextensionReason\x122\n" +
-	"\x15extension_reason_text\x18\x16 \x01(\tR\x13extensionReasonText\"5\n" +
+	"\x15extension_reason_text\x18\x16 \x01(\tR\x13extensionReasonText\x12\x1a\n" +
+	"\blanguage\x18\x17 \x01(\tR\blanguage\"5\n" +
 	"\x12GetDeletionRequest\x12\x1f\n" +
 	"\vdeletion_id\x18\x01 \x01(\tR\n" +
 	"deletionId\"P\n" +

@@ -2602,6 +2602,104 @@ func (x *MergeCaseResponse) GetCase() *Case {
 	return nil
 }
 
+type SetCaseLanguageRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// "zh" or "en"; a BCP 47 tag such as "zh-CN" or "en-GB" is accepted and
+	// stored as its language.
+	Language      string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCaseLanguageRequest) Reset() {
+	*x = SetCaseLanguageRequest{}
+	mi := &file_redress_intake_v1_intake_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCaseLanguageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCaseLanguageRequest) ProtoMessage() {}
+
+func (x *SetCaseLanguageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_intake_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCaseLanguageRequest.ProtoReflect.Descriptor instead.
+func (*SetCaseLanguageRequest) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SetCaseLanguageRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *SetCaseLanguageRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+type SetCaseLanguageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCaseLanguageResponse) Reset() {
+	*x = SetCaseLanguageResponse{}
+	mi := &file_redress_intake_v1_intake_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCaseLanguageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCaseLanguageResponse) ProtoMessage() {}
+
+func (x *SetCaseLanguageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_redress_intake_v1_intake_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCaseLanguageResponse.ProtoReflect.Descriptor instead.
+func (*SetCaseLanguageResponse) Descriptor() ([]byte, []int) {
+	return file_redress_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *SetCaseLanguageResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
 var File_redress_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_redress_intake_v1_intake_proto_rawDesc = "" +
@@ -2770,6 +2868,11 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12&\n" +
 	"\x0fprimary_case_id\x18\x02 \x01(\tR\rprimaryCaseId\"@\n" +
 	"\x11MergeCaseResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.redress.intake.v1.CaseR\x04case\"M\n" +
+	"\x16SetCaseLanguageRequest\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1a\n" +
+	"\blanguage\x18\x02 \x01(\tR\blanguage\"F\n" +
+	"\x17SetCaseLanguageResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.redress.intake.v1.CaseR\x04case*T\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -2831,8 +2934,7 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\x10SUBJECT_TYPE_URL\x10\x03\x12\x14\n" +
 	"\x10SUBJECT_TYPE_APP\x10\x04\x12\x18\n" +
 	"\x14SUBJECT_TYPE_ACCOUNT\x10\x05\x12 \n" +
-	"\x1cSUBJECT_TYPE_MESSAGE_CONTENT\x10\x062\xde\n" +
-	"\n" +
+	"\x1cSUBJECT_TYPE_MESSAGE_CONTENT\x10\x062\xc8\v\n" +
 	"\rIntakeService\x12h\n" +
 	"\x0fSubmitComplaint\x12).redress.intake.v1.SubmitComplaintRequest\x1a*.redress.intake.v1.SubmitComplaintResponse\x12P\n" +
 	"\aGetCase\x12!.redress.intake.v1.GetCaseRequest\x1a\".redress.intake.v1.GetCaseResponse\x12V\n" +
@@ -2851,7 +2953,8 @@ const file_redress_intake_v1_intake_proto_rawDesc = "" +
 	"\tCloseCase\x12#.redress.intake.v1.CloseCaseRequest\x1a$.redress.intake.v1.CloseCaseResponse\x12Y\n" +
 	"\n" +
 	"ReopenCase\x12$.redress.intake.v1.ReopenCaseRequest\x1a%.redress.intake.v1.ReopenCaseResponse\x12V\n" +
-	"\tMergeCase\x12#.redress.intake.v1.MergeCaseRequest\x1a$.redress.intake.v1.MergeCaseResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
+	"\tMergeCase\x12#.redress.intake.v1.MergeCaseRequest\x1a$.redress.intake.v1.MergeCaseResponse\x12h\n" +
+	"\x0fSetCaseLanguage\x12).redress.intake.v1.SetCaseLanguageRequest\x1a*.redress.intake.v1.SetCaseLanguageResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_redress_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -2866,7 +2969,7 @@ func file_redress_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_redress_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_redress_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_redress_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_redress_intake_v1_intake_proto_goTypes = []any{
 	(CaseKind)(0),                             // 0: redress.intake.v1.CaseKind
 	(Category)(0),                             // 1: redress.intake.v1.Category
@@ -2909,13 +3012,15 @@ var file_redress_intake_v1_intake_proto_goTypes = []any{
 	(*ReopenCaseResponse)(nil),                // 38: redress.intake.v1.ReopenCaseResponse
 	(*MergeCaseRequest)(nil),                  // 39: redress.intake.v1.MergeCaseRequest
 	(*MergeCaseResponse)(nil),                 // 40: redress.intake.v1.MergeCaseResponse
-	(*timestamppb.Timestamp)(nil),             // 41: google.protobuf.Timestamp
+	(*SetCaseLanguageRequest)(nil),            // 41: redress.intake.v1.SetCaseLanguageRequest
+	(*SetCaseLanguageResponse)(nil),           // 42: redress.intake.v1.SetCaseLanguageResponse
+	(*timestamppb.Timestamp)(nil),             // 43: google.protobuf.Timestamp
 }
 var file_redress_intake_v1_intake_proto_depIdxs = []int32{
 	6,  // 0: redress.intake.v1.Subject.type:type_name -> redress.intake.v1.SubjectType
-	41, // 1: redress.intake.v1.Attachment.created_at:type_name -> google.protobuf.Timestamp
-	41, // 2: redress.intake.v1.Deadline.due_at:type_name -> google.protobuf.Timestamp
-	41, // 3: redress.intake.v1.Deadline.met_at:type_name -> google.protobuf.Timestamp
+	43, // 1: redress.intake.v1.Attachment.created_at:type_name -> google.protobuf.Timestamp
+	43, // 2: redress.intake.v1.Deadline.due_at:type_name -> google.protobuf.Timestamp
+	43, // 3: redress.intake.v1.Deadline.met_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: redress.intake.v1.Case.kind:type_name -> redress.intake.v1.CaseKind
 	1,  // 5: redress.intake.v1.Case.category:type_name -> redress.intake.v1.Category
 	2,  // 6: redress.intake.v1.Case.channel:type_name -> redress.intake.v1.Channel
@@ -2927,9 +3032,9 @@ var file_redress_intake_v1_intake_proto_depIdxs = []int32{
 	11, // 12: redress.intake.v1.Case.resolution:type_name -> redress.intake.v1.Deadline
 	5,  // 13: redress.intake.v1.Case.rejection_reason:type_name -> redress.intake.v1.RejectionReason
 	10, // 14: redress.intake.v1.Case.attachments:type_name -> redress.intake.v1.Attachment
-	41, // 15: redress.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
-	41, // 16: redress.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	41, // 17: redress.intake.v1.Case.regulator_due_at:type_name -> google.protobuf.Timestamp
+	43, // 15: redress.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
+	43, // 16: redress.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	43, // 17: redress.intake.v1.Case.regulator_due_at:type_name -> google.protobuf.Timestamp
 	0,  // 18: redress.intake.v1.SubmitComplaintRequest.kind:type_name -> redress.intake.v1.CaseKind
 	1,  // 19: redress.intake.v1.SubmitComplaintRequest.category:type_name -> redress.intake.v1.Category
 	2,  // 20: redress.intake.v1.SubmitComplaintRequest.channel:type_name -> redress.intake.v1.Channel
@@ -2937,14 +3042,14 @@ var file_redress_intake_v1_intake_proto_depIdxs = []int32{
 	7,  // 22: redress.intake.v1.SubmitComplaintRequest.complainant:type_name -> redress.intake.v1.Complainant
 	8,  // 23: redress.intake.v1.SubmitComplaintRequest.subject:type_name -> redress.intake.v1.Subject
 	9,  // 24: redress.intake.v1.SubmitComplaintRequest.attachments:type_name -> redress.intake.v1.AttachmentUpload
-	41, // 25: redress.intake.v1.SubmitComplaintRequest.regulator_due_at:type_name -> google.protobuf.Timestamp
+	43, // 25: redress.intake.v1.SubmitComplaintRequest.regulator_due_at:type_name -> google.protobuf.Timestamp
 	12, // 26: redress.intake.v1.SubmitComplaintResponse.case:type_name -> redress.intake.v1.Case
 	12, // 27: redress.intake.v1.GetCaseResponse.case:type_name -> redress.intake.v1.Case
 	4,  // 28: redress.intake.v1.ListCasesRequest.states:type_name -> redress.intake.v1.CaseState
 	1,  // 29: redress.intake.v1.ListCasesRequest.categories:type_name -> redress.intake.v1.Category
 	2,  // 30: redress.intake.v1.ListCasesRequest.channels:type_name -> redress.intake.v1.Channel
-	41, // 31: redress.intake.v1.ListCasesRequest.deadline_before:type_name -> google.protobuf.Timestamp
-	41, // 32: redress.intake.v1.ListCasesRequest.deadline_after:type_name -> google.protobuf.Timestamp
+	43, // 31: redress.intake.v1.ListCasesRequest.deadline_before:type_name -> google.protobuf.Timestamp
+	43, // 32: redress.intake.v1.ListCasesRequest.deadline_after:type_name -> google.protobuf.Timestamp
 	12, // 33: redress.intake.v1.ListCasesResponse.cases:type_name -> redress.intake.v1.Case
 	12, // 34: redress.intake.v1.ReplyToComplainantResponse.case:type_name -> redress.intake.v1.Case
 	12, // 35: redress.intake.v1.AcceptCaseResponse.case:type_name -> redress.intake.v1.Case
@@ -2957,39 +3062,42 @@ var file_redress_intake_v1_intake_proto_depIdxs = []int32{
 	12, // 42: redress.intake.v1.CloseCaseResponse.case:type_name -> redress.intake.v1.Case
 	12, // 43: redress.intake.v1.ReopenCaseResponse.case:type_name -> redress.intake.v1.Case
 	12, // 44: redress.intake.v1.MergeCaseResponse.case:type_name -> redress.intake.v1.Case
-	13, // 45: redress.intake.v1.IntakeService.SubmitComplaint:input_type -> redress.intake.v1.SubmitComplaintRequest
-	15, // 46: redress.intake.v1.IntakeService.GetCase:input_type -> redress.intake.v1.GetCaseRequest
-	17, // 47: redress.intake.v1.IntakeService.ListCases:input_type -> redress.intake.v1.ListCasesRequest
-	19, // 48: redress.intake.v1.IntakeService.AddNote:input_type -> redress.intake.v1.AddNoteRequest
-	21, // 49: redress.intake.v1.IntakeService.ReplyToComplainant:input_type -> redress.intake.v1.ReplyToComplainantRequest
-	23, // 50: redress.intake.v1.IntakeService.AcceptCase:input_type -> redress.intake.v1.AcceptCaseRequest
-	25, // 51: redress.intake.v1.IntakeService.RejectCase:input_type -> redress.intake.v1.RejectCaseRequest
-	27, // 52: redress.intake.v1.IntakeService.AssignCase:input_type -> redress.intake.v1.AssignCaseRequest
-	29, // 53: redress.intake.v1.IntakeService.RequestInformation:input_type -> redress.intake.v1.RequestInformationRequest
-	31, // 54: redress.intake.v1.IntakeService.RecordComplainantResponse:input_type -> redress.intake.v1.RecordComplainantResponseRequest
-	33, // 55: redress.intake.v1.IntakeService.ResolveCase:input_type -> redress.intake.v1.ResolveCaseRequest
-	35, // 56: redress.intake.v1.IntakeService.CloseCase:input_type -> redress.intake.v1.CloseCaseRequest
-	37, // 57: redress.intake.v1.IntakeService.ReopenCase:input_type -> redress.intake.v1.ReopenCaseRequest
-	39, // 58: redress.intake.v1.IntakeService.MergeCase:input_type -> redress.intake.v1.MergeCaseRequest
-	14, // 59: redress.intake.v1.IntakeService.SubmitComplaint:output_type -> redress.intake.v1.SubmitComplaintResponse
-	16, // 60: redress.intake.v1.IntakeService.GetCase:output_type -> redress.intake.v1.GetCaseResponse
-	18, // 61: redress.intake.v1.IntakeService.ListCases:output_type -> redress.intake.v1.ListCasesResponse
-	20, // 62: redress.intake.v1.IntakeService.AddNote:output_type -> redress.intake.v1.AddNoteResponse
-	22, // 63: redress.intake.v1.IntakeService.ReplyToComplainant:output_type -> redress.intake.v1.ReplyToComplainantResponse
-	24, // 64: redress.intake.v1.IntakeService.AcceptCase:output_type -> redress.intake.v1.AcceptCaseResponse
-	26, // 65: redress.intake.v1.IntakeService.RejectCase:output_type -> redress.intake.v1.RejectCaseResponse
-	28, // 66: redress.intake.v1.IntakeService.AssignCase:output_type -> redress.intake.v1.AssignCaseResponse
-	30, // 67: redress.intake.v1.IntakeService.RequestInformation:output_type -> redress.intake.v1.RequestInformationResponse
-	32, // 68: redress.intake.v1.IntakeService.RecordComplainantResponse:output_type -> redress.intake.v1.RecordComplainantResponseResponse
-	34, // 69: redress.intake.v1.IntakeService.ResolveCase:output_type -> redress.intake.v1.ResolveCaseResponse
-	36, // 70: redress.intake.v1.IntakeService.CloseCase:output_type -> redress.intake.v1.CloseCaseResponse
-	38, // 71: redress.intake.v1.IntakeService.ReopenCase:output_type -> redress.intake.v1.ReopenCaseResponse
-	40, // 72: redress.intake.v1.IntakeService.MergeCase:output_type -> redress.intake.v1.MergeCaseResponse
-	59, // [59:73] is the sub-list for method output_type
-	45, // [45:59] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	12, // 45: redress.intake.v1.SetCaseLanguageResponse.case:type_name -> redress.intake.v1.Case
+	13, // 46: redress.intake.v1.IntakeService.SubmitComplaint:input_type -> redress.intake.v1.SubmitComplaintRequest
+	15, // 47: redress.intake.v1.IntakeService.GetCase:input_type -> redress.intake.v1.GetCaseRequest
+	17, // 48: redress.intake.v1.IntakeService.ListCases:input_type -> redress.intake.v1.ListCasesRequest
+	19, // 49: redress.intake.v1.IntakeService.AddNote:input_type -> redress.intake.v1.AddNoteRequest
+	21, // 50: redress.intake.v1.IntakeService.ReplyToComplainant:input_type -> redress.intake.v1.ReplyToComplainantRequest
+	23, // 51: redress.intake.v1.IntakeService.AcceptCase:input_type -> redress.intake.v1.AcceptCaseRequest
+	25, // 52: redress.intake.v1.IntakeService.RejectCase:input_type -> redress.intake.v1.RejectCaseRequest
+	27, // 53: redress.intake.v1.IntakeService.AssignCase:input_type -> redress.intake.v1.AssignCaseRequest
+	29, // 54: redress.intake.v1.IntakeService.RequestInformation:input_type -> redress.intake.v1.RequestInformationRequest
+	31, // 55: redress.intake.v1.IntakeService.RecordComplainantResponse:input_type -> redress.intake.v1.RecordComplainantResponseRequest
+	33, // 56: redress.intake.v1.IntakeService.ResolveCase:input_type -> redress.intake.v1.ResolveCaseRequest
+	35, // 57: redress.intake.v1.IntakeService.CloseCase:input_type -> redress.intake.v1.CloseCaseRequest
+	37, // 58: redress.intake.v1.IntakeService.ReopenCase:input_type -> redress.intake.v1.ReopenCaseRequest
+	39, // 59: redress.intake.v1.IntakeService.MergeCase:input_type -> redress.intake.v1.MergeCaseRequest
+	41, // 60: redress.intake.v1.IntakeService.SetCaseLanguage:input_type -> redress.intake.v1.SetCaseLanguageRequest
+	14, // 61: redress.intake.v1.IntakeService.SubmitComplaint:output_type -> redress.intake.v1.SubmitComplaintResponse
+	16, // 62: redress.intake.v1.IntakeService.GetCase:output_type -> redress.intake.v1.GetCaseResponse
+	18, // 63: redress.intake.v1.IntakeService.ListCases:output_type -> redress.intake.v1.ListCasesResponse
+	20, // 64: redress.intake.v1.IntakeService.AddNote:output_type -> redress.intake.v1.AddNoteResponse
+	22, // 65: redress.intake.v1.IntakeService.ReplyToComplainant:output_type -> redress.intake.v1.ReplyToComplainantResponse
+	24, // 66: redress.intake.v1.IntakeService.AcceptCase:output_type -> redress.intake.v1.AcceptCaseResponse
+	26, // 67: redress.intake.v1.IntakeService.RejectCase:output_type -> redress.intake.v1.RejectCaseResponse
+	28, // 68: redress.intake.v1.IntakeService.AssignCase:output_type -> redress.intake.v1.AssignCaseResponse
+	30, // 69: redress.intake.v1.IntakeService.RequestInformation:output_type -> redress.intake.v1.RequestInformationResponse
+	32, // 70: redress.intake.v1.IntakeService.RecordComplainantResponse:output_type -> redress.intake.v1.RecordComplainantResponseResponse
+	34, // 71: redress.intake.v1.IntakeService.ResolveCase:output_type -> redress.intake.v1.ResolveCaseResponse
+	36, // 72: redress.intake.v1.IntakeService.CloseCase:output_type -> redress.intake.v1.CloseCaseResponse
+	38, // 73: redress.intake.v1.IntakeService.ReopenCase:output_type -> redress.intake.v1.ReopenCaseResponse
+	40, // 74: redress.intake.v1.IntakeService.MergeCase:output_type -> redress.intake.v1.MergeCaseResponse
+	42, // 75: redress.intake.v1.IntakeService.SetCaseLanguage:output_type -> redress.intake.v1.SetCaseLanguageResponse
+	61, // [61:76] is the sub-list for method output_type
+	46, // [46:61] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_redress_intake_v1_intake_proto_init() }
@@ -3003,7 +3111,7 @@ func file_redress_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_redress_intake_v1_intake_proto_rawDesc), len(file_redress_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	IntakeService_CloseCase_FullMethodName                 = "/redress.intake.v1.IntakeService/CloseCase"
 	IntakeService_ReopenCase_FullMethodName                = "/redress.intake.v1.IntakeService/ReopenCase"
 	IntakeService_MergeCase_FullMethodName                 = "/redress.intake.v1.IntakeService/MergeCase"
+	IntakeService_SetCaseLanguage_FullMethodName           = "/redress.intake.v1.IntakeService/SetCaseLanguage"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -60,6 +61,10 @@ type IntakeServiceClient interface {
 	ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*ReopenCaseResponse, error)
 	// Fold a duplicate case into a primary case.
 	MergeCase(ctx context.Context, in *MergeCaseRequest, opts ...grpc.CallOption) (*MergeCaseResponse, error)
+	// Record the complainant's language, which chooses the language of every
+	// later notice, the status page and the certificate. Audited with the
+	// language before and after.
+	SetCaseLanguage(ctx context.Context, in *SetCaseLanguageRequest, opts ...grpc.CallOption) (*SetCaseLanguageResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -210,6 +215,16 @@ func (c *intakeServiceClient) MergeCase(ctx context.Context, in *MergeCaseReques
 	return out, nil
 }
 
+func (c *intakeServiceClient) SetCaseLanguage(ctx context.Context, in *SetCaseLanguageRequest, opts ...grpc.CallOption) (*SetCaseLanguageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetCaseLanguageResponse)
+	err := c.cc.Invoke(ctx, IntakeService_SetCaseLanguage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -235,6 +250,10 @@ type IntakeServiceServer interface {
 	ReopenCase(context.Context, *ReopenCaseRequest) (*ReopenCaseResponse, error)
 	// Fold a duplicate case into a primary case.
 	MergeCase(context.Context, *MergeCaseRequest) (*MergeCaseResponse, error)
+	// Record the complainant's language, which chooses the language of every
+	// later notice, the status page and the certificate. Audited with the
+	// language before and after.
+	SetCaseLanguage(context.Context, *SetCaseLanguageRequest) (*SetCaseLanguageResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -286,6 +305,9 @@ func (UnimplementedIntakeServiceServer) ReopenCase(context.Context, *ReopenCaseR
 }
 func (UnimplementedIntakeServiceServer) MergeCase(context.Context, *MergeCaseRequest) (*MergeCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MergeCase not implemented")
+}
+func (UnimplementedIntakeServiceServer) SetCaseLanguage(context.Context, *SetCaseLanguageRequest) (*SetCaseLanguageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetCaseLanguage not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -560,6 +582,24 @@ func _IntakeService_MergeCase_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_SetCaseLanguage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCaseLanguageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).SetCaseLanguage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_SetCaseLanguage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).SetCaseLanguage(ctx, req.(*SetCaseLanguageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -622,6 +662,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MergeCase",
 			Handler:    _IntakeService_MergeCase_Handler,
+		},
+		{
+			MethodName: "SetCaseLanguage",
+			Handler:    _IntakeService_SetCaseLanguage_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
