@@ -187,20 +187,19 @@ func numeralZH(s string) (string, bool) {
 	var b strings.Builder
 	zero := false // a zero digit is owed before the next non-zero one
 	for i, d := range []int{n / 1000, n / 100 % 10, n / 10 % 10, n % 10} {
-		switch {
-		case d == 0:
+		if d == 0 {
 			zero = b.Len() > 0
-		default:
-			if zero {
-				b.WriteRune(digits[0])
-				zero = false
-			}
-			// 十五, not 一十五, when the number starts with its tens.
-			if !(units[i] == "十" && d == 1 && b.Len() == 0) {
-				b.WriteRune(digits[d])
-			}
-			b.WriteString(units[i])
+			continue
 		}
+		if zero {
+			b.WriteRune(digits[0])
+			zero = false
+		}
+		// 十五, not 一十五, when the number starts with its tens.
+		if units[i] != "十" || d != 1 || b.Len() > 0 {
+			b.WriteRune(digits[d])
+		}
+		b.WriteString(units[i])
 	}
 	return b.String(), true
 }
