@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -192,13 +193,28 @@ func TestPoliciesAndCalendars(t *testing.T) {
 		`id="provider-type">App operator`, "REDRESS_PROVIDER_TYPE", "disabled: cn/T3", "MIIT Order 24 (2013) Art. 12, 14",
 		"MIIT SMS Service Rules (Order 31, 2015)", "Internet Society of China (ISC) complaint platform rule", "article not identified",
 		`class="confidence-secondary">secondary source only<`, `class="confidence-unverified">unverified: a configurable default<`,
-		`class="confidence-text">verified`, "REDRESS_POLICY_RULES_OFF", "from 2026-01-01:</small> CSL 2026 Art. 51"} {
+		`class="confidence-text">verified`, "REDRESS_POLICY_RULES_OFF", "from 2026-01-01:</small> <cite>CSL 2026 Art. 51"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("policies page lacks %q:\n%s", want, page)
 		}
 	}
 	c.get("/lang/zh")
-	if _, zh := c.get("/policies?year=2026"); !strings.Contains(zh, "春节") || !strings.Contains(zh, "仅有二手来源") || !strings.Contains(zh, "App 运营者") {
+	_, zh := c.get("/policies?year=2026")
+	if !strings.Contains(zh, "春节") || !strings.Contains(zh, "仅有二手来源") || !strings.Contains(zh, "App 运营者") {
 		t.Fatal("no Chinese holiday names, confidence or profile")
+	}
+	// Citations in Chinese: law, version, article in Chinese numerals; an
+	// instrument without an identified article says so; none in English.
+	for _, want := range []string{"《中华人民共和国网络安全法》（2025年修正）第五十一条", "《中华人民共和国网络安全法》（2016年）第四十九条",
+		"《电信和互联网用户个人信息保护规定》（工业和信息化部令第24号）第十二条、第十四条", "《通信短信息服务管理规定》（工业和信息化部令第31号）（具体条款未确定）",
+		"中国互联网协会投诉平台规则（具体条款未确定）", "《国家网络安全事件报告管理办法》（2025年11月1日起施行）第四条"} {
+		if !strings.Contains(zh, want) {
+			t.Errorf("the Chinese policies page lacks %q", want)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?s)<cite>(.*?)</cite>`).FindAllStringSubmatch(zh, -1) {
+		if strings.Contains(m[1], "Art.") || strings.Contains(m[1], "MIIT") {
+			t.Errorf("an English citation on the Chinese policies page: %s", m[1])
+		}
 	}
 }

@@ -122,6 +122,7 @@ func New(c Config) (*Server, error) {
 		"fmtTime":         fmtTime,
 		"legalTime":       legalTime,
 		"term":            term,
+		"cite":            func(lang, text string) string { return policy.CitationIn(text, lang) },
 		"deletionReasons": deletionReasons,
 		"deletionOpen":    deletionOpen,
 		"escalationSteps": escalationSteps,

@@ -8,8 +8,11 @@ import (
 	"time"
 
 	escalationv1 "github.com/redress/redress/proto/redress/escalation/v1"
+	identityv1 "github.com/redress/redress/proto/redress/identity/v1"
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	wf "github.com/redress/redress/workflows/escalation"
 )
@@ -19,8 +22,9 @@ import (
 // report clock runs from the first complaint (here received 4 h less 20
 // seconds ago, so the 4 h deadline of an "other" operator passes during the
 // test, on the real workflow engine). The deadline passing leaves a breach
-// row, an audit entry and a mail to the compliance officers; grading then
-// files it.
+// row, an audit entry, a mail to the compliance officers and an alert in
+// each officer's console (AlertService, raised by the escalation worker with
+// its service credential), none with personal data; grading then files it.
 func TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches(t *testing.T) {
 	h := newHarness(t, options{noWorker: true})
 	agent := h.as("api.partner")
@@ -45,6 +49,15 @@ func TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches(t *testing.T) {
 	}
 	var discovered time.Time
 	if err := h.db.Raw("SELECT min(received_at) FROM cases WHERE id IN ?", ids).Scan(&discovered).Error; err != nil {
+		t.Fatal(err)
+	}
+	// A compliance officer's account, there before the breach: the alert
+	// goes to the people holding the role at the time.
+	if _, err := h.identity.AddUser(h.ctx, "test", identity.NewUser{Username: "officer.zhao", Role: access.ComplianceOfficer}); err != nil {
+		t.Fatal(err)
+	}
+	officer, _, err := h.identity.IssueToken(h.ctx, "officer.zhao", "officer.zhao", "test", nil, time.Hour)
+	if err != nil {
 		t.Fatal(err)
 	}
 	compliance := "compliance.officer@operator.example"
@@ -91,6 +104,8 @@ func TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches(t *testing.T) {
 		strings.Contains(m.Body, "crafted0") || strings.Contains(m.Body, "Zhang San") {
 		t.Fatalf("breach alert to %v:\n%s", m.To, m.Body)
 	}
+	checkBreachAlert(t, h, officer, id, inc.GetDueAt().AsTime())
+
 	// Nothing went to the regulator on the complaints' word alone.
 	if x := e.get(h, id); len(x.GetFilings()) != 0 || x.GetStatus() != wf.StatusOpen ||
 		slices.Contains(auditActions(t, h, id), "escalation.submitted") {
@@ -109,5 +124,44 @@ func TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches(t *testing.T) {
 	acts := auditActions(t, h, id)
 	if i, j := slices.Index(acts, "escalation.grade"), slices.Index(acts, "escalation.submitted"); i < 0 || j < i {
 		t.Fatalf("audit %v: submitted before graded", acts)
+	}
+}
+
+// checkBreachAlert checks that the officer holding token finds, through
+// AlertService, the alert of incident id's missed report deadline: overdue,
+// naming the incident by id and link with its due time, and no personal
+// data in the alert nor in any alert row of the incident.
+func checkBreachAlert(t *testing.T, h *harness, token, id string, due time.Time) {
+	t.Helper()
+	alerts := identityv1.NewAlertServiceClient(h.conn)
+	var breach *identityv1.Alert
+	h.eventually("the breach alert in the officer's console", 60*time.Second, func() bool {
+		l, err := alerts.ListMyAlerts(bearerCtx(h.ctx, token), &identityv1.ListMyAlertsRequest{})
+		if err != nil {
+			t.Fatalf("list my alerts: %v", err)
+		}
+		for _, a := range l.GetAlerts() {
+			if a.GetKind() == identityv1.AlertKind_ALERT_KIND_ESCALATION_OVERDUE && a.GetSubjectRef() == id {
+				breach = a
+				return true
+			}
+		}
+		return false
+	})
+	if breach.GetSubjectType() != "escalation" || breach.GetLink() != "/incidents/"+id || !breach.GetDueAt().AsTime().Equal(due) ||
+		!strings.Contains(breach.GetNote(), "missed a due date") || breach.GetRead() {
+		t.Fatalf("breach alert %+v", breach)
+	}
+	var rows []string
+	if err := h.db.Raw("SELECT concat_ws(' ', recipient, event_key, kind, subject_type, subject_ref, note, link) FROM alerts WHERE subject_ref = ?", id).
+		Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		for _, personal := range []string{"crafted", "@example.com", "Zhang San", "+86138"} {
+			if strings.Contains(r, personal) {
+				t.Errorf("an alert row holds personal data (%q): %s", personal, r)
+			}
+		}
 	}
 }

@@ -95,6 +95,7 @@ func startEscalation(h *harness, o escOptions) *escalationEnv {
 	acts := &escworker.Activities{DB: db, Keys: h.keys, Regulators: o.dir, Log: h.log, Contact: "privacy@operator.example",
 		Intake: h.facts,
 		Alert:  &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}, AlertTo: o.alertTo}
+	acts.Alerts = h.escAlerts // the officers' console alerts, raised with the escalation service's credential
 	trig := &esc.Triggers{DB: db, Intake: h.facts, Cluster: o.cluster, OperatorClass: o.class}
 	go func() {
 		defer close(done)

@@ -26,6 +26,7 @@ import (
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	reportingv1 "github.com/redress/redress/proto/redress/reporting/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	esc "github.com/redress/redress/services/internal/escalation"
@@ -88,6 +89,12 @@ type harness struct {
 	// workers (one command key per test, as REDRESS_COMMAND_KEY).
 	signer   *signing.Signer
 	commands *command.Verifier
+
+	// alerts keeps the staff's alerts; AlertService serves it on the same
+	// socket, and escAlerts raises on it with the escalation service's
+	// credential, as the escalation worker does.
+	alerts    *alerts.Store
+	escAlerts alerts.Raiser
 }
 
 type options struct {
@@ -143,6 +150,8 @@ func newHarness(t *testing.T, o options) *harness {
 	reportingv1.RegisterReportingServiceServer(gs.GRPC, &reports.Server{
 		Exporter: &reports.Exporter{DB: sqlDB, Calendars: cals}, DB: h.db, Log: h.log})
 	identityv1.RegisterIdentityServiceServer(gs.GRPC, &identity.Server{Store: h.identity, Log: h.log})
+	h.alerts = &alerts.Store{DB: pgtest.As(t, h.db, "redress_intake_app"), Log: h.log}
+	identityv1.RegisterAlertServiceServer(gs.GRPC, &alerts.Server{Store: h.alerts})
 	intakev1.RegisterErasureServiceServer(gs.GRPC, &intake.Erasure{DB: h.db, Keys: h.keys})
 	intakev1.RegisterCaseFactsServiceServer(gs.GRPC, &intake.CaseFacts{DB: h.db, Keys: h.keys,
 		Sender: &notify.SMTPSender{Addr: h.smtp.Addr(), From: "redress@operator.example", Timeout: 5 * time.Second}})
@@ -179,6 +188,7 @@ func newHarness(t *testing.T, o options) *harness {
 	t.Cleanup(func() { _ = factsConn.Close() })
 	h.facts = intakev1.NewCaseFactsServiceClient(factsConn)
 	h.delFacts = deletionv1.NewDeletionFactsServiceClient(factsConn)
+	h.escAlerts = alerts.Remote{Client: identityv1.NewAlertServiceClient(factsConn)}
 	if !o.noWorker {
 		h.startWorker()
 	}

@@ -159,6 +159,7 @@ func funcs(l i18n.Lang) template.FuncMap {
 		"deadline":  func(t time.Time) string { return i18n.LegalTime(l, t) },
 		"month":     func(t time.Time) string { return t.Format(messages.T(l, "month")) },
 		"lang":      func() string { return l.Tag() },
+		"cite":      func(text string) string { return policy.CitationIn(text, string(l)) },
 		"other":     func() string { return string(l.Other()) },
 		"otherTag":  func() string { return l.Other().Tag() },
 		"otherName": func() string { return messages.T(l.Other(), "lang.name") },
@@ -236,14 +237,19 @@ func (s *Server) channels(w http.ResponseWriter, r *http.Request) {
 	l := s.lang(w, r, "")
 	today := calendar.DateOf(s.now(), calendar.Shanghai())
 	var rows []ruleRow
+	// The duty to run a complaint system (C1), in force today.
+	basis := "CSL 2026 Art. 51"
 	for _, rule := range s.cfg.Policy.Rules("cn") {
+		if rule.ID == "cn/C1" {
+			basis = rule.CitationOn(today)
+		}
 		if !rule.Enabled || rule.Unit == policy.GivenInstant {
 			continue
 		}
 		rows = append(rows, ruleRow{Deadline: messages.T(l, "deadline."+rule.Deadline), Applies: applies(l, rule.Match),
 			Limit: messages.T(l, "unit."+string(rule.Unit), rule.Amount), Citation: rule.CitationOn(today)})
 	}
-	s.render(w, l, http.StatusOK, "channels", map[string]any{"Contacts": s.cfg.Contacts, "Rules": rows, "Categories": categories,
+	s.render(w, l, http.StatusOK, "channels", map[string]any{"Contacts": s.cfg.Contacts, "Basis": basis, "Rules": rows, "Categories": categories,
 		"Stats": s.lastMonth(r.Context())})
 }
 

@@ -127,10 +127,11 @@ func cite(text string) []Citation { return []Citation{{Text: text}} }
 // months (CSL 2016 Art. 21(3), Art. 23(3) of the law as amended in force from
 // 2026-01-01) as in force on day d, in English and Chinese.
 func LogRetentionCitation(d calendar.Date) (en, zh string) {
+	en = "CSL 2026 Art. 23(3)"
 	if d.Before(cslRenumbered) {
-		return "CSL 2016 Art. 21(3)", "《网络安全法》（2016年）第二十一条第（三）项"
+		en = "CSL 2016 Art. 21(3)"
 	}
-	return "CSL 2026 Art. 23(3)", "《网络安全法》（2025年修正）第二十三条第（三）项"
+	return en, CitationIn(en, "zh")
 }
 
 // cslArticles pairs the CSL articles a citation names that the amended law

@@ -25,6 +25,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/escalation/store"
 	"github.com/redress/redress/services/internal/i18n"
+	"github.com/redress/redress/workflows/policy"
 )
 
 // Format names the package layout.
@@ -298,8 +299,8 @@ func timeline(p []ProofEntry) []timelineEntry {
 	return out
 }
 
-// summary is the filing in words for the regulator, in Chinese; codes,
-// identifiers and citations print as they are. Times are in the operator's
+// summary is the filing in words for the regulator, in Chinese; codes and
+// identifiers print as they are, citations in their Chinese form. Times are in the operator's
 // zone, a deadline as the law counts it.
 func summary(m Manifest, facts []CaseFacts, proof []ProofEntry) []string {
 	e := m.Escalation
@@ -311,7 +312,7 @@ func summary(m Manifest, facts []CaseFacts, proof []ProofEntry) []string {
 		"开立时间：" + at(e.OpenedAt),
 	}
 	if e.DueAt != nil {
-		l = append(l, "报送期限："+i18n.LegalTime(i18n.ZH, *e.DueAt)+"（"+e.DueRule+"，"+e.Citation+"）")
+		l = append(l, "报送期限："+i18n.LegalTime(i18n.ZH, *e.DueAt)+"（"+e.DueRule+"，"+policy.CitationIn(e.Citation, "zh")+"）")
 	}
 	if e.OperatorClass != "" {
 		l = append(l, "运营者类别："+e.OperatorClass, "泄露的数据："+e.LeakedDataType+"，来源："+e.LeakSource)
@@ -327,7 +328,7 @@ func summary(m Manifest, facts []CaseFacts, proof []ProofEntry) []string {
 		l = append(l, fmt.Sprintf("  %s  %s，%s，渠道：%s，状态：%s，收到时间：%s", c.CaseNumber, zh("kind", c.Kind), zh("category", c.Category),
 			zh("channel", c.Channel), zh("state", c.State), at(c.ReceivedAt)))
 		for _, d := range c.Deadlines {
-			l = append(l, fmt.Sprintf("    %s期限 %s［%s］%s（%s）", zh("deadline", d.Kind), i18n.LegalTime(i18n.ZH, d.DueAt), zh("dstatus", d.Status), d.RuleID, d.Citation))
+			l = append(l, fmt.Sprintf("    %s期限 %s［%s］%s（%s）", zh("deadline", d.Kind), i18n.LegalTime(i18n.ZH, d.DueAt), zh("dstatus", d.Status), d.RuleID, policy.CitationIn(d.Citation, "zh")))
 		}
 	}
 	l = append(l, "", "经过（取自审计链）：")

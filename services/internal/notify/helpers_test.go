@@ -20,6 +20,7 @@ const (
 	email      = "zhang.san@example.com"
 	phone      = "+8613800138000"
 	citation   = "App PI Violation Identification Method (2019) §6"
+	citationZH = "期限依据：《App违法违规收集使用个人信息行为认定方法》（2019年）第六部分"
 )
 
 var (
@@ -74,7 +75,11 @@ func wantEmailText(t *testing.T, kind, lang string) []string {
 	want := wantText(t, kind, lang)
 	switch kind {
 	case notify.KindAcknowledgement:
-		want = append(want, citation)
+		if lang == notify.LangEN {
+			want = append(want, citation)
+		} else {
+			want = append(want, citationZH)
+		}
 	case notify.KindRejection:
 		want = append(want, bodies[kind], "www.12321.cn", "www.12377.cn", "appeal.miit.gov.cn")
 		if lang == notify.LangEN {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/redress/redress/services/internal/i18n"
+	"github.com/redress/redress/workflows/policy"
 )
 
 // Rejection reason codes (the intake API's RejectionReason, lower case).
@@ -150,7 +151,7 @@ func render(n Notice) (rendered, error) {
 	v := view{
 		CaseNumber: strings.TrimSpace(n.CaseNumber), LookupCode: strings.TrimSpace(n.LookupCode),
 		AckDue: FormatDeadline(n.AckDueAt), ResolutionDue: FormatDeadline(n.ResolutionDueAt), Zone: i18n.ZoneName(i18n.Lang(lang)),
-		Body: strings.TrimSpace(normaliseNewlines(n.Body)), Citation: strings.TrimSpace(n.Citation),
+		Body: strings.TrimSpace(normaliseNewlines(n.Body)), Citation: policy.CitationIn(strings.TrimSpace(n.Citation), lang),
 	}
 	switch n.Kind {
 	case KindRejection:

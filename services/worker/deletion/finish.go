@@ -421,9 +421,9 @@ func outcomeText(r deletion.Request, kind string, done []string) string {
 		return "部分系统的删除尚未确认，已转人工跟进，我们将再次通知您。"
 	}
 	if en {
-		return "Your request was refused: " + r.ReasonText + " You may complain to the authorities or bring a lawsuit (PIPL 2021 Art. 50)."
+		return "Your request was refused: " + r.ReasonText + " You may complain to the authorities or bring a lawsuit (" + policy.PIPL("50") + ")."
 	}
-	return "您的申请未被受理：" + r.ReasonText + " 您可以向有关部门投诉或依法向人民法院提起诉讼（《个人信息保护法》第五十条）。"
+	return "您的申请未被受理：" + r.ReasonText + " 您可以向有关部门投诉或依法向人民法院提起诉讼（" + policy.CitationIn(policy.PIPL("50"), "zh") + "）。"
 }
 
 // Reasons of an extension as the requester reads them, before the

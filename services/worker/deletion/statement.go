@@ -6,6 +6,7 @@ import (
 
 	"github.com/redress/redress/workflows/calendar"
 	wf "github.com/redress/redress/workflows/deletion"
+	"github.com/redress/redress/workflows/policy"
 )
 
 // What a deletion did with one part of a system, as the certificate and the
@@ -94,7 +95,7 @@ func statement(system string, o outcome) (en, zh string) {
 		}
 		cite, citeZH := "", ""
 		if o.Citation != "" {
-			cite, citeZH = " ("+o.Citation+")", "（"+o.Citation+"）"
+			cite, citeZH = " ("+o.Citation+")", "（"+policy.CitationIn(o.Citation, "zh")+"）"
 		}
 		return fmt.Sprintf("%s: %d record(s) kept because the law requires it%s, restricted to storage and security until %s, then erased.", where, o.Rows, cite, until),
 			fmt.Sprintf("%s：%d 条记录因法律要求留存%s，仅作存储和安全用途，至 %s 后删除。", where, o.Rows, citeZH, untilZH)
