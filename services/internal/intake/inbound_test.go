@@ -12,6 +12,8 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/alerts"
+	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/records"
 )
 
@@ -128,5 +130,45 @@ func TestInboundGatewaySubmitsMailAndSMSOnly(t *testing.T) {
 	req.Channel, req.SourceMessageId = intakev1.Channel_CHANNEL_SMS, "<first@example.com>"
 	if _, err := srv.SubmitComplaint(gw, req); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "source_message_id") {
 		t.Fatalf("source_message_id on an SMS: %v", err)
+	}
+}
+
+// When the complainant writes, the case's assignee is alerted, the
+// supervisors while it has none: the case number and a link, never the text.
+func TestComplainantWroteAlertsTheAssignee(t *testing.T) {
+	srv, _ := newTestServer(t)
+	store := &alerts.Store{DB: srv.db, Log: srv.log}
+	srv.alerts = alerts.Local{Store: store}
+	ids := &identity.Store{DB: srv.db, Log: srv.log}
+	for u, r := range map[string]access.Role{"agent.li": access.Agent, "agent.wu": access.Agent, "sup.wang": access.Supervisor} {
+		if _, err := ids.AddUser(context.Background(), "test", identity.NewUser{Username: u, Role: r, Password: "correct horse battery"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := access.WithActor(context.Background(), "mail-gateway")
+	sub, err := srv.SubmitComplaint(ctx, testRequest("wrote-alert-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sub.GetCase()
+	const text = "My neighbour Zhang San got the same SMS."
+	if _, _, err := srv.complainantWrote(ctx, c.GetId(), "email", text); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.db.Model(&records.Case{}).Where("id = ?", c.GetId()).Update("assignee", "agent.li").Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srv.complainantWrote(ctx, c.GetId(), "sms", text); err != nil {
+		t.Fatal(err)
+	}
+	var got []alerts.Alert
+	srv.db.Order("id").Find(&got, "kind = ?", alerts.ComplainantWrote)
+	if len(got) != 2 || got[0].Recipient != "sup.wang" || got[1].Recipient != "agent.li" {
+		t.Fatalf("alerts %+v, want sup.wang (unassigned) then agent.li", got)
+	}
+	for _, a := range got {
+		if a.SubjectRef != c.GetCaseNumber() || a.Link != "/cases/"+c.GetId() || strings.Contains(a.Note, "Zhang") {
+			t.Fatalf("alert %+v: want the case number and link, never the text", a)
+		}
 	}
 }
