@@ -125,21 +125,44 @@ func (in *Inbound) ComplainantWrote(ctx context.Context, req *intakev1.Complaina
 	}
 	// The gateway's account sees only the cases it submitted; the case
 	// found here it may write to.
-	_, id, err := in.s.complainantWrote(withCaseFound(ctx), c.ID, via, req.GetBody())
+	found := withCaseFound(ctx)
+	_, id, err := in.s.complainantWrote(found, c.ID, via, req.GetBody())
 	if err != nil {
 		return nil, err
+	}
+	res := &intakev1.ComplainantWroteResponse{CaseId: c.ID, CaseNumber: c.CaseNumber, MessageId: id}
+	if files := req.GetAttachments(); len(files) > 0 {
+		// The text is kept whatever becomes of the files: a refused set
+		// (none of it added) is answered beside it. A failure to store
+		// them is answered, so the gateway sends the mail again.
+		atts, err := in.s.addAttachments(found, c.ID, via, files)
+		switch status.Code(err) {
+		case codes.OK:
+			res.Attachments = atts
+		case codes.InvalidArgument, codes.FailedPrecondition:
+			res.AttachmentsRefused = status.Convert(err).Message()
+		default:
+			return nil, err
+		}
 	}
 	row := records.InboundMessage{Key: key, CaseID: c.ID, MessageID: id, ReceivedAt: in.s.now().UTC()}
 	if err := dbc.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 		in.s.log.Error("record inbound message", "case_id", c.ID, "err", err)
 	}
-	return &intakev1.ComplainantWroteResponse{CaseId: c.ID, CaseNumber: c.CaseNumber, MessageId: id}, nil
+	return res, nil
 }
 
+// validateWrote checks the message; its attachments are checked when they
+// are added, so that a bad file does not refuse the text.
 func validateWrote(req *intakev1.ComplainantWroteRequest) error {
 	var e validation.Errors
-	if e.UTF8(req); !e.Empty() {
+	text := &intakev1.ComplainantWroteRequest{Channel: req.GetChannel(), ExternalId: req.GetExternalId(),
+		References: req.GetReferences(), CaseNumber: req.GetCaseNumber(), Sender: req.GetSender(), Body: req.GetBody()}
+	if e.UTF8(text); !e.Empty() {
 		return e.Err()
+	}
+	if req.GetChannel() == intakev1.Channel_CHANNEL_SMS && len(req.GetAttachments()) > 0 {
+		e.Add("attachments", "an SMS carries none")
 	}
 	email := req.GetChannel() == intakev1.Channel_CHANNEL_EMAIL
 	switch {

@@ -172,3 +172,58 @@ func TestComplainantWroteAlertsTheAssignee(t *testing.T) {
 		}
 	}
 }
+
+// Files mailed with an answer are added to its case as addAttachments adds
+// them; a refused set adds none of its files and the text is kept all the
+// same, the refusal answered beside it. An SMS carries no files.
+func TestInboundAddsAMailsAttachments(t *testing.T) {
+	srv, _ := newTestServer(t)
+	sub, err := srv.SubmitComplaint(access.WithActor(context.Background(), "public-web"), testRequest("inbound-att-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sub.GetCase()
+	gw := access.WithPrincipal(context.Background(), access.Principal{ID: "svc.inbound", Role: access.InboundGateway})
+	mail := func(id string, files ...*intakev1.AttachmentUpload) *intakev1.ComplainantWroteResponse {
+		t.Helper()
+		res, err := srv.Inbound().ComplainantWrote(gw, &intakev1.ComplainantWroteRequest{Channel: intakev1.Channel_CHANNEL_EMAIL,
+			ExternalId: id, Sender: "wang@example.com", CaseNumber: c.GetCaseNumber(), Body: "The SMS is attached.", Attachments: files})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	count := func(model any, where string) (n int64) {
+		srv.db.Model(model).Where("case_id = ?", c.GetId()).Where(where).Count(&n)
+		return n
+	}
+	before := count(&records.Attachment{}, "true")
+	ok := mail("<att1@example.com>", &intakev1.AttachmentUpload{FileName: "sms.txt", ContentType: "text/plain", Content: []byte("Your parcel...")})
+	if len(ok.GetAttachments()) != 1 || ok.GetAttachmentsRefused() != "" || count(&records.Attachment{}, "true") != before+1 {
+		t.Fatalf("a good file: %v", ok)
+	}
+	var via string
+	srv.db.Raw(`SELECT details::jsonb->>'via' FROM audit_entries WHERE action = 'attachment.added' AND details::jsonb->>'attachment_id' = ?`,
+		ok.GetAttachments()[0].GetId()).Scan(&via)
+	if via != "email" {
+		t.Fatalf("attachment added via %q, want email", via)
+	}
+	bad := mail("<att2@example.com>",
+		&intakev1.AttachmentUpload{FileName: "fine.txt", ContentType: "text/plain", Content: []byte("fine")},
+		&intakev1.AttachmentUpload{FileName: "photo.png", ContentType: "image/png", Content: []byte("not a png")})
+	if len(bad.GetAttachments()) != 0 || !strings.Contains(bad.GetAttachmentsRefused(), "attachments[1].content") {
+		t.Fatalf("a refused set: %v", bad)
+	}
+	if n := count(&records.Attachment{}, "true"); n != before+1 {
+		t.Fatalf("%d attachments after a refused set, want %d", n, before+1)
+	}
+	if n := count(&records.CaseMessage{}, "id = '"+bad.GetMessageId()+"'"); n != 1 {
+		t.Fatal("the text of a mail whose files were refused is lost")
+	}
+	_, err = srv.Inbound().ComplainantWrote(gw, &intakev1.ComplainantWroteRequest{Channel: intakev1.Channel_CHANNEL_SMS,
+		ExternalId: "sms-att", Sender: "+8613800138000", CaseNumber: c.GetCaseNumber(), Body: "x",
+		Attachments: []*intakev1.AttachmentUpload{{FileName: "a.txt", ContentType: "text/plain", Content: []byte("a")}}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "attachments") {
+		t.Fatalf("an SMS with files: %v", err)
+	}
+}
