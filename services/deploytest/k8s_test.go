@@ -614,3 +614,43 @@ func TestSecretsOnlyWhereUsed(t *testing.T) {
 		}
 	}
 }
+
+// The processes that mail alerts (intake, which raises them for the
+// deletion and escalation services too, and the complaint worker) know the
+// console's address, so the mails link to the case, not to a bare path.
+func TestAlertMailsLinkToTheConsole(t *testing.T) {
+	objs := decodeAll(t)
+	config := map[string]map[string]string{}
+	for _, o := range objs {
+		if cm, ok := o.(*corev1.ConfigMap); ok {
+			config[cm.Name] = cm.Data
+		}
+	}
+	seen := map[string]bool{}
+	for _, o := range objs {
+		d, ok := o.(*appsv1.Deployment)
+		if !ok || (d.Name != "redress-intake" && d.Name != "redress-worker") {
+			continue
+		}
+		seen[d.Name] = true
+		for _, c := range d.Spec.Template.Spec.Containers {
+			url := ""
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil && config[ef.ConfigMapRef.Name]["REDRESS_CONSOLE_URL"] != "" {
+					url = config[ef.ConfigMapRef.Name]["REDRESS_CONSOLE_URL"]
+				}
+			}
+			for _, e := range c.Env {
+				if e.Name == "REDRESS_CONSOLE_URL" {
+					url = e.Value
+				}
+			}
+			if !strings.HasPrefix(url, "https://") {
+				t.Errorf("Deployment %s/%s: REDRESS_CONSOLE_URL %q, want the console's https address", d.Name, c.Name, url)
+			}
+		}
+	}
+	if !seen["redress-intake"] || !seen["redress-worker"] {
+		t.Fatalf("deployments found: %v, want redress-intake and redress-worker", seen)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/smtp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,11 +205,21 @@ Subject: Re: %s
 Message-ID: <answer.1@mail.example.com>
 In-Reply-To: %s
 References: <first.1@mail.example.com> %s
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="part"
+
+--part
 Content-Type: text/plain; charset=UTF-8
 
 It is 10690000001, every morning.
 
 > Which number sends the SMS?
+--part
+Content-Type: text/plain; charset=UTF-8
+Content-Disposition: attachment; filename="this-morning.txt"
+
+10690000001: Final offer! 50000 yuan, reply Y.
+--part--
 `, question.Subject, qid, qid))
 	h.eventually("the case leaves awaiting_complainant", 30*time.Second, func() bool {
 		got, err := h.api.GetCase(agent, &intakev1.GetCaseRequest{CaseId: c.ID})
@@ -226,6 +237,18 @@ It is 10690000001, every morning.
 	}
 	if answered != 1 {
 		t.Fatalf("%d complainant messages on the case, want 1: %v", answered, msgs.GetMessages())
+	}
+	// The file mailed with the answer is on the case beside the first one.
+	onCase, err := h.caseFile.ListAttachments(h.as("supervisor.wang"), &intakev1.ListAttachmentsRequest{CaseId: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range onCase.GetAttachments() {
+		names = append(names, a.GetFileName())
+	}
+	if !slices.Contains(names, "this-morning.txt") {
+		t.Fatalf("attachments on the case: %v, want the answer's this-morning.txt", names)
 	}
 	waitAllTaken(h, mb, 5)
 	if n := len(emailCases(h)); n != 1 {

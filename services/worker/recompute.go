@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/workflows/complaint"
@@ -55,7 +56,7 @@ func (a *Activities) RecomputeDeadlines(ctx context.Context, in complaint.Recomp
 			return ins.Error
 		}
 		if ins.RowsAffected > 0 {
-			moved, err := a.recompute(tx, c, actor, now)
+			moved, err := a.recompute(ctx, tx, c, actor, now)
 			if err != nil {
 				return err
 			}
@@ -68,7 +69,7 @@ func (a *Activities) RecomputeDeadlines(ctx context.Context, in complaint.Recomp
 	return res, err
 }
 
-func (a *Activities) recompute(tx *gorm.DB, c records.Case, actor string, now time.Time) ([]complaint.DeadlineMove, error) {
+func (a *Activities) recompute(ctx context.Context, tx *gorm.DB, c records.Case, actor string, now time.Time) ([]complaint.DeadlineMove, error) {
 	dec, err := a.Policy.Decide(policy.Facts{
 		Pack: c.PolicyPack, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
 		ReferringBody: c.ReferringBody, ReceivedAt: c.ReceivedAt, RegulatorDueAt: c.RegulatorDueAt,
@@ -132,7 +133,7 @@ func (a *Activities) recompute(tx *gorm.DB, c records.Case, actor string, now ti
 			continue // only the provisional flag changed
 		}
 		if nd.DueAt.Before(old.DueAt) {
-			if err := deadlineMovedEarlier(tx, c, old.Kind, old.DueAt, nd.DueAt, now); err != nil {
+			if err := a.deadlineMovedEarlier(ctx, tx, c, old.Kind, old.DueAt, nd.DueAt, now); err != nil {
 				return nil, err
 			}
 		}
@@ -190,11 +191,13 @@ func (a *Activities) replayPauses(tx *gorm.DB, caseID string, d policy.Deadline)
 	return d, nil
 }
 
-// deadlineMovedEarlier is where the assignee is alerted when a confirmed
-// calendar brings a case's deadline forward: today it records the audit
-// entry the alert will be raised from (no personal data, the case id and
-// the dates only).
-func deadlineMovedEarlier(tx *gorm.DB, c records.Case, kind string, oldDue, newDue, at time.Time) error {
+// deadlineMovedEarlier records, with the dates, that a confirmed calendar
+// brought a case's deadline forward, and alerts the assignee and the
+// supervisors (the case number, the deadline's kind and new due time, a
+// link). The alert is raised before the transaction commits: should the
+// commit fail, the retry raises the same event again (its key names the
+// new date), which adds nothing.
+func (a *Activities) deadlineMovedEarlier(ctx context.Context, tx *gorm.DB, c records.Case, kind string, oldDue, newDue, at time.Time) error {
 	_, err := audit.Append(tx, audit.Entry{
 		Actor: systemActor, Action: "case.deadline_moved_earlier", ObjectType: "case", ObjectID: c.ID,
 		Details: map[string]any{
@@ -203,5 +206,12 @@ func deadlineMovedEarlier(tx *gorm.DB, c records.Case, kind string, oldDue, newD
 		},
 		At: at,
 	})
-	return err
+	if err != nil || a.Alerts == nil {
+		return err
+	}
+	due := newDue.UTC()
+	return a.Alerts.Raise(ctx, alerts.Event{Kind: alerts.DeadlineMovedEarlier,
+		Key: "case/" + c.ID + "/moved_earlier/" + kind + "/" + due.Format(time.RFC3339), SubjectType: "case", SubjectRef: c.CaseNumber,
+		Note: fmt.Sprintf("%s deadline moved earlier, from %s", kind, oldDue.UTC().Format(time.RFC3339)),
+		Link: "/cases/" + c.ID, DueAt: &due, Assignee: c.Assignee})
 }

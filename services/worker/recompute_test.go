@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/services/internal/records"
@@ -19,8 +20,9 @@ import (
 
 // A 2027 notice with a make-up Saturday on 2 January brings a paused-and-
 // resumed case's deadline one working day forward: the recomputation counts
-// the pause again, writes and audits the earlier date, and records where the
-// assignee's alert goes; a retry of the same action writes nothing twice.
+// the pause again, writes and audits the earlier date, and alerts the
+// assignee and the supervisors (once, however often it is retried); a retry
+// of the same action writes nothing twice.
 func TestRecomputeMovesEarlierAndReplaysPauses(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Open(t)
@@ -81,7 +83,12 @@ func TestRecomputeMovesEarlierAndReplaysPauses(t *testing.T) {
 		t.Fatalf("fixture: new %v (provisional %v) is not earlier than %v", want.DueAt, want.Provisional, old.DueAt)
 	}
 
-	a := &Activities{DB: db, Policy: engine, Log: slog.New(slog.DiscardHandler)}
+	for _, u := range [][2]string{{"agent.li", "agent"}, {"agent.wu", "agent"}, {"sup.wang", "supervisor"}} {
+		must(db.Exec(`INSERT INTO users (id, username, display_name, role, password_hash, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 'x', now(), now())`, uuid.New(), u[0], u[0], u[1]).Error)
+	}
+	store := &alerts.Store{DB: pgtest.As(t, db, "redress_intake_app")} // as the complaint worker raises them
+	a := &Activities{DB: db, Policy: engine, Log: slog.New(slog.DiscardHandler), Alerts: alerts.Local{Store: store}}
 	in := complaint.RecomputeInput{CaseID: caseID, ActionID: "recompute-1", Actor: "admin.wang"}
 	res, err := a.RecomputeDeadlines(ctx, in)
 	must(err)
@@ -97,6 +104,16 @@ func TestRecomputeMovesEarlierAndReplaysPauses(t *testing.T) {
 		Scan(&earlier).Error)
 	if len(earlier) != 1 || earlier[0] != "agent.li" {
 		t.Fatalf("moved-earlier entries: %v", earlier)
+	}
+	// The alert is raised before the commit: raised again, as a retry after a
+	// failed commit would, it adds nothing.
+	must(a.deadlineMovedEarlier(ctx, db, records.Case{ID: caseID, CaseNumber: "C-2026-000900", Assignee: "agent.li"},
+		complaint.DeadlineResolution, old.DueAt, want.DueAt, time.Now()))
+	var told []alerts.Alert
+	must(db.Order("recipient").Find(&told, "kind = ?", alerts.DeadlineMovedEarlier).Error)
+	if len(told) != 2 || told[0].Recipient != "agent.li" || told[1].Recipient != "sup.wang" ||
+		told[0].SubjectRef != "C-2026-000900" || told[0].Link != "/cases/"+caseID || !told[0].DueAt.Equal(want.DueAt) {
+		t.Fatalf("alerts %+v, want one each for agent.li and sup.wang naming the case and its new date", told)
 	}
 
 	// The same action again (a retried activity): nothing more is written.

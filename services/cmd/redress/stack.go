@@ -302,5 +302,6 @@ func (s *stack) intakeServer() (*intake.Server, *intake.Starter) {
 	starter := intake.NewStarter(s.temporal, s.db, s.log)
 	return intake.New(intake.Config{
 		DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal, Starter: starter, Commands: s.signer, Log: s.log,
+		Alerts: alerts.Local{Store: s.alertStore()}, // intake's role includes identity's
 	}), starter
 }

@@ -36,10 +36,16 @@ const (
 	EscalationDue     Kind = "escalation_due"     // an escalation's duty is near its due time
 	EscalationOverdue Kind = "escalation_overdue" // an escalation's duty passed, or needs a supervisor
 	CalendarMissing   Kind = "calendar_missing"   // no official holiday calendar for next year
+	// A confirmed calendar brought a case's deadline or a deletion
+	// request's due date forward.
+	DeadlineMovedEarlier Kind = "deadline_moved_earlier"
+	// The complainant wrote to a case (never the text itself).
+	ComplainantWrote Kind = "complainant_wrote"
 )
 
 // Kinds lists every kind, in the order preferences are shown.
-var Kinds = []Kind{CaseAtRisk, CaseOverdue, DeletionApproval, EscalationDue, EscalationOverdue, CalendarMissing}
+var Kinds = []Kind{CaseAtRisk, CaseOverdue, DeletionApproval, EscalationDue, EscalationOverdue, CalendarMissing,
+	DeadlineMovedEarlier, ComplainantWrote}
 
 // Subject types an alert may name.
 var subjectTypes = []string{"case", "deletion_request", "escalation", "calendar"}
@@ -61,14 +67,26 @@ type Event struct {
 	Assignee string
 }
 
-// audience is who hears of an event of kind k besides a case's assignee:
-// the supervisors for cases; for plans waiting for approval, whoever may
-// approve one; for escalations and incidents, whoever may file and record
-// them (the compliance officers and the supervisors); the administrators
-// for the calendar.
-func audience(k Kind) []access.Role {
-	switch k {
+// audience is who hears of an event besides a case's assignee: the
+// supervisors for cases (for a complainant's message only while the case
+// has no assignee); for plans waiting for approval, whoever may approve
+// one; for deletion requests due earlier, whoever may approve plans or
+// complete their manual tasks; for escalations and incidents,
+// whoever may file and record them (the compliance officers and the
+// supervisors); the administrators for the calendar.
+func audience(e Event) []access.Role {
+	switch e.Kind {
 	case CaseAtRisk, CaseOverdue:
+		return []access.Role{access.Supervisor}
+	case ComplainantWrote:
+		if e.Assignee != "" {
+			return nil
+		}
+		return []access.Role{access.Supervisor}
+	case DeadlineMovedEarlier:
+		if e.SubjectType == "deletion_request" {
+			return holders(access.DeletionApprove, access.DeletionTask)
+		}
 		return []access.Role{access.Supervisor}
 	case DeletionApproval:
 		return holders(access.DeletionApprove)
@@ -80,11 +98,11 @@ func audience(k Kind) []access.Role {
 	return nil
 }
 
-// holders are the people's roles holding p.
-func holders(p access.Permission) []access.Role {
+// holders are the people's roles holding any of ps.
+func holders(ps ...access.Permission) []access.Role {
 	var rs []access.Role
 	for _, r := range access.Roles {
-		if !r.IsService() && r.Holds(p) {
+		if !r.IsService() && slices.ContainsFunc(ps, r.Holds) {
 			rs = append(rs, r)
 		}
 	}
@@ -189,6 +207,9 @@ func (e Event) check() error {
 	return nil
 }
 
+// assigneeKinds are the kinds a case's assignee hears of.
+var assigneeKinds = []Kind{CaseAtRisk, CaseOverdue, DeadlineMovedEarlier, ComplainantWrote}
+
 type recipient struct {
 	Username, Email, Role string
 }
@@ -197,11 +218,11 @@ type recipient struct {
 // kinds) and the accounts of the kind's audience.
 func (s *Store) recipients(tx *gorm.DB, e Event) ([]recipient, error) {
 	var roles []string
-	for _, r := range audience(e.Kind) {
+	for _, r := range audience(e) {
 		roles = append(roles, string(r))
 	}
 	q := tx.Table("users").Select("username", "email", "role").Where("NOT disabled")
-	if e.Assignee != "" && (e.Kind == CaseAtRisk || e.Kind == CaseOverdue) {
+	if e.Assignee != "" && e.SubjectType == "case" && slices.Contains(assigneeKinds, e.Kind) {
 		q = q.Where("role IN ? OR username = ?", roles, e.Assignee)
 	} else {
 		q = q.Where("role IN ?", roles)
@@ -285,6 +306,9 @@ var mailSubject = map[Kind]string{
 	EscalationDue:     "escalation %s: due soon",
 	EscalationOverdue: "escalation %s needs you",
 	CalendarMissing:   "no official holiday calendar for %s",
+	// %s: a case number or a deletion request's reference.
+	DeadlineMovedEarlier: "%s: deadline moved earlier",
+	ComplainantWrote:     "case %s: the complainant wrote",
 }
 
 // message is the mail of one alert: its kind, reference, note, due time

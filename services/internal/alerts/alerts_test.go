@@ -209,3 +209,36 @@ func TestCalendarWarningOncePerYearWithoutFile(t *testing.T) {
 		t.Fatalf("warnings %+v, want one for admin.zhao about 2027", got)
 	}
 }
+
+// Who hears of the new kinds: a deadline moved earlier goes to the case's
+// assignee and the supervisors, or for a deletion request to those who may
+// approve plans or complete their tasks; a complainant's message goes to
+// the assignee alone, to the supervisors while the case has none.
+func TestRecipientsOfMovedDeadlinesAndComplainantMessages(t *testing.T) {
+	r := newRig(t)
+	r.person(t, "agent.li", access.Agent)
+	r.person(t, "agent.wu", access.Agent)
+	r.person(t, "sup.wang", access.Supervisor)
+	r.person(t, "officer.he", access.ComplianceOfficer)
+	for _, e := range []alerts.Event{
+		{Kind: alerts.DeadlineMovedEarlier, Key: "moved/case", SubjectType: "case", SubjectRef: "C-1", Assignee: "agent.li"},
+		{Kind: alerts.DeadlineMovedEarlier, Key: "moved/deletion", SubjectType: "deletion_request", SubjectRef: "DR-1"},
+		{Kind: alerts.ComplainantWrote, Key: "wrote/assigned", SubjectType: "case", SubjectRef: "C-1", Assignee: "agent.li"},
+		{Kind: alerts.ComplainantWrote, Key: "wrote/unassigned", SubjectType: "case", SubjectRef: "C-2"},
+	} {
+		if _, err := r.store.Raise(context.Background(), e); err != nil {
+			t.Fatalf("%s: %v", e.Key, err)
+		}
+	}
+	var rows []alerts.Alert
+	r.store.DB.Order("event_key, recipient").Find(&rows)
+	var got []string
+	for _, a := range rows {
+		got = append(got, a.EventKey+":"+a.Recipient)
+	}
+	want := "moved/case:agent.li,moved/case:sup.wang,moved/deletion:agent.li,moved/deletion:agent.wu,moved/deletion:sup.wang," +
+		"wrote/assigned:agent.li,wrote/unassigned:sup.wang"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("recipients\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+}

@@ -22,12 +22,14 @@ type Server struct {
 }
 
 var kindOf = map[identityv1.AlertKind]Kind{
-	identityv1.AlertKind_ALERT_KIND_CASE_AT_RISK:       CaseAtRisk,
-	identityv1.AlertKind_ALERT_KIND_CASE_OVERDUE:       CaseOverdue,
-	identityv1.AlertKind_ALERT_KIND_DELETION_APPROVAL:  DeletionApproval,
-	identityv1.AlertKind_ALERT_KIND_ESCALATION_DUE:     EscalationDue,
-	identityv1.AlertKind_ALERT_KIND_ESCALATION_OVERDUE: EscalationOverdue,
-	identityv1.AlertKind_ALERT_KIND_CALENDAR_MISSING:   CalendarMissing,
+	identityv1.AlertKind_ALERT_KIND_CASE_AT_RISK:           CaseAtRisk,
+	identityv1.AlertKind_ALERT_KIND_CASE_OVERDUE:           CaseOverdue,
+	identityv1.AlertKind_ALERT_KIND_DELETION_APPROVAL:      DeletionApproval,
+	identityv1.AlertKind_ALERT_KIND_ESCALATION_DUE:         EscalationDue,
+	identityv1.AlertKind_ALERT_KIND_ESCALATION_OVERDUE:     EscalationOverdue,
+	identityv1.AlertKind_ALERT_KIND_CALENDAR_MISSING:       CalendarMissing,
+	identityv1.AlertKind_ALERT_KIND_DEADLINE_MOVED_EARLIER: DeadlineMovedEarlier,
+	identityv1.AlertKind_ALERT_KIND_COMPLAINANT_WROTE:      ComplainantWrote,
 }
 
 // ProtoKind is the message enum of k.

@@ -63,14 +63,15 @@ func (g *Gateway) HandleMail(ctx context.Context, raw []byte) (Outcome, error) {
 		}
 		resp, err := g.Inbound.ComplainantWrote(ctx, &intakev1.ComplainantWroteRequest{
 			Channel: intakev1.Channel_CHANNEL_EMAIL, ExternalId: id, References: refs, CaseNumber: number,
-			Sender: m.From, Body: body,
+			Sender: m.From, Body: body, Attachments: uploads(m.Attachments),
 		})
 		switch status.Code(err) {
 		case codes.OK:
-			if m.Skipped+len(m.Attachments) > 0 {
-				// Files sent with an answer are not added to its case yet.
-				g.Log.Info("inbound mail: attachments of an answer not kept", "case_id", resp.GetCaseId(),
-					"attachments", m.Skipped+len(m.Attachments))
+			if skipped := m.Skipped; skipped > 0 || resp.GetAttachmentsRefused() != "" {
+				if resp.GetAttachmentsRefused() != "" { // the text is on the case, the files not
+					skipped += len(m.Attachments)
+				}
+				g.Log.Info("inbound mail: attachments of an answer not kept", "case_id", resp.GetCaseId(), "skipped", skipped)
 			}
 			return g.done(resp.GetReplayed(), Answered, "mail", resp.GetCaseId()), nil
 		case codes.NotFound: // answers no case of the sender's: a new complaint
@@ -90,10 +91,17 @@ func (g *Gateway) HandleMail(ctx context.Context, raw []byte) (Outcome, error) {
 	if len(id) > 998 {
 		req.SourceMessageId = ""
 	}
-	for _, a := range m.Attachments {
-		req.Attachments = append(req.Attachments, &intakev1.AttachmentUpload{FileName: a.Name, ContentType: a.ContentType, Content: a.Content})
-	}
+	req.Attachments = uploads(m.Attachments)
 	return g.submit(ctx, req, "mail", m.Skipped)
+}
+
+// uploads are a mail's files as intake takes them.
+func uploads(as []Attachment) []*intakev1.AttachmentUpload {
+	var out []*intakev1.AttachmentUpload
+	for _, a := range as {
+		out = append(out, &intakev1.AttachmentUpload{FileName: a.Name, ContentType: a.ContentType, Content: a.Content})
+	}
+	return out
 }
 
 // submit opens a case; a refusal of its attachments (a type that does not

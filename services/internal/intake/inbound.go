@@ -14,6 +14,7 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/services/internal/validation"
@@ -24,9 +25,38 @@ import (
 // status page) to the case. While the case awaits the complainant it is the
 // answer asked for: the workflow records it and the clock resumes. Otherwise
 // it is kept, with its audit entry, as a message from the complainant for the
-// agent to read; the state does not change. via names the channel ("email",
-// "sms", "status_page"); the message's id is answered.
+// agent to read; the state does not change. Either way the case's assignee
+// (the supervisors while it has none) is alerted. via names the channel
+// ("email", "sms", "status_page"); the message's id is answered.
 func (s *Server) complainantWrote(ctx context.Context, caseID, via, body string) (*intakev1.Case, string, error) {
+	out, id, err := s.keepComplainantMessage(ctx, caseID, via, body)
+	if err == nil {
+		s.alertWrote(ctx, caseID, via, id)
+	}
+	return out, id, err
+}
+
+// alertWrote tells the case's assignee, or the supervisors, that the
+// complainant wrote: the case number, the channel and a link, never the
+// text. The message is kept already: a failed alert is logged, not
+// answered (a retry of the message would add it twice).
+func (s *Server) alertWrote(ctx context.Context, caseID, via, messageID string) {
+	if s.alerts == nil {
+		return
+	}
+	var c records.Case
+	err := s.db.WithContext(ctx).Select("id", "case_number", "assignee").Take(&c, "id = ?", caseID).Error
+	if err == nil {
+		err = s.alerts.Raise(ctx, alerts.Event{Kind: alerts.ComplainantWrote, Key: "case/" + caseID + "/wrote/" + messageID,
+			SubjectType: "case", SubjectRef: c.CaseNumber, Note: "the complainant wrote (" + via + ")",
+			Link: "/cases/" + caseID, Assignee: c.Assignee})
+	}
+	if err != nil {
+		s.log.Error("alert: complainant wrote", "case_id", caseID, "err", err)
+	}
+}
+
+func (s *Server) keepComplainantMessage(ctx context.Context, caseID, via, body string) (*intakev1.Case, string, error) {
 	c, err := s.caseRow(ctx, caseID)
 	if err != nil {
 		return nil, "", err
@@ -95,21 +125,44 @@ func (in *Inbound) ComplainantWrote(ctx context.Context, req *intakev1.Complaina
 	}
 	// The gateway's account sees only the cases it submitted; the case
 	// found here it may write to.
-	_, id, err := in.s.complainantWrote(withCaseFound(ctx), c.ID, via, req.GetBody())
+	found := withCaseFound(ctx)
+	_, id, err := in.s.complainantWrote(found, c.ID, via, req.GetBody())
 	if err != nil {
 		return nil, err
+	}
+	res := &intakev1.ComplainantWroteResponse{CaseId: c.ID, CaseNumber: c.CaseNumber, MessageId: id}
+	if files := req.GetAttachments(); len(files) > 0 {
+		// The text is kept whatever becomes of the files: a refused set
+		// (none of it added) is answered beside it. A failure to store
+		// them is answered, so the gateway sends the mail again.
+		atts, err := in.s.addAttachments(found, c.ID, via, files)
+		switch status.Code(err) {
+		case codes.OK:
+			res.Attachments = atts
+		case codes.InvalidArgument, codes.FailedPrecondition:
+			res.AttachmentsRefused = status.Convert(err).Message()
+		default:
+			return nil, err
+		}
 	}
 	row := records.InboundMessage{Key: key, CaseID: c.ID, MessageID: id, ReceivedAt: in.s.now().UTC()}
 	if err := dbc.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 		in.s.log.Error("record inbound message", "case_id", c.ID, "err", err)
 	}
-	return &intakev1.ComplainantWroteResponse{CaseId: c.ID, CaseNumber: c.CaseNumber, MessageId: id}, nil
+	return res, nil
 }
 
+// validateWrote checks the message; its attachments are checked when they
+// are added, so that a bad file does not refuse the text.
 func validateWrote(req *intakev1.ComplainantWroteRequest) error {
 	var e validation.Errors
-	if e.UTF8(req); !e.Empty() {
+	text := &intakev1.ComplainantWroteRequest{Channel: req.GetChannel(), ExternalId: req.GetExternalId(),
+		References: req.GetReferences(), CaseNumber: req.GetCaseNumber(), Sender: req.GetSender(), Body: req.GetBody()}
+	if e.UTF8(text); !e.Empty() {
 		return e.Err()
+	}
+	if req.GetChannel() == intakev1.Channel_CHANNEL_SMS && len(req.GetAttachments()) > 0 {
+		e.Add("attachments", "an SMS carries none")
 	}
 	email := req.GetChannel() == intakev1.Channel_CHANNEL_EMAIL
 	switch {

@@ -12,6 +12,8 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/alerts"
+	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/records"
 )
 
@@ -128,5 +130,100 @@ func TestInboundGatewaySubmitsMailAndSMSOnly(t *testing.T) {
 	req.Channel, req.SourceMessageId = intakev1.Channel_CHANNEL_SMS, "<first@example.com>"
 	if _, err := srv.SubmitComplaint(gw, req); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "source_message_id") {
 		t.Fatalf("source_message_id on an SMS: %v", err)
+	}
+}
+
+// When the complainant writes, the case's assignee is alerted, the
+// supervisors while it has none: the case number and a link, never the text.
+func TestComplainantWroteAlertsTheAssignee(t *testing.T) {
+	srv, _ := newTestServer(t)
+	store := &alerts.Store{DB: srv.db, Log: srv.log}
+	srv.alerts = alerts.Local{Store: store}
+	ids := &identity.Store{DB: srv.db, Log: srv.log}
+	for u, r := range map[string]access.Role{"agent.li": access.Agent, "agent.wu": access.Agent, "sup.wang": access.Supervisor} {
+		if _, err := ids.AddUser(context.Background(), "test", identity.NewUser{Username: u, Role: r, Password: "correct horse battery"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := access.WithActor(context.Background(), "mail-gateway")
+	sub, err := srv.SubmitComplaint(ctx, testRequest("wrote-alert-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sub.GetCase()
+	const text = "My neighbour Zhang San got the same SMS."
+	if _, _, err := srv.complainantWrote(ctx, c.GetId(), "email", text); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.db.Model(&records.Case{}).Where("id = ?", c.GetId()).Update("assignee", "agent.li").Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srv.complainantWrote(ctx, c.GetId(), "sms", text); err != nil {
+		t.Fatal(err)
+	}
+	var got []alerts.Alert
+	srv.db.Order("id").Find(&got, "kind = ?", alerts.ComplainantWrote)
+	if len(got) != 2 || got[0].Recipient != "sup.wang" || got[1].Recipient != "agent.li" {
+		t.Fatalf("alerts %+v, want sup.wang (unassigned) then agent.li", got)
+	}
+	for _, a := range got {
+		if a.SubjectRef != c.GetCaseNumber() || a.Link != "/cases/"+c.GetId() || strings.Contains(a.Note, "Zhang") {
+			t.Fatalf("alert %+v: want the case number and link, never the text", a)
+		}
+	}
+}
+
+// Files mailed with an answer are added to its case as addAttachments adds
+// them; a refused set adds none of its files and the text is kept all the
+// same, the refusal answered beside it. An SMS carries no files.
+func TestInboundAddsAMailsAttachments(t *testing.T) {
+	srv, _ := newTestServer(t)
+	sub, err := srv.SubmitComplaint(access.WithActor(context.Background(), "public-web"), testRequest("inbound-att-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sub.GetCase()
+	gw := access.WithPrincipal(context.Background(), access.Principal{ID: "svc.inbound", Role: access.InboundGateway})
+	mail := func(id string, files ...*intakev1.AttachmentUpload) *intakev1.ComplainantWroteResponse {
+		t.Helper()
+		res, err := srv.Inbound().ComplainantWrote(gw, &intakev1.ComplainantWroteRequest{Channel: intakev1.Channel_CHANNEL_EMAIL,
+			ExternalId: id, Sender: "wang@example.com", CaseNumber: c.GetCaseNumber(), Body: "The SMS is attached.", Attachments: files})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	count := func(model any, where string) (n int64) {
+		srv.db.Model(model).Where("case_id = ?", c.GetId()).Where(where).Count(&n)
+		return n
+	}
+	before := count(&records.Attachment{}, "true")
+	ok := mail("<att1@example.com>", &intakev1.AttachmentUpload{FileName: "sms.txt", ContentType: "text/plain", Content: []byte("Your parcel...")})
+	if len(ok.GetAttachments()) != 1 || ok.GetAttachmentsRefused() != "" || count(&records.Attachment{}, "true") != before+1 {
+		t.Fatalf("a good file: %v", ok)
+	}
+	var via string
+	srv.db.Raw(`SELECT details::jsonb->>'via' FROM audit_entries WHERE action = 'attachment.added' AND details::jsonb->>'attachment_id' = ?`,
+		ok.GetAttachments()[0].GetId()).Scan(&via)
+	if via != "email" {
+		t.Fatalf("attachment added via %q, want email", via)
+	}
+	bad := mail("<att2@example.com>",
+		&intakev1.AttachmentUpload{FileName: "fine.txt", ContentType: "text/plain", Content: []byte("fine")},
+		&intakev1.AttachmentUpload{FileName: "photo.png", ContentType: "image/png", Content: []byte("not a png")})
+	if len(bad.GetAttachments()) != 0 || !strings.Contains(bad.GetAttachmentsRefused(), "attachments[1].content") {
+		t.Fatalf("a refused set: %v", bad)
+	}
+	if n := count(&records.Attachment{}, "true"); n != before+1 {
+		t.Fatalf("%d attachments after a refused set, want %d", n, before+1)
+	}
+	if n := count(&records.CaseMessage{}, "id = '"+bad.GetMessageId()+"'"); n != 1 {
+		t.Fatal("the text of a mail whose files were refused is lost")
+	}
+	_, err = srv.Inbound().ComplainantWrote(gw, &intakev1.ComplainantWroteRequest{Channel: intakev1.Channel_CHANNEL_SMS,
+		ExternalId: "sms-att", Sender: "+8613800138000", CaseNumber: c.GetCaseNumber(), Body: "x",
+		Attachments: []*intakev1.AttachmentUpload{{FileName: "a.txt", ContentType: "text/plain", Content: []byte("a")}}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "attachments") {
+		t.Fatalf("an SMS with files: %v", err)
 	}
 }

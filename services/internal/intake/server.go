@@ -19,6 +19,7 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/access"
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/records"
@@ -42,6 +43,7 @@ type Server struct {
 	commits  *committer
 	log      *slog.Logger
 	now      func() time.Time
+	alerts   alerts.Raiser
 }
 
 // Config holds the server's dependencies.
@@ -54,6 +56,8 @@ type Config struct {
 	Commands *signing.Signer // seals the actions sent to case workflows
 	Log      *slog.Logger
 	Now      func() time.Time // defaults to time.Now
+	// Alerts tells staff that a complainant wrote; nil: nobody is told.
+	Alerts alerts.Raiser
 }
 
 // New builds the server.
@@ -63,7 +67,7 @@ func New(c Config) *Server {
 		now = time.Now
 	}
 	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter,
-		commands: c.Commands, commits: newCommitter(c.DB, c.Keys), log: c.Log, now: now}
+		commands: c.Commands, commits: newCommitter(c.DB, c.Keys), log: c.Log, now: now, alerts: c.Alerts}
 }
 
 // Close stops the group committer; call it after the gRPC server drained.

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/redress/redress/services/internal/alerts"
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/deletion"
 	wf "github.com/redress/redress/workflows/deletion"
@@ -42,19 +43,27 @@ func (a *Activities) RecomputeDue(ctx context.Context, id string, act wf.Action)
 			r.DueAt, r.DueRule = d.DueAt.UTC(), d.RuleID
 			details["old_due_at"], details["new_due_at"], details["due_rule"] = old.UTC().Format(time.RFC3339), r.DueAt.Format(time.RFC3339), r.DueRule
 			if r.DueAt.Before(old) {
-				return true, dueMovedEarlier(tx, r.ID, old, r.DueAt)
+				return true, a.dueMovedEarlier(ctx, tx, r.ID, old, r.DueAt)
 			}
 			return true, nil
 		})
 }
 
-// dueMovedEarlier is where the reviewers of deletion requests are alerted
-// when a confirmed calendar brings a due date forward: today it records the
-// audit entry the alert will be raised from.
-func dueMovedEarlier(tx *gorm.DB, id string, oldDue, newDue time.Time) error {
+// dueMovedEarlier records, with the dates, that a confirmed calendar
+// brought a request's due date forward, and alerts those who approve plans
+// or complete their tasks. The alert is raised before the transaction
+// commits: a retry raises the same event (its key names the new date),
+// which adds nothing.
+func (a *Activities) dueMovedEarlier(ctx context.Context, tx *gorm.DB, id string, oldDue, newDue time.Time) error {
 	_, err := audit.Append(tx, audit.Entry{
 		Actor: "system:workflow", Action: "deletion.deadline_moved_earlier", ObjectType: "deletion_request", ObjectID: id,
 		Details: map[string]any{"old_due_at": oldDue.UTC().Format(time.RFC3339), "new_due_at": newDue.UTC().Format(time.RFC3339)},
 	})
-	return err
+	if err != nil || a.Alerts == nil {
+		return err
+	}
+	due := newDue.UTC()
+	return a.Alerts.Raise(ctx, alerts.Event{Kind: alerts.DeadlineMovedEarlier,
+		Key: "deletion/" + id + "/moved_earlier/" + due.Format(time.RFC3339), SubjectType: "deletion_request", SubjectRef: "DR-" + id[:8],
+		Note: "due date moved earlier, from " + oldDue.UTC().Format(time.RFC3339), Link: "/deletions/" + id, DueAt: &due})
 }

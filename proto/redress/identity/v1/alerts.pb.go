@@ -39,6 +39,12 @@ const (
 	AlertKind_ALERT_KIND_ESCALATION_OVERDUE AlertKind = 5
 	// No official holiday calendar for next year.
 	AlertKind_ALERT_KIND_CALENDAR_MISSING AlertKind = 6
+	// A new holiday calendar brought a case's deadline or a deletion
+	// request's due date forward.
+	AlertKind_ALERT_KIND_DEADLINE_MOVED_EARLIER AlertKind = 7
+	// The complainant wrote (mail, SMS, status page): to the case's assignee,
+	// or the supervisors while it has none. Never the text itself.
+	AlertKind_ALERT_KIND_COMPLAINANT_WROTE AlertKind = 8
 )
 
 // Enum value maps for AlertKind.
@@ -51,15 +57,19 @@ var (
 		4: "ALERT_KIND_ESCALATION_DUE",
 		5: "ALERT_KIND_ESCALATION_OVERDUE",
 		6: "ALERT_KIND_CALENDAR_MISSING",
+		7: "ALERT_KIND_DEADLINE_MOVED_EARLIER",
+		8: "ALERT_KIND_COMPLAINANT_WROTE",
 	}
 	AlertKind_value = map[string]int32{
-		"ALERT_KIND_UNSPECIFIED":        0,
-		"ALERT_KIND_CASE_AT_RISK":       1,
-		"ALERT_KIND_CASE_OVERDUE":       2,
-		"ALERT_KIND_DELETION_APPROVAL":  3,
-		"ALERT_KIND_ESCALATION_DUE":     4,
-		"ALERT_KIND_ESCALATION_OVERDUE": 5,
-		"ALERT_KIND_CALENDAR_MISSING":   6,
+		"ALERT_KIND_UNSPECIFIED":            0,
+		"ALERT_KIND_CASE_AT_RISK":           1,
+		"ALERT_KIND_CASE_OVERDUE":           2,
+		"ALERT_KIND_DELETION_APPROVAL":      3,
+		"ALERT_KIND_ESCALATION_DUE":         4,
+		"ALERT_KIND_ESCALATION_OVERDUE":     5,
+		"ALERT_KIND_CALENDAR_MISSING":       6,
+		"ALERT_KIND_DEADLINE_MOVED_EARLIER": 7,
+		"ALERT_KIND_COMPLAINANT_WROTE":      8,
 	}
 )
 
@@ -925,7 +935,7 @@ const file_redress_identity_v1_alerts_proto_rawDesc = "" +
 	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12\x1a\n" +
 	"\bassignee\x18\b \x01(\tR\bassignee\"*\n" +
 	"\x12RaiseAlertResponse\x12\x14\n" +
-	"\x05added\x18\x01 \x01(\x05R\x05added*\xe6\x01\n" +
+	"\x05added\x18\x01 \x01(\x05R\x05added*\xaf\x02\n" +
 	"\tAlertKind\x12\x1a\n" +
 	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ALERT_KIND_CASE_AT_RISK\x10\x01\x12\x1b\n" +
@@ -933,7 +943,9 @@ const file_redress_identity_v1_alerts_proto_rawDesc = "" +
 	"\x1cALERT_KIND_DELETION_APPROVAL\x10\x03\x12\x1d\n" +
 	"\x19ALERT_KIND_ESCALATION_DUE\x10\x04\x12!\n" +
 	"\x1dALERT_KIND_ESCALATION_OVERDUE\x10\x05\x12\x1f\n" +
-	"\x1bALERT_KIND_CALENDAR_MISSING\x10\x062\xe3\x04\n" +
+	"\x1bALERT_KIND_CALENDAR_MISSING\x10\x06\x12%\n" +
+	"!ALERT_KIND_DEADLINE_MOVED_EARLIER\x10\a\x12 \n" +
+	"\x1cALERT_KIND_COMPLAINANT_WROTE\x10\b2\xe3\x04\n" +
 	"\fAlertService\x12c\n" +
 	"\fListMyAlerts\x12(.redress.identity.v1.ListMyAlertsRequest\x1a).redress.identity.v1.ListMyAlertsResponse\x12`\n" +
 	"\vCountUnread\x12'.redress.identity.v1.CountUnreadRequest\x1a(.redress.identity.v1.CountUnreadResponse\x12W\n" +

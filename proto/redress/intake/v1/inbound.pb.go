@@ -36,7 +36,11 @@ type ComplainantWroteRequest struct {
 	// The sender: the mail's From address or the SMS sender's phone (E.164).
 	Sender string `protobuf:"bytes,5,opt,name=sender,proto3" json:"sender,omitempty"`
 	// What the complainant wrote, 1–10000 characters.
-	Body          string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	Body string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	// Files attached to a mail, checked as AddAttachments checks them. A
+	// refused set is not added (none of it); the text is kept all the same
+	// and the refusal answered in attachments_refused.
+	Attachments   []*AttachmentUpload `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -113,6 +117,13 @@ func (x *ComplainantWroteRequest) GetBody() string {
 	return ""
 }
 
+func (x *ComplainantWroteRequest) GetAttachments() []*AttachmentUpload {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 type ComplainantWroteResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -120,9 +131,14 @@ type ComplainantWroteResponse struct {
 	// The case message it became.
 	MessageId string `protobuf:"bytes,3,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	// True when the message had been recorded before: nothing was added.
-	Replayed      bool `protobuf:"varint,4,opt,name=replayed,proto3" json:"replayed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Replayed bool `protobuf:"varint,4,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// The attachments added to the case.
+	Attachments []*Attachment `protobuf:"bytes,5,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// Why the attachments were not added (empty when they were, or none were
+	// sent): the field error AddAttachments would answer.
+	AttachmentsRefused string `protobuf:"bytes,6,opt,name=attachments_refused,json=attachmentsRefused,proto3" json:"attachments_refused,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ComplainantWroteResponse) Reset() {
@@ -183,11 +199,25 @@ func (x *ComplainantWroteResponse) GetReplayed() bool {
 	return false
 }
 
+func (x *ComplainantWroteResponse) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+func (x *ComplainantWroteResponse) GetAttachmentsRefused() string {
+	if x != nil {
+		return x.AttachmentsRefused
+	}
+	return ""
+}
+
 var File_redress_intake_v1_inbound_proto protoreflect.FileDescriptor
 
 const file_redress_intake_v1_inbound_proto_rawDesc = "" +
 	"\n" +
-	"\x1fredress/intake/v1/inbound.proto\x12\x11redress.intake.v1\x1a\x1eredress/intake/v1/intake.proto\"\xdd\x01\n" +
+	"\x1fredress/intake/v1/inbound.proto\x12\x11redress.intake.v1\x1a\x1eredress/intake/v1/intake.proto\"\xa4\x02\n" +
 	"\x17ComplainantWroteRequest\x124\n" +
 	"\achannel\x18\x01 \x01(\x0e2\x1a.redress.intake.v1.ChannelR\achannel\x12\x1f\n" +
 	"\vexternal_id\x18\x02 \x01(\tR\n" +
@@ -198,14 +228,17 @@ const file_redress_intake_v1_inbound_proto_rawDesc = "" +
 	"\vcase_number\x18\x04 \x01(\tR\n" +
 	"caseNumber\x12\x16\n" +
 	"\x06sender\x18\x05 \x01(\tR\x06sender\x12\x12\n" +
-	"\x04body\x18\x06 \x01(\tR\x04body\"\x8f\x01\n" +
+	"\x04body\x18\x06 \x01(\tR\x04body\x12E\n" +
+	"\vattachments\x18\a \x03(\v2#.redress.intake.v1.AttachmentUploadR\vattachments\"\x81\x02\n" +
 	"\x18ComplainantWroteResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
 	"caseNumber\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x03 \x01(\tR\tmessageId\x12\x1a\n" +
-	"\breplayed\x18\x04 \x01(\bR\breplayed2}\n" +
+	"\breplayed\x18\x04 \x01(\bR\breplayed\x12?\n" +
+	"\vattachments\x18\x05 \x03(\v2\x1d.redress.intake.v1.AttachmentR\vattachments\x12/\n" +
+	"\x13attachments_refused\x18\x06 \x01(\tR\x12attachmentsRefused2}\n" +
 	"\x0eInboundService\x12k\n" +
 	"\x10ComplainantWrote\x12*.redress.intake.v1.ComplainantWroteRequest\x1a+.redress.intake.v1.ComplainantWroteResponseB=Z;github.com/redress/redress/proto/redress/intake/v1;intakev1b\x06proto3"
 
@@ -226,16 +259,20 @@ var file_redress_intake_v1_inbound_proto_goTypes = []any{
 	(*ComplainantWroteRequest)(nil),  // 0: redress.intake.v1.ComplainantWroteRequest
 	(*ComplainantWroteResponse)(nil), // 1: redress.intake.v1.ComplainantWroteResponse
 	(Channel)(0),                     // 2: redress.intake.v1.Channel
+	(*AttachmentUpload)(nil),         // 3: redress.intake.v1.AttachmentUpload
+	(*Attachment)(nil),               // 4: redress.intake.v1.Attachment
 }
 var file_redress_intake_v1_inbound_proto_depIdxs = []int32{
 	2, // 0: redress.intake.v1.ComplainantWroteRequest.channel:type_name -> redress.intake.v1.Channel
-	0, // 1: redress.intake.v1.InboundService.ComplainantWrote:input_type -> redress.intake.v1.ComplainantWroteRequest
-	1, // 2: redress.intake.v1.InboundService.ComplainantWrote:output_type -> redress.intake.v1.ComplainantWroteResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 1: redress.intake.v1.ComplainantWroteRequest.attachments:type_name -> redress.intake.v1.AttachmentUpload
+	4, // 2: redress.intake.v1.ComplainantWroteResponse.attachments:type_name -> redress.intake.v1.Attachment
+	0, // 3: redress.intake.v1.InboundService.ComplainantWrote:input_type -> redress.intake.v1.ComplainantWroteRequest
+	1, // 4: redress.intake.v1.InboundService.ComplainantWrote:output_type -> redress.intake.v1.ComplainantWroteResponse
+	4, // [4:5] is the sub-list for method output_type
+	3, // [3:4] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_redress_intake_v1_inbound_proto_init() }
