@@ -18,6 +18,15 @@ var languages = []string{"en", "zh"}
 // it first.
 var messages = i18n.Catalogue{
 	i18n.EN: {
+		"newcase.files":                  "Evidence files (brought to the counter or sent by the caller)",
+		"newcase.files_limits":           "At most 5 files, each at most 2 MB, together at most 10 MB: PNG, JPEG, PDF or text. Files are chosen again after an error.",
+		"upload.unread":                  "A file could not be read.",
+		"upload.attachments":             "At most 5 files, together at most 10 MB.",
+		"upload.attachment":              "File %d was not accepted: a valid name (at most 200 bytes, no path or control characters), type PNG, JPEG, PDF or text, not empty, at most 2 MB, and content matching its type.",
+		"upload.attachment.file_name":    "File %d has an invalid name: it must be valid UTF-8 text of at most 200 bytes, without path or control characters.",
+		"upload.attachment.content_type": "File %d must be PNG, JPEG, PDF or text.",
+		"upload.attachment.content":      "File %d was not accepted: it must not be empty, at most 2 MB, and its content must match its type.",
+
 		"step.stop":                "Stopped the transmission",
 		"step.eliminate":           "Removed the content",
 		"step.keep_records":        "Kept the records",
@@ -362,6 +371,15 @@ var messages = i18n.Catalogue{
 		"severity.general":                      "General (一般)",
 	},
 	i18n.ZH: {
+		"newcase.files":                  "证据文件（柜台提交或来电人发送）",
+		"newcase.files_limits":           "最多5个文件，每个不超过2 MB，合计不超过10 MB，类型为PNG、JPEG、PDF或文本。出错后须重新选择文件。",
+		"upload.unread":                  "有一个文件无法读取。",
+		"upload.attachments":             "文件最多5个，合计不超过10 MB。",
+		"upload.attachment":              "文件%d无法接收：文件名须有效（不超过200字节，不含路径符号或控制字符），类型须为PNG、JPEG、PDF或文本，内容不得为空、不超过2 MB，且须与所声明的类型一致。",
+		"upload.attachment.file_name":    "文件%d的文件名无效：须为有效的UTF-8文字，不超过200字节，不含路径符号或控制字符。",
+		"upload.attachment.content_type": "文件%d的类型须为PNG、JPEG、PDF或文本。",
+		"upload.attachment.content":      "文件%d无法接收：内容不得为空、不超过2 MB，且须与所声明的类型一致。",
+
 		"step.stop":                "停止传输",
 		"step.eliminate":           "消除处置",
 		"step.keep_records":        "保存有关记录",
