@@ -112,7 +112,7 @@ func TestQueueCaseRevealAndPrivacy(t *testing.T) {
 	if last.Action != "complainant.revealed" || last.Actor != "agent.li" || last.Details["reason"] != "contact" {
 		t.Fatalf("audit entry: %+v", last)
 	}
-	if _, again := agent.get("/cases/" + cs.GetId()); !strings.Contains(again, "complainant.revealed") {
+	if _, again := agent.get("/cases/" + cs.GetId()); !strings.Contains(again, `title="complainant.revealed">Personal data revealed<`) {
 		t.Fatal("timeline lacks the reveal")
 	}
 
@@ -200,5 +200,25 @@ func TestPoliciesAndCalendars(t *testing.T) {
 	c.get("/lang/zh")
 	if _, zh := c.get("/policies?year=2026"); !strings.Contains(zh, "春节") || !strings.Contains(zh, "仅有二手来源") || !strings.Contains(zh, "App 运营者") {
 		t.Fatal("no Chinese holiday names, confidence or profile")
+	}
+}
+
+// The timeline names audit actions in words in the console's language, the
+// code beside them for the auditor; a code the catalogue does not know
+// shows as it is.
+func TestTimelineInWords(t *testing.T) {
+	e := newEnv(t)
+	cs := e.Submit(t, "console-timeline-01", "Spam SMS every day from the same number.")
+	agent := e.client(t)
+	agent.signIn("agent.li", testPassword)
+	for _, c := range []struct{ lang, want string }{{"en", "Case filed"}, {"zh", "案件登记"}} {
+		agent.get("/lang/" + c.lang + "?back=/queue")
+		_, page := agent.get("/cases/" + cs.GetId())
+		if want := `<b class="action" title="case.submitted">` + c.want + `</b>`; !strings.Contains(page, want) {
+			t.Errorf("%s: timeline lacks %s\n%s", c.lang, want, page)
+		}
+	}
+	if got := auditAction("zh", "case.not_yet_named"); got != "case.not_yet_named" {
+		t.Errorf("an unknown action reads %q, want its code", got)
 	}
 }

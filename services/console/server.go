@@ -118,6 +118,7 @@ func New(c Config) (*Server, error) {
 	s := &Server{c: c, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"enum":            enumLabel,
+		"auditAction":     auditAction,
 		"T":               translate,
 		"fmtTime":         fmtTime,
 		"legalTime":       legalTime,
