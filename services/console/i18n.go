@@ -18,6 +18,42 @@ var languages = []string{"en", "zh"}
 // it first.
 var messages = i18n.Catalogue{
 	i18n.EN: {
+		"audit.case.submitted":              "Case filed",
+		"audit.case.accept":                 "Accepted",
+		"audit.case.reject":                 "Rejected",
+		"audit.case.assign":                 "Assigned",
+		"audit.case.request_information":    "Information requested from the complainant",
+		"audit.case.complainant_replied":    "Complainant answered; the clock resumed",
+		"audit.case.resolve":                "Resolved",
+		"audit.case.close":                  "Closed",
+		"audit.case.reopen":                 "Reopened",
+		"audit.case.merge":                  "Merged into another case",
+		"audit.case.reply":                  "Reply sent to the complainant",
+		"audit.case.auto_close":             "Closed automatically",
+		"audit.case.notice_sent":            "Notice sent",
+		"audit.case.notice_failed":          "Notice not delivered",
+		"audit.case.note_added":             "Internal note added",
+		"audit.case.mandatory_report_step":  "Mandatory report step recorded",
+		"audit.case.language_set":           "Complainant's language set",
+		"audit.case.incident_notice_sent":   "Incident notice sent",
+		"audit.case.escalated":              "Escalated",
+		"audit.case.deadline_reminder":      "Deadline reminder",
+		"audit.case.deadline_recomputed":    "Deadline recomputed",
+		"audit.case.deadline_moved_earlier": "Deadline moved earlier",
+		"audit.case.deadline_breached":      "Deadline missed",
+		"audit.case.complainant_wrote":      "The complainant wrote",
+		"audit.complainant.revealed":        "Personal data revealed",
+		"audit.attachment.added":            "Attachment added",
+		"audit.attachment.downloaded":       "Attachment downloaded",
+		"newcase.files":                     "Evidence files (brought to the counter or sent by the caller)",
+		"newcase.files_limits":              "At most 5 files, each at most 2 MB, together at most 10 MB: PNG, JPEG, PDF or text. Files are chosen again after an error.",
+		"upload.unread":                     "A file could not be read.",
+		"upload.attachments":                "At most 5 files, together at most 10 MB.",
+		"upload.attachment":                 "File %d was not accepted: a valid name (at most 200 bytes, no path or control characters), type PNG, JPEG, PDF or text, not empty, at most 2 MB, and content matching its type.",
+		"upload.attachment.file_name":       "File %d has an invalid name: it must be valid UTF-8 text of at most 200 bytes, without path or control characters.",
+		"upload.attachment.content_type":    "File %d must be PNG, JPEG, PDF or text.",
+		"upload.attachment.content":         "File %d was not accepted: it must not be empty, at most 2 MB, and its content must match its type.",
+
 		"step.stop":                "Stopped the transmission",
 		"step.eliminate":           "Removed the content",
 		"step.keep_records":        "Kept the records",
@@ -362,6 +398,42 @@ var messages = i18n.Catalogue{
 		"severity.general":                      "General (一般)",
 	},
 	i18n.ZH: {
+		"audit.case.submitted":              "案件登记",
+		"audit.case.accept":                 "受理",
+		"audit.case.reject":                 "不予受理",
+		"audit.case.assign":                 "分派",
+		"audit.case.request_information":    "向投诉人询问补充信息",
+		"audit.case.complainant_replied":    "投诉人已答复，恢复计时",
+		"audit.case.resolve":                "办结",
+		"audit.case.close":                  "关闭",
+		"audit.case.reopen":                 "重新处理",
+		"audit.case.merge":                  "并入其他案件",
+		"audit.case.reply":                  "答复投诉人",
+		"audit.case.auto_close":             "自动关闭",
+		"audit.case.notice_sent":            "通知已发送",
+		"audit.case.notice_failed":          "通知未送达",
+		"audit.case.note_added":             "添加内部备注",
+		"audit.case.mandatory_report_step":  "记录强制报告步骤",
+		"audit.case.language_set":           "设定投诉人语言",
+		"audit.case.incident_notice_sent":   "已发送事件告知",
+		"audit.case.escalated":              "已升级",
+		"audit.case.deadline_reminder":      "时限提醒",
+		"audit.case.deadline_recomputed":    "时限重新计算",
+		"audit.case.deadline_moved_earlier": "时限提前",
+		"audit.case.deadline_breached":      "超过时限",
+		"audit.case.complainant_wrote":      "投诉人来信",
+		"audit.complainant.revealed":        "查看个人信息",
+		"audit.attachment.added":            "添加附件",
+		"audit.attachment.downloaded":       "下载附件",
+		"newcase.files":                     "证据文件（柜台提交或来电人发送）",
+		"newcase.files_limits":              "最多5个文件，每个不超过2 MB，合计不超过10 MB，类型为PNG、JPEG、PDF或文本。出错后须重新选择文件。",
+		"upload.unread":                     "有一个文件无法读取。",
+		"upload.attachments":                "文件最多5个，合计不超过10 MB。",
+		"upload.attachment":                 "文件%d无法接收：文件名须有效（不超过200字节，不含路径符号或控制字符），类型须为PNG、JPEG、PDF或文本，内容不得为空、不超过2 MB，且须与所声明的类型一致。",
+		"upload.attachment.file_name":       "文件%d的文件名无效：须为有效的UTF-8文字，不超过200字节，不含路径符号或控制字符。",
+		"upload.attachment.content_type":    "文件%d的类型须为PNG、JPEG、PDF或文本。",
+		"upload.attachment.content":         "文件%d无法接收：内容不得为空、不超过2 MB，且须与所声明的类型一致。",
+
 		"step.stop":                "停止传输",
 		"step.eliminate":           "消除处置",
 		"step.keep_records":        "保存有关记录",
@@ -746,6 +818,15 @@ func term(lang, group string, code any) string {
 		parts[i] = i18n.Term(i18n.Lang(lang), group, p)
 	}
 	return strings.Join(parts, translate(lang, "list.sep"))
+}
+
+// auditAction names an audit action code ("case.note_added") of a case's
+// timeline in lang; a code the catalogue does not know prints as it is.
+func auditAction(lang, code string) string {
+	if _, ok := messages[i18n.EN]["audit."+code]; !ok {
+		return code
+	}
+	return translate(lang, "audit."+code)
 }
 
 // enumGroups maps the proto enums the console shows to their group in the

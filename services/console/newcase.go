@@ -3,9 +3,12 @@ package console
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -14,6 +17,8 @@ import (
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
 	"github.com/redress/redress/services/internal/i18n"
+	"github.com/redress/redress/services/internal/uploads"
+	"github.com/redress/redress/services/internal/validation"
 )
 
 // An agent takes a complaint on the phone and files it here with every
@@ -23,6 +28,8 @@ import (
 // shown, so a double submit (or a reload of the answer) files one case.
 // The agent picks the channel (phone, or counter for a visit in person) and
 // the complainant's language, which chooses the language of every notice.
+// Evidence brought to the counter or sent by the caller goes with the form
+// as the submission's attachments, checked by intake as the public form's.
 
 type newCaseData struct {
 	Form         url.Values
@@ -33,6 +40,7 @@ type newCaseData struct {
 	Categories   []string
 	SubjectTypes []string
 	Errs         map[string]string // field → reason, from the service's field violations
+	FileErrs     []string          // what was wrong with the files, in words
 	Done         *intakev1.SubmitComplaintResponse
 }
 
@@ -65,6 +73,20 @@ func (s *Server) renderNewCase(w http.ResponseWriter, v *view, code int, d *newC
 func (s *Server) submitNewCase(w http.ResponseWriter, r *http.Request, v *view) {
 	f := r.PostFormValue
 	d := newCaseForm(r.PostForm, f("idempotency_key"))
+	var files []*intakev1.AttachmentUpload
+	if r.MultipartForm != nil { // the page's form; a form without files may come URL-encoded
+		defer func() {
+			if err := r.MultipartForm.RemoveAll(); err != nil {
+				s.c.Log.Error("console: remove spooled upload", "err", err)
+			}
+		}()
+		var ok bool
+		if files, ok = uploads.Read(r.MultipartForm.File["file"]); !ok {
+			d.FileErrs = []string{translate(v.Lang, "upload.unread")}
+			s.renderNewCase(w, v, http.StatusBadRequest, d)
+			return
+		}
+	}
 	req := &intakev1.SubmitComplaintRequest{
 		IdempotencyKey: d.Key,
 		Kind:           intakev1.CaseKind(intakev1.CaseKind_value[f("kind")]),
@@ -74,6 +96,7 @@ func (s *Server) submitNewCase(w http.ResponseWriter, r *http.Request, v *view) 
 		Complainant: &intakev1.Complainant{Name: strings.TrimSpace(f("name")), Phone: strings.TrimSpace(f("phone")),
 			Email: strings.TrimSpace(f("email")), IdNumber: strings.TrimSpace(f("id_number")), PreferredContact: f("preferred_contact")},
 		Description: strings.TrimSpace(f("description")),
+		Attachments: files,
 	}
 	if slices.Contains(agentChannels, f("channel")) {
 		req.Channel = intakev1.Channel(intakev1.Channel_value[f("channel")])
@@ -84,10 +107,19 @@ func (s *Server) submitNewCase(w http.ResponseWriter, r *http.Request, v *view) 
 	if subject.Type != 0 || subject.Value != "" || subject.LeakedDataType != "" || subject.LeakSource != "" {
 		req.Subject = subject
 	}
-	resp, err := s.c.Intake.SubmitComplaint(v.rpc(r.Context()), req)
+	// A file name that is not UTF-8 cannot go on the wire: it is refused
+	// as intake refuses a bad field.
+	var resp *intakev1.SubmitComplaintResponse
+	var bad validation.Errors
+	bad.UTF8(req)
+	err := bad.Err()
+	if err == nil {
+		resp, err = s.c.Intake.SubmitComplaint(v.rpc(r.Context()), req)
+	}
 	if err != nil {
 		if st, _ := status.FromError(err); st.Code() == codes.InvalidArgument {
 			fieldErrors(d.Errs, st)
+			d.FileErrs = fileErrors(v.Lang, st)
 		}
 		if code := formError(v, err); code != 0 {
 			s.renderNewCase(w, v, code, d)
@@ -116,4 +148,37 @@ func fieldErrors(into map[string]string, st *status.Status) {
 			}
 		}
 	}
+}
+
+var attachmentField = regexp.MustCompile(`^attachments(?:\[(\d+)\](?:\.(file_name|content_type|content))?)?$`)
+
+// fileErrors are intake's violations of the files in words for the agent
+// (as the public form's), each once.
+func fileErrors(lang string, st *status.Status) []string {
+	var out []string
+	for _, det := range st.Details() {
+		br, ok := det.(*errdetails.BadRequest)
+		if !ok {
+			continue
+		}
+		for _, fv := range br.GetFieldViolations() {
+			m := attachmentField.FindStringSubmatch(fv.GetField())
+			if m == nil {
+				continue
+			}
+			text := translate(lang, "upload.attachments")
+			if m[1] != "" {
+				n, _ := strconv.Atoi(m[1])
+				key := "upload.attachment"
+				if m[2] != "" {
+					key += "." + m[2]
+				}
+				text = fmt.Sprintf(translate(lang, key), n+1)
+			}
+			if !slices.Contains(out, text) {
+				out = append(out, text)
+			}
+		}
+	}
+	return out
 }

@@ -2,6 +2,10 @@ package console
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	intakev1 "github.com/redress/redress/proto/redress/intake/v1"
+	"github.com/redress/redress/services/internal/records"
 )
 
 var (
@@ -212,5 +217,52 @@ func TestCasePageSetsLanguage(t *testing.T) {
 	e.DB.Raw(`SELECT count(*) FROM audit_entries WHERE action = 'case.language_set' AND object_id = ? AND actor = 'agent.li'`, m[1]).Scan(&audited)
 	if audited != 1 {
 		t.Fatalf("%d audit entries, want 1", audited)
+	}
+}
+
+// Evidence brought to the counter goes with the new case: a file that is
+// not what it claims is refused with the form's sentence naming it and no
+// case is filed; good files are kept with the case, once however often the
+// form is sent.
+func TestNewCaseWithAttachments(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.signIn("agent.li", testPassword)
+	form := phoneCaseForm(t, c)
+	form.Set("channel", "CHANNEL_COUNTER")
+	before := e.caseCount(t)
+	code, page := c.postFiles("/cases/new", form, "image/png", map[string][]byte{"shot.png": []byte("not a picture")})
+	if want := fmt.Sprintf(translate("en", "upload.attachment.content"), 1); code != http.StatusBadRequest ||
+		!strings.Contains(html.UnescapeString(page), want) || !strings.Contains(page, `id="new-case-files"`) {
+		t.Fatalf("a bad file: %d, want 400 saying %q\n%s", code, want, page)
+	}
+	if n := e.caseCount(t); n != before {
+		t.Fatalf("a case was filed with a refused file")
+	}
+	letter := []byte("Letter from the shop confirming the partner got my number.\n")
+	var first string
+	for i := range 2 { // the second is a double submit
+		code, page = c.postFiles("/cases/new", form, "text/plain", map[string][]byte{"letter.txt": letter})
+		m := createdRef.FindStringSubmatch(page)
+		if code != http.StatusOK || m == nil {
+			t.Fatalf("submit %d: %d\n%s", i+1, code, page)
+		}
+		if first == "" {
+			first = m[1]
+		} else if m[1] != first || !strings.Contains(page, `id="replayed"`) {
+			t.Fatalf("the double submit filed another case:\n%s", page)
+		}
+	}
+	var atts []records.Attachment
+	if err := e.DB.Where("case_id = ?", first).Find(&atts).Error; err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(letter)
+	if n := e.caseCount(t); n != before+1 || len(atts) != 1 || hex.EncodeToString(atts[0].SHA256) != hex.EncodeToString(sum[:]) {
+		t.Fatalf("cases filed %d, attachments %+v: want one case with the letter", n-before, atts)
+	}
+	_, casePage := c.get("/cases/" + first)
+	if !strings.Contains(casePage, "letter.txt") || !strings.Contains(casePage, hex.EncodeToString(sum[:])) {
+		t.Fatalf("the case page does not list the letter with its hash:\n%s", casePage)
 	}
 }

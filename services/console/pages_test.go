@@ -113,7 +113,7 @@ func TestQueueCaseRevealAndPrivacy(t *testing.T) {
 	if last.Action != "complainant.revealed" || last.Actor != "agent.li" || last.Details["reason"] != "contact" {
 		t.Fatalf("audit entry: %+v", last)
 	}
-	if _, again := agent.get("/cases/" + cs.GetId()); !strings.Contains(again, "complainant.revealed") {
+	if _, again := agent.get("/cases/" + cs.GetId()); !strings.Contains(again, `title="complainant.revealed">Personal data revealed<`) {
 		t.Fatal("timeline lacks the reveal")
 	}
 
@@ -216,5 +216,25 @@ func TestPoliciesAndCalendars(t *testing.T) {
 		if strings.Contains(m[1], "Art.") || strings.Contains(m[1], "MIIT") {
 			t.Errorf("an English citation on the Chinese policies page: %s", m[1])
 		}
+	}
+}
+
+// The timeline names audit actions in words in the console's language, the
+// code beside them for the auditor; a code the catalogue does not know
+// shows as it is.
+func TestTimelineInWords(t *testing.T) {
+	e := newEnv(t)
+	cs := e.Submit(t, "console-timeline-01", "Spam SMS every day from the same number.")
+	agent := e.client(t)
+	agent.signIn("agent.li", testPassword)
+	for _, c := range []struct{ lang, want string }{{"en", "Case filed"}, {"zh", "案件登记"}} {
+		agent.get("/lang/" + c.lang + "?back=/queue")
+		_, page := agent.get("/cases/" + cs.GetId())
+		if want := `<b class="action" title="case.submitted">` + c.want + `</b>`; !strings.Contains(page, want) {
+			t.Errorf("%s: timeline lacks %s\n%s", c.lang, want, page)
+		}
+	}
+	if got := auditAction("zh", "case.not_yet_named"); got != "case.not_yet_named" {
+		t.Errorf("an unknown action reads %q, want its code", got)
 	}
 }

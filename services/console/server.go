@@ -118,6 +118,7 @@ func New(c Config) (*Server, error) {
 	s := &Server{c: c, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"enum":            enumLabel,
+		"auditAction":     auditAction,
 		"T":               translate,
 		"fmtTime":         fmtTime,
 		"legalTime":       legalTime,
@@ -158,7 +159,7 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.Handle("GET /queue", s.authed(s.queue))
 	mux.Handle("GET /cases/new", s.authed(s.requires(access.CaseSubmit, s.newCasePage)))
-	mux.Handle("POST /cases/new", s.authed(s.requires(access.CaseSubmit, s.submitNewCase)))
+	mux.Handle("POST /cases/new", s.authedUpload(s.requires(access.CaseSubmit, s.submitNewCase)))
 	mux.Handle("GET /cases/{id}", s.authed(s.casePage))
 	mux.Handle("POST /cases/{id}/reveal", s.authed(s.reveal))
 	mux.Handle("POST /cases/{id}/attachments", s.authedUpload(s.addAttachments))

@@ -48,11 +48,14 @@ var consoleKey = regexp.MustCompile(`\[missing|\b[a-z]+(?:_[a-z]+)*\.[a-z]+(?:_[
 // names, addresses and host names.
 var notWords = regexp.MustCompile(`\b(?:sup\.wang|agent\.li|comp\.zhao|admin\.zhou|svc\.[a-z]+)\b|[\w.+-]+@[\w.-]+|\b(?:[a-z0-9-]+\.)+(?:example|com|cn|local|org)\b`)
 
+// han is a Chinese character.
+var han = regexp.MustCompile(`\p{Han}`)
+
 // Every console page in Chinese, in Chromium, for each role that sees it:
 // no English state, status, role, kind or column name, and no untranslated
-// key. Audit action codes (the timeline), identifiers, what people typed
-// and citations with the policy's notes on them are data, not words of the
-// console, and are left out.
+// key; the case timeline names its audit actions in Chinese. Identifiers,
+// what people typed and citations with the policy's notes on them are
+// data, not words of the console, and are left out.
 func TestConsoleSpeaksChineseOnEveryPage(t *testing.T) {
 	r := newDeletionRig(t, 10)
 	h := r.harness
@@ -154,7 +157,7 @@ func TestConsoleSpeaksChineseOnEveryPage(t *testing.T) {
 			// typed text, citations, audit codes) and without people's names.
 			text := cget(t, ctx, "text of "+path, chromedp.Evaluate[string](`(() => {
 				const main = document.body.cloneNode(true);
-				main.querySelectorAll("code, cite, pre, time, textarea, input, .description, #timeline, #who b, #rules td:nth-child(4)")
+				main.querySelectorAll("code, cite, pre, time, textarea, input, .description, #who b, #rules td:nth-child(4)")
 					.forEach(e => e.remove());
 				return main.innerText;
 			})()`))
@@ -169,6 +172,18 @@ func TestConsoleSpeaksChineseOnEveryPage(t *testing.T) {
 			}
 			if keys := consoleKey.FindAllString(text, -1); len(keys) > 0 {
 				t.Errorf("%s as %s: untranslated keys %q:\n%s", path, user, keys, text)
+			}
+			if path == "/cases/"+caseID {
+				actions := cget(t, ctx, "timeline of "+path, chromedp.Evaluate[[]string](
+					`[...document.querySelectorAll("#timeline .action")].map(e => e.textContent)`))
+				if len(actions) == 0 {
+					t.Errorf("%s as %s: no timeline", path, user)
+				}
+				for _, a := range actions {
+					if !han.MatchString(a) {
+						t.Errorf("%s as %s: timeline action %q is not in Chinese", path, user, a)
+					}
+				}
 			}
 		}
 		consoleSignOut(t, ctx)

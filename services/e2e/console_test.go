@@ -239,7 +239,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("no audit entry for the reveal: %+v", last)
 	}
 	crun(t, ctx, "reload", chromedp.Navigate(casePage), chromedp.WaitVisible(chromedp.ID("timeline")))
-	if timeline := cget(t, ctx, "timeline", chromedp.Text(chromedp.ID("timeline"))); !strings.Contains(timeline, "complainant.revealed") {
+	if timeline := cget(t, ctx, "timeline", chromedp.Text(chromedp.ID("timeline"))); !strings.Contains(timeline, "Personal data revealed") {
 		t.Fatalf("timeline lacks the reveal:\n%s", timeline)
 	}
 

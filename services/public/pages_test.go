@@ -55,16 +55,17 @@ func (f *fakeIntake) SubmitComplaint(_ context.Context, in *intakev1.SubmitCompl
 		Acknowledgement: &intakev1.Deadline{DueAt: due}, Resolution: &intakev1.Deadline{DueAt: due, Citation: citation}}}, nil
 }
 
-type fakeStatus struct{}
+// fakeStatus answers one case, whose complainant reads lang.
+type fakeStatus struct{ lang string }
 
-func (fakeStatus) LookupStatus(_ context.Context, in *intakev1.LookupStatusRequest, _ ...grpc.CallOption) (*intakev1.LookupStatusResponse, error) {
+func (f fakeStatus) LookupStatus(_ context.Context, in *intakev1.LookupStatusRequest, _ ...grpc.CallOption) (*intakev1.LookupStatusResponse, error) {
 	if in.GetCaseNumber() != testNumber || in.GetLookupCode() != testCode {
 		return nil, status.Error(codes.NotFound, "no such case")
 	}
 	at := timestamppb.New(time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC))
 	return &intakev1.LookupStatusResponse{CaseNumber: testNumber, State: intakev1.CaseState_CASE_STATE_AWAITING_COMPLAINANT, ReceivedAt: at,
 		Acknowledgement: &intakev1.Deadline{DueAt: at, Status: "met", MetAt: at},
-		Resolution:      &intakev1.Deadline{DueAt: endOf17, Status: "open"}}, nil
+		Resolution:      &intakev1.Deadline{DueAt: endOf17, Status: "open"}, Language: f.lang}, nil
 }
 
 // GetConversation answers the status above with a request for information
@@ -118,8 +119,14 @@ func (fakeStats) GetPublishedStatistics(context.Context, *reportingv1.GetPublish
 
 func testSite(t *testing.T) (*httptest.Server, *fakeIntake) {
 	t.Helper()
+	return caseSite(t, fakeStatus{})
+}
+
+// caseSite is the site in front of the status service st.
+func caseSite(t *testing.T, st fakeStatus) (*httptest.Server, *fakeIntake) {
+	t.Helper()
 	intake := &fakeIntake{}
-	site, err := New(Config{Intake: intake, Status: fakeStatus{}, Stats: fakeStats{}, Policy: policy.New(nil),
+	site, err := New(Config{Intake: intake, Status: st, Stats: fakeStats{}, Policy: policy.New(nil),
 		Now:      func() time.Time { return time.Date(2026, 12, 14, 12, 0, 0, 0, time.UTC) },
 		Contacts: Contacts{Operator: "Example Telecom", Phone: "10000", Email: "complaints@operator.example"}})
 	if err != nil {
@@ -426,4 +433,27 @@ func TestDeadlinesReadAsEndOfDay(t *testing.T) {
 			t.Errorf("answer to a complaint lacks %q:\n%s", c.want[0], page)
 		}
 	}
+}
+
+// After the lookup the status page speaks the case's language, and its
+// forms keep it; the visitor's switch (now or remembered) wins over it.
+func TestStatusPageSpeaksCaseLanguage(t *testing.T) {
+	site, _ := caseSite(t, fakeStatus{lang: "en"})
+	lookup := url.Values{"case_number": {testNumber}, "code": {testCode}}
+	_, page := do(t, "POST", site.URL+"/status", lookup, "Accept-Language", "zh-CN")
+	checkLanguage(t, "looked up", i18n.EN, page)
+	answer := url.Values{"case_number": {testNumber}, "code": {testCode}, "shown": {"en"}, "body": {"Here is the screenshot."}}
+	_, page = do(t, "POST", site.URL+"/status/answer", answer)
+	checkLanguage(t, "answered", i18n.EN, page)
+	if !strings.Contains(page, html.EscapeString(messages.T(i18n.EN, "answer.sent"))) {
+		t.Errorf("the answer's notice is not in English:\n%s", page)
+	}
+	_, page = do(t, "POST", site.URL+"/status", lookup, "Cookie", "lang=zh")
+	checkLanguage(t, "chosen before", i18n.ZH, page)
+	switchTo := url.Values{"case_number": {testNumber}, "code": {testCode}, "shown": {"en"}, "lang": {"zh"}}
+	_, page = do(t, "POST", site.URL+"/status", switchTo)
+	checkLanguage(t, "switched", i18n.ZH, page)
+	// Before the lookup the pages are Chinese first, as ever.
+	_, page = do(t, "GET", site.URL+"/status", nil)
+	checkLanguage(t, "lookup form", i18n.ZH, page)
 }

@@ -160,6 +160,7 @@ func funcs(l i18n.Lang) template.FuncMap {
 		"month":     func(t time.Time) string { return t.Format(messages.T(l, "month")) },
 		"lang":      func() string { return l.Tag() },
 		"cite":      func(text string) string { return policy.CitationIn(text, string(l)) },
+		"langCode":  func() string { return string(l) },
 		"other":     func() string { return string(l.Other()) },
 		"otherTag":  func() string { return l.Other().Tag() },
 		"otherName": func() string { return messages.T(l.Other(), "lang.name") },
@@ -198,6 +199,22 @@ func (s *Server) lang(w http.ResponseWriter, r *http.Request, asked string) i18n
 		}
 	}
 	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
+// switched reports whether the visitor chose the language with the switch,
+// now (?lang= or a posted lang field) or before (the cookie).
+func switched(r *http.Request) bool {
+	for _, asked := range []string{r.URL.Query().Get("lang"), r.PostFormValue("lang")} {
+		if _, ok := i18n.Parse(asked); ok {
+			return true
+		}
+	}
+	c, err := r.Cookie(langCookie)
+	if err != nil {
+		return false
+	}
+	_, ok := i18n.Parse(c.Value)
+	return ok
 }
 
 func (s *Server) now() time.Time {
@@ -614,7 +631,13 @@ func (s *Server) statusRequest(w http.ResponseWriter, r *http.Request, limit int
 		s.message(w, s.lang(w, r, ""), http.StatusBadRequest, "bad_form")
 		return "", "", "", false
 	}
-	return s.lang(w, r, r.PostFormValue("lang")), r.PostFormValue("case_number"), r.PostFormValue("code"), true
+	l := s.lang(w, r, r.PostFormValue("lang"))
+	// Unless the visitor chose, the page goes on in the language the status
+	// page was shown in (the case's), which its forms post back.
+	if shown, ok := i18n.Parse(r.PostFormValue("shown")); ok && !switched(r) {
+		l = shown
+	}
+	return l, r.PostFormValue("case_number"), r.PostFormValue("code"), true
 }
 
 // afterWrite shows the status page after an answer or evidence was sent:
@@ -670,6 +693,11 @@ func (s *Server) showStatus(w http.ResponseWriter, r *http.Request, l i18n.Lang,
 		return
 	}
 	st := resp.GetStatus()
+	// The complainant reads the case in its language, unless the visitor
+	// chose another with the switch.
+	if cl, ok := i18n.Parse(st.GetLanguage()); ok && !switched(r) {
+		l = cl
+	}
 	d := statusData{CaseNumber: st.GetCaseNumber(), Code: code, ReceivedAt: st.GetReceivedAt().AsTime(), Erased: resp.GetErased(),
 		Awaiting: st.GetState() == intakev1.CaseState_CASE_STATE_AWAITING_COMPLAINANT, Notice: notice, Errors: problems}
 	switch st.GetState() {

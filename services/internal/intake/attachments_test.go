@@ -99,7 +99,9 @@ func TestConversationByNumberAndCode(t *testing.T) {
 	srv, _ := newTestServer(t)
 	agent := access.WithActor(context.Background(), "agent.li")
 	site := access.WithPrincipal(access.WithActor(context.Background(), "public-web"), access.Principal{ID: "public-web", Role: access.PublicSite})
-	a, err := srv.SubmitComplaint(agent, testRequest("conv-0001")) // filed by an agent: the site did not submit it
+	first := testRequest("conv-0001")
+	first.Language = "en-GB"                    // the status page speaks it
+	a, err := srv.SubmitComplaint(agent, first) // filed by an agent: the site did not submit it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +144,9 @@ func TestConversationByNumberAndCode(t *testing.T) {
 	want := []string{"reply: We have blocked the sender.", "complainant_response: Here is the number that texts me."}
 	if strings.Join(seen, "|") != strings.Join(want, "|") || conv.GetStatus().GetCaseNumber() != a.GetCase().GetCaseNumber() {
 		t.Fatalf("conversation %q, want %q", seen, want)
+	}
+	if got := conv.GetStatus().GetLanguage(); got != "en" {
+		t.Fatalf("the case's language answers %q, want en", got)
 	}
 	var actor string
 	srv.db.Raw(`SELECT actor FROM audit_entries WHERE action = 'case.complainant_wrote' AND object_id = ?`, ca.ID).Scan(&actor)

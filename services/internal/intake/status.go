@@ -51,7 +51,7 @@ func (p *PublicStatus) match(ctx context.Context, number, code string) (records.
 		return records.Case{}, err
 	}
 	var c records.Case
-	res := p.s.db.WithContext(ctx).Select("id", "case_number", "state", "complainant_id", "lookup_code_hash", "received_at").
+	res := p.s.db.WithContext(ctx).Select("id", "case_number", "state", "complainant_id", "lookup_code_hash", "received_at", "language").
 		Where("case_number = ?", number).Limit(1).Find(&c)
 	if res.Error != nil {
 		return c, status.Error(codes.Unavailable, "lookup failed; retry")
@@ -70,7 +70,8 @@ func (p *PublicStatus) statusOf(ctx context.Context, c records.Case) (*intakev1.
 	if err := p.s.db.WithContext(ctx).Find(&deadlines, "case_id = ?", c.ID).Error; err != nil {
 		return nil, status.Error(codes.Unavailable, "lookup failed; retry")
 	}
-	out := &intakev1.LookupStatusResponse{CaseNumber: c.CaseNumber, State: stateEnum(c.State), ReceivedAt: ts(c.ReceivedAt)}
+	out := &intakev1.LookupStatusResponse{CaseNumber: c.CaseNumber, State: stateEnum(c.State), ReceivedAt: ts(c.ReceivedAt),
+		Language: c.Language}
 	out.Acknowledgement, out.Resolution = deadlineProtos(deadlines)
 	return out, nil
 }

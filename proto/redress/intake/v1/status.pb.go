@@ -81,8 +81,11 @@ type LookupStatusResponse struct {
 	ReceivedAt      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
 	Acknowledgement *Deadline              `protobuf:"bytes,4,opt,name=acknowledgement,proto3" json:"acknowledgement,omitempty"`
 	Resolution      *Deadline              `protobuf:"bytes,5,opt,name=resolution,proto3" json:"resolution,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The complainant's language ("zh" or "en"), the status page's language
+	// unless the visitor chooses another.
+	Language      string `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LookupStatusResponse) Reset() {
@@ -148,6 +151,13 @@ func (x *LookupStatusResponse) GetResolution() *Deadline {
 		return x.Resolution
 	}
 	return nil
+}
+
+func (x *LookupStatusResponse) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
 }
 
 // One entry of the conversation between the operator and the complainant.
@@ -543,7 +553,7 @@ const file_redress_intake_v1_status_proto_rawDesc = "" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12\x1f\n" +
 	"\vlookup_code\x18\x02 \x01(\tR\n" +
-	"lookupCode\"\xac\x02\n" +
+	"lookupCode\"\xc8\x02\n" +
 	"\x14LookupStatusResponse\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x122\n" +
@@ -553,7 +563,8 @@ const file_redress_intake_v1_status_proto_rawDesc = "" +
 	"\x0facknowledgement\x18\x04 \x01(\v2\x1b.redress.intake.v1.DeadlineR\x0facknowledgement\x12;\n" +
 	"\n" +
 	"resolution\x18\x05 \x01(\v2\x1b.redress.intake.v1.DeadlineR\n" +
-	"resolution\"x\n" +
+	"resolution\x12\x1a\n" +
+	"\blanguage\x18\x06 \x01(\tR\blanguage\"x\n" +
 	"\x13ConversationMessage\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x129\n" +
 	"\n" +
