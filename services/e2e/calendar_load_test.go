@@ -173,7 +173,7 @@ func TestConfirmedCalendarRecomputesAnOpenCase(t *testing.T) {
 	m := h.smtp.WaitFor(t, time.Minute, func(m smtptest.Message) bool {
 		return strings.Contains(m.Subject, "期限变更") && strings.Contains(m.Subject, sub.GetCase().GetCaseNumber())
 	})
-	if !strings.Contains(m.Body, "2027-01-12 00:00") || !strings.Contains(m.Body, "是否受理") { // still received: both dates
+	if !strings.Contains(m.Body, "2027-01-11 24:00") || !strings.Contains(m.Body, "是否受理") { // still received: both dates
 
 		t.Fatalf("deadline notice does not tell the new date:\n%s", m.Body)
 	}

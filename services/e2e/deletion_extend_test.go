@@ -13,6 +13,7 @@ import (
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
 	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/deletion"
+	"github.com/redress/redress/services/internal/i18n"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/workflows/calendar"
 	"github.com/redress/redress/workflows/policy"
@@ -69,7 +70,8 @@ func TestDeletionDeadlineExtension(t *testing.T) {
 	}
 
 	// The requester is told the new date and why.
-	shown := newDue.Add(-time.Minute).In(calendar.Shanghai()).Format("2006-01-02 15:04")
+	// A period that ends at midnight reads as 24:00 of its last day.
+	shown := i18n.LegalTime(i18n.EN, newDue)
 	msg := r.smtp.WaitFor(t, 30*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, "need more time") })
 	if len(msg.To) != 1 || msg.To[0] != customertest.Email(who) || !strings.Contains(msg.Body, shown) ||
 		!strings.Contains(msg.Body, "Three archive systems") || !strings.Contains(msg.Body, "complex") {

@@ -39,7 +39,10 @@ func (c Command) Open(ctx context.Context, o wf.Opening) (string, error) {
 // start starts an escalation's workflow; one already running or done counts
 // as started (the workflow id is the escalation's).
 func start(ctx context.Context, tc client.Client, in wf.Input) error {
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Bounded so a caller is not held by an unreachable engine, but long
+	// enough for a busy one: a start refused here is retried by the caller,
+	// and 5 s proved too short on a loaded 2-core machine.
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	_, err := tc.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
 		ID:                    wf.WorkflowID(in.EscalationID),
