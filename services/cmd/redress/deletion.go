@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/redress/redress/services/internal/connectors"
 	"github.com/redress/redress/services/internal/deletion"
 	esc "github.com/redress/redress/services/internal/escalation"
+	"github.com/redress/redress/services/internal/periodic"
 	"github.com/redress/redress/services/worker"
 	deletionworker "github.com/redress/redress/services/worker/deletion"
 )
@@ -58,26 +60,21 @@ func (s *stack) serveDeletion(ctx context.Context) error {
 // read here and the requests it moves are recomputed through their
 // workflows, within a minute.
 func (s *stack) recomputeDeletionsLoop(ctx context.Context, srv *deletion.Server) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Run(ctx, time.Minute, func(ctx context.Context) error {
 		if s.calendars != nil {
 			if err := s.calendars.Refresh(ctx); err != nil {
-				s.log.Error("deletion: calendars not refreshed", "err", err)
-				continue
+				return fmt.Errorf("calendars not refreshed: %w", err)
 			}
 		}
-		if sent, failed, err := srv.RecomputeDue(ctx); err != nil {
-			s.log.Error("deletion: due dates not recomputed", "err", err)
-		} else if sent+failed > 0 {
+		sent, failed, err := srv.RecomputeDue(ctx)
+		if err != nil {
+			return fmt.Errorf("due dates not recomputed: %w", err)
+		}
+		if sent+failed > 0 {
 			s.log.Info("deletion: due dates recomputed on a confirmed calendar", "recomputed", sent, "failed", failed)
 		}
-	}
+		return nil
+	}, func(err error) { s.log.Error("deletion: recomputation pass failed", "err", err) })
 }
 
 // deletionServer builds DeletionService and its workflow starter (its

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redress/redress/services/internal/periodic"
 	"github.com/redress/redress/workflows/calendar"
 )
 
@@ -47,18 +48,7 @@ func (c CalendarCheck) Check(ctx context.Context) error {
 // Run checks at start and then every interval until ctx ends; a failed
 // check is logged and tried again at the next interval.
 func (c CalendarCheck) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if err := c.Check(ctx); err != nil && ctx.Err() == nil {
-			c.log().Error("calendar check failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, every, c.Check, func(err error) { c.log().Error("calendar check failed", "err", err) })
 }
 
 func (c CalendarCheck) log() *slog.Logger {

@@ -25,6 +25,7 @@ import (
 	calendarv1 "github.com/redress/redress/proto/redress/calendar/v1"
 	"github.com/redress/redress/services/internal/access"
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/periodic"
 	"github.com/redress/redress/services/internal/signing"
 	"github.com/redress/redress/services/internal/validation"
 	"github.com/redress/redress/workflows/calendar"
@@ -287,18 +288,7 @@ func (s *Server) Sweep(ctx context.Context) error {
 
 // RunSweeps sweeps every interval until ctx ends.
 func (s *Server) RunSweeps(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Error("calendar sweep failed", "err", err)
-			}
-		}
-	}
+	periodic.Run(ctx, every, s.Sweep, func(err error) { s.Log.Error("calendar sweep failed", "err", err) })
 }
 
 // Recompute sends UpdateRecomputeDeadlines to the workflow of every open case

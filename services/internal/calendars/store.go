@@ -15,6 +15,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/redress/redress/services/internal/periodic"
 	"github.com/redress/redress/workflows/calendar"
 )
 
@@ -91,16 +92,9 @@ func (s *Store) Refresh(ctx context.Context) error {
 // Watch refreshes the set every interval until ctx ends: a calendar confirmed
 // through another process is in force here within one interval.
 func (s *Store) Watch(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
-				s.Log.Error("calendars not refreshed", "err", err)
-			}
+	periodic.Run(ctx, every, s.Refresh, func(err error) {
+		if s.Log != nil {
+			s.Log.Error("calendars not refreshed", "err", err)
 		}
-	}
+	})
 }

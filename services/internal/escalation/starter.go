@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/escalation/store"
+	"github.com/redress/redress/services/internal/periodic"
 	wf "github.com/redress/redress/workflows/escalation"
 )
 
@@ -32,18 +33,8 @@ func (s *Starter) Run(ctx context.Context) {
 	if every <= 0 {
 		every = 2 * time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := s.StartPending(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Warn("escalation workflow start pass failed; will retry", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, every, func(ctx context.Context) error { _, err := s.StartPending(ctx); return err },
+		func(err error) { s.Log.Warn("escalation workflow start pass failed; will retry", "err", err) })
 }
 
 // StartPending starts every escalation whose workflow has not started.

@@ -9,6 +9,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	esc "github.com/redress/redress/services/internal/escalation"
+	"github.com/redress/redress/services/internal/periodic"
 	"github.com/redress/redress/services/worker"
 	"github.com/redress/redress/workflows/command"
 	wf "github.com/redress/redress/workflows/escalation"
@@ -43,16 +44,19 @@ func Run(ctx context.Context, c client.Client, d Deps, loops ...worker.Loop) err
 	}
 	starter := &esc.Starter{Temporal: c, DB: d.Activities.DB, Log: log, Timing: d.Timing, Every: every}
 	triggers := func(ctx context.Context) error {
-		loop(ctx, every, func() {
-			if n, err := d.Triggers.Pass(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("incident detection failed; will retry", "err", err)
-			} else if n > 0 {
+		periodic.Run(ctx, every, func(ctx context.Context) error {
+			n, err := d.Triggers.Pass(ctx)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
 				log.Info("incidents opened by detection", "count", n)
 				if _, err := starter.StartPending(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("escalation start failed; will retry", "err", err)
 				}
 			}
-		})
+			return nil
+		}, func(err error) { log.Warn("incident detection failed; will retry", "err", err) })
 		return nil
 	}
 	loops = append(loops, worker.LoopFunc("escalation starter", starter.Run))
@@ -64,17 +68,4 @@ func Run(ctx context.Context, c client.Client, d Deps, loops ...worker.Loop) err
 		Options:  sdkworker.Options{MaxConcurrentActivityExecutionSize: 32},
 		Register: func(r sdkworker.Registry) { wf.Register(r, d.Activities, d.Commands) },
 	}}, loops...)
-}
-
-func loop(ctx context.Context, every time.Duration, f func()) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		f()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
