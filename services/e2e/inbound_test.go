@@ -238,18 +238,20 @@ Content-Disposition: attachment; filename="this-morning.txt"
 	if answered != 1 {
 		t.Fatalf("%d complainant messages on the case, want 1: %v", answered, msgs.GetMessages())
 	}
-	// The file mailed with the answer is on the case beside the first one.
-	onCase, err := h.caseFile.ListAttachments(h.as("supervisor.wang"), &intakev1.ListAttachmentsRequest{CaseId: c.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The file mailed with the answer is on the case beside the first one
+	// (added after the text, which already moved the case).
 	var names []string
-	for _, a := range onCase.GetAttachments() {
-		names = append(names, a.GetFileName())
-	}
-	if !slices.Contains(names, "this-morning.txt") {
-		t.Fatalf("attachments on the case: %v, want the answer's this-morning.txt", names)
-	}
+	h.eventually("the answer's attachment on the case", 30*time.Second, func() bool {
+		onCase, err := h.caseFile.ListAttachments(h.as("supervisor.wang"), &intakev1.ListAttachmentsRequest{CaseId: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = names[:0]
+		for _, a := range onCase.GetAttachments() {
+			names = append(names, a.GetFileName())
+		}
+		return slices.Contains(names, "this-morning.txt")
+	})
 	waitAllTaken(h, mb, 5)
 	if n := len(emailCases(h)); n != 1 {
 		t.Fatalf("the answer opened a case: %d cases by mail", n)
