@@ -190,19 +190,29 @@ func legalTimeOf(lang string, t time.Time) string { return i18n.LegalTime(i18n.L
 // completed; its SHA-256 travels in a header.
 func (s *Server) certificate(w http.ResponseWriter, r *http.Request, v *view) {
 	id := r.PathValue("id")
-	ev, err := s.c.Deletion.GetEvidence(v.rpc(r.Context()), &deletionv1.GetEvidenceRequest{DeletionId: id})
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
-	}
-	if ev.GetCertificate() == "" {
-		s.render(w, http.StatusNotFound, "message", v, "not_found")
+	ev, ok := s.issuedCertificate(w, r, v, id)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="deletion-certificate-`+url.PathEscape(id)+`.json"`)
 	w.Header().Set("X-Content-SHA256", ev.GetCertificateDigest())
 	_, _ = w.Write([]byte(ev.GetCertificate()))
+}
+
+// issuedCertificate answers the request's evidence once its certificate is
+// issued; otherwise it has answered the browser (an error, or not found).
+func (s *Server) issuedCertificate(w http.ResponseWriter, r *http.Request, v *view, id string) (*deletionv1.GetEvidenceResponse, bool) {
+	ev, err := s.c.Deletion.GetEvidence(v.rpc(r.Context()), &deletionv1.GetEvidenceRequest{DeletionId: id})
+	if err != nil {
+		s.fail(w, r, v, err)
+		return nil, false
+	}
+	if ev.GetCertificate() == "" {
+		s.render(w, http.StatusNotFound, "message", v, "not_found")
+		return nil, false
+	}
+	return ev, true
 }
 
 // certificatePDF prints the certificate in the requester's language: a
@@ -214,13 +224,8 @@ func (s *Server) certificatePDF(w http.ResponseWriter, r *http.Request, v *view)
 		s.fail(w, r, v, err)
 		return
 	}
-	ev, err := s.c.Deletion.GetEvidence(ctx, &deletionv1.GetEvidenceRequest{DeletionId: id})
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
-	}
-	if ev.GetCertificate() == "" {
-		s.render(w, http.StatusNotFound, "message", v, "not_found")
+	ev, ok := s.issuedCertificate(w, r, v, id)
+	if !ok {
 		return
 	}
 	lang, _ := i18n.Parse(d.GetDeletion().GetLanguage())
