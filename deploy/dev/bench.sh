@@ -99,7 +99,7 @@ deletion=()
 echo "== Temporal on PostgreSQL: the full run"
 start_stack postgres "$root/.data/bench.log"
 bench -store postgres "${other[@]}" "${deletion[@]}" \
-  -rates "${BENCH_RATES:-250,500,1000}" -duration "${BENCH_DURATION:-10s}" -sat-c "${BENCH_SAT_C:-64}" \
+  -rates "${BENCH_RATES-250,500,1000}" -duration "${BENCH_DURATION:-10s}" -sat-c "${BENCH_SAT_C:-64}" \
   -startup-n "${BENCH_STARTUP_N:-10000}" -startup-c "${BENCH_STARTUP_C:-64}" \
   -storm-n "${BENCH_STORM_N:-20000}" -storm-rate "${BENCH_STORM_RATE:-500}" \
   -pprof "http://127.0.0.1:$((b + 17))/debug/pprof" -profile-out "$root/.data/bench-intake.cpu.pprof" \

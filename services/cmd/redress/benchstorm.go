@@ -168,14 +168,14 @@ func runStorm(ctx context.Context, o stormOptions) (stormResult, error) {
 	defer tick.Stop()
 	deadline := start.Add(o.limit)
 	answered := false
+	submitting := done
 	for {
 		select {
-		case <-done:
-			if !answered {
-				answered = true
-				res.Intake = <-submitted
-				res.LastSubmitSeconds = lastSubmit.Sub(start).Seconds()
-			}
+		case <-submitting:
+			submitting = nil // a closed channel is always ready: without this the loop polls without pause
+			answered = true
+			res.Intake = <-submitted
+			res.LastSubmitSeconds = lastSubmit.Sub(start).Seconds()
 		case <-tick.C:
 		case <-ctx.Done():
 			return res, ctx.Err()
