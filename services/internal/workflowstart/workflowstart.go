@@ -11,11 +11,13 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 )
 
@@ -38,6 +40,10 @@ type Starter struct {
 	kind     Kind
 	queue    chan string
 	workers  int
+	// queued holds the ids in the queue or being started from it, so the
+	// recovery loop leaves them there instead of starting them a second time
+	// (during a storm the queue holds records older than Grace).
+	queued sync.Map
 	// Grace is how old an unstarted record must be before recovery takes it
 	// (younger ones are still in the queue).
 	Grace time.Duration
@@ -58,9 +64,13 @@ func New(tc client.Client, db *gorm.DB, log *slog.Logger, kind Kind, queueSize, 
 // Enqueue asks for a start without waiting. A full queue drops the request:
 // the record is durable and the recovery loop will start it.
 func (s *Starter) Enqueue(id string) {
+	if _, already := s.queued.LoadOrStore(id, struct{}{}); already {
+		return
+	}
 	select {
 	case s.queue <- id:
 	default:
+		s.queued.Delete(id)
 	}
 }
 
@@ -76,7 +86,9 @@ func (s *Starter) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case id := <-s.queue:
-					if err := s.Start(ctx, id); err != nil && ctx.Err() == nil {
+					err := s.Start(ctx, id)
+					s.queued.Delete(id)
+					if err != nil && ctx.Err() == nil {
 						s.log.Warn("workflow start failed; recovery will retry", "kind", s.kind.Name, "id", id, "err", err)
 					}
 				}
@@ -101,28 +113,54 @@ func (s *Starter) Run(ctx context.Context) {
 	}
 }
 
-// Recover starts the workflow of every record that has none yet and is older
-// than Grace. It answers how many it started.
+// Recover starts the workflow of every record that has none yet, is older
+// than Grace and is not waiting in the queue, as many at once as the starter
+// has workers (one at a time, a backlog of thousands after an outage or a
+// storm drained at the speed of one round trip). It stops at the first
+// failure (the engine is likely down; the next pass retries) and answers how
+// many it started.
 func (s *Starter) Recover(ctx context.Context) (int, error) {
 	const page = 200
-	started := 0
+	var started atomic.Int64
+	var after struct {
+		at time.Time
+		id string
+	}
 	for {
-		var ids []string
-		err := s.db.WithContext(ctx).Table(s.kind.Table).
-			Where("workflow_started_at IS NULL AND "+s.kind.CreatedColumn+" < ?", time.Now().Add(-s.Grace)).
-			Order(s.kind.CreatedColumn).Limit(page).Pluck("id", &ids).Error
-		if err != nil {
-			return started, err
+		var rows []struct {
+			ID      string
+			Created time.Time
 		}
-		for _, id := range ids {
-			if err := s.Start(ctx, id); err != nil {
-				return started, err
+		q := s.db.WithContext(ctx).Table(s.kind.Table).
+			Select("id, "+s.kind.CreatedColumn+" AS created").
+			Where("workflow_started_at IS NULL AND "+s.kind.CreatedColumn+" < ?", time.Now().Add(-s.Grace))
+		if after.id != "" { // keyset paging: skipped (queued) records are not read again
+			q = q.Where("("+s.kind.CreatedColumn+", id) > (?, ?)", after.at, after.id)
+		}
+		if err := q.Order(s.kind.CreatedColumn + ", id").Limit(page).Scan(&rows).Error; err != nil {
+			return int(started.Load()), err
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(s.workers)
+		for _, r := range rows {
+			if _, queued := s.queued.Load(r.ID); queued {
+				continue
 			}
-			started++
+			g.Go(func() error {
+				if err := s.Start(gctx, r.ID); err != nil {
+					return err
+				}
+				started.Add(1)
+				return nil
+			})
 		}
-		if len(ids) < page {
-			return started, nil
+		if err := g.Wait(); err != nil {
+			return int(started.Load()), err
 		}
+		if len(rows) < page {
+			return int(started.Load()), nil
+		}
+		after.at, after.id = rows[len(rows)-1].Created, rows[len(rows)-1].ID
 	}
 }
 
