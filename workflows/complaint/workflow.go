@@ -73,6 +73,9 @@ type complaintWF struct {
 	// notifier never holds up actions on the case; the run ends only when it
 	// is empty.
 	outbox []NoticeInput
+	// inlineAck is set while the acknowledgement's inline attempt runs: the
+	// notice loop waits, so no later notice overtakes it.
+	inlineAck bool
 
 	// pausedFrom is when the resolution clock was paused in this run.
 	pausedFrom time.Time
@@ -110,7 +113,8 @@ func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifie
 	}
 	defer w.cancelTimers()
 
-	snap, err := loadCase(ctx, in.CaseID)
+	lean := workflow.GetVersion(ctx, versionLeanStart, workflow.DefaultVersion, leanStartAckInline)
+	snap, err := loadCase(ctx, in.CaseID, lean)
 	if err != nil {
 		return err
 	}
@@ -121,11 +125,16 @@ func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifie
 	w.loaded = true
 	workflow.Go(ctx, w.noticeLoop)
 	if snap.State == StateReceived {
-		w.notify(NoticeInput{
+		ack := NoticeInput{
 			CaseID:    w.caseID,
 			Kind:      NoticeAcknowledgement,
 			DedupeKey: w.caseID + "/" + NoticeAcknowledgement,
-		})
+		}
+		if lean < leanStartAckInline {
+			w.notify(ack)
+		} else {
+			w.sendAckInline(ctx, ack)
+		}
 	}
 	w.rearm()
 
@@ -155,21 +164,54 @@ func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifie
 	}
 }
 
-// versionLeanStart names the change that loads the case as a local activity
-// (one short read) instead of an activity: the first workflow task then arms
-// the deadline timers and schedules the acknowledgement itself, so a new
-// case takes two workflow tasks and one activity task instead of three and two.
+// versionLeanStart names the changes to a new case's first workflow task.
+// Version 1 loads the case as a local activity (one short read) instead of
+// an activity: the first task then arms the deadline timers and schedules
+// the acknowledgement itself (two workflow tasks and one activity task
+// instead of three and two). Version 2 also makes the acknowledgement's
+// first attempt in that task, as a local activity (sendAckInline): a new case
+// then takes one workflow task and no activity task when the notifier
+// answers; otherwise the notice loop's activity retries it as before.
 const versionLeanStart = "lean-start"
 
-func loadCase(ctx workflow.Context, caseID string) (CaseSnapshot, error) {
+const (
+	leanStartLocalLoad = 1
+	leanStartAckInline = 2
+)
+
+func loadCase(ctx workflow.Context, caseID string, lean workflow.Version) (CaseSnapshot, error) {
 	var snap CaseSnapshot
-	if workflow.GetVersion(ctx, versionLeanStart, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if lean == workflow.DefaultVersion {
 		err := workflow.ExecuteActivity(ctx, ActivityLoadCase, caseID).Get(ctx, &snap)
 		return snap, err
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, localActivityOptions())
 	err := workflow.ExecuteLocalActivity(lctx, ActivityLoadCase, caseID).Get(ctx, &snap)
 	return snap, err
+}
+
+// InlineNoticeTimeout bounds the inline attempt of a new case's
+// acknowledgement: the first workflow task waits for it, so a slow notifier
+// costs the case a few seconds at most before the activity takes over.
+const InlineNoticeTimeout = 10 * time.Second
+
+// sendAckInline makes one attempt at the acknowledgement as a local
+// activity. When it fails it goes to the front of the outbox, where the
+// notice loop's activity retries it until it is sent; notices queued
+// meanwhile (an early action's) wait behind it either way. SendNotice is
+// at-most-once per DedupeKey, so the activity that follows a failed or
+// timed-out attempt never sends a second copy of a notice on record as sent.
+func (w *complaintWF) sendAckInline(ctx workflow.Context, ack NoticeInput) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: InlineNoticeTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	w.inlineAck = true
+	err := workflow.ExecuteLocalActivity(lctx, ActivitySendNotice, ack).Get(ctx, nil)
+	w.inlineAck = false
+	if err != nil {
+		w.outbox = append([]NoticeInput{ack}, w.outbox...)
+	}
 }
 
 // canContinueAsNew reports whether the run holds nothing that LoadCase would
@@ -604,7 +646,7 @@ func (w *complaintWF) notify(in NoticeInput) { w.outbox = append(w.outbox, in) }
 // at-most-once per DedupeKey and retried until it is sent or refused for good.
 func (w *complaintWF) noticeLoop(ctx workflow.Context) {
 	for {
-		if err := workflow.Await(ctx, func() bool { return len(w.outbox) > 0 }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return len(w.outbox) > 0 && !w.inlineAck }); err != nil {
 			return
 		}
 		n := w.outbox[0]

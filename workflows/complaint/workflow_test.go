@@ -52,6 +52,8 @@ type fakeActivities struct {
 	recomputedTo time.Time
 	// loadDelay holds LoadCase for this long (real time).
 	loadDelay time.Duration
+	// ackDelay holds the first attempt at the acknowledgement this long (real time).
+	ackDelay time.Duration
 }
 
 func newFake(env *testsuite.TestWorkflowEnvironment, snap CaseSnapshot) *fakeActivities {
@@ -142,6 +144,12 @@ func (f *fakeActivities) RecordReminder(_ context.Context, in ReminderInput) err
 
 func (f *fakeActivities) SendNotice(_ context.Context, in NoticeInput) error {
 	f.mu.Lock()
+	if d := f.ackDelay; d > 0 && in.Kind == NoticeAcknowledgement {
+		f.ackDelay = 0
+		f.mu.Unlock()
+		time.Sleep(d)
+		f.mu.Lock()
+	}
 	defer f.mu.Unlock()
 	f.record(ActivitySendNotice, in)
 	if f.noticeFailures > 0 {
@@ -1174,27 +1182,77 @@ func TestUnsignedOrForgedActionsAreRefused(t *testing.T) {
 	}
 }
 
-// The case is loaded inside the first workflow task (a local activity), so a
-// new case's deadline timers and acknowledgement leave with that task.
-func TestCaseLoadedAsLocalActivity(t *testing.T) {
-	h := newHarness(t)
-	var local, remote []string
+// listenActivities records the names of the local and the remote activities
+// the workflow runs.
+func listenActivities(h *harness) (local, remote *[]string) {
+	local, remote = &[]string{}, &[]string{}
 	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-		local = append(local, info.ActivityType.Name)
+		*local = append(*local, info.ActivityType.Name)
 	})
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		remote = append(remote, info.ActivityType.Name)
+		*remote = append(*remote, info.ActivityType.Name)
 	})
+	return local, remote
+}
+
+// A new case is loaded and acknowledged inside the first workflow task
+// (local activities), so its deadline timers and its acknowledgement leave
+// with that task: no activity task, no second workflow task.
+func TestNewCaseTakesOneWorkflowTask(t *testing.T) {
+	h := newHarness(t)
+	local, remote := listenActivities(h)
 	h.stopAt(time.Hour)
 	h.run()
 	h.requireCancelled()
-	if !slices.Equal(local, []string{ActivityLoadCase}) {
-		t.Fatalf("local activities %v, want only %s", local, ActivityLoadCase)
+	if want := []string{ActivityLoadCase, ActivitySendNotice}; !slices.Equal(*local, want) {
+		t.Fatalf("local activities %v, want %v", *local, want)
 	}
-	if slices.Contains(remote, ActivityLoadCase) {
-		t.Fatalf("%s also ran as an activity: %v", ActivityLoadCase, remote)
+	if len(*remote) != 0 {
+		t.Fatalf("activities %v also ran as activity tasks", *remote)
 	}
-	if !slices.Contains(remote, ActivitySendNotice) {
-		t.Fatalf("no acknowledgement sent: %v", remote)
+	if n := h.fake.notices(); len(n) != 1 || n[0].Kind != NoticeAcknowledgement {
+		t.Fatalf("notices: %+v", n)
+	}
+}
+
+// When the inline attempt fails (notifier down, or slower than
+// InlineNoticeTimeout), the acknowledgement is not lost: the notice loop's
+// activity retries it until it is sent.
+func TestInlineAcknowledgementFallsBackToTheActivity(t *testing.T) {
+	h := newHarness(t)
+	h.fake.noticeFailures = 2 // the inline attempt and the activity's first
+	local, remote := listenActivities(h)
+	h.stopAt(time.Hour)
+	h.run()
+	h.requireCancelled()
+	if want := []string{ActivityLoadCase, ActivitySendNotice}; !slices.Equal(*local, want) {
+		t.Fatalf("local activities %v, want %v", *local, want)
+	}
+	if want := []string{ActivitySendNotice, ActivitySendNotice}; !slices.Equal(*remote, want) {
+		t.Fatalf("activity tasks %v, want the acknowledgement retried: %v", *remote, want)
+	}
+	n := h.fake.notices()
+	if len(n) != 3 || n[2].Kind != NoticeAcknowledgement || h.fake.noticeFailures != 0 {
+		t.Fatalf("notice attempts: %+v", n)
+	}
+}
+
+// A notice queued while the acknowledgement's inline attempt runs (a case
+// rejected at once) waits behind it, and behind the retries of a failed
+// attempt: the complainant never hears the result before the receipt.
+func TestNoNoticeOvertakesTheInlineAcknowledgement(t *testing.T) {
+	h := newHarness(t)
+	h.fake.ackDelay = 300 * time.Millisecond
+	h.fake.noticeFailures = 1 // the inline attempt
+	reject := h.update(0, UpdateReject, "u1", act(func(a *Action) { a.ReasonCode = "dup"; a.MessageID = "m" }))
+	h.run()
+	h.requireEnded()
+	mustOK(t, "reject", reject)
+	var kinds []string
+	for _, n := range h.fake.notices() {
+		kinds = append(kinds, n.Kind)
+	}
+	if want := []string{NoticeAcknowledgement, NoticeAcknowledgement, NoticeRejection}; !slices.Equal(kinds, want) {
+		t.Fatalf("notice attempts %v, want %v", kinds, want)
 	}
 }
