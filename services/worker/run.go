@@ -102,6 +102,25 @@ func runQueue(ctx context.Context, c client.Client, log *slog.Logger, q Queue) e
 	}
 }
 
+// withPollerAutoscaling lets the worker scale its pollers, unless the queue
+// sets its own. The SDK's default is two fixed workflow-task pollers, which
+// alternate between the sticky queue and the task queue's partitions (four
+// by default), so most partitions have no poller of their own: their tasks
+// reach the worker only through the server's forwarder, ten a second per
+// partition. After a complaint storm the backlog drained at about 40 cases a
+// second that way with the machine half idle; autoscaled pollers (five to
+// start, more while the server reports a backlog) drained it at the speed of
+// the CPU (docs/capacity.md).
+func withPollerAutoscaling(opts sdkworker.Options) sdkworker.Options {
+	if opts.WorkflowTaskPollerBehavior == nil && opts.MaxConcurrentWorkflowTaskPollers == 0 {
+		opts.WorkflowTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
+	}
+	if opts.ActivityTaskPollerBehavior == nil && opts.MaxConcurrentActivityTaskPollers == 0 {
+		opts.ActivityTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
+	}
+	return opts
+}
+
 // startAndRun is one attempt: prepare, register, start, and run until ctx
 // ends (nil) or the worker reports a fatal error, which is permanent: the
 // SDK has already given up on it.
@@ -112,7 +131,7 @@ func startAndRun(ctx context.Context, c client.Client, q Queue) (err error) {
 		}
 	}
 	fatal := make(chan error, 1)
-	opts := q.Options
+	opts := withPollerAutoscaling(q.Options)
 	hook := opts.OnFatalError
 	opts.OnFatalError = func(err error) {
 		if hook != nil {

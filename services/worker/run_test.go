@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -188,5 +189,25 @@ func TestHTTPLoop(t *testing.T) {
 	go func() { done <- HTTPLoop("callbacks", &http.Server{}, lis).Run(t.Context()) }()
 	if err := await(t, done, 10*time.Second); err == nil {
 		t.Fatal("a server that stopped serving reported nothing")
+	}
+}
+
+// The SDK's two fixed pollers leave most partitions of a task queue without
+// a poller of their own, so their tasks come through the server's forwarder
+// at ten a second each: after a storm the backlog drained at about 40 cases
+// a second with the machine half idle. Every queue's worker autoscales its
+// pollers unless the queue sets its own (the SDK refuses both at once).
+func TestWorkerAutoscalesItsPollers(t *testing.T) {
+	opts := withPollerAutoscaling(sdkworker.Options{MaxConcurrentActivityExecutionSize: 64})
+	for name, b := range map[string]sdkworker.PollerBehavior{
+		"workflow": opts.WorkflowTaskPollerBehavior, "activity": opts.ActivityTaskPollerBehavior,
+	} {
+		if got := fmt.Sprintf("%T", b); !strings.Contains(got, "Autoscaling") {
+			t.Errorf("%s task pollers: %s, want autoscaling", name, got)
+		}
+	}
+	own := withPollerAutoscaling(sdkworker.Options{MaxConcurrentWorkflowTaskPollers: 4, MaxConcurrentActivityTaskPollers: 3})
+	if own.WorkflowTaskPollerBehavior != nil || own.ActivityTaskPollerBehavior != nil {
+		t.Errorf("a queue's own poller counts were overridden: %+v", own)
 	}
 }
