@@ -284,7 +284,12 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("temporaldev: claim mapper: %w", err)
 	}
 	dyn := dynamicconfig.StaticClient{
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8096,
+		// One persistence write at a time per history shard (the default)
+		// leaves the CPU idle while each waits for its commit: with eight,
+		// complaint start-up ran 1.42x the empty workflows instead of 1.57x
+		// and a storm of 3,000 drained in 29 s instead of 34 (make bench).
+		dynamicconfig.ShardIOConcurrency.Key():                           8,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		// The worker service starts the parent-close-policy system worker but
 		// never stops it (server v1.32.2): its SDK pollers outlive Stop and
