@@ -1195,11 +1195,11 @@ func listenActivities(h *harness) (local, remote *[]string) {
 	return local, remote
 }
 
-// A new case is loaded and acknowledged inside the first workflow task
-// (local activities), so its deadline timers and its acknowledgement leave
-// with that task: no activity task, no second workflow task.
-func TestNewCaseTakesOneWorkflowTask(t *testing.T) {
-	h := newHarness(t)
+// runNewCaseForAnHour runs a new case for an hour, checks that it was loaded
+// and acknowledged by local activities in its first workflow task, and
+// answers the activities that ran as activity tasks.
+func runNewCaseForAnHour(t *testing.T, h *harness) []string {
+	t.Helper()
 	local, remote := listenActivities(h)
 	h.stopAt(time.Hour)
 	h.run()
@@ -1207,8 +1207,17 @@ func TestNewCaseTakesOneWorkflowTask(t *testing.T) {
 	if want := []string{ActivityLoadCase, ActivitySendNotice}; !slices.Equal(*local, want) {
 		t.Fatalf("local activities %v, want %v", *local, want)
 	}
-	if len(*remote) != 0 {
-		t.Fatalf("activities %v also ran as activity tasks", *remote)
+	return *remote
+}
+
+// A new case is loaded and acknowledged inside the first workflow task
+// (local activities), so its deadline timers and its acknowledgement leave
+// with that task: no activity task, no second workflow task.
+func TestNewCaseTakesOneWorkflowTask(t *testing.T) {
+	h := newHarness(t)
+	remote := runNewCaseForAnHour(t, h)
+	if len(remote) != 0 {
+		t.Fatalf("activities %v also ran as activity tasks", remote)
 	}
 	if n := h.fake.notices(); len(n) != 1 || n[0].Kind != NoticeAcknowledgement {
 		t.Fatalf("notices: %+v", n)
@@ -1221,15 +1230,9 @@ func TestNewCaseTakesOneWorkflowTask(t *testing.T) {
 func TestInlineAcknowledgementFallsBackToTheActivity(t *testing.T) {
 	h := newHarness(t)
 	h.fake.noticeFailures = 2 // the inline attempt and the activity's first
-	local, remote := listenActivities(h)
-	h.stopAt(time.Hour)
-	h.run()
-	h.requireCancelled()
-	if want := []string{ActivityLoadCase, ActivitySendNotice}; !slices.Equal(*local, want) {
-		t.Fatalf("local activities %v, want %v", *local, want)
-	}
-	if want := []string{ActivitySendNotice, ActivitySendNotice}; !slices.Equal(*remote, want) {
-		t.Fatalf("activity tasks %v, want the acknowledgement retried: %v", *remote, want)
+	remote := runNewCaseForAnHour(t, h)
+	if want := []string{ActivitySendNotice, ActivitySendNotice}; !slices.Equal(remote, want) {
+		t.Fatalf("activity tasks %v, want the acknowledgement retried: %v", remote, want)
 	}
 	n := h.fake.notices()
 	if len(n) != 3 || n[2].Kind != NoticeAcknowledgement || h.fake.noticeFailures != 0 {
