@@ -191,18 +191,16 @@ func TestErasureLeavesNoNumberInCaseTexts(t *testing.T) {
 	}
 }
 
-// Cases written before texts were sealed keep them in clear until the
-// intake service seals them at start: then the clear columns are empty and
-// search finds them by their tokens.
-func TestSealClearTextsOfEarlierCases(t *testing.T) {
-	h := newHarness(t, options{noWorker: true})
+// clearCase submits a complaint and turns it into a row written before texts
+// were sealed: clear texts, nothing sealed, no search tokens.
+func clearCase(t *testing.T, h *harness) string {
+	t.Helper()
 	sub, err := h.api.SubmitComplaint(h.as("agent.li"), textComplaint("old-text-1", "+8613700000009",
 		"旧投诉 number 13700000009 sold", "old-13700000009.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := sub.GetCase().GetId()
-	// As a row written before: clear texts, nothing sealed, no tokens.
 	for _, q := range []string{
 		`UPDATE cases SET description = '旧投诉 number 13700000009 sold', subject_value = '+8613700000009', leak_source = '',
 			description_enc = NULL, subject_value_enc = NULL WHERE id = ?`,
@@ -213,6 +211,15 @@ func TestSealClearTextsOfEarlierCases(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return id
+}
+
+// Cases written before texts were sealed keep them in clear until the
+// intake service seals them at start: then the clear columns are empty and
+// search finds them by their tokens.
+func TestSealClearTextsOfEarlierCases(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	id := clearCase(t, h)
 	if searchIDs(t, h, "13700000009")[id] {
 		t.Fatal("found without tokens")
 	}
@@ -231,5 +238,52 @@ func TestSealClearTextsOfEarlierCases(t *testing.T) {
 	got, err := h.api.GetCase(h.as("agent.li"), &intakev1.GetCaseRequest{CaseId: id})
 	if err != nil || got.GetCase().GetDescription() != "旧投诉 number 13700000009 sold" || got.GetCase().GetAttachments()[0].GetFileName() != "old-13700000009.txt" {
 		t.Fatalf("after sealing: %v %v", got, err)
+	}
+}
+
+// Sealing runs at start while the service already answers: a case another
+// transaction holds at that moment (the starter noting its workflow, an
+// agent's action) is sealed once that transaction ends, not skipped and
+// left in clear until the next start.
+func TestSealClearTextsWaitsForALockedCase(t *testing.T) {
+	h := newHarness(t, options{noWorker: true})
+	id := clearCase(t, h)
+	holder := h.db.Begin()
+	defer holder.Rollback()
+	if err := holder.Exec(`SELECT id FROM cases WHERE id = ? FOR UPDATE`, id).Error; err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := intake.SealClearTexts(h.ctx, h.db, h.keys)
+		done <- result{n, err}
+	}()
+	// Let the holder go once sealing waits for its lock, or see it finish without waiting.
+	var r result
+	for waiting := false; !waiting; {
+		select {
+		case r = <-done:
+			t.Fatalf("sealing finished while the case was held: sealed %d rows (%v); the case stays in clear", r.n, r.err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		var waiters int64
+		if err := h.db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM cases%'`).
+			Scan(&waiters).Error; err != nil {
+			t.Fatal(err)
+		}
+		waiting = waiters > 0
+	}
+	if err := holder.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if r = <-done; r.err != nil || r.n != 2 {
+		t.Fatalf("sealed %d rows: %v", r.n, r.err)
+	}
+	if cols := dbHolds(t, h, "13700000009"); len(cols) > 0 {
+		t.Fatalf("after sealing, the number is in clear in %v", cols)
 	}
 }

@@ -106,7 +106,11 @@ const sealBatch = 500
 // before they were sealed at intake, builds their search tokens and empties
 // the clear columns; a shredded subject's texts are emptied unsealed (they
 // were erased). It runs online at start (it needs the master key, which the
-// database never holds) and answers how many rows it converted.
+// database never holds) and answers how many rows it converted. It waits
+// for rows another transaction holds rather than skipping them: a skipped
+// row stayed in clear until the next start. Rows are locked in id order, so
+// two replicas sealing at once wait for each other and never deadlock (the
+// second finds the first's rows no longer clear).
 func SealClearTexts(ctx context.Context, db *gorm.DB, keys *crypto.Keyring) (int, error) {
 	total := 0
 	for {
@@ -140,7 +144,7 @@ func sealCaseBatch(ctx context.Context, db *gorm.DB, keys *crypto.Keyring) (int,
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []clearCase
 		if err := tx.Raw(`SELECT id, complainant_id, description, subject_value FROM cases
-			WHERE description <> '' OR subject_value <> '' ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, sealBatch).
+			WHERE description <> '' OR subject_value <> '' ORDER BY id LIMIT ? FOR UPDATE`, sealBatch).
 			Scan(&rows).Error; err != nil {
 			return err
 		}
@@ -183,7 +187,7 @@ func sealAttachmentBatch(ctx context.Context, db *gorm.DB, keys *crypto.Keyring)
 		var rows []struct{ ID, FileName, SubjectKeyID string }
 		if err := tx.Raw(`SELECT a.id, a.file_name, p.subject_key_id FROM attachments a
 			JOIN cases c ON c.id = a.case_id JOIN complainants p ON p.id = c.complainant_id
-			WHERE a.file_name <> '' ORDER BY a.id LIMIT ? FOR UPDATE OF a SKIP LOCKED`, sealBatch).Scan(&rows).Error; err != nil {
+			WHERE a.file_name <> '' ORDER BY a.id LIMIT ? FOR UPDATE OF a`, sealBatch).Scan(&rows).Error; err != nil {
 			return err
 		}
 		n = len(rows)
