@@ -130,7 +130,7 @@ func TestDeletionBulkThroughput(t *testing.T) {
 // hand-written SQL, four at a time (the connector's concurrency), and
 // answers how long it took. It runs before anything else, on fresh
 // statistics and an idle stack: measured after the workflows, it ran at
-// 480 to 3,500 people a second from one run to the next (vacuum and the
+// 480 to 3,900 people a second from one run to the next (vacuum and the
 // engine's leftovers), which made the ratio meaningless.
 func rawDeletes(t *testing.T, r *deletionRig, n, m int) time.Duration {
 	t.Helper()
