@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	sdkworker "go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/redress/redress/services/internal/audit"
@@ -114,6 +115,7 @@ func (s *stack) serveWorker(ctx context.Context) error {
 		}
 	}
 	complaints, deletions, reporting, escalations := own[0], own[1], own[2], own[3]
+	sdkworker.SetStickyWorkflowCacheSize(s.cfg.WorkerWorkflowCache) // process-wide, before any worker starts
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return worker.Run(ctx, s.temporal, complaints.activities(), s.commands, complaints.calendarCheckLoop())

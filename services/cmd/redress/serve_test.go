@@ -192,6 +192,15 @@ func TestSharedMetricsAddressIsRefused(t *testing.T) {
 	}
 }
 
+// A workflow cache of no workflows is refused at start with the variable's
+// name, not handed to the SDK.
+func TestEmptyWorkflowCacheIsRefused(t *testing.T) {
+	t.Setenv("REDRESS_WORKER_WORKFLOW_CACHE", "0")
+	if _, err := config.Load(); err == nil || !strings.Contains(err.Error(), "REDRESS_WORKER_WORKFLOW_CACHE") {
+		t.Fatalf("config.Load with REDRESS_WORKER_WORKFLOW_CACHE=0: %v, want refused naming it", err)
+	}
+}
+
 // The worker runs each service's activities on a pool of that service's
 // database role when its URL is given, and on its own pool otherwise; `serve
 // all`, hosting intake, keeps one pool.

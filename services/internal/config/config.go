@@ -64,6 +64,12 @@ type Config struct {
 	WorkerMetricsAddr      string `env:"REDRESS_WORKER_METRICS_ADDR" envDefault:"127.0.0.1:9098"`
 	CheckpointsMetricsAddr string `env:"REDRESS_CHECKPOINTS_METRICS_ADDR" envDefault:"127.0.0.1:9099"`
 	LogLevel               string `env:"REDRESS_LOG_LEVEL" envDefault:"info"`
+	// WorkerWorkflowCache is how many workflows the worker keeps in memory
+	// between their tasks (the SDK's sticky cache, 75-90 KB each). The SDK's
+	// 10,000 filled 880 MiB in a storm, near the worker's 1 GiB limit; a
+	// complaint sleeps for days after its first task, so a small cache costs
+	// it nothing (docs/capacity.md).
+	WorkerWorkflowCache int `env:"REDRESS_WORKER_WORKFLOW_CACHE" envDefault:"2000"`
 	// TimeZone is the IANA zone people see times in (console, public pages,
 	// notices, PDFs). Legal periods are counted in Beijing time whatever it is.
 	TimeZone    string `env:"REDRESS_TIME_ZONE" envDefault:"Asia/Shanghai"`
@@ -243,6 +249,9 @@ func Load() (Config, error) {
 	}
 	if _, err := c.Proxies(); err != nil {
 		return c, fmt.Errorf("configuration: REDRESS_TRUSTED_PROXIES: %w", err)
+	}
+	if c.WorkerWorkflowCache < 1 {
+		return c, fmt.Errorf("configuration: REDRESS_WORKER_WORKFLOW_CACHE must be at least 1, got %d", c.WorkerWorkflowCache)
 	}
 	return c, nil
 }
