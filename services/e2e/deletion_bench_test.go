@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	deletionv1 "github.com/redress/redress/proto/redress/deletion/v1"
+	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/deletion"
 	wf "github.com/redress/redress/workflows/deletion"
@@ -37,6 +39,13 @@ func TestDeletionBulkThroughput(t *testing.T) {
 		t.Skip("set REDRESS_DELETION_BENCH=10000 to measure bulk deletion throughput (make bench-deletion)")
 	}
 	m := n
+	// The worker keeps as many workflows between tasks as `redress serve
+	// worker` does (REDRESS_WORKER_WORKFLOW_CACHE), not the SDK's default.
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdkworker.SetStickyWorkflowCacheSize(cfg.WorkerWorkflowCache)
 	// People 0..n-1 ask for deletion; n..2n-1 are the baseline's.
 	r := newDeletionRig(t, 2*n)
 	pipeline := r.as("pipeline.crm")
