@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/smtp"
 	"net/url"
@@ -32,6 +30,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	redressdb "github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/internal/freeport"
 )
 
 // The dev scripts are what a newcomer runs first. These tests run them the
@@ -76,30 +75,17 @@ func run(t *testing.T, dir string, name string, args ...string) string {
 }
 
 // freePort answers a loopback port nobody listens on now, below the
-// kernel's ephemeral range: the processes it is handed to bind it only after
-// a build of many seconds, and a port from the ephemeral range can be taken
-// meanwhile as the local port of any outgoing connection (a parallel test's
-// database or gRPC client); CI once saw "bind: address already in use".
+// kernel's ephemeral range (freeport.Pick): the processes it is handed to
+// bind it only after a build of many seconds, and a port from the ephemeral
+// range can be taken meanwhile as the local port of an outgoing connection
+// (CI once saw "bind: address already in use").
 func freePort(t *testing.T) int {
 	t.Helper()
-	low := 32768 // Linux's default start of ip_local_port_range
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				low = n
-			}
-		}
+	p, err := freeport.Pick("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	const from = 10000
-	for range 200 {
-		port := from + rand.IntN(max(low-from, 1))
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			_ = l.Close()
-			return port
-		}
-	}
-	t.Fatalf("no free loopback port between %d and %d", from, low)
-	return 0
+	return p
 }
 
 // withDatabase is the URL u naming database name.

@@ -30,6 +30,7 @@ import (
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/deletion"
 	esc "github.com/redress/redress/services/internal/escalation"
+	"github.com/redress/redress/services/internal/freeport"
 	"github.com/redress/redress/services/internal/grpcserver"
 	"github.com/redress/redress/services/internal/identity"
 	"github.com/redress/redress/services/internal/intake"
@@ -313,10 +314,10 @@ func mustCommandKey(t *testing.T) (*signing.Signer, *command.Verifier) {
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	p, err := freeport.Pick("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }

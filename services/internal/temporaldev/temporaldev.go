@@ -51,6 +51,8 @@ import (
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/redress/redress/services/internal/freeport"
 )
 
 // DefaultFrontendPort is Temporal's conventional frontend port, the one
@@ -186,23 +188,23 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 
 	// Ports: the frontend's as asked (or free), the others always free ones.
 	if o.FrontendPort <= 0 {
-		if o.FrontendPort, err = freePort(o.IP); err != nil {
+		if o.FrontendPort, err = freeport.Pick(o.IP); err != nil {
 			return nil, err
 		}
 	}
-	if err := checkBindable(o.IP, o.FrontendPort); err != nil {
+	if err := freeport.Bindable(o.IP, o.FrontendPort); err != nil {
 		return nil, err
 	}
 	internalPorts := map[primitives.ServiceName]int{}
 	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
-		p, err := freePort(internalIP)
+		p, err := freeport.Pick(internalIP)
 		if err != nil {
 			return nil, err
 		}
 		internalPorts[svc] = p
 	}
 	if o.UIPort < 0 {
-		if o.UIPort, err = freePort(o.IP); err != nil {
+		if o.UIPort, err = freeport.Pick(o.IP); err != nil {
 			return nil, err
 		}
 	}
@@ -210,7 +212,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		if o.UIPort == o.FrontendPort {
 			return nil, fmt.Errorf("temporaldev: UI port %d is the frontend port", o.UIPort)
 		}
-		if err := checkBindable(o.IP, o.UIPort); err != nil {
+		if err := freeport.Bindable(o.IP, o.UIPort); err != nil {
 			return nil, err
 		}
 	}

@@ -1,4 +1,4 @@
-package temporaldev
+package freeport
 
 import "testing"
 
@@ -12,7 +12,7 @@ func TestFreePortBelowEphemeralRange(t *testing.T) {
 	}
 	seen := map[int]bool{}
 	for range 20 {
-		p, err := freePort("127.0.0.1")
+		p, err := Pick("127.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -20,7 +20,7 @@ func TestFreePortBelowEphemeralRange(t *testing.T) {
 			t.Fatalf("port %d: want a new one in [%d, %d)", p, lo, hi)
 		}
 		seen[p] = true
-		if err := checkBindable("127.0.0.1", p); err != nil {
+		if err := Bindable("127.0.0.1", p); err != nil {
 			t.Fatal(err)
 		}
 	}
