@@ -1,34 +1,49 @@
 // Package freeport picks loopback ports for servers that bind them a moment
 // (or a build) later: below the kernel's ephemeral range when it can, so no
-// outgoing connection takes the port meanwhile.
+// outgoing connection takes the port meanwhile, and claimed on this machine,
+// so no other process picks it meanwhile.
 package freeport
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // handedOut remembers every port this process picked, so two servers started
-// by the same process (in a row or side by side) never get the same internal
-// port from Pick, even if the kernel would hand it out again.
+// by the same process (in a row or side by side) never get the same port from
+// Pick, even where claims cannot be kept on disk.
 var (
 	handedOutMu sync.Mutex
 	handedOut   = map[int]bool{}
 )
+
+// claimDir holds one file per port picked on this machine; a process holds
+// an exclusive lock on the file of each port it picked until it exits, so
+// test processes running side by side never pick the same port, even before
+// the process a port was handed to binds it (after a build, for make run).
+// The kernel drops the locks of a process that ends: no stale claims.
+var claimDir = filepath.Join(os.TempDir(), "redress-freeport")
+
+// pickRange answers the ports Pick chooses from (a seam for tests).
+var pickRange = belowEphemeral
 
 // Pick picks an unused TCP port on host for a server to bind a moment
 // later. It takes one below the kernel's ephemeral range when it can: ports
 // there are never handed to an outgoing connection or a bind(":0") of another
 // test server in that moment, which would make the server's listen fail
 // (for Temporal, fatal: a nil listener and a panic). Otherwise it asks
-// the kernel (see ephemeralPort).
+// the kernel (see ephemeralPort). Either way the port stays claimed for this
+// process (see claimDir), so no other process picks it.
 func Pick(host string) (int, error) {
-	if lo, hi, ok := belowEphemeral(); ok {
+	if lo, hi, ok := pickRange(); ok {
 		for range 100 {
 			p := lo + rand.IntN(hi-lo)
 			if claim(p) && Bindable(host, p) == nil {
@@ -48,16 +63,52 @@ func Pick(host string) (int, error) {
 	return 0, fmt.Errorf("freeport: no free port on %s", host)
 }
 
-// claim records p as handed out; false if it already was.
+// Reserve keeps Pick from answering port, which the caller was given (by
+// configuration or by the process that started it) and binds later.
+func Reserve(port int) {
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	if !handedOut[port] {
+		lockClaimFile(port) // may be held by whoever handed the port over: fine
+		handedOut[port] = true
+	}
+}
+
+// claim records p as handed out to this process; false if this or another
+// live process already picked it.
 func claim(p int) bool {
 	handedOutMu.Lock()
 	defer handedOutMu.Unlock()
-	if handedOut[p] {
+	if handedOut[p] || !lockClaimFile(p) {
 		return false
 	}
 	handedOut[p] = true
 	return true
 }
+
+// lockClaimFile takes p's claim file and keeps its lock (and descriptor) for
+// the life of the process; false if another process holds it. Where no claim
+// can be kept (no shared folder, another user's file) it answers true and
+// the port is only this process's.
+func lockClaimFile(p int) bool {
+	if err := os.Mkdir(claimDir, 0o700); err == nil {
+		// Anyone's tests may claim ports here; only owners remove files.
+		_ = os.Chmod(claimDir, 0o777|os.ModeSticky)
+	}
+	f, err := os.OpenFile(filepath.Join(claimDir, strconv.Itoa(p)), os.O_RDONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return true
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return !errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	held = append(held, f) // never closed: closing would release the claim
+	return true
+}
+
+// held keeps the claim files this process locked open (see lockClaimFile).
+var held []*os.File
 
 // belowEphemeral answers a range of ports just below the kernel's ephemeral
 // range (Linux: /proc/sys/net/ipv4/ip_local_port_range).

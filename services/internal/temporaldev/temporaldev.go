@@ -186,7 +186,8 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		o.Retention = defaultRetention
 	}
 
-	// Ports: the frontend's as asked (or free), the others always free ones.
+	// Ports: the frontend's and the UI's as asked (or free), then the internal
+	// ones, always free and never those two.
 	if o.FrontendPort <= 0 {
 		if o.FrontendPort, err = freeport.Pick(o.IP); err != nil {
 			return nil, err
@@ -195,14 +196,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err := freeport.Bindable(o.IP, o.FrontendPort); err != nil {
 		return nil, err
 	}
-	internalPorts := map[primitives.ServiceName]int{}
-	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
-		p, err := freeport.Pick(internalIP)
-		if err != nil {
-			return nil, err
-		}
-		internalPorts[svc] = p
-	}
+	freeport.Reserve(o.FrontendPort)
 	if o.UIPort < 0 {
 		if o.UIPort, err = freeport.Pick(o.IP); err != nil {
 			return nil, err
@@ -215,6 +209,15 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		if err := freeport.Bindable(o.IP, o.UIPort); err != nil {
 			return nil, err
 		}
+		freeport.Reserve(o.UIPort)
+	}
+	internalPorts := map[primitives.ServiceName]int{}
+	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+		p, err := freeport.Pick(internalIP)
+		if err != nil {
+			return nil, err
+		}
+		internalPorts[svc] = p
 	}
 
 	frontendAddr := net.JoinHostPort(dialIP, strconv.Itoa(o.FrontendPort))
