@@ -113,7 +113,9 @@ func TestHelperPicker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.Stdout.WriteString("port " + strconv.Itoa(p) + "\n")
+		if _, err := os.Stdout.WriteString("port " + strconv.Itoa(p) + "\n"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 }
