@@ -59,10 +59,14 @@ echo "== test ($(elapsed) so far)"
 for m in "${modules[@]}"; do (cd "$m" && go test -tags dev -count=1 -timeout 20m ./...); done
 
 echo "== fuzz (brief; $(elapsed) so far)"
-fuzz() { (cd "$1" && go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$3"); }
-fuzz services FuzzValidateSubmit ./internal/intake/
-fuzz workflows FuzzAdd ./calendar/
-fuzz services FuzzOpen ./internal/crypto/
-fuzz services FuzzReadPackage ./internal/filing/
-fuzz services FuzzDecodeCursor ./internal/escalation/
+# Budgets are counts of inputs (about 8 s each here), not durations: a
+# duration races Go's fuzz coordinator at its deadline and, on a busy
+# machine, fails with a bare "context deadline exceeded" and no failing input
+# (go.dev/issue/75804). FUZZTIME overrides them all.
+fuzz() { (cd "$1" && go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-$4}" "$3"); }
+fuzz services FuzzValidateSubmit ./internal/intake/ 40000x
+fuzz workflows FuzzAdd ./calendar/ 400000x
+fuzz services FuzzOpen ./internal/crypto/ 90000x
+fuzz services FuzzReadPackage ./internal/filing/ 80000x
+fuzz services FuzzDecodeCursor ./internal/escalation/ 60000x
 echo "== all tests passed in $(elapsed)"
