@@ -120,8 +120,10 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	rep := &benchReport{Machine: machineFacts(), Started: time.Now().UTC()}
 	phase := func(name string) func() {
 		w := startPhase(name, o.serverPID, o.pgPID)
+		waits := watchWaits(sqlDB, 250*time.Millisecond, ownerRole(o.ownerURL))
 		return func() {
 			p := w.end()
+			p.Waits = waits.finish()
 			p.markBenchClient(ownerRole(o.ownerURL))
 			rep.Phases = append(rep.Phases, p)
 			p.print()

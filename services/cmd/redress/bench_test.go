@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -202,5 +203,37 @@ func TestReadDeletionFigures(t *testing.T) {
 	rep.buildTargets()
 	if r := targetByKey(t, rep, "deletion_end_to_end"); r.Met == nil || *r.Met || !near(r.Ratio, 1027.4/3.8) {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// Wait samples are grouped per role, lock waits by the statement waiting,
+// as shares of the role's samples, busiest role first, top n per role.
+func TestSummariseWaits(t *testing.T) {
+	head := "SELECT head_seq AS seq, head_hash AS hash\n\t FROM audit_lock_head()"
+	var samples []waitSample
+	add := func(n int, s waitSample) {
+		for range n {
+			samples = append(samples, s)
+		}
+	}
+	add(6, waitSample{Role: "redress_app", WaitType: "Lock", Wait: "transactionid", Query: head})
+	add(2, waitSample{Role: "redress_app", WaitType: "Lock", Wait: "transactionid", Query: "UPDATE cases SET x = 1"})
+	add(2, waitSample{Role: "redress_app", Query: "INSERT INTO cases"})
+	add(12, waitSample{Role: "temporal", WaitType: "LWLock", Wait: "WALWrite", Query: "INSERT INTO history_node"})
+	add(1, waitSample{Role: "temporal", WaitType: "IO", Wait: "WALSync", Query: "commit"})
+	add(1, waitSample{Role: "temporal", Query: "commit"})
+
+	got := summariseWaits(samples, 2)
+	want := []waitRow{
+		{Role: "temporal", Wait: "LWLock:WALWrite", Samples: 12, Share: 100 * 12.0 / 14},
+		{Role: "temporal", Wait: "IO:WALSync", Samples: 1, Share: 100 * 1.0 / 14},
+		{Role: "redress_app", Wait: "Lock:transactionid", On: "SELECT head_seq AS seq, head_hash AS hash FROM audit_lock_head()", Samples: 6, Share: 60},
+		{Role: "redress_app", Wait: "Lock:transactionid", On: "UPDATE cases SET x = 1", Samples: 2, Share: 20},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	if l := statementLabel(strings.Repeat("é", 90)); l != strings.Repeat("é", 80)+"…" {
+		t.Fatalf("a long statement is cut at 80 characters, whole ones: %q", l)
 	}
 }

@@ -266,6 +266,7 @@ type phase struct {
 	// left out of every cost but taken from the same cores.
 	BenchCPU  float64   `json:"bench_client_cpu_seconds"`
 	Processes []procRow `json:"processes,omitempty"`
+	Waits     []waitRow `json:"postgres_waits,omitempty"` // benchwaits.go
 }
 
 // phaseWatch measures one phase: the wall time, the machine's busy share
@@ -336,6 +337,11 @@ func (p phase) costPer(ops int) *cpuCost {
 }
 
 func (p phase) print() {
+	p.printProcesses()
+	printWaits(p.Waits)
+}
+
+func (p phase) printProcesses() {
 	if len(p.Processes) == 0 {
 		return
 	}
