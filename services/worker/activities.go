@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -42,6 +43,9 @@ type Activities struct {
 	// Calendars brings confirmed calendars into the policy engine's set
 	// before a recomputation (nil: the set as it is).
 	Calendars *calendars.Store
+
+	noticesOnce sync.Once
+	notices     *noticeRecorder // started on the first notice (noticerecord.go)
 }
 
 // EscalationOpener opens an escalation once per dedupe key (escalation.Open):

@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/records"
@@ -41,7 +40,7 @@ func (a *Activities) SendNotice(ctx context.Context, in complaint.NoticeInput) e
 	}
 	to, notice, err := a.composeNotice(dbc, in)
 	if errors.Is(err, errSubjectErased) {
-		return a.finishNotice(dbc, row, "failed", "", "subject erased")
+		return a.finishNotice(ctx, row, "failed", "", "subject erased")
 	}
 	if err != nil {
 		return err
@@ -53,9 +52,9 @@ func (a *Activities) SendNotice(ctx context.Context, in complaint.NoticeInput) e
 		// activity's context cancelled), or the retry would send it again.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		return a.finishNotice(a.DB.WithContext(rctx), row, "sent", to.Channel(), "")
+		return a.finishNotice(rctx, row, "sent", to.Channel(), "")
 	case errors.Is(sendErr, notify.ErrPermanent):
-		return a.finishNotice(dbc, row, "failed", to.Channel(), "refused by the carrier")
+		return a.finishNotice(ctx, row, "failed", to.Channel(), "refused by the carrier")
 	default:
 		dbc.Model(&records.Notification{}).Where("id = ?", row.ID).
 			Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_error": "send failed; retrying"})
@@ -63,21 +62,11 @@ func (a *Activities) SendNotice(ctx context.Context, in complaint.NoticeInput) e
 	}
 }
 
-func (a *Activities) finishNotice(dbc *gorm.DB, row records.Notification, status, channel, reason string) error {
-	return dbc.Transaction(func(tx *gorm.DB) error {
-		now := time.Now().UTC()
-		res := tx.Model(&records.Notification{}).Where("id = ? AND status = 'pending'", row.ID).Updates(map[string]any{
-			"status": status, "channel": channel, "sent_at": now, "attempts": gorm.Expr("attempts + 1"), "last_error": reason,
-		})
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
-		}
-		_, err := audit.Append(tx, audit.Entry{
-			Actor: systemActor, Action: "case.notice_" + status, ObjectType: "case", ObjectID: row.CaseID,
-			Details: map[string]any{"notice": row.Kind, "channel": channel, "dedupe_key": row.DedupeKey},
-		})
-		return err
-	})
+// finishNotice records a notice's outcome with its audit entry, in a group
+// with the others finishing meanwhile (noticerecord.go).
+func (a *Activities) finishNotice(ctx context.Context, row records.Notification, status, channel, reason string) error {
+	a.noticesOnce.Do(func() { a.notices = newNoticeRecorder(a.DB) })
+	return a.notices.record(ctx, noticeOutcome{row: row, status: status, channel: channel, reason: reason})
 }
 
 var errSubjectErased = errors.New("subject erased")

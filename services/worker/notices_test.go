@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/pgtest"
@@ -168,5 +169,66 @@ func TestNoticeDeliveredBeforeAStopIsNotSentAgain(t *testing.T) {
 	}
 	if n.Status != "sent" || len(sender.to) != 1 {
 		t.Fatalf("notice %q after %d deliveries, want sent after 1", n.Status, len(sender.to))
+	}
+}
+
+// barrierSender holds every Send until n have arrived, so their outcomes
+// reach the record together, as in a storm of acknowledgements.
+type barrierSender struct {
+	wg sync.WaitGroup
+}
+
+func (b *barrierSender) Send(context.Context, notify.Recipient, notify.Notice) error {
+	b.wg.Done()
+	b.wg.Wait()
+	return nil
+}
+
+// Notices sent together are recorded together: one transaction (one audit
+// head lock, one WAL flush) for every outcome waiting, not one each. In a
+// storm of 3,000 complaints the notices' records were 94% of the audit
+// head's lockers, and the services' sessions spent 63% of their time waiting
+// for it (make bench, postgres waits). Each notice is still recorded once,
+// with its own audit entry, and the chain verifies.
+func TestNoticesRecordedInGroups(t *testing.T) {
+	db := pgtest.Open(t)
+	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
+	keys, err := crypto.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	sender := &barrierSender{}
+	sender.wg.Add(n)
+	a := &Activities{DB: db, Keys: keys, Sender: sender}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = noticeCase(t, db, keys, fmt.Sprintf("C-2026-G%05d", i))
+	}
+	errs := make(chan error, n)
+	for _, id := range ids {
+		go func() {
+			errs <- a.SendNotice(context.Background(), complaint.NoticeInput{CaseID: id, Kind: complaint.NoticeAcknowledgement, DedupeKey: id + "/ack"})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sent, entries, transactions int64
+	db.Raw(`SELECT count(*) FROM notifications WHERE case_id IN ? AND status = 'sent'`, ids).Scan(&sent)
+	if err := db.Raw(`SELECT count(*), count(DISTINCT xmin::text) FROM audit_entries WHERE action = 'case.notice_sent' AND object_id IN ?`, ids).
+		Row().Scan(&entries, &transactions); err != nil {
+		t.Fatal(err)
+	}
+	if sent != n || entries != n {
+		t.Fatalf("%d notices sent and %d audit entries, want %d of each", sent, entries, n)
+	}
+	if transactions > n/4 {
+		t.Errorf("%d notices recorded in %d transactions: want them grouped", n, transactions)
+	}
+	if res, err := audit.Verify(context.Background(), db, audit.VerifyOptions{}); err != nil || !res.OK {
+		t.Fatalf("audit chain: %+v %v", res, err)
 	}
 }
