@@ -4,8 +4,9 @@
 # embedded Temporal server on that cluster and every service as its own
 # process) and measure workflow start-up beside empty workflows, a complaint
 # storm, intake at offered rates and at saturation beside a raw SQL baseline
-# of the same rows, with every process's CPU and memory per phase; then the
-# issue's target rows, each beside its same-run baseline, in .data/bench.json.
+# of the same rows, with every process's CPU and memory and what PostgreSQL's
+# sessions wait on, per phase; then the target rows, each beside its
+# same-run baseline, in .data/bench.json.
 # Before that, the same start-up measure on a stack whose Temporal keeps its
 # state in SQLite, so both stores are compared in one run (BENCH_SQLITE=0
 # skips it). The deletion row comes from .data/bench-deletion.json
