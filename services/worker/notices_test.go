@@ -232,3 +232,39 @@ func TestNoticesRecordedInGroups(t *testing.T) {
 		t.Fatalf("audit chain: %+v %v", res, err)
 	}
 }
+
+// A group that fails is retried one outcome at a time: one bad outcome
+// (here a status the table refuses) cannot keep its neighbours unrecorded.
+func TestNoticeGroupFailureSparesTheOthers(t *testing.T) {
+	db := pgtest.Open(t)
+	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
+	keys, err := crypto.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &noticeRecorder{db: db, queue: make(chan noticeOutcome, 3)} // run starts once all three wait
+	var outcomes []noticeOutcome
+	for i, status := range []string{"sent", "no-such-status", "sent"} {
+		caseID := noticeCase(t, db, keys, fmt.Sprintf("C-2026-F%05d", i))
+		row := records.Notification{ID: uuid.NewString(), CaseID: caseID, Kind: complaint.NoticeAcknowledgement,
+			DedupeKey: caseID + "/ack", Status: "pending", CreatedAt: time.Now().UTC()}
+		if err := db.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		o := noticeOutcome{row: row, status: status, channel: "email", done: make(chan error, 1)}
+		r.queue <- o
+		outcomes = append(outcomes, o)
+	}
+	go r.run()
+	for i, o := range outcomes {
+		err := <-o.done
+		if (err != nil) != (i == 1) {
+			t.Fatalf("outcome %d (%s): %v", i, o.status, err)
+		}
+		var status string
+		db.Raw(`SELECT status FROM notifications WHERE id = ?`, o.row.ID).Scan(&status)
+		if want := map[bool]string{true: "pending", false: "sent"}[i == 1]; status != want {
+			t.Errorf("outcome %d: notice %s, want %s", i, status, want)
+		}
+	}
+}
