@@ -12,7 +12,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/alerts"
-	"github.com/redress/redress/services/internal/crypto"
 	"github.com/redress/redress/services/internal/notify"
 	"github.com/redress/redress/services/internal/notify/smtptest"
 	"github.com/redress/redress/services/internal/pgtest"
@@ -42,11 +41,7 @@ func staff(t *testing.T, db *gorm.DB, username, role string, disabled bool) {
 func TestReminderAndBreachAlertAssigneeAndSupervisors(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.As(t, pgtest.Open(t), "redress_intake_app")
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, err := crypto.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeyring(t)
 	caseID := noticeCase(t, db, keys, "C-2026-A00001")
 	if err := db.Exec(`UPDATE cases SET assignee = 'agent.li' WHERE id = ?`, caseID).Error; err != nil {
 		t.Fatal(err)

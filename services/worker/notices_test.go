@@ -36,11 +36,7 @@ func (s *sentNotices) Send(_ context.Context, to notify.Recipient, n notify.Noti
 // notice was Chinese.
 func TestNoticeInTheComplainantsLanguage(t *testing.T) {
 	db := pgtest.Open(t)
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, err := crypto.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeyring(t)
 	sender := &sentNotices{}
 	a := &Activities{DB: db, Keys: keys, Sender: sender}
 	for i, lang := range []string{"en", "zh"} {
@@ -66,11 +62,7 @@ func TestNoticeSurvivesTransientKeyReadError(t *testing.T) {
 	url := pgtest.URL(t)
 	db := pgtest.OpenURL(t, url)
 	owner := pgtest.OpenURL(t, pgtest.OwnerURL(url)) // only the owner can rename a table
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, err := crypto.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeyring(t)
 	caseID := noticeCase(t, db, keys, "C-2026-N00001")
 	must := func(err error) {
 		t.Helper()
@@ -147,11 +139,7 @@ func (s *stoppingSender) Send(ctx context.Context, to notify.Recipient, n notify
 // the worker was stopped midway.
 func TestNoticeDeliveredBeforeAStopIsNotSentAgain(t *testing.T) {
 	db := pgtest.Open(t)
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, err := crypto.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeyring(t)
 	caseID := noticeCase(t, db, keys, "C-2026-N00002")
 	ctx, stop := context.WithCancel(context.Background())
 	sender := &stoppingSender{stop: stop}
@@ -170,6 +158,17 @@ func TestNoticeDeliveredBeforeAStopIsNotSentAgain(t *testing.T) {
 	if n.Status != "sent" || len(sender.to) != 1 {
 		t.Fatalf("notice %q after %d deliveries, want sent after 1", n.Status, len(sender.to))
 	}
+}
+
+// testKeyring is a keyring under a fresh master key.
+func testKeyring(t *testing.T) *crypto.Keyring {
+	t.Helper()
+	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
+	keys, err := crypto.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 // barrierSender holds every Send until n have arrived, so their outcomes
@@ -192,11 +191,7 @@ func (b *barrierSender) Send(context.Context, notify.Recipient, notify.Notice) e
 // with its own audit entry, and the chain verifies.
 func TestNoticesRecordedInGroups(t *testing.T) {
 	db := pgtest.Open(t)
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, err := crypto.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeyring(t)
 	const n = 40
 	sender := &barrierSender{}
 	sender.wg.Add(n)
@@ -237,11 +232,7 @@ func TestNoticesRecordedInGroups(t *testing.T) {
 // (here a status the table refuses) cannot keep its neighbours unrecorded.
 func TestNoticeGroupFailureSparesTheOthers(t *testing.T) {
 	db := pgtest.Open(t)
-	master, _ := crypto.ParseMasterKey(crypto.GenerateMasterKey())
-	keys, err := crypto.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeyring(t)
 	r := &noticeRecorder{db: db, queue: make(chan noticeOutcome, 3)} // run starts once all three wait
 	var outcomes []noticeOutcome
 	for i, status := range []string{"sent", "no-such-status", "sent"} {
