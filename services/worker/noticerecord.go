@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/audit"
+	"github.com/redress/redress/services/internal/groupcommit"
 	"github.com/redress/redress/services/internal/records"
 )
 
@@ -17,12 +18,10 @@ type noticeOutcome struct {
 	done                    chan error // buffered: the recorder never waits for the caller
 }
 
-// noticeRecorder records notices' outcomes in groups: every outcome waiting
-// when a transaction begins goes into it, so a storm of acknowledgements
-// takes the audit chain's head once per group rather than once per notice
-// (the head's lockers queue behind each other's WAL flush). A caller is
-// answered after its group's COMMIT. A group that fails is retried one
-// outcome per transaction, so one bad row cannot fail its neighbours.
+// noticeRecorder records notices' outcomes in groups (groupcommit), so a
+// storm of acknowledgements takes the audit chain's head once per group
+// rather than once per notice (the head's lockers queue behind each other's
+// WAL flush). A caller is answered after its group's COMMIT.
 type noticeRecorder struct {
 	db    *gorm.DB
 	queue chan noticeOutcome
@@ -56,28 +55,7 @@ func (r *noticeRecorder) record(ctx context.Context, o noticeOutcome) error {
 }
 
 func (r *noticeRecorder) run() {
-	for first := range r.queue {
-		group := []noticeOutcome{first}
-	more:
-		for len(group) < noticeGroupMax {
-			select {
-			case o := <-r.queue:
-				group = append(group, o)
-			default:
-				break more
-			}
-		}
-		err := r.commit(group)
-		if err != nil && len(group) > 1 {
-			for _, o := range group {
-				o.done <- r.commit([]noticeOutcome{o})
-			}
-			continue
-		}
-		for _, o := range group {
-			o.done <- err
-		}
-	}
+	groupcommit.Run(nil, r.queue, noticeGroupMax, r.commit, func(o noticeOutcome, err error) { o.done <- err })
 }
 
 // commit marks each still-pending notice with its outcome and appends an

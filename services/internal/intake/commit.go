@@ -12,6 +12,7 @@ import (
 
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/crypto"
+	"github.com/redress/redress/services/internal/groupcommit"
 	"github.com/redress/redress/services/internal/records"
 	"github.com/redress/redress/workflows/policy"
 )
@@ -105,34 +106,7 @@ func (c *committer) answer(s *submission, err error) {
 func (c *committer) close() { c.stopOnce.Do(func() { close(c.stop) }) }
 
 func (c *committer) run() {
-	for {
-		var first *submission
-		select {
-		case <-c.stop:
-			return
-		case first = <-c.queue:
-		}
-		batch := []*submission{first}
-	fill:
-		for len(batch) < c.maxBatch {
-			select {
-			case s := <-c.queue:
-				batch = append(batch, s)
-			default:
-				break fill
-			}
-		}
-		err := c.commit(batch)
-		if err != nil && len(batch) > 1 {
-			for _, s := range batch {
-				c.answer(s, c.commit([]*submission{s}))
-			}
-			continue
-		}
-		for _, s := range batch {
-			c.answer(s, err)
-		}
-	}
+	groupcommit.Run(c.stop, c.queue, c.maxBatch, c.commit, c.answer)
 }
 
 // commit writes the batch in one transaction.
