@@ -82,9 +82,6 @@ func sampleWaits(ctx context.Context, db *sql.DB, skipRole string) []waitSample 
 
 // finish stops sampling and answers the top waits of each role.
 func (w *waitWatch) finish() []waitRow {
-	if w == nil {
-		return nil
-	}
 	w.cancel()
 	return summariseWaits(<-w.done, 5)
 }

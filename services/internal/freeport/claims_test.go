@@ -15,10 +15,7 @@ import (
 // processes pick ports of their own (CI once saw Temporal's frontend fail
 // to listen, and panic, in that window).
 func TestPickSkipsPortsAnotherProcessPicked(t *testing.T) {
-	lo, _, ok := belowEphemeral()
-	if !ok {
-		t.Skip("no Linux ephemeral port range to stay below")
-	}
+	lo, _ := ephemeralRangeOrSkip(t)
 	const span = 20
 	dir := t.TempDir()
 	narrow(t, dir, lo, span)
@@ -80,10 +77,7 @@ func TestPickSkipsPortsAnotherProcessPicked(t *testing.T) {
 // A port the process was handed (and reserved) is never picked for another
 // of its servers.
 func TestReservedPortIsNeverPicked(t *testing.T) {
-	lo, _, ok := belowEphemeral()
-	if !ok {
-		t.Skip("no Linux ephemeral port range to stay below")
-	}
+	lo, _ := ephemeralRangeOrSkip(t)
 	narrow(t, t.TempDir(), lo, 3)
 	Reserve(lo + 1)
 	for range 3 {

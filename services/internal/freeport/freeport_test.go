@@ -6,10 +6,7 @@ import "testing"
 // connection can take them before the server binds), are bindable, and are
 // never handed out twice.
 func TestFreePortBelowEphemeralRange(t *testing.T) {
-	lo, hi, ok := belowEphemeral()
-	if !ok {
-		t.Skip("no Linux ephemeral port range to stay below")
-	}
+	lo, hi := ephemeralRangeOrSkip(t)
 	seen := map[int]bool{}
 	for range 20 {
 		p, err := Pick("127.0.0.1")
@@ -24,4 +21,15 @@ func TestFreePortBelowEphemeralRange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// ephemeralRangeOrSkip answers the range Pick chooses from, or skips the
+// test where the kernel has no ephemeral range to stay below.
+func ephemeralRangeOrSkip(t *testing.T) (lo, hi int) {
+	t.Helper()
+	lo, hi, ok := belowEphemeral()
+	if !ok {
+		t.Skip("no Linux ephemeral port range to stay below")
+	}
+	return lo, hi
 }
