@@ -259,3 +259,36 @@ func TestNoticeGroupFailureSparesTheOthers(t *testing.T) {
 		}
 	}
 }
+
+// A caller that stops waiting (its activity cancelled while the group was
+// still queued) does not lose the record: the group commits it anyway, so a
+// retry finds the notice sent and does not send it again.
+func TestNoticeRecordedAfterItsCallerGaveUp(t *testing.T) {
+	db := pgtest.Open(t)
+	keys := testKeyring(t)
+	caseID := noticeCase(t, db, keys, "C-2026-Q00001")
+	row := records.Notification{ID: uuid.NewString(), CaseID: caseID, Kind: complaint.NoticeAcknowledgement,
+		DedupeKey: caseID + "/ack", Status: "pending", CreatedAt: time.Now().UTC()}
+	if err := db.Create(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	r := &noticeRecorder{db: db, queue: make(chan noticeOutcome, 1)} // not running yet: the outcome waits
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := r.record(ctx, noticeOutcome{row: row, status: "sent", channel: "email"}); err == nil {
+		t.Fatal("record answered before any commit")
+	}
+	go r.run()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var status string
+		db.Raw(`SELECT status FROM notifications WHERE id = ?`, row.ID).Scan(&status)
+		if status == "sent" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notice %s, want sent", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
