@@ -26,7 +26,8 @@ import (
 //     recorded before its batch answers;
 //   - end-to-end completion: from the first batch until all N requests are
 //     located, auto-approved, executed against the PostgreSQL connector,
-//     verified and certified (restricted where the 6-month floor holds);
+//     verified and certified (restricted where the 6-month floor holds), each
+//     submission carried by one DeletionBatchWorkflow;
 //   - a raw baseline, measured first: the same rows of N other people
 //     deleted, restricted and masked by hand-written SQL, with the
 //     connector's concurrency (4).

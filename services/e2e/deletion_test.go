@@ -77,7 +77,10 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deleti
 	r.ddb = ddb
 	starter := deletion.NewStarter(h.tc, ddb, h.log)
 	starter.Grace, starter.Every = 0, 200*time.Millisecond
-	conf := deletion.Config{DB: ddb, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Commands: h.signer, Sender: sender, Log: h.log}
+	batches := deletion.NewBatchStarter(h.tc, ddb, h.log)
+	batches.Grace, batches.Every = 0, 200*time.Millisecond
+	conf := deletion.Config{DB: ddb, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: starter, Batches: batches,
+		Commands: h.signer, Sender: sender, Log: h.log}
 	for _, o := range opts {
 		o(r, &conf)
 	}
@@ -94,6 +97,7 @@ func newDeletionRig(t *testing.T, people int, opts ...func(*deletionRig, *deleti
 	}
 	go func() { _ = gs.Serve(h.ctx, lis) }()
 	go starter.Run(h.ctx)
+	go batches.Run(h.ctx)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ var Domains = []string{"complaint", "deletion", "escalation", "reports"}
 var WorkflowTypes = map[string]string{
 	complaint.WorkflowName:      "complaint",
 	deletion.WorkflowName:       "deletion",
+	deletion.BatchWorkflowName:  "deletion",
 	escalation.WorkflowName:     "escalation",
 	reports.MonthlyWorkflowName: "reports",
 	reports.YearlyWorkflowName:  "reports",
@@ -33,6 +34,7 @@ var WorkflowTypes = map[string]string{
 func RegisterAll(w worker.WorkflowRegistry, commands *command.Verifier) {
 	complaint.RegisterWorkflow(w, commands)
 	deletion.RegisterWorkflow(w, commands)
+	deletion.RegisterBatchWorkflow(w)
 	escalation.RegisterWorkflow(w, commands)
 	reports.RegisterWorkflows(w)
 }

@@ -144,6 +144,12 @@ func changed(r worker.WorkflowReplayer, v *command.Verifier, guarded bool) {
 		}
 		return del(ctx, in)
 	}, workflow.RegisterOptions{Name: deletion.WorkflowName})
+	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in deletion.BatchInput) error {
+		if err := extraTimer(ctx, guarded); err != nil {
+			return err
+		}
+		return deletion.BatchWorkflow(ctx, in)
+	}, workflow.RegisterOptions{Name: deletion.BatchWorkflowName})
 	esc := escalation.Workflow(v)
 	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in escalation.Input) (escalation.Snapshot, error) {
 		if err := extraTimer(ctx, guarded); err != nil {

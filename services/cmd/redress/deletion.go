@@ -41,7 +41,7 @@ func (s *stack) serveDeletion(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, starter := s.deletionServer(erasure)
+	srv, starters := s.deletionServer(erasure)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return s.serveGRPC(ctx, "deletion", s.cfg.DeletionAddr, s.cfg.DeletionMetricsAddr,
@@ -50,7 +50,9 @@ func (s *stack) serveDeletion(ctx context.Context) error {
 				deletionv1.RegisterDeletionFactsServiceServer(gs, &deletion.Facts{DB: s.db, Keys: s.keys})
 			})
 	})
-	g.Go(func() error { starter.Run(ctx); return nil })
+	for _, st := range starters {
+		g.Go(func() error { st.Run(ctx); return nil })
+	}
 	g.Go(func() error { s.recomputeDeletionsLoop(ctx, srv); return nil })
 	return g.Wait()
 }
@@ -77,15 +79,16 @@ func (s *stack) recomputeDeletionsLoop(ctx context.Context, srv *deletion.Server
 	}, func(err error) { s.log.Error("deletion: recomputation pass failed", "err", err) })
 }
 
-// deletionServer builds DeletionService and its workflow starter (its
-// connector test erases through intake's ErasureService); the caller runs
-// the starter.
-func (s *stack) deletionServer(erasure intakev1.ErasureServiceClient) (*deletion.Server, *deletion.Starter) {
+// deletionServer builds DeletionService and its workflow starters, the
+// requests' and the bulk batches' (its connector test erases through
+// intake's ErasureService); the caller runs the starters.
+func (s *stack) deletionServer(erasure intakev1.ErasureServiceClient) (*deletion.Server, []*deletion.Starter) {
 	starter := deletion.NewStarter(s.temporal, s.db, s.log)
+	batches := deletion.NewBatchStarter(s.temporal, s.db, s.log)
 	return deletion.New(deletion.Config{DB: s.db, Keys: s.keys, Policy: s.policy, Temporal: s.temporal,
-		Starter: starter, Commands: s.signer, Sender: s.sender(), Log: s.log,
+		Starter: starter, Batches: batches, Commands: s.signer, Sender: s.sender(), Log: s.log,
 		CheckMapping: func(raw []byte) error { _, err := connectors.ParseMapping(raw); return err },
-		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys, Erasure: erasure}).TestConnector}), starter
+		Tester:       (&deletionworker.Activities{DB: s.db, Keys: s.keys, Erasure: erasure}).TestConnector}), []*deletion.Starter{starter, batches}
 }
 
 // runDeletionWorker runs the deletion workflows and their connectors. Redress's

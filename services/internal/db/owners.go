@@ -39,6 +39,7 @@ var Owners = map[string]Service{
 	"inbound_messages":   Intake, // mail and SMS from complainants, recorded once
 
 	"deletion_requests":          Deletion,
+	"deletion_batches":           Deletion,
 	"deletion_plans":             Deletion,
 	"deletion_receipts":          Deletion,
 	"deletion_evidence":          Deletion,

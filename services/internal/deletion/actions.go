@@ -25,9 +25,16 @@ func equal(a, b []byte) bool { return hmac.Equal(a, b) }
 
 // update carries a human step to the request's workflow and waits for it.
 func (s *Server) update(ctx context.Context, id, name string, a wf.Action) error {
-	var started int64
-	s.db.WithContext(ctx).Model(&Request{}).Where("id = ? AND workflow_started_at IS NOT NULL", id).Count(&started)
-	if started == 0 { // not started yet (or not known to be): start it now
+	var r Request
+	if err := s.db.WithContext(ctx).Select("id", "batch_id", "workflow_started_at").Take(&r, "id = ?", id).Error; err != nil {
+		return status.Error(codes.Unavailable, "the request could not be read; retry")
+	}
+	if r.BatchID != nil {
+		// Its batch carries it from submission to certificate unattended;
+		// it reaches its own workflow only if its plan needs a person.
+		return status.Errorf(codes.FailedPrecondition, "%s refused: the request is being carried out with its bulk submission (batch %s) and takes no step by hand", name, *r.BatchID)
+	}
+	if r.WorkflowStartedAt == nil { // not started yet (or not known to be): start it now
 		if err := s.starter.Start(ctx, id); err != nil {
 			return status.Error(codes.Unavailable, "the request's workflow could not be reached; retry")
 		}

@@ -13,8 +13,8 @@ import (
 	wf "github.com/redress/redress/workflows/deletion"
 )
 
-// answered are the statuses in which the requester has had the answer.
-var answered = []string{wf.StatusCompleted, wf.StatusRestricted, wf.StatusRejected, wf.StatusCancelled, wf.StatusFailed}
+// Answered are the statuses in which the requester has had the answer.
+var Answered = []string{wf.StatusCompleted, wf.StatusRestricted, wf.StatusRejected, wf.StatusCancelled, wf.StatusFailed}
 
 // ExtendDeadline extends a request's deadline once, before it passes, where
 // the policy allows: the deadline is decided again with every applicable
@@ -43,7 +43,7 @@ func (s *Server) ExtendDeadline(ctx context.Context, req *deletionv1.ExtendDeadl
 	switch {
 	case r.ExtendedAt != nil:
 		return refuse("already_extended", "the deadline was already extended once (from %s to %s)", r.OriginalDueAt.Format(day), r.DueAt.Format(day))
-	case slices.Contains(answered, r.Status):
+	case slices.Contains(Answered, r.Status):
 		return refuse("answered", "the request is %s: its deadline can no longer be extended", r.Status)
 	case !s.now().Before(r.DueAt):
 		return refuse("due_passed", "the due date (%s) has passed: an extension must be made before it", r.DueAt.UTC().Format(day))

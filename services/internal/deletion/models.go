@@ -48,11 +48,26 @@ type Request struct {
 	AttestedBy        string
 	AttestedByHuman   bool
 	WorkflowStartedAt *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
+	// BatchID names the batch the request is carried out with (its workflow
+	// is the batch's); nil once handed to its own workflow, or never batched.
+	BatchID   *string `gorm:"type:uuid"`
+	CreatedAt time.Time
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (Request) TableName() string { return "deletion_requests" }
+
+// Batch is a row of deletion_batches: one bulk submission of requests a
+// pipeline vouched for, carried out by one DeletionBatchWorkflow.
+type Batch struct {
+	ID                string `gorm:"primaryKey;type:uuid"`
+	SubmittedBy       string
+	Size              int
+	CreatedAt         time.Time
+	WorkflowStartedAt *time.Time
+}
+
+func (Batch) TableName() string { return "deletion_batches" }
 
 // IdentityVerified tells whether every identifier given has been verified,
 // or an agent attested the requester's identity.

@@ -23,10 +23,12 @@ const CalendarActor = "system:calendar"
 // request whose due date the calendars in force now set differently (a
 // calendar was confirmed for a year its count reaches into), so that the
 // workflow writes the new date and its timer follows. Run after each
-// refresh of the calendars; a request already recomputed is left alone.
+// refresh of the calendars; a request already recomputed is left alone, and
+// so is a request carried out with its batch (answered within minutes; its
+// batch watches the due date on record).
 func (s *Server) RecomputeDue(ctx context.Context) (sent, failed int, err error) {
 	var rows []Request
-	if err := s.db.WithContext(ctx).Where("status NOT IN ?", answered).Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("status NOT IN ? AND batch_id IS NULL", Answered).Find(&rows).Error; err != nil {
 		return 0, 0, err
 	}
 	for _, r := range rows {

@@ -38,6 +38,7 @@ type Server struct {
 	policy   *policy.Engine
 	temporal client.Client
 	starter  *Starter
+	batches  *Starter
 	commands *signing.Signer
 	sender   notify.Sender
 	log      *slog.Logger
@@ -56,6 +57,9 @@ type Config struct {
 	Policy   *policy.Engine
 	Temporal client.Client
 	Starter  *Starter
+	// Batches starts the batch workflows of bulk pipeline submissions
+	// (NewBatchStarter); nil: every request gets its own workflow.
+	Batches  *Starter
 	Commands *signing.Signer // seals the steps sent to request workflows
 	Sender   notify.Sender   // one-time codes
 	Log      *slog.Logger
@@ -81,7 +85,7 @@ func New(c Config) *Server {
 	if c.CodeLimits.Window <= 0 {
 		c.CodeLimits = DefaultCodeLimits
 	}
-	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, commands: c.Commands,
+	return &Server{db: c.DB, keys: c.Keys, policy: c.Policy, temporal: c.Temporal, starter: c.Starter, batches: c.Batches, commands: c.Commands,
 		sender: c.Sender, log: c.Log, now: c.Now, checkMapping: c.CheckMapping, tester: c.Tester, codeLimits: c.CodeLimits,
 		suppression: ratelimit.NewLimiter(suppressionCalls, time.Minute)}
 }
@@ -212,7 +216,9 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 	if len(fresh) == 0 {
 		return ids, errs
 	}
+	var batch *Batch
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		batch = nil // a retried transaction starts afresh
 		rows := make([]Request, len(fresh))
 		idem := make([]Idempotency, len(fresh))
 		entries := make([]audit.Entry, len(fresh))
@@ -222,6 +228,14 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 			if err != nil {
 				return err
 			}
+			if field != "" && s.batches != nil && batchable(row) {
+				if batch == nil {
+					batch = &Batch{ID: uuid.NewString(), SubmittedBy: actor, CreatedAt: now}
+				}
+				// The batch's workflow carries it: the record says it is in hand.
+				row.BatchID, row.WorkflowStartedAt = &batch.ID, &now
+				batch.Size++
+			}
 			p.row, rows[k] = row, row
 			idem[k] = Idempotency{Key: p.key, RequestHash: p.fingerprint, Keyed: true, DeletionID: row.ID, CreatedAt: now}
 			entries[k] = audit.Entry{
@@ -230,11 +244,19 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 				Details: map[string]any{"source": row.Source, "type": row.Type, "due_at": due.DueAt, "due_rule": due.RuleID,
 					"phone": row.PhoneEnc != nil, "email": row.EmailEnc != nil},
 			}
+			if row.BatchID != nil {
+				entries[k].Details["batch_id"] = *row.BatchID
+			}
 			if row.IdentityMethod == "attestation" {
 				// The reason is the submitter's own statement: on the request, digested here.
 				entries = append(entries, audit.Entry{Actor: actor, Action: "deletion.identity_verified", ObjectType: "deletion_request",
 					ObjectID: row.ID, At: now, AfterDigest: s.keys.TextDigest(row.AttestationReason),
 					Details: map[string]any{"method": "attestation", "at_submission": true}})
+			}
+		}
+		if batch != nil {
+			if err := tx.Create(batch).Error; err != nil {
+				return err
 			}
 		}
 		if err := tx.CreateInBatches(rows, 500).Error; err != nil {
@@ -259,9 +281,22 @@ func (s *Server) submit(ctx context.Context, items []*deletionv1.SubmitDeletionR
 	}
 	for _, p := range fresh {
 		ids[p.index] = p.row.ID
-		s.starter.Enqueue(p.row.ID)
+		if p.row.BatchID == nil {
+			s.starter.Enqueue(p.row.ID)
+		}
+	}
+	if batch != nil {
+		s.batches.Enqueue(batch.ID)
 	}
 	return ids, errs
+}
+
+// batchable: a request of a bulk submission that its pipeline vouched for
+// runs with its batch (DeletionBatchWorkflow). Only such a plan can be
+// auto-approved; any other request, and any batched one whose plan turns
+// out to need a person, gets its own workflow.
+func batchable(r Request) bool {
+	return r.Source == "pipeline" && r.IdentityMethod == "attestation" && !r.AttestedByHuman
 }
 
 // checkSource refuses a source the caller may not declare (submit audits the

@@ -27,3 +27,15 @@ func NewStarter(tc client.Client, db *gorm.DB, log *slog.Logger) *Starter {
 	s.StartTimeout = 10 * time.Second
 	return s
 }
+
+// NewBatchStarter builds the starter of the batch workflows (one per bulk
+// pipeline submission), with the same recovery as the requests'.
+func NewBatchStarter(tc client.Client, db *gorm.DB, log *slog.Logger) *Starter {
+	s := workflowstart.New(tc, db, log, workflowstart.Kind{
+		Name: "deletion batch", Table: Batch{}.TableName(), CreatedColumn: "created_at",
+		WorkflowID: wf.BatchWorkflowID, TaskQueue: wf.TaskQueue, Workflow: wf.BatchWorkflowName,
+		Input: func(id string) any { return wf.BatchInput{BatchID: id} },
+	}, 256, 4)
+	s.StartTimeout = 10 * time.Second
+	return s
+}

@@ -19,6 +19,6 @@ func Run(ctx context.Context, c client.Client, acts *Activities, commands *comma
 	return worker.RunQueues(ctx, c, acts.Log, []worker.Queue{{
 		Name:     wf.TaskQueue,
 		Options:  sdkworker.Options{MaxConcurrentActivityExecutionSize: 64},
-		Register: func(r sdkworker.Registry) { wf.Register(r, acts, commands) },
+		Register: func(r sdkworker.Registry) { wf.Register(r, acts, commands); wf.RegisterBatch(r, acts) },
 	}}, loops...)
 }
