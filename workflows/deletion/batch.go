@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -72,16 +71,12 @@ type BatchActivities interface {
 // data before it is escalated (DeletionWorkflow's verifyOptions: 8 attempts).
 const verifyRounds = 8
 
+// batchOptions are DeletionWorkflow's, with time for a pass over a thousand
+// requests at the connectors' pace.
 func batchOptions() workflow.ActivityOptions {
-	return workflow.ActivityOptions{
-		// A pass over a thousand requests at the connectors' pace.
-		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{"InvalidInput"},
-		},
-	}
+	o := activityOptions()
+	o.StartToCloseTimeout = 30 * time.Minute
+	return o
 }
 
 // BatchWorkflow runs one batch until every request in it is answered, or
