@@ -91,6 +91,15 @@ func TestBulkPipelineRequestsRunWithTheirBatch(t *testing.T) {
 		if strings.Join(statuses, ",") != "locating,executing,verifying" {
 			t.Fatalf("request %s went through %v, want locating, executing, verifying", id, statuses)
 		}
+		// The batch records the moves to locating and executing with the plan,
+		// and to verifying with the last receipt: each request holds the audit
+		// chain's head at most four times after its submission (plan, receipt,
+		// certificate, forgetting the requester), not seven.
+		var held int64
+		r.db.Raw(`SELECT count(DISTINCT xmin::text) FROM audit_entries WHERE object_id = ? AND action NOT IN ('deletion.submitted', 'deletion.identity_verified')`, id).Scan(&held)
+		if held > 4 {
+			t.Fatalf("request %s: %d audited transactions after submission, want at most 4", id, held)
+		}
 		var certs int64
 		r.db.Model(&deletion.Certificate{}).Where("deletion_id = ?", id).Count(&certs)
 		if certs != 1 {
@@ -153,4 +162,60 @@ func (r *deletionRig) waitBatchDone(id string) {
 func isNotFound(err error) bool {
 	var nf *serviceerror.NotFound
 	return errors.As(err, &nf)
+}
+
+// A pass that stops part-way (here the customer database refuses deletes)
+// leaves every request where its record says it is, and the next pass
+// carries each on from there: planned once, applied once, each status and
+// the certificate recorded once.
+func TestBatchPassResumesWhereItStopped(t *testing.T) {
+	r := newDeletionRig(t, 6)
+	r.stopDeletionWorker() // the passes below are the only ones
+	for _, q := range []string{
+		`CREATE TABLE refuse_deletes (on_ boolean)`,
+		`INSERT INTO refuse_deletes VALUES (true)`,
+		`CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+		 BEGIN IF EXISTS (SELECT 1 FROM refuse_deletes) THEN RAISE EXCEPTION 'connector down'; END IF; RETURN OLD; END $$`,
+		`CREATE TRIGGER refuse_delete BEFORE DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION refuse_delete()`,
+	} {
+		if _, err := r.customer.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := r.submitPipelineBatch(0, 3, "resume")
+	var b deletion.Batch
+	if err := r.db.Take(&b).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.acts.BatchStep(r.ctx, wf.BatchStepInput{BatchID: b.ID}); err == nil || !strings.Contains(err.Error(), "connector down") {
+		t.Fatalf("a pass against a refusing connector: %v", err)
+	}
+	var certs int64
+	r.db.Model(&deletion.Certificate{}).Where("deletion_id IN ?", ids).Count(&certs)
+	if certs != 0 {
+		t.Fatalf("%d certificates after a failed pass", certs)
+	}
+	if _, err := r.customer.Exec(`DELETE FROM refuse_deletes`); err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.acts.BatchStep(r.ctx, wf.BatchStepInput{BatchID: b.ID})
+	if err != nil || p.Remaining != 0 || p.Released != 0 {
+		t.Fatalf("the next pass: %+v %v", p, err)
+	}
+	for _, id := range ids {
+		if s := r.status(id); s != wf.StatusCompleted && s != wf.StatusRestricted {
+			t.Fatalf("request %s %s after the second pass", id, s)
+		}
+		var statuses []string
+		r.db.Table("audit_entries").Where("object_id = ? AND action = 'deletion.status_changed'", id).Order("seq").
+			Pluck("details::jsonb->>'status'", &statuses)
+		if strings.Join(statuses, ",") != "locating,executing,verifying" {
+			t.Fatalf("request %s went through %v", id, statuses)
+		}
+		for _, action := range []string{"deletion.plan_built", "deletion.connector_applied", "deletion.certificate_issued"} {
+			if n := r.audited(id, action); n != 1 {
+				t.Fatalf("request %s: %d %s entries, want 1", id, n, action)
+			}
+		}
+	}
 }

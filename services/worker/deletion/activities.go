@@ -325,6 +325,22 @@ func planDigest(items []wf.PlanItem) string {
 // BuildPlan stores the plan once (a retry answers the stored one), prefills
 // the evidence with what was found, and applies the auto-approval rules.
 func (a *Activities) BuildPlan(ctx context.Context, id string, found []wf.Located) (wf.Plan, error) {
+	return a.buildPlan(ctx, id, found, false)
+}
+
+// statusEntry moves r to status and answers the audit entry SetStatus
+// writes for that move.
+func statusEntry(r *deletion.Request, status string) audit.Entry {
+	before := audit.Digest(r.AuditView())
+	r.Status = status
+	return audit.Entry{Actor: system, Action: "deletion.status_changed", ObjectType: "deletion_request", ObjectID: r.ID,
+		BeforeDigest: before, AfterDigest: audit.Digest(r.AuditView()), Details: map[string]any{"status": status, "reason_code": ""}}
+}
+
+// buildPlan is BuildPlan; with through, as a batch runs it, the moves to
+// locating before and, once auto-approved, to executing after are recorded
+// in the same transaction: one hold of the audit chain's head instead of three.
+func (a *Activities) buildPlan(ctx context.Context, id string, found []wf.Located, through bool) (wf.Plan, error) {
 	var plan wf.Plan
 	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		r, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), id)
@@ -372,9 +388,12 @@ func (a *Activities) BuildPlan(ctx context.Context, id string, found []wf.Locate
 				return err
 			}
 		}
+		entries := []audit.Entry{}
+		if through && r.Status != wf.StatusLocating {
+			entries = append(entries, statusEntry(&r, wf.StatusLocating))
+		}
 		before := audit.Digest(r.AuditView())
 		r.PlanDigest, r.Status, r.RestrictedUntil, r.UpdatedAt = plan.Digest, wf.StatusAwaitingApproval, plan.RestrictUntil, now
-		entries := []audit.Entry{}
 		counts := map[string]int64{}
 		for _, it := range items {
 			counts[it.Connector+"/"+it.Target+"/"+it.Action] += it.Count
@@ -382,15 +401,18 @@ func (a *Activities) BuildPlan(ctx context.Context, id string, found []wf.Locate
 		if plan.AutoApproved {
 			r.ApprovedBy, r.ApprovedAt = "system:auto-approval", &now
 		}
-		if err := tx.Save(&r).Error; err != nil {
-			return err
-		}
 		entries = append(entries, audit.Entry{Actor: system, Action: "deletion.plan_built", ObjectType: "deletion_request", ObjectID: id,
 			BeforeDigest: before, AfterDigest: audit.Digest(r.AuditView()),
 			Details: map[string]any{"plan_digest": plan.Digest, "items": counts, "auto_approved": plan.AutoApproved}})
 		if plan.AutoApproved {
 			entries = append(entries, audit.Entry{Actor: "system:auto-approval", Action: "deletion.plan_approved", ObjectType: "deletion_request",
 				ObjectID: id, Details: map[string]any{"plan_digest": plan.Digest, "rule": "source+actions"}})
+			if through {
+				entries = append(entries, statusEntry(&r, wf.StatusExecuting))
+			}
+		}
+		if err := tx.Save(&r).Error; err != nil {
+			return err
 		}
 		_, err = audit.AppendAll(tx, entries)
 		return err
@@ -438,6 +460,13 @@ func mustItems(p deletion.Plan) []wf.PlanItem {
 // receipt is stored with the action's audit entry, and a rerun after a crash
 // answers the stored receipt instead of acting again.
 func (a *Activities) Apply(ctx context.Context, in wf.ApplyInput) (wf.Receipt, error) {
+	return a.apply(ctx, in, false)
+}
+
+// apply is Apply; with thenVerifying, as a batch runs the last connector of
+// a step, the move to verifying is recorded with the receipt (one hold of
+// the audit chain's head instead of two).
+func (a *Activities) apply(ctx context.Context, in wf.ApplyInput, thenVerifying bool) (wf.Receipt, error) {
 	var prior deletion.Receipt
 	if err := a.DB.WithContext(ctx).Take(&prior, "deletion_id = ? AND connector = ? AND step = ?", in.DeletionID, in.Connector, in.Step).Error; err == nil {
 		var rc wf.Receipt
@@ -481,9 +510,23 @@ func (a *Activities) Apply(ctx context.Context, in wf.ApplyInput) (wf.Receipt, e
 		if ins.Error != nil || ins.RowsAffected == 0 {
 			return ins.Error
 		}
-		_, err := audit.Append(tx, audit.Entry{Actor: "connector:" + in.Connector, Action: "deletion.connector_applied", ObjectType: "deletion_request",
+		entries := []audit.Entry{{Actor: "connector:" + in.Connector, Action: "deletion.connector_applied", ObjectType: "deletion_request",
 			ObjectID: in.DeletionID, Details: map[string]any{"connector": in.Connector, "step": in.Step, "affected": rc.Affected,
-				"reference": rc.Reference, "plan_digest": in.PlanDigest}})
+				"reference": rc.Reference, "plan_digest": in.PlanDigest}}}
+		if thenVerifying {
+			r, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), in.DeletionID)
+			if err != nil {
+				return err
+			}
+			if r.Status != wf.StatusVerifying {
+				entries = append(entries, statusEntry(&r, wf.StatusVerifying))
+				r.UpdatedAt = time.Now().UTC()
+				if err := tx.Save(&r).Error; err != nil {
+					return err
+				}
+			}
+		}
+		_, err := audit.AppendAll(tx, entries)
 		return err
 	})
 	return rc, err

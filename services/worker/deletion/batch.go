@@ -100,6 +100,7 @@ func (a *Activities) batchOne(ctx context.Context, in wf.BatchStepInput, id stri
 		return settled, time.Time{}, nil // handed on by an earlier pass
 	}
 	step := connectors.StepExecute
+	executing := false // the move to executing is on record already
 	switch r.Status {
 	case wf.StatusAwaitingIdentity, wf.StatusLocating:
 		if !r.IdentityVerified() {
@@ -119,12 +120,11 @@ func (a *Activities) batchOne(ctx context.Context, in wf.BatchStepInput, id stri
 		if !a.Auto.approves(r, items) {
 			return a.release(ctx, r, "plan_needs_review")
 		}
-		if _, err := a.SetStatus(ctx, wf.StatusInput{DeletionID: id, Status: wf.StatusLocating, Actor: system}); err != nil {
+		plan, err := a.buildPlan(ctx, id, found, true)
+		if err != nil {
 			return settled, time.Time{}, err
 		}
-		if _, err := a.BuildPlan(ctx, id, found); err != nil {
-			return settled, time.Time{}, err
-		}
+		executing = plan.AutoApproved
 	case wf.StatusAwaitingApproval:
 		if r.ApprovedBy == "" {
 			return a.release(ctx, r, "plan_needs_review")
@@ -143,12 +143,12 @@ func (a *Activities) batchOne(ctx context.Context, in wf.BatchStepInput, id stri
 	default: // completed, failed; rejected and cancelled do not happen in a batch
 		return settled, time.Time{}, a.tellAndForget(ctx, id, r.Status)
 	}
-	return a.batchExecute(ctx, id, step, in.Escalate)
+	return a.batchExecute(ctx, id, step, executing, in.Escalate)
 }
 
 // batchExecute is DeletionWorkflow's executePhase for one request: apply,
 // verify, certify, tell the requester, forget them once completed.
-func (a *Activities) batchExecute(ctx context.Context, id, step string, escalate bool) (passOutcome, time.Time, error) {
+func (a *Activities) batchExecute(ctx context.Context, id, step string, executing, escalate bool) (passOutcome, time.Time, error) {
 	var stored deletion.Plan
 	if err := a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", id).Error; err != nil {
 		return settled, time.Time{}, err
@@ -165,19 +165,28 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, escalate
 	}
 	// The same statuses as DeletionWorkflow's, so a request reads the same
 	// in the console and in the audit chain however it was carried out.
-	if _, err := a.SetStatus(ctx, wf.StatusInput{DeletionID: id, Status: wf.StatusExecuting, Actor: system}); err != nil {
-		return settled, time.Time{}, err
+	// The moves to executing and verifying are recorded with the plan and
+	// with the last receipt; on their own only when a pass stopped between.
+	if !executing {
+		if _, err := a.SetStatus(ctx, wf.StatusInput{DeletionID: id, Status: wf.StatusExecuting, Actor: system}); err != nil {
+			return settled, time.Time{}, err
+		}
 	}
 	receipts := make([]wf.Receipt, 0, len(inStep))
-	for _, c := range inStep {
-		rc, err := a.Apply(ctx, wf.ApplyInput{DeletionID: id, Connector: c, PlanDigest: plan.Digest, Step: step})
+	verifying := false
+	for i, c := range inStep {
+		last := i == len(inStep)-1
+		rc, err := a.apply(ctx, wf.ApplyInput{DeletionID: id, Connector: c, PlanDigest: plan.Digest, Step: step}, last)
 		if err != nil {
 			return settled, time.Time{}, err
 		}
 		receipts = append(receipts, rc)
+		verifying = last && !rc.Replayed
 	}
-	if _, err := a.SetStatus(ctx, wf.StatusInput{DeletionID: id, Status: wf.StatusVerifying, Actor: system}); err != nil {
-		return settled, time.Time{}, err
+	if !verifying {
+		if _, err := a.SetStatus(ctx, wf.StatusInput{DeletionID: id, Status: wf.StatusVerifying, Actor: system}); err != nil {
+			return settled, time.Time{}, err
+		}
 	}
 	for _, c := range inStep {
 		_, err := a.Verify(ctx, wf.VerifyInput{DeletionID: id, Connector: c, Step: step})
