@@ -259,8 +259,35 @@ func (a *Activities) EnabledConnectors(ctx context.Context) ([]string, error) {
 	return names, err
 }
 
+// subjectMemo keeps one request's decrypted identifiers for the length of
+// a batch pass over it (withSubjectMemo), which reaches the connectors
+// five times: read and unwrapped once instead of each time.
+type subjectMemo struct {
+	id string
+	s  connectors.Subject
+}
+
+type subjectMemoKey struct{}
+
+// withSubjectMemo answers ctx keeping the subject subject reads first.
+func withSubjectMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, subjectMemoKey{}, &subjectMemo{})
+}
+
 // subject decrypts the request's verified identifiers (never leaves the activity).
 func (a *Activities) subject(ctx context.Context, id string) (connectors.Subject, error) {
+	m, _ := ctx.Value(subjectMemoKey{}).(*subjectMemo)
+	if m != nil && m.id == id {
+		return m.s, nil
+	}
+	s, err := a.readSubject(ctx, id)
+	if err == nil && m != nil {
+		m.id, m.s = id, s
+	}
+	return s, err
+}
+
+func (a *Activities) readSubject(ctx context.Context, id string) (connectors.Subject, error) {
 	r, err := a.request(a.DB.WithContext(ctx), id)
 	if err != nil {
 		return connectors.Subject{}, err

@@ -57,7 +57,7 @@ func (a *Activities) BatchStep(ctx context.Context, in wf.BatchStepInput) (wf.Ba
 	g.SetLimit(batchParallel)
 	for _, id := range ids {
 		g.Go(func() error {
-			o, at, err := a.batchOne(gctx, in, id, names, now)
+			o, at, err := a.batchOne(withSubjectMemo(gctx), in, id, names, now)
 			if err != nil {
 				var appErr *temporal.ApplicationError
 				if !errors.As(err, &appErr) || !appErr.NonRetryable() {
