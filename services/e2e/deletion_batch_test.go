@@ -85,11 +85,8 @@ func TestBulkPipelineRequestsRunWithTheirBatch(t *testing.T) {
 		if applied != 1 {
 			t.Fatalf("request %s: applied %d times to the customer database, want once", id, applied)
 		}
-		var statuses []string
-		r.db.Table("audit_entries").Where("object_id = ? AND action = 'deletion.status_changed'", id).Order("seq").
-			Pluck("details::jsonb->>'status'", &statuses)
-		if strings.Join(statuses, ",") != "locating,executing,verifying" {
-			t.Fatalf("request %s went through %v, want locating, executing, verifying", id, statuses)
+		if got := r.statusesRecorded(id); got != "locating,executing,verifying" {
+			t.Fatalf("request %s went through %s, want locating, executing, verifying", id, got)
 		}
 		// The batch records the moves to locating and executing with the plan,
 		// and to verifying with the last receipt: each request holds the audit
@@ -138,6 +135,15 @@ func TestBulkPipelineRequestsRunWithTheirBatch(t *testing.T) {
 	if res, err := audit.Verify(r.ctx, r.db, audit.VerifyOptions{}); err != nil || !res.OK {
 		t.Fatalf("audit chain: %+v %v", res, err)
 	}
+}
+
+// statusesRecorded answers the statuses the audit chain says the request
+// moved through after submission, in order.
+func (r *deletionRig) statusesRecorded(id string) string {
+	var statuses []string
+	r.db.Table("audit_entries").Where("object_id = ? AND action = 'deletion.status_changed'", id).Order("seq").
+		Pluck("details::jsonb->>'status'", &statuses)
+	return strings.Join(statuses, ",")
 }
 
 // waitBatchDone waits for a batched request to be answered.
@@ -202,15 +208,18 @@ func TestBatchPassResumesWhereItStopped(t *testing.T) {
 	if err != nil || p.Remaining != 0 || p.Released != 0 {
 		t.Fatalf("the next pass: %+v %v", p, err)
 	}
+	// Restricted requests bring the batch back when their floor ends.
+	var floor *time.Time
+	r.db.Model(&deletion.Request{}).Where("id IN ? AND status = ?", ids, wf.StatusRestricted).Select("min(restricted_until)").Scan(&floor)
+	if (floor == nil) != (p.NextDeferred == nil) || (floor != nil && !floor.Equal(*p.NextDeferred)) {
+		t.Fatalf("next pass at %v, earliest retention floor %v", p.NextDeferred, floor)
+	}
 	for _, id := range ids {
 		if s := r.status(id); s != wf.StatusCompleted && s != wf.StatusRestricted {
 			t.Fatalf("request %s %s after the second pass", id, s)
 		}
-		var statuses []string
-		r.db.Table("audit_entries").Where("object_id = ? AND action = 'deletion.status_changed'", id).Order("seq").
-			Pluck("details::jsonb->>'status'", &statuses)
-		if strings.Join(statuses, ",") != "locating,executing,verifying" {
-			t.Fatalf("request %s went through %v", id, statuses)
+		if got := r.statusesRecorded(id); got != "locating,executing,verifying" {
+			t.Fatalf("request %s went through %s, want locating, executing, verifying", id, got)
 		}
 		for _, action := range []string{"deletion.plan_built", "deletion.connector_applied", "deletion.certificate_issued"} {
 			if n := r.audited(id, action); n != 1 {

@@ -211,19 +211,13 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, executin
 	if err := a.tellAndForget(ctx, id, snap.Status); err != nil {
 		return settled, time.Time{}, err
 	}
-	if snap.Status == wf.StatusRestricted {
-		var r deletion.Request
-		if err := a.DB.WithContext(ctx).Select("restricted_until").Take(&r, "id = ?", id).Error; err != nil {
-			return settled, time.Time{}, err
-		}
-		if r.RestrictedUntil != nil {
-			return deferred, *r.RestrictedUntil, nil
-		}
+	if snap.Status == wf.StatusRestricted && plan.RestrictUntil != nil { // the plan set the request's restricted_until
+		return deferred, *plan.RestrictUntil, nil
 	}
 	return settled, time.Time{}, nil
 }
 
-// tellAndForget sends the notice of the request's passOutcome (once per kind)
+// tellAndForget sends the notice of the request's outcome (once per kind)
 // and, once completed, forgets the requester: a pass retried after the
 // certificate still finishes what DeletionWorkflow does after it.
 func (a *Activities) tellAndForget(ctx context.Context, id, status string) error {
