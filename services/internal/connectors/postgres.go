@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/redress/redress/workflows/deletion"
 )
@@ -142,7 +144,18 @@ func (m Mapping) check() error {
 type Postgres struct {
 	DB      *sql.DB
 	Mapping Mapping
+
+	// The tables in foreign-key order, read from the catalogue at most once
+	// a minute rather than in every Apply (a bulk run applies thousands).
+	orderMu   sync.Mutex
+	ordered   []*Table
+	orderedAt time.Time
 }
+
+// orderTTL is how long a foreign-key order read from the catalogue is used;
+// a constraint added meanwhile fails an Apply, which drops the order so
+// that the retry reads it again.
+const orderTTL = time.Minute
 
 func (m Mapping) table(name string) *Table {
 	for i := range m.Tables {
@@ -253,40 +266,50 @@ func floor(t *Table) string {
 }
 
 // Locate counts the subject's rows per table and digests them in the
-// database (the rows never leave it).
+// database (the rows never leave it), every table in one statement: one
+// round trip however many tables the mapping has.
 func (p *Postgres) Locate(ctx context.Context, s Subject) (Found, error) {
 	var f Found
-	var digests []string
-	for i := range p.Mapping.Tables {
-		t := &p.Mapping.Tables[i]
-		q := &query{}
-		cond := p.match(q, t, s)
-		var n int64
-		var dg string
-		var until sql.NullTime
-		var young int64
+	tables := p.Mapping.Tables
+	if len(tables) == 0 {
+		f.Digest = digest()
+		return f, nil
+	}
+	q := &query{}
+	parts := make([]string, len(tables))
+	n, young := make([]int64, len(tables)), make([]int64, len(tables))
+	until, dg := make([]sql.NullTime, len(tables)), make([]string, len(tables))
+	dest := make([]any, 0, 4*len(tables))
+	for i := range tables {
+		t := &tables[i]
 		younger, restrictUntil := "0::bigint", "NULL::timestamptz"
 		if t.Retention != nil {
 			younger = "count(*) FILTER (WHERE " + floor(t) + ")"
 			restrictUntil = fmt.Sprintf("max(%s + make_interval(months => %d)) FILTER (WHERE %s)", t.Retention.Column, t.Retention.Months, floor(t))
 		}
-		err := p.DB.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), %s, %s,
+		parts[i] = fmt.Sprintf(`(SELECT count(*), %s, %s,
 			encode(sha256(convert_to(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), ''), 'UTF8')), 'hex')
-			FROM %s t WHERE %s`, younger, restrictUntil, t.Name, cond), q.args...).Scan(&n, &young, &until, &dg)
-		if err != nil {
-			return Found{}, fmt.Errorf("locate in %s: %w", t.Name, err)
-		}
-		digests = append(digests, t.Name+":"+dg)
-		if n == 0 {
+			FROM %s t WHERE %s) t%d`, younger, restrictUntil, t.Name, p.match(q, t, s), i)
+		dest = append(dest, &n[i], &young[i], &until[i], &dg[i])
+	}
+	// Each part is an aggregate: exactly one row, so the cross join is one row.
+	if err := p.DB.QueryRowContext(ctx, "SELECT * FROM "+strings.Join(parts, ", "), q.args...).Scan(dest...); err != nil {
+		return Found{}, fmt.Errorf("locate: %w", err)
+	}
+	digests := make([]string, len(tables))
+	for i := range tables {
+		t := &tables[i]
+		digests[i] = t.Name + ":" + dg[i]
+		if n[i] == 0 {
 			continue
 		}
-		if t.Retention != nil && young > 0 {
-			u := until.Time.UTC()
-			f.Items = append(f.Items, deletion.PlanItem{Target: t.Name, Action: deletion.ActionRestrict, Count: young, RestrictUntil: &u,
+		if t.Retention != nil && young[i] > 0 {
+			u := until[i].Time.UTC()
+			f.Items = append(f.Items, deletion.PlanItem{Target: t.Name, Action: deletion.ActionRestrict, Count: young[i], RestrictUntil: &u,
 				Citation: t.Retention.Citation})
 		}
-		if n-young > 0 {
-			f.Items = append(f.Items, deletion.PlanItem{Target: t.Name, Action: t.Action, Count: n - young})
+		if n[i]-young[i] > 0 {
+			f.Items = append(f.Items, deletion.PlanItem{Target: t.Name, Action: t.Action, Count: n[i] - young[i]})
 		}
 	}
 	f.Digest = digest(digests...)
@@ -295,8 +318,22 @@ func (p *Postgres) Locate(ctx context.Context, s Subject) (Found, error) {
 
 // order lists the mapped tables children first, by the foreign keys the
 // database declares, so no delete trips a constraint.
-func (p *Postgres) order(ctx context.Context, tx *sql.Tx) ([]*Table, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT c.conrelid::regclass::text, c.confrelid::regclass::text
+func (p *Postgres) order(ctx context.Context) ([]*Table, error) {
+	p.orderMu.Lock()
+	defer p.orderMu.Unlock()
+	if p.ordered != nil && time.Since(p.orderedAt) < orderTTL {
+		return p.ordered, nil
+	}
+	out, err := p.readOrder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.ordered, p.orderedAt = out, time.Now()
+	return out, nil
+}
+
+func (p *Postgres) readOrder(ctx context.Context) ([]*Table, error) {
+	rows, err := p.DB.QueryContext(ctx, `SELECT c.conrelid::regclass::text, c.confrelid::regclass::text
 		FROM pg_constraint c WHERE c.contype = 'f'`)
 	if err != nil {
 		return nil, err
@@ -343,15 +380,15 @@ func (p *Postgres) Apply(ctx context.Context, s Subject, step string, items []de
 	for _, it := range items {
 		want[it.Target] = true
 	}
+	tables, err := p.order(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("foreign key order: %w", err)
+	}
 	tx, err := p.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return Result{}, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	tables, err := p.order(ctx, tx)
-	if err != nil {
-		return Result{}, fmt.Errorf("foreign key order: %w", err)
-	}
 	var total int64
 	for _, t := range tables {
 		if !want[t.Name] {
@@ -360,6 +397,9 @@ func (p *Postgres) Apply(ctx context.Context, s Subject, step string, items []de
 		for _, stmt := range p.statements(t, s, step) {
 			res, err := tx.ExecContext(ctx, stmt.sql, stmt.args...)
 			if err != nil {
+				p.orderMu.Lock()
+				p.ordered = nil
+				p.orderMu.Unlock()
 				return Result{}, fmt.Errorf("apply to %s: %w", t.Name, err)
 			}
 			n, _ := res.RowsAffected()
@@ -412,28 +452,30 @@ func (p *Postgres) statements(t *Table, s Subject, step string) []statement {
 	}
 }
 
-// Remaining counts rows that should be gone (or masked) after step.
+// Remaining counts rows that should be gone (or masked) after step, every
+// table in one statement.
 func (p *Postgres) Remaining(ctx context.Context, s Subject, step string) (int64, error) {
-	var total int64
+	q := &query{}
+	counts := []string{"0"}
 	for i := range p.Mapping.Tables {
 		t := &p.Mapping.Tables[i]
-		q := &query{}
+		if step == StepDeferred && t.Retention == nil {
+			continue // nothing of it waits for a floor (and no argument of it may reach the statement)
+		}
 		cond := p.match(q, t, s)
 		switch {
 		case t.Retention != nil && step == StepDeferred:
 			cond += fmt.Sprintf(" AND (%s IS NULL OR %s <= now())", t.Retention.RestrictColumn, t.Retention.RestrictColumn)
 		case t.Retention != nil:
 			cond += " AND " + t.Retention.RestrictColumn + " IS NULL"
-		case step == StepDeferred:
-			continue
 		case t.Action == deletion.ActionMask:
 			cond += " AND NOT " + masked(t)
 		}
-		var n int64
-		if err := p.DB.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", t.Name, cond), q.args...).Scan(&n); err != nil {
-			return 0, fmt.Errorf("verify %s: %w", t.Name, err)
-		}
-		total += n
+		counts = append(counts, fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s)", t.Name, cond))
+	}
+	var total int64
+	if err := p.DB.QueryRowContext(ctx, "SELECT "+strings.Join(counts, " + "), q.args...).Scan(&total); err != nil {
+		return 0, fmt.Errorf("verify: %w", err)
 	}
 	return total, nil
 }

@@ -157,3 +157,53 @@ func TestMappingRefusesBadNames(t *testing.T) {
 		}
 	}
 }
+
+// The connector keeps the tables' foreign-key order between applies. A
+// constraint added after it was read must not wedge deletions until it is
+// read again: the apply it trips fails and rolls back, and the retry reads
+// the new order and succeeds.
+func TestApplyRereadsOrderAfterConstraintTrips(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", pgtest.OwnerURL(pgtest.URL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	mustExec(t, db, `CREATE TABLE members (id int PRIMARY KEY, phone text)`)
+	mustExec(t, db, `CREATE TABLE notes (id serial PRIMARY KEY, member_id int, phone text)`)
+	mustExec(t, db, `INSERT INTO members VALUES (1, '13800138000'), (2, '13800138000'), (3, '13900139000')`)
+	m, err := connectors.ParseMapping([]byte(`{"tables":[
+		{"name":"members","match":{"phone":"phone","phone_format":"national"},"action":"delete"},
+		{"name":"notes","match":{"phone":"phone","phone_format":"national"},"action":"delete"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := &connectors.Postgres{DB: db, Mapping: m}
+	s := connectors.Subject{DeletionID: "d", Phone: &connectors.Phone{Number: "13800138000"}}
+	items := []deletion.PlanItem{{Target: "members", Action: deletion.ActionDelete}, {Target: "notes", Action: deletion.ActionDelete}}
+	// The first apply reads the order: no constraint yet, members first.
+	if res, err := pg.Apply(ctx, s, connectors.StepExecute, items); err != nil || res.Affected != 2 {
+		t.Fatalf("first apply: %d %v", res.Affected, err)
+	}
+	// Now notes reference members, and the subject has rows in both again.
+	mustExec(t, db, `INSERT INTO members VALUES (4, '13800138000')`)
+	mustExec(t, db, `ALTER TABLE notes ADD FOREIGN KEY (member_id) REFERENCES members (id)`)
+	mustExec(t, db, `INSERT INTO notes (member_id, phone) VALUES (4, '13800138000'), (3, '13800138000')`)
+	_, err = pg.Apply(ctx, s, connectors.StepExecute, items)
+	if err == nil {
+		t.Fatal("apply with the stale order succeeded: was the order read again already?")
+	}
+	if n := count(t, db, `SELECT count(*) FROM notes`); n != 2 {
+		t.Fatalf("the failed apply left %d notes, want its changes rolled back (2)", n)
+	}
+	res, err := pg.Apply(ctx, s, connectors.StepExecute, items)
+	if err != nil || res.Affected != 3 {
+		t.Fatalf("retry: %d %v, want 3 rows (2 notes, then their member)", res.Affected, err)
+	}
+	if n, err := pg.Remaining(ctx, s, connectors.StepExecute); err != nil || n != 0 {
+		t.Errorf("remaining %d %v", n, err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM members`); n != 1 {
+		t.Errorf("members left %d, want 1 (another person's)", n)
+	}
+}
