@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/connectors/customertest"
 	"github.com/redress/redress/services/internal/deletion"
+	"github.com/redress/redress/services/internal/notify/smtptest"
 	wf "github.com/redress/redress/workflows/deletion"
 )
 
@@ -102,6 +104,7 @@ func TestBulkPipelineRequestsRunWithTheirBatch(t *testing.T) {
 		if certs != 1 {
 			t.Fatalf("request %s: %d certificates", id, certs)
 		}
+		r.checkBatchOutcome(id)
 	}
 	desc, err := r.tc.DescribeWorkflowExecution(r.ctx, wf.BatchWorkflowID(batches[0].ID), "")
 	if err != nil {
@@ -134,6 +137,63 @@ func TestBulkPipelineRequestsRunWithTheirBatch(t *testing.T) {
 	}
 	if res, err := audit.Verify(r.ctx, r.db, audit.VerifyOptions{}); err != nil || !res.OK {
 		t.Fatalf("audit chain: %+v %v", res, err)
+	}
+}
+
+// checkBatchOutcome checks what a batch carries from the plan's transaction
+// to the certificate and the notice rather than reading it back: the
+// certificate says what the record says, every system's evidence is
+// complete, and the requester's one notice says what the certificate says.
+func (r *deletionRig) checkBatchOutcome(id string) {
+	r.t.Helper()
+	var req deletion.Request
+	var cert deletion.Certificate
+	r.db.Take(&req, "id = ?", id)
+	r.db.Take(&cert, "deletion_id = ?", id)
+	var body struct {
+		Status      string     `json:"status"`
+		PlanDigest  string     `json:"plan_digest"`
+		ApprovedBy  string     `json:"approved_by"`
+		ApprovedAt  *time.Time `json:"approved_at"`
+		SubmittedAt time.Time  `json:"submitted_at"`
+		Statements  []string   `json:"statement_zh"`
+		StatementEN []string   `json:"statement_en"`
+	}
+	if err := json.Unmarshal([]byte(cert.Body), &body); err != nil {
+		r.t.Fatal(err)
+	}
+	if body.Status != req.Status || body.PlanDigest != req.PlanDigest || body.ApprovedBy != req.ApprovedBy ||
+		body.ApprovedAt == nil || req.ApprovedAt == nil || !body.ApprovedAt.Equal(*req.ApprovedAt) || !body.SubmittedAt.Equal(req.CreatedAt) {
+		r.t.Fatalf("request %s: the certificate says %+v, the record %s %s %s %v %v", id, body, req.Status, req.PlanDigest, req.ApprovedBy, req.ApprovedAt, req.CreatedAt)
+	}
+	var ev []deletion.Evidence
+	r.db.Where("deletion_id = ?", id).Find(&ev)
+	if len(ev) != 2 {
+		r.t.Fatalf("request %s: evidence of %d systems, want 2", id, len(ev))
+	}
+	for _, e := range ev {
+		if e.AfterDigest == "" || e.Remaining != 0 || (e.Connector == "customer-db" && (e.Affected == 0 || e.Receipt == "")) {
+			r.t.Fatalf("request %s: evidence incomplete: %+v", id, e)
+		}
+	}
+	if req.Language == "en" {
+		body.Statements = body.StatementEN
+	}
+	ref := "DR-" + id[:8] // the notice follows the certificate
+	r.smtp.WaitFor(r.t, 20*time.Second, func(m smtptest.Message) bool { return strings.Contains(m.Body, ref) })
+	var notices []smtptest.Message
+	for _, m := range r.smtp.Messages() {
+		if strings.Contains(m.Body, ref) {
+			notices = append(notices, m)
+		}
+	}
+	if len(notices) != 1 || len(body.Statements) == 0 {
+		r.t.Fatalf("request %s: %d notices, certificate statements %q", id, len(notices), body.Statements)
+	}
+	for _, line := range body.Statements {
+		if !strings.Contains(notices[0].Body, line) {
+			r.t.Fatalf("request %s: the notice does not say %q:\n%s", id, line, notices[0].Body)
+		}
 	}
 }
 

@@ -126,25 +126,24 @@ func snapshot(r deletion.Request) wf.Snapshot {
 // change applies fn to the request inside a transaction with its audit entry.
 func (a *Activities) change(ctx context.Context, id, actor, action string, details map[string]any, fn func(tx *gorm.DB, r *deletion.Request) (bool, error)) (wf.Snapshot, error) {
 	var out deletion.Request
-	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := a.audited(ctx, func(tx *gorm.DB) ([]audit.Entry, error) {
 		r, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		before := audit.Digest(r.AuditView())
 		changed, err := fn(tx, &r)
 		if err != nil || !changed {
 			out = r
-			return err
+			return nil, err
 		}
 		r.UpdatedAt = time.Now().UTC()
 		if err := tx.Save(&r).Error; err != nil {
-			return err
+			return nil, err
 		}
 		out = r
-		_, err = audit.Append(tx, audit.Entry{Actor: actor, Action: action, ObjectType: "deletion_request", ObjectID: id,
-			BeforeDigest: before, AfterDigest: audit.Digest(r.AuditView()), Details: details})
-		return err
+		return []audit.Entry{{Actor: actor, Action: action, ObjectType: "deletion_request", ObjectID: id,
+			BeforeDigest: before, AfterDigest: audit.Digest(r.AuditView()), Details: details}}, nil
 	})
 	return snapshot(out), err
 }
@@ -263,8 +262,9 @@ func (a *Activities) EnabledConnectors(ctx context.Context) ([]string, error) {
 // a batch pass over it (withSubjectMemo), which reaches the connectors
 // five times: read and unwrapped once instead of each time.
 type subjectMemo struct {
-	id string
-	s  connectors.Subject
+	id  string
+	s   connectors.Subject
+	key *crypto.SubjectKey // when the pass read the record itself (rememberSubject)
 }
 
 type subjectMemoKey struct{}
@@ -287,24 +287,52 @@ func (a *Activities) subject(ctx context.Context, id string) (connectors.Subject
 	return s, err
 }
 
+// rememberSubject decrypts r's identifiers into the pass's memo from the
+// record the pass has just read, instead of reading it again.
+func (a *Activities) rememberSubject(ctx context.Context, r deletion.Request) error {
+	m, _ := ctx.Value(subjectMemoKey{}).(*subjectMemo)
+	if m == nil {
+		return nil
+	}
+	s, key, err := a.subjectOf(ctx, r)
+	if err == nil {
+		m.id, m.s, m.key = r.ID, s, &key
+	}
+	return err
+}
+
+// rememberedKey answers the key rememberSubject kept for request id (nil:
+// none kept, read it).
+func rememberedKey(ctx context.Context, id string) *crypto.SubjectKey {
+	if m, _ := ctx.Value(subjectMemoKey{}).(*subjectMemo); m != nil && m.id == id {
+		return m.key
+	}
+	return nil
+}
+
 func (a *Activities) readSubject(ctx context.Context, id string) (connectors.Subject, error) {
 	r, err := a.request(a.DB.WithContext(ctx), id)
 	if err != nil {
 		return connectors.Subject{}, err
 	}
-	s := connectors.Subject{DeletionID: id}
+	s, _, err := a.subjectOf(ctx, r)
+	return s, err
+}
+
+func (a *Activities) subjectOf(ctx context.Context, r deletion.Request) (connectors.Subject, crypto.SubjectKey, error) {
+	s := connectors.Subject{DeletionID: r.ID}
 	if !r.IdentityVerified() {
-		return s, nonRetryable("identity not verified: nothing is searched")
+		return s, crypto.SubjectKey{}, nonRetryable("identity not verified: nothing is searched")
 	}
 	key, err := a.Keys.SubjectKey(a.DB.WithContext(ctx), r.SubjectKeyID)
 	if err != nil {
-		return s, err
+		return s, key, err
 	}
 	attested := r.IdentityMethod == "attestation"
 	if r.PhoneEnc != nil && (attested || r.PhoneVerifiedAt != nil) {
 		p, err := key.Open("deletion.phone", r.PhoneEnc)
 		if err != nil {
-			return s, err
+			return s, key, err
 		}
 		s.Phone = &connectors.Phone{Number: crypto.NormalisePhone(string(p)), From: r.PhoneHeldFrom, Until: r.PhoneHeldUntil}
 		s.PhoneIndex = r.PhoneIndex
@@ -312,12 +340,12 @@ func (a *Activities) readSubject(ctx context.Context, id string) (connectors.Sub
 	if r.EmailEnc != nil && (attested || r.EmailVerifiedAt != nil) {
 		e, err := key.Open("deletion.email", r.EmailEnc)
 		if err != nil {
-			return s, err
+			return s, key, err
 		}
 		s.Email = strings.ToLower(string(e))
 		s.EmailIndex = r.EmailIndex
 	}
-	return s, nil
+	return s, key, nil
 }
 
 // Locate asks one connector what it holds of the subject.
@@ -352,7 +380,8 @@ func planDigest(items []wf.PlanItem) string {
 // BuildPlan stores the plan once (a retry answers the stored one), prefills
 // the evidence with what was found, and applies the auto-approval rules.
 func (a *Activities) BuildPlan(ctx context.Context, id string, found []wf.Located) (wf.Plan, error) {
-	return a.buildPlan(ctx, id, found, false)
+	plan, _, err := a.buildPlan(ctx, id, found, false)
+	return plan, err
 }
 
 // statusEntry moves r to status and answers the audit entry SetStatus
@@ -366,18 +395,23 @@ func statusEntry(r *deletion.Request, status string) audit.Entry {
 
 // buildPlan is BuildPlan; with through, as a batch runs it, the moves to
 // locating before and, once auto-approved, to executing after are recorded
-// in the same transaction: one hold of the audit chain's head instead of three.
-func (a *Activities) buildPlan(ctx context.Context, id string, found []wf.Located, through bool) (wf.Plan, error) {
-	var plan wf.Plan
-	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+// in the same transaction: one hold of the audit chain's head instead of
+// three. It answers too, when through and the plan it built here was
+// auto-approved, what the batch carries on with (nil otherwise).
+func (a *Activities) buildPlan(ctx context.Context, id string, found []wf.Located, through bool) (wf.Plan, *planned, error) {
+	var (
+		plan wf.Plan
+		made *planned
+	)
+	err := a.audited(ctx, func(tx *gorm.DB) ([]audit.Entry, error) {
 		r, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var stored deletion.Plan
 		if err := tx.Take(&stored, "deletion_id = ?", id).Error; err == nil {
 			plan, err = planOf(stored)
-			return err
+			return nil, err
 		}
 		var items []wf.PlanItem
 		for _, f := range found {
@@ -389,10 +423,10 @@ func (a *Activities) buildPlan(ctx context.Context, id string, found []wf.Locate
 				plan.RestrictUntil = it.RestrictUntil
 			}
 		}
-		now := time.Now().UTC()
+		now := time.Now().UTC().Truncate(time.Microsecond) // as stored: the batch carries r on
 		b, _ := json.Marshal(items)
 		if err := tx.Create(&deletion.Plan{DeletionID: id, Items: string(b), Digest: plan.Digest, AutoApproved: plan.AutoApproved, CreatedAt: now}).Error; err != nil {
-			return err
+			return nil, err
 		}
 		ev := make([]deletion.Evidence, 0, len(found))
 		for _, f := range found {
@@ -412,7 +446,7 @@ func (a *Activities) buildPlan(ctx context.Context, id string, found []wf.Locate
 		}
 		if len(ev) > 0 {
 			if err := tx.Create(&ev).Error; err != nil {
-				return err
+				return nil, err
 			}
 		}
 		entries := []audit.Entry{}
@@ -439,12 +473,17 @@ func (a *Activities) buildPlan(ctx context.Context, id string, found []wf.Locate
 			}
 		}
 		if err := tx.Save(&r).Error; err != nil {
-			return err
+			return nil, err
 		}
-		_, err = audit.AppendAll(tx, entries)
-		return err
+		if through && plan.AutoApproved {
+			made = &planned{req: r, plan: plan, evidence: ev}
+		}
+		return entries, nil
 	})
-	return plan, err
+	if err != nil {
+		return plan, nil, err
+	}
+	return plan, made, nil
 }
 
 func planOf(p deletion.Plan) (wf.Plan, error) {
@@ -487,25 +526,32 @@ func mustItems(p deletion.Plan) []wf.PlanItem {
 // receipt is stored with the action's audit entry, and a rerun after a crash
 // answers the stored receipt instead of acting again.
 func (a *Activities) Apply(ctx context.Context, in wf.ApplyInput) (wf.Receipt, error) {
-	return a.apply(ctx, in, false)
+	return a.apply(ctx, in, false, nil)
 }
 
 // apply is Apply; with thenVerifying, as a batch runs the last connector of
 // a step, the move to verifying is recorded with the receipt (one hold of
-// the audit chain's head instead of two).
-func (a *Activities) apply(ctx context.Context, in wf.ApplyInput, thenVerifying bool) (wf.Receipt, error) {
-	var prior deletion.Receipt
-	if err := a.DB.WithContext(ctx).Take(&prior, "deletion_id = ? AND connector = ? AND step = ?", in.DeletionID, in.Connector, in.Step).Error; err == nil {
-		var rc wf.Receipt
-		if err := json.Unmarshal([]byte(prior.Receipt), &rc); err != nil {
-			return rc, err
+// the audit chain's head instead of two). A batch passes the plan it built
+// and approved itself moments before (fresh): no receipt of it can exist
+// yet and it is the approved plan, so neither is read back.
+func (a *Activities) apply(ctx context.Context, in wf.ApplyInput, thenVerifying bool, fresh *planned) (wf.Receipt, error) {
+	var plan wf.Plan
+	if fresh != nil && fresh.plan.Digest == in.PlanDigest {
+		plan = fresh.plan
+	} else {
+		var prior deletion.Receipt
+		if err := a.DB.WithContext(ctx).Take(&prior, "deletion_id = ? AND connector = ? AND step = ?", in.DeletionID, in.Connector, in.Step).Error; err == nil {
+			var rc wf.Receipt
+			if err := json.Unmarshal([]byte(prior.Receipt), &rc); err != nil {
+				return rc, err
+			}
+			rc.Replayed = true
+			return rc, nil
 		}
-		rc.Replayed = true
-		return rc, nil
-	}
-	plan, err := a.approvedPlan(ctx, in.DeletionID, in.PlanDigest)
-	if err != nil {
-		return wf.Receipt{}, err
+		var err error
+		if plan, err = a.approvedPlan(ctx, in.DeletionID, in.PlanDigest); err != nil {
+			return wf.Receipt{}, err
+		}
 	}
 	var items []wf.PlanItem
 	for _, it := range plan.Items {
@@ -531,11 +577,11 @@ func (a *Activities) apply(ctx context.Context, in wf.ApplyInput, thenVerifying 
 		rc.Reference = uuid.NewString()
 	}
 	b, _ := json.Marshal(rc)
-	err = a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = a.audited(ctx, func(tx *gorm.DB) ([]audit.Entry, error) {
 		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&deletion.Receipt{DeletionID: in.DeletionID, Connector: in.Connector,
 			Step: in.Step, Receipt: string(b), CreatedAt: time.Now().UTC()})
 		if ins.Error != nil || ins.RowsAffected == 0 {
-			return ins.Error
+			return nil, ins.Error
 		}
 		entries := []audit.Entry{{Actor: "connector:" + in.Connector, Action: "deletion.connector_applied", ObjectType: "deletion_request",
 			ObjectID: in.DeletionID, Details: map[string]any{"connector": in.Connector, "step": in.Step, "affected": rc.Affected,
@@ -543,18 +589,17 @@ func (a *Activities) apply(ctx context.Context, in wf.ApplyInput, thenVerifying 
 		if thenVerifying {
 			r, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), in.DeletionID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if r.Status != wf.StatusVerifying {
 				entries = append(entries, statusEntry(&r, wf.StatusVerifying))
 				r.UpdatedAt = time.Now().UTC()
 				if err := tx.Save(&r).Error; err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
-		_, err := audit.AppendAll(tx, entries)
-		return err
+		return entries, nil
 	})
 	return rc, err
 }

@@ -20,9 +20,10 @@ import (
 
 var _ wf.BatchActivities = (*Activities)(nil)
 
-// batchParallel is how many requests of a batch a pass works on at once; the
+// batchParallel is how many requests of a batch a pass works on at once,
+// and so the largest group of their changes committed together; the
 // connectors' own limits (MaxConcurrency) still bound what reaches them.
-const batchParallel = 8
+const batchParallel = 16
 
 // passOutcome is where one request of a batch stands after a pass.
 type passOutcome int
@@ -33,6 +34,17 @@ const (
 	remaining                    // a connector still holds data after verify
 	deferred                     // restricted until a retention floor ends
 )
+
+// planned is what a pass holds of a request whose plan it has just built
+// and auto-approved in its own transaction: the record as that transaction
+// left it, the plan and the evidence. The steps after act on them instead
+// of reading them back, and look for no receipt or certificate, which no
+// earlier attempt can have written before the plan existed.
+type planned struct {
+	req      deletion.Request
+	plan     wf.Plan
+	evidence []deletion.Evidence
+}
 
 // BatchStep takes each request of the batch through the steps
 // DeletionWorkflow would take it through, as far as it can go now, judging
@@ -55,6 +67,7 @@ func (a *Activities) BatchStep(ctx context.Context, in wf.BatchStepInput) (wf.Ba
 	now := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(batchParallel)
+	gctx, stopRecorder := a.withRecorder(gctx)
 	for _, id := range ids {
 		g.Go(func() error {
 			o, at, err := a.batchOne(withSubjectMemo(gctx), in, id, names, now)
@@ -87,6 +100,7 @@ func (a *Activities) BatchStep(ctx context.Context, in wf.BatchStepInput) (wf.Ba
 		})
 	}
 	err = g.Wait()
+	stopRecorder()
 	return prog, err
 }
 
@@ -100,11 +114,14 @@ func (a *Activities) batchOne(ctx context.Context, in wf.BatchStepInput, id stri
 		return settled, time.Time{}, nil // handed on by an earlier pass
 	}
 	step := connectors.StepExecute
-	executing := false // the move to executing is on record already
+	var fresh *planned // planned in this pass: carried on, not read back
 	switch r.Status {
 	case wf.StatusAwaitingIdentity, wf.StatusLocating:
 		if !r.IdentityVerified() {
 			return a.release(ctx, r, "identity_not_verified")
+		}
+		if err := a.rememberSubject(ctx, r); err != nil {
+			return settled, time.Time{}, err
 		}
 		found := make([]wf.Located, 0, len(names))
 		var items []wf.PlanItem
@@ -120,11 +137,10 @@ func (a *Activities) batchOne(ctx context.Context, in wf.BatchStepInput, id stri
 		if !a.Auto.approves(r, items) {
 			return a.release(ctx, r, "plan_needs_review")
 		}
-		plan, err := a.buildPlan(ctx, id, found, true)
-		if err != nil {
+		var err error
+		if _, fresh, err = a.buildPlan(ctx, id, found, true); err != nil {
 			return settled, time.Time{}, err
 		}
-		executing = plan.AutoApproved
 	case wf.StatusAwaitingApproval:
 		if r.ApprovedBy == "" {
 			return a.release(ctx, r, "plan_needs_review")
@@ -137,25 +153,31 @@ func (a *Activities) batchOne(ctx context.Context, in wf.BatchStepInput, id stri
 		}
 	case wf.StatusRestricted:
 		if r.RestrictedUntil != nil && r.RestrictedUntil.After(now) {
-			return deferred, *r.RestrictedUntil, a.tellAndForget(ctx, id, r.Status)
+			return deferred, *r.RestrictedUntil, a.tellAndForget(ctx, id, r.Status, nil)
 		}
 		step = connectors.StepDeferred
 	default: // completed, failed; rejected and cancelled do not happen in a batch
-		return settled, time.Time{}, a.tellAndForget(ctx, id, r.Status)
+		return settled, time.Time{}, a.tellAndForget(ctx, id, r.Status, nil)
 	}
-	return a.batchExecute(ctx, id, step, executing, in.Escalate)
+	return a.batchExecute(ctx, id, step, fresh, in.Escalate)
 }
 
 // batchExecute is DeletionWorkflow's executePhase for one request: apply,
-// verify, certify, tell the requester, forget them once completed.
-func (a *Activities) batchExecute(ctx context.Context, id, step string, executing, escalate bool) (passOutcome, time.Time, error) {
-	var stored deletion.Plan
-	if err := a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", id).Error; err != nil {
-		return settled, time.Time{}, err
-	}
-	plan, err := planOf(stored)
-	if err != nil {
-		return settled, time.Time{}, err
+// verify, certify, tell the requester, forget them once completed. fresh
+// is the request as this pass planned it (nil: read from the record).
+func (a *Activities) batchExecute(ctx context.Context, id, step string, fresh *planned, escalate bool) (passOutcome, time.Time, error) {
+	var plan wf.Plan
+	if fresh != nil {
+		plan = fresh.plan
+	} else {
+		var stored deletion.Plan
+		if err := a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", id).Error; err != nil {
+			return settled, time.Time{}, err
+		}
+		var err error
+		if plan, err = planOf(stored); err != nil {
+			return settled, time.Time{}, err
+		}
 	}
 	var inStep []string
 	for _, it := range plan.Items {
@@ -167,7 +189,7 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, executin
 	// in the console and in the audit chain however it was carried out.
 	// The moves to executing and verifying are recorded with the plan and
 	// with the last receipt; on their own only when a pass stopped between.
-	if !executing {
+	if fresh == nil {
 		if _, err := a.SetStatus(ctx, wf.StatusInput{DeletionID: id, Status: wf.StatusExecuting, Actor: system}); err != nil {
 			return settled, time.Time{}, err
 		}
@@ -176,7 +198,7 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, executin
 	verifying := false
 	for i, c := range inStep {
 		last := i == len(inStep)-1
-		rc, err := a.apply(ctx, wf.ApplyInput{DeletionID: id, Connector: c, PlanDigest: plan.Digest, Step: step}, last)
+		rc, err := a.apply(ctx, wf.ApplyInput{DeletionID: id, Connector: c, PlanDigest: plan.Digest, Step: step}, last, fresh)
 		if err != nil {
 			return settled, time.Time{}, err
 		}
@@ -188,11 +210,13 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, executin
 			return settled, time.Time{}, err
 		}
 	}
+	verified := map[string]bool{} // found empty now: Finish need not count again
 	for _, c := range inStep {
 		_, err := a.Verify(ctx, wf.VerifyInput{DeletionID: id, Connector: c, Step: step})
 		var appErr *temporal.ApplicationError
 		switch {
 		case err == nil:
+			verified[c] = true
 		case errors.As(err, &appErr) && appErr.Type() == wf.ErrDataRemaining:
 			if !escalate {
 				return remaining, time.Time{}, nil
@@ -204,11 +228,15 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, executin
 			return settled, time.Time{}, err
 		}
 	}
-	snap, err := a.Finish(ctx, wf.FinishInput{DeletionID: id, Step: step, Receipts: receipts})
+	snap, cert, err := a.finish(ctx, wf.FinishInput{DeletionID: id, Step: step, Receipts: receipts}, fresh, verified)
 	if err != nil {
 		return settled, time.Time{}, err
 	}
-	if err := a.tellAndForget(ctx, id, snap.Status); err != nil {
+	var known *told
+	if key := rememberedKey(ctx, id); fresh != nil && key != nil {
+		known = &told{req: fresh.req, key: *key, statements: cert.statementsIn(fresh.req.Language)}
+	}
+	if err := a.tellAndForget(ctx, id, snap.Status, known); err != nil {
 		return settled, time.Time{}, err
 	}
 	if snap.Status == wf.StatusRestricted && plan.RestrictUntil != nil { // the plan set the request's restricted_until
@@ -220,8 +248,8 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, executin
 // tellAndForget sends the notice of the request's outcome (once per kind)
 // and, once completed, forgets the requester: a pass retried after the
 // certificate still finishes what DeletionWorkflow does after it.
-func (a *Activities) tellAndForget(ctx context.Context, id, status string) error {
-	if err := a.Notify(ctx, wf.NoticeInput{DeletionID: id, Kind: status}); err != nil {
+func (a *Activities) tellAndForget(ctx context.Context, id, status string, known *told) error {
+	if err := a.notify(ctx, wf.NoticeInput{DeletionID: id, Kind: status}, known); err != nil {
 		return err
 	}
 	if status != wf.StatusCompleted {
@@ -244,15 +272,14 @@ func (a *Activities) certifiedStep(ctx context.Context, id string) (string, erro
 // longer holds it, and the service's starter starts its workflow (recovery
 // takes a record whose workflow has not started).
 func (a *Activities) release(ctx context.Context, r deletion.Request, reason string) (passOutcome, time.Time, error) {
-	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := a.audited(ctx, func(tx *gorm.DB) ([]audit.Entry, error) {
 		res := tx.Model(&deletion.Request{}).Where("id = ? AND batch_id = ?", r.ID, *r.BatchID).
 			Updates(map[string]any{"batch_id": nil, "workflow_started_at": nil})
 		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+			return nil, res.Error
 		}
-		_, err := audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.batch_released", ObjectType: "deletion_request", ObjectID: r.ID,
-			Details: map[string]any{"batch_id": *r.BatchID, "reason": reason}})
-		return err
+		return []audit.Entry{{Actor: system, Action: "deletion.batch_released", ObjectType: "deletion_request", ObjectID: r.ID,
+			Details: map[string]any{"batch_id": *r.BatchID, "reason": reason}}}, nil
 	})
 	if err != nil {
 		return settled, time.Time{}, fmt.Errorf("release from batch: %w", err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -64,24 +65,32 @@ type certificateItem struct {
 // issues the certificate; the request becomes completed, restricted (items
 // kept under a retention floor) or failed (data left after retries).
 func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot, error) {
-	r, err := a.request(a.DB.WithContext(ctx), in.DeletionID)
-	if err != nil {
-		return wf.Snapshot{}, err
-	}
-	var prior deletion.Certificate
-	if err := a.DB.WithContext(ctx).Take(&prior, "deletion_id = ?", r.ID).Error; err == nil {
-		var c certificate
-		if json.Unmarshal([]byte(prior.Body), &c) == nil && c.Step == in.Step {
-			return snapshot(r), nil // already finished this step
+	snap, _, err := a.finish(ctx, in, nil, nil)
+	return snap, err
+}
+
+// finish is Finish. A batch passes the request it planned in this pass
+// (fresh: no certificate can exist yet, and the record, plan and evidence
+// are as the plan's transaction left them) and the connectors its verify
+// found empty moments before (verified: not counted again). It answers the
+// certificate it issued too (zero when there was nothing to do).
+func (a *Activities) finish(ctx context.Context, in wf.FinishInput, fresh *planned, verified map[string]bool) (wf.Snapshot, certificate, error) {
+	var (
+		r    deletion.Request
+		plan wf.Plan
+		ev   []deletion.Evidence
+	)
+	if fresh != nil {
+		r, plan = fresh.req, fresh.plan
+		ev = slices.Clone(fresh.evidence)
+	} else {
+		var (
+			done bool
+			err  error
+		)
+		if r, plan, ev, done, err = a.finishing(ctx, in); err != nil || done {
+			return snapshot(r), certificate{}, err
 		}
-	}
-	var stored deletion.Plan
-	if err := a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", r.ID).Error; err != nil {
-		return wf.Snapshot{}, err
-	}
-	plan, err := planOf(stored)
-	if err != nil {
-		return wf.Snapshot{}, err
 	}
 	inStep := map[string]bool{}
 	for _, it := range plan.Items {
@@ -93,13 +102,9 @@ func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot
 	for _, rc := range in.Receipts {
 		receipts[rc.Connector] = rc
 	}
-	var ev []deletion.Evidence
-	if err := a.DB.WithContext(ctx).Where("deletion_id = ?", r.ID).Order("connector").Find(&ev).Error; err != nil {
-		return wf.Snapshot{}, err
-	}
 	s, err := a.subject(ctx, r.ID)
 	if err != nil {
-		return wf.Snapshot{}, err
+		return wf.Snapshot{}, certificate{}, err
 	}
 	defer heartbeat(ctx)()
 	failed := false
@@ -113,18 +118,21 @@ func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot
 		}
 		c, err := a.reg.get(ctx, a, e.Connector)
 		if err != nil {
-			return wf.Snapshot{}, err
+			return wf.Snapshot{}, certificate{}, err
 		}
-		left, err := c.Remaining(ctx, s, in.Step)
-		if errors.Is(err, connectors.ErrAwaitingCallback) {
-			left, err = 1, nil
-		}
-		if err != nil {
-			return wf.Snapshot{}, err
+		var left int64
+		if !verified[e.Connector] {
+			left, err = c.Remaining(ctx, s, in.Step)
+			if errors.Is(err, connectors.ErrAwaitingCallback) {
+				left, err = 1, nil
+			}
+			if err != nil {
+				return wf.Snapshot{}, certificate{}, err
+			}
 		}
 		after, err := c.Locate(ctx, s)
 		if err != nil {
-			return wf.Snapshot{}, err
+			return wf.Snapshot{}, certificate{}, err
 		}
 		rc := receipts[e.Connector]
 		if in.Step == connectors.StepExecute {
@@ -157,23 +165,23 @@ func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot
 	cert.StatementEN, cert.StatementZH = statements(cert.Systems)
 	unsigned, err := json.Marshal(cert)
 	if err != nil {
-		return wf.Snapshot{}, err
+		return wf.Snapshot{}, certificate{}, err
 	}
 	body, err := signed.Sign(unsigned, a.Keys.SigningKey())
 	if err != nil {
-		return wf.Snapshot{}, err
+		return wf.Snapshot{}, certificate{}, err
 	}
 	sum := sha256.Sum256(body)
 	digest := hex.EncodeToString(sum[:])
 	var out deletion.Request
-	err = a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, e := range ev {
-			if err := tx.Save(&e).Error; err != nil {
-				return err
+	err = a.audited(ctx, func(tx *gorm.DB) ([]audit.Entry, error) {
+		if len(ev) > 0 { // one upsert for every system's row
+			if err := tx.Save(&ev).Error; err != nil {
+				return nil, err
 			}
 		}
 		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&deletion.Certificate{DeletionID: r.ID, Body: string(body), Digest: digest, IssuedAt: now}).Error; err != nil {
-			return err
+			return nil, err
 		}
 		var sup []deletion.Suppression
 		if s.PhoneIndex != nil {
@@ -184,31 +192,54 @@ func (a *Activities) Finish(ctx context.Context, in wf.FinishInput) (wf.Snapshot
 		}
 		if len(sup) > 0 && status != wf.StatusFailed {
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error; err != nil {
-				return err
+				return nil, err
 			}
 		}
 		locked, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), r.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		before := audit.Digest(locked.AuditView())
 		locked.Status, locked.UpdatedAt = status, now
 		if err := tx.Save(&locked).Error; err != nil {
-			return err
+			return nil, err
 		}
 		out = locked
 		details := map[string]any{"step": in.Step, "certificate_digest": digest, "status": status}
 		for _, e := range ev {
 			details[e.Connector] = map[string]any{"found": e.Found, "affected": e.Affected, "remaining": e.Remaining}
 		}
-		_, err = audit.AppendAll(tx, []audit.Entry{
+		return []audit.Entry{
 			{Actor: system, Action: "deletion.evidence_recorded", ObjectType: "deletion_request", ObjectID: r.ID, Details: details},
 			{Actor: system, Action: "deletion.certificate_issued", ObjectType: "deletion_request", ObjectID: r.ID,
 				BeforeDigest: before, AfterDigest: audit.Digest(locked.AuditView()), Details: map[string]any{"certificate_digest": digest, "status": status}},
-		})
-		return err
+		}, nil
 	})
-	return snapshot(out), err
+	return snapshot(out), cert, err
+}
+
+// finishing reads what Finish works from: the request, its plan and its
+// evidence; done when the request is certified for this step already.
+func (a *Activities) finishing(ctx context.Context, in wf.FinishInput) (r deletion.Request, plan wf.Plan, ev []deletion.Evidence, done bool, err error) {
+	if r, err = a.request(a.DB.WithContext(ctx), in.DeletionID); err != nil {
+		return
+	}
+	var prior deletion.Certificate
+	if a.DB.WithContext(ctx).Take(&prior, "deletion_id = ?", r.ID).Error == nil {
+		var c certificate
+		if json.Unmarshal([]byte(prior.Body), &c) == nil && c.Step == in.Step {
+			return r, plan, nil, true, nil
+		}
+	}
+	var stored deletion.Plan
+	if err = a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", r.ID).Error; err != nil {
+		return
+	}
+	if plan, err = planOf(stored); err != nil {
+		return
+	}
+	err = a.DB.WithContext(ctx).Where("deletion_id = ?", r.ID).Order("connector").Find(&ev).Error
+	return
 }
 
 // RecordBreach opens the sla_breach escalation (once).
@@ -282,22 +313,40 @@ func (a *Activities) Remind(ctx context.Context, id string) error {
 // Notify tells the requester the outcome, once per kind (the receipt table
 // keeps the notice's key).
 func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
-	var seen int64
-	a.DB.WithContext(ctx).Model(&deletion.Receipt{}).Where("deletion_id = ? AND connector = 'notice' AND step = ?", in.DeletionID, in.Kind).Count(&seen)
-	if seen > 0 {
-		return nil
+	return a.notify(ctx, in, nil)
+}
+
+// told is what a batch pass holds for the outcome notice of a request it
+// planned and certified itself: its record, its key and what its
+// certificate says. No notice of that outcome can have gone out before the
+// certificate, so nothing is read back.
+type told struct {
+	req        deletion.Request
+	key        crypto.SubjectKey
+	statements []string
+}
+
+func (a *Activities) notify(ctx context.Context, in wf.NoticeInput, known *told) error {
+	if known == nil {
+		var seen int64
+		a.DB.WithContext(ctx).Model(&deletion.Receipt{}).Where("deletion_id = ? AND connector = 'notice' AND step = ?", in.DeletionID, in.Kind).Count(&seen)
+		if seen > 0 {
+			return nil
+		}
+		r, err := a.request(a.DB.WithContext(ctx), in.DeletionID)
+		if err != nil {
+			return err
+		}
+		key, err := a.Keys.SubjectKey(a.DB.WithContext(ctx), r.SubjectKeyID)
+		if errors.Is(err, crypto.ErrShredded) {
+			return nonRetryable("the requester's address is no longer readable")
+		}
+		if err != nil { // the database, not the requester: retried
+			return err
+		}
+		known = &told{req: r, key: key, statements: a.certificateStatements(ctx, r)}
 	}
-	r, err := a.request(a.DB.WithContext(ctx), in.DeletionID)
-	if err != nil {
-		return err
-	}
-	key, err := a.Keys.SubjectKey(a.DB.WithContext(ctx), r.SubjectKeyID)
-	if errors.Is(err, crypto.ErrShredded) {
-		return nonRetryable("the requester's address is no longer readable")
-	}
-	if err != nil { // the database, not the requester: retried
-		return err
-	}
+	r, key := known.req, known.key
 	to := notify.Recipient{Preferred: notify.ChannelEmail}
 	if p, err := key.Open("deletion.phone", r.PhoneEnc); err == nil && r.PhoneEnc != nil {
 		to.Phone = string(p)
@@ -317,7 +366,7 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 		}
 	}
 	n := notify.Notice{Kind: notify.KindResult, Language: r.Language, CaseNumber: "DR-" + r.ID[:8], DedupeKey: "deletion/" + r.ID + "/" + in.Kind,
-		Body: outcomeText(r, in.Kind, a.certificateStatements(ctx, r))}
+		Body: outcomeText(r, in.Kind, known.statements)}
 	if in.Kind == wf.StatusRejected {
 		n.Kind, n.ReasonCode = notify.KindRejection, r.ReasonCode
 	}
@@ -345,25 +394,24 @@ func (a *Activities) Notify(ctx context.Context, in wf.NoticeInput) error {
 // of the request stays (register, evidence, certificate), the identifiers do
 // not, and the suppression hashes keep the data from coming back.
 func (a *Activities) ForgetRequester(ctx context.Context, id string) error {
-	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return a.audited(ctx, func(tx *gorm.DB) ([]audit.Entry, error) {
 		r, err := a.request(tx.Clauses(clause.Locking{Strength: "UPDATE"}), id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if r.Status != wf.StatusCompleted {
-			return nonRetryable("the request is not completed")
+			return nil, nonRetryable("the request is not completed")
 		}
 		if _, err := a.Keys.SubjectKey(tx, r.SubjectKeyID); errors.Is(err, crypto.ErrShredded) {
-			return nil // done by an earlier attempt
+			return nil, nil // done by an earlier attempt
 		} else if err != nil {
-			return err
+			return nil, err
 		}
 		if err := a.Keys.Shred(tx, r.SubjectKeyID); err != nil {
-			return err
+			return nil, err
 		}
-		_, err = audit.Append(tx, audit.Entry{Actor: system, Action: "deletion.requester_forgotten", ObjectType: "deletion_request", ObjectID: id,
-			Details: map[string]any{"subject_key_id": r.SubjectKeyID}})
-		return err
+		return []audit.Entry{{Actor: system, Action: "deletion.requester_forgotten", ObjectType: "deletion_request", ObjectID: id,
+			Details: map[string]any{"subject_key_id": r.SubjectKeyID}}}, nil
 	})
 }
 
@@ -378,10 +426,15 @@ func (a *Activities) certificateStatements(ctx context.Context, r deletion.Reque
 	if err := json.Unmarshal([]byte(c.Body), &cert); err != nil {
 		return nil
 	}
-	if r.Language == notify.LangEN {
-		return cert.StatementEN
+	return cert.statementsIn(r.Language)
+}
+
+// statementsIn answers the certificate's statements in language.
+func (c certificate) statementsIn(language string) []string {
+	if language == notify.LangEN {
+		return c.StatementEN
 	}
-	return cert.StatementZH
+	return c.StatementZH
 }
 
 func outcomeText(r deletion.Request, kind string, done []string) string {
