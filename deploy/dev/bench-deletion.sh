@@ -6,7 +6,7 @@
 # state in that cluster (the production engine's store), real gRPC.
 # Figures on stdout and in .data/bench-deletion.json. Takes ~5 minutes on
 # 2 cores at 10,000 (each submission of 1,000 runs as one batch workflow; the
-# audit chain's head, taken by every step of every request, is the bound).
+# bound is CPU, on about 40 statements per request across both databases).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
