@@ -332,6 +332,13 @@ func (p *Postgres) order(ctx context.Context) ([]*Table, error) {
 	return out, nil
 }
 
+// forgetOrder makes the next apply read the order again.
+func (p *Postgres) forgetOrder() {
+	p.orderMu.Lock()
+	defer p.orderMu.Unlock()
+	p.ordered = nil
+}
+
 func (p *Postgres) readOrder(ctx context.Context) ([]*Table, error) {
 	rows, err := p.DB.QueryContext(ctx, `SELECT c.conrelid::regclass::text, c.confrelid::regclass::text
 		FROM pg_constraint c WHERE c.contype = 'f'`)
@@ -397,9 +404,7 @@ func (p *Postgres) Apply(ctx context.Context, s Subject, step string, items []de
 		for _, stmt := range p.statements(t, s, step) {
 			res, err := tx.ExecContext(ctx, stmt.sql, stmt.args...)
 			if err != nil {
-				p.orderMu.Lock()
-				p.ordered = nil
-				p.orderMu.Unlock()
+				p.forgetOrder()
 				return Result{}, fmt.Errorf("apply to %s: %w", t.Name, err)
 			}
 			n, _ := res.RowsAffected()

@@ -486,6 +486,15 @@ func (a *Activities) buildPlan(ctx context.Context, id string, found []wf.Locate
 	return plan, made, nil
 }
 
+// storedPlan answers the request's plan as stored.
+func (a *Activities) storedPlan(ctx context.Context, id string) (wf.Plan, error) {
+	var stored deletion.Plan
+	if err := a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", id).Error; err != nil {
+		return wf.Plan{}, err
+	}
+	return planOf(stored)
+}
+
 func planOf(p deletion.Plan) (wf.Plan, error) {
 	var items []wf.PlanItem
 	if err := json.Unmarshal([]byte(p.Items), &items); err != nil {

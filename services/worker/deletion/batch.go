@@ -170,12 +170,8 @@ func (a *Activities) batchExecute(ctx context.Context, id, step string, fresh *p
 	if fresh != nil {
 		plan = fresh.plan
 	} else {
-		var stored deletion.Plan
-		if err := a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", id).Error; err != nil {
-			return settled, time.Time{}, err
-		}
 		var err error
-		if plan, err = planOf(stored); err != nil {
+		if plan, err = a.storedPlan(ctx, id); err != nil {
 			return settled, time.Time{}, err
 		}
 	}

@@ -231,11 +231,7 @@ func (a *Activities) finishing(ctx context.Context, in wf.FinishInput) (r deleti
 			return r, plan, nil, true, nil
 		}
 	}
-	var stored deletion.Plan
-	if err = a.DB.WithContext(ctx).Take(&stored, "deletion_id = ?", r.ID).Error; err != nil {
-		return
-	}
-	if plan, err = planOf(stored); err != nil {
+	if plan, err = a.storedPlan(ctx, r.ID); err != nil {
 		return
 	}
 	err = a.DB.WithContext(ctx).Where("deletion_id = ?", r.ID).Order("connector").Find(&ev).Error

@@ -38,18 +38,11 @@ func (a *Activities) withRecorder(ctx context.Context) (context.Context, func())
 	go func() {
 		defer close(r.done)
 		groupcommit.Run(r.stop, r.queue, batchParallel, func(group []recording) error {
-			return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-				var entries []audit.Entry
-				for _, g := range group {
-					e, err := g.change(tx)
-					if err != nil {
-						return err
-					}
-					entries = append(entries, e...)
-				}
-				_, err := audit.AppendAll(tx, entries)
-				return err
-			})
+			changes := make([]write, len(group))
+			for i, g := range group {
+				changes[i] = g.change
+			}
+			return a.commit(ctx, changes...)
 		}, func(g recording, err error) { g.answer <- err })
 	}()
 	return context.WithValue(ctx, recorderKey{}, r), func() { close(r.stop); <-r.done }
@@ -67,12 +60,22 @@ func (a *Activities) audited(ctx context.Context, change write) error {
 		}
 		return <-g.answer
 	}
+	return a.commit(ctx, change)
+}
+
+// commit runs changes in one transaction, their audit entries appended to
+// the chain together at the end (the head is held from there to the commit).
+func (a *Activities) commit(ctx context.Context, changes ...write) error {
 	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		entries, err := change(tx)
-		if err != nil {
-			return err
+		var entries []audit.Entry
+		for _, change := range changes {
+			e, err := change(tx)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e...)
 		}
-		_, err = audit.AppendAll(tx, entries)
+		_, err := audit.AppendAll(tx, entries)
 		return err
 	})
 }
