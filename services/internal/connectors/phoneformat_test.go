@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/redress/redress/services/internal/connectors"
-	"github.com/redress/redress/services/internal/pgtest"
 )
 
 // A customer database stores phone numbers however its developers chose.
@@ -17,11 +16,7 @@ import (
 // verify found 0 remaining, and the certificate said the data was gone.
 func TestPostgresMatchesEveryStoredPhoneFormat(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("pgx", pgtest.OwnerURL(pgtest.URL(t))) // a customer database of its own, not the record
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db := emptyCustomerDB(t)
 	mine := []string{"13800138000", "+8613800138000", "8613800138000", "008613800138000", "138-0013-8000", "(+86) 138 0013 8000", "+86 138.0013.8000"}
 	others := []string{"13800138001", "138001380001", "213800138000", "+8613900139000", "", "no number"}
 	mustExec(t, db, `CREATE TABLE contacts (id serial PRIMARY KEY, phone text)`)
@@ -35,14 +30,10 @@ func TestPostgresMatchesEveryStoredPhoneFormat(t *testing.T) {
 		"order 9913800138000 shipped", "call 13800138001", "nothing here"} {
 		mustExec(t, db, `INSERT INTO tickets (body) VALUES ($1)`, body)
 	}
-	m, err := connectors.ParseMapping([]byte(`{"tables":[
+	pg := connectorFor(t, db, `{"tables":[
 		{"name":"contacts","match":{"phone":"phone"},"action":"delete"},
 		{"name":"e164_contacts","match":{"phone":"phone","phone_format":"e164"},"action":"delete"},
-		{"name":"tickets","match":{"phone":"body","phone_format":"text"},"action":"delete"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg := &connectors.Postgres{DB: db, Mapping: m}
+		{"name":"tickets","match":{"phone":"body","phone_format":"text"},"action":"delete"}]}`)
 	s := connectors.Subject{DeletionID: "d", Phone: &connectors.Phone{Number: "13800138000"}}
 
 	found, err := pg.Locate(ctx, s)

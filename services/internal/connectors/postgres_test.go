@@ -16,19 +16,32 @@ import (
 
 func customerDB(t *testing.T, people int) (*sql.DB, *connectors.Postgres) {
 	t.Helper()
-	db, err := sql.Open("pgx", pgtest.OwnerURL(pgtest.URL(t))) // a customer database of its own, not the record
+	db := emptyCustomerDB(t)
+	if err := customertest.Seed(context.Background(), db, people, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return db, connectorFor(t, db, customertest.Mapping)
+}
+
+// emptyCustomerDB is a customer database of its own, not the record.
+func emptyCustomerDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", pgtest.OwnerURL(pgtest.URL(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if err := customertest.Seed(context.Background(), db, people, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	m, err := connectors.ParseMapping([]byte(customertest.Mapping))
+	return db
+}
+
+// connectorFor is the PostgreSQL connector over db with the mapping.
+func connectorFor(t *testing.T, db *sql.DB, mapping string) *connectors.Postgres {
+	t.Helper()
+	m, err := connectors.ParseMapping([]byte(mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db, &connectors.Postgres{DB: db, Mapping: m}
+	return &connectors.Postgres{DB: db, Mapping: m}
 }
 
 func count(t *testing.T, db *sql.DB, q string, args ...any) int64 {
@@ -164,21 +177,13 @@ func TestMappingRefusesBadNames(t *testing.T) {
 // the new order and succeeds.
 func TestApplyRereadsOrderAfterConstraintTrips(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("pgx", pgtest.OwnerURL(pgtest.URL(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db := emptyCustomerDB(t)
 	mustExec(t, db, `CREATE TABLE members (id int PRIMARY KEY, phone text)`)
 	mustExec(t, db, `CREATE TABLE notes (id serial PRIMARY KEY, member_id int, phone text)`)
 	mustExec(t, db, `INSERT INTO members VALUES (1, '13800138000'), (2, '13800138000'), (3, '13900139000')`)
-	m, err := connectors.ParseMapping([]byte(`{"tables":[
+	pg := connectorFor(t, db, `{"tables":[
 		{"name":"members","match":{"phone":"phone","phone_format":"national"},"action":"delete"},
-		{"name":"notes","match":{"phone":"phone","phone_format":"national"},"action":"delete"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg := &connectors.Postgres{DB: db, Mapping: m}
+		{"name":"notes","match":{"phone":"phone","phone_format":"national"},"action":"delete"}]}`)
 	s := connectors.Subject{DeletionID: "d", Phone: &connectors.Phone{Number: "13800138000"}}
 	items := []deletion.PlanItem{{Target: "members", Action: deletion.ActionDelete}, {Target: "notes", Action: deletion.ActionDelete}}
 	// The first apply reads the order: no constraint yet, members first.
@@ -189,8 +194,7 @@ func TestApplyRereadsOrderAfterConstraintTrips(t *testing.T) {
 	mustExec(t, db, `INSERT INTO members VALUES (4, '13800138000')`)
 	mustExec(t, db, `ALTER TABLE notes ADD FOREIGN KEY (member_id) REFERENCES members (id)`)
 	mustExec(t, db, `INSERT INTO notes (member_id, phone) VALUES (4, '13800138000'), (3, '13800138000')`)
-	_, err = pg.Apply(ctx, s, connectors.StepExecute, items)
-	if err == nil {
+	if _, err := pg.Apply(ctx, s, connectors.StepExecute, items); err == nil {
 		t.Fatal("apply with the stale order succeeded: was the order read again already?")
 	}
 	if n := count(t, db, `SELECT count(*) FROM notes`); n != 2 {
