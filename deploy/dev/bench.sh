@@ -47,6 +47,7 @@ export REDRESS_DATA_DIR="$root/.data/bench" \
   REDRESS_CHECKPOINTS_METRICS_ADDR=127.0.0.1:$((b + 20)) REDRESS_DEV_PPROF_ADDR=127.0.0.1:$((b + 21)) \
   REDRESS_INBOUND_ADDR=127.0.0.1:$((b + 2)) REDRESS_DEV_MAIL_SMTP_ADDR=127.0.0.1:$((b + 22)) \
   REDRESS_DEV_MAIL_IMAP_ADDR=127.0.0.1:$((b + 23)) REDRESS_DEV_MAIL_PAGE_ADDR=127.0.0.1:$((b + 24)) \
+  REDRESS_WORKER_PPROF_ADDR=127.0.0.1:$((b + 25)) \
   REDRESS_TEMPORAL_PORT=$tport REDRESS_TEMPORAL_UI_PORT=0 REDRESS_LOG_LEVEL=warn
 
 pid=
@@ -105,8 +106,9 @@ bench -store postgres "${other[@]}" "${deletion[@]}" \
   -storm-n "${BENCH_STORM_N:-20000}" -storm-rate "${BENCH_STORM_RATE:-500}" \
   -pprof "http://127.0.0.1:$((b + 17))/debug/pprof" -profile-out "$root/.data/bench-intake.cpu.pprof" \
   -temporal-pprof "http://127.0.0.1:$((b + 21))/debug/pprof" -temporal-profile-out "$root/.data/bench-temporal.cpu.pprof" \
+  -worker-pprof "http://127.0.0.1:$((b + 25))/debug/pprof" -worker-profile-out "$root/.data/bench-worker.cpu.pprof" \
   -json "$root/.data/bench.json"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "figures also in .data/bench.json; CPU profile of the intake process at saturation: .data/bench-intake.cpu.pprof"
-echo "CPU profile of redress dev (the embedded Temporal server) during the storm: .data/bench-temporal.cpu.pprof"
+echo "CPU profiles during the storm: .data/bench-temporal.cpu.pprof (redress dev, the embedded Temporal server), .data/bench-worker.cpu.pprof (the worker)"
 echo "(go tool pprof -top .bin/redress .data/bench-intake.cpu.pprof)"

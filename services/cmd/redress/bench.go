@@ -74,6 +74,8 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	fs.StringVar(&o.profileOut, "profile-out", "intake.cpu.pprof", "where the CPU profile goes")
 	fs.StringVar(&o.temporalPprof, "temporal-pprof", "", "base URL of redress dev's /debug/pprof (the embedded Temporal): take a CPU profile during the storm")
 	fs.StringVar(&o.temporalProfileOut, "temporal-profile-out", "temporal.cpu.pprof", "where that CPU profile goes")
+	fs.StringVar(&o.workerPprof, "worker-pprof", "", "base URL of the worker's /debug/pprof: take a CPU profile during the storm")
+	fs.StringVar(&o.workerProfileOut, "worker-profile-out", "worker.cpu.pprof", "where that CPU profile goes")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of redress dev (it hosts the embedded Temporal; its children are the services), for per-process CPU and memory")
 	fs.IntVar(&o.pgPID, "pg-pid", 0, "pid of the PostgreSQL postmaster, for its processes' CPU and memory")
 	out := fs.String("json", "", "also write the figures to this JSON file")
@@ -157,12 +159,21 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	// The storm next, while the engine has no backlog of its own.
 	if o.stormN > 0 {
-		profDone := make(chan error, 1)
-		if o.temporalPprof != "" { // the storm's first half minute at most
-			d := min(30*time.Second, time.Duration(o.stormN/max(o.stormRate, 1)+5)*time.Second)
-			go func() { profDone <- fetchProfile(ctx, o.temporalPprof, d, o.temporalProfileOut) }()
-		} else {
-			profDone <- nil
+		// CPU profiles of the storm's first half minute at most: the
+		// embedded Temporal (redress dev) and the worker.
+		d := min(30*time.Second, time.Duration(o.stormN/max(o.stormRate, 1)+5)*time.Second)
+		profiles := []struct {
+			url, out string
+			record   *string
+		}{{o.temporalPprof, o.temporalProfileOut, &rep.TemporalProfile}, {o.workerPprof, o.workerProfileOut, &rep.WorkerProfile}}
+		profDone := make([]chan error, len(profiles))
+		for i, p := range profiles {
+			profDone[i] = make(chan error, 1)
+			if p.url == "" {
+				profDone[i] <- nil
+				continue
+			}
+			go func() { profDone[i] <- fetchProfile(ctx, p.url, d, p.out) }()
 		}
 		end := phase("storm")
 		st, err := runStorm(ctx, stormOptions{db: sqlDB, n: o.stormN, rate: o.stormRate, limit: o.stormLimit, run: run, submit: submitCase})
@@ -172,10 +183,12 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 		}
 		rep.Storm = &st
 		st.print()
-		if err := <-profDone; err != nil {
-			fmt.Fprintln(os.Stderr, "bench: CPU profile of the embedded Temporal:", err)
-		} else if o.temporalPprof != "" {
-			rep.TemporalProfile = o.temporalProfileOut
+		for i, p := range profiles {
+			if err := <-profDone[i]; err != nil {
+				fmt.Fprintln(os.Stderr, "bench: CPU profile during the storm:", err)
+			} else if p.url != "" {
+				*p.record = p.out
+			}
 		}
 	}
 	if err := rep.intakeRuns(ctx, o, raw, run, submit, phase); err != nil {
@@ -295,6 +308,7 @@ type benchOptions struct {
 	addr, rates, temporal, pprofURL, profileOut, store string
 	otherStartup, deletionJSON, ownerURL               string
 	temporalPprof, temporalProfileOut                  string
+	workerPprof, workerProfileOut                      string
 	duration, startupLimit, stormLimit, idle           time.Duration
 	satC, startupN, startupC, serverPID, pgPID         int
 	stormN, stormRate                                  int
@@ -345,6 +359,8 @@ type benchReport struct {
 	// TemporalProfile is a CPU profile of redress dev (the embedded
 	// Temporal server) during the storm.
 	TemporalProfile string `json:"temporal_cpu_profile,omitempty"`
+	// WorkerProfile is a CPU profile of the worker during the storm.
+	WorkerProfile string `json:"worker_cpu_profile,omitempty"`
 }
 
 func printHeader() {
@@ -627,7 +643,7 @@ func benchRequest(key string) *intakev1.SubmitComplaintRequest {
 	}
 }
 
-// fetchProfile takes a CPU profile of the intake process over d.
+// fetchProfile takes a CPU profile over d of the process serving base.
 func fetchProfile(ctx context.Context, base string, d time.Duration, out string) error {
 	secs := max(1, int(d.Seconds()))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/profile?seconds=%d", strings.TrimSuffix(base, "/"), secs), nil)

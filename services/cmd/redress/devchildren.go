@@ -215,7 +215,7 @@ func waitReady(ctx context.Context, cfg config.Config, names []string) error {
 // (the owner's database URL and dev's own profiler address never).
 var secretVars = []string{"DATABASE_URL", "DATABASE_URL_INTAKE", "DATABASE_URL_DELETION", "DATABASE_URL_ESCALATION", "DATABASE_URL_REPORTING",
 	"DATABASE_URL_CHECKPOINTS", "REDRESS_MIGRATE_DATABASE_URL", "TEMPORAL_ADDRESS", "REDRESS_MASTER_KEY",
-	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR",
+	"REDRESS_MASTER_KEYS_PREVIOUS", "REDRESS_MASTER_KEY_ROOT", "REDRESS_COMMAND_KEY", "REDRESS_CHECKPOINT_KEY_FILE", "REDRESS_PPROF_ADDR", "REDRESS_WORKER_PPROF_ADDR",
 	"REDRESS_PUBLIC_TOKEN", "REDRESS_CONSOLE_TOKEN", "REDRESS_ESCALATION_SERVICE_TOKEN", "REDRESS_DELETION_SERVICE_TOKEN",
 	"REDRESS_INBOUND_SERVICE_TOKEN", "REDRESS_IMAP_PASSWORD", "REDRESS_SMS_WEBHOOK_SECRET"}
 
@@ -286,6 +286,9 @@ func childEnv(base []string, cfg config.Config, name string) []string {
 	}
 	if name == "intake" && os.Getenv("REDRESS_PPROF_ADDR") != "" { // make bench profiles the intake service
 		env = append(env, "REDRESS_PPROF_ADDR="+os.Getenv("REDRESS_PPROF_ADDR"))
+	}
+	if name == "worker" && os.Getenv("REDRESS_WORKER_PPROF_ADDR") != "" { // and the worker
+		env = append(env, "REDRESS_PPROF_ADDR="+os.Getenv("REDRESS_WORKER_PPROF_ADDR"))
 	}
 	return append(env, "REDRESS_CHECKPOINT_DIR="+cfg.CheckpointDir, "REDRESS_CONSOLE_TLS="+strconv.FormatBool(cfg.ConsoleTLS),
 		"REDRESS_DATA_DIR="+cfg.DataDir)
