@@ -133,7 +133,7 @@ func newHarness(t *testing.T, o options) *harness {
 
 	h.smtp = smtptest.Start(t)
 	h.starter = intake.NewStarter(h.tc, h.db, h.log)
-	h.starter.Grace, h.starter.Every, h.starter.StartTimeout = 0, 200*time.Millisecond, 2*time.Second
+	h.starter.StartTimeout = 2 * time.Second
 	srv := intake.New(intake.Config{DB: h.db, Keys: h.keys, Policy: h.policy, Temporal: h.tc, Starter: h.starter, Commands: h.signer, Log: h.log, Now: o.now})
 	// The services' behaviour is under test here: the test-only guard lets
 	// calls without a credential through as their x-redress-actor; calls with
@@ -162,7 +162,12 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	go func() { _ = gs.Serve(ctx, lis) }()
-	go h.starter.Run(ctx)
+	// New cases' workflows are started as the worker process starts them:
+	// told by the submission's commit, eagerly on the client the worker
+	// runs on (startWorker).
+	cases := intake.NewWorkerStarter(h.tc, pgtest.As(t, h.db, "redress_intake_app"), h.log)
+	cases.Every, cases.StartTimeout = 200*time.Millisecond, 2*time.Second
+	go cases.RunNotified(ctx, intake.NewCasesChannel)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

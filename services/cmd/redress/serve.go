@@ -15,6 +15,7 @@ import (
 	"github.com/redress/redress/services/internal/audit"
 	"github.com/redress/redress/services/internal/config"
 	"github.com/redress/redress/services/internal/db"
+	"github.com/redress/redress/services/internal/intake"
 	"github.com/redress/redress/services/worker"
 )
 
@@ -118,7 +119,11 @@ func (s *stack) serveWorker(ctx context.Context) error {
 	sdkworker.SetStickyWorkflowCacheSize(s.cfg.WorkerWorkflowCache) // process-wide, before any worker starts
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return worker.Run(ctx, s.temporal, complaints.activities(), s.commands, complaints.calendarCheckLoop())
+		// The same client runs the complaint worker and starts the cases'
+		// workflows: their first tasks come back eagerly to that worker.
+		starter := intake.NewWorkerStarter(s.temporal, complaints.db, s.log)
+		return worker.Run(ctx, s.temporal, complaints.activities(), s.commands, complaints.calendarCheckLoop(),
+			worker.LoopFunc("case starter", func(ctx context.Context) { starter.RunNotified(ctx, intake.NewCasesChannel) }))
 	})
 	g.Go(func() error { return escalations.runEscalationWorker(ctx) })
 	g.Go(func() error { return deletions.runDeletionWorker(ctx) })

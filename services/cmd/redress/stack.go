@@ -256,14 +256,13 @@ func (s *stack) serveIntake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, starter := s.intakeServer()
+	srv, _ := s.intakeServer()
 	defer srv.Close() // after the listener drained
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return s.serveGRPC(ctx, "intake", s.cfg.IntakeAddr, s.cfg.IntakeMetricsAddr,
 			func(gs *grpc.Server) { s.registerOnIntake(gs, srv, ids) })
 	})
-	g.Go(func() error { starter.Run(ctx); return nil })
 	// Open cases a confirmed calendar has not reached yet are sent again.
 	g.Go(func() error { s.calendarServer().RunSweeps(ctx, 5*time.Minute); return nil })
 	g.Go(func() error {
@@ -296,8 +295,8 @@ func (s *stack) calendarServer() *calendars.Server {
 	return &calendars.Server{DB: s.db, Store: s.calendars, Temporal: s.temporal, Commands: s.signer, Log: s.log}
 }
 
-// intakeServer builds IntakeService and its workflow starter; the caller
-// runs the starter.
+// intakeServer builds IntakeService and its workflow starter (the worker's
+// starts new cases; this one starts a case acted on before it did).
 func (s *stack) intakeServer() (*intake.Server, *intake.Starter) {
 	starter := intake.NewStarter(s.temporal, s.db, s.log)
 	return intake.New(intake.Config{

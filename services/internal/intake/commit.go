@@ -175,7 +175,11 @@ func (c *committer) commit(batch []*submission) error {
 		if res.RowsAffected != int64(n) {
 			return errKeyRace
 		}
-		_, err := audit.AppendAll(tx, entries)
-		return err
+		if _, err := audit.AppendAll(tx, entries); err != nil {
+			return err
+		}
+		// The worker's case starter listens: told at the commit, it starts
+		// these cases' workflows eagerly (NewStarter).
+		return tx.Exec("NOTIFY " + NewCasesChannel).Error
 	})
 }

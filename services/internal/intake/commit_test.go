@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -116,5 +118,48 @@ func TestFullCommitQueueIsRefused(t *testing.T) {
 	_, err := srv.SubmitComplaint(access.WithActor(context.Background(), "intake-test"), testRequest("queue-full"))
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("got %v, want RESOURCE_EXHAUSTED", err)
+	}
+}
+
+// A submission's commit notifies NewCasesChannel (the worker's case starter
+// listens there), and only at the commit: a listener hears it once per
+// group, after the case is readable.
+func TestSubmissionCommitNotifiesNewCases(t *testing.T) {
+	srv, _ := newTestServer(t)
+	sqlDB, err := srv.db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sqlDB.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		if _, err := pc.Exec(t.Context(), "LISTEN "+NewCasesChannel); err != nil {
+			return err
+		}
+		resp, err := srv.SubmitComplaint(access.WithActor(context.Background(), "intake-test"), testRequest("notify-1"))
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		n, err := pc.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("no notification after a submission: %w", err)
+		}
+		var c records.Case
+		if err := srv.db.Take(&c, "id = ?", resp.GetCase().GetId()).Error; err != nil {
+			return fmt.Errorf("notified before the case was readable: %w", err)
+		}
+		if n.Channel != NewCasesChannel {
+			return fmt.Errorf("notified on %q", n.Channel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

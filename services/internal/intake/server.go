@@ -52,7 +52,7 @@ type Config struct {
 	Keys     *crypto.Keyring
 	Policy   *policy.Engine
 	Temporal client.Client
-	Starter  *Starter
+	Starter  *Starter // starts the workflow of a case acted on before the worker did
 	Commands *signing.Signer // seals the actions sent to case workflows
 	Log      *slog.Logger
 	Now      func() time.Time // defaults to time.Now
@@ -78,8 +78,8 @@ var errKeyRace = errors.New("idempotency key taken by a concurrent submission")
 // SubmitComplaint commits the case, its complainant (encrypted), deadlines,
 // attachments, idempotency key and audit entry in one transaction (shared
 // with the submissions arriving at the same moment: see committer), answers
-// once that committed, and hands the case to the starter; the recovery loop
-// covers a failed start.
+// once that committed; the commit tells the worker's case starter, which
+// starts the workflow (its periodic pass covers a failed start).
 func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitComplaintRequest) (*intakev1.SubmitComplaintResponse, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	if err := validateSubmit(req, now, Packs); err != nil {
@@ -127,7 +127,6 @@ func (s *Server) SubmitComplaint(ctx context.Context, req *intakev1.SubmitCompla
 		s.log.Error("submit: record case", "err", err)
 		return nil, status.Error(codes.Unavailable, "the complaint could not be recorded; retry with the same idempotency key")
 	}
-	s.starter.Enqueue(sub.c.ID)
 	return &intakev1.SubmitComplaintResponse{Case: s.submittedCase(ctx, sub, req), LookupCode: sub.lookupCode}, nil
 }
 
@@ -170,7 +169,6 @@ func (s *Server) replay(ctx context.Context, key string, fingerprint []byte) (*i
 	if err != nil {
 		return nil, err
 	}
-	s.starter.Enqueue(seen.CaseID) // harmless if already started
 	return &intakev1.SubmitComplaintResponse{Case: got, LookupCode: code, Replayed: true}, nil
 }
 

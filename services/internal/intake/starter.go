@@ -10,11 +10,18 @@ import (
 	"github.com/redress/redress/workflows/complaint"
 )
 
-// Starter starts case workflows from the record. Submissions enqueue their
-// case right after commit (a start "inline when possible", without holding
-// the answer); the recovery loop starts any case whose workflow has not
-// started, so a slow or absent workflow engine never loses a complaint.
+// Starter starts case workflows from the record. The worker process runs
+// one (NewStarter, Eager, RunNotified on NewCasesChannel): each submission's
+// commit notifies it, and it starts the new cases' workflows with their first
+// workflow task handed straight to its own worker. Its periodic pass starts
+// any case left without a workflow (engine down, worker stopped), so a slow
+// or absent workflow engine never loses a complaint. The intake keeps one
+// only to start, on demand, the workflow of a case acted on before its start.
 type Starter = workflowstart.Starter
+
+// NewCasesChannel is the PostgreSQL notification channel a submission's
+// transaction notifies at its commit.
+const NewCasesChannel = "redress_new_cases"
 
 // NewStarter builds the case workflows' starter.
 func NewStarter(tc client.Client, db *gorm.DB, log *slog.Logger) *Starter {
@@ -23,4 +30,12 @@ func NewStarter(tc client.Client, db *gorm.DB, log *slog.Logger) *Starter {
 		WorkflowID: complaint.WorkflowID, TaskQueue: complaint.TaskQueue, Workflow: complaint.WorkflowName,
 		Input: func(id string) any { return complaint.Input{CaseID: id} },
 	}, 4096, 8)
+}
+
+// NewWorkerStarter is the worker process's starter: tc must be the client
+// its complaint worker runs on, so that starts are eager.
+func NewWorkerStarter(tc client.Client, db *gorm.DB, log *slog.Logger) *Starter {
+	s := NewStarter(tc, db, log)
+	s.Eager, s.Grace = true, 0
+	return s
 }

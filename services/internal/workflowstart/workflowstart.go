@@ -1,19 +1,22 @@
 // Package workflowstart starts one workflow per record from the record itself:
-// right after the record's commit through a bounded queue (without holding the
-// caller's answer), and by a recovery loop for any record whose workflow has
-// not started (engine down, queue full, crash after commit). Workflow ids are
-// derived from record ids, so a second start is refused by Temporal and counts
-// as done; the record's workflow_started_at notes that it runs.
+// right after the record's commit, either through a bounded queue in the
+// process that wrote it (without holding the caller's answer) or in a worker
+// process told by the commit's NOTIFY (RunNotified), and by a recovery loop
+// for any record whose workflow has not started (engine down, queue full,
+// crash after commit). Workflow ids are derived from record ids, so a second
+// start is refused by Temporal and counts as done; the record's
+// workflow_started_at notes that it runs.
 package workflowstart
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -51,6 +54,12 @@ type Starter struct {
 	Every time.Duration
 	// StartTimeout bounds one start attempt.
 	StartTimeout time.Duration
+	// Eager asks the engine to hand each new workflow's first task back in
+	// the start's answer, to a worker of the same client (eager workflow
+	// start): one persistence write, the task queue and a poll fewer per
+	// workflow. Set it only in the process whose client runs the workers of
+	// Kind.TaskQueue; elsewhere the SDK does not ask.
+	Eager bool
 }
 
 // New builds a starter with a queue of queueSize and that many start workers.
@@ -113,6 +122,86 @@ func (s *Starter) Run(ctx context.Context) {
 	}
 }
 
+// RunNotified is Run for a starter in another process than the one that
+// writes the records: whenever a transaction that wrote some commits its
+// NOTIFY on channel, a pass starts every record not started yet, without
+// Grace (nothing of this process's queue can hold them). The periodic pass
+// stays, for notifications missed while the listening connection was down.
+func (s *Starter) RunNotified(ctx context.Context, channel string) {
+	wake := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case wake <- struct{}{}:
+		default: // a pass is due already: it will see these records too
+		}
+	}
+	go func() {
+		for ctx.Err() == nil {
+			err := s.listen(ctx, channel, signal)
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("workflow starter stopped listening; listening again", "kind", s.kind.Name, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	t := time.NewTicker(s.Every)
+	defer t.Stop()
+	for {
+		grace := s.Grace
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+			grace = 0
+		case <-t.C:
+		}
+		n, err := s.recoverOlderThan(ctx, grace)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("workflow start pass failed", "kind", s.kind.Name, "err", err, "started", n)
+		}
+	}
+}
+
+// listen holds one connection of the pool LISTENing on channel and calls
+// signal for each notification, and once when it starts listening (records
+// committed before it did).
+func (s *Starter) listen(ctx context.Context, channel string, signal func()) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("workflowstart: LISTEN needs a pgx connection, not %T", dc)
+		}
+		pc := sc.Conn()
+		if _, err := pc.Exec(ctx, "LISTEN "+channel); err != nil {
+			return err
+		}
+		signal()
+		for {
+			if _, err := pc.WaitForNotification(ctx); err != nil {
+				// The connection's state is unknown after an error: close
+				// it rather than give it back to the pool listening.
+				_ = pc.Close(context.Background())
+				return err
+			}
+			signal()
+		}
+	})
+}
+
 // Recover starts the workflow of every record that has none yet, is older
 // than Grace and is not waiting in the queue, as many at once as the starter
 // has workers (one at a time, a backlog of thousands after an outage or a
@@ -120,8 +209,12 @@ func (s *Starter) Run(ctx context.Context) {
 // failure (the engine is likely down; the next pass retries) and answers how
 // many it started.
 func (s *Starter) Recover(ctx context.Context) (int, error) {
+	return s.recoverOlderThan(ctx, s.Grace)
+}
+
+func (s *Starter) recoverOlderThan(ctx context.Context, grace time.Duration) (int, error) {
 	const page = 200
-	var started atomic.Int64
+	started := 0
 	var after struct {
 		at time.Time
 		id string
@@ -133,32 +226,49 @@ func (s *Starter) Recover(ctx context.Context) (int, error) {
 		}
 		q := s.db.WithContext(ctx).Table(s.kind.Table).
 			Select("id, "+s.kind.CreatedColumn+" AS created").
-			Where("workflow_started_at IS NULL AND "+s.kind.CreatedColumn+" < ?", time.Now().Add(-s.Grace))
+			Where("workflow_started_at IS NULL")
+		if grace > 0 { // no bound without one: the writer's clock may run ahead of ours
+			q = q.Where(s.kind.CreatedColumn+" < ?", time.Now().Add(-grace))
+		}
 		if after.id != "" { // keyset paging: skipped (queued) records are not read again
 			q = q.Where("("+s.kind.CreatedColumn+", id) > (?, ?)", after.at, after.id)
 		}
 		if err := q.Order(s.kind.CreatedColumn + ", id").Limit(page).Scan(&rows).Error; err != nil {
-			return int(started.Load()), err
+			return started, err
 		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(s.workers)
+		var (
+			mu   sync.Mutex
+			runs []string
+		)
 		for _, r := range rows {
 			if _, queued := s.queued.Load(r.ID); queued {
 				continue
 			}
 			g.Go(func() error {
-				if err := s.Start(gctx, r.ID); err != nil {
+				if err := s.startWorkflow(gctx, r.ID); err != nil {
 					return err
 				}
-				started.Add(1)
+				mu.Lock()
+				runs = append(runs, r.ID)
+				mu.Unlock()
 				return nil
 			})
 		}
-		if err := g.Wait(); err != nil {
-			return int(started.Load()), err
+		err := g.Wait()
+		// The page's starts are noted in one statement (one commit instead
+		// of one per record); a crash before it leaves them to be started
+		// again, which the engine refuses and counts as done.
+		if merr := s.noteStarted(ctx, runs...); merr != nil && err == nil {
+			err = merr
 		}
+		if err != nil {
+			return started, err
+		}
+		started += len(runs)
 		if len(rows) < page {
-			return int(started.Load()), nil
+			return started, nil
 		}
 		after.at, after.id = rows[len(rows)-1].Created, rows[len(rows)-1].ID
 	}
@@ -167,18 +277,38 @@ func (s *Starter) Recover(ctx context.Context) (int, error) {
 // Start starts the record's workflow (already started counts as success) and
 // notes on the record that it runs.
 func (s *Starter) Start(ctx context.Context, id string) error {
+	if err := s.startWorkflow(ctx, id); err != nil {
+		return err
+	}
+	return s.noteStarted(ctx, id)
+}
+
+// startWorkflow starts the record's workflow; already started counts as
+// success.
+func (s *Starter) startWorkflow(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.StartTimeout)
 	defer cancel()
 	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    s.kind.WorkflowID(id),
 		TaskQueue:             s.kind.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		EnableEagerStart:      s.Eager,
 	}, s.kind.Workflow, s.kind.Input(id))
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		return err
 	}
+	return nil
+}
+
+// noteStarted marks the records whose workflows run.
+func (s *Starter) noteStarted(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.StartTimeout)
+	defer cancel()
 	return s.db.WithContext(ctx).Table(s.kind.Table).
-		Where("id = ? AND workflow_started_at IS NULL", id).
+		Where("id IN ? AND workflow_started_at IS NULL", ids).
 		Update("workflow_started_at", time.Now().UTC()).Error
 }

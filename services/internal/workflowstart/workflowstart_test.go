@@ -9,7 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
+	"gorm.io/gorm"
 
 	"github.com/redress/redress/services/internal/pgtest"
 	"github.com/redress/redress/services/internal/temporalclient"
@@ -37,8 +42,30 @@ func (c *countingClient) ExecuteWorkflow(ctx context.Context, o client.StartWork
 // in a fresh database and a real Temporal server.
 func newRig(t *testing.T, n, workers int) *Starter {
 	t.Helper()
-	db := pgtest.Open(t)
-	owner := pgtest.Owner(t, db)
+	db, _ := newRecords(t, n)
+	ts := startTemporal(t)
+	c, err := temporalclient.Dial(ts.FrontendAddress(), ts.Namespace(), temporalclient.Security{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return New(&countingClient{Client: c}, db, discard, recordKind, 64, workers)
+}
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+var recordKind = Kind{
+	Name: "record", Table: "records", CreatedColumn: "created_at",
+	WorkflowID: func(id string) string { return "record-" + id }, TaskQueue: "records", Workflow: "RecordWorkflow",
+	Input: func(id string) any { return id },
+}
+
+// newRecords makes a records table of n old, unstarted records in a fresh
+// database: the database and a handle on it as the table's owner.
+func newRecords(t *testing.T, n int) (db, owner *gorm.DB) {
+	t.Helper()
+	db = pgtest.Open(t)
+	owner = pgtest.Owner(t, db)
 	for _, q := range []string{
 		`CREATE TABLE records (id text PRIMARY KEY, created_at timestamptz NOT NULL, workflow_started_at timestamptz)`,
 		`GRANT SELECT, UPDATE ON records TO PUBLIC`,
@@ -53,32 +80,20 @@ func newRig(t *testing.T, n, workers int) *Starter {
 			t.Fatal(err)
 		}
 	}
+	return db, owner
+}
+
+func startTemporal(t *testing.T) *temporaldev.Server {
+	t.Helper()
 	ts, err := temporaldev.Start(t.Context(), temporaldev.Options{LogLevel: "error", LogOutput: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ts.Stop() })
-	c, err := temporalclient.Dial(ts.FrontendAddress(), ts.Namespace(), temporalclient.Security{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return New(&countingClient{Client: c}, db, log, Kind{
-		Name: "record", Table: "records", CreatedColumn: "created_at",
-		WorkflowID: func(id string) string { return "record-" + id }, TaskQueue: "records", Workflow: "RecordWorkflow",
-		Input: func(id string) any { return id },
-	}, 64, workers)
+	return ts
 }
 
-func unstarted(t *testing.T, s *Starter) int64 {
-	t.Helper()
-	var n int64
-	if err := s.db.Table("records").Where("workflow_started_at IS NULL").Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+func unstarted(t *testing.T, s *Starter) int64 { t.Helper(); return unstartedIn(t, s.db) }
 
 // A backlog (after an outage, or a storm deeper than the queue) is started
 // by as many starts at once as the starter has workers, not one by one; every
@@ -140,3 +155,120 @@ func TestRecoverLeavesQueuedRecordsToTheQueue(t *testing.T) {
 		t.Fatalf("%d starts for 250 records", tc.calls.Load())
 	}
 }
+
+// A starter told by its records' commits starts them at once, whatever
+// their age (no grace: nothing of its process's queue holds them), and
+// eagerly: the engine hands each first workflow task back in the start's
+// answer to the worker on the same client, which runs it. A listening
+// connection the server drops is replaced, and records notified after
+// that start too.
+func TestNotifiedStarterStartsNewRecordsEagerly(t *testing.T) {
+	db, owner := newRecords(t, 0)
+	ts := startTemporal(t)
+	var starts, eager atomic.Int64
+	countEager := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if r, ok := reply.(*workflowservice.StartWorkflowExecutionResponse); ok && err == nil {
+			starts.Add(1)
+			if r.GetEagerWorkflowTask() != nil {
+				eager.Add(1)
+			}
+		}
+		return err
+	}
+	c, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: discardLogger{},
+		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(countEager)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	w := sdkworker.New(c, recordKind.TaskQueue, sdkworker.Options{})
+	w.RegisterWorkflowWithOptions(func(workflow.Context, string) error { return nil }, workflow.RegisterOptions{Name: recordKind.Workflow})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	s := New(c, db, discard, recordKind, 64, 4)
+	s.Eager, s.Grace, s.Every = true, time.Hour, time.Hour // only notifications start anything here
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { s.RunNotified(ctx, "records_new"); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	commit := func(from, n int) {
+		t.Helper()
+		err := owner.Transaction(func(tx *gorm.DB) error {
+			for i := from; i < from+n; i++ {
+				if err := tx.Exec(`INSERT INTO records (id, created_at) VALUES (?, now())`, fmt.Sprintf("r%03d", i)).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Exec(`NOTIFY records_new`).Error
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran := func(from, n int) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); unstartedIn(t, db) > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d notified records not started", unstartedIn(t, db))
+			}
+		}
+		for i := from; i < from+n; i++ {
+			if err := c.GetWorkflow(t.Context(), fmt.Sprintf("record-r%03d", i), "").Get(t.Context(), nil); err != nil {
+				t.Fatalf("record r%03d's workflow: %v", i, err)
+			}
+		}
+	}
+	waitListening(t, owner)
+	commit(0, 20)
+	ran(0, 20)
+
+	var dropped int64
+	if err := owner.Raw(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN records_new'`).Scan(&dropped).Error; err != nil || dropped != 1 {
+		t.Fatalf("dropping the listening connection: %d dropped, %v", dropped, err)
+	}
+	waitListening(t, owner)
+	commit(20, 20)
+	ran(20, 20)
+	if starts.Load() != 40 || eager.Load() != 40 {
+		t.Fatalf("%d starts, %d of them eager; want 40 and 40", starts.Load(), eager.Load())
+	}
+}
+
+func unstartedIn(t *testing.T, db *gorm.DB) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Table("records").Where("workflow_started_at IS NULL").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitListening waits until one session of the database listens.
+func waitListening(t *testing.T, owner *gorm.DB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int64
+		if err := owner.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN records_new' AND state = 'idle'`).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions listening, want 1", n)
+		}
+	}
+}
+
+// discardLogger keeps the SDK quiet.
+type discardLogger struct{}
+
+func (discardLogger) Debug(string, ...any) {}
+func (discardLogger) Info(string, ...any)  {}
+func (discardLogger) Warn(string, ...any)  {}
+func (discardLogger) Error(string, ...any) {}
