@@ -58,13 +58,11 @@ var _ complaint.Activities = (*Activities)(nil)
 
 const systemActor = "system:workflow"
 
-// LoadCase reads the case for its workflow and notes that the workflow runs.
+// LoadCase reads the case for its workflow. The starter notes on the case
+// that the workflow runs (a page of starts in one statement); noting it here
+// too cost every new case a commit of its own inside its first task.
 func (a *Activities) LoadCase(ctx context.Context, caseID string) (complaint.CaseSnapshot, error) {
 	dbc := a.DB.WithContext(ctx)
-	if err := dbc.Model(&records.Case{}).Where("id = ? AND workflow_started_at IS NULL", caseID).
-		Update("workflow_started_at", time.Now().UTC()).Error; err != nil {
-		return complaint.CaseSnapshot{}, err
-	}
 	snap, err := a.snapshot(dbc, caseID)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return snap, temporal.NewNonRetryableApplicationError("case not on record", complaint.ErrTypeCaseNotFound, err)
