@@ -9,6 +9,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -16,12 +17,14 @@ import (
 const DefaultSMTPTimeout = 30 * time.Second
 
 // SMTPSender sends notices as email through one SMTP server (a submission
-// server or a relay). Each Send is one connection: EHLO, STARTTLS, AUTH PLAIN
-// when credentials are set and the server offers it, one message, QUIT.
-// STARTTLS is required: a server that does not offer it (perhaps because
-// someone on the path removed it from the server's answer) is sent nothing,
-// unless it is on a loopback address (a local relay, the dev mailbox) or
-// PlainText is set.
+// server or a relay). A connection is opened with EHLO, STARTTLS and AUTH
+// PLAIN when credentials are set and the server offers it, and carries one
+// message per transaction; after a delivery it waits, idle, for the next
+// (RSET first), so that a storm of acknowledgements is not a TLS handshake
+// each. STARTTLS is required: a server that does not offer it (perhaps
+// because someone on the path removed it from the server's answer) is sent
+// nothing, unless it is on a loopback address (a local relay, the dev
+// mailbox) or PlainText is set.
 type SMTPSender struct {
 	// Addr is the server's host:port.
 	Addr string
@@ -48,6 +51,28 @@ type SMTPSender struct {
 	// local tells whether the connected server is on this machine (tests
 	// stand in for a remote server with it); default: a loopback address.
 	local func(net.Addr) bool
+
+	mu   sync.Mutex
+	idle []*smtpSession // most recently used last
+}
+
+// Bounds of the connections kept between deliveries: how many wait, for how
+// long, and how many messages one carries before it is closed (relays limit
+// messages per connection; a fresh one also spreads over a relay's hosts).
+const (
+	smtpMaxIdle         = 8
+	smtpIdleTimeout     = 30 * time.Second
+	smtpMessagesPerConn = 100
+)
+
+// smtpSession is one open, greeted (and, when required, encrypted and
+// authenticated) connection.
+type smtpSession struct {
+	conn     net.Conn
+	c        *smtp.Client
+	messages int
+	idleFrom time.Time
+	stop     func() bool // ends the current delivery's cancellation hook
 }
 
 // Send delivers the notice to to.Email. Refusals of the recipient or of the
@@ -85,59 +110,155 @@ func (s *SMTPSender) deliver(ctx context.Context, from, to string, msg []byte) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	sess := s.reuse(ctx)
+	if sess == nil {
+		var err error
+		if sess, err = s.open(ctx); err != nil {
+			return err
+		}
+	}
+	err := s.transact(ctx, sess, from, to)
+	if err == nil {
+		err = s.data(ctx, sess, msg)
+	}
+	if sess.end() && err == nil {
+		s.release(sess)
+	} else {
+		_ = sess.c.Close()
+	}
+	return err
+}
+
+// reuse takes an idle session that still answers RSET, closing the ones that
+// waited too long or do not answer; nil when none is left.
+func (s *SMTPSender) reuse(ctx context.Context) *smtpSession {
+	for {
+		s.mu.Lock()
+		var sess *smtpSession
+		if n := len(s.idle); n > 0 {
+			sess, s.idle = s.idle[n-1], s.idle[:n-1]
+		}
+		s.mu.Unlock()
+		if sess == nil {
+			return nil
+		}
+		if time.Since(sess.idleFrom) > smtpIdleTimeout {
+			sess.quit()
+			continue
+		}
+		sess.begin(ctx)
+		if err := sess.c.Reset(); err != nil { // the server closed it meanwhile
+			sess.end()
+			_ = sess.c.Close()
+			continue
+		}
+		return sess
+	}
+}
+
+// release keeps a session for the next delivery, or closes it when it
+// carried its share of messages or enough wait already.
+func (s *SMTPSender) release(sess *smtpSession) {
+	sess.messages++
+	sess.idleFrom = time.Now()
+	s.mu.Lock()
+	keep := sess.messages < smtpMessagesPerConn && len(s.idle) < smtpMaxIdle
+	if keep {
+		s.idle = append(s.idle, sess)
+	}
+	s.mu.Unlock()
+	if !keep {
+		sess.quit()
+	}
+}
+
+// begin bounds the session's next exchanges by ctx: its deadline, and
+// cancelling ctx ends them at once. end undoes it and reports whether the
+// connection is still usable (ctx did not end it).
+func (sess *smtpSession) begin(ctx context.Context) {
+	deadline, _ := ctx.Deadline()
+	_ = sess.conn.SetDeadline(deadline)
+	sess.stop = context.AfterFunc(ctx, func() { _ = sess.conn.SetDeadline(time.Now()) })
+}
+
+func (sess *smtpSession) end() bool {
+	if !sess.stop() {
+		return false
+	}
+	return sess.conn.SetDeadline(time.Time{}) == nil
+}
+
+// quit says goodbye to the server, briefly, and closes the connection.
+func (sess *smtpSession) quit() {
+	_ = sess.conn.SetDeadline(time.Now().Add(time.Second))
+	_ = sess.c.Quit()
+	_ = sess.c.Close()
+}
+
+// open connects, greets, starts TLS and authenticates: a session ready for
+// a transaction, bounded by ctx.
+func (s *SMTPSender) open(ctx context.Context) (*smtpSession, error) {
 	host, _, err := net.SplitHostPort(s.Addr)
 	if err != nil {
-		return temporaryf("email: server address %q is not host:port", s.Addr)
+		return nil, temporaryf("email: server address %q is not host:port", s.Addr)
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", s.Addr)
 	if err != nil {
-		return ioError(ctx, err, "email: connect")
+		return nil, ioError(ctx, err, "email: connect")
 	}
-	defer func() { _ = conn.Close() }()
-	// One deadline for the whole conversation; cancelling ctx ends it at once.
-	deadline, _ := ctx.Deadline()
-	_ = conn.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
-
-	c, err := smtp.NewClient(conn, host)
-	if err != nil {
-		return s.stepError(ctx, err, "greeting", false)
+	sess := &smtpSession{conn: conn}
+	sess.begin(ctx)
+	fail := func(err error) (*smtpSession, error) {
+		sess.end()
+		_ = conn.Close()
+		return nil, err
 	}
-	defer func() { _ = c.Close() }()
+	if sess.c, err = smtp.NewClient(conn, host); err != nil {
+		return fail(s.stepError(ctx, err, "greeting", false))
+	}
 	local := s.LocalName
 	if local == "" {
 		local = "localhost"
 	}
-	if err := c.Hello(local); err != nil {
-		return s.stepError(ctx, err, "EHLO", false)
+	if err := sess.c.Hello(local); err != nil {
+		return fail(s.stepError(ctx, err, "EHLO", false))
 	}
-	if ok, _ := c.Extension("STARTTLS"); ok {
+	if ok, _ := sess.c.Extension("STARTTLS"); ok {
 		cfg := &tls.Config{ServerName: host, InsecureSkipVerify: s.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // dev option, off by default
-		if err := c.StartTLS(cfg); err != nil {
-			return s.stepError(ctx, err, "STARTTLS", false)
+		if err := sess.c.StartTLS(cfg); err != nil {
+			return fail(s.stepError(ctx, err, "STARTTLS", false))
 		}
 	} else if !s.PlainText && (s.RequireTLS || !s.isLocal(conn.RemoteAddr())) {
-		return temporaryf("email: server does not offer STARTTLS and TLS is required (REDRESS_SMTP_TLS=false allows plain text)")
+		return fail(temporaryf("email: server does not offer STARTTLS and TLS is required (REDRESS_SMTP_TLS=false allows plain text)"))
 	}
 	if s.Username != "" {
-		if ok, mechs := c.Extension("AUTH"); ok {
+		if ok, mechs := sess.c.Extension("AUTH"); ok {
 			if !hasWord(mechs, "PLAIN") {
-				return temporaryf("email: server offers no PLAIN authentication")
+				return fail(temporaryf("email: server offers no PLAIN authentication"))
 			}
-			if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
-				return s.stepError(ctx, err, "AUTH", false)
+			if err := sess.c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
+				return fail(s.stepError(ctx, err, "AUTH", false))
 			}
 		}
 	}
-	if err := c.Mail(from); err != nil {
+	return sess, nil
+}
+
+// transact names the sender and the recipient.
+func (s *SMTPSender) transact(ctx context.Context, sess *smtpSession, from, to string) error {
+	if err := sess.c.Mail(from); err != nil {
 		return s.stepError(ctx, err, "MAIL FROM", false)
 	}
-	if err := c.Rcpt(to); err != nil {
+	if err := sess.c.Rcpt(to); err != nil {
 		return s.stepError(ctx, err, "RCPT TO", true)
 	}
-	w, err := c.Data()
+	return nil
+}
+
+// data sends the message.
+func (s *SMTPSender) data(ctx context.Context, sess *smtpSession, msg []byte) error {
+	w, err := sess.c.Data()
 	if err != nil {
 		return s.stepError(ctx, err, "DATA", false)
 	}
@@ -147,7 +268,6 @@ func (s *SMTPSender) deliver(ctx context.Context, from, to string, msg []byte) e
 	if err := w.Close(); err != nil {
 		return s.stepError(ctx, err, "message", true)
 	}
-	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
 	return nil
 }
 

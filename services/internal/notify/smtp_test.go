@@ -140,8 +140,14 @@ func TestSMTPStartTLSAndPlainAuth(t *testing.T) {
 	ctx := context.Background()
 	n := sampleNotice(notify.KindAcknowledgement, notify.LangEN)
 
-	ok := &notify.SMTPSender{Addr: srv.Addr(), From: "complaints@operator.example", Username: "redress", Password: "s3cret",
-		InsecureSkipVerify: true, Timeout: 5 * time.Second}
+	// A fresh sender each time: a copy would share its open connections.
+	sender := func(change func(*notify.SMTPSender)) *notify.SMTPSender {
+		s := &notify.SMTPSender{Addr: srv.Addr(), From: "complaints@operator.example", Username: "redress", Password: "s3cret",
+			InsecureSkipVerify: true, Timeout: 5 * time.Second}
+		change(s)
+		return s
+	}
+	ok := sender(func(*notify.SMTPSender) {})
 	if err := ok.Send(ctx, notify.Recipient{Email: email}, n); err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +158,7 @@ func TestSMTPStartTLSAndPlainAuth(t *testing.T) {
 
 	// The self-signed certificate is refused when verification is on: a
 	// temporary error (configuration), and nothing is sent.
-	strict := *ok
-	strict.InsecureSkipVerify = false
+	strict := sender(func(s *notify.SMTPSender) { s.InsecureSkipVerify = false })
 	err := strict.Send(ctx, notify.Recipient{Email: email}, n)
 	if err == nil || errors.Is(err, notify.ErrPermanent) || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("unverified certificate: %v", err)
@@ -161,15 +166,13 @@ func TestSMTPStartTLSAndPlainAuth(t *testing.T) {
 	noPersonalData(t, err)
 
 	// Wrong password: temporary, the server's text is not quoted.
-	bad := *ok
-	bad.Password = "nope"
+	bad := sender(func(s *notify.SMTPSender) { s.Password = "nope" })
 	err = bad.Send(ctx, notify.Recipient{Email: email}, n)
 	if err == nil || errors.Is(err, notify.ErrPermanent) || !strings.Contains(err.Error(), "AUTH refused with 535") {
 		t.Fatalf("bad password: %v", err)
 	}
 	// No credentials: the server requires them, MAIL FROM is refused (temporary).
-	anon := *ok
-	anon.Username, anon.Password = "", ""
+	anon := sender(func(s *notify.SMTPSender) { s.Username, s.Password = "", "" })
 	if err := anon.Send(ctx, notify.Recipient{Email: email}, n); err == nil || errors.Is(err, notify.ErrPermanent) {
 		t.Fatalf("anonymous: %v", err)
 	}
@@ -234,6 +237,51 @@ func TestSMTPErrorClasses(t *testing.T) {
 	s.Addr = addr
 	if err := s.Send(ctx, notify.Recipient{Email: email}, n); err == nil || errors.Is(err, notify.ErrPermanent) {
 		t.Fatalf("connection refused: %v", err)
+	}
+}
+
+// Notices sent one after another share one connection (one handshake, not
+// one per notice); a transaction that failed drops its connection, and the
+// next notice opens a new one.
+func TestSMTPReusesItsConnection(t *testing.T) {
+	srv := smtptest.StartWith(t, smtptest.Options{RejectRcpt: func(a string) bool { return strings.HasPrefix(a, "gone") }})
+	s := &notify.SMTPSender{Addr: srv.Addr(), From: "complaints@operator.example", Timeout: 5 * time.Second}
+	ctx := context.Background()
+	for i := range 5 {
+		if err := s.Send(ctx, notify.Recipient{Email: email}, sampleNotice(notify.KindAcknowledgement, notify.LangZH)); err != nil {
+			t.Fatalf("notice %d: %v", i, err)
+		}
+	}
+	if got, conns := len(srv.WaitCount(t, 5, 5*time.Second)), srv.Connections(); conns != 1 {
+		t.Fatalf("%d notices over %d connections, want 1", got, conns)
+	}
+	if err := s.Send(ctx, notify.Recipient{Email: "gone@example.com"}, sampleNotice(notify.KindAcknowledgement, notify.LangZH)); !errors.Is(err, notify.ErrPermanent) {
+		t.Fatalf("refused recipient: %v", err)
+	}
+	if err := s.Send(ctx, notify.Recipient{Email: email}, sampleNotice(notify.KindAcknowledgement, notify.LangZH)); err != nil {
+		t.Fatal(err)
+	}
+	if conns := srv.Connections(); conns != 2 {
+		t.Fatalf("%d connections, want 2 (a new one after the refusal)", conns)
+	}
+}
+
+// A connection the server closed while it waited is not an error: the next
+// notice finds it gone (RSET fails) and opens another.
+func TestSMTPReconnectsWhenTheServerClosedTheIdleConnection(t *testing.T) {
+	srv := smtptest.StartWith(t, smtptest.Options{IdleTimeout: 200 * time.Millisecond})
+	s := &notify.SMTPSender{Addr: srv.Addr(), From: "complaints@operator.example", Timeout: 5 * time.Second}
+	ctx := context.Background()
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(600 * time.Millisecond) // the server drops the idle connection
+		}
+		if err := s.Send(ctx, notify.Recipient{Email: email}, sampleNotice(notify.KindAcknowledgement, notify.LangEN)); err != nil {
+			t.Fatalf("notice %d: %v", i, err)
+		}
+	}
+	if got, conns := len(srv.WaitCount(t, 2, 5*time.Second)), srv.Connections(); conns != 2 {
+		t.Fatalf("%d notices over %d connections, want 2", got, conns)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,9 @@ type Options struct {
 	// RejectRcpt, when set, refuses a recipient for which it returns true
 	// with a permanent 550 5.1.1.
 	RejectRcpt func(addr string) bool
+	// IdleTimeout, when set, closes a connection that sends nothing for
+	// that long (default 10 s).
+	IdleTimeout time.Duration
 }
 
 // Server is a running SMTP server.
@@ -63,6 +67,7 @@ type Server struct {
 	// FailNext makes the next n transactions fail with a temporary error.
 	failNext int
 	opts     Options
+	conns    atomic.Int64
 }
 
 // Start runs a server on 127.0.0.1 until the test ends.
@@ -80,18 +85,37 @@ func StartWith(t testing.TB, opts Options) *Server {
 	s.srv.AllowInsecureAuth = opts.TLS == nil
 	s.srv.TLSConfig = opts.TLS
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
+	if opts.IdleTimeout > 0 {
+		s.srv.ReadTimeout = opts.IdleTimeout
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("smtptest: %v", err)
 	}
-	s.lis = lis
-	go func() { _ = s.srv.Serve(lis) }()
+	s.lis = countingListener{Listener: lis, n: &s.conns}
+	go func() { _ = s.srv.Serve(s.lis) }()
 	t.Cleanup(func() { _ = s.srv.Close() })
 	return s
 }
 
 // Addr is the host:port to send to.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// Connections is how many connections the server accepted so far.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
 
 // FailNext makes the next n messages be refused with a temporary (4xx) error.
 func (s *Server) FailNext(n int) {
