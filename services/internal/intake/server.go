@@ -52,7 +52,7 @@ type Config struct {
 	Keys     *crypto.Keyring
 	Policy   *policy.Engine
 	Temporal client.Client
-	Starter  *Starter // starts the workflow of a case acted on before the worker did
+	Starter  *Starter        // starts the workflow of a case acted on before the worker did
 	Commands *signing.Signer // seals the actions sent to case workflows
 	Log      *slog.Logger
 	Now      func() time.Time // defaults to time.Now

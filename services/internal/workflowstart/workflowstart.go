@@ -225,7 +225,7 @@ func (s *Starter) recoverOlderThan(ctx context.Context, grace time.Duration) (in
 			Created time.Time
 		}
 		q := s.db.WithContext(ctx).Table(s.kind.Table).
-			Select("id, "+s.kind.CreatedColumn+" AS created").
+			Select("id, " + s.kind.CreatedColumn + " AS created").
 			Where("workflow_started_at IS NULL")
 		if grace > 0 { // no bound without one: the writer's clock may run ahead of ours
 			q = q.Where(s.kind.CreatedColumn+" < ?", time.Now().Add(-grace))
