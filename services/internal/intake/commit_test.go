@@ -35,7 +35,7 @@ func newTestServer(t *testing.T) (*Server, *Starter) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	starter := NewStarter(nil, gdb, log) // never run: the queue only fills
+	starter := NewStarter(nil, gdb, log) // never run: nothing is started here
 	srv := New(Config{DB: gdb, Keys: keys, Policy: policy.New(cals), Starter: starter, Log: log})
 	t.Cleanup(srv.Close)
 	return srv, starter

@@ -23,13 +23,15 @@ type Starter = workflowstart.Starter
 // transaction notifies at its commit.
 const NewCasesChannel = "redress_new_cases"
 
-// NewStarter builds the case workflows' starter.
+// NewStarter builds the case workflows' starter. It has no queue: nothing
+// enqueues cases (the worker's starts come from its passes, the intake's on
+// demand); eight starts at once in a pass.
 func NewStarter(tc client.Client, db *gorm.DB, log *slog.Logger) *Starter {
 	return workflowstart.New(tc, db, log, workflowstart.Kind{
 		Name: "case", Table: "cases", CreatedColumn: "received_at",
 		WorkflowID: complaint.WorkflowID, TaskQueue: complaint.TaskQueue, Workflow: complaint.WorkflowName,
 		Input: func(id string) any { return complaint.Input{CaseID: id} },
-	}, 4096, 8)
+	}, 0, 8)
 }
 
 // NewWorkerStarter is the worker process's starter: tc must be the client

@@ -104,20 +104,29 @@ func (s *Starter) Run(ctx context.Context) {
 			}
 		}()
 	}
+	s.passes(ctx, nil)
+	wg.Wait()
+}
+
+// passes runs a start pass every Every over the records older than Grace,
+// and one over all of them whenever wake delivers, until ctx ends.
+func (s *Starter) passes(ctx context.Context, wake <-chan struct{}) {
 	t := time.NewTicker(s.Every)
 	defer t.Stop()
 	for {
+		grace := s.Grace
 		select {
 		case <-ctx.Done():
-			wg.Wait()
 			return
+		case <-wake:
+			grace = 0
 		case <-t.C:
-			n, err := s.Recover(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("workflow recovery pass failed", "kind", s.kind.Name, "err", err, "started", n)
-			} else if n > 0 {
-				s.log.Info("workflow recovery started records", "kind", s.kind.Name, "count", n)
-			}
+		}
+		n, err := s.recoverOlderThan(ctx, grace)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("workflow start pass failed", "kind", s.kind.Name, "err", err, "started", n)
+		} else if n > 0 {
+			s.log.Info("workflow start pass started records", "kind", s.kind.Name, "count", n)
 		}
 	}
 }
@@ -149,22 +158,7 @@ func (s *Starter) RunNotified(ctx context.Context, channel string) {
 			}
 		}
 	}()
-	t := time.NewTicker(s.Every)
-	defer t.Stop()
-	for {
-		grace := s.Grace
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-			grace = 0
-		case <-t.C:
-		}
-		n, err := s.recoverOlderThan(ctx, grace)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("workflow start pass failed", "kind", s.kind.Name, "err", err, "started", n)
-		}
-	}
+	s.passes(ctx, wake)
 }
 
 // listen holds one connection of the pool LISTENing on channel and calls
