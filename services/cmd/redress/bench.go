@@ -191,7 +191,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 			}
 		}
 	}
-	if err := rep.intakeRuns(ctx, o, raw, run, submit, phase); err != nil {
+	if err := rep.intakeRuns(ctx, o, sqlDB, raw, run, submit, phase); err != nil {
 		return err
 	}
 
@@ -225,10 +225,18 @@ func runBench(ctx context.Context, cfg config.Config, args []string) error {
 
 // intakeRuns measures intake at the offered rates and at saturation, each
 // beside the raw baseline.
-func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, raw *rawBaseline, run string,
+func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, db *sql.DB, raw *rawBaseline, run string,
 	submit func(string) error, phase func(string) func()) error {
 	if strings.TrimSpace(o.rates) == "" && o.satC == 0 {
 		return nil
+	}
+	// Each run starts once the engine has caught up with the runs before
+	// it: otherwise a baseline or an intake run shares the machine with
+	// another run's workflows, and the pair compares different loads.
+	since := time.Now().Add(-time.Second)
+	settled := func() (float64, error) {
+		d, err := settle(ctx, db, since, o.stormLimit)
+		return d.Seconds(), err
 	}
 	fmt.Println()
 	printHeader()
@@ -249,22 +257,36 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, raw *raw
 			return fmt.Errorf("bad rate %q", rs)
 		}
 		n := int(float64(rate) * o.duration.Seconds())
+		baseWait, err := settled()
+		if err != nil {
+			return err
+		}
 		base := openLoop(ctx, "raw SQL baseline", n, rate, raw.insert)
+		inWait, err := settled()
+		if err != nil {
+			return err
+		}
 		in := openLoop(ctx, "intake SubmitComplaint", n, rate, func(int) error {
 			return submit(fmt.Sprintf("rate-%s-%d", run, seq.Add(1)))
 		})
+		base.SettledSeconds, in.SettledSeconds = baseWait, inWait
 		rep.addPair(base, in)
 	}
 	if o.satC == 0 {
 		return nil
 	}
 	// Saturation: as fast as -sat-c callers go, for -duration each.
+	baseWait, err := settled()
+	if err != nil {
+		return err
+	}
 	end := phase("saturation: raw SQL baseline")
 	base, err := closedLoop(ctx, "raw SQL baseline", 0, o.satC, o.duration, raw.insert)
 	end()
 	if err != nil {
 		return err
 	}
+	base.SettledSeconds = baseWait
 	if p := rep.Phases[len(rep.Phases)-1]; base.Accepted > 0 {
 		cpu := cpuOf(p.Processes, func(n string) bool { return n == benchClientGroup || n == "postgres (server)" })
 		rep.RawCPUms = 1000 * cpu / float64(base.Accepted)
@@ -275,6 +297,10 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, raw *raw
 	} else {
 		profDone <- nil
 	}
+	inWait, err := settled()
+	if err != nil {
+		return err
+	}
 	end = phase("saturation: intake")
 	in, err := closedLoop(ctx, "intake SubmitComplaint", 0, o.satC, o.duration, func(int) error {
 		return submit(fmt.Sprintf("sat-%s-%d", run, seq.Add(1)))
@@ -284,6 +310,7 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, raw *raw
 		return err
 	}
 	in.CPU = rep.Phases[len(rep.Phases)-1].costPer(in.Accepted)
+	in.SettledSeconds = inWait
 	if err := <-profDone; err != nil {
 		fmt.Fprintln(os.Stderr, "bench: CPU profile:", err)
 	} else if o.pprofURL != "" {
@@ -332,6 +359,9 @@ type loadRow struct {
 	P99ms       float64        `json:"p99_ms"`
 	MaxMs       float64        `json:"max_ms"`
 	CPU         *cpuCost       `json:"cpu,omitempty"`
+	// SettledSeconds is how long the run waited, before it began, for the
+	// engine to send the acknowledgements of earlier runs' complaints.
+	SettledSeconds float64 `json:"settled_seconds"`
 }
 
 type loadPair struct {
@@ -395,6 +425,8 @@ func (rep *benchReport) addPair(base, in loadRow) {
 	base.print()
 	in.print()
 	fmt.Printf("%-24s %-9s %38.0f%%   p99 %.1f× baseline\n", "  ratio intake/baseline", "", 100*p.Ratio, safeDiv(in.P99ms, base.P99ms))
+	fmt.Printf("  each began on a caught-up engine: earlier runs' acknowledgements drained %.1f s before the baseline, %.1f s before intake\n",
+		base.SettledSeconds, in.SettledSeconds)
 	if in.CPU != nil {
 		fmt.Printf("  CPU per accepted complaint: services %.2f ms, Temporal %.2f ms, postgres %.2f ms (machine %.0f%% busy of %d cores)\n",
 			in.CPU.ServerMsPerOp, in.CPU.TemporalMsPerOp, in.CPU.PostgresMsPerOp, in.CPU.BusyPercent, in.CPU.Cores)

@@ -233,3 +233,31 @@ func (r stormResult) print() {
 		r.LastSubmitSeconds, r.LastAckSeconds, r.AfterLastSubmit)
 	fmt.Printf("  peak backlog: %d accepted without acknowledgement, %d without a started workflow\n", r.PeakBacklog, r.PeakUnstarted)
 }
+
+// settle waits until every case received since the given time has its
+// acknowledgement sent: the engine's backlog from earlier runs drained, so
+// the next run (baseline or intake) starts from the same idle stack and
+// carries only its own workflows. It answers how long that took.
+func settle(ctx context.Context, db *sql.DB, since time.Time, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		var waiting int
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE c.received_at >= $1
+			AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.dedupe_key = c.id::text || '/' || $2 AND n.status = 'sent')`,
+			since, complaint.NoticeAcknowledgement).Scan(&waiting)
+		if err != nil {
+			return time.Since(start), err
+		}
+		if waiting == 0 {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > limit {
+			return time.Since(start), fmt.Errorf("bench: %d cases still without an acknowledgement after %s", waiting, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
