@@ -63,14 +63,14 @@ const systemActor = "system:workflow"
 // too cost every new case a commit of its own inside its first task.
 func (a *Activities) LoadCase(ctx context.Context, caseID string) (complaint.CaseSnapshot, error) {
 	dbc := a.DB.WithContext(ctx)
-	snap, err := a.snapshot(dbc, caseID)
+	snap, c, err := a.snapshotAndCase(dbc, caseID)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return snap, temporal.NewNonRetryableApplicationError("case not on record", complaint.ErrTypeCaseNotFound, err)
 	}
 	if err != nil {
 		return snap, err
 	}
-	return snap, a.openDutyEscalations(ctx, caseID)
+	return snap, a.openDutyEscalations(ctx, c)
 }
 
 // mandatoryCategories need a mandatory report (CSL 2016 Art. 47/48).
@@ -82,12 +82,7 @@ var mandatoryCategories = []string{"prohibited_information", "malicious_program"
 // cn/C3), and a regulator inquiry for a referral with a due date. The facts
 // are fixed at submission; every run of the case's workflow asks again, and
 // the escalation service opens each once (by its dedupe key).
-func (a *Activities) openDutyEscalations(ctx context.Context, caseID string) error {
-	var c records.Case
-	if err := a.DB.WithContext(ctx).Select("id", "kind", "category", "channel", "referring_body", "policy_pack", "received_at",
-		"regulator_due_at", "state").Take(&c, "id = ?", caseID).Error; err != nil {
-		return err
-	}
+func (a *Activities) openDutyEscalations(ctx context.Context, c records.Case) error {
 	var open []escalation.Opening
 	if slices.Contains(mandatoryCategories, c.Category) {
 		d, err := a.Policy.Decide(policy.Facts{Pack: c.PolicyPack, Kind: c.Kind, Category: c.Category, Channel: c.Channel,
@@ -120,13 +115,19 @@ func (a *Activities) openDutyEscalations(ctx context.Context, caseID string) err
 }
 
 func (a *Activities) snapshot(tx *gorm.DB, caseID string) (complaint.CaseSnapshot, error) {
+	snap, _, err := a.snapshotAndCase(tx, caseID)
+	return snap, err
+}
+
+// snapshotAndCase is snapshot, with the case's row as read for it.
+func (a *Activities) snapshotAndCase(tx *gorm.DB, caseID string) (complaint.CaseSnapshot, records.Case, error) {
 	var c records.Case
 	if err := tx.Omit("lookup_code_hash", "lookup_code_enc", "description").Take(&c, "id = ?", caseID).Error; err != nil {
-		return complaint.CaseSnapshot{}, err
+		return complaint.CaseSnapshot{}, c, err
 	}
 	var deadlines []records.Deadline
 	if err := tx.Find(&deadlines, "case_id = ?", caseID).Error; err != nil {
-		return complaint.CaseSnapshot{}, err
+		return complaint.CaseSnapshot{}, c, err
 	}
 	snap := complaint.CaseSnapshot{
 		CaseID: c.ID, CaseNumber: c.CaseNumber, State: c.State, Assignee: c.Assignee, Category: c.Category,
@@ -144,7 +145,7 @@ func (a *Activities) snapshot(tx *gorm.DB, caseID string) (complaint.CaseSnapsho
 			snap.Resolution = info
 		}
 	}
-	return snap, nil
+	return snap, c, nil
 }
 
 // quietPeriod is the policy's wait after resolution before closing by itself.

@@ -26,17 +26,20 @@ func (a *Activities) SendNotice(ctx context.Context, in complaint.NoticeInput) e
 		ID: uuid.NewString(), CaseID: in.CaseID, Kind: in.Kind, DedupeKey: in.DedupeKey,
 		Status: "pending", CreatedAt: time.Now().UTC(),
 	}
-	if err := dbc.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-		return err
+	res := dbc.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return res.Error
 	}
-	// Into a fresh value: a destination with its primary key set would add
-	// "AND id = <the new id>" and miss the row an earlier attempt created.
-	row = records.Notification{}
-	if err := dbc.Take(&row, "dedupe_key = ?", in.DedupeKey).Error; err != nil {
-		return err
-	}
-	if row.Status != "pending" {
-		return nil // sent (or refused for good) by an earlier attempt
+	if res.RowsAffected == 0 { // an earlier attempt's row: go by what it says
+		// Into a fresh value: a destination with its primary key set would
+		// add "AND id = <the new id>" and miss the earlier row.
+		row = records.Notification{}
+		if err := dbc.Take(&row, "dedupe_key = ?", in.DedupeKey).Error; err != nil {
+			return err
+		}
+		if row.Status != "pending" {
+			return nil // sent (or refused for good) by an earlier attempt
+		}
 	}
 	to, notice, err := a.composeNotice(dbc, in)
 	if errors.Is(err, errSubjectErased) {
@@ -71,17 +74,33 @@ func (a *Activities) finishNotice(ctx context.Context, row records.Notification,
 
 var errSubjectErased = errors.New("subject erased")
 
+// noticeFacts is what a notice needs of its case and complainant, read in
+// one statement (a notice goes out for every new case).
+type noticeFacts struct {
+	CaseID, CaseNumber, State, Language, RejectionReason string
+	AckDueAt, ResolutionDueAt                            time.Time
+	LookupCodeEnc, SourceMessageIDEnc                    []byte
+	SubjectKeyID, PreferredContact                       string
+	EmailEnc, PhoneEnc                                   []byte
+	Citation                                             *string // the resolution deadline's
+}
+
 // composeNotice decrypts the recipient and the message for one notice.
 func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (notify.Recipient, notify.Notice, error) {
-	var c records.Case
-	if err := dbc.Take(&c, "id = ?", in.CaseID).Error; err != nil {
-		return notify.Recipient{}, notify.Notice{}, err
+	var c noticeFacts
+	res := dbc.Raw(`SELECT c.id AS case_id, c.case_number, c.state, c.language, c.rejection_reason,
+			c.ack_due_at, c.resolution_due_at, c.lookup_code_enc, c.source_message_id_enc,
+			p.subject_key_id, p.preferred_contact, p.email_enc, p.phone_enc, d.citation
+		FROM cases c JOIN complainants p ON p.id = c.complainant_id
+		LEFT JOIN deadlines d ON d.case_id = c.id AND d.kind = ?
+		WHERE c.id = ?`, complaint.DeadlineResolution, in.CaseID).Scan(&c)
+	if res.Error != nil {
+		return notify.Recipient{}, notify.Notice{}, res.Error
 	}
-	var comp records.Complainant
-	if err := dbc.Take(&comp, "id = ?", c.ComplainantID).Error; err != nil {
-		return notify.Recipient{}, notify.Notice{}, err
+	if res.RowsAffected == 0 {
+		return notify.Recipient{}, notify.Notice{}, gorm.ErrRecordNotFound
 	}
-	sk, err := a.Keys.SubjectKey(dbc, comp.SubjectKeyID)
+	sk, err := a.Keys.SubjectKey(dbc, c.SubjectKeyID)
 	if errors.Is(err, crypto.ErrShredded) {
 		return notify.Recipient{}, notify.Notice{}, errSubjectErased
 	}
@@ -92,7 +111,7 @@ func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (noti
 		b, _ := sk.Open(field, v)
 		return string(b)
 	}
-	to := notify.Recipient{Email: open("email", comp.EmailEnc), Phone: open("phone", comp.PhoneEnc), Preferred: comp.PreferredContact}
+	to := notify.Recipient{Email: open("email", c.EmailEnc), Phone: open("phone", c.PhoneEnc), Preferred: c.PreferredContact}
 	n := notify.Notice{
 		Kind: in.Kind, Language: c.Language, CaseNumber: c.CaseNumber, AckDueAt: c.AckDueAt,
 		ResolutionDueAt: c.ResolutionDueAt, ReasonCode: c.RejectionReason, DedupeKey: in.DedupeKey,
@@ -105,14 +124,13 @@ func (a *Activities) composeNotice(dbc *gorm.DB, in complaint.NoticeInput) (noti
 	}
 	if in.Kind == complaint.NoticeAcknowledgement {
 		n.LookupCode = open("lookup_code", c.LookupCodeEnc)
-		var d records.Deadline
-		if dbc.Take(&d, "case_id = ? AND kind = ?", c.ID, complaint.DeadlineResolution).Error == nil {
-			n.Citation = d.Citation
+		if c.Citation != nil {
+			n.Citation = *c.Citation
 		}
 	}
 	if in.MessageID != "" {
 		var m records.CaseMessage
-		if err := dbc.Take(&m, "id = ? AND case_id = ?", in.MessageID, c.ID).Error; err != nil {
+		if err := dbc.Take(&m, "id = ? AND case_id = ?", in.MessageID, c.CaseID).Error; err != nil {
 			return notify.Recipient{}, notify.Notice{}, err
 		}
 		n.Body = open("message", m.BodyEnc)
