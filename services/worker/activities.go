@@ -119,10 +119,16 @@ func (a *Activities) snapshot(tx *gorm.DB, caseID string) (complaint.CaseSnapsho
 	return snap, err
 }
 
+// snapshotColumns are what a snapshot, the quiet period and the duty
+// escalations read of a case: not its sealed fields (the description alone
+// can be kilobytes), which a workflow never needs.
+var snapshotColumns = []string{"id", "case_number", "state", "assignee", "overdue", "version", "kind", "category",
+	"channel", "referring_body", "policy_pack", "received_at", "regulator_due_at"}
+
 // snapshotAndCase is snapshot, with the case's row as read for it.
 func (a *Activities) snapshotAndCase(tx *gorm.DB, caseID string) (complaint.CaseSnapshot, records.Case, error) {
 	var c records.Case
-	if err := tx.Omit("lookup_code_hash", "lookup_code_enc", "description").Take(&c, "id = ?", caseID).Error; err != nil {
+	if err := tx.Select(snapshotColumns).Take(&c, "id = ?", caseID).Error; err != nil {
 		return complaint.CaseSnapshot{}, c, err
 	}
 	var deadlines []records.Deadline

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,11 +16,17 @@ import (
 	"github.com/redress/redress/workflows/policy"
 )
 
-// countStatements counts the statements db sends from now on.
-func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
+// countStatements counts the statements db sends from now on; sent, when
+// not nil, collects their SQL.
+func countStatements(t *testing.T, db *gorm.DB, sent chan<- string) *atomic.Int64 {
 	t.Helper()
 	var n atomic.Int64
-	count := func(*gorm.DB) { n.Add(1) }
+	count := func(tx *gorm.DB) {
+		n.Add(1)
+		if sent != nil {
+			sent <- tx.Statement.SQL.String()
+		}
+	}
 	cb := db.Callback()
 	for _, err := range []error{
 		cb.Create().After("gorm:create").Register("test:count", count),
@@ -63,7 +70,7 @@ func TestAcknowledgementReadsItsFactsInOneStatement(t *testing.T) {
 		caseID, time.Now().Add(240*time.Hour)).Error; err != nil {
 		t.Fatal(err)
 	}
-	n := countStatements(t, db)
+	n := countStatements(t, db, nil)
 	sender := &countingSender{statements: n}
 	a := &Activities{DB: db, Keys: keys, Sender: sender}
 	in := complaint.NoticeInput{CaseID: caseID, Kind: complaint.NoticeAcknowledgement, DedupeKey: caseID + "/" + complaint.NoticeAcknowledgement}
@@ -91,6 +98,7 @@ func TestAcknowledgementReadsItsFactsInOneStatement(t *testing.T) {
 
 // A new case's first workflow task loads it in two statements (the case,
 // its deadlines); the duty-escalation check read the case a second time.
+// Neither reads the case's sealed fields, which a workflow never needs.
 func TestLoadCaseReadsTheCaseOnce(t *testing.T) {
 	db := pgtest.Open(t)
 	keys := testKeyring(t)
@@ -99,7 +107,8 @@ func TestLoadCaseReadsTheCaseOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := countStatements(t, db)
+	sent := make(chan string, 16)
+	n := countStatements(t, db, sent)
 	a := &Activities{DB: db, Keys: keys, Policy: policy.New(cals)}
 	snap, err := a.LoadCase(context.Background(), caseID)
 	if err != nil {
@@ -107,6 +116,12 @@ func TestLoadCaseReadsTheCaseOnce(t *testing.T) {
 	}
 	if got := n.Load(); got != 2 {
 		t.Errorf("LoadCase sent %d statements, want 2", got)
+	}
+	close(sent)
+	for sql := range sent {
+		if strings.Contains(sql, "_enc") || strings.Contains(sql, `SELECT * FROM "cases"`) {
+			t.Errorf("LoadCase read more than it needs: %s", sql)
+		}
 	}
 	if snap.CaseNumber != "C-2026-S00002" || snap.State != "received" {
 		t.Errorf("snapshot %+v", snap)
