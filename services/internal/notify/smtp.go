@@ -181,6 +181,14 @@ func (sess *smtpSession) begin(ctx context.Context) {
 	sess.stop = context.AfterFunc(ctx, func() { _ = sess.conn.SetDeadline(time.Now()) })
 }
 
+// detach keeps ctx's deadline on the session's exchanges but no longer
+// ends them when ctx is cancelled.
+func (sess *smtpSession) detach() {
+	if sess.stop() {
+		sess.stop = func() bool { return true }
+	}
+}
+
 func (sess *smtpSession) end() bool {
 	if !sess.stop() {
 		return false
@@ -265,6 +273,11 @@ func (s *SMTPSender) data(ctx context.Context, sess *smtpSession, msg []byte) er
 	if _, err := w.Write(msg); err != nil {
 		return s.stepError(ctx, err, "message", true)
 	}
+	// The message is out: wait for the server's answer even if ctx ends
+	// now (bounded by the deadline). A server that accepts it delivers it;
+	// reporting a failure would leave the notice pending and its retry
+	// would mail it again.
+	sess.detach()
 	if err := w.Close(); err != nil {
 		return s.stepError(ctx, err, "message", true)
 	}

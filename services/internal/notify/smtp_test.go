@@ -323,6 +323,27 @@ func TestSMTPTimeout(t *testing.T) {
 	}
 }
 
+// The worker stops (the send's context is cancelled) after the whole
+// message went out, while the server is answering it: the send waits for
+// the answer and reports the notice delivered. Taking the cancellation as a
+// failure left the notice pending, and its retry mailed it a second time
+// (seen once in the e2e test that stops the worker midway: 21 mails for 20
+// cases).
+func TestSMTPStopAfterTheMessageWentOutWaitsForTheAnswer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := smtptest.StartWith(t, smtptest.Options{OnMessage: func() {
+		cancel()
+		time.Sleep(100 * time.Millisecond) // the client sees the cancellation before the answer
+	}})
+	s := &notify.SMTPSender{Addr: srv.Addr(), From: "complaints@operator.example", Timeout: 5 * time.Second}
+	if err := s.Send(ctx, notify.Recipient{Email: email}, sampleNotice(notify.KindAcknowledgement, notify.LangZH)); err != nil {
+		t.Fatalf("the server accepted the notice, but the send answered %v", err)
+	}
+	if got := len(srv.WaitCount(t, 1, 5*time.Second)); got != 1 {
+		t.Fatalf("%d messages, want 1", got)
+	}
+}
+
 // A notice about a case that came by mail answers the complainant's mail,
 // so that it threads; a header-breaking id is left out.
 func TestSMTPNoticeAnswersTheComplainantsMail(t *testing.T) {

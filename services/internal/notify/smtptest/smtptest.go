@@ -56,6 +56,9 @@ type Options struct {
 	// IdleTimeout, when set, closes a connection that sends nothing for
 	// that long (default 10 s).
 	IdleTimeout time.Duration
+	// OnMessage, when set, runs once a message has been read in full and
+	// before the server answers it: a test stops its client there.
+	OnMessage func()
 }
 
 // Server is a running SMTP server.
@@ -225,6 +228,9 @@ func (x *session) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if x.s.opts.OnMessage != nil {
+		x.s.opts.OnMessage()
 	}
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
