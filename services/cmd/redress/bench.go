@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -319,7 +320,64 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, db *sql.
 	fmt.Println()
 	printHeader()
 	rep.addPair(base, in)
-	return nil
+
+	// The same with the worker paused: the intake then writes the same rows
+	// as the baseline and nothing else runs, its workflows start after the
+	// run. The row above is the deployed shape squeezed onto one machine,
+	// where the workflows of what it accepts share its two cores.
+	worker := childPID(o.serverPID, "worker")
+	if worker == 0 {
+		return nil
+	}
+	if inWait, err = settled(); err != nil {
+		return err
+	}
+	if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("bench: pause the worker: %w", err)
+	}
+	end = phase("saturation: intake, worker paused")
+	held, err := closedLoop(ctx, "intake, worker paused", 0, o.satC, o.duration, func(int) error {
+		return submit(fmt.Sprintf("held-%s-%d", run, seq.Add(1)))
+	})
+	end()
+	if err := syscall.Kill(worker, syscall.SIGCONT); err != nil {
+		return fmt.Errorf("bench: resume the worker: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	held.CPU = rep.Phases[len(rep.Phases)-1].costPer(held.Accepted)
+	held.SettledSeconds, held.WorkerPaused = inWait, true
+	rep.addPair(base, held)
+	_, err = settled() // the next command finds the engine caught up
+	return err
+}
+
+// childPID is the pid of `redress serve <name>` among parent's children
+// (0: none).
+func childPID(parent int, name string) int {
+	if parent == 0 {
+		return 0
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if ppid, _, _, ok := parseStat(string(stat)); !ok || ppid != parent {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if args := strings.Split(string(cmd), "\x00"); len(args) >= 3 && args[1] == "serve" && args[2] == name {
+			return pid
+		}
+	}
+	return 0
 }
 
 // ownerRole is the user of a database URL ("" when it has none).
@@ -359,6 +417,9 @@ type loadRow struct {
 	P99ms       float64        `json:"p99_ms"`
 	MaxMs       float64        `json:"max_ms"`
 	CPU         *cpuCost       `json:"cpu,omitempty"`
+	// WorkerPaused: the worker was stopped for the run (its workflows
+	// started after it).
+	WorkerPaused bool `json:"worker_paused,omitempty"`
 	// SettledSeconds is how long the run waited, before it began, for the
 	// engine to send the acknowledgements of earlier runs' complaints.
 	SettledSeconds float64 `json:"settled_seconds"`
