@@ -47,12 +47,19 @@ const (
 // DeletionService takes personal-information rights requests (erasure first):
 // it verifies the requester, and hands each request to its DeletionWorkflow,
 // which locates the data in every enabled connector, plans, waits for
-// approval, executes exactly the approved plan, verifies and certifies.
+// approval, executes exactly the approved plan, verifies and certifies. The
+// requests of one bulk submission that their pipeline vouched for go through
+// the same steps together, in one DeletionBatchWorkflow, their plans approved
+// by the auto-approval policy; a request whose plan needs a person, or whose
+// identity is not verified, is handed to its own DeletionWorkflow. While its
+// batch holds it, a request takes no step by hand (approve, reject, cancel,
+// extend: FAILED_PRECONDITION naming the batch).
 type DeletionServiceClient interface {
 	// Submit one request. The same idempotency_key always answers the same request.
 	SubmitDeletion(ctx context.Context, in *SubmitDeletionRequest, opts ...grpc.CallOption) (*SubmitDeletionResponse, error)
 	// Submit many requests at once; each item is answered on its own and a bad
-	// item does not sink the others.
+	// item does not sink the others. The pipeline-vouched items run as one
+	// batch (see above).
 	SubmitDeletionBatch(ctx context.Context, in *SubmitDeletionBatchRequest, opts ...grpc.CallOption) (*SubmitDeletionBatchResponse, error)
 	// Send a one-time code to one of the request's identifiers.
 	SendChallenge(ctx context.Context, in *SendChallengeRequest, opts ...grpc.CallOption) (*SendChallengeResponse, error)
@@ -305,12 +312,19 @@ func (c *deletionServiceClient) CheckSuppression(ctx context.Context, in *CheckS
 // DeletionService takes personal-information rights requests (erasure first):
 // it verifies the requester, and hands each request to its DeletionWorkflow,
 // which locates the data in every enabled connector, plans, waits for
-// approval, executes exactly the approved plan, verifies and certifies.
+// approval, executes exactly the approved plan, verifies and certifies. The
+// requests of one bulk submission that their pipeline vouched for go through
+// the same steps together, in one DeletionBatchWorkflow, their plans approved
+// by the auto-approval policy; a request whose plan needs a person, or whose
+// identity is not verified, is handed to its own DeletionWorkflow. While its
+// batch holds it, a request takes no step by hand (approve, reject, cancel,
+// extend: FAILED_PRECONDITION naming the batch).
 type DeletionServiceServer interface {
 	// Submit one request. The same idempotency_key always answers the same request.
 	SubmitDeletion(context.Context, *SubmitDeletionRequest) (*SubmitDeletionResponse, error)
 	// Submit many requests at once; each item is answered on its own and a bad
-	// item does not sink the others.
+	// item does not sink the others. The pipeline-vouched items run as one
+	// batch (see above).
 	SubmitDeletionBatch(context.Context, *SubmitDeletionBatchRequest) (*SubmitDeletionBatchResponse, error)
 	// Send a one-time code to one of the request's identifiers.
 	SendChallenge(context.Context, *SendChallengeRequest) (*SendChallengeResponse, error)
