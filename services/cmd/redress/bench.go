@@ -359,21 +359,8 @@ func childPID(parent int, name string) int {
 	if parent == 0 {
 		return 0
 	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		if ppid, _, _, ok := parseStat(string(stat)); !ok || ppid != parent {
-			continue
-		}
-		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if args := strings.Split(string(cmd), "\x00"); len(args) >= 3 && args[1] == "serve" && args[2] == name {
+	for pid, p := range readProcs(map[int]string{parent: "redress dev"}, false) {
+		if pid != parent && p.group == name {
 			return pid
 		}
 	}
