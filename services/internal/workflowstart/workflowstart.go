@@ -114,19 +114,24 @@ func (s *Starter) passes(ctx context.Context, wake <-chan struct{}) {
 	t := time.NewTicker(s.Every)
 	defer t.Stop()
 	for {
-		grace := s.Grace
+		woken := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-wake:
-			grace = 0
+			woken = true
 		case <-t.C:
 		}
+		grace := s.Grace
+		if woken {
+			grace = 0
+		}
 		n, err := s.recoverOlderThan(ctx, grace)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err != nil && ctx.Err() == nil:
 			s.log.Warn("workflow start pass failed", "kind", s.kind.Name, "err", err, "started", n)
-		} else if n > 0 {
-			s.log.Info("workflow start pass started records", "kind", s.kind.Name, "count", n)
+		case n > 0 && !woken: // a notified pass starting records is the normal path, not news
+			s.log.Info("workflow recovery started records", "kind", s.kind.Name, "count", n)
 		}
 	}
 }
