@@ -3,7 +3,7 @@ package worker
 import (
 	"context"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,44 +16,60 @@ import (
 	"github.com/redress/redress/workflows/policy"
 )
 
-// countStatements counts the statements db sends from now on; sent, when
-// not nil, collects their SQL.
-func countStatements(t *testing.T, db *gorm.DB, sent chan<- string) *atomic.Int64 {
+// statementLog holds the statements a database handle sent.
+type statementLog struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (l *statementLog) count() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int64(len(l.sql))
+}
+
+func (l *statementLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.sql...)
+}
+
+// logStatements records the statements db sends from now on.
+func logStatements(t *testing.T, db *gorm.DB) *statementLog {
 	t.Helper()
-	var n atomic.Int64
-	count := func(tx *gorm.DB) {
-		n.Add(1)
-		if sent != nil {
-			sent <- tx.Statement.SQL.String()
-		}
+	l := &statementLog{}
+	record := func(tx *gorm.DB) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.sql = append(l.sql, tx.Statement.SQL.String())
 	}
 	cb := db.Callback()
 	for _, err := range []error{
-		cb.Create().After("gorm:create").Register("test:count", count),
-		cb.Query().After("gorm:query").Register("test:count", count),
-		cb.Update().After("gorm:update").Register("test:count", count),
-		cb.Delete().After("gorm:delete").Register("test:count", count),
-		cb.Row().After("gorm:row").Register("test:count", count),
-		cb.Raw().After("gorm:raw").Register("test:count", count),
+		cb.Create().After("gorm:create").Register("test:log", record),
+		cb.Query().After("gorm:query").Register("test:log", record),
+		cb.Update().After("gorm:update").Register("test:log", record),
+		cb.Delete().After("gorm:delete").Register("test:log", record),
+		cb.Row().After("gorm:row").Register("test:log", record),
+		cb.Raw().After("gorm:raw").Register("test:log", record),
 	} {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &n
+	return l
 }
 
 // countingSender notes the notice and how many statements its activity had
 // sent by the time it reached the sender.
 type countingSender struct {
-	statements *atomic.Int64
+	statements *statementLog
 	before     int64
 	notice     notify.Notice
 	to         notify.Recipient
 }
 
 func (s *countingSender) Send(_ context.Context, to notify.Recipient, n notify.Notice) error {
-	s.before, s.notice, s.to = s.statements.Load(), n, to
+	s.before, s.notice, s.to = s.statements.count(), n, to
 	return nil
 }
 
@@ -70,8 +86,7 @@ func TestAcknowledgementReadsItsFactsInOneStatement(t *testing.T) {
 		caseID, time.Now().Add(240*time.Hour)).Error; err != nil {
 		t.Fatal(err)
 	}
-	n := countStatements(t, db, nil)
-	sender := &countingSender{statements: n}
+	sender := &countingSender{statements: logStatements(t, db)}
 	a := &Activities{DB: db, Keys: keys, Sender: sender}
 	in := complaint.NoticeInput{CaseID: caseID, Kind: complaint.NoticeAcknowledgement, DedupeKey: caseID + "/" + complaint.NoticeAcknowledgement}
 	if err := a.SendNotice(context.Background(), in); err != nil {
@@ -107,18 +122,17 @@ func TestLoadCaseReadsTheCaseOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := make(chan string, 16)
-	n := countStatements(t, db, sent)
+	log := logStatements(t, db)
 	a := &Activities{DB: db, Keys: keys, Policy: policy.New(cals)}
 	snap, err := a.LoadCase(context.Background(), caseID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := n.Load(); got != 2 {
-		t.Errorf("LoadCase sent %d statements, want 2", got)
+	sent := log.all()
+	if len(sent) != 2 {
+		t.Errorf("LoadCase sent %d statements, want 2", len(sent))
 	}
-	close(sent)
-	for sql := range sent {
+	for _, sql := range sent {
 		if strings.Contains(sql, "_enc") || strings.Contains(sql, `SELECT * FROM "cases"`) {
 			t.Errorf("LoadCase read more than it needs: %s", sql)
 		}
