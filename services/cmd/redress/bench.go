@@ -235,9 +235,14 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, db *sql.
 	// it: otherwise a baseline or an intake run shares the machine with
 	// another run's workflows, and the pair compares different loads.
 	since := time.Now().Add(-time.Second)
-	settled := func() (float64, error) {
-		d, err := settle(ctx, db, since, o.stormLimit)
-		return d.Seconds(), err
+	settled := func(measure func() (loadRow, error)) (loadRow, error) {
+		wait, err := settle(ctx, db, since, o.stormLimit)
+		if err != nil {
+			return loadRow{}, err
+		}
+		r, err := measure()
+		r.SettledSeconds = wait.Seconds()
+		return r, err
 	}
 	fmt.Println()
 	printHeader()
@@ -258,60 +263,68 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, db *sql.
 			return fmt.Errorf("bad rate %q", rs)
 		}
 		n := int(float64(rate) * o.duration.Seconds())
-		baseWait, err := settled()
+		base, err := settled(func() (loadRow, error) { return openLoop(ctx, "raw SQL baseline", n, rate, raw.insert), nil })
 		if err != nil {
 			return err
 		}
-		base := openLoop(ctx, "raw SQL baseline", n, rate, raw.insert)
-		inWait, err := settled()
-		if err != nil {
-			return err
-		}
-		in := openLoop(ctx, "intake SubmitComplaint", n, rate, func(int) error {
-			return submit(fmt.Sprintf("rate-%s-%d", run, seq.Add(1)))
+		in, err := settled(func() (loadRow, error) {
+			return openLoop(ctx, "intake SubmitComplaint", n, rate, func(int) error {
+				return submit(fmt.Sprintf("rate-%s-%d", run, seq.Add(1)))
+			}), nil
 		})
-		base.SettledSeconds, in.SettledSeconds = baseWait, inWait
+		if err != nil {
+			return err
+		}
 		rep.addPair(base, in)
 	}
 	if o.satC == 0 {
 		return nil
 	}
-	// Saturation: as fast as -sat-c callers go, for -duration each.
-	baseWait, err := settled()
+	// phased measures a saturation run (as fast as -sat-c callers go, for
+	// -duration) as a phase of its own, once the engine caught up. prepare,
+	// when set, runs just before the phase and answers what to do after it.
+	phased := func(name, measure string, prepare func() (after func() error, err error), op func(int) error) (loadRow, error) {
+		return settled(func() (r loadRow, err error) {
+			if prepare != nil {
+				after, perr := prepare()
+				if perr != nil {
+					return loadRow{}, perr
+				}
+				defer func() { // once the phase ended (defers run last first)
+					if aerr := after(); aerr != nil && err == nil {
+						err = aerr
+					}
+				}()
+			}
+			end := phase(name)
+			defer end()
+			return closedLoop(ctx, measure, 0, o.satC, o.duration, op)
+		})
+	}
+	base, err := phased("saturation: raw SQL baseline", "raw SQL baseline", nil, raw.insert)
 	if err != nil {
 		return err
 	}
-	end := phase("saturation: raw SQL baseline")
-	base, err := closedLoop(ctx, "raw SQL baseline", 0, o.satC, o.duration, raw.insert)
-	end()
-	if err != nil {
-		return err
-	}
-	base.SettledSeconds = baseWait
 	if p := rep.Phases[len(rep.Phases)-1]; base.Accepted > 0 {
 		cpu := cpuOf(p.Processes, func(n string) bool { return n == benchClientGroup || n == "postgres (server)" })
 		rep.RawCPUms = 1000 * cpu / float64(base.Accepted)
 	}
 	profDone := make(chan error, 1)
-	if o.pprofURL != "" {
+	profile := func() (func() error, error) { // of the intake's run, not of the wait before it
 		go func() { profDone <- fetchProfile(ctx, o.pprofURL, o.duration*8/10, o.profileOut) }()
-	} else {
+		return func() error { return nil }, nil
+	}
+	if o.pprofURL == "" {
+		profile = nil
 		profDone <- nil
 	}
-	inWait, err := settled()
-	if err != nil {
-		return err
-	}
-	end = phase("saturation: intake")
-	in, err := closedLoop(ctx, "intake SubmitComplaint", 0, o.satC, o.duration, func(int) error {
+	in, err := phased("saturation: intake", "intake SubmitComplaint", profile, func(int) error {
 		return submit(fmt.Sprintf("sat-%s-%d", run, seq.Add(1)))
 	})
-	end()
 	if err != nil {
 		return err
 	}
 	in.CPU = rep.Phases[len(rep.Phases)-1].costPer(in.Accepted)
-	in.SettledSeconds = inWait
 	if err := <-profDone; err != nil {
 		fmt.Fprintln(os.Stderr, "bench: CPU profile:", err)
 	} else if o.pprofURL != "" {
@@ -329,27 +342,22 @@ func (rep *benchReport) intakeRuns(ctx context.Context, o benchOptions, db *sql.
 	if worker == 0 {
 		return nil
 	}
-	if inWait, err = settled(); err != nil {
-		return err
+	pause := func() (func() error, error) {
+		if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
+			return nil, fmt.Errorf("bench: pause the worker: %w", err)
+		}
+		return func() error { return syscall.Kill(worker, syscall.SIGCONT) }, nil
 	}
-	if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
-		return fmt.Errorf("bench: pause the worker: %w", err)
-	}
-	end = phase("saturation: intake, worker paused")
-	held, err := closedLoop(ctx, "intake, worker paused", 0, o.satC, o.duration, func(int) error {
+	held, err := phased("saturation: intake, worker paused", "intake, worker paused", pause, func(int) error {
 		return submit(fmt.Sprintf("held-%s-%d", run, seq.Add(1)))
 	})
-	end()
-	if err := syscall.Kill(worker, syscall.SIGCONT); err != nil {
-		return fmt.Errorf("bench: resume the worker: %w", err)
-	}
 	if err != nil {
 		return err
 	}
 	held.CPU = rep.Phases[len(rep.Phases)-1].costPer(held.Accepted)
-	held.SettledSeconds, held.WorkerPaused = inWait, true
+	held.WorkerPaused = true
 	rep.addPair(base, held)
-	_, err = settled() // the next command finds the engine caught up
+	_, err = settle(ctx, db, since, o.stormLimit) // the next command finds the engine caught up
 	return err
 }
 
