@@ -3,12 +3,17 @@ package temporaldev
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	pgschema "go.temporal.io/server/schema/postgresql/v12"
 
 	"github.com/redress/redress/services/internal/pgtest"
@@ -146,6 +151,120 @@ func TestPostgresSchemaUpgrade(t *testing.T) {
 	}
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("workflow on the upgraded databases: %v", err)
+	}
+}
+
+// TestPostgresVisibilityIndexesSkipUnsetColumns: after Start, every index
+// of the visibility table led by a nullable column is partial (rows that
+// leave the column NULL do not enter it); a finished workflow's row is in
+// the indexes of the columns it sets only; a query on a custom search
+// attribute still finds its workflow; a restart changes no index.
+func TestPostgresVisibilityIndexesSkipUnsetColumns(t *testing.T) {
+	logger := testLogger(t)
+	pgURL := pgtest.TemporalURL(t)
+	attrs := map[string]enumspb.IndexedValueType{"RedressProbe": enumspb.INDEXED_VALUE_TYPE_KEYWORD}
+	s := start(t, Options{PostgresURL: pgURL, Logger: logger, SearchAttributes: attrs})
+	conf, err := postgresConfig(pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", withDatabaseName(t, pgURL, conf.DatabaseName+visibilitySuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	indexes := func() map[string]string {
+		rows, err := db.Query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'executions_visibility'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = rows.Close() }()
+		defs := map[string]string{}
+		for rows.Next() {
+			var name, def string
+			if err := rows.Scan(&name, &def); err != nil {
+				t.Fatal(err)
+			}
+			defs[name] = def
+		}
+		return defs
+	}
+	before := indexes()
+	var full []string
+	partial := 0
+	for name, def := range before {
+		if strings.Contains(def, " WHERE ") {
+			partial++
+		} else {
+			full = append(full, name)
+		}
+	}
+	slices.Sort(full)
+	// The primary key and the indexes led by NOT NULL columns or by the
+	// close-time expression stay whole.
+	want := []string{"by_execution_time", "by_root_run_id", "by_root_workflow_id", "by_status", "by_task_queue",
+		"by_workflow_id", "by_workflow_type", "default_idx", "executions_visibility_pkey"}
+	if !slices.Equal(full, want) || partial < 60 {
+		t.Fatalf("%d partial indexes; whole: %v, want %v", partial, full, want)
+	}
+
+	c := dial(t, s, logger)
+	w := startWorker(t, c)
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "visibility-probe", TaskQueue: taskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword("RedressProbe").ValueSet("p-1")),
+	}, sleepThenReturn, time.Millisecond)
+	if err != nil {
+		t.Fatalf("ExecuteWorkflow: %v", err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for deadline := time.Now().Add(30 * time.Second); len(found) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.Namespace(), Query: `RedressProbe = 'p-1' AND ExecutionStatus = 'Completed'`})
+		if err != nil {
+			t.Fatalf("ListWorkflow: %v", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			found = append(found, e.GetExecution().GetWorkflowId())
+		}
+	}
+	if !slices.Equal(found, []string{"visibility-probe"}) {
+		t.Fatalf("query on the custom search attribute found %v", found)
+	}
+
+	// Entries per B-tree index, counted by VACUUM (a GIN index reports the
+	// table's rows instead): the finished row is in default_idx and in the
+	// index of its history length, not in those of columns it leaves NULL.
+	if _, err := db.Exec(`VACUUM executions_visibility`); err != nil {
+		t.Fatal(err)
+	}
+	entries := func(index string) float64 {
+		var n float64
+		if err := db.QueryRow(`SELECT reltuples FROM pg_class WHERE relname = $1`, index).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", index, err)
+		}
+		return n
+	}
+	for index, want := range map[string]float64{"default_idx": 1, "by_history_length": 1, "by_parent_workflow_id": 0, "by_bool_01": 0, "by_batcher_user": 0} {
+		if got := entries(index); got != want {
+			t.Errorf("%s holds %v entries, want %v", index, got, want)
+		}
+	}
+
+	w.Stop()
+	c.Close()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	start(t, Options{PostgresURL: pgURL, Logger: logger, SearchAttributes: attrs})
+	if after := indexes(); !maps.Equal(after, before) {
+		t.Fatal("a restart changed the visibility indexes")
 	}
 }
 
