@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/redress/redress/workflows/command"
 )
 
@@ -66,11 +68,22 @@ const (
 	NoticeInfoRequest     = "information_request"
 )
 
-// Input starts the workflow. Only the case id: everything else is loaded
-// from the record by the first activity.
+// Input starts the workflow: the case id (everything else is loaded from
+// the record by the first task) and the start path the run takes.
 type Input struct {
 	CaseID string
+	// Start is the version of a new case's first task (versionLeanStart)
+	// that its starter chose: new runs get CurrentStart. Carried in the
+	// input rather than asked of workflow.GetVersion, whose marker also
+	// upserts the TemporalChangeVersion search attribute: a second write of
+	// the case's visibility row, against every one of its indexes. Zero
+	// (not workflow.DefaultVersion) in runs started before the field: they
+	// read the version from their history as they always did.
+	Start workflow.Version
 }
+
+// CurrentStart is the start path new runs take (Input.Start).
+const CurrentStart = leanStartAckInline
 
 // Action is the argument of every Update. Fields unused by an action stay empty.
 type Action struct {

@@ -99,6 +99,9 @@ func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifie
 	if in.CaseID == "" {
 		return temporal.NewNonRetryableApplicationError("complaint workflow started without a case id", ErrTypeInvalidInput, nil)
 	}
+	if in.Start != 0 && (in.Start < leanStartLocalLoad || in.Start > CurrentStart) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("complaint workflow started on unknown start path %d", in.Start), ErrTypeInvalidInput, nil)
+	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions())
 	w := &complaintWF{
 		rootCtx:       ctx,
@@ -113,7 +116,7 @@ func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifie
 	}
 	defer w.cancelTimers()
 
-	lean := workflow.GetVersion(ctx, versionLeanStart, workflow.DefaultVersion, leanStartAckInline)
+	lean := startVersion(ctx, in)
 	snap, err := loadCase(ctx, in.CaseID, lean)
 	if err != nil {
 		return err
@@ -159,7 +162,7 @@ func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifie
 		}
 		if canSuggested {
 			w.cancelTimers()
-			return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{CaseID: w.caseID})
+			return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{CaseID: w.caseID, Start: lean})
 		}
 	}
 }
@@ -178,6 +181,16 @@ const (
 	leanStartLocalLoad = 1
 	leanStartAckInline = 2
 )
+
+// startVersion is the run's start path: the one its input names, or for a
+// run started without one (Start 0), the one recorded in (or, on its first
+// task, written to) its history.
+func startVersion(ctx workflow.Context, in Input) workflow.Version {
+	if in.Start != 0 {
+		return in.Start
+	}
+	return workflow.GetVersion(ctx, versionLeanStart, workflow.DefaultVersion, leanStartAckInline)
+}
 
 func loadCase(ctx workflow.Context, caseID string, lean workflow.Version) (CaseSnapshot, error) {
 	var snap CaseSnapshot

@@ -325,9 +325,15 @@ func (h *harness) stopAt(after time.Duration) {
 	h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, after)
 }
 
+// run runs the workflow as the case starter starts it.
 func (h *harness) run() {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(WorkflowName, Input{CaseID: testCaseID})
+	h.runWith(Input{CaseID: testCaseID, Start: CurrentStart})
+}
+
+func (h *harness) runWith(in Input) {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(WorkflowName, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
@@ -948,7 +954,7 @@ func TestContinueAsNewCarriesOnlyCaseID(t *testing.T) {
 	if err := converterDecode(can, &in); err != nil {
 		t.Fatal(err)
 	}
-	if in != (Input{CaseID: testCaseID}) {
+	if in != (Input{CaseID: testCaseID, Start: CurrentStart}) {
 		t.Fatalf("continue-as-new input %+v", in)
 	}
 }
@@ -979,6 +985,20 @@ func TestUnknownCaseFails(t *testing.T) {
 	var ae *temporal.ApplicationError
 	if err := h.env.GetWorkflowError(); !errors.As(err, &ae) || ae.Type() != ErrTypeCaseNotFound {
 		t.Fatalf("want CaseNotFound, got %v", err)
+	}
+}
+
+func TestUnknownStartPathFails(t *testing.T) {
+	for _, start := range []workflow.Version{workflow.DefaultVersion, CurrentStart + 1} {
+		h := newHarness(t)
+		h.env.ExecuteWorkflow(WorkflowName, Input{CaseID: testCaseID, Start: start})
+		var ae *temporal.ApplicationError
+		if err := h.env.GetWorkflowError(); !errors.As(err, &ae) || ae.Type() != ErrTypeInvalidInput || !ae.NonRetryable() {
+			t.Fatalf("start path %d: want a non-retryable InvalidInput, got %v", start, err)
+		}
+		if n := len(h.fake.callsOf(ActivityLoadCase)); n != 0 {
+			t.Fatalf("start path %d: the case was loaded %d times", start, n)
+		}
 	}
 }
 
@@ -1200,14 +1220,29 @@ func listenActivities(h *harness) (local, remote *[]string) {
 // answers the activities that ran as activity tasks.
 func runNewCaseForAnHour(t *testing.T, h *harness) []string {
 	t.Helper()
+	return runNewCaseForAnHourWith(t, h, Input{CaseID: testCaseID, Start: CurrentStart})
+}
+
+func runNewCaseForAnHourWith(t *testing.T, h *harness, in Input) []string {
+	t.Helper()
 	local, remote := listenActivities(h)
 	h.stopAt(time.Hour)
-	h.run()
+	h.runWith(in)
 	h.requireCancelled()
 	if want := []string{ActivityLoadCase, ActivitySendNotice}; !slices.Equal(*local, want) {
 		t.Fatalf("local activities %v, want %v", *local, want)
 	}
 	return *remote
+}
+
+// A run started without a start path (by a starter older than
+// Input.Start) asks workflow.GetVersion, which on its first task answers the
+// newest path, and takes it.
+func TestRunWithoutStartPathTakesTheNewest(t *testing.T) {
+	h := newHarness(t)
+	if remote := runNewCaseForAnHourWith(t, h, Input{CaseID: testCaseID}); len(remote) != 0 {
+		t.Fatalf("activities %v ran as activity tasks", remote)
+	}
 }
 
 // A new case is loaded and acknowledged inside the first workflow task

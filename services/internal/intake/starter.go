@@ -30,7 +30,7 @@ func NewStarter(tc client.Client, db *gorm.DB, log *slog.Logger) *Starter {
 	return workflowstart.New(tc, db, log, workflowstart.Kind{
 		Name: "case", Table: "cases", CreatedColumn: "received_at",
 		WorkflowID: complaint.WorkflowID, TaskQueue: complaint.TaskQueue, Workflow: complaint.WorkflowName,
-		Input: func(id string) any { return complaint.Input{CaseID: id} },
+		Input: func(id string) any { return complaint.Input{CaseID: id, Start: complaint.CurrentStart} },
 	}, 0, 8)
 }
 
