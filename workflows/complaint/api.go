@@ -75,8 +75,8 @@ type Input struct {
 	// Start is the version of a new case's first task (versionLeanStart)
 	// that its starter chose: new runs get CurrentStart. Carried in the
 	// input rather than asked of workflow.GetVersion, whose marker also
-	// upserts the TemporalChangeVersion search attribute: a second write of
-	// the case's visibility row, against every one of its indexes. Zero
+	// upserts the TemporalChangeVersion search attribute: two events and a
+	// search-attribute update per case for a choice the starter makes. Zero
 	// (not workflow.DefaultVersion) in runs started before the field: they
 	// read the version from their history as they always did.
 	Start workflow.Version

@@ -162,7 +162,9 @@ func complaintWorkflow(ctx workflow.Context, in Input, commands *command.Verifie
 		}
 		if canSuggested {
 			w.cancelTimers()
-			return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{CaseID: w.caseID, Start: lean})
+			// A new run is a new history: it takes the newest path, as
+			// GetVersion would answer it (this run's may be the oldest).
+			return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{CaseID: w.caseID, Start: CurrentStart})
 		}
 	}
 }

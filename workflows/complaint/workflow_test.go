@@ -939,10 +939,12 @@ func TestTransitionRetryIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestContinueAsNewCarriesOnlyCaseID(t *testing.T) {
+// The next run gets the case id and the newest start path, whatever path
+// this run took (here the oldest the input can name).
+func TestContinueAsNewCarriesCaseIDAndNewestStart(t *testing.T) {
 	h := newHarness(t)
 	h.env.SetContinueAsNewSuggested(true)
-	h.run()
+	h.runWith(Input{CaseID: testCaseID, Start: leanStartLocalLoad})
 	var can *workflow.ContinueAsNewError
 	if !errors.As(h.env.GetWorkflowError(), &can) {
 		t.Fatalf("want continue-as-new, got %v", h.env.GetWorkflowError())
