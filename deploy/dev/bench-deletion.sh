@@ -13,7 +13,7 @@ cd "$root"
 export GOTOOLCHAIN=auto
 mkdir -p .data
 pgdir="$root/.data/pgbench-deletion"
-pgport="${REDRESS_BENCH_DELETION_PG_PORT:-55437}"
+pgport=$(bash deploy/dev/pg.sh port "$pgdir" "${REDRESS_BENCH_DELETION_PG_PORT:-55437}")
 REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$pgport" --fast)
 bash deploy/dev/pg.sh temporal-reset "$pgdir" "$pgport" # each run starts with an empty workflow history
 REDRESS_E2E_TEMPORAL_DATABASE_URL=$(bash deploy/dev/pg.sh temporal-url "$pgdir" "$pgport")

@@ -25,7 +25,7 @@ cd "$root"
 export GOTOOLCHAIN=auto
 mkdir -p .data .bin
 pgdir="${REDRESS_BENCH_PG_DIR:-$root/.data/pgbench}"
-pgport="${REDRESS_BENCH_PG_PORT:-55434}"
+pgport=$(bash deploy/dev/pg.sh port "$pgdir" "${REDRESS_BENCH_PG_PORT:-55434}")
 # The owner migrates (and holds the baseline's schema); the services run as their own roles.
 REDRESS_MIGRATE_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$pgport")
 DATABASE_URL=$(bash deploy/dev/pg.sh runtime-url "$pgdir" "$pgport")

@@ -26,7 +26,7 @@ if [ "${1:-}" = pg-crash-restart ]; then
 fi
 
 pgdir="${REDRESS_FAULTS_PG_DIR:-$root/.data/pg-faults}"
-port="${REDRESS_FAULTS_PG_PORT:-55447}"
+port=$(bash deploy/dev/pg.sh port "$pgdir" "${REDRESS_FAULTS_PG_PORT:-55447}")
 url=$(bash deploy/dev/pg.sh start "$pgdir" "$port")
 trap 'bash "$root/deploy/dev/pg.sh" stop "$pgdir"' EXIT
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)

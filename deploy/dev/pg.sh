@@ -6,6 +6,8 @@
 #   pg.sh start DIR PORT [--fast]   init (once) and start; prints the owner's URL
 #                                   (it migrates: REDRESS_MIGRATE_DATABASE_URL)
 #   pg.sh stop DIR                  stop the cluster in DIR
+#   pg.sh port DIR PORT             print the port of DIR's running cluster,
+#                                   else PORT or the next one no socket holds
 #   pg.sh url DIR PORT              print the owner's URL
 #   pg.sh runtime-url DIR PORT [SERVICE]
 #                                   print the services' URL (DATABASE_URL): the
@@ -38,7 +40,7 @@
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}; port=${3:-55432}; fast=${4:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|url|runtime-url|temporal-url|temporal-reset|remove DIR [PORT] [--fast]" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: pg.sh start|stop|port|url|runtime-url|temporal-url|temporal-reset|remove DIR [PORT] [--fast]" >&2; exit 2; }
 
 find_bindir() {
   local d
@@ -142,7 +144,31 @@ place_data_dir() {
   ln -s "$target" "$dir"
 }
 
+# port_taken PORT: a socket on this machine listens on, or is connected from,
+# PORT (a client's ephemeral port blocks the server's bind as well; one in
+# TIME-WAIT does not).
+port_taken() {
+  if command -v ss >/dev/null; then
+    [ -n "$(ss -Htan exclude time-wait "sport = :$1" 2>/dev/null)" ]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
 case "$cmd" in
+port)
+  # A cluster already running in DIR keeps its own port; otherwise another
+  # cluster (a second checkout, a test run by hand) or any program may hold
+  # the one asked for.
+  if [ -f "$dir/postmaster.pid" ]; then
+    sed -n 4p "$dir/postmaster.pid"
+    exit 0
+  fi
+  while port_taken "$port"; do
+    port=$((port + 1))
+  done
+  echo "$port"
+  ;;
 start)
   ensure_binaries
   mkdir -p "$(dirname "$dir")"

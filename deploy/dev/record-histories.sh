@@ -18,10 +18,7 @@ export GOTOOLCHAIN=auto
 tests=${RECORD_TESTS:-'^(TestComplaintLifecycleEndToEnd|TestComplaintRejectedReopenedAndMerged|TestSLABreachFiledOverHTTPSDespiteTimeoutAnd500|TestDeletionEndToEnd|TestDeletionRejectReasonTextStaysOutOfWorkflowHistory|TestDeletionDeadlineExtension|TestBulkPipelineRequestsRunWithTheirBatch|TestErasureLeavesNoNumberInCaseTexts|TestEscalationManualLifecycle|TestMaliciousProgramOpensMandatoryReport|TestLeakClusterOpensOneIncident|TestRegulatorReferralOpensInquiry|TestManualIncidentAndLinking|TestLateAcknowledgementByCallback|TestUnacknowledgedFilingAlertsSupervisor|TestDetectedIncidentWaitsForGradeAndItsDeadlineBreaches|TestIncidentBelowThresholdRecordedNotFiled|TestConfirmedCalendarRecomputesAnOpenCase|TestConfirmedCalendarRecomputesADeletionRequest|TestMonthlyReportSchedule)$'}
 
 pgdir="$root/.data/pgrecord"
-port=${REDRESS_TEST_PG_PORT:-55433}
-while [ ! -f "$pgdir/postmaster.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-  port=$((port + 1))
-done
+port=$(bash deploy/dev/pg.sh port "$pgdir" "${REDRESS_TEST_PG_PORT:-55433}")
 REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$port" --fast)
 export REDRESS_TEST_DATABASE_URL
 trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT

@@ -32,11 +32,8 @@ if ! command -v pdftotext >/dev/null 2>&1; then
 fi
 
 pgdir="$root/.data/pgtest"
-# A port another cluster (a second checkout, a test run by hand) holds is skipped.
-port=${REDRESS_TEST_PG_PORT:-55433}
-while [ ! -f "$pgdir/postmaster.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-  port=$((port + 1))
-done
+# A port something else holds is skipped (pg.sh port).
+port=$(bash deploy/dev/pg.sh port "$pgdir" "${REDRESS_TEST_PG_PORT:-55433}")
 REDRESS_TEST_DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$port" --fast)
 export REDRESS_TEST_DATABASE_URL
 trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
