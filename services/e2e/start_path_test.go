@@ -13,9 +13,9 @@ import (
 
 // A new case's workflow takes the start path its starter names: its history
 // has no version marker and no search-attribute upsert (GetVersion's
-// TemporalChangeVersion), which cost the engine a write of the case's
-// visibility row. The first task still takes the lean path: the case loaded
-// and the acknowledgement sent as local activities.
+// TemporalChangeVersion): two events and a search-attribute update fewer
+// per case. The first task still takes the lean path: the case loaded and
+// the acknowledgement sent as local activities.
 func TestNewCaseWorkflowUpsertsNoSearchAttribute(t *testing.T) {
 	h := newHarness(t, options{})
 	sub, err := h.api.SubmitComplaint(h.as("agent.li"), submission("start-path-0001"))

@@ -131,11 +131,10 @@ func upgradeSchema(conf *config.SQL, schemaName, target string, logger tlog.Logg
 // task's build ids, an update that changes indexed columns) went into all
 // 73 indexes, most of them for columns no Redress workflow sets: the
 // largest share of the engine's statement time and WAL in a complaint
-// storm. A
-// query on such a column (=, <>, <, @>, @@ are strict) implies it is not
-// NULL, so the partial index still serves it; only IS NULL queries lose it.
-// Indexes a schema upgrade adds or recreates are rewritten at the next
-// start; an index already partial is left alone.
+// storm. A query on such a column (=, <>, <, @>, @@ are strict) implies it
+// is not NULL, so the partial index still serves it; only IS NULL queries
+// lose it. It runs after every schema upgrade, so indexes an upgrade adds
+// or recreates are rewritten too; an index already partial is left alone.
 const visibilityPartialIndexes = `DO $$
 DECLARE r record;
 BEGIN
