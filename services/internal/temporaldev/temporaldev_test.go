@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -367,5 +369,40 @@ func TestBusyPortIsAnError(t *testing.T) {
 	_, err = Start(context.Background(), Options{FrontendPort: l.Addr().(*net.TCPAddr).Port, Logger: testLogger(t)})
 	if err == nil || !strings.Contains(err.Error(), "not available") {
 		t.Fatalf("Start on a busy port: err = %v", err)
+	}
+}
+
+// TestExternalPayloadsNotAccounted: Redress stores no payload outside the
+// history, so the server does not walk every new event's payloads looking
+// for references to count (history.externalPayloadsEnabled, on by default).
+// A start whose input claims an external payload shows it: counted, the
+// description would report one.
+func TestExternalPayloadsNotAccounted(t *testing.T) {
+	s := start(t, Options{Logger: testLogger(t)})
+	c := dial(t, s, testLogger(t))
+	ctx := context.Background()
+	input := &commonpb.Payloads{Payloads: []*commonpb.Payload{{
+		Metadata:         map[string][]byte{"encoding": []byte("json/plain")},
+		Data:             []byte(`"reference"`),
+		ExternalPayloads: []*commonpb.Payload_ExternalPayloadDetails{{SizeBytes: 4096}},
+	}}}
+	started, err := c.WorkflowService().StartWorkflowExecution(ctx, &workflowservice.StartWorkflowExecutionRequest{
+		Namespace:    s.Namespace(),
+		WorkflowId:   "external-payload",
+		WorkflowType: &commonpb.WorkflowType{Name: "NotRegistered"},
+		TaskQueue:    &taskqueuepb.TaskQueue{Name: "nobody-polls"},
+		Input:        input,
+		RequestId:    "external-payload-1",
+	})
+	if err != nil {
+		t.Fatalf("StartWorkflowExecution: %v", err)
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, "external-payload", started.GetRunId())
+	if err != nil {
+		t.Fatalf("DescribeWorkflowExecution: %v", err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if n, size := info.GetExternalPayloadCount(), info.GetExternalPayloadSizeBytes(); n != 0 || size != 0 {
+		t.Fatalf("external payloads accounted: count %d, %d bytes; want none", n, size)
 	}
 }
