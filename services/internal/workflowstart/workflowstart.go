@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -235,27 +236,13 @@ func (s *Starter) recoverOlderThan(ctx context.Context, grace time.Duration) (in
 		if err := q.Order(s.kind.CreatedColumn + ", id").Limit(page).Scan(&rows).Error; err != nil {
 			return started, err
 		}
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(s.workers)
-		var (
-			mu   sync.Mutex
-			runs []string
-		)
+		var todo []string
 		for _, r := range rows {
-			if _, queued := s.queued.Load(r.ID); queued {
-				continue
+			if _, queued := s.queued.Load(r.ID); !queued {
+				todo = append(todo, r.ID)
 			}
-			g.Go(func() error {
-				if err := s.startWorkflow(gctx, r.ID); err != nil {
-					return err
-				}
-				mu.Lock()
-				runs = append(runs, r.ID)
-				mu.Unlock()
-				return nil
-			})
 		}
-		err := g.Wait()
+		runs, err := s.startAll(ctx, todo)
 		// The page's starts are noted in one statement (one commit instead
 		// of one per record); a crash before it leaves them to be started
 		// again, which the engine refuses and counts as done.
@@ -271,6 +258,37 @@ func (s *Starter) recoverOlderThan(ctx context.Context, grace time.Duration) (in
 		}
 		after.at, after.id = rows[len(rows)-1].Created, rows[len(rows)-1].ID
 	}
+}
+
+// startAll starts the workflows of ids, s.workers at a time, and answers
+// those it started; it stops at the first failure. A few goroutines take
+// the ids in turn rather than one per id: a start's walk over its payloads
+// needs a deep stack, which every new goroutine would grow again by copying.
+func (s *Starter) startAll(ctx context.Context, ids []string) ([]string, error) {
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		runs []string
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(s.workers, len(ids)) {
+		g.Go(func() error {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) || gctx.Err() != nil {
+					return gctx.Err()
+				}
+				if err := s.startWorkflow(gctx, ids[i]); err != nil {
+					return err
+				}
+				mu.Lock()
+				runs = append(runs, ids[i])
+				mu.Unlock()
+			}
+		})
+	}
+	err := g.Wait()
+	return runs, err
 }
 
 // Start starts the record's workflow (already started counts as success) and

@@ -2,6 +2,7 @@ package workflowstart
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,10 +27,15 @@ import (
 type countingClient struct {
 	client.Client
 	inFlight, peak, calls atomic.Int64
+	failFrom              int64 // when set, the failFrom-th start and every later one fail
 }
 
+var errEngineDown = errors.New("engine down")
+
 func (c *countingClient) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
-	c.calls.Add(1)
+	if n := c.calls.Add(1); c.failFrom > 0 && n >= c.failFrom {
+		return nil, errEngineDown
+	}
 	n := c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 	for p := c.peak.Load(); n > p && !c.peak.CompareAndSwap(p, n); p = c.peak.Load() {
@@ -115,6 +121,36 @@ func TestRecoverStartsTheBacklogConcurrently(t *testing.T) {
 		if _, err := tc.DescribeWorkflowExecution(t.Context(), fmt.Sprintf("record-r%03d", i), ""); err != nil {
 			t.Fatalf("record r%03d: %v", i, err)
 		}
+	}
+}
+
+// A pass stops at the first failed start (the engine is likely down; the
+// next pass retries): no new start begins, and the records whose workflows
+// did start are noted as running.
+func TestRecoverStopsAtTheFirstFailure(t *testing.T) {
+	s := newRig(t, 100, 4)
+	tc := s.temporal.(*countingClient)
+	tc.failFrom = 21
+	n, err := s.Recover(t.Context())
+	if !errors.Is(err, errEngineDown) {
+		t.Fatalf("Recover answered %v, want the start's failure", err)
+	}
+	if n != 0 {
+		t.Fatalf("Recover counted %d started on a failed page, want 0", n)
+	}
+	// The 20 that succeeded, and at most one failed start per worker after them.
+	if calls := tc.calls.Load(); calls < 21 || calls > 24 {
+		t.Fatalf("%d starts attempted; want 21..24 (stop at the first failure)", calls)
+	}
+	// Of the 20 starts that could succeed, those still in flight at the
+	// failure are cancelled with it (at most one per other worker).
+	left := unstarted(t, s)
+	if left < 80 || left > 83 {
+		t.Fatalf("%d records left unstarted; want 80..83 (the starts that succeeded are noted)", left)
+	}
+	tc.failFrom = 0
+	if n, err := s.Recover(t.Context()); err != nil || int64(n) != left || unstarted(t, s) != 0 {
+		t.Fatalf("the next pass started %d (%v), %d left; want %d, none left", n, err, unstarted(t, s), left)
 	}
 }
 
