@@ -298,7 +298,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		// Redress keeps no payload outside the history (no SDK storage
 		// driver), yet with this on the server walks every new event's
-		// payloads to count external ones: 4.6 % of its CPU in a storm.
+		// payloads to count external ones: about 5 % of its CPU in a storm.
 		dynamicconfig.ExternalPayloadsEnabled.Key(): false,
 		// The worker service starts the parent-close-policy system worker but
 		// never stops it (server v1.32.2): its SDK pollers outlive Stop and
