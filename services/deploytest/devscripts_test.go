@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/smtp"
 	"net/url"
@@ -198,6 +199,72 @@ func TestPostgresScriptFromClosedFolder(t *testing.T) {
 		if _, err := os.Lstat(p); !os.IsNotExist(err) {
 			t.Errorf("pg.sh remove left %s behind (%v)", p, err)
 		}
+	}
+}
+
+// pg.sh port: a throwaway cluster starts on a port nothing holds. A port is
+// held by a listener or by a client's end of a connection (either makes
+// the server's bind fail); a cluster already running in the folder keeps
+// its own port.
+func TestPostgresPortSkipsHeldPorts(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "pg")
+	portFrom := func(from int) int {
+		t.Helper()
+		out := run(t, root, "bash", "deploy/dev/pg.sh", "port", dir, strconv.Itoa(from))
+		p, err := strconv.Atoi(out)
+		if err != nil {
+			t.Fatalf("pg.sh port answered %q: %v", out, err)
+		}
+		return p
+	}
+	bindable := func(p int) error {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			_ = l.Close()
+		}
+		return err
+	}
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = listener.Close() }()
+	conn, err := net.Dial("tcp", listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	for what, held := range map[string]int{
+		"a listener's port":         listener.Addr().(*net.TCPAddr).Port,
+		"a connected client's port": conn.LocalAddr().(*net.TCPAddr).Port,
+	} {
+		if bindable(held) == nil {
+			t.Fatalf("%s (%d) can be bound: the case tests nothing", what, held)
+		}
+		got := portFrom(held)
+		if got <= held {
+			t.Errorf("pg.sh port from %s %d answered %d, want a later port", what, held, got)
+		} else if err := bindable(got); err != nil {
+			t.Errorf("pg.sh port from %s %d answered %d, which cannot be bound: %v", what, held, got, err)
+		}
+	}
+
+	// A cluster running in the folder: its postmaster.pid names its port
+	// on the fourth line, whatever port is asked for.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pid := fmt.Sprintf("4242\n%s\n1764000000\n55999\n/tmp\n127.0.0.1\n", dir)
+	if err := os.WriteFile(filepath.Join(dir, "postmaster.pid"), []byte(pid), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := portFrom(listener.Addr().(*net.TCPAddr).Port); got != 55999 {
+		t.Errorf("pg.sh port with a cluster running in the folder answered %d, want its own port 55999", got)
 	}
 }
 
