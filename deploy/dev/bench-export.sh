@@ -9,7 +9,8 @@ cd "$root"
 export GOTOOLCHAIN=auto
 mkdir -p .data .bin
 pgdir="$root/.data/pgbench-export"
-DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$(bash deploy/dev/pg.sh port "$pgdir" "${REDRESS_BENCH_EXPORT_PG_PORT:-55436}")")
+pgport=$(bash deploy/dev/pg.sh port "$pgdir" "${REDRESS_BENCH_EXPORT_PG_PORT:-55436}")
+DATABASE_URL=$(bash deploy/dev/pg.sh start "$pgdir" "$pgport")
 export DATABASE_URL
 trap 'bash deploy/dev/pg.sh stop "$pgdir"' EXIT
 bash deploy/dev/build.sh
